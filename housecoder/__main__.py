@@ -1,0 +1,5 @@
+"""Entry point for `python -m housecoder`."""
+
+from housecoder.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""The `housecoder` command line: one app, subcommands registered from small modules.
+
+Start-up stays fast: this module imports only typer; every command imports
+what it needs when it runs. Configuration and the environment are read here,
+at the entry point, and passed down as typed settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from housecoder import __version__
+from housecoder.cli.common import State, fail
+from housecoder.cli.complete import complete
+from housecoder.cli.models import models_app
+
+app = typer.Typer(
+    name="housecoder",
+    help="Private, repository-aware code completion: index, complete, serve, train.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(models_app, name="models")
+app.command(name="complete")(complete)
+
+# Environment variables, read here and nowhere deeper.
+ENV_CACHE_DIR = "HOUSECODER_CACHE_DIR"
+ENV_OFFLINE = "HOUSECODER_OFFLINE"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"housecoder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None, typer.Option("--project", "-C", help="Project root to read config from (default: found from cwd).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help=f"Model store directory (env {ENV_CACHE_DIR}).")
+    ] = None,
+    offline: Annotated[
+        bool | None, typer.Option("--offline/--online", help=f"Never contact a model hub (env {ENV_OFFLINE}=1).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    env_offline = os.environ.get(ENV_OFFLINE)
+    ctx.obj = State(
+        project=project,
+        models_overrides={
+            "cache_dir": cache_dir or os.environ.get(ENV_CACHE_DIR) or None,
+            "offline": offline if offline is not None else (env_offline.lower() in ("1", "true", "yes") if env_offline else None),
+        },
+        verbose=verbose,
+    )
+
+
+def main() -> None:
+    """Console entry point: user errors become one red line and exit status 1."""
+    from housecoder.errors import HousecoderError
+
+    try:
+        app()
+    except HousecoderError as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

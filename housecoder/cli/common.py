@@ -1,0 +1,102 @@
+"""What every command shares: the entry-point state, settings, the store, progress and errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from housecoder.config import Settings
+    from housecoder.models.progress import Advance
+    from housecoder.models.store import ModelStore
+
+
+@dataclass
+class State:
+    """Options of the root command, turned into settings on first use."""
+
+    project: Path | None
+    models_overrides: dict[str, Any]
+    verbose: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def project_root(self, start: Path | None = None) -> Path:
+        from housecoder.config import find_project_root
+
+        if self.project is not None:
+            if not self.project.is_dir():
+                from housecoder.errors import ConfigError
+
+                raise ConfigError(f"--project {self.project}: not a directory")
+            return self.project.resolve()
+        return find_project_root(start or Path.cwd())
+
+    def settings(self, start: Path | None = None) -> Settings:
+        if self._settings is None:
+            from housecoder.config import load_settings
+
+            logging.basicConfig(level=logging.DEBUG if self.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+            self._settings = load_settings(self.project_root(start), {"models": self.models_overrides})
+        return self._settings
+
+
+def store_for(settings: Settings) -> ModelStore:
+    """The model store the settings name (user cache directory by default)."""
+    from platformdirs import user_cache_path
+
+    from housecoder.models.store import ModelStore
+
+    root = settings.models.cache_dir or user_cache_path("housecoder") / "models"
+    return ModelStore(root, offline=settings.models.offline, dtype=settings.models.dtype)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class RichProgress:
+    """`housecoder.models.progress.Progress` on a rich console: a bar when the total is known, else a spinner."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: int | None = None) -> Iterator[Advance]:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total:
+            columns += [BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+        columns.append(TimeElapsedColumn())
+        with Progress(*columns, console=self.console, transient=False) as bar:
+            task_id = bar.add_task(description, total=total)
+            yield lambda units: bar.advance(task_id, units)
+            if total is None:
+                bar.update(task_id, total=1, completed=1)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line to stderr and exit 1."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}")
+    sys.exit(1)

@@ -1,0 +1,79 @@
+"""`housecoder models pull | list | path`: the model store from the command line."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from housecoder.cli.common import RichProgress, State, stderr_console, store_for
+
+models_app = typer.Typer(help="Pull, list and locate models (built-in offline defaults, GGUF files, hub ids).", no_args_is_help=True)
+
+
+@models_app.command("pull")
+def pull(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Built-in name, .gguf file, model directory or hub id (default: the configured code model and embedder).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if already in the store.")] = False,
+) -> None:
+    """Assemble, verify and convert models into the store, once."""
+    from housecoder.models.catalog import BUILTIN
+
+    state: State = ctx.obj
+    settings = state.settings()
+    store = store_for(settings)
+    console = stderr_console()
+    progress = RichProgress(console)
+    wanted = names or [settings.models.code_model, settings.models.embedder]
+    for name in wanted:
+        started = time.perf_counter()
+        if name in BUILTIN:
+            resolved = store.pull(name, progress, force=force)
+        else:
+            kind = "embedder" if name == settings.models.embedder else "code"
+            resolved = store.resolve(name, kind, progress=progress, pull=True)
+        console.print(f"[green]ready[/] {resolved.name} ({resolved.kind}) in {time.perf_counter() - started:.1f} s: {resolved.path}")
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context) -> None:
+    """Show the built-in models and everything converted in the store."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from housecoder.models.catalog import BUILTIN
+
+    state: State = ctx.obj
+    store = store_for(state.settings())
+    table = Table(title=f"model store: {store.root}")
+    for column in ("name", "kind", "status", "size", "path"):
+        table.add_column(column)
+    stored = {entry.path: entry for entry in store.list()}
+    for model in BUILTIN.values():
+        entry = stored.pop(store.builtin_dir(model), None)
+        status = "pulled" if entry else "not pulled"
+        size = f"{entry.size_bytes / 1e9:.2f} GB" if entry else "-"
+        table.add_row(model.name, model.kind, status, size, str(store.builtin_dir(model)) if entry else "-")
+    for entry in stored.values():
+        table.add_row(entry.name, entry.kind, "converted", f"{entry.size_bytes / 1e9:.2f} GB", str(entry.path))
+    Console().print(table)
+
+
+@models_app.command("path")
+def path(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name as in `pull`.")],
+) -> None:
+    """Print the local directory of a model (without pulling it)."""
+    from housecoder.models.catalog import BUILTIN
+
+    state: State = ctx.obj
+    settings = state.settings()
+    store = store_for(settings)
+    builtin = BUILTIN.get(name)
+    kind = builtin.kind if builtin else ("embedder" if name == settings.models.embedder else "code")
+    typer.echo(store.resolve(name, kind, pull=False).path)

@@ -1,0 +1,155 @@
+"""Typed, frozen configuration, one section per part, read once at the entry point.
+
+Sources, later ones winning: built-in defaults, `[tool.housecoder]` in the
+project's `pyproject.toml`, `.housecoder.toml` at the project root, then the
+overrides the entry point passes in (CLI flags, the environment variables it
+chose to read, LSP initializationOptions). Nothing below the entry point reads
+files or the environment for configuration: it receives these objects.
+
+File layout (the same tables in both files, under `tool.housecoder.` in pyproject):
+
+    [models]
+    code_model = "qwen2.5-coder-1.5b-instruct"   # built-in name, HF id, model dir or .gguf
+    [completion]
+    max_new_tokens = 64
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from housecoder.errors import ConfigError
+
+PROJECT_FILE = ".housecoder.toml"
+DEFAULT_CODE_MODEL = "qwen2.5-coder-1.5b-instruct"
+DEFAULT_EMBEDDER = "all-minilm-l6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelsConfig(_Section):
+    """Where models live and which ones each part uses."""
+
+    cache_dir: Path | None = Field(
+        default=None, description="model store root; None means the user cache directory"
+    )
+    code_model: str = Field(default=DEFAULT_CODE_MODEL, min_length=1)
+    embedder: str = Field(default=DEFAULT_EMBEDDER, min_length=1)
+    offline: bool = Field(default=False, description="never contact a model hub")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads; None = torch default")
+
+
+class CompletionConfig(_Section):
+    """Generation knobs for one completion; budgets are in model tokens."""
+
+    max_new_tokens: int = Field(default=64, ge=1, le=4096)
+    max_prefix_tokens: int = Field(default=1536, ge=16)
+    max_suffix_tokens: int = Field(default=512, ge=0)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+
+class Settings(_Section):
+    """Every part's configuration."""
+
+    models: ModelsConfig = ModelsConfig()
+    completion: CompletionConfig = CompletionConfig()
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding `.git`, `.housecoder.toml` or `pyproject.toml`."""
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in (".git", PROJECT_FILE, "pyproject.toml")):
+            return directory
+    return start
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more)" if more else ""
+    return f"{where}: {first['msg']}{tail}"
+
+
+def _validate(data: Mapping[str, Any], origin: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{origin}: {_one_line(err)}") from err
+
+
+def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("housecoder", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{pyproject}: [tool.housecoder] must be a table")
+        found.append((f"{pyproject} [tool.housecoder]", table))
+    project_file = root / PROJECT_FILE
+    if project_file.is_file():
+        found.append((str(project_file), _read_toml(project_file)))
+    return found
+
+
+def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
+    models = data.get("models")
+    if isinstance(models, dict) and isinstance(models.get("cache_dir"), str):
+        cache = Path(models["cache_dir"]).expanduser()
+        data = _merge(data, {"models": {"cache_dir": cache if cache.is_absolute() else root / cache}})
+    return data
+
+
+def load_settings(
+    project_root: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Read the project's config files (if any) and apply `overrides` on top.
+
+    `overrides` maps section name to keys, e.g. `{"models": {"cache_dir": "/x"}}`;
+    keys whose value is None are ignored so unset CLI flags do not clobber files.
+    Raises ConfigError with a one-line message naming the file and the key.
+    """
+    data: dict[str, Any] = {}
+    if project_root is not None:
+        for origin, section in _file_sections(project_root):
+            section = _resolve_paths(section, project_root)
+            _validate(section, origin)  # name the file that holds the mistake
+            data = _merge(data, section)
+    clean = {
+        name: {key: value for key, value in keys.items() if value is not None}
+        for name, keys in (overrides or {}).items()
+    }
+    return _validate(_merge(data, clean), "settings")

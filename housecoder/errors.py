@@ -1,0 +1,31 @@
+"""Errors a user can cause, shared by every part.
+
+Every exception here carries a one-line message meant for the user; the CLI
+prints it (no traceback) and exits non-zero, the server logs it and answers
+with an empty result.
+
+    HousecoderError
+    ├── ConfigError          bad config file, unknown key, wrong type
+    └── MissingDependency    an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+
+class HousecoderError(Exception):
+    """Base of every error a user can cause; `str(err)` is one line for the user."""
+
+
+class ConfigError(HousecoderError):
+    """The configuration (file, flag or LSP option) is invalid."""
+
+
+class MissingDependency(HousecoderError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module} is not installed; install it with: pip install 'housecoder[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra

@@ -1,0 +1,61 @@
+"""The backend interface every inference runtime implements.
+
+A backend turns one prompt string into generated text under stop conditions.
+It is deliberately small so the server, the training job's evaluation and the
+benchmark can swap runtimes (torch today; faster CPU runtimes and remote
+OpenAI-compatible engines behind the same call).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate: the prompt and when to stop (token budgets are in model tokens)."""
+
+    prompt: str
+    max_new_tokens: int = 64
+    single_line: bool = False  # stop once a non-empty line has ended
+    stop_strings: tuple[str, ...] = ()
+    temperature: float = 0.0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The generated text (stop strings and control tokens removed) and its costs."""
+
+    text: str
+    prompt_tokens: int
+    new_tokens: int
+    seconds: float
+    stopped_by: str  # "eos", "newline", "stop_string", "length" or "cancelled"
+
+
+@dataclass
+class Cancellation:
+    """Set from another thread to stop a generation between two tokens."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self.event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.is_set()
+
+
+class Backend(Protocol):
+    """An inference runtime."""
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        """Generate for `request`; returns early (stopped_by="cancelled") once `cancel` is set."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in `text`, with the model's own tokenizer."""
+        ...

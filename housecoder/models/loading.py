@@ -1,0 +1,56 @@
+"""Load a resolved code model and its tokenizer for inference, on CPU or CUDA.
+
+Heavy imports happen here, on first use, never at CLI start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import ModelsConfig
+from housecoder.errors import MissingDependency
+from housecoder.models.errors import ModelError
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM ready to generate, with its tokenizer and where it runs."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    path: Path
+
+
+def pick_device(requested: str) -> str:
+    """`auto` means CUDA when torch sees a GPU, else CPU."""
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelError("models.device is 'cuda' but torch sees no CUDA device")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
+    """Load the model directory at `path` (config.json + weights + tokenizer) in `config.dtype`."""
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as err:
+        raise MissingDependency(err.name or "transformers", "ml") from err
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    dtype = getattr(torch, config.dtype)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
+    except (OSError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(f"{path}: cannot load the model: {first[:200]}") from err
+    return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)

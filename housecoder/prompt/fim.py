@@ -1,0 +1,79 @@
+"""Qwen2.5-Coder fill-in-the-middle prompts, repository-level, as one pure function.
+
+Layout (stable part first so a KV cache can be reused between keystrokes):
+
+    <|repo_name|>{repo}
+    <|file_sep|>{snippet path}
+    {snippet text}
+    <|file_sep|>{current path}
+    <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>
+
+Without a repository name the prompt is plain file-level FIM:
+`<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`.
+The server and the training job both call `build_fim_prompt`, so the adapter is
+trained on exactly the prompts it will be served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FimTokens:
+    """The control tokens of one model family's FIM format."""
+
+    repo_name: str = "<|repo_name|>"
+    file_sep: str = "<|file_sep|>"
+    prefix: str = "<|fim_prefix|>"
+    suffix: str = "<|fim_suffix|>"
+    middle: str = "<|fim_middle|>"
+    pad: str = "<|fim_pad|>"
+    end_of_text: str = "<|endoftext|>"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.repo_name, self.file_sep, self.prefix, self.suffix, self.middle, self.pad, self.end_of_text)
+
+
+FIM = FimTokens()
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A piece of another file put in the prompt as context."""
+
+    path: str
+    text: str
+
+
+def _strip_controls(text: str, tokens: FimTokens) -> str:
+    """Remove control tokens that appear literally in user text, so they cannot hijack the format."""
+    for token in tokens.all():
+        text = text.replace(token, "")
+    return text
+
+
+def build_fim_prompt(
+    *,
+    prefix: str,
+    suffix: str,
+    path: str | None = None,
+    repo_name: str | None = None,
+    snippets: Sequence[Snippet] = (),
+    tokens: FimTokens = FIM,
+) -> str:
+    """The FIM prompt for a cursor between `prefix` and `suffix` in file `path`."""
+    body = (
+        f"{tokens.prefix}{_strip_controls(prefix, tokens)}"
+        f"{tokens.suffix}{_strip_controls(suffix, tokens)}{tokens.middle}"
+    )
+    if repo_name is None:
+        return body
+    parts = [f"{tokens.repo_name}{_strip_controls(repo_name, tokens)}\n"]
+    for snippet in snippets:
+        text = _strip_controls(snippet.text, tokens).rstrip("\n")
+        parts.append(f"{tokens.file_sep}{_strip_controls(snippet.path, tokens)}\n{text}\n")
+    parts.append(f"{tokens.file_sep}{_strip_controls(path or 'untitled', tokens)}\n")
+    parts.append(body)
+    return "".join(parts)
