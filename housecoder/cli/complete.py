@@ -86,7 +86,7 @@ def complete(
     )
     if show_prompt:
         console.rule("prompt")
-        console.print(prompt, markup=False, highlight=False)
+        console.print(prompt, markup=False, highlight=False, soft_wrap=True)
         console.rule("completion")
     request = GenerationRequest(
         prompt=prompt,

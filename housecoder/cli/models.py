@@ -21,7 +21,7 @@ def pull(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if already in the store.")] = False,
 ) -> None:
     """Assemble, verify and convert models into the store, once."""
-    from housecoder.models.catalog import BUILTIN
+    from housecoder.models.catalog import BUILTIN, ModelKind
 
     state: State = ctx.obj
     settings = state.settings()
@@ -34,7 +34,7 @@ def pull(
         if name in BUILTIN:
             resolved = store.pull(name, progress, force=force)
         else:
-            kind = "embedder" if name == settings.models.embedder else "code"
+            kind: ModelKind = "embedder" if name == settings.models.embedder else "code"
             resolved = store.resolve(name, kind, progress=progress, pull=True)
         console.print(f"[green]ready[/] {resolved.name} ({resolved.kind}) in {time.perf_counter() - started:.1f} s: {resolved.path}")
 

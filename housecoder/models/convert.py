@@ -40,19 +40,38 @@ def _estimated_bytes(gguf_path: Path, dtype: str) -> int:
 def gguf_to_safetensors(gguf_path: Path, dest: Path, dtype: str = "bfloat16", progress: Progress = SILENT) -> Path:
     """Write a transformers model directory (weights, config, tokenizer) for `gguf_path` at `dest`."""
     try:
-        import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        import gguf  # noqa: F401
+        import transformers  # noqa: F401
     except ImportError as err:
         from housecoder.errors import MissingDependency
 
         raise MissingDependency(err.name or "transformers", "ml") from err
 
+    from transformers.utils import logging as hf_logging
+
     ensure_free_space(dest.parent, _estimated_bytes(gguf_path, dtype) + (256 << 20))
     folder, name = str(gguf_path.parent), gguf_path.name
     torch_dtype = _torch_dtype(dtype)
+    # Our own progress reports the steps; transformers' bars and its (CPU-irrelevant)
+    # packed-weights advice would only interleave with it.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        _convert(folder, name, dest, torch_dtype, dtype, gguf_path, progress)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    return dest
+
+
+def _convert(folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, gguf_path: Path, progress: Progress) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
     with atomic_path(dest, directory=True) as staging:
         try:
-            with progress.task(f"dequantizing {name} (about a minute per billion parameters)") as _:
+            with progress.task(f"dequantizing {name}") as _:
                 quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch_dtype)
             with progress.task("converting the tokenizer") as _:
                 tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
@@ -74,4 +93,3 @@ def gguf_to_safetensors(gguf_path: Path, dest: Path, dtype: str = "bfloat16", pr
                 plain.generation_config.eos_token_id = stop_ids
             plain.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
-    return dest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,14 +57,20 @@ def export_embedder(src: Path, dest: Path, progress: Progress = SILENT) -> Path:
 
     config = json.loads((src / "config.json").read_text())
     pooling = _pooling_mode(src)
-    encoder = AutoModel.from_pretrained(str(src), dtype=torch.float32).eval()
+    # Eager attention traces to plain ONNX ops with the padding mask as a real input.
+    encoder = AutoModel.from_pretrained(str(src), dtype=torch.float32, attn_implementation="eager").eval()
     wrapped = _PooledEncoder(encoder, pooling)
     sample = {
         "input_ids": torch.ones((2, 8), dtype=torch.long),
         "attention_mask": torch.ones((2, 8), dtype=torch.long),
         "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
     }
-    with atomic_path(dest, directory=True) as staging, progress.task(f"exporting {src.name} to ONNX") as _:
+    with (
+        atomic_path(dest, directory=True) as staging,
+        progress.task(f"exporting {src.name} to ONNX") as _,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")  # tracer chatter about shapes; the export is checked below
         torch.onnx.export(
             wrapped,
             (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
@@ -103,7 +110,7 @@ def _check_export(wrapped: Any, exported: Path) -> None:
         raise ModelError(f"ONNX export of the embedder disagrees with torch (max difference {diff:.2g})")
 
 
-def _PooledEncoder(encoder: Any, pooling: str) -> Any:  # noqa: N802 - builds a torch Module lazily
+def _PooledEncoder(encoder: Any, pooling: str) -> Any:
     import torch
 
     class PooledEncoder(torch.nn.Module):

@@ -47,10 +47,16 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
         torch.set_num_threads(config.threads)
     device = pick_device(config.device)
     dtype = getattr(torch, config.dtype)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a per-tensor bar for a 4-second load is noise in the editor log
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        model = model.to(device).eval()  # type: ignore[arg-type]
     except (OSError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelError(f"{path}: cannot load the model: {first[:200]}") from err
+    finally:
+        hf_logging.enable_progress_bar()
     return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)

@@ -1,0 +1,43 @@
+# housecoder: the README's two commands are `make demo` and `make test`.
+# Both start from nothing: they create .venv, install the CPU build of torch
+# first (so pip never pulls CUDA wheels), then the package with its extras,
+# then pull the offline default models into the user cache.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.housecoder-installed
+TORCH ?= torch==2.13.0
+
+.PHONY: setup models demo test test-fast lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[ml,model,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+models: setup
+	$(BIN)/housecoder models pull
+
+demo: models
+	$(BIN)/housecoder complete examples/config_loader.py:10:9 --show-prompt
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/python scripts/typecheck.py
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+test: models lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,26 @@
+"""Stop decisions and cuts on generated text."""
+
+from __future__ import annotations
+
+import pytest
+
+from housecoder.inference.stopping import cut, stop_reason
+
+
+@pytest.mark.parametrize(
+    ("text", "single_line", "stops", "reason", "kept"),
+    [
+        ("return x", True, (), None, "return x"),
+        ("return x\n", True, (), "newline", "return x"),
+        ("return x\n    y", True, (), "newline", "return x"),
+        ("\n    return x", True, (), None, "\n    return x"),  # a completion may start on the next line
+        ("\n    return x\n", True, (), "newline", "\n    return x"),
+        ("\n", True, (), None, "\n"),
+        ("a\nb\n", False, (), None, "a\nb\n"),
+        ("a)\nb", False, ("\nb",), "stop_string", "a)"),
+        ("foo", False, ("",), None, "foo"),
+    ],
+)
+def test_stop_and_cut(text: str, single_line: bool, stops: tuple[str, ...], reason: str | None, kept: str) -> None:
+    assert stop_reason(text, single_line=single_line, stop_strings=stops) == reason
+    assert cut(text, single_line=single_line, stop_strings=stops) == kept

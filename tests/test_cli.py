@@ -1,0 +1,107 @@
+"""The CLI: locations, one-line errors with exit status 1, `complete` on a tiny model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from housecoder.cli import app
+from housecoder.cli.complete import parse_location, split_at_cursor
+from housecoder.errors import HousecoderError
+
+SCRIPT = Path(sys.executable).parent / "housecoder"
+
+
+def run(*args: str, cwd: Path, env_cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = dict(os.environ)
+    if env_cache is not None:
+        env["HOUSECODER_CACHE_DIR"] = str(env_cache)
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("a.py", (Path("a.py"), None, None)),
+        ("a.py:3", (Path("a.py"), 3, None)),
+        ("a.py:3:7", (Path("a.py"), 3, 7)),
+        ("C:/x/a.py:3:7", (Path("C:/x/a.py"), 3, 7)),
+        ("weird:name.py", (Path("weird:name.py"), None, None)),
+    ],
+)
+def test_parse_location(location: str, expected: tuple[Path, int | None, int | None]) -> None:
+    assert parse_location(location) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "col", "prefix", "suffix"),
+    [
+        (None, None, "ab\ncd\n", ""),
+        (1, 1, "", "ab\ncd\n"),
+        (1, None, "ab", "\ncd\n"),
+        (2, 2, "ab\nc", "d\n"),
+        (2, 3, "ab\ncd", "\n"),
+    ],
+)
+def test_split_at_cursor(line: int | None, col: int | None, prefix: str, suffix: str) -> None:
+    assert split_at_cursor("ab\ncd\n", line, col) == (prefix, suffix)
+
+
+@pytest.mark.parametrize(("line", "col", "message"), [(9, None, "line 9 is outside"), (1, 9, "column 9 is outside")])
+def test_cursor_outside_the_file(line: int, col: int | None, message: str) -> None:
+    with pytest.raises(HousecoderError, match=message):
+        split_at_cursor("ab\ncd\n", line, col)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["complete", "nope.py"], "nope.py: no such file"),
+        (["models", "path", "qwen2.5-coder-1.5b-instruct"], "run: housecoder models pull"),
+        (["models", "pull", "./missing-model-dir"], "does not exist"),
+        (["complete", "bad.py", "--model", "Org/Not-Cached"], "offline mode is on"),
+        (["complete", "latin1.py"], "not UTF-8 text"),
+    ],
+)
+def test_user_errors_are_one_red_line_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "bad.py").write_text("x = 1\n")
+    (tmp_path / "latin1.py").write_bytes("caf\xe9 = 1\n".encode("latin-1"))
+    result = run("--offline", *args, cwd=tmp_path, env_cache=tmp_path / "store")
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_config_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".housecoder.toml").write_text("[completion]\nmax_new_tokens = -1\n")
+    result = run("models", "list", cwd=tmp_path, env_cache=tmp_path / "store")
+    assert result.returncode == 1
+    assert "completion.max_new_tokens" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_models_list_shows_the_builtins(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--cache-dir", str(tmp_path), "models", "list"])
+    assert result.exit_code == 0, result.output
+    assert "qwen2.5-coder-1.5b-instruct" in result.output and "not pulled" in result.output
+
+
+def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".housecoder.toml").write_text("[models]\ndtype = 'float32'\n[completion]\nmax_new_tokens = 6\n")
+    source = tmp_path / "pkg" / "mod.py"
+    source.parent.mkdir()
+    source.write_text("def double(x):\n    return \n")
+    result = run(
+        "--cache-dir", str(tmp_path / "store"), "complete", f"{source}:2:12", "--model", str(tiny_qwen_dir),
+        "--show-prompt", "--multi-line", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n    return <|fim_suffix|>\n<|fim_middle|>" in result.stderr
+    assert "prompt" in result.stderr and "tokens in" in result.stderr
