@@ -51,7 +51,7 @@ def list_models(ctx: typer.Context) -> None:
     store = store_for(state.settings())
     table = Table(title=f"model store: {store.root}")
     for column in ("name", "kind", "status", "size", "path"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     stored = {entry.path: entry for entry in store.list()}
     for model in BUILTIN.values():
         entry = stored.pop(store.builtin_dir(model), None)

@@ -13,17 +13,23 @@ from collections.abc import Callable
 CountTokens = Callable[[str], int]
 
 
-def _fit_lines(lines: list[str], budget: int, count: CountTokens) -> int:
-    """How many of `lines`, taken in order, fit in `budget` tokens (per-line counts, then rechecked)."""
-    used = 0
-    taken = 0
-    for line in lines:
-        cost = count(line)
+def _keep_lines(text: str, budget: int, count: CountTokens, *, from_end: bool) -> str:
+    """The most whole lines of `text`, from its end or its start, whose joined text fits `budget`."""
+    lines = text.splitlines(keepends=True)
+
+    def joined(n: int) -> str:
+        return "".join(lines[len(lines) - n :] if from_end else lines[:n])
+
+    used = taken = 0
+    for line in reversed(lines) if from_end else lines:
+        cost = count(line)  # per-line counts first: one tokenizer call per line, not per candidate
         if used + cost > budget:
             break
         used += cost
         taken += 1
-    return taken
+    while taken > 0 and count(joined(taken)) > budget:
+        taken -= 1  # tokens merge across line breaks; shrink until the joined text fits
+    return joined(taken)
 
 
 def trim_prefix(prefix: str, budget: int, count: CountTokens) -> str:
@@ -32,22 +38,19 @@ def trim_prefix(prefix: str, budget: int, count: CountTokens) -> str:
         return ""
     if count(prefix) <= budget:
         return prefix
-    lines = prefix.splitlines(keepends=True)
-    taken = _fit_lines(lines[::-1], budget, count)
-    while taken > 0 and count("".join(lines[len(lines) - taken :])) > budget:
-        taken -= 1  # tokens merge across line breaks; shrink until the joined text fits
-    if taken == 0:
-        # The cursor line alone is over budget: keep its end, character by character from the left.
-        line = lines[-1]
-        low, high = 0, len(line)
-        while low < high:
-            mid = (low + high) // 2
-            if count(line[mid:]) <= budget:
-                high = mid
-            else:
-                low = mid + 1
-        return line[low:]
-    return "".join(lines[len(lines) - taken :])
+    kept = _keep_lines(prefix, budget, count, from_end=True)
+    if kept:
+        return kept
+    # The cursor line alone is over budget: keep its end, cutting characters from the left.
+    line = prefix.splitlines(keepends=True)[-1]
+    low, high = 0, len(line)
+    while low < high:
+        mid = (low + high) // 2
+        if count(line[mid:]) <= budget:
+            high = mid
+        else:
+            low = mid + 1
+    return line[low:]
 
 
 def trim_suffix(suffix: str, budget: int, count: CountTokens) -> str:
@@ -56,8 +59,4 @@ def trim_suffix(suffix: str, budget: int, count: CountTokens) -> str:
         return ""
     if count(suffix) <= budget:
         return suffix
-    lines = suffix.splitlines(keepends=True)
-    taken = _fit_lines(lines, budget, count)
-    while taken > 0 and count("".join(lines[:taken])) > budget:
-        taken -= 1
-    return "".join(lines[:taken])
+    return _keep_lines(suffix, budget, count, from_end=False)
