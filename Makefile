@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[ml,model,dev]"
+	$(BIN)/pip install --quiet -e ".[ml,index,model,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -25,6 +25,8 @@ models: setup
 	$(BIN)/housecoder models pull
 
 demo: models
+	$(BIN)/housecoder index .
+	$(BIN)/housecoder search "read a JSON config file" -k 3
 	$(BIN)/housecoder complete examples/config_loader.py:10:9 --show-prompt
 
 lint: setup

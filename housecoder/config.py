@@ -12,6 +12,8 @@ File layout (the same tables in both files, under `tool.housecoder.` in pyprojec
     code_model = "qwen2.5-coder-1.5b-instruct"   # built-in name, HF id, model dir or .gguf
     [completion]
     max_new_tokens = 64
+    [index]
+    exclude = ["docs/"]
 """
 
 from __future__ import annotations
@@ -57,11 +59,31 @@ class CompletionConfig(_Section):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
 
+class IndexConfig(_Section):
+    """What the indexer reads, how it chunks and embeds, and where the index lives."""
+
+    location: str | None = Field(
+        default=None, description="LanceDB directory or URI; None means <user cache>/indexes/<repo>-<hash>"
+    )
+    exclude: tuple[str, ...] = Field(default=(), description="extra gitignore-style patterns to skip")
+    max_file_bytes: int = Field(default=1_000_000, ge=1)
+    max_line_chars: int = Field(default=1000, ge=80, description="longer lines mark a file as minified")
+    target_lines: int = Field(default=30, ge=1, description="small neighbours merge up to this many lines")
+    max_lines: int = Field(default=80, ge=1, description="a definition up to this long stays one chunk")
+    window_lines: int = Field(default=40, ge=2)
+    window_overlap: int = Field(default=10, ge=0)
+    embed_max_tokens: int = Field(default=128, ge=8, description="chunks are truncated to this many embedder tokens")
+    embed_batch: int = Field(default=32, ge=1)
+    quantized: bool = Field(default=True, description="int8 dynamic quantization of the embedder")
+    threads: int | None = Field(default=None, ge=1)
+
+
 class Settings(_Section):
     """Every part's configuration."""
 
     models: ModelsConfig = ModelsConfig()
     completion: CompletionConfig = CompletionConfig()
+    index: IndexConfig = IndexConfig()
 
 
 def find_project_root(start: Path) -> Path:

@@ -17,6 +17,7 @@ import typer
 from housecoder import __version__
 from housecoder.cli.common import State, fail
 from housecoder.cli.complete import complete
+from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
 
 app = typer.Typer(
@@ -29,6 +30,8 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.command(name="complete")(complete)
+app.command(name="index")(index)
+app.command(name="search")(search)
 
 # Environment variables, read here and nowhere deeper.
 ENV_CACHE_DIR = "HOUSECODER_CACHE_DIR"
@@ -73,6 +76,8 @@ def main() -> None:
     """Console entry point: user errors become one red line and exit status 1."""
     from housecoder.errors import HousecoderError
 
+    # LanceDB's native logger would print its own warnings on stderr; errors still show.
+    os.environ.setdefault("LANCE_LOG", "error")
     try:
         app()
     except HousecoderError as err:

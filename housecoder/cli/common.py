@@ -70,10 +70,11 @@ class RichProgress:
         self.console = console
 
     @contextlib.contextmanager
-    def task(self, description: str, total: int | None = None) -> Iterator[Advance]:
+    def task(self, description: str, total: int | None = None, unit: str = "bytes") -> Iterator[Advance]:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
+            MofNCompleteColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
@@ -83,8 +84,10 @@ class RichProgress:
         )
 
         columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
-        if total:
+        if total and unit == "bytes":
             columns += [BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+        elif total:
+            columns += [BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeRemainingColumn()]
         columns.append(TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=False) as bar:
             task_id = bar.add_task(description, total=total)

@@ -23,6 +23,7 @@ from housecoder.models.errors import ModelError, ModelUnavailable
 from housecoder.models.progress import SILENT, Progress
 
 ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 META_FILE = "housecoder-embedder.json"
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -132,10 +133,30 @@ def _PooledEncoder(encoder: Any, pooling: str) -> Any:
     return PooledEncoder().eval()
 
 
+def quantized_model(path: Path) -> Path:
+    """The int8 (dynamic quantization) version of the exported model at `path`, made once."""
+    target = path / INT8_FILE
+    if not target.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with atomic_path(target, directory=False) as staging, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(str(path / ONNX_FILE), str(staging), weight_type=QuantType.QInt8)
+    return target
+
+
 class OnnxEmbedder:
     """Embeds texts with an exported ONNX model; vectors are L2-normalised float32."""
 
-    def __init__(self, path: Path, *, threads: int | None = None, batch_size: int = 32, max_length: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        threads: int | None = None,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        quantized: bool = False,
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -154,7 +175,8 @@ class OnnxEmbedder:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        model = quantized_model(path) if quantized else path / ONNX_FILE
+        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`, truncated to `max_length`."""

@@ -16,14 +16,16 @@ Advance = Callable[[int], None]
 class Progress(Protocol):
     """Opens one task; the yielded callable advances it by a number of units."""
 
-    def task(self, description: str, total: int | None = None) -> contextlib.AbstractContextManager[Advance]:
+    def task(
+        self, description: str, total: int | None = None, unit: str = "bytes"
+    ) -> contextlib.AbstractContextManager[Advance]:
         """Open a progress task of `total` units (None: unknown length, shown as a spinner)."""
         ...
 
 
 class _Silent:
     @contextlib.contextmanager
-    def task(self, description: str, total: int | None = None) -> Iterator[Advance]:
+    def task(self, description: str, total: int | None = None, unit: str = "bytes") -> Iterator[Advance]:
         yield lambda _units: None
 
 

@@ -86,7 +86,7 @@ def test_interrupted_assembly_keeps_the_previous_file(parts_root: Path, tmp_path
     dest = assemble_gguf(spec, locate_parts(spec), tmp_path / "store" / "m.gguf")
 
     class Interrupt:
-        def task(self, description: str, total: int | None = None):  # type: ignore[no-untyped-def]
+        def task(self, description: str, total: int | None = None, unit: str = "bytes"):  # type: ignore[no-untyped-def]
             import contextlib
 
             @contextlib.contextmanager

@@ -1,0 +1,16 @@
+; Rust: definitions and references for the symbols table.
+(function_item name: (identifier) @name.definition.function)
+(function_signature_item name: (identifier) @name.definition.method)
+(struct_item name: (type_identifier) @name.definition.struct)
+(enum_item name: (type_identifier) @name.definition.enum)
+(union_item name: (type_identifier) @name.definition.union)
+(trait_item name: (type_identifier) @name.definition.trait)
+(mod_item name: (identifier) @name.definition.module)
+(macro_definition name: (identifier) @name.definition.macro)
+
+(call_expression function: (identifier) @name.reference.call)
+(call_expression function: (field_expression field: (field_identifier) @name.reference.call))
+(call_expression function: (scoped_identifier name: (identifier) @name.reference.call))
+(macro_invocation macro: (identifier) @name.reference.macro)
+(impl_item trait: (type_identifier) @name.reference.trait)
+(impl_item type: (type_identifier) @name.reference.type)

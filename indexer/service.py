@@ -1,0 +1,62 @@
+"""Open a repository's index and its embedder from settings: shared by the CLI and the server."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from housecoder.config import Settings
+from housecoder.indexer.errors import NotADirectory
+from housecoder.indexer.store import IndexStore
+from housecoder.models.embedder import OnnxEmbedder
+from housecoder.models.progress import SILENT, Progress
+from housecoder.models.store import ModelStore
+
+log = logging.getLogger(__name__)
+
+
+def index_location(root: Path, settings: Settings, indexes_root: Path) -> str:
+    """The configured location, or `<indexes_root>/<repo name>-<hash of its absolute path>`."""
+    if settings.index.location:
+        return settings.index.location
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return str(indexes_root / f"{root.resolve().name}-{digest}")
+
+
+def embedder_id(settings: Settings) -> str:
+    """Identifies the vectors an index holds; a different id means re-embedding everything."""
+    precision = "int8" if settings.index.quantized else "fp32"
+    return f"{settings.models.embedder}|{precision}|{settings.index.embed_max_tokens}"
+
+
+def load_embedder(settings: Settings, models: ModelStore, progress: Progress = SILENT) -> OnnxEmbedder:
+    resolved = models.resolve(settings.models.embedder, "embedder", progress=progress)
+    return OnnxEmbedder(
+        resolved.path,
+        threads=settings.index.threads,
+        batch_size=settings.index.embed_batch,
+        max_length=settings.index.embed_max_tokens,
+        quantized=settings.index.quantized,
+    )
+
+
+def open_for_indexing(root: Path, settings: Settings, location: str, dim: int, *, full: bool) -> IndexStore:
+    """The index to write; `full` (or an index made with another embedder) starts from empty."""
+    if not root.is_dir():
+        raise NotADirectory(str(root))
+    identity = embedder_id(settings)
+    if full:
+        return IndexStore.recreate(location, dim=dim, embedder=identity)
+    store = IndexStore(location, dim=dim, embedder=identity)
+    if store.embedder != identity or store.dim != dim:
+        log.warning("index was built with embedder %s, now %s: rebuilding it", store.embedder, identity)
+        return IndexStore.recreate(location, dim=dim, embedder=identity)
+    return store
+
+
+def open_for_search(location: str) -> IndexStore:
+    """The committed state of an existing index (raises IndexNotFound when there is none)."""
+    store = IndexStore(location, dim=0, embedder="", create=False)
+    store.pin_committed()
+    return store
