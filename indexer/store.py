@@ -117,7 +117,7 @@ class IndexStore:
     def _create(self, dim: int, embedder: str) -> None:
         schemas = _schemas(dim)
         for name in TABLES:
-            self.db.create_table(name, schema=schemas[name], mode="overwrite")
+            self.db.create_table(name, schema=schemas[name], mode="create")
         self._write_meta({"format": FORMAT, "dim": dim, "embedder": embedder, "versions": {}})
 
     @classmethod
@@ -138,7 +138,8 @@ class IndexStore:
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
         rows = [{"key": key, "value": json.dumps(value)} for key, value in meta.items()]
-        self.db.create_table("meta", data=rows, schema=_schemas(1)["meta"], mode="overwrite")
+        mode = "overwrite" if "meta" in _table_names(self.db) else "create"
+        self.db.create_table("meta", data=rows, schema=_schemas(1)["meta"], mode=mode)
 
     def rollback_uncommitted(self) -> bool:
         """Restore tables an interrupted run left ahead of the committed versions; True if any was."""

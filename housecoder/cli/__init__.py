@@ -77,7 +77,7 @@ def main() -> None:
     from housecoder.errors import HousecoderError
 
     # LanceDB's native logger would print its own warnings on stderr; errors still show.
-    os.environ.setdefault("LANCE_LOG", "error")
+    os.environ.setdefault("LANCEDB_LOG", "error")
     try:
         app()
     except HousecoderError as err:
