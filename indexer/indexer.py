@@ -57,6 +57,16 @@ class Summary:
     rolled_back: bool = False
 
 
+@dataclass
+class _Batch:
+    """What one run writes: parsed files, files-table rows, and which paths change how."""
+
+    parsed: list[ParsedFile] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # content changed or gone: all their rows are replaced
+    restat: list[str] = field(default_factory=list)  # same bytes, new size/mtime: only the files row changes
+
+
 def embedding_text(chunk: Chunk) -> str:
     """What the embedder sees: the path and symbol give context the code alone may lack."""
     header = f"{chunk.path} {chunk.symbol}".strip()
@@ -120,9 +130,7 @@ class Indexer:
         summary = Summary(rolled_back=self.store.rollback_uncommitted())
         known = self.store.files()
         seen: set[str] = set()
-        parsed: list[ParsedFile] = []
-        rows: list[dict[str, Any]] = []
-        changed: list[str] = []
+        batch = _Batch()
         with progress.task(f"scanning {self.root.name}") as advance:
             for entry in walk(self.root, exclude=self.config.exclude, max_bytes=self.config.max_file_bytes):
                 summary.files_seen += 1
@@ -132,10 +140,11 @@ class Indexer:
                     summary.skipped[entry.reason] += 1
                     continue
                 seen.add(entry.path)
-                self._collect(entry, known.get(entry.path), summary, parsed, rows, changed)
+                self._collect(entry, known.get(entry.path), summary, batch)
         deleted = sorted(set(known) - seen)
         summary.deleted = sum(1 for path in deleted if known[path]["status"] == "indexed")
-        self._write(parsed, rows, changed + deleted, summary, progress)
+        batch.changed += deleted
+        self._write(batch, summary, progress)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -144,22 +153,21 @@ class Indexer:
         started = time.perf_counter()
         summary = Summary(rolled_back=self.store.rollback_uncommitted())
         known = self.store.files()
-        parsed: list[ParsedFile] = []
-        rows: list[dict[str, Any]] = []
-        changed: list[str] = []
+        batch = _Batch()
         wanted = {self._relative(path) for path in paths}
         for entry in walk_paths(self.root, sorted(wanted), exclude=self.config.exclude, max_bytes=self.config.max_file_bytes):
             summary.files_seen += 1
             if isinstance(entry, Skipped):
                 summary.skipped[entry.reason] += 1
                 if entry.path in known:
-                    changed.append(entry.path)
+                    batch.changed.append(entry.path)
                 continue
             wanted.discard(entry.path)
-            self._collect(entry, known.get(entry.path), summary, parsed, rows, changed)
+            self._collect(entry, known.get(entry.path), summary, batch)
         gone = sorted(path for path in wanted if path in known and not (self.root / path).is_file())
         summary.deleted = len(gone)
-        self._write(parsed, rows, changed + gone, summary, progress)
+        batch.changed += gone
+        self._write(batch, summary, progress)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -170,36 +178,33 @@ class Indexer:
         except ValueError as err:
             raise IndexerError(f"{path}: outside the repository {self.root}") from err
 
-    def _collect(
-        self, entry: Candidate, known: dict[str, Any] | None, summary: Summary,
-        parsed: list[ParsedFile], rows: list[dict[str, Any]], changed: list[str],
-    ) -> None:  # fmt: skip
+    def _collect(self, entry: Candidate, known: dict[str, Any] | None, summary: Summary, batch: _Batch) -> None:
         status, result, row = self._examine(entry, known)
         if status == "unchanged":
             summary.unchanged += 1
             if row is not known:
-                rows.append(row)
-                changed.append(entry.path)
+                batch.rows.append(row)
+                batch.restat.append(entry.path)
             return
-        changed.append(entry.path)
-        rows.append(row)
+        batch.changed.append(entry.path)
+        batch.rows.append(row)
         if result is None:
             summary.skipped[status] += 1
             return
         summary.indexed += 1
         summary.fell_back += int(result.fell_back)
-        parsed.append(result)
+        batch.parsed.append(result)
 
-    def _write(self, parsed: list[ParsedFile], rows: list[dict[str, Any]], touched: list[str], summary: Summary,
-               progress: Progress) -> None:  # fmt: skip
-        chunks = [chunk for result in parsed for chunk in result.chunks]
+    def _write(self, batch: _Batch, summary: Summary, progress: Progress) -> None:
+        chunks = [chunk for result in batch.parsed for chunk in result.chunks]
         vectors = self._embed(chunks, summary, progress)
         store = self.store
-        if touched:
-            store.delete_paths(sorted(set(touched)))
+        if batch.changed or batch.restat:
+            store.delete_paths(sorted(set(batch.changed)))
+            store.delete_paths(sorted(set(batch.restat)), tables=("files",))
             store.add("chunks", [_chunk_row(chunk, vectors[i]) for i, chunk in enumerate(chunks)])
-            store.add("symbols", [symbol.__dict__ for result in parsed for symbol in result.symbols])
-            store.add("files", rows)
+            store.add("symbols", [symbol.__dict__ for result in batch.parsed for symbol in result.symbols])
+            store.add("files", batch.rows)
             if chunks or summary.deleted:
                 store.rebuild_text_index()
             store.commit()

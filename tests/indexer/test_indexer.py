@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,13 @@ def test_rerun_touches_only_changed_files_and_deletions_remove_rows(repo: Path, 
     assert open_for_search(str(tmp_path / "index")).definitions("Shutdown")
 
     # touching a file without changing its bytes re-reads it but re-embeds nothing
-    (repo / "app" / "cli.py").touch()
+    chunks_before = indexer.store.count("chunks")
+    os.utime(repo / "app" / "cli.py", ns=(1, 1))
     touched = indexer.run()
-    assert (touched.indexed, touched.chunks_added) == (0, 0)
+    assert (touched.indexed, touched.chunks_added, touched.unchanged) == (0, 0, again.unchanged - 1)
+    assert indexer.store.count("chunks") == chunks_before and "app/cli.py" in _paths(tmp_path / "index")
+    assert indexer.store.files()["app/cli.py"]["mtime_ns"] == 1
+    assert indexer.run().unchanged == again.unchanged - 1  # the new stat was recorded: nothing re-read
 
     # a file that becomes ignored leaves the index
     (repo / ".housecoderignore").write_text("scratch/\nphp/\n")
