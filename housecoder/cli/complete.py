@@ -94,9 +94,11 @@ def complete(
         single_line=not multi_line,
         temperature=budget.temperature,
     )
+    from housecoder.postprocess import PostContext, postprocess
+
     with console.status("generating"):
         result = backend.generate(request)
-    typer.echo(result.text)
+    typer.echo(postprocess(result.text, PostContext(prefix=prefix, suffix=suffix, single_line=not multi_line)))
     console.print(
         f"[dim]{result.new_tokens} tokens in {result.seconds:.1f} s, prompt {result.prompt_tokens} tokens, "
         f"stopped by {result.stopped_by}[/]"

@@ -1,0 +1,36 @@
+"""Stop where the model starts writing what already follows the cursor.
+
+Models often finish the middle and then carry on with the suffix. Two cases:
+a completion line equal to the first non-blank suffix line ends the
+completion before it; and text at the end of the completion that repeats the
+start of the rest of the cursor line (`foo(x)` + `)` after the cursor) is cut.
+"""
+
+from __future__ import annotations
+
+from housecoder.postprocess.base import PostContext
+
+MIN_REPEAT = 4  # characters: shorter suffix lines (`}`, `)`, `end`) are too common to count as a repeat
+
+
+def _first_nonblank(lines: list[str]) -> str | None:
+    return next((line.strip() for line in lines if line.strip()), None)
+
+
+def stop_at_suffix_repeat(text: str, context: PostContext) -> str:
+    following = _first_nonblank(context.next_lines)
+    lines = text.split("\n")
+    if following and len(following) >= MIN_REPEAT:
+        for index, line in enumerate(lines[1:], start=1):
+            if line.strip() == following:
+                lines = lines[:index]
+                while lines and not lines[-1].strip():
+                    lines.pop()
+                break
+    text = "\n".join(lines)
+    rest_of_line = context.line_after.rstrip()
+    if rest_of_line and "\n" not in text:
+        for size in range(len(rest_of_line), 0, -1):
+            if text.endswith(rest_of_line[:size]) and (size >= MIN_REPEAT or size == len(rest_of_line)):
+                return text[: len(text) - size]
+    return text

@@ -1,0 +1,112 @@
+"""Every post-processing filter, table-driven; `‸` marks the cursor in the document."""
+
+from __future__ import annotations
+
+import pytest
+
+from housecoder.postprocess import PostContext, postprocess
+from housecoder.postprocess.block_scope import limit_to_block
+from housecoder.postprocess.brackets import balance_brackets
+from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
+from housecoder.postprocess.empty import drop_empty
+from housecoder.postprocess.single_line import keep_first_line
+from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
+
+CURSOR = "‸"
+
+
+def at(document: str, *, single_line: bool = False) -> PostContext:
+    prefix, suffix = document.split(CURSOR)
+    return PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
+
+
+@pytest.mark.parametrize(
+    ("document", "single", "completion", "expected"),
+    [
+        ("x = ‸\n", True, "1\ny = 2\n", "1"),
+        ("x = ‸\n", True, "1   \n", "1"),
+        ("def f():‸\n", True, "\n    return 1\n    x", "\n    return 1"),
+        ("x = ‸\n", False, "1\ny = 2", "1\ny = 2"),
+    ],
+)
+def test_keep_first_line(document: str, single: bool, completion: str, expected: str) -> None:
+    assert keep_first_line(completion, at(document, single_line=single)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("def f(x):\n    y = ‸\n    return y\n", "x + 1\n    return y\n", "x + 1"),
+        ("def f(x):\n    y = ‸\n\n    return y\n", "x + 1\n    z = 2\n    return y", "x + 1\n    z = 2"),
+        ("print(‸)\n", "'hi')", "'hi'"),
+        ("foo(‸, bar)\n", "a, bar)", "a"),
+        ("x = [‸]\n", "1, 2]", "1, 2"),
+        ("if x:\n    ‸\n}\n", "a()\n}", "a()\n}"),  # `}` is too short to count as a repeat
+        ("x = ‸\n", "1", "1"),
+    ],
+)
+def test_stop_at_suffix_repeat(document: str, completion: str, expected: str) -> None:
+    assert stop_at_suffix_repeat(completion, at(document)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2\ndef g():", "\n        return 1"),  # the if-block ends
+        ("def f(x):\n    ‸\n", "a = 1\n    b = 2\n\ndef g():\n    pass", "a = 1\n    b = 2"),
+        ("function f() {‸\n", "\n  return 1;\n}\nfunction g() {}", "\n  return 1;\n}"),
+        ("function f() {‸\n}\n", "\n  return 1;\n}\nfunction g() {}", "\n  return 1;"),
+        ("class A:\n    def m(self):\n        ‸", "x = 1\n        return x\n    def n(self):", "x = 1\n        return x"),
+        ("x = 1\n‸", "y = 2\nz = 3", "y = 2\nz = 3"),
+    ],
+)
+def test_limit_to_block(document: str, completion: str, expected: str) -> None:
+    assert limit_to_block(completion, at(document)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("print(‸)\n", '"hi")', '"hi"'),
+        ("f(g(‸))\n", "1))", "1"),
+        ("f(g(‸))\n", "1)", "1"),
+        ("f(‸)\n", "g(1)", "g(1)"),  # balanced inside: nothing removed
+        ("f(‸)\n", "')'", "')'"),  # a bracket inside a string is not a bracket
+        ("x = ‸\n", "a)", "a)"),  # nothing after the cursor to balance against
+        ("items[‸]\n", "0]", "0"),
+    ],
+)
+def test_balance_brackets(document: str, completion: str, expected: str) -> None:
+    assert balance_brackets(completion, at(document)) == expected
+
+
+@pytest.mark.parametrize(("completion", "expected"), [("", ""), ("  \n\t", ""), (" x", " x")])
+def test_drop_empty(completion: str, expected: str) -> None:
+    assert drop_empty(completion, at("‸")) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("def f():\n    ‸\n    return 1\n", "return 1", ""),
+        ("x = ‸foo()\n", "foo()", ""),
+        ("def f():\n    ‸\n    return 1\n", "x = 2", "x = 2"),
+        ("def f():\n    ‸\n    return 1\n", "return 1\n    y = 3", ""),
+    ],
+)
+def test_drop_duplicate_of_next_line(document: str, completion: str, expected: str) -> None:
+    assert drop_duplicate_of_next_line(completion, at(document)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "single", "completion", "expected"),
+    [
+        ("import json\n\ndef load(path):\n    with open(path) as f:\n        ‸\n", True, "return json.load(f)\n\ndef save(", "return json.load(f)"),
+        ("print(‸)\n", True, "'hello')\nprint('again')", "'hello'"),
+        ("def f():\n    ‸\n    return 1\n", True, "return 1\n", ""),
+        ("x = ‸\n", True, "   \n", ""),
+        ("def f(x):\n    if x:‸\n", False, "\n        return 1\n        y = 2\n\n\nclass B:", "\n        return 1\n        y = 2"),
+    ],
+)
+def test_pipeline(document: str, single: bool, completion: str, expected: str) -> None:
+    assert postprocess(completion, at(document, single_line=single)) == expected
