@@ -147,10 +147,18 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
-    models = data.get("models")
-    if isinstance(models, dict) and isinstance(models.get("cache_dir"), str):
-        cache = Path(models["cache_dir"]).expanduser()
-        data = _merge(data, {"models": {"cache_dir": cache if cache.is_absolute() else root / cache}})
+    """Relative local paths in a config file are relative to the project root, not the cwd."""
+    for section, key in (("models", "cache_dir"), ("models", "code_model"), ("models", "embedder"), ("index", "location")):
+        table = data.get(section)
+        value = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(value, str) or "://" in value:
+            continue
+        path = Path(value).expanduser()
+        is_local = key in ("cache_dir", "location") or value.startswith((".", "~")) or (root / path).exists()
+        if is_local and not path.is_absolute():
+            path = root / path
+        if is_local:
+            data = _merge(data, {section: {key: path if key == "cache_dir" else str(path)}})
     return data
 
 

@@ -168,6 +168,10 @@ class _Chunker:
             inner = self.definition(node)
             if size > self.limits.max_lines:
                 flush()
+                if pending_lead[0] is not None and pending_lead[0] < first:
+                    # the container's header has no small member to open: it is a chunk of its own
+                    self.emit(pending_lead[0], first - 1, "block", ".".join(scope))
+                pending_lead[0] = None
                 self.oversized(node, inner, scope)
                 continue
             if group and (last - group[0][0].start_point[0] + 1 > self.limits.target_lines):

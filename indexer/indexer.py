@@ -104,7 +104,12 @@ class Indexer:
     def _examine(self, candidate: Candidate, known: dict[str, Any] | None) -> tuple[str, ParsedFile | None, dict[str, Any]]:
         """('unchanged' | 'indexed' | skip reason, parsed file or None, files-table row)."""
         row = {"path": candidate.path, "size": candidate.size, "mtime_ns": candidate.mtime_ns}
-        if known and known["size"] == candidate.size and known["mtime_ns"] == candidate.mtime_ns:
+        if (
+            known
+            and known["status"] != "unreadable"  # retried each run: permissions may have been fixed
+            and known["size"] == candidate.size
+            and known["mtime_ns"] == candidate.mtime_ns
+        ):
             return "unchanged", None, known
         try:
             data = candidate.absolute.read_bytes()

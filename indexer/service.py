@@ -25,9 +25,11 @@ def index_location(root: Path, settings: Settings, indexes_root: Path) -> str:
 
 
 def embedder_id(settings: Settings) -> str:
-    """Identifies the vectors an index holds; a different id means re-embedding everything."""
-    precision = "int8" if settings.index.quantized else "fp32"
-    return f"{settings.models.embedder}|{precision}|{settings.index.embed_max_tokens}"
+    """Identifies how an index was made (embedder and chunking); a different id means rebuilding it."""
+    config = settings.index
+    precision = "int8" if config.quantized else "fp32"
+    chunking = f"{config.target_lines},{config.max_lines},{config.window_lines},{config.window_overlap},{config.max_line_chars}"
+    return f"{settings.models.embedder}|{precision}|{config.embed_max_tokens}|{chunking}"
 
 
 def load_embedder(settings: Settings, models: ModelStore, progress: Progress = SILENT) -> OnnxEmbedder:

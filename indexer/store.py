@@ -111,6 +111,8 @@ class IndexStore:
         self.dim = int(self.meta["dim"])
         self.embedder = str(self.meta["embedder"])
         self.tables = {name: self.db.open_table(name) for name in TABLES}
+        if not self.meta.get("versions"):
+            self.commit()  # a new index: the empty tables are the state an interrupted first run rolls back to
 
     # -- lifecycle ---------------------------------------------------------------------
 

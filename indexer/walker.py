@@ -65,28 +65,52 @@ class _Ignores:
 
     def __init__(self, root: Path, extra: Sequence[str]) -> None:
         self.root = root
-        self.specs: dict[str, list[GitIgnoreSpec]] = {"": []}
-        for name in (".git/info/exclude", ".housecoderignore"):
-            spec = _load_spec(root / name)
-            if spec is not None:
-                self.specs[""].append(spec)
+        self.entered: set[str] = set()
+        # Precedence as in git, lowest first: .git/info/exclude, then .gitignore files from the
+        # root down (a deeper file's `!negation` re-includes); ours come last and always apply.
+        self.base = [spec for spec in (_load_spec(root / ".git/info/exclude"),) if spec is not None]
+        self.specs: dict[str, list[GitIgnoreSpec]] = {}
+        ours = [_load_spec(root / ".housecoderignore")]
         if extra:
-            self.specs[""].append(GitIgnoreSpec.from_lines(list(extra)))
+            ours.append(GitIgnoreSpec.from_lines(list(extra)))
+        self.ours = [spec for spec in ours if spec is not None]
 
     def enter(self, rel_dir: str, directory: Path) -> None:
+        if rel_dir in self.entered:
+            return
+        self.entered.add(rel_dir)
         spec = _load_spec(directory / ".gitignore")
         if spec is not None:
             self.specs.setdefault(rel_dir, []).append(spec)
 
+    def path_verdict(self, rel: str) -> str | None:
+        """Why `rel` (a file) is skipped because of its directories or ignore rules, or None."""
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            rel_dir = "/".join(parts[:depth])
+            self.enter(rel_dir, self.root / rel_dir if rel_dir else self.root)
+            if depth:
+                if _skipped_dir(parts[depth - 1]):
+                    return "vendored"
+                if (self.root / rel_dir).is_symlink():
+                    return "symlink"
+                if self.ignored(rel_dir, is_dir=True):
+                    return "ignored"
+        return "ignored" if self.ignored(rel, is_dir=False) else None
+
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
+        """The decision of the last matching pattern, in precedence order."""
         probe = rel_path + "/" if is_dir else rel_path
-        for base, specs in self.specs.items():
+        layers = [("", spec) for spec in self.base]
+        layers += [(base, spec) for base, specs in self.specs.items() for spec in specs]
+        verdict = False
+        for base, spec in layers:
             if base and not rel_path.startswith(base + "/"):
                 continue
-            relative = probe[len(base) + 1 :] if base else probe
-            if any(spec.match_file(relative) for spec in specs):
-                return True
-        return False
+            include = spec.check_file(probe[len(base) + 1 :] if base else probe).include
+            if include is not None:
+                verdict = include
+        return verdict or any(spec.match_file(probe) for spec in self.ours)
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
@@ -107,19 +131,29 @@ def path_rule(name: str, size: int, max_bytes: int) -> str | None:
     return None
 
 
-def _classify(root: Path, rel: str, path: Path, max_bytes: int) -> Candidate | Skipped:
-    name = path.name
+def _classify(root: Path, ignores: _Ignores, rel: str, path: Path, max_bytes: int) -> Candidate | Skipped:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return Skipped(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), "bad-name")
+    names = [path.name]
     try:
         if path.is_symlink():
             target = path.resolve(strict=True)
             if not target.is_relative_to(root) or not target.is_file():
                 return Skipped(rel, "symlink")
+            # A link is judged by its target too: a link to .env or into an ignored tree stays out.
+            verdict = ignores.path_verdict(target.relative_to(root).as_posix())
+            if verdict is not None:
+                return Skipped(rel, verdict)
+            names.append(target.name)
         stat = path.stat()
     except OSError:
         return Skipped(rel, "unreadable")
-    reason = path_rule(name, stat.st_size, max_bytes)
-    if reason is not None:
-        return Skipped(rel, reason)
+    for name in names:
+        reason = path_rule(name, stat.st_size, max_bytes)
+        if reason is not None:
+            return Skipped(rel, reason)
     return Candidate(rel, path, stat.st_size, stat.st_mtime_ns)
 
 
@@ -153,7 +187,7 @@ def walk(root: Path, *, exclude: Sequence[str] = (), max_bytes: int = 1_000_000)
             if ignores.ignored(rel, is_dir=False):
                 yield Skipped(rel, "ignored")
             else:
-                yield _classify(root, rel, here / name, max_bytes)
+                yield _classify(root, ignores, rel, here / name, max_bytes)
 
 
 def walk_paths(
@@ -162,26 +196,9 @@ def walk_paths(
     """The same decisions as `walk`, for just `paths` (repository-relative); missing files are not yielded."""
     root = root.resolve()
     ignores = _Ignores(root, exclude)
-    entered: set[str] = set()
     for rel in paths:
         path = root / rel
         if not path.is_file() and not path.is_symlink():
             continue
-        parts = rel.split("/")
-        verdict: Skipped | None = None
-        for depth in range(len(parts)):
-            rel_dir = "/".join(parts[:depth])
-            if rel_dir not in entered:
-                ignores.enter(rel_dir, root / rel_dir if rel_dir else root)
-                entered.add(rel_dir)
-            if depth and verdict is None:
-                name = parts[depth - 1]
-                if _skipped_dir(name):
-                    verdict = Skipped(rel, "vendored")
-                elif (root / rel_dir).is_symlink():
-                    verdict = Skipped(rel, "symlink")
-                elif ignores.ignored(rel_dir, is_dir=True):
-                    verdict = Skipped(rel, "ignored")
-        if verdict is None and ignores.ignored(rel, is_dir=False):
-            verdict = Skipped(rel, "ignored")
-        yield verdict if verdict is not None else _classify(root, rel, path, max_bytes)
+        verdict = ignores.path_verdict(rel)
+        yield Skipped(rel, verdict) if verdict is not None else _classify(root, ignores, rel, path, max_bytes)

@@ -47,10 +47,16 @@ def test_parse_location(location: str, expected: tuple[Path, int | None, int | N
         (1, None, "ab", "\ncd\n"),
         (2, 2, "ab\nc", "d\n"),
         (2, 3, "ab\ncd", "\n"),
+        (3, 1, "ab\ncd\n", ""),  # the empty line after a final newline is where new code goes
     ],
 )
 def test_split_at_cursor(line: int | None, col: int | None, prefix: str, suffix: str) -> None:
     assert split_at_cursor("ab\ncd\n", line, col) == (prefix, suffix)
+
+
+def test_lines_are_counted_like_an_editor_does() -> None:
+    assert split_at_cursor("a\f\nb\r\nc\n", 3, 1) == ("a\f\nb\r\n", "c\n")
+    assert split_at_cursor("x\r\ny\r\n", 1, None) == ("x", "\r\ny\r\n")
 
 
 @pytest.mark.parametrize(("line", "col", "message"), [(9, None, "line 9 is outside"), (1, 9, "column 9 is outside")])
@@ -64,6 +70,7 @@ def test_cursor_outside_the_file(line: int, col: int | None, message: str) -> No
     [
         (["complete", "nope.py"], "nope.py: no such file"),
         (["models", "path", "qwen2.5-coder-1.5b-instruct"], "run: housecoder models pull"),
+        (["models", "path", "Org/Not-Cached"], "run: housecoder models pull Org/Not-Cached"),
         (["models", "pull", "./missing-model-dir"], "does not exist"),
         (["complete", "bad.py", "--model", "Org/Not-Cached"], "offline mode is on"),
         (["complete", "latin1.py"], "not UTF-8 text"),

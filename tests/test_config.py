@@ -95,3 +95,21 @@ def test_project_root_is_found_upwards(tmp_path: Path) -> None:
     assert find_project_root(deep / "f.py") == tmp_path
     _write(tmp_path / "a" / ".housecoder.toml", "")
     assert find_project_root(deep) == tmp_path / "a"
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "key", "expected"),
+    [
+        ("[index]\nlocation = 'idx'\n", "index", "location", "{root}/idx"),
+        ("[index]\nlocation = 's3://bucket/idx'\n", "index", "location", "s3://bucket/idx"),
+        ("[models]\ncode_model = 'Qwen/Qwen2.5-Coder-1.5B'\n", "models", "code_model", "Qwen/Qwen2.5-Coder-1.5B"),
+        ("[models]\ncode_model = './weights/m.gguf'\n", "models", "code_model", "{root}/weights/m.gguf"),
+        ("[models]\nembedder = 'all-minilm-l6-v2'\n", "models", "embedder", "all-minilm-l6-v2"),
+    ],
+)
+def test_relative_paths_in_files_are_relative_to_the_project(
+    tmp_path: Path, text: str, section: str, key: str, expected: str
+) -> None:
+    _write(tmp_path / ".housecoder.toml", text)
+    value = getattr(getattr(load_settings(tmp_path), section), key)
+    assert str(value) == expected.format(root=tmp_path)

@@ -28,15 +28,17 @@ def split_at_cursor(text: str, line: int | None, col: int | None) -> tuple[str, 
 
     if line is None:
         return text, ""
-    lines = text.splitlines(keepends=True) or [""]
+    # Lines as editors count them: only "\n" separates lines, and the empty line after a final
+    # newline is a line too (new code is typed there).
+    lines = text.split("\n")
     if not 1 <= line <= len(lines):
         raise HousecoderError(f"line {line} is outside the file (it has {len(lines)} lines)")
-    body = lines[line - 1].rstrip("\r\n")
+    body = lines[line - 1].removesuffix("\r")
     if col is None:
         col = len(body) + 1
     if not 1 <= col <= len(body) + 1:
         raise HousecoderError(f"column {col} is outside line {line} (it has {len(body)} characters)")
-    offset = sum(len(item) for item in lines[: line - 1]) + col - 1
+    offset = sum(len(item) + 1 for item in lines[: line - 1]) + col - 1
     return text[:offset], text[offset:]
 
 
@@ -58,6 +60,8 @@ def complete(
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise HousecoderError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except OSError as err:
+        raise HousecoderError(f"{path}: cannot read: {err.strerror or err}") from err
     prefix, suffix = split_at_cursor(text, line, col)
 
     state: State = ctx.obj

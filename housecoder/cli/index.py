@@ -41,9 +41,11 @@ def index(
     location = index_location(root, settings, _indexes_root(state))
     store = open_for_indexing(root, settings, location, embedder.dimension, full=full)
     summary = Indexer(root, settings.index, store, embedder).run(progress)
+    from rich.markup import escape
+
     skipped = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common()) or "none"
     console.print(
-        f"[green]indexed[/] {root} -> {location}\n"
+        f"[green]indexed[/] {escape(str(root))} -> {escape(location)}\n"
         f"  files: {summary.indexed} parsed, {summary.unchanged} unchanged, {summary.deleted} deleted"
         f"{f', {summary.fell_back} as line windows (parse errors)' if summary.fell_back else ''}\n"
         f"  skipped: {skipped}\n"
@@ -64,6 +66,7 @@ def search(
 ) -> None:
     """Search the repository index."""
     from rich.console import Console
+    from rich.markup import escape
 
     from housecoder.errors import HousecoderError
     from housecoder.indexer.service import index_location, load_embedder, open_for_search
@@ -85,6 +88,6 @@ def search(
     if not hits:
         out.print("no results")
     for hit in hits:
-        out.print(f"[bold]{hit.score:.4f}[/] {hit.path}:{hit.start_line}-{hit.end_line} [cyan]{hit.symbol}[/]")
+        out.print(f"[bold]{hit.score:.4f}[/] {escape(hit.path)}:{hit.start_line}-{hit.end_line} [cyan]{escape(hit.symbol)}[/]")
         for line in hit.text.splitlines()[:preview]:
             out.print(f"    {line}", markup=False)

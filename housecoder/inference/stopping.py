@@ -1,20 +1,23 @@
 """Stop decisions on generated text, checked after every token (pure).
 
-Single-line: stop once a line break follows some non-blank text (a leading
-line break is kept so a completion can start on the next line). Stop strings:
+Single-line: stop once a line break follows some non-blank text (leading
+blank lines are kept so a completion can start on the next line). Stop strings:
 stop at the first occurrence and cut the text there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+_ENDED_LINE = re.compile(r"\S[^\n]*\n")  # a line with visible text, and its end
 
 
 def stop_reason(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str | None:
     """Why generation should stop now, or None to continue."""
     if any(stop and stop in text for stop in stop_strings):
         return "stop_string"
-    if single_line and "\n" in text.lstrip("\n") and text.strip():
+    if single_line and _ENDED_LINE.search(text):
         return "newline"
     return None
 
@@ -25,9 +28,7 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
         if stop and stop in text:
             text = text[: text.index(stop)]
     if single_line:
-        leading = len(text) - len(text.lstrip("\n"))
-        rest = text[leading:]
-        if "\n" in rest:
-            rest = rest[: rest.index("\n")]
-        text = text[:leading] + rest
+        ended = _ENDED_LINE.search(text)
+        if ended:
+            text = text[: ended.end() - 1].removesuffix("\r")
     return text

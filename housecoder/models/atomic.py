@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from housecoder.models.errors import DiskFull
 
 STAGING_PREFIX = ".staging-"
+STALE_SECONDS = 3600  # a staging entry untouched this long belongs to no live pull (a pull takes minutes)
 
 
 def _staging_name(final: Path) -> Path:
@@ -31,11 +33,19 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def sweep_staging(directory: Path) -> int:
-    """Remove leftovers of interrupted writes in `directory`; returns how many were removed."""
+def sweep_staging(directory: Path, older_than: float = STALE_SECONDS) -> int:
+    """Remove leftovers of interrupted writes in `directory`; returns how many were removed.
+
+    Only entries untouched for `older_than` seconds go: a younger one may be another
+    process's pull in progress.
+    """
     if not directory.is_dir():
         return 0
-    leftovers = [entry for entry in directory.iterdir() if entry.name.startswith(STAGING_PREFIX)]
+    cutoff = time.time() - older_than
+    leftovers = [
+        entry for entry in directory.iterdir()
+        if entry.name.startswith(STAGING_PREFIX) and entry.lstat().st_mtime < cutoff
+    ]  # fmt: skip
     for entry in leftovers:
         _remove(entry)
     return len(leftovers)

@@ -76,7 +76,8 @@ def _convert(folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, g
             with progress.task("converting the tokenizer") as _:
                 tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         except (ValueError, KeyError, RuntimeError, OSError) as err:
-            raise ModelError(f"{gguf_path}: cannot load as a GGUF language model: {err}") from err
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelError(f"{gguf_path}: cannot load as a GGUF language model: {first[:200]}") from err
 
         with progress.task(f"saving {dtype} safetensors") as _:
             config_dict = quantized.config.to_dict()

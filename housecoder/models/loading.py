@@ -54,7 +54,7 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
         model = model.to(device).eval()  # type: ignore[arg-type]
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelError(f"{path}: cannot load the model: {first[:200]}") from err
     finally:

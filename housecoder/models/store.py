@@ -156,7 +156,7 @@ class ModelStore:
         if name.startswith((".", "/", "~")) or name.endswith(".gguf") or "\\" in name:
             raise ModelUnavailable(f"model path '{name}' does not exist")
         if HUB_ID.match(name):
-            return self._resolve_hub(name, kind)
+            return self._resolve_hub(name, kind, pull)
         known = ", ".join(BUILTIN)
         raise ModelUnavailable(
             f"unknown model '{name}': use a built-in ({known}), a Hugging Face id, a model directory or a .gguf file"
@@ -217,7 +217,7 @@ class ModelStore:
             _write_meta(target, name=path.name, kind="embedder", source="directory", sha256=None, origin=str(path))
         return ResolvedModel(str(path), "embedder", target, "directory")
 
-    def _resolve_hub(self, name: str, kind: ModelKind) -> ResolvedModel:
+    def _resolve_hub(self, name: str, kind: ModelKind, pull: bool) -> ResolvedModel:
         if kind == "embedder":
             raise ModelUnavailable(
                 f"'{name}': embedders from the hub are not exported automatically; download it to a directory and name that"
@@ -229,6 +229,8 @@ class ModelStore:
         try:
             path = snapshot_download(name, cache_dir=cache, local_files_only=True, allow_patterns=patterns)
         except Exception as cached_err:  # huggingface_hub raises several types for "not cached"
+            if not pull:
+                raise NotPulled(name) from cached_err
             if self.offline:
                 raise ModelUnavailable(
                     f"'{name}' is not in the local hub cache and offline mode is on; "

@@ -32,8 +32,14 @@ class FimTokens:
     pad: str = "<|fim_pad|>"
     end_of_text: str = "<|endoftext|>"
 
+    chat_end: str = "<|im_end|>"
+    chat_start: str = "<|im_start|>"
+
     def all(self) -> tuple[str, ...]:
-        return (self.repo_name, self.file_sep, self.prefix, self.suffix, self.middle, self.pad, self.end_of_text)
+        return (
+            self.repo_name, self.file_sep, self.prefix, self.suffix, self.middle, self.pad, self.end_of_text,
+            self.chat_end, self.chat_start,
+        )  # fmt: skip
 
 
 FIM = FimTokens()
@@ -48,9 +54,16 @@ class Snippet:
 
 
 def _strip_controls(text: str, tokens: FimTokens) -> str:
-    """Remove control tokens that appear literally in user text, so they cannot hijack the format."""
-    for token in tokens.all():
-        text = text.replace(token, "")
+    """Remove control tokens that appear literally in user text, so they cannot hijack the format.
+
+    Repeated until nothing changes: removing one token must not assemble another
+    (`<|fim_<|endoftext|>middle|>`).
+    """
+    previous = None
+    while previous != text:
+        previous = text
+        for token in tokens.all():
+            text = text.replace(token, "")
     return text
 
 

@@ -128,6 +128,11 @@ def test_interrupted_run_leaves_the_previous_index_readable(repo: Path, tmp_path
     assert final.definitions("Replaced") and not final.definitions("StartServer")
 
 
+def test_a_new_index_commits_its_empty_state(tmp_path: Path, minilm: Any) -> None:
+    store = IndexStore(str(tmp_path / "fresh"), dim=minilm.dimension, embedder="x")
+    assert set(store.meta["versions"]) == {"chunks", "symbols", "files"}
+
+
 def test_bad_inputs(tmp_path: Path, minilm: Any) -> None:
     with pytest.raises(NotADirectory):
         open_for_indexing(tmp_path / "nope", SETTINGS, str(tmp_path / "index"), minilm.dimension, full=False)

@@ -104,3 +104,12 @@ def test_chunk_hash_changes_with_content() -> None:
     first = parse_file("a.py", b"def f():\n    return 1\n", ChunkLimits()).chunks[0]
     second = parse_file("a.py", b"def f():\n    return 2\n", ChunkLimits()).chunks[0]
     assert first.hash != second.hash and len(first.hash) == 40
+
+
+def test_a_large_first_member_does_not_drag_the_class_header_into_a_later_chunk() -> None:
+    body = "\n".join(f"        x{j} = {j}" for j in range(100))
+    source = f"class A:\n    def big(self):\n{body}\n\n    def small(self):\n        return 1\n".encode()
+    chunks = parse_file("a.py", source, ChunkLimits()).chunks
+    small = next(c for c in chunks if c.symbol == "A.small")
+    assert small.start_line > 100 and small.end_line - small.start_line < 5
+    assert chunks[0].start_line == 1 and chunks[0].text.startswith("class A:")

@@ -80,3 +80,33 @@ def test_walk_paths_agrees_with_walk(repo: Path) -> None:
 def test_order_is_deterministic(repo: Path) -> None:
     assert [e.path for e in walk(repo)] == [e.path for e in walk(repo)]
     assert all(isinstance(entry, Candidate | Skipped) for entry in walk(repo))
+
+
+def test_a_symlink_is_judged_by_its_target_too(repo: Path) -> None:
+    os.symlink(repo / ".env", repo / "settings.txt")
+    os.symlink(repo / "ignored_dir" / "hidden.py", repo / "visible.py")
+    os.symlink(repo / "node_modules" / "left-pad" / "index.js", repo / "pad.js")
+    decisions = _decisions(repo)
+    assert decisions["settings.txt"] == "secret"
+    assert decisions["visible.py"] == "ignored"
+    assert decisions["pad.js"] == "vendored"
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_not_fatal(repo: Path) -> None:
+    name = os.fsencode(str(repo)) + b"/caf\xe9.py"
+    with open(name, "wb") as handle:
+        handle.write(b"x = 1\n")
+    decisions = _decisions(repo)
+    assert "bad-name" in decisions.values()
+
+
+def test_a_deeper_gitignore_can_re_include(repo: Path) -> None:
+    (repo / "logs").mkdir()
+    (repo / "logs" / ".gitignore").write_text("!keep.log\n")
+    (repo / "logs" / "keep.log").write_text("kept\n")
+    (repo / "logs" / "drop.log").write_text("dropped\n")
+    decisions = _decisions(repo)
+    assert decisions["logs/keep.log"] == "index"
+    assert decisions["logs/drop.log"] == "ignored"
+    partial = {e.path: e for e in walk_paths(repo, ["logs/keep.log", "logs/drop.log"])}
+    assert isinstance(partial["logs/keep.log"], Candidate) and isinstance(partial["logs/drop.log"], Skipped)

@@ -19,6 +19,9 @@ from housecoder.inference.stopping import cut, stop_reason
         ("a\nb\n", False, (), None, "a\nb\n"),
         ("a)\nb", False, ("\nb",), "stop_string", "a)"),
         ("foo", False, ("",), None, "foo"),
+        ("\r\n    return x", True, (), None, "\r\n    return x"),  # CRLF files
+        ("  \n    return x", True, (), None, "  \n    return x"),
+        ("return x\r\ny", True, (), "newline", "return x"),
     ],
 )
 def test_stop_and_cut(text: str, single_line: bool, stops: tuple[str, ...], reason: str | None, kept: str) -> None:

@@ -38,12 +38,19 @@ def test_success_replaces_the_old_version(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.gguf"]
 
 
-def test_sweep_removes_leftovers_of_a_killed_pull(tmp_path: Path) -> None:
+def test_sweep_removes_stale_leftovers_but_not_a_pull_in_progress(tmp_path: Path) -> None:
+    import os
+    import time
+
     (tmp_path / f"{STAGING_PREFIX}model-1234").mkdir()
     (tmp_path / f"{STAGING_PREFIX}m.gguf-99").write_text("half")
+    old = time.time() - 2 * 3600
+    for entry in tmp_path.iterdir():
+        os.utime(entry, (old, old))
+    (tmp_path / f"{STAGING_PREFIX}other-pull-now").mkdir()
     (tmp_path / "kept").mkdir()
     assert sweep_staging(tmp_path) == 2
-    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{STAGING_PREFIX}other-pull-now", "kept"]
 
 
 def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
