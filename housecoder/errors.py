@@ -12,6 +12,12 @@ with an empty result.
 from __future__ import annotations
 
 
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (or its type name), for one-line user errors."""
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:limit]
+
+
 class HousecoderError(Exception):
     """Base of every error a user can cause; `str(err)` is one line for the user."""
 

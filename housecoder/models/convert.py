@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from housecoder.errors import first_line
 from housecoder.models.atomic import atomic_path, ensure_free_space
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
@@ -76,8 +77,7 @@ def _convert(folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, g
             with progress.task("converting the tokenizer") as _:
                 tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         except (ValueError, KeyError, RuntimeError, OSError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelError(f"{gguf_path}: cannot load as a GGUF language model: {first[:200]}") from err
+            raise ModelError(f"{gguf_path}: cannot load as a GGUF language model: {first_line(err)}") from err
 
         with progress.task(f"saving {dtype} safetensors") as _:
             config_dict = quantized.config.to_dict()

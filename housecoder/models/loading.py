@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import ModelsConfig
-from housecoder.errors import MissingDependency
+from housecoder.errors import MissingDependency, first_line
 from housecoder.models.errors import ModelError
 
 
@@ -55,8 +55,7 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
         model = model.to(device).eval()  # type: ignore[arg-type]
     except (OSError, ValueError, KeyError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelError(f"{path}: cannot load the model: {first[:200]}") from err
+        raise ModelError(f"{path}: cannot load the model: {first_line(err)}") from err
     finally:
         hf_logging.enable_progress_bar()
     return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from housecoder import __version__
+from housecoder.errors import first_line
 from housecoder.models.assemble import assemble_gguf, file_sha256, locate_parts
 from housecoder.models.atomic import sweep_staging
 from housecoder.models.catalog import BUILTIN, BuiltinModel, ModelKind, PackagedEmbedder, PartsGguf
@@ -239,9 +240,8 @@ class ModelStore:
             try:
                 path = snapshot_download(name, cache_dir=cache, allow_patterns=patterns)
             except Exception as err:
-                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 raise ModelUnavailable(
-                    f"cannot fetch '{name}' from the Hugging Face Hub ({reason[:160]}); "
+                    f"cannot fetch '{name}' from the Hugging Face Hub ({first_line(err, 160)}); "
                     "check the network or use a local model directory or .gguf file"
                 ) from err
         return ResolvedModel(name, kind, Path(path), "hub")
