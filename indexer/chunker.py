@@ -79,9 +79,13 @@ def _decode(data: bytes) -> str:
 
 
 def line_windows(path: str, language: str, source: bytes, limits: ChunkLimits, symbol: str = "",
-                 first: int = 0, last: int | None = None, kind: str = "window") -> list[Chunk]:
-    """Overlapping windows of `window_lines` lines over lines first..last (0-based, inclusive)."""
-    lines = _Lines(source)
+                 first: int = 0, last: int | None = None, kind: str = "window",
+                 lines: _Lines | None = None) -> list[Chunk]:  # fmt: skip
+    """Overlapping windows of `window_lines` lines over lines first..last (0-based, inclusive).
+
+    `lines` is the line table of `source` when the caller already has it.
+    """
+    lines = lines or _Lines(source)
     last = lines.count - 1 if last is None else last
     step = max(1, limits.window_lines - limits.window_overlap)
     chunks: list[Chunk] = []
@@ -190,7 +194,8 @@ class _Chunker:
     def oversized(self, node: Any, inner: Any | None, scope: tuple[str, ...]) -> None:
         first, last = node.start_point[0], node.end_point[0]
         if inner is None:
-            self.chunks += line_windows(self.path, self.spec.name, self.source, self.limits, ".".join(scope), first, last)
+            self.chunks += line_windows(self.path, self.spec.name, self.source, self.limits, ".".join(scope), first, last,
+                                        lines=self.lines)
             return
         symbol = (*scope, node_name(inner))
         body = inner.child_by_field_name("body")
@@ -200,7 +205,7 @@ class _Chunker:
             self.siblings(members, symbol, lead=first)
             return
         self.chunks += line_windows(self.path, self.spec.name, self.source, self.limits, ".".join(symbol), first, last,
-                                    kind=inner.type)
+                                    kind=inner.type, lines=self.lines)
 
 
 def chunk_tree(path: str, language: str, source: bytes, tree: Any, limits: ChunkLimits) -> list[Chunk]:
