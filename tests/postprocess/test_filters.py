@@ -27,6 +27,7 @@ def at(document: str, *, single_line: bool = False) -> PostContext:
         ("x = ‸\n", True, "1   \n", "1"),
         ("def f():‸\n", True, "\n    return 1\n    x", "\n    return 1"),
         ("x = ‸\n", False, "1\ny = 2", "1\ny = 2"),
+        ("def f():‸\r\n", True, "\r\n    return 1\r\n    x", "\r\n    return 1"),  # CRLF
     ],
 )
 def test_keep_first_line(document: str, single: bool, completion: str, expected: str) -> None:
