@@ -48,6 +48,7 @@ class ModelsConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads; None = torch default")
+    adapter: str | None = Field(default=None, description="LoRA adapter directory (peft) applied to the code model")
 
 
 class CompletionConfig(_Section):
@@ -78,12 +79,51 @@ class IndexConfig(_Section):
     threads: int | None = Field(default=None, ge=1)
 
 
+class ContextConfig(_Section):
+    """Repository context put in front of the current file; budgets in model tokens and milliseconds.
+
+    Each source runs under its own time budget (a source that overruns is skipped
+    for this request) and together they fill at most `max_tokens` of the prompt.
+    """
+
+    enabled: bool = True
+    max_tokens: int = Field(default=1024, ge=0, description="all snippets together, model tokens")
+    max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
+    definitions: bool = True
+    definitions_ms: int = Field(default=150, ge=1)
+    max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
+    near_lines: int = Field(default=12, ge=1, description="lines around the cursor whose identifiers are looked up")
+    retrieval: bool = True
+    retrieval_ms: int = Field(default=400, ge=1)
+    retrieval_k: int = Field(default=6, ge=1)
+    query_lines: int = Field(default=12, ge=1, description="lines before the cursor used as the search query")
+    open_documents: bool = True
+    open_documents_ms: int = Field(default=50, ge=1)
+    window_lines: int = Field(default=20, ge=2, description="sliding windows over open documents")
+    min_similarity: float = Field(default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows")
+
+
+class ServerConfig(_Section):
+    """The language server: when to complete, limits, and how it listens."""
+
+    complete_in_comments: bool = False
+    complete_in_strings: bool = False
+    complete_mid_line: bool = Field(default=False, description="also complete when code follows the cursor")
+    max_document_bytes: int = Field(default=1_000_000, ge=1024, description="larger buffers are cut around the cursor")
+    index_on_save: bool = True
+    cache_entries: int = Field(default=128, ge=0, description="completions remembered for typing through them")
+    host: str = Field(default="127.0.0.1", description="TCP mode only; another address exposes your code")
+    port: int = Field(default=2087, ge=0, le=65535)
+
+
 class Settings(_Section):
     """Every part's configuration."""
 
     models: ModelsConfig = ModelsConfig()
     completion: CompletionConfig = CompletionConfig()
+    context: ContextConfig = ContextConfig()
     index: IndexConfig = IndexConfig()
+    server: ServerConfig = ServerConfig()
 
 
 def find_project_root(start: Path) -> Path:
@@ -148,7 +188,8 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
     """Relative local paths in a config file are relative to the project root, not the cwd."""
-    for section, key in (("models", "cache_dir"), ("models", "code_model"), ("models", "embedder"), ("index", "location")):
+    for section, key in (("models", "cache_dir"), ("models", "code_model"), ("models", "embedder"), ("models", "adapter"),
+                         ("index", "location")):
         table = data.get(section)
         value = table.get(key) if isinstance(table, dict) else None
         if not isinstance(value, str) or "://" in value:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housecoder.indexer.chunker import Chunk, ChunkLimits, chunk_tree, line_windows
-from housecoder.indexer.languages import grammar, language_for
+from housecoder.indexer.languages import LANGUAGES, grammar, language_for
 from housecoder.indexer.symbols import Symbol, extract_symbols
 
 MAX_ERROR_SHARE = 0.5  # above this share of bytes under ERROR nodes, syntax chunks are not trusted
@@ -59,3 +59,11 @@ def parse_file(path: str, source: bytes, limits: ChunkLimits) -> ParsedFile:
     if _error_share(tree, len(source)) > MAX_ERROR_SHARE:
         return ParsedFile(path, language, line_windows(path, language, source, limits), [], True)
     return ParsedFile(path, language, chunk_tree(path, language, source, tree, limits), extract_symbols(path, language, tree), False)
+
+
+def parse_tree(language: str | None, source: bytes) -> Any | None:
+    """A tree-sitter tree of `source`, or None without a grammar; a fresh parser, so safe in any thread."""
+    import tree_sitter
+
+    found = grammar(language) if language in LANGUAGES else None
+    return tree_sitter.Parser(found).parse(source) if found is not None else None

@@ -226,6 +226,27 @@ class IndexStore:
         """Dense and BM25 lists fused by reciprocal rank (each list fetched 2k deep)."""
         return fuse([self.dense(vector, 2 * k, exclude_paths), self.bm25(text, 2 * k, exclude_paths)], k)
 
+    def definitions_of(self, names: Sequence[str], exclude_path: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Definition rows of any of `names` (one query), outside `exclude_path`."""
+        if not names:
+            return []
+        where = "role = 'definition' AND name IN (" + ", ".join(_quote(name) for name in names) + ")"
+        if exclude_path is not None:
+            where += f" AND path != {_quote(exclude_path)}"
+        rows: list[dict[str, Any]] = self.tables["symbols"].search().where(where).limit(limit).to_list()
+        return rows
+
+    def chunks_in(self, paths: Iterable[str], limit: int = 5000) -> list[dict[str, Any]]:
+        """Chunk rows (no vectors) of the files `paths`."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return []
+        columns = ["path", "start_line", "end_line", "symbol", "kind", "text"]
+        rows: list[dict[str, Any]] = (
+            self.tables["chunks"].search().where(path_filter(wanted)).select(columns).limit(limit).to_list()
+        )
+        return rows
+
     def definitions(self, name: str, limit: int = 10) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (
             self.tables["symbols"].search().where(f"name = {_quote(name)} AND role = 'definition'").limit(limit).to_list()

@@ -1,0 +1,62 @@
+"""Completions remembered between keystrokes (pure, bounded LRU).
+
+Two lookups: by the exact prompt (the same request again, for example after
+the editor re-asks on focus), and "typed through": the user typed the first
+characters of a suggestion that is still showing, so the rest of it is the
+answer and the model is not asked again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class _Shown:
+    path: str
+    prefix: str
+    suffix: str
+    completion: str
+
+
+class CompletionCache:
+    """At most `capacity` prompts and as many shown completions; capacity 0 disables it."""
+
+    def __init__(self, capacity: int = 128) -> None:
+        self.capacity = capacity
+        self._by_prompt: OrderedDict[str, str] = OrderedDict()
+        self._shown: OrderedDict[tuple[str, str, str], _Shown] = OrderedDict()
+
+    def get(self, prompt: str) -> str | None:
+        found = self._by_prompt.get(prompt)
+        if found is not None:
+            self._by_prompt.move_to_end(prompt)
+        return found
+
+    def put(self, prompt: str, completion: str, *, path: str, prefix: str, suffix: str) -> None:
+        if self.capacity <= 0:
+            return
+        self._by_prompt[prompt] = completion
+        self._by_prompt.move_to_end(prompt)
+        if completion:
+            key = (path, prefix, suffix)
+            self._shown[key] = _Shown(path, prefix, suffix, completion)
+            self._shown.move_to_end(key)
+        for table in (self._by_prompt, self._shown):
+            while len(table) > self.capacity:
+                table.popitem(last=False)  # type: ignore[attr-defined]
+
+    def typed_through(self, path: str, prefix: str, suffix: str) -> str | None:
+        """The rest of a remembered completion whose start the user has just typed, if any."""
+        for shown in reversed(self._shown.values()):
+            if shown.path != path or shown.suffix != suffix or not prefix.startswith(shown.prefix):
+                continue
+            typed = prefix[len(shown.prefix) :]
+            if typed and shown.completion.startswith(typed) and len(typed) < len(shown.completion):
+                return shown.completion[len(typed) :]
+        return None
+
+    def clear(self) -> None:
+        self._by_prompt.clear()
+        self._shown.clear()

@@ -1,0 +1,194 @@
+"""One completion at a cursor: trigger, context, prompt, model, post-processing, timed per stage.
+
+The engine owns no I/O of its own beyond what it is given: the backend (a
+loaded model), an optional retriever (the repository's index) and the buffers
+the caller judged safe to use. It is thread-safe for one caller at a time per
+backend; the server serialises model work on one worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from housecoder.completion.cache import CompletionCache
+from housecoder.config import Settings
+from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, Retriever, gather
+from housecoder.errors import first_line
+from housecoder.inference.base import Backend, Cancellation, GenerationRequest
+from housecoder.postprocess import PostContext, postprocess
+from housecoder.prompt import Snippet, build_fim_prompt, trim_prefix, trim_suffix
+from housecoder.trigger import Trigger, decide
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompletionInput:
+    """A cursor in a buffer. `path` is relative to the repository root (or a bare name outside it)."""
+
+    path: str
+    text: str
+    offset: int  # characters before the cursor
+    language: str | None
+    documents: Sequence[OpenDocument] = ()
+    use_index: bool = True  # False for a buffer outside the workspace: served from itself alone
+    multi_line: bool | None = None  # None: the trigger decides
+
+
+@dataclass
+class CompletionOutput:
+    """The completion (empty: show nothing), what went into it and seconds per stage."""
+
+    text: str
+    trigger: Trigger
+    snippets: list[ContextSnippet] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    context_timings: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    prompt: str = ""
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    stopped_by: str = ""
+    cached: str = ""  # "", "prompt" or "typed-through"
+    raw: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "completion": self.text,
+            "trigger": {"complete": self.trigger.complete, "multi_line": self.trigger.multi_line, "reason": self.trigger.reason},
+            "snippets": [snippet.as_dict() for snippet in self.snippets],
+            "timings_ms": {name: round(seconds * 1000, 1) for name, seconds in self.timings.items()},
+            "context_timings_ms": {name: round(seconds * 1000, 1) for name, seconds in self.context_timings.items()},
+            "skipped": self.skipped,
+            "prompt_tokens": self.prompt_tokens,
+            "new_tokens": self.new_tokens,
+            "stopped_by": self.stopped_by,
+            "cached": self.cached,
+            "raw": self.raw,
+        }
+
+
+def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
+    """Cut an oversized buffer around the cursor: at most ~3/4 of `max_bytes` before it, 1/4 after.
+
+    A guard against megabyte buffers reaching the tokenizer and parser; the real
+    prompt budget is applied later in model tokens.
+    """
+    if len(prefix) + len(suffix) <= max_bytes // 4 or len((prefix + suffix).encode("utf-8")) <= max_bytes:
+        return prefix, suffix
+    before, after = max_bytes * 3 // 4, max_bytes // 4
+    cut_prefix = prefix[-before:]
+    if len(cut_prefix) < len(prefix) and "\n" in cut_prefix:
+        cut_prefix = cut_prefix[cut_prefix.index("\n") + 1 :]  # start on a whole line
+    cut_suffix = suffix[:after]
+    if len(cut_suffix) < len(suffix) and "\n" in cut_suffix:
+        cut_suffix = cut_suffix[: cut_suffix.rindex("\n") + 1]
+    return cut_prefix, cut_suffix
+
+
+class CompletionEngine:
+    """Runs the pipeline with one backend, one repository (name + optional retriever) and one settings object."""
+
+    def __init__(self, backend: Backend, settings: Settings, *, repo_name: str, retriever: Retriever | None = None) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.repo_name = repo_name
+        self.retriever = retriever
+        self.cache = CompletionCache(settings.server.cache_entries)
+        self._lock = threading.Lock()
+
+    def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
+        from housecoder.indexer.parsing import parse_tree
+
+        server = self.settings.server
+        try:
+            tree = parse_tree(language, (prefix + suffix).encode("utf-8"))
+        except Exception as err:  # a grammar problem must not stop completion: fall back to text rules
+            log.warning("cannot parse for the trigger decision: %s", first_line(err))
+            tree = None
+        return decide(
+            prefix, suffix, language, tree,
+            in_comments=server.complete_in_comments, in_strings=server.complete_in_strings, mid_line=server.complete_mid_line,
+        )  # fmt: skip
+
+    def complete(self, request: CompletionInput, cancel: Cancellation | None = None) -> CompletionOutput:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
+                                      self.settings.server.max_document_bytes)  # fmt: skip
+        decision = self.trigger(prefix, suffix, request.language)
+        timings["trigger"] = time.perf_counter() - started
+        if request.multi_line is not None:
+            decision = Trigger(True, request.multi_line, "requested")
+        output = CompletionOutput(text="", trigger=decision, timings=timings)
+        if not decision.complete:
+            return self._finish(output, started)
+
+        with self._lock:
+            remembered = self.cache.typed_through(request.path, prefix, suffix)
+        if remembered is not None:
+            output.text, output.cached = remembered, "typed-through"
+            return self._finish(output, started)
+
+        stage = time.perf_counter()
+        found = gather(
+            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
+            self.settings.context,
+            self.backend.count_tokens,
+            self.retriever if request.use_index else None,
+        )
+        output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
+        timings["context"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
+        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets)
+        timings["prompt"] = time.perf_counter() - stage
+        single_line = not decision.multi_line
+        key = f"{int(single_line)}|{output.prompt}"
+        with self._lock:
+            cached = self.cache.get(key)
+        if cached is not None:
+            output.text, output.cached = cached, "prompt"
+            return self._finish(output, started)
+        if cancel is not None and cancel.cancelled:
+            output.stopped_by = "cancelled"
+            return self._finish(output, started)
+
+        stage = time.perf_counter()
+        budget = self.settings.completion
+        generation = self.backend.generate(
+            GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature),
+            cancel,
+        )
+        timings["model"] = time.perf_counter() - stage
+        output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
+        output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
+        if generation.stopped_by == "cancelled":
+            return self._finish(output, started)
+
+        stage = time.perf_counter()
+        output.text = postprocess(generation.text, PostContext(prefix=prefix, suffix=suffix, single_line=single_line))
+        timings["postprocess"] = time.perf_counter() - stage
+        with self._lock:
+            self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
+        return self._finish(output, started)
+
+    def prompt(self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet]) -> str:
+        """The FIM prompt; the best snippet goes last, nearest the current file."""
+        budget, count = self.settings.completion, self.backend.count_tokens
+        return build_fim_prompt(
+            prefix=trim_prefix(prefix, budget.max_prefix_tokens, count),
+            suffix=trim_suffix(suffix, budget.max_suffix_tokens, count),
+            path=path,
+            repo_name=self.repo_name,
+            snippets=[Snippet(snippet.path, snippet.text) for snippet in reversed(snippets)],
+        )
+
+    @staticmethod
+    def _finish(output: CompletionOutput, started: float) -> CompletionOutput:
+        output.timings["total"] = time.perf_counter() - started
+        return output

@@ -1,0 +1,13 @@
+"""Repository context for a completion: which snippets of other files go in front of the current one.
+
+`gather` runs the sources (definitions of identifiers near the cursor, hybrid
+retrieval, open documents), each under its own time budget; `assemble` merges
+their results best-first, deduplicated, within a token budget. Shared by the
+server, `housecoder complete`, the benchmark and the training job.
+"""
+
+from housecoder.context.assemble import assemble
+from housecoder.context.gather import ContextRequest, ContextResult, OpenDocument, Retriever, gather
+from housecoder.context.snippets import ContextSnippet
+
+__all__ = ["ContextRequest", "ContextResult", "ContextSnippet", "OpenDocument", "Retriever", "assemble", "gather"]

@@ -1,0 +1,133 @@
+"""Run the context sources for one cursor, each under its own time budget, and assemble the result.
+
+Sources run in parallel threads; a source that has not answered within its
+budget (measured from the start of gathering) is left out of this request and
+reported in `skipped`, and so is one that failed. The index-backed sources come
+through the small `Retriever` protocol, so this module needs no database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from housecoder.config import ContextConfig
+from housecoder.context.assemble import CountTokens, assemble
+from housecoder.context.identifiers import lookup_names
+from housecoder.context.snippets import ContextSnippet
+from housecoder.context.windows import best_windows
+from housecoder.errors import first_line
+
+log = logging.getLogger(__name__)
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="housecoder-context")
+
+
+class Retriever(Protocol):
+    """Index-backed lookups (implemented by `housecoder.indexer.retrieval.IndexRetriever`)."""
+
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        """Definitions of `names` outside `exclude_path`, in the order of `names`."""
+        ...
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        """The `k` chunks outside `exclude_path` that best match `query`, best first."""
+        ...
+
+
+@dataclass(frozen=True)
+class OpenDocument:
+    """Another open or recently edited buffer that may serve as context (already judged safe to use)."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ContextRequest:
+    """The cursor to find context for; `path` is relative to the repository root."""
+
+    path: str
+    language: str | None
+    prefix: str
+    suffix: str
+    documents: Sequence[OpenDocument] = ()
+
+
+@dataclass
+class ContextResult:
+    """The snippets for the prompt (best first), seconds spent per source, and sources left out."""
+
+    snippets: list[ContextSnippet] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _timed(run: Callable[[], list[ContextSnippet]]) -> Callable[[], tuple[list[ContextSnippet], float]]:
+    def wrapper() -> tuple[list[ContextSnippet], float]:
+        started = time.perf_counter()
+        found = run()
+        return found, time.perf_counter() - started
+
+    return wrapper
+
+
+def _sources(request: ContextRequest, config: ContextConfig, retriever: Retriever | None) -> dict[str, tuple[int, Callable[[], list[ContextSnippet]]]]:
+    """name -> (time budget in ms, work) for the sources enabled for this request."""
+    query = "\n".join(request.prefix.split("\n")[-config.query_lines :])
+    sources: dict[str, tuple[int, Callable[[], list[ContextSnippet]]]] = {}
+    if retriever is not None and config.definitions:
+        names = lookup_names(request.prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
+        sources["definitions"] = (
+            config.definitions_ms, lambda: retriever.definitions(names, request.path, config.max_snippet_lines)
+        )
+    if retriever is not None and config.retrieval and query.strip():
+        sources["retrieval"] = (
+            config.retrieval_ms,
+            lambda: retriever.search(query, request.path, config.retrieval_k, config.max_snippet_lines),
+        )
+    documents = [(doc.path, doc.text) for doc in request.documents if doc.path != request.path]
+    if config.open_documents and documents:
+        sources["open_documents"] = (
+            config.open_documents_ms,
+            lambda: best_windows(query, documents, size=config.window_lines, k=4, min_similarity=config.min_similarity),
+        )
+    return sources
+
+
+def gather(
+    request: ContextRequest,
+    config: ContextConfig,
+    count: CountTokens,
+    retriever: Retriever | None = None,
+    pool: ThreadPoolExecutor | None = None,
+) -> ContextResult:
+    """Snippets for `request` from every enabled source, assembled within `config.max_tokens`."""
+    result = ContextResult()
+    if not config.enabled or config.max_tokens <= 0:
+        return result
+    started = time.perf_counter()
+    running: dict[str, tuple[int, Future[tuple[list[ContextSnippet], float]]]] = {
+        name: (budget, (pool or _POOL).submit(_timed(work)))
+        for name, (budget, work) in _sources(request, config, retriever).items()
+    }
+    found: dict[str, list[ContextSnippet]] = {}
+    for name, (budget_ms, future) in running.items():
+        remaining = budget_ms / 1000 - (time.perf_counter() - started)
+        try:
+            found[name], result.timings[name] = future.result(timeout=max(remaining, 0.0))
+        except FutureTimeout:
+            result.skipped[name] = f"over its {budget_ms} ms budget"
+            result.timings[name] = time.perf_counter() - started
+        except Exception as err:  # a broken index must not break completion
+            log.warning("context source %s failed: %s", name, first_line(err))
+            result.skipped[name] = f"failed: {first_line(err)}"
+    assembling = time.perf_counter()
+    ordered = [found.get(name, []) for name in ("definitions", "retrieval", "open_documents")]
+    result.snippets = assemble(ordered, config.max_tokens, count, exclude_path=request.path)
+    result.timings["assemble"] = time.perf_counter() - assembling
+    return result

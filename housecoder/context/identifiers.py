@@ -1,0 +1,87 @@
+"""Identifiers worth looking up for a cursor: those used near it, and names the file imports (pure).
+
+Words are found with a regular expression, not a parser, so half-typed code
+works; keywords and builtins of the supported languages are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+KEYWORDS = frozenset("""
+and as assert async await break case catch class const continue def default del delete do elif else enum
+except export extends false final finally fn for from func function go if impl import in instanceof
+interface is lambda let loop match mod mut new nil none not null or package pass private protected pub
+public raise return self static struct super switch this throw throws true try type typeof use using var
+void while with yield None True False int str float bool bytes dict list set tuple object print len range
+isinstance string number boolean any unknown undefined string_view auto char double long short unsigned
+signed size_t usize isize u8 u16 u32 u64 i8 i16 i32 i64 f32 f64 err error ok Some Ok Err Self byte rune
+uint int32 int64 float32 float64 interface map chan defer select fallthrough goto struct where crate
+""".split())
+
+_PYTHON_FROM = re.compile(r"^\s*from\s+[\w.]+\s+import\s+\(?([^)#\n]+(?:\n[^)#]*)?)\)?", re.MULTILINE)
+_JS_IMPORT = re.compile(r"^\s*import\s+(?:type\s+)?([^'\"]+?)\s+from\s+['\"]", re.MULTILINE)
+_JS_REQUIRE = re.compile(r"(?:const|let|var)\s+\{([^}]+)\}\s*=\s*require\(")
+_JAVA_IMPORT = re.compile(r"^\s*import\s+(?:static\s+)?[\w.]+\.(\w+)\s*;", re.MULTILINE)
+_RUST_USE = re.compile(r"^\s*(?:pub\s+)?use\s+([^;]+);", re.MULTILINE)
+
+
+def _names(clause: str) -> list[str]:
+    """`a, b as c, {d, e}` -> the imported original names a, b, d, e."""
+    names: list[str] = []
+    for part in re.split(r"[,{}\n]", clause):
+        words = part.strip().split()
+        if words and IDENTIFIER.fullmatch(words[0]) and words[0] != "*":
+            names.append(words[0])
+    return names
+
+
+def imported_names(text: str, language: str | None) -> list[str]:
+    """Names the file imports from other modules, in file order (modules themselves excluded)."""
+    found: list[str] = []
+    if language == "python":
+        for match in _PYTHON_FROM.finditer(text):
+            found += _names(match.group(1))
+    elif language in ("javascript", "typescript", "tsx"):
+        for match in _JS_IMPORT.finditer(text):
+            found += _names(match.group(1).replace("* as", ""))
+        for match in _JS_REQUIRE.finditer(text):
+            found += [name.split(":")[0].strip() for name in match.group(1).split(",") if name.strip()]
+    elif language in ("java", "c_sharp"):
+        found += [match.group(1) for match in _JAVA_IMPORT.finditer(text)]
+    elif language == "rust":
+        for match in _RUST_USE.finditer(text):
+            clause = match.group(1)
+            inner = clause[clause.index("{") + 1 :] if "{" in clause else clause.rsplit("::", 1)[-1]
+            found += _names(inner)
+    return _unique(name for name in found if name not in KEYWORDS and name not in ("self", "super", "crate"))
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def identifiers_near(prefix: str, suffix: str, near_lines: int) -> list[str]:
+    """Identifiers in the `near_lines` lines before the cursor and a few after, nearest first."""
+    before = prefix.split("\n")[-near_lines:]
+    after = suffix.split("\n")[: max(1, near_lines // 3)]
+    ordered: list[str] = []
+    for line in reversed(before):
+        ordered += reversed(IDENTIFIER.findall(line))
+    for line in after:
+        ordered += IDENTIFIER.findall(line)
+    return _unique(word for word in ordered if len(word) > 1 and word not in KEYWORDS)
+
+
+def lookup_names(prefix: str, suffix: str, language: str | None, near_lines: int, limit: int) -> list[str]:
+    """What the definitions source looks up: identifiers near the cursor first, then imported names."""
+    imported = imported_names(prefix + suffix, language)
+    return _unique([*identifiers_near(prefix, suffix, near_lines), *imported])[:limit]
+
+
+def identifier_set(text: str) -> frozenset[str]:
+    """The identifiers of `text` as a set, for Jaccard similarity."""
+    return frozenset(word for word in IDENTIFIER.findall(text) if word not in KEYWORDS)

@@ -1,0 +1,73 @@
+"""The index as a context source for completions: definitions by name and hybrid search.
+
+Implements `housecoder.context.Retriever` over an `IndexStore` and the
+embedder. Reads only the index (never the disk), and never returns the
+current file's chunks: they are already in the prompt, and in a benchmark
+they would leak the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from housecoder.context.snippets import ContextSnippet, clip_lines
+from housecoder.indexer.indexer import Embedder
+from housecoder.indexer.store import IndexStore
+
+MAX_DEFINITIONS_PER_NAME = 3  # a name defined more often (get, run, __init__) says little about which one is meant
+
+
+class IndexRetriever:
+    """Definitions and hybrid search over one repository's index."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        rows = self.store.definitions_of(names, exclude_path)
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_name.setdefault(row["name"], []).append(row)
+        wanted = [row for name in names for row in by_name.get(name, []) if len(by_name[name]) <= MAX_DEFINITIONS_PER_NAME]
+        chunks = self.store.chunks_in(row["path"] for row in wanted)
+        snippets: list[ContextSnippet] = []
+        for row in wanted:
+            text = _definition_text(row, chunks)
+            if text is None:
+                continue
+            body, kept = clip_lines(text, max_lines)
+            snippets.append(
+                ContextSnippet(row["path"], row["start_line"], row["start_line"] + kept - 1, body, "definition",
+                               f"definition of {row['name']} ({row['kind']})", 1.0)
+            )  # fmt: skip
+        return snippets
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        vector = self.embedder.embed([query])[0]
+        hits = self.store.hybrid(query, vector, k, exclude_paths=[exclude_path])
+        snippets: list[ContextSnippet] = []
+        for rank, hit in enumerate(hits, start=1):
+            body, kept = clip_lines(hit.text, max_lines)
+            label = f"{hit.kind} {hit.symbol}".strip()
+            snippets.append(
+                ContextSnippet(hit.path, hit.start_line, hit.start_line + kept - 1, body, "retrieval",
+                               f"hybrid search #{rank}: {label}", hit.score)
+            )  # fmt: skip
+        return snippets
+
+
+def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> str | None:
+    """The definition's lines, cut from the smallest chunk of its file that holds its first line."""
+    holding = [
+        chunk for chunk in chunks
+        if chunk["path"] == symbol["path"] and chunk["start_line"] <= symbol["start_line"] <= chunk["end_line"]
+    ]  # fmt: skip
+    if not holding:
+        return None
+    chunk = min(holding, key=lambda row: row["end_line"] - row["start_line"])
+    lines = chunk["text"].split("\n")
+    first = symbol["start_line"] - chunk["start_line"]
+    last = min(symbol["end_line"], chunk["end_line"]) - chunk["start_line"]
+    return "\n".join(lines[first : last + 1])

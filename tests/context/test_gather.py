@@ -1,0 +1,62 @@
+"""Running the context sources under time budgets, with failures and slow sources left out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from housecoder.config import ContextConfig
+from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gather
+
+
+class FakeRetriever:
+    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+        self.delay, self.fail = delay, fail
+        self.asked: list[tuple[str, ...]] = []
+
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        self.asked.append(tuple(names))
+        if self.fail:
+            raise RuntimeError("index is broken\nsecond line")
+        return [ContextSnippet("lib/geo.py", 3, 4, "def scale_point(p, k):\n    return p * k", "definition", "definition of scale_point")]
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        time.sleep(self.delay)
+        return [ContextSnippet("lib/other.py", 1, 1, "HELPER = 1", "retrieval", "hybrid search #1")]
+
+
+REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_all_sources_contribute_and_are_timed() -> None:
+    retriever = FakeRetriever()
+    docs = [OpenDocument("app/util.py", "def enlarge_twice(p):\n    return enlarge(enlarge(p))\n"),
+            OpenDocument("app/main.py", "def enlarge(p): pass")]
+    result = gather(ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs), ContextConfig(), words, retriever)
+    assert [s.source for s in result.snippets] == ["definition", "retrieval", "open-document"]
+    assert all(s.path != "app/main.py" for s in result.snippets)
+    assert set(result.timings) == {"definitions", "retrieval", "open_documents", "assemble"}
+    assert retriever.asked[0] == ("scale_point", "enlarge")  # one-letter names are not looked up
+
+
+def test_a_slow_source_is_left_out_within_its_budget() -> None:
+    config = ContextConfig(retrieval_ms=50)
+    started = time.perf_counter()
+    result = gather(REQUEST, config, words, FakeRetriever(delay=1.0))
+    assert time.perf_counter() - started < 0.5
+    assert "retrieval" in result.skipped and [s.source for s in result.snippets] == ["definition"]
+
+
+def test_a_failing_source_is_reported_in_one_line() -> None:
+    result = gather(REQUEST, ContextConfig(), words, FakeRetriever(fail=True))
+    assert result.skipped["definitions"] == "failed: index is broken"
+    assert [s.source for s in result.snippets] == ["retrieval"]
+
+
+def test_disabled_or_zero_budget_gives_nothing() -> None:
+    assert gather(REQUEST, ContextConfig(enabled=False), words, FakeRetriever()).snippets == []
+    assert gather(REQUEST, ContextConfig(max_tokens=0), words, FakeRetriever()).snippets == []

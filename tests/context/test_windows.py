@@ -1,0 +1,28 @@
+"""Sliding windows over open documents, ranked by identifier Jaccard."""
+
+from __future__ import annotations
+
+from housecoder.context.windows import best_windows, jaccard, windows
+
+
+def test_jaccard_hand_computed() -> None:
+    assert jaccard(frozenset("abc"), frozenset("bcd")) == 2 / 4
+    assert jaccard(frozenset(), frozenset()) == 0.0
+
+
+def test_windows_overlap_by_half_and_cover_the_end() -> None:
+    text = "\n".join(f"l{i}" for i in range(1, 11))
+    found = windows(text, 4)
+    assert [first for first, _ in found] == [1, 3, 5, 7]
+    assert found[-1][1].endswith("l10")
+
+
+def test_best_windows_picks_the_similar_window_and_skips_overlaps() -> None:
+    other = "\n".join(["unrelated = 1"] * 10 + ["def parse_header(raw_bytes, offset):", "    return raw_bytes[offset:]"] + ["zzz = 2"] * 10)
+    found = best_windows("header = parse_header(raw_bytes, offset", [("b.py", other)], size=4, k=3, min_similarity=0.1)
+    assert found and "parse_header" in found[0].text and found[0].source == "open-document"
+    assert not any(a.overlaps(b) for i, a in enumerate(found) for b in found[i + 1 :])
+
+
+def test_best_windows_respects_the_similarity_floor() -> None:
+    assert best_windows("alpha beta", [("b.py", "gamma delta\n")], size=4, k=3, min_similarity=0.1) == []
