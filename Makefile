@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[ml,index,model,dev]"
+	$(BIN)/pip install --quiet -e ".[ml,index,server,model,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

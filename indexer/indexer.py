@@ -212,7 +212,7 @@ class Indexer:
             store.add("files", batch.rows)
             if chunks or summary.deleted:
                 store.rebuild_text_index()
-            store.commit()
+            store.commit(committed_at=time.time())
         summary.chunks_added = len(chunks)
         summary.chunks_total = store.count("chunks")
         summary.symbols_total = store.count("symbols")

@@ -16,6 +16,14 @@ from housecoder.models.store import ModelStore
 log = logging.getLogger(__name__)
 
 
+def indexes_root(settings: Settings) -> Path:
+    """Where indexes live by default: beside the model store (`<cache>/indexes`)."""
+    from platformdirs import user_cache_path
+
+    base = settings.models.cache_dir.parent if settings.models.cache_dir else user_cache_path("housecoder")
+    return base / "indexes"
+
+
 def index_location(root: Path, settings: Settings, indexes_root: Path) -> str:
     """The configured location, or `<indexes_root>/<repo name>-<hash of its absolute path>`."""
     if settings.index.location:

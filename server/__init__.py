@@ -1,5 +1,6 @@
-"""housecoder.server: the LSP server (pygls) that serves inline completions.
+"""housecoder.server: the language server (pygls) that serves inline completions over LSP.
 
-Not built yet: see the open server issue. It will use `housecoder.indexer`
-and the shared prompt, model and inference code, never `housecoder.training`.
+`app` holds the protocol handlers, `session` the model, indexes and engines,
+`documents` which buffers may be used for what. It uses `housecoder.indexer`
+and the shared completion code, never `housecoder.training`.
 """

@@ -46,3 +46,22 @@ def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store_root(tmp_path: Path) -> Path:
     return tmp_path / "store"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store holding the real default embedder (exported once per session; a few seconds)."""
+    from housecoder.models.store import ModelStore
+
+    root = tmp_path_factory.mktemp("models")
+    ModelStore(root).pull("all-minilm-l6-v2")
+    return root
+
+
+@pytest.fixture(scope="session")
+def minilm(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The real default embedder on onnxruntime (int8, 128 tokens), from the session store."""
+    from housecoder.models.embedder import OnnxEmbedder
+    from housecoder.models.store import ModelStore
+
+    return OnnxEmbedder(ModelStore(model_cache).resolve("all-minilm-l6-v2", "embedder").path, max_length=128, quantized=True)

@@ -59,6 +59,6 @@ def test_mid_line_when_configured_is_single_line() -> None:
 
 
 def test_non_ascii_before_the_cursor_uses_byte_offsets() -> None:
-    prefix, suffix = "name = 'café'  # é‸\nx = 1\n".split("‸")
+    prefix, suffix = ["name = 'café'  # é", "\nx = 1\n"]
     tree = parse_tree("python", (prefix + suffix).encode())
     assert decide(prefix, suffix, "python", tree).reason == "inside a comment"

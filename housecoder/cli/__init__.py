@@ -19,6 +19,7 @@ from housecoder.cli.common import State, fail
 from housecoder.cli.complete import complete
 from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
+from housecoder.cli.serve import serve
 
 app = typer.Typer(
     name="housecoder",
@@ -32,6 +33,7 @@ app.add_typer(models_app, name="models")
 app.command(name="complete")(complete)
 app.command(name="index")(index)
 app.command(name="search")(search)
+app.command(name="serve")(serve)
 
 # Environment variables, read here and nowhere deeper.
 ENV_CACHE_DIR = "HOUSECODER_CACHE_DIR"

@@ -1,4 +1,4 @@
-"""What every command shares: the entry-point state, settings, the store, progress and errors."""
+"""What every command shares: the entry-point state, settings, progress and errors."""
 
 from __future__ import annotations
 
@@ -48,13 +48,10 @@ class State:
 
 
 def store_for(settings: Settings) -> ModelStore:
-    """The model store the settings name (user cache directory by default)."""
-    from platformdirs import user_cache_path
+    """The model store the settings name (imported on use, to keep start-up instant)."""
+    from housecoder.models import store
 
-    from housecoder.models.store import ModelStore
-
-    root = settings.models.cache_dir or user_cache_path("housecoder") / "models"
-    return ModelStore(root, offline=settings.models.offline, dtype=settings.models.dtype)
+    return store.store_for(settings)
 
 
 def stderr_console() -> Console:

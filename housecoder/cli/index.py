@@ -11,11 +11,9 @@ from housecoder.cli.common import RichProgress, State, stderr_console, store_for
 
 
 def _indexes_root(state: State) -> Path:
-    from platformdirs import user_cache_path
+    from housecoder.indexer.service import indexes_root
 
-    settings = state.settings()
-    base = settings.models.cache_dir.parent if settings.models.cache_dir else user_cache_path("housecoder")
-    return base / "indexes"
+    return indexes_root(state.settings())
 
 
 def index(

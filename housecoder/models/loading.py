@@ -22,6 +22,7 @@ class LoadedModel:
     tokenizer: Any
     device: str
     path: Path
+    adapter: Path | None = None
 
 
 def pick_device(requested: str) -> str:
@@ -58,4 +59,33 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
         raise ModelError(f"{path}: cannot load the model: {first_line(err)}") from err
     finally:
         hf_logging.enable_progress_bar()
-    return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)
+    loaded = LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)
+    if config.adapter:
+        set_adapter(loaded, Path(config.adapter))
+    return loaded
+
+
+def set_adapter(loaded: LoadedModel, adapter: Path | None) -> None:
+    """Put the LoRA adapter at `adapter` (a peft directory) on the model, or take any adapter off (None).
+
+    The previous adapter is removed first, so switching never stacks adapters;
+    on failure the model is left without an adapter and the error says why in one line.
+    """
+    model = loaded.model
+    if hasattr(model, "unload") and hasattr(model, "peft_config"):
+        model = model.unload()  # the base model, LoRA layers removed (weights were never merged)
+    loaded.model, loaded.adapter = model, None
+    if adapter is None:
+        return
+    config_file = adapter / "adapter_config.json"
+    if not config_file.is_file():
+        raise ModelError(f"{adapter}: not a LoRA adapter (no adapter_config.json)")
+    try:
+        from peft import PeftModel
+    except ImportError as err:
+        raise MissingDependency("peft", "ml") from err
+    try:
+        loaded.model = PeftModel.from_pretrained(model, str(adapter)).eval()
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise ModelError(f"{adapter}: cannot load the adapter: {first_line(err)}") from err
+    loaded.adapter = adapter

@@ -25,7 +25,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from housecoder import __version__
 from housecoder.errors import first_line
@@ -34,6 +34,9 @@ from housecoder.models.atomic import sweep_staging
 from housecoder.models.catalog import BUILTIN, BuiltinModel, ModelKind, PackagedEmbedder, PartsGguf
 from housecoder.models.errors import MissingParts, ModelUnavailable, NotPulled
 from housecoder.models.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from housecoder.config import Settings
 
 META_FILE = "housecoder-model.json"
 FORMAT = 1  # bump when the on-disk layout of a converted model changes
@@ -270,3 +273,11 @@ class ModelStore:
                     )
                 )
         return stored
+
+
+def store_for(settings: Settings) -> ModelStore:
+    """The model store the settings name (user cache directory by default)."""
+    from platformdirs import user_cache_path
+
+    root = settings.models.cache_dir or user_cache_path("housecoder") / "models"
+    return ModelStore(root, offline=settings.models.offline, dtype=settings.models.dtype)

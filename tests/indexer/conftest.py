@@ -51,13 +51,3 @@ def build_repo(root: Path) -> Path:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return build_repo(tmp_path / "repo")
-
-
-@pytest.fixture(scope="session")
-def minilm(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The real default embedder (exported into a session store; a few seconds)."""
-    from housecoder.models.embedder import OnnxEmbedder
-    from housecoder.models.store import ModelStore
-
-    resolved = ModelStore(tmp_path_factory.mktemp("models")).pull("all-minilm-l6-v2")
-    return OnnxEmbedder(resolved.path, max_length=128, quantized=True)

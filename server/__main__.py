@@ -1,0 +1,5 @@
+"""`python -m housecoder.server`: the language server over stdio."""
+
+from housecoder.server.main import main
+
+main()

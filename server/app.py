@@ -1,0 +1,311 @@
+"""The housecoder language server (pygls): inline completions with repository context.
+
+Handlers stay thin: they read the buffer, place it in the workspace, hand the
+work to the session's model thread and turn the answer into LSP types. Every
+handler catches its own failures: a broken model or index gives an empty
+result and a log line, never a dead server. Malformed requests are answered
+with JSON-RPC errors by pygls before they reach a handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from housecoder import __version__
+from housecoder.completion import CompletionInput, CompletionOutput
+from housecoder.config import Settings, load_settings
+from housecoder.errors import HousecoderError, first_line
+from housecoder.inference.base import Cancellation
+from housecoder.server.documents import RecentDocuments, locate, uri_to_path
+from housecoder.server.progress import LspProgress
+from housecoder.server.protocol import HardenedProtocol
+from housecoder.server.session import Session
+
+log = logging.getLogger(__name__)
+COMMANDS = ("housecoder.index", "housecoder.status", "housecoder.reloadAdapter", "housecoder.lastCompletion")
+_WORD_BEFORE = re.compile(r"[A-Za-z0-9_$]*$")
+
+
+def _section(options: Any) -> dict[str, Any]:
+    """Settings sent by a client: either the sections themselves or wrapped as {"housecoder": {...}}."""
+    if not isinstance(options, Mapping):
+        return {}
+    inner = options.get("housecoder", options)
+    return {key: value for key, value in inner.items() if isinstance(value, Mapping)} if isinstance(inner, Mapping) else {}
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {key: dict(value) for key, value in base.items()}
+    for key, value in extra.items():
+        merged[key] = {**merged.get(key, {}), **value}
+    return merged
+
+
+class HousecoderServer(LanguageServer):
+    """pygls server plus the session it serves; `overrides` are settings from the command line."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        super().__init__("housecoder", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
+                         protocol_cls=HardenedProtocol)
+        self.overrides: dict[str, Any] = _merge({}, overrides or {})
+        self.client_options: dict[str, Any] = {}
+        self.session: Session | None = None
+        self.recent = RecentDocuments()
+        self.inflight: dict[str, Cancellation] = {}
+        self.last: dict[str, CompletionOutput] = {}
+        self.shown: set[str] = set()
+        self._tokens = itertools.count(1)
+
+    # -- settings ----------------------------------------------------------------------
+
+    def settings_for(self, root: Path | None) -> Settings:
+        """Project files of `root`, then CLI overrides, then the client's options; a bad value is reported, not fatal."""
+        merged = _merge(self.overrides, self.client_options)
+        try:
+            return load_settings(root, merged)
+        except HousecoderError as err:
+            self.notify_user(f"housecoder: {err}; using the defaults for now", types.MessageType.Error)
+            try:
+                return load_settings(None, self.overrides)
+            except HousecoderError:
+                return Settings()
+
+    def notify_user(self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False) -> None:
+        """A `window/showMessage` (from the event loop thread only)."""
+        if once and message in self.shown:
+            return
+        self.shown.add(message)
+        log.warning("%s", message) if kind <= types.MessageType.Warning else log.info("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- completion --------------------------------------------------------------------
+
+    async def complete_at(self, uri: str, position: types.Position) -> str:
+        """The completion text for a cursor ('' for nothing); supersedes an older request for the same document."""
+        session = self.session
+        document = self.workspace.text_documents.get(uri)  # never the disk: only buffers the client sent
+        if session is None or document is None:
+            return ""
+        cancel = Cancellation()
+        previous = self.inflight.get(uri)
+        if previous is not None:
+            previous.cancel()
+        self.inflight[uri] = cancel
+        try:
+            text = document.source
+            offset = min(document.offset_at_position(position), len(text))
+            located = locate(uri, session.folders, document.language_id)
+            documents = self.recent.context_for(located, uri, {u: d.source for u, d in self.workspace.text_documents.items()},
+                                                session.folders, session.settings.server.max_document_bytes)  # fmt: skip
+            request = CompletionInput(located.relative, text, offset, located.language, documents, use_index=located.root is not None)
+            answer = await asyncio.wrap_future(session.model_pool.submit(session.complete, located, request, cancel))
+        except asyncio.CancelledError:
+            cancel.cancel()  # $/cancelRequest: the model stops at its next token
+            raise
+        except HousecoderError as err:
+            self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
+            return ""
+        except Exception as err:
+            log.exception("completion failed for %s", uri)
+            self.notify_user(f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True)
+            return ""
+        finally:
+            if self.inflight.get(uri) is cancel:
+                del self.inflight[uri]
+        for notice in answer.notices:
+            self.notify_user(notice, types.MessageType.Info, once=True)
+        output = answer.output
+        if output is None or cancel.cancelled:
+            return ""
+        self.last[uri] = output
+        log.info(
+            "%s:%d:%d %s (%s) %s", located.relative, position.line + 1, position.character + 1,
+            output.trigger.reason, output.cached or output.stopped_by,
+            " ".join(f"{name}={seconds * 1000:.0f}ms" for name, seconds in output.timings.items()),
+        )  # fmt: skip
+        return output.text
+
+    # -- indexing ----------------------------------------------------------------------
+
+    async def index_folder(self, root: Path, paths: list[Path] | None = None) -> dict[str, Any]:
+        """Index `root` on the index thread, reporting `$/progress` when the client supports it."""
+        assert self.session is not None
+        session = self.session
+        loop = asyncio.get_running_loop()
+        progress: LspProgress | None = None
+        window = self.client_capabilities.window
+        if paths is None and window is not None and window.work_done_progress:
+            token = f"housecoder-index-{next(self._tokens)}"
+            try:
+                await self.work_done_progress.create_async(token)
+                progress = LspProgress(self, token, loop)
+                progress.begin(f"housecoder: indexing {root.name}")
+            except Exception as err:  # the client refused the token: index without progress
+                log.info("no work-done progress: %s", first_line(err))
+                progress = None
+        try:
+            summary = await asyncio.wrap_future(
+                session.submit_index(lambda: session.reindex(root, paths, progress) if progress else session.reindex(root, paths))
+            )
+        except Exception as err:
+            message = f"housecoder: indexing {root.name} failed: {first_line(err)}"
+            if progress:
+                progress.end(message)
+            raise HousecoderError(message) from err
+        result = {
+            "root": str(root), "indexed": summary.indexed, "unchanged": summary.unchanged, "deleted": summary.deleted,
+            "chunks": summary.chunks_total, "symbols": summary.symbols_total, "seconds": round(summary.seconds, 2),
+        }  # fmt: skip
+        if progress:
+            progress.end(f"{summary.indexed} files indexed, {summary.chunks_total} chunks")
+        return result
+
+
+def _folders(params: types.InitializeParams) -> list[Path]:
+    uris = [folder.uri for folder in params.workspace_folders or []] or ([params.root_uri] if params.root_uri else [])
+    paths = [path for path in (uri_to_path(uri) for uri in uris) if path is not None and path.is_dir()]
+    if not paths and params.root_path and Path(params.root_path).is_dir():
+        paths = [Path(params.root_path)]
+    return paths
+
+
+def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> HousecoderServer:
+    """A server with every feature registered."""
+    server = HousecoderServer(overrides)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:
+        ls.client_options = _section(params.initialization_options)
+        folders = _folders(params)
+        ls.session = Session(ls.settings_for(folders[0] if folders else None), folders)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:
+        if ls.session is not None:
+            ls.session.load_model()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: HousecoderServer, params: None) -> None:
+        for cancel in ls.inflight.values():
+            cancel.cancel()
+        if ls.session is not None:
+            ls.session.shutdown()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: HousecoderServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.recent.touch(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: HousecoderServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.recent.touch(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HousecoderServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.recent.forget(uri)
+        ls.last.pop(uri, None)
+        if (cancel := ls.inflight.pop(uri, None)) is not None:
+            cancel.cancel()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    async def did_save(ls: HousecoderServer, params: types.DidSaveTextDocumentParams) -> None:
+        session = ls.session
+        if session is None or not session.settings.server.index_on_save:
+            return
+        located = locate(params.text_document.uri, session.folders)
+        if located.root is None or located.path is None or not session.has_index(located.root):
+            return  # outside the workspace: never indexed; no index yet: `housecoder.index` makes one
+        try:
+            await ls.index_folder(located.root, [located.path])
+        except HousecoderError as err:
+            log.warning("%s", err)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: HousecoderServer, params: types.DidChangeConfigurationParams) -> None:
+        changed = _section(params.settings)
+        if ls.session is None or not changed:
+            return
+        ls.client_options = _merge(ls.client_options, changed)
+        ls.session.update_settings(ls.settings_for(ls.session.folders[0] if ls.session.folders else None))
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: HousecoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+        text = await ls.complete_at(params.text_document.uri, params.position)
+        if not text:
+            return types.InlineCompletionList(items=[])
+        where = types.Range(start=params.position, end=params.position)
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=where)])
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+    async def completion(ls: HousecoderServer, params: types.CompletionParams) -> types.CompletionList | None:
+        document_caps = ls.client_capabilities.text_document
+        if document_caps is not None and document_caps.inline_completion is not None:
+            return None  # the client shows inline completions; a second list entry would duplicate them
+        text = await ls.complete_at(params.text_document.uri, params.position)
+        document = ls.workspace.text_documents.get(params.text_document.uri)
+        if not text or document is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        line = document.lines[params.position.line] if params.position.line < len(document.lines) else ""
+        before = line[: document.offset_at_position(params.position) - document.offset_at_position(
+            types.Position(line=params.position.line, character=0))]  # fmt: skip
+        word = _WORD_BEFORE.search(before).group(0)  # type: ignore[union-attr]
+        start = types.Position(line=params.position.line, character=params.position.character - len(word))
+        item = types.CompletionItem(
+            label=(word + text).split("\n", 1)[0][:80] or text.strip()[:80],
+            kind=types.CompletionItemKind.Text,
+            detail="housecoder",
+            filter_text=word + text,
+            sort_text="0",
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=types.Range(start=start, end=params.position), new_text=word + text),
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.command("housecoder.index")
+    async def index_command(ls: HousecoderServer, *args: Any) -> list[dict[str, Any]]:
+        if ls.session is None:
+            return []
+        wanted = {uri_to_path(str(arg)) or Path(str(arg)) for arg in args}
+        roots = [root for root in ls.session.folders if not wanted or root in {path.resolve() for path in wanted}]
+        results = []
+        for root in roots:
+            try:
+                results.append(await ls.index_folder(root))
+            except HousecoderError as err:
+                ls.notify_user(str(err), types.MessageType.Error)
+                results.append({"root": str(root), "error": str(err)})
+        return results
+
+    @server.command("housecoder.status")
+    async def status_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
+        if ls.session is None:
+            return {}
+        return await asyncio.get_running_loop().run_in_executor(None, ls.session.status)
+
+    @server.command("housecoder.reloadAdapter")
+    async def reload_adapter_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
+        if ls.session is None:
+            return {}
+        adapter = str(args[0]) if args and args[0] is not None else None
+        try:
+            active = await asyncio.get_running_loop().run_in_executor(None, ls.session.set_adapter, adapter)
+        except HousecoderError as err:
+            ls.notify_user(f"housecoder: {err}", types.MessageType.Error)
+            return {"adapter": None, "error": str(err)}
+        return {"adapter": active}
+
+    @server.command("housecoder.lastCompletion")
+    def last_completion_command(ls: HousecoderServer, *args: Any) -> dict[str, Any] | None:
+        output = ls.last.get(str(args[0])) if args else None
+        return output.as_dict() if output else None
+
+    return server

@@ -1,0 +1,60 @@
+"""Start the server over stdio (the default) or TCP; shared by `housecoder serve` and `python -m housecoder.server`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def serve(
+    *,
+    tcp: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    verbose: bool = False,
+    log_file: Path | None = None,
+) -> None:
+    """Run until the client exits. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol."""
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    for noisy in ("pygls", "httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from housecoder.config import ServerConfig
+    from housecoder.server.app import create_server
+
+    server = create_server(overrides)
+    if tcp:
+        defaults = ServerConfig()
+        bind = host or defaults.host
+        if bind not in ("127.0.0.1", "localhost", "::1"):
+            logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)
+        server.start_tcp(bind, port if port is not None else defaults.port)
+    else:
+        server.start_io()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m housecoder.server [--tcp] [--host H] [--port P] [-v] [--log-file F]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m housecoder.server", description="housecoder language server")
+    parser.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    parser.add_argument("--host", default=None, help="TCP address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="TCP port (default 2087)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="model store root")
+    parser.add_argument("--offline", action="store_true", help="never contact a model hub")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--log-file", type=Path, default=None)
+    args = parser.parse_args(argv)
+    # This is an entry point, so it may read the environment (the same variables as the CLI).
+    env_offline = os.environ.get("HOUSECODER_OFFLINE", "").lower() in ("1", "true", "yes")
+    os.environ.setdefault("LANCEDB_LOG", "error")
+    models = {"cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
+              "offline": True if args.offline or env_offline else None}
+    serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, verbose=args.verbose, log_file=args.log_file)

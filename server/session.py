@@ -1,0 +1,233 @@
+"""The server's state: settings, the model, one index and completion engine per workspace folder.
+
+Threads: all model work (loading, generating, switching adapters) runs on one
+worker thread, so requests queue instead of competing for two CPU cores; index
+writes (save, `housecoder.index`) run on a second one. Nothing here touches
+pygls: the LSP layer calls in and turns results and notices into messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
+from housecoder.config import Settings
+from housecoder.errors import HousecoderError, first_line
+from housecoder.inference.base import Cancellation
+from housecoder.models.progress import SILENT, Progress
+from housecoder.server.documents import Located
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Folder:
+    """One workspace folder: its index (None until opened; `missing` when it has none) and engine."""
+
+    root: Path
+    retriever: Any = None
+    missing: str = ""
+    engine: CompletionEngine | None = None
+    warned: bool = False
+
+
+@dataclass
+class Answer:
+    """A completion plus one-time notices for the user (e.g. "no index yet")."""
+
+    output: CompletionOutput | None
+    notices: list[str] = field(default_factory=list)
+
+
+class Session:
+    """Everything a running server knows, independent of the protocol."""
+
+    def __init__(self, settings: Settings, folders: Sequence[Path]) -> None:
+        self.settings = settings
+        self.folders = [folder.resolve() for folder in folders]
+        self._folders = {folder: _Folder(folder) for folder in self.folders}
+        self._outside = _Folder(Path("."), missing="outside the workspace")
+        self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-model")
+        self.index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-index")
+        self._backend: Future[Any] | None = None
+        self.model_error = ""
+        self._embedder: Any = None
+        self._lock = threading.Lock()
+        self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
+
+    # -- model -------------------------------------------------------------------------
+
+    def load_model(self) -> Future[Any]:
+        """Start loading the configured model on the model thread (again, after a settings change)."""
+        from housecoder.completion.loading import load_backend
+
+        def load() -> Any:
+            started = time.perf_counter()
+            try:
+                backend = load_backend(self.settings)
+            except HousecoderError as err:
+                self.model_error = str(err)
+                raise
+            except Exception as err:  # e.g. out of memory: say so, keep serving
+                self.model_error = f"cannot load {self.settings.models.code_model}: {first_line(err)}"
+                raise HousecoderError(self.model_error) from err
+            self.model_error = ""
+            log.info("model %s loaded in %.1f s", self.settings.models.code_model, time.perf_counter() - started)
+            return backend
+
+        with self._lock:
+            self._backend = self.model_pool.submit(load)
+            for folder in (*self._folders.values(), self._outside):
+                folder.engine = None
+            return self._backend
+
+    def backend(self) -> Any:
+        """The loaded backend (waits for loading); raises HousecoderError when loading failed."""
+        future = self._backend or self.load_model()
+        return future.result()
+
+    @property
+    def model_ready(self) -> bool:
+        return self._backend is not None and self._backend.done() and self._backend.exception() is None
+
+    def set_adapter(self, adapter: str | None) -> str | None:
+        """Switch the LoRA adapter (None: the configured one) on the model thread; returns the active one."""
+        from housecoder.models.loading import set_adapter
+
+        wanted = adapter if adapter is not None else self.settings.models.adapter
+
+        def switch() -> str | None:
+            backend = self.backend()
+            set_adapter(backend.loaded, Path(wanted) if wanted else None)
+            self._clear_caches()
+            return str(backend.loaded.adapter) if backend.loaded.adapter else None
+
+        return self.model_pool.submit(switch).result()
+
+    def update_settings(self, settings: Settings) -> None:
+        """Apply new settings; reload the model only when the model section changed."""
+        reload = settings.models != self.settings.models
+        index_changed = settings.index != self.settings.index
+        self.settings = settings
+        with self._lock:
+            for folder in (*self._folders.values(), self._outside):
+                folder.engine = None
+                if index_changed:
+                    folder.retriever, folder.missing, folder.warned = None, "", False
+        if reload:
+            self.load_model()
+
+    def _clear_caches(self) -> None:
+        for folder in (*self._folders.values(), self._outside):
+            if folder.engine is not None:
+                folder.engine.cache.clear()
+
+    # -- completion --------------------------------------------------------------------
+
+    def folder(self, located: Located) -> _Folder:
+        return self._folders.get(located.root, self._outside) if located.root else self._outside
+
+    def _open_index(self, folder: _Folder) -> None:
+        """Open the folder's index once; a missing or broken index means completions without retrieval."""
+        if folder.retriever is not None or folder.missing:
+            return
+        from housecoder.completion.loading import open_retriever
+        from housecoder.indexer.errors import IndexNotFound
+
+        try:
+            folder.retriever = open_retriever(folder.root, self.settings)
+        except IndexNotFound:
+            folder.missing = f"{folder.root.name} has no index yet: run `housecoder index` (or the housecoder.index command) for repository context"
+        except Exception as err:
+            folder.missing = f"cannot open the index of {folder.root.name}: {first_line(err)}"
+            log.warning("%s", folder.missing)
+
+    def complete(self, located: Located, request: CompletionInput, cancel: Cancellation) -> Answer:
+        """Runs on the model thread: the engine for the document's folder, built on first use."""
+        if cancel.cancelled:
+            return Answer(None)
+        backend = self.backend()
+        folder = self.folder(located)
+        notices: list[str] = []
+        with self._lock:
+            if folder is not self._outside:
+                self._open_index(folder)
+                if folder.missing and not folder.warned:
+                    folder.warned = True
+                    notices.append(folder.missing)
+            if folder.engine is None:
+                folder.engine = CompletionEngine(
+                    backend, self.settings, repo_name=folder.root.name if folder is not self._outside else "",
+                    retriever=folder.retriever,
+                )  # fmt: skip
+            engine = folder.engine
+        return Answer(engine.complete(request, cancel), notices)
+
+    # -- index -------------------------------------------------------------------------
+
+    def _index_embedder(self) -> Any:
+        from housecoder.indexer.service import load_embedder
+        from housecoder.models.store import store_for
+
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings, store_for(self.settings))
+        return self._embedder
+
+    def reindex(self, root: Path, paths: Sequence[Path] | None = None, progress: Progress = SILENT) -> Any:
+        """Index `root` (all of it, or just `paths`); then completions reopen the index. Index thread only."""
+        from housecoder.indexer.indexer import Indexer
+        from housecoder.indexer.service import index_location, indexes_root, open_for_indexing
+
+        embedder = self._index_embedder()
+        location = index_location(root, self.settings, indexes_root(self.settings))
+        self.indexing[root] = time.time()
+        try:
+            store = open_for_indexing(root, self.settings, location, embedder.dimension, full=False)
+            indexer = Indexer(root, self.settings.index, store, embedder)
+            summary = indexer.run(progress) if paths is None else indexer.update(paths, progress)
+        finally:
+            self.indexing.pop(root, None)
+        with self._lock:
+            folder = self._folders[root]
+            folder.retriever, folder.missing, folder.engine = None, "", None
+        return summary
+
+    def has_index(self, root: Path) -> bool:
+        from housecoder.indexer.service import index_location, indexes_root
+
+        folder = self._folders.get(root)
+        if folder is not None and folder.retriever is not None:
+            return True
+        location = index_location(root, self.settings, indexes_root(self.settings))
+        return "://" in location or Path(location).is_dir()
+
+    def submit_index(self, work: Callable[[], Any]) -> Future[Any]:
+        return self.index_pool.submit(work)
+
+    # -- status ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Model, adapter and index freshness of every folder (blocks briefly on the index tables)."""
+        from housecoder.server.status import folder_status
+
+        backend = self._backend.result() if self.model_ready and self._backend else None
+        return {
+            "model": self.settings.models.code_model,
+            "model_state": "ready" if self.model_ready else ("error" if self.model_error else "loading"),
+            "model_error": self.model_error,
+            "model_path": str(backend.loaded.path) if backend else None,
+            "device": backend.loaded.device if backend else None,
+            "adapter": str(backend.loaded.adapter) if backend and backend.loaded.adapter else None,
+            "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
+        }
+
+    def shutdown(self) -> None:
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.index_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,44 @@
+"""Index freshness of a workspace folder, for `housecoder.status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import Settings
+from housecoder.errors import first_line
+
+
+def folder_status(root: Path, settings: Settings, *, indexing: bool = False) -> dict[str, Any]:
+    """Where the folder's index is, what it holds, when it was last written and how many files changed since."""
+    from housecoder.indexer.errors import IndexNotFound
+    from housecoder.indexer.service import index_location, indexes_root, open_for_search
+    from housecoder.indexer.walker import Candidate, walk
+
+    location = index_location(root, settings, indexes_root(settings))
+    status: dict[str, Any] = {"root": str(root), "index": location, "indexing": indexing}
+    try:
+        store = open_for_search(location)
+    except IndexNotFound:
+        return status | {"indexed": False}
+    except Exception as err:
+        return status | {"indexed": False, "error": first_line(err)}
+    known = store.files()
+    current = {
+        entry.path: entry for entry in walk(root, exclude=settings.index.exclude, max_bytes=settings.index.max_file_bytes)
+        if isinstance(entry, Candidate)
+    }  # fmt: skip
+    changed = sum(
+        1 for path, entry in current.items()
+        if path not in known or (known[path]["size"], known[path]["mtime_ns"]) != (entry.size, entry.mtime_ns)
+    )  # fmt: skip
+    deleted = sum(1 for path in known if path not in current)
+    return status | {
+        "indexed": True,
+        "files": sum(1 for row in known.values() if row["status"] == "indexed"),
+        "chunks": store.count("chunks"),
+        "symbols": store.count("symbols"),
+        "last_indexed": store.meta.get("committed_at"),
+        "stale_files": changed + deleted,
+        "embedder": store.embedder,
+    }

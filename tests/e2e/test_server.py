@@ -1,0 +1,207 @@
+"""The real server over stdio, driven by pygls' LSP client: completion with cross-file context,
+cancellation, superseding, malformed requests, indexing commands, settings and safety rules.
+
+The code model is the tiny random Qwen2 (its text is noise); what the tests check
+is the protocol behaviour and, through `housecoder.lastCompletion`, what went
+into the prompt. The real model's answer is checked in test_real_model.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import index_repo
+from lsp import running_server
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+CURSOR = (8, 11)  # shop/checkout.py, after "    return "
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 240))
+
+
+def test_inline_completion_uses_definitions_from_other_files(shop: Path, options: dict[str, Any], model_cache: Path) -> None:
+    index_repo(shop, Path(options["index"]["location"]), model_cache)
+
+    async def scenario() -> None:
+        async with running_server(shop, options) as client:
+            uri = client.open(shop / "shop" / "checkout.py")
+            result = await client.inline(uri, *CURSOR)
+            assert isinstance(result, types.InlineCompletionList)
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert trace is not None, client.stderr[-20:]
+            reasons = {(s["path"], s["reason"]) for s in trace["snippets"]}
+            assert ("shop/orders.py", "definition of Order (class)") in reasons
+            # The imported function's definition is there, as its own snippet or inside a retrieved chunk.
+            assert any(s["path"] == "shop/pricing.py" and "def price_with_vat(net_cents: int, country_code: str)" in s["text"]
+                       for s in trace["snippets"])
+            assert all(s["path"] != "shop/checkout.py" for s in trace["snippets"])
+            assert trace["trigger"]["reason"] == "end of a line"
+            assert set(trace["timings_ms"]) >= {"trigger", "context", "prompt", "model", "postprocess", "total"}
+            if result.items:
+                assert result.items[0].insert_text == trace["completion"]
+                assert result.items[0].range == types.Range(start=types.Position(*CURSOR), end=types.Position(*CURSOR))
+            # The same request again is served from the cache.
+            await client.inline(uri, *CURSOR)
+            assert (await client.command("housecoder.lastCompletion", uri))["cached"] == "prompt"
+
+    run(scenario())
+
+
+def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Long multi-line generations from the random model: seconds of work to cancel."""
+    return options | {"completion": {"max_new_tokens": 3000}, "context": {"enabled": False}}
+
+
+def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path, options: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with running_server(shop, _slow_options(options)) as client:
+            text = "def compute(values):\n"
+            uri = client.open(shop / "shop" / "draft.py", text)
+            await client.command("housecoder.status")  # the model is loaded once status answers "ready"
+            while (await client.command("housecoder.status"))["model_state"] == "loading":
+                await asyncio.sleep(0.1)
+
+            # How long the uncancelled generation takes, for scale.
+            started = time.perf_counter()
+            await client.inline(uri, 0, len(text) - 1)
+            full = time.perf_counter() - started
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert trace["new_tokens"] > 100, trace  # long enough to make cancelling meaningful
+
+            # $/cancelRequest: the server answers RequestCancelled promptly and the model thread is free again.
+            client.change(uri, text + "\n", 2)
+            pending = client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                                                   client.inline_params(uri, 0, len(text) - 1), msg_id="slow-1")  # fmt: skip
+            await asyncio.sleep(min(0.5, full / 4))
+            started = time.perf_counter()
+            client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="slow-1"))
+            with pytest.raises(JsonRpcException) as caught:
+                await asyncio.wrap_future(pending)
+            assert caught.value.code == -32800  # RequestCancelled
+            client.change(uri, "x = 1\n", 3)
+            assert await client.inline(uri, 0, 5) is not None
+            assert time.perf_counter() - started < full / 2, "the cancelled generation kept the model busy"
+
+            # A newer request for the same document supersedes the older one, which comes back empty.
+            other = "def summarise(rows):\n"  # not cached yet
+            client.change(uri, other, 4)
+            older = asyncio.ensure_future(client.inline(uri, 0, len(other) - 1))
+            await asyncio.sleep(min(0.5, full / 4))
+            client.change(uri, "y = 2\n", 5)
+            newer = await client.inline(uri, 0, 5)
+            assert (await older).items in ([], ())
+            assert newer is not None
+
+    run(scenario())
+
+
+def test_malformed_requests_get_errors_and_the_server_keeps_serving(shop: Path, options: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with running_server(shop, options) as client:
+            bad = client.send_raw({"jsonrpc": "2.0", "method": types.TEXT_DOCUMENT_INLINE_COMPLETION, "params": {"textDocument": 5}})
+            with pytest.raises(JsonRpcException) as caught:
+                await asyncio.wait_for(bad, 30)
+            assert caught.value.code == -32602  # InvalidParams
+            unknown = client.send_raw({"jsonrpc": "2.0", "method": "housecoder/nonsense", "params": {}})
+            with pytest.raises(JsonRpcException) as caught:
+                await asyncio.wait_for(unknown, 30)
+            assert caught.value.code == -32601  # MethodNotFound
+
+            # A document the client never opened is not read from disk: empty result.
+            assert (await client.inline(client.uri(shop / "shop" / "pricing.py"), 0, 0)).items in ([], ())
+            # A position past the end of the buffer is clamped, not a crash.
+            uri = client.open(shop / "shop" / "checkout.py")
+            assert isinstance(await client.inline(uri, 500, 3), types.InlineCompletionList)
+            # Still serving, and no index means one notice suggesting `housecoder index`.
+            assert isinstance(await client.inline(uri, *CURSOR), types.InlineCompletionList)
+            await client.inline(uri, *CURSOR)
+            notices = [m.message for m in client.messages if "housecoder index" in m.message]
+            assert len(notices) == 1, client.messages
+
+    run(scenario())
+
+
+def test_index_command_reports_progress_and_save_updates_the_index(shop: Path, options: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with running_server(shop, options) as client:
+            status = await client.command("housecoder.status")
+            assert status["folders"][0]["indexed"] is False
+            [summary] = await client.command("housecoder.index")
+            assert summary["indexed"] == 5 and summary["chunks"] > 0
+            kinds = [value["kind"] for value in client.progress]
+            assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+            assert any(value.get("percentage") == 100 for value in client.progress)
+
+            status = await client.command("housecoder.status")
+            folder = status["folders"][0]
+            assert (folder["indexed"], folder["files"], folder["stale_files"]) == (True, 5, 0)
+
+            # Save a new definition: the index learns it and the next completion uses it.
+            extra = shop / "shop" / "shipping.py"
+            extra.write_text("def shipping_fee_cents(country_code: str) -> int:\n    return 499\n")
+            assert (await client.command("housecoder.status"))["folders"][0]["stale_files"] == 1
+            client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=client.uri(extra))))
+            for _ in range(100):
+                if (await client.command("housecoder.status"))["folders"][0]["stale_files"] == 0:
+                    break
+                await asyncio.sleep(0.2)
+            text = "from shop.shipping import shipping_fee_cents\n\ndef fee(order):\n    return "
+            uri = client.open(shop / "shop" / "fees.py", text)
+            await client.inline(uri, 3, 11)
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert any(s["reason"] == "definition of shipping_fee_cents (function)" for s in trace["snippets"])
+
+    run(scenario())
+
+
+def test_documents_outside_the_workspace_get_no_repository_context(shop: Path, tmp_path: Path, options: dict[str, Any], model_cache: Path) -> None:
+    index_repo(shop, Path(options["index"]["location"]), model_cache)
+    outside = tmp_path / "elsewhere" / "secret.py"
+    outside.parent.mkdir()
+    outside.write_text("from shop.pricing import price_with_vat\n\ndef leak():\n    return \n")
+
+    async def scenario() -> None:
+        async with running_server(shop, options) as client:
+            out_uri = client.open(outside)
+            await client.inline(out_uri, 3, 11)
+            trace = await client.command("housecoder.lastCompletion", out_uri)
+            assert trace["snippets"] == []
+            # ...and its buffer is never context for a workspace file.
+            uri = client.open(shop / "shop" / "checkout.py")
+            await client.inline(uri, *CURSOR)
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert all("elsewhere" not in s["path"] and "secret" not in s["path"] for s in trace["snippets"])
+
+    run(scenario())
+
+
+def test_configuration_changes_and_completion_fallback(shop: Path, options: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with running_server(shop, options, inline=False) as client:
+            uri = client.open(shop / "shop" / "checkout.py")
+            listed = await client.text_document_completion_async(types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*CURSOR)))  # fmt: skip
+            assert isinstance(listed, types.CompletionList) and listed.is_incomplete
+            assert all(item.insert_text_format == types.InsertTextFormat.PlainText for item in listed.items)
+            # Comments are skipped by default; a configuration change turns them on.
+            client.change(uri, "# a comment about ", 2)
+            await client.inline(uri, 0, 18)
+            assert (await client.command("housecoder.lastCompletion", uri))["trigger"]["reason"] == "inside a comment"
+            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+                settings={"housecoder": {"server": {"complete_in_comments": True}}}))  # fmt: skip
+            await client.inline(uri, 0, 18)
+            assert (await client.command("housecoder.lastCompletion", uri))["trigger"]["complete"] is True
+            # A bad value is reported in one line and the server goes on with defaults.
+            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+                settings={"housecoder": {"completion": {"max_new_tokens": -3}}}))  # fmt: skip
+            await client.inline(uri, 0, 18)
+            assert any("max_new_tokens" in m.message for m in client.messages)
+
+    run(scenario())
