@@ -111,4 +111,20 @@ def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp
     )
     assert result.returncode == 0, result.stderr
     assert f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n    return <|fim_suffix|>\n<|fim_middle|>" in result.stderr
-    assert "prompt" in result.stderr and "tokens in" in result.stderr
+    assert "prompt 36 tokens" in result.stderr and " model " in result.stderr and "no index for" in result.stderr
+
+
+def test_complete_json_reports_trigger_snippets_and_stage_timings(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / ".git").mkdir()
+    source = tmp_path / "mod.py"
+    source.write_text("# a comment\ndef double(x):\n    return \n")
+    common = ("--cache-dir", str(tmp_path / "store"), "complete", str(source), "--model", str(tiny_qwen_dir), "--json")
+    result = run(*common, "--line", "3", "--col", "12", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["line"], report["col"], report["trigger"]["reason"]) == (3, 12, "end of a line")
+    assert report["snippets"] == [] and set(report["timings_ms"]) >= {"trigger", "context", "prompt", "model", "postprocess"}
+    in_comment = json.loads(run(*common, "--line", "1", "--col", "4", cwd=tmp_path).stdout)
+    assert (in_comment["completion"], in_comment["trigger"]["reason"]) == ("", "inside a comment")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housecoder.cli.common import RichProgress, State, stderr_console, store_for
+from housecoder.cli.common import RichProgress, State, stderr_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from housecoder.completion import CompletionOutput
 
 
 def parse_location(location: str) -> tuple[Path, int | None, int | None]:
@@ -45,15 +50,24 @@ def split_at_cursor(text: str, line: int | None, col: int | None) -> tuple[str, 
 def complete(
     ctx: typer.Context,
     location: Annotated[str, typer.Argument(help="FILE, FILE:LINE or FILE:LINE:COL (1-based); the cursor.")],
+    line_option: Annotated[int | None, typer.Option("--line", "-l", min=1, help="Cursor line (1-based).")] = None,
+    col_option: Annotated[int | None, typer.Option("--col", "-c", min=1, help="Cursor column (1-based).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Code model (default: models.code_model).")] = None,
     max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1, help="Generation budget in tokens.")] = None,
-    multi_line: Annotated[bool, typer.Option("--multi-line/--single-line", help="Complete a block instead of one line.")] = False,
+    multi_line: Annotated[
+        bool | None, typer.Option("--multi-line/--single-line", help="Force a block or one line (default: decided at the cursor).")
+    ] = None,
+    no_context: Annotated[bool, typer.Option("--no-context", help="Complete from the file alone, without the index.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print completion, snippets and timings as JSON.")] = False,
     show_prompt: Annotated[bool, typer.Option("--show-prompt", help="Print the prompt the model saw (to stderr).")] = False,
 ) -> None:
-    """Complete the code at a cursor in a file with the local code model."""
+    """Complete the code at a cursor with the same pipeline as the server: context, prompt, model, filters."""
+    import json
+
     from housecoder.errors import HousecoderError
 
     path, line, col = parse_location(location)
+    line, col = line_option or line, col_option or col
     if not path.is_file():
         raise HousecoderError(f"{path}: no such file")
     try:
@@ -62,48 +76,67 @@ def complete(
         raise HousecoderError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     except OSError as err:
         raise HousecoderError(f"{path}: cannot read: {err.strerror or err}") from err
-    prefix, suffix = split_at_cursor(text, line, col)
+    prefix, _ = split_at_cursor(text, line, col)
 
     state: State = ctx.obj
     settings = state.settings(path.parent)
     root = state.project_root(path.parent)
+    overrides: dict[str, dict[str, object]] = {}
+    if model:
+        overrides["models"] = {"code_model": model}
+    if max_new_tokens:
+        overrides["completion"] = {"max_new_tokens": max_new_tokens}
+    if overrides:
+        settings = settings.model_copy(update={name: getattr(settings, name).model_copy(update=values)
+                                               for name, values in overrides.items()})  # fmt: skip
     console = stderr_console()
-    resolved = store_for(settings).resolve(model or settings.models.code_model, "code", progress=RichProgress(console))
+    from housecoder.completion import CompletionEngine, CompletionInput
+    from housecoder.completion.loading import load_backend, open_retriever
+    from housecoder.indexer.errors import IndexNotFound
+    from housecoder.indexer.languages import language_for
 
-    from housecoder.inference.base import GenerationRequest
-    from housecoder.inference.transformers_backend import TransformersBackend
-    from housecoder.models.loading import load_code_model
-    from housecoder.prompt import build_fim_prompt, trim_prefix, trim_suffix
-
-    with console.status(f"loading {resolved.name}"):
-        backend = TransformersBackend(load_code_model(resolved.path, settings.models))
-    budget = settings.completion
+    with console.status(f"loading {settings.models.code_model}"):
+        backend = load_backend(settings, RichProgress(console))
+    retriever = None
+    if not no_context:
+        try:
+            retriever = open_retriever(root, settings, RichProgress(console))
+        except IndexNotFound:
+            console.print(f"[yellow]no index for {root.name}: completing without repository context "
+                          "(run `housecoder index` first)[/]", highlight=False, soft_wrap=True)  # fmt: skip
     try:
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
         relative = path.name
-    prompt = build_fim_prompt(
-        prefix=trim_prefix(prefix, budget.max_prefix_tokens, backend.count_tokens),
-        suffix=trim_suffix(suffix, budget.max_suffix_tokens, backend.count_tokens),
-        path=relative,
-        repo_name=root.name,
-    )
+    engine = CompletionEngine(backend, settings, repo_name=root.name, retriever=retriever)
+    request = CompletionInput(relative, text, len(prefix), language_for(relative), multi_line=multi_line)
+    with console.status("completing"):
+        output = engine.complete(request)
+    if as_json:
+        typer.echo(json.dumps({"path": relative, "line": line, "col": col, **output.as_dict()} | ({"prompt": output.prompt} if show_prompt else {}), indent=2))
+        return
     if show_prompt:
         console.rule("prompt")
-        console.print(prompt, markup=False, highlight=False, soft_wrap=True)
+        console.print(output.prompt, markup=False, highlight=False, soft_wrap=True)
         console.rule("completion")
-    request = GenerationRequest(
-        prompt=prompt,
-        max_new_tokens=max_new_tokens or budget.max_new_tokens,
-        single_line=not multi_line,
-        temperature=budget.temperature,
-    )
-    from housecoder.postprocess import PostContext, postprocess
+    typer.echo(output.text)
+    _report(console, output)
 
-    with console.status("generating"):
-        result = backend.generate(request)
-    typer.echo(postprocess(result.text, PostContext(prefix=prefix, suffix=suffix, single_line=not multi_line)))
+
+def _report(console: Console, output: CompletionOutput) -> None:
+    """Context used and per-stage timings, to stderr."""
+    from rich.markup import escape
+
+    if not output.trigger.complete:
+        console.print(f"[yellow]no completion here: {escape(output.trigger.reason)}[/]", highlight=False)
+        return
+    for snippet in output.snippets:
+        console.print(f"[dim]context[/] {escape(snippet.path)}:{snippet.start_line}-{snippet.end_line} "
+                      f"[cyan]{escape(snippet.reason)}[/]", highlight=False)  # fmt: skip
+    for name, why in output.skipped.items():
+        console.print(f"[dim]context[/] {name} [yellow]skipped: {escape(why)}[/]", highlight=False)
+    stages = " ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in output.timings.items())
     console.print(
-        f"[dim]{result.new_tokens} tokens in {result.seconds:.1f} s, prompt {result.prompt_tokens} tokens, "
-        f"stopped by {result.stopped_by}[/]"
+        f"[dim]{output.trigger.reason}; {output.new_tokens} tokens, prompt {output.prompt_tokens} tokens, "
+        f"stopped by {output.stopped_by or output.cached}; {stages}[/]", highlight=False, soft_wrap=True,
     )

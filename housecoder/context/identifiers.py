@@ -67,10 +67,34 @@ def identifiers_near(prefix: str, suffix: str, near_lines: int) -> list[str]:
     return _unique(word for word in ordered if len(word) > 1 and word not in KEYWORDS)
 
 
+_SIGNATURE = re.compile(r"^\s*(?:async\s+)?(?:def|function|fn|func)\s+[\w$]*\s*\((.*?)(?:\)|$)", re.MULTILINE)
+_ASSIGNED = re.compile(r"^\s*(?:(?:let|const|var|mut|auto)\s+)*([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?(?<![=!<>])=(?!=)", re.MULTILINE)
+_BOUND = re.compile(r"\b(?:for|as)\s+([A-Za-z_$][\w$]*)")
+
+
+def local_names(prefix: str) -> set[str]:
+    """Names the current file binds itself (parameters, assignment targets, loop and `as` variables).
+
+    Looking these up in other files finds namesakes, not the thing meant. A
+    parameter list is read as `name: Type` or a bare name; `Type name` (Java, C)
+    is ambiguous and left alone.
+    """
+    names = set(_ASSIGNED.findall(prefix)) | set(_BOUND.findall(prefix))
+    for match in _SIGNATURE.finditer(prefix):
+        for piece in match.group(1).split(","):
+            head = piece.split(":", 1)[0].split("=", 1)[0].strip().lstrip("*&").removeprefix("mut ")
+            if IDENTIFIER.fullmatch(head):
+                names.add(head)
+    return names
+
+
 def lookup_names(prefix: str, suffix: str, language: str | None, near_lines: int, limit: int) -> list[str]:
-    """What the definitions source looks up: identifiers near the cursor first, then imported names."""
+    """What the definitions source looks up: identifiers near the cursor that the file does not bind
+    itself, then imported names."""
     imported = imported_names(prefix + suffix, language)
-    return _unique([*identifiers_near(prefix, suffix, near_lines), *imported])[:limit]
+    local = local_names(prefix) - set(imported)
+    near = [name for name in identifiers_near(prefix, suffix, near_lines) if name not in local]
+    return _unique([*near, *imported])[:limit]
 
 
 def identifier_set(text: str) -> frozenset[str]:

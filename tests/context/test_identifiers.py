@@ -35,3 +35,26 @@ def test_identifiers_near_are_nearest_first_without_keywords() -> None:
 def test_lookup_names_puts_near_identifiers_before_imports_and_limits() -> None:
     prefix = "from lib import helper_one, helper_two\n\nvalue = compute("
     assert lookup_names(prefix, ")\n", "python", near_lines=1, limit=3) == ["compute", "value", "helper_one"]
+
+
+def test_names_the_file_binds_itself_are_not_looked_up() -> None:
+    prefix = (
+        "from shop.orders import Order\n\n"
+        "def gross_total(order: Order, *, rate=2) -> int:\n"
+        "    total = order.net_cents\n"
+        "    for item in order.items:\n"
+        "        with open(item) as handle:\n"
+        "            value = price_with_vat("
+    )
+    names = lookup_names(prefix, ")\n", "python", near_lines=10, limit=20)
+    assert names[0] == "price_with_vat"
+    assert {"order", "rate", "total", "item", "handle", "value"}.isdisjoint(names)
+    assert {"Order", "net_cents", "items", "gross_total"} <= set(names)
+
+
+def test_local_names_across_languages() -> None:
+    from housecoder.context.identifiers import local_names
+
+    assert local_names("function f(a, b = 2) {\n  const c = a;\n  let d: number = 1;\n") >= {"a", "b", "c", "d"}
+    assert local_names("fn f(mut x: u32, y: &str) {\n    let mut z = 1;\n") >= {"x", "y", "z"}
+    assert "total" not in local_names("if total == 3:\n")

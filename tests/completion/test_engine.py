@@ -1,0 +1,117 @@
+"""The completion pipeline: stages, trigger, cache, context in the prompt, cancellation, document caps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.completion.engine import cap_document
+from housecoder.config import Settings
+from housecoder.context import ContextSnippet
+from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+
+
+class ScriptedBackend:
+    """Returns a fixed text and records prompts (the model's place in a pipeline test)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.prompts: list[GenerationRequest] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        self.prompts.append(request)
+        return Generation(self.text, len(request.prompt.split()), 3, 0.01, "eos")
+
+
+class OneDefinition:
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        return [ContextSnippet("lib/io.py", 1, 2, "def read_json(path):\n    ...", "definition", "definition of read_json")]
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return [ContextSnippet("lib/other.py", 5, 5, "OTHER = 1", "retrieval", "hybrid search #1"),
+                ContextSnippet("app/main.py", 1, 1, "leak", "retrieval", "own file")]
+
+
+TEXT = "import json\n\ndef load(path):\n    return \n"
+CURSOR = TEXT.index("return ") + len("return ")
+
+
+def engine(backend: ScriptedBackend, retriever: object = None, **server: object) -> CompletionEngine:
+    settings = Settings.model_validate({"server": server}) if server else Settings()
+    return CompletionEngine(backend, settings, repo_name="demo", retriever=retriever)  # type: ignore[arg-type]
+
+
+def test_pipeline_builds_a_repository_prompt_and_post_processes() -> None:
+    backend = ScriptedBackend("read_json(path)\nmore = 1\n")
+    out = engine(backend, OneDefinition()).complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
+    assert out.text == "read_json(path)"
+    assert [s.path for s in out.snippets] == ["lib/io.py", "lib/other.py"]  # own file never used
+    prompt = backend.prompts[0].prompt
+    assert prompt.startswith("<|repo_name|>demo\n<|file_sep|>lib/other.py\nOTHER = 1\n<|file_sep|>lib/io.py\n")
+    assert "<|file_sep|>app/main.py\n<|fim_prefix|>import json" in prompt and "leak" not in prompt
+    assert backend.prompts[0].single_line
+    assert list(out.timings) == ["trigger", "context", "prompt", "model", "postprocess", "total"]
+
+
+def test_no_model_call_inside_a_comment() -> None:
+    backend = ScriptedBackend("x")
+    text = "# explain the\n"
+    out = engine(backend).complete(CompletionInput("a.py", text, len("# explain the"), "python"))
+    assert (out.text, out.trigger.reason, backend.prompts) == ("", "inside a comment", [])
+    assert engine(backend, complete_in_comments=True).complete(CompletionInput("a.py", text, 13, "python")).text == "x"
+
+
+def test_typing_through_a_suggestion_reuses_it_and_same_prompt_hits_the_cache() -> None:
+    backend = ScriptedBackend("json.load(f)")
+    eng = engine(backend)
+    first = eng.complete(CompletionInput("a.py", TEXT, CURSOR, "python"))
+    again = eng.complete(CompletionInput("a.py", TEXT, CURSOR, "python"))
+    typed = TEXT[:CURSOR] + "js" + TEXT[CURSOR:]
+    through = eng.complete(CompletionInput("a.py", typed, CURSOR + 2, "python"))
+    assert (first.text, again.cached, through.text, through.cached) == ("json.load(f)", "prompt", "on.load(f)", "typed-through")
+    assert len(backend.prompts) == 1
+
+
+def test_a_cancelled_request_never_reaches_the_model() -> None:
+    backend = ScriptedBackend("x")
+    cancel = Cancellation()
+    cancel.cancel()
+    out = engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python"), cancel)
+    assert (out.text, out.stopped_by, backend.prompts) == ("", "cancelled", [])
+
+
+def test_requested_multi_line_overrides_the_trigger() -> None:
+    backend = ScriptedBackend("a = 1\nb = 2")
+    out = engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
+    assert not backend.prompts[0].single_line and out.trigger.reason == "requested"
+
+
+def test_huge_documents_are_cut_around_the_cursor_on_line_boundaries() -> None:
+    prefix = "x = 1\n" * 100_000 + "y = "
+    suffix = "\nz = 2" * 100_000
+    cut_prefix, cut_suffix = cap_document(prefix, suffix, 64_000)
+    assert len(cut_prefix) <= 48_000 and cut_prefix.startswith("x = 1\n") and cut_prefix.endswith("y = ")
+    assert len(cut_suffix) <= 16_000 and cut_suffix.startswith("\nz = 2")
+    assert cap_document("a", "b", 64_000) == ("a", "b")
+
+
+def test_with_the_tiny_model(tiny_qwen_dir: Path) -> None:
+    from housecoder.completion.loading import load_backend
+
+    settings = Settings.model_validate({"models": {"code_model": str(tiny_qwen_dir), "device": "cpu"}})
+    backend = load_backend(settings)
+    out = CompletionEngine(backend, settings, repo_name="demo").complete(CompletionInput("a.py", TEXT, CURSOR, "python"))
+    assert out.prompt_tokens > 10 and out.stopped_by in ("eos", "newline", "length")
+    assert "\n" not in out.text  # single line after post-processing
+
+
+@pytest.mark.parametrize(("offset", "complete"), [(0, False), (len(TEXT), True)])
+def test_cursor_at_the_ends(offset: int, complete: bool) -> None:
+    out = engine(ScriptedBackend("pass")).complete(CompletionInput("a.py", TEXT, offset, "python"))
+    assert out.trigger.complete is complete
