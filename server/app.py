@@ -67,17 +67,9 @@ class HousecoderServer(LanguageServer):
 
     # -- settings ----------------------------------------------------------------------
 
-    def settings_for(self, root: Path | None) -> Settings:
-        """Project files of `root`, then CLI overrides, then the client's options; a bad value is reported, not fatal."""
-        merged = _merge(self.overrides, self.client_options)
-        try:
-            return load_settings(root, merged)
-        except HousecoderError as err:
-            self.notify_user(f"housecoder: {err}; using the defaults for now", types.MessageType.Error)
-            try:
-                return load_settings(None, self.overrides)
-            except HousecoderError:
-                return Settings()
+    def settings_for(self, root: Path | None, client_options: Mapping[str, Any]) -> Settings:
+        """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError)."""
+        return load_settings(root, _merge(self.overrides, client_options))
 
     def notify_user(self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False) -> None:
         """A `window/showMessage` (from the event loop thread only)."""
@@ -184,9 +176,19 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:
-        ls.client_options = _section(params.initialization_options)
         folders = _folders(params)
-        ls.session = Session(ls.settings_for(folders[0] if folders else None), folders)
+        root = folders[0] if folders else None
+        try:
+            ls.client_options = _section(params.initialization_options)
+            settings = ls.settings_for(root, ls.client_options)
+        except HousecoderError as err:
+            ls.notify_user(f"housecoder: {err}; using the defaults", types.MessageType.Error)
+            ls.client_options = {}
+            try:
+                settings = ls.settings_for(None, {})
+            except HousecoderError:
+                settings = Settings()
+        ls.session = Session(settings, folders)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:
@@ -234,8 +236,14 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
         changed = _section(params.settings)
         if ls.session is None or not changed:
             return
-        ls.client_options = _merge(ls.client_options, changed)
-        ls.session.update_settings(ls.settings_for(ls.session.folders[0] if ls.session.folders else None))
+        options = _merge(ls.client_options, changed)
+        try:
+            settings = ls.settings_for(ls.session.folders[0] if ls.session.folders else None, options)
+        except HousecoderError as err:
+            ls.notify_user(f"housecoder: {err}; keeping the previous settings", types.MessageType.Error)
+            return
+        ls.client_options = options
+        ls.session.update_settings(settings)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: HousecoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:

@@ -182,7 +182,16 @@ def test_documents_outside_the_workspace_get_no_repository_context(shop: Path, t
     run(scenario())
 
 
-def test_configuration_changes_and_completion_fallback(shop: Path, options: dict[str, Any]) -> None:
+def test_configuration_changes_and_completion_fallback(shop: Path, options: dict[str, Any], tmp_path: Path, tiny_qwen_dir: Path) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(3)
+    adapter = tmp_path / "adapter"
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_qwen_dir), lora).save_pretrained(adapter)
+
     async def scenario() -> None:
         async with running_server(shop, options, inline=False) as client:
             uri = client.open(shop / "shop" / "checkout.py")
@@ -203,5 +212,12 @@ def test_configuration_changes_and_completion_fallback(shop: Path, options: dict
                 settings={"housecoder": {"completion": {"max_new_tokens": -3}}}))  # fmt: skip
             await client.inline(uri, 0, 18)
             assert any("max_new_tokens" in m.message for m in client.messages)
+            # Adapters switch live; a bad one is refused with a message and the server keeps serving.
+            assert (await client.command("housecoder.reloadAdapter", str(adapter)))["adapter"] == str(adapter)
+            assert (await client.command("housecoder.status"))["adapter"] == str(adapter)
+            refused = await client.command("housecoder.reloadAdapter", str(tmp_path / "missing"))
+            assert "not a LoRA adapter" in refused["error"]
+            assert (await client.command("housecoder.reloadAdapter"))["adapter"] is None  # back to the configured (none)
+            assert isinstance(await client.inline(uri, 0, 18), types.InlineCompletionList)
 
     run(scenario())
