@@ -55,8 +55,11 @@ class CompletionConfig(_Section):
     """Generation knobs for one completion; budgets are in model tokens."""
 
     max_new_tokens: int = Field(default=64, ge=1, le=4096)
-    max_prefix_tokens: int = Field(default=1536, ge=16)
-    max_suffix_tokens: int = Field(default=512, ge=0)
+    # Defaults sized for CPU latency: torch bf16 prefills about 100 tokens/s on 2 cores, so a
+    # full prompt (context + prefix + suffix, at most ~1,100 tokens) costs seconds before the
+    # first token; a GPU or KV-cache reuse affords more.
+    max_prefix_tokens: int = Field(default=512, ge=16)
+    max_suffix_tokens: int = Field(default=192, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
 
@@ -87,7 +90,7 @@ class ContextConfig(_Section):
     """
 
     enabled: bool = True
-    max_tokens: int = Field(default=1024, ge=0, description="all snippets together, model tokens")
+    max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True
     definitions_ms: int = Field(default=150, ge=1)

@@ -25,12 +25,17 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    from housecoder.config import ServerConfig
+    from housecoder.config import ServerConfig, find_project_root, load_settings
+    from housecoder.errors import HousecoderError
     from housecoder.server.app import create_server
 
     server = create_server(overrides)
     if tcp:
-        defaults = ServerConfig()
+        try:  # host and port may come from the project's config (server.host / server.port)
+            defaults = load_settings(find_project_root(Path.cwd()), overrides).server
+        except HousecoderError as err:
+            logging.getLogger(__name__).warning("%s; using the default host and port", err)
+            defaults = ServerConfig()
         bind = host or defaults.host
         if bind not in ("127.0.0.1", "localhost", "::1"):
             logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)

@@ -1,0 +1,54 @@
+"""TCP mode: the server listens on 127.0.0.1 by default and speaks the same protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsp import Client, capabilities
+from lsprotocol import types
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any]) -> None:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "--tcp", "--port", str(port)], cwd=shop,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        async def scenario() -> None:
+            client = Client()
+            deadline = time.monotonic() + 120
+            while True:  # pygls serves one connection per process, so no probing: retry the real client
+                try:
+                    await client.start_tcp("127.0.0.1", port)
+                    break
+                except OSError:
+                    assert process.poll() is None and time.monotonic() < deadline, "the server did not start listening"
+                    await asyncio.sleep(0.2)
+            listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
+            if listening.returncode == 0 and listening.stdout.strip():
+                assert [line.split()[3] for line in listening.stdout.splitlines()] == [f"127.0.0.1:{port}"]
+            await client.initialize_async(types.InitializeParams(
+                capabilities=capabilities(), root_uri=shop.as_uri(), initialization_options=options))  # fmt: skip
+            client.initialized(types.InitializedParams())
+            status = await client.command("housecoder.status")
+            assert status["folders"][0]["root"] == str(shop.resolve())
+            uri = client.open(shop / "shop" / "checkout.py")
+            assert isinstance(await client.inline(uri, 8, 11), types.InlineCompletionList)
+            await client.shutdown_async(None)
+            client.exit(None)
+
+        asyncio.run(asyncio.wait_for(scenario(), 120))
+    finally:
+        process.kill()
+        process.wait(10)
