@@ -132,9 +132,9 @@ def _report(console: Console, output: CompletionOutput) -> None:
         return
     for snippet in output.snippets:
         console.print(f"[dim]context[/] {escape(snippet.path)}:{snippet.start_line}-{snippet.end_line} "
-                      f"[cyan]{escape(snippet.reason)}[/]", highlight=False)  # fmt: skip
+                      f"[cyan]{escape(snippet.reason)}[/]", highlight=False, soft_wrap=True)  # fmt: skip
     for name, why in output.skipped.items():
-        console.print(f"[dim]context[/] {name} [yellow]skipped: {escape(why)}[/]", highlight=False)
+        console.print(f"[dim]context[/] {name} [yellow]skipped: {escape(why)}[/]", highlight=False, soft_wrap=True)
     stages = " ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in output.timings.items())
     console.print(
         f"[dim]{output.trigger.reason}; {output.new_tokens} tokens, prompt {output.prompt_tokens} tokens, "
