@@ -150,11 +150,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def merge_sections(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`extra` laid over `base`, tables merged key by key at every depth (neither is modified)."""
     merged = dict(base)
     for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_sections(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -202,7 +203,7 @@ def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
         if is_local and not path.is_absolute():
             path = root / path
         if is_local:
-            data = _merge(data, {section: {key: path if key == "cache_dir" else str(path)}})
+            data = merge_sections(data, {section: {key: path if key == "cache_dir" else str(path)}})
     return data
 
 
@@ -221,9 +222,9 @@ def load_settings(
         for origin, section in _file_sections(project_root):
             section = _resolve_paths(section, project_root)
             _validate(section, origin)  # name the file that holds the mistake
-            data = _merge(data, section)
+            data = merge_sections(data, section)
     clean = {
         name: {key: value for key, value in keys.items() if value is not None}
         for name, keys in (overrides or {}).items()
     }
-    return _validate(_merge(data, clean), "settings")
+    return _validate(merge_sections(data, clean), "settings")

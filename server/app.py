@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 
 from housecoder import __version__
 from housecoder.completion import CompletionInput, CompletionOutput
-from housecoder.config import Settings, load_settings
+from housecoder.config import Settings, load_settings, merge_sections
 from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.server.documents import RecentDocuments, locate, uri_to_path
@@ -43,20 +43,13 @@ def _section(options: Any) -> dict[str, Any]:
     return {key: value for key, value in inner.items() if isinstance(value, Mapping)} if isinstance(inner, Mapping) else {}
 
 
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = {key: dict(value) for key, value in base.items()}
-    for key, value in extra.items():
-        merged[key] = {**merged.get(key, {}), **value}
-    return merged
-
-
 class HousecoderServer(LanguageServer):
     """pygls server plus the session it serves; `overrides` are settings from the command line."""
 
     def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         super().__init__("housecoder", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
                          protocol_cls=HardenedProtocol)
-        self.overrides: dict[str, Any] = _merge({}, overrides or {})
+        self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
         self.client_options: dict[str, Any] = {}
         self.session: Session | None = None
         self.recent = RecentDocuments()
@@ -69,7 +62,7 @@ class HousecoderServer(LanguageServer):
 
     def settings_for(self, root: Path | None, client_options: Mapping[str, Any]) -> Settings:
         """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError)."""
-        return load_settings(root, _merge(self.overrides, client_options))
+        return load_settings(root, merge_sections(self.overrides, client_options))
 
     def notify_user(self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False) -> None:
         """A `window/showMessage` (from the event loop thread only)."""
@@ -236,7 +229,7 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
         changed = _section(params.settings)
         if ls.session is None or not changed:
             return
-        options = _merge(ls.client_options, changed)
+        options = merge_sections(ls.client_options, changed)
         try:
             settings = ls.settings_for(ls.session.folders[0] if ls.session.folders else None, options)
         except HousecoderError as err:
