@@ -59,6 +59,7 @@ class Session:
         self._backend: Future[Any] | None = None
         self.model_error = ""
         self._embedder: Any = None
+        self._embedder_lock = threading.Lock()  # not self._lock: the embedder loads while that one is held
         self._lock = threading.Lock()
         self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
 
@@ -114,8 +115,11 @@ class Session:
     def update_settings(self, settings: Settings) -> None:
         """Apply new settings; reload the model only when the model section changed."""
         reload = settings.models != self.settings.models
-        index_changed = settings.index != self.settings.index
+        index_changed = reload or settings.index != self.settings.index  # the embedder is a model too
         self.settings = settings
+        if index_changed:
+            with self._embedder_lock:
+                self._embedder = None
         with self._lock:
             for folder in (*self._folders.values(), self._outside):
                 folder.engine = None
@@ -142,7 +146,7 @@ class Session:
         from housecoder.indexer.errors import IndexNotFound
 
         try:
-            folder.retriever = open_retriever(folder.root, self.settings)
+            folder.retriever = open_retriever(folder.root, self.settings, embedder=self.embedder)
         except IndexNotFound:
             folder.missing = f"{folder.root.name} has no index yet: run `housecoder index` (or the housecoder.index command) for repository context"
         except Exception as err:
@@ -172,20 +176,22 @@ class Session:
 
     # -- index -------------------------------------------------------------------------
 
-    def _index_embedder(self) -> Any:
+    def embedder(self) -> Any:
+        """The embedder, loaded once and shared by index writes and retrieval (onnxruntime runs are thread-safe)."""
         from housecoder.indexer.service import load_embedder
         from housecoder.models.store import store_for
 
-        if self._embedder is None:
-            self._embedder = load_embedder(self.settings, store_for(self.settings))
-        return self._embedder
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings, store_for(self.settings))
+            return self._embedder
 
     def reindex(self, root: Path, paths: Sequence[Path] | None = None, progress: Progress = SILENT) -> Any:
         """Index `root` (all of it, or just `paths`); then completions reopen the index. Index thread only."""
         from housecoder.indexer.indexer import Indexer
         from housecoder.indexer.service import index_location, indexes_root, open_for_indexing
 
-        embedder = self._index_embedder()
+        embedder = self.embedder()
         location = index_location(root, self.settings, indexes_root(self.settings))
         self.indexing[root] = time.time()
         try:
