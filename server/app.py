@@ -25,6 +25,7 @@ from housecoder.completion import CompletionInput, CompletionOutput
 from housecoder.config import Settings, load_settings, merge_sections
 from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
+from housecoder.models.progress import SILENT
 from housecoder.server.documents import RecentDocuments, locate, uri_to_path
 from housecoder.server.progress import LspProgress
 from housecoder.server.protocol import HardenedProtocol
@@ -139,7 +140,7 @@ class HousecoderServer(LanguageServer):
                 progress = None
         try:
             summary = await asyncio.wrap_future(
-                session.submit_index(lambda: session.reindex(root, paths, progress) if progress else session.reindex(root, paths))
+                session.submit_index(lambda: session.reindex(root, paths, progress or SILENT))
             )
         except Exception as err:
             message = f"housecoder: indexing {root.name} failed: {first_line(err)}"
