@@ -8,6 +8,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.housecoder-installed
 TORCH ?= torch==2.13.0
+# llama-cpp-python compiles llama.cpp (about 6 minutes on 2 cores): native ISA, no multimodal library,
+# and on x86-64 no AMX (a build with AMX crashed at its first evaluation on the build machines).
+LLAMA_CMAKE ?= -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16,)
 
 .PHONY: setup models demo test test-fast lint typecheck clean
 
@@ -16,7 +20,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[ml,index,server,model,dev]"
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
+		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -51,6 +51,29 @@ class ModelsConfig(_Section):
     adapter: str | None = Field(default=None, description="LoRA adapter directory (peft) applied to the code model")
 
 
+class InferenceConfig(_Section):
+    """Which runtime runs the code model, and its speed knobs."""
+
+    runtime: Literal["auto", "transformers", "llama.cpp", "openai"] = Field(
+        default="auto",
+        description="auto: llama.cpp when llama-cpp-python is installed and the model has a GGUF, else transformers",
+    )
+    # Prefix KV reuse: keys/values of recent prompts, reused for the longest shared token prefix.
+    # One token of the 1.5B default model costs 28 KiB in bf16, so 8,192 tokens is about 230 MB.
+    kv_cache_entries: int = Field(default=4, ge=0, le=64, description="prompts kept (0 disables reuse)")
+    kv_cache_tokens: int = Field(default=8192, ge=0, description="tokens kept over all entries")
+    prefill_chunk_tokens: int = Field(default=128, ge=1, description="prefill step; cancellation is checked between steps")
+    threads: int | None = Field(default=None, ge=1, description="llama.cpp threads; None = the CPU cores")
+    context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
+    # OpenAI-compatible engine (vLLM, TGI, llama.cpp server): POST {url}/v1/completions.
+    url: str | None = Field(default=None, description="base URL, e.g. http://gpu-box:8000")
+    remote_model: str | None = Field(
+        default=None, description="model name sent to the engine (vLLM: the LoRA adapter's served name)"
+    )
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class CompletionConfig(_Section):
     """Generation knobs for one completion; budgets are in model tokens."""
 
@@ -123,6 +146,7 @@ class Settings(_Section):
     """Every part's configuration."""
 
     models: ModelsConfig = ModelsConfig()
+    inference: InferenceConfig = InferenceConfig()
     completion: CompletionConfig = CompletionConfig()
     context: ContextConfig = ContextConfig()
     index: IndexConfig = IndexConfig()

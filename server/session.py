@@ -100,21 +100,21 @@ class Session:
 
     def set_adapter(self, adapter: str | None) -> str | None:
         """Switch the LoRA adapter (None: the configured one) on the model thread; returns the active one."""
-        from housecoder.models.loading import set_adapter
-
         wanted = adapter if adapter is not None else self.settings.models.adapter
 
         def switch() -> str | None:
             backend = self.backend()
-            set_adapter(backend.loaded, Path(wanted) if wanted else None)
-            self._clear_caches()
-            return str(backend.loaded.adapter) if backend.loaded.adapter else None
+            try:
+                backend.set_adapter(Path(wanted) if wanted else None)
+            finally:
+                self._clear_caches()
+            return str(backend.adapter) if backend.adapter else None
 
         return self.model_pool.submit(switch).result()
 
     def update_settings(self, settings: Settings) -> None:
         """Apply new settings; reload the model only when the model section changed."""
-        reload = settings.models != self.settings.models
+        reload = settings.models != self.settings.models or settings.inference != self.settings.inference
         index_changed = reload or settings.index != self.settings.index  # the embedder is a model too
         self.settings = settings
         if index_changed:
@@ -224,13 +224,16 @@ class Session:
         from housecoder.server.status import folder_status
 
         backend = self._backend.result() if self.model_ready and self._backend else None
+        described = backend.describe() if backend else {}
         return {
             "model": self.settings.models.code_model,
             "model_state": "ready" if self.model_ready else ("error" if self.model_error else "loading"),
             "model_error": self.model_error,
-            "model_path": str(backend.loaded.path) if backend else None,
-            "device": backend.loaded.device if backend else None,
-            "adapter": str(backend.loaded.adapter) if backend and backend.loaded.adapter else None,
+            "runtime": described.get("runtime"),
+            "model_path": described.get("model_path"),
+            "device": described.get("device"),
+            "adapter": described.get("adapter"),
+            "kv_cache": described.get("kv_cache"),
             "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
         }
 

@@ -7,20 +7,78 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from housecoder.config import Settings
-from housecoder.inference.transformers_backend import TransformersBackend
+from housecoder.inference.base import Backend
+from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from housecoder.indexer.retrieval import IndexRetriever
 
 
-def load_backend(settings: Settings, progress: Progress = SILENT) -> TransformersBackend:
-    """Resolve (pulling a built-in model if needed) and load the configured code model and adapter."""
-    from housecoder.models.loading import load_code_model
+def gguf_of(model_dir: Path) -> Path | None:
+    """The GGUF file a store model was converted from (built-ins and local .gguf files), if still there."""
+    from housecoder.models.store import read_meta
+
+    gguf = (read_meta(model_dir) or {}).get("gguf")
+    return Path(gguf) if gguf and Path(gguf).is_file() else None
+
+
+def pick_runtime(settings: Settings, gguf: Path | None) -> str:
+    """The configured runtime; `auto` is llama.cpp when it is installed, the model has a GGUF and no GPU
+    is asked for, else transformers (always available)."""
+    from housecoder.inference.llamacpp_backend import llama_cpp_available
+
+    wanted = settings.inference.runtime
+    if wanted != "auto":
+        return wanted
+    if settings.models.device == "cuda" or gguf is None or not llama_cpp_available():
+        return "transformers"
+    if settings.models.device == "auto":
+        from housecoder.models.loading import pick_device
+
+        if pick_device("auto") == "cuda":
+            return "transformers"
+    return "llama.cpp"
+
+
+def load_backend(settings: Settings, progress: Progress = SILENT) -> Backend:
+    """Resolve (pulling a built-in model if needed) and load the configured code model on the configured
+    runtime, with the configured adapter. Reads the API key variable `inference.api_key_env` names."""
     from housecoder.models.store import store_for
 
-    resolved = store_for(settings).resolve(settings.models.code_model, "code", progress=progress)
-    return TransformersBackend(load_code_model(resolved.path, settings.models))
+    store = store_for(settings)
+    resolved = store.resolve(settings.models.code_model, "code", progress=progress)
+    gguf = gguf_of(resolved.path)
+    runtime = pick_runtime(settings, gguf)
+    backend: Backend
+    if runtime == "llama.cpp":
+        from housecoder.inference.llamacpp_backend import LlamaCppBackend
+
+        if gguf is None:
+            raise ModelError(f"{settings.models.code_model}: the llama.cpp runtime needs a GGUF model (a built-in or a .gguf file)")
+        backend = LlamaCppBackend(gguf, settings.inference, cache_root=store.root)
+    elif runtime == "openai":
+        import os
+
+        from housecoder.inference.openai_backend import OpenAIBackend
+        from housecoder.models.loading import load_tokenizer
+
+        tokenizer = load_tokenizer(resolved.path)
+        key_env = settings.inference.api_key_env
+        backend = OpenAIBackend(
+            settings.inference,
+            lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
+            model_name=settings.models.code_model,
+            api_key=os.environ.get(key_env) if key_env else None,
+        )
+    else:
+        from housecoder.inference.transformers_backend import TransformersBackend
+        from housecoder.models.loading import load_code_model
+
+        return TransformersBackend(load_code_model(resolved.path, settings.models), settings.inference)
+    if settings.models.adapter:
+        backend.set_adapter(Path(settings.models.adapter))
+    return backend
 
 
 def open_retriever(

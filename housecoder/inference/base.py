@@ -9,8 +9,10 @@ OpenAI-compatible engines behind the same call).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class GenerationRequest:
     single_line: bool = False  # stop once a non-empty line has ended
     stop_strings: tuple[str, ...] = ()
     temperature: float = 0.0
+    on_text: Callable[[str], None] | None = field(default=None, compare=False)  # streamed text so far, per token
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,12 @@ class Generation:
     new_tokens: int
     seconds: float
     stopped_by: str  # "eos", "newline", "stop_string", "length" or "cancelled"
+    reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
+    first_token_seconds: float | None = None  # from the call to the first generated token
+
+    @property
+    def prefilled_tokens(self) -> int:
+        return self.prompt_tokens - self.reused_tokens
 
 
 @dataclass
@@ -58,4 +67,17 @@ class Backend(Protocol):
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in `text`, with the model's own tokenizer."""
+        ...
+
+    @property
+    def adapter(self) -> Path | None:
+        """The LoRA adapter in use, if any."""
+        ...
+
+    def set_adapter(self, adapter: Path | None) -> None:
+        """Switch to the LoRA adapter at `adapter` (a peft directory), or to none; raises ModelError."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Runtime, model, device and adapter, for status displays."""
         ...

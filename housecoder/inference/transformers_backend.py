@@ -1,75 +1,112 @@
-"""The reference backend: transformers + torch, greedy or sampled, token by token.
+"""The reference backend: transformers + torch (bf16 on CPU, CUDA when present), with prefix KV reuse.
 
-Generation runs through `model.generate` with a stopping criterion that
-decodes the new tokens after each step, so single-line requests stop as soon
-as their line ends and a cancellation stops the model between two tokens.
+Each request tokenizes its prompt, takes the cached KV of the recent prompt
+sharing the longest token prefix (`PrefixCache`), crops it to the shared part
+and prefills the rest in chunks (a cancellation is honoured between chunks and
+the part already prefilled stays cached for the next keystroke). Decoding runs
+one token per forward pass through `run_generation`, which checks the stop
+conditions after every token. A LoRA adapter (peft) can be switched at any time;
+the KV cache is keyed by model and adapter, so a switch never reuses stale keys.
 """
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 from typing import Any
 
+from housecoder.config import InferenceConfig
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
-from housecoder.inference.stopping import cut, stop_reason
-from housecoder.models.loading import LoadedModel
+from housecoder.inference.prefix_cache import Entry, PrefixCache
+from housecoder.inference.streaming import run_generation
+from housecoder.models.loading import LoadedModel, set_adapter
 from housecoder.prompt.fim import FIM
 
 
-class TransformersBackend:
-    """Runs a loaded transformers causal LM."""
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """Ids of the FIM/chat control tokens that end a completion, as the tokenizer knows them."""
+    ids = [tokenizer.convert_tokens_to_ids(token) for token in (*FIM.all(), "<|im_end|>")]
+    return sorted({i for i in ids if isinstance(i, int) and i != tokenizer.unk_token_id and i >= 0})
 
-    def __init__(self, loaded: LoadedModel) -> None:
+
+class TransformersBackend:
+    """Runs a loaded transformers causal LM token by token, reusing KV caches across prompts."""
+
+    runtime = "transformers"
+
+    def __init__(self, loaded: LoadedModel, config: InferenceConfig | None = None) -> None:
         self.loaded = loaded
-        tokenizer = loaded.tokenizer
-        ids = [tokenizer.convert_tokens_to_ids(token) for token in (*FIM.all(), "<|im_end|>")]
-        self.stop_ids = sorted({i for i in ids if isinstance(i, int) and i != tokenizer.unk_token_id and i >= 0})
+        self.config = config or InferenceConfig()
+        self.stop_ids = stop_token_ids(loaded.tokenizer)
+        self.kv: PrefixCache[Any] = PrefixCache(self.config.kv_cache_entries, self.config.kv_cache_tokens)
+
+    # -- the Backend interface -------------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
         return len(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    @property
+    def adapter(self) -> Path | None:
+        return self.loaded.adapter
+
+    def set_adapter(self, adapter: Path | None) -> None:
+        try:
+            set_adapter(self.loaded, adapter)
+        finally:
+            self.kv.clear()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "model_path": str(self.loaded.path),
+            "device": self.loaded.device,
+            "adapter": str(self.loaded.adapter) if self.loaded.adapter else None,
+            "kv_cache": {"entries": len(self.kv), "tokens": self.kv.tokens},
+        }
+
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
 
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        encoded = tokenizer(request.prompt, return_tensors="pt", add_special_tokens=False).to(self.loaded.device)
-        prompt_len = int(encoded["input_ids"].shape[1])
-        reason: list[str] = []
+        model, tokenizer = self.loaded.model, self.loaded.tokenizer
+        ids: list[int] = tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        owner = (id(model), self.loaded.adapter)
+        entry, shared = self.kv.take(ids, owner) if self.config.kv_cache_entries > 0 else (None, 0)
+        if entry is None:
+            from transformers import DynamicCache
 
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            entry = Entry(ids=[], kv=DynamicCache(config=model.config))
+        if len(entry.ids) > shared:
+            entry.kv.crop(shared - len(entry.ids))  # transformers 5: a negative count of tokens to drop
+            del entry.ids[shared:]
+        logits: list[Any] = []
+
+        def forward(chunk: list[int]) -> None:
+            tensor = torch.tensor([chunk], dtype=torch.long, device=self.loaded.device)
+            out = model(input_ids=tensor, past_key_values=entry.kv, use_cache=True, logits_to_keep=1)
+            entry.ids.extend(chunk)
+            logits[:] = [out.logits[0, -1].float()]
+
+        def prefill(cancel: Cancellation | None) -> bool:
+            size = self.config.prefill_chunk_tokens
+            for start in range(shared, len(ids), size):
                 if cancel is not None and cancel.cancelled:
-                    reason.append("cancelled")
-                    return torch.ones(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-                text = tokenizer.decode(input_ids[0, prompt_len:], skip_special_tokens=True)
-                why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings)
-                if why:
-                    reason.append(why)
-                return torch.full((input_ids.shape[0],), bool(why), dtype=torch.bool, device=input_ids.device)
+                    return False
+                forward(ids[start : start + size])
+            return True
 
-        sampling: dict[str, Any] = (
-            {"do_sample": True, "temperature": request.temperature} if request.temperature > 0 else {"do_sample": False}
-        )
-        started = time.perf_counter()
+        def next_token(previous: int | None) -> int:
+            if previous is not None:
+                forward([previous])
+            scores = logits[0]
+            if request.temperature > 0:
+                probabilities = torch.softmax(scores / request.temperature, dim=-1)
+                return int(torch.multinomial(probabilities, 1)[0])
+            return int(torch.argmax(scores))
+
         with torch.inference_mode():
-            output = model.generate(
-                **encoded,
-                max_new_tokens=request.max_new_tokens,
-                eos_token_id=self.stop_ids or None,
-                pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (self.stop_ids or [0])[0],
-                stopping_criteria=StoppingCriteriaList([_Stop()]),
-                **sampling,
-            )
-        seconds = time.perf_counter() - started
-        new = output[0, prompt_len:]
-        ended_on_stop_token = len(new) > 0 and int(new[-1]) in self.stop_ids
-        text = tokenizer.decode(new, skip_special_tokens=True)
-        stopped_by = reason[0] if reason else ("eos" if ended_on_stop_token else "length")
-        return Generation(
-            text=cut(text, single_line=request.single_line, stop_strings=request.stop_strings),
-            prompt_tokens=prompt_len,
-            new_tokens=len(new),
-            seconds=seconds,
-            stopped_by=stopped_by,
-        )
+            result = run_generation(
+                request, cancel,
+                prompt_tokens=len(ids), reused_tokens=shared, prefill=prefill, next_token=next_token,
+                decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True), stop_ids=self.stop_ids,
+            )  # fmt: skip
+        self.kv.put(entry, owner)  # not after a failure: a half-run forward pass leaves the KV inconsistent
+        return result

@@ -36,6 +36,18 @@ def pick_device(requested: str) -> str:
     return requested
 
 
+def load_tokenizer(path: Path) -> Any:
+    """The tokenizer of the model directory at `path` (for budgets when a remote engine generates)."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError as err:
+        raise MissingDependency(err.name or "transformers", "ml") from err
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{path}: cannot load the tokenizer: {first_line(err)}") from err
+
+
 def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
     """Load the model directory at `path` (config.json + weights + tokenizer) in `config.dtype`."""
     try:

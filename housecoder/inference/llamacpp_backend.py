@@ -1,0 +1,187 @@
+"""llama.cpp (through llama-cpp-python) on the GGUF: the fast CPU runtime, with prefix KV reuse.
+
+The llama.cpp context keeps the keys and values of the tokens it last
+evaluated. A new prompt is compared with them token by token; the KV beyond the
+shared prefix is dropped and only the rest is prefilled, in chunks so that a
+cancellation is honoured between chunks (what was prefilled stays for the next
+keystroke). Decoding is one `eval` per token through `run_generation`, which
+checks the stop conditions as the text grows.
+
+Besides the live context, up to `inference.kv_cache_entries - 1` saved states
+(`save_state`/`load_state`, a copy of the KV of one prompt) are kept, so moving
+between a few files does not throw away each file's prefill.
+
+LoRA adapters trained by `housecoder train` (peft safetensors) are converted to
+llama.cpp's GGUF adapter format once (`housecoder.models.lora_gguf`) and
+switched on the live context; switching clears the KV cache.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import InferenceConfig
+from housecoder.errors import MissingDependency, first_line
+from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
+from housecoder.inference.streaming import run_generation
+from housecoder.models.errors import ModelError
+from housecoder.prompt.fim import FIM
+
+
+def llama_cpp_available() -> bool:
+    """True when llama-cpp-python is installed (it is an optional extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+class LlamaCppBackend:
+    """Runs a GGUF code model on llama.cpp."""
+
+    runtime = "llama.cpp"
+
+    def __init__(self, gguf: Path, config: InferenceConfig | None = None, *, cache_root: Path | None = None) -> None:
+        try:
+            import llama_cpp
+        except ImportError as err:
+            raise MissingDependency("llama_cpp", "llamacpp") from err
+        self.config = config or InferenceConfig()
+        self.path = gguf
+        self.cache_root = cache_root or gguf.parent
+        threads = self.config.threads or len(os.sched_getaffinity(0))
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(gguf),
+                n_ctx=self.config.context_tokens,
+                n_batch=min(512, self.config.context_tokens),
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as err:
+            raise ModelError(f"{gguf}: llama.cpp cannot load the model: {first_line(err)}") from err
+        self._lib = llama_cpp
+        self.arch = str(self.llm.metadata.get("general.architecture", "qwen2"))
+        vocab = {self.llm.tokenize(token.encode(), add_bos=False, special=True)[0] for token in (*FIM.all(), "<|im_end|>")
+                 if len(self.llm.tokenize(token.encode(), add_bos=False, special=True)) == 1}  # fmt: skip
+        self.stop_ids = sorted(vocab | {self.llm.token_eos()})
+        self._adapter: Path | None = None
+        self._lora: dict[Path, Any] = {}  # loaded adapters, freed with the model
+        self.saved: PrefixCache[Any] = PrefixCache(max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens)
+
+    # -- the Backend interface -------------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    @property
+    def adapter(self) -> Path | None:
+        return self._adapter
+
+    def set_adapter(self, adapter: Path | None) -> None:
+        from housecoder.models.lora_gguf import gguf_adapter
+
+        lib, ctx = self._lib, self.llm.ctx
+        self._forget()
+        if adapter is None:
+            lib.llama_set_adapters_lora(ctx, None, 0, None)
+            self._adapter = None
+            return
+        handle = self._lora.get(adapter)
+        if handle is None:
+            path = gguf_adapter(adapter, self.arch, self.cache_root)
+            handle = lib.llama_adapter_lora_init(self.llm.model, str(path).encode("utf-8"))
+            if not handle:
+                raise ModelError(f"{adapter}: llama.cpp refused the adapter (is it for this base model?)")
+            self._lora[adapter] = handle
+        adapters = (lib.llama_adapter_lora_p_ctypes * 1)(handle)
+        scales = (ctypes.c_float * 1)(1.0)
+        if lib.llama_set_adapters_lora(ctx, adapters, 1, scales):
+            lib.llama_set_adapters_lora(ctx, None, 0, None)
+            self._adapter = None
+            raise ModelError(f"{adapter}: llama.cpp could not apply the adapter")
+        self._adapter = adapter
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "model_path": str(self.path),
+            "device": "cpu",
+            "adapter": str(self._adapter) if self._adapter else None,
+            "kv_cache": {"entries": 1 + len(self.saved), "tokens": self.llm.n_tokens + self.saved.tokens},
+        }
+
+    def close(self) -> None:
+        self._forget()
+        for handle in self._lora.values():
+            self._lib.llama_adapter_lora_free(handle)
+        self._lora.clear()
+        self.llm.close()
+
+    # -- generation ------------------------------------------------------------------------
+
+    def _live(self) -> list[int]:
+        return [int(t) for t in self.llm._input_ids[: self.llm.n_tokens]]
+
+    def _forget(self) -> None:
+        self.llm.n_tokens = 0
+        self.saved.clear()
+
+    def _best_start(self, ids: list[int]) -> int:
+        """Make the live context hold the longest available prefix of `ids`; returns its length."""
+        owner = self._adapter
+        live = self._live()
+        shared = min(common_prefix(live, ids), len(ids) - 1)
+        entry, saved_shared = self.saved.take(ids, owner)
+        if entry is not None and saved_shared > shared + 16:  # loading a state costs a copy: worth it for a real gain
+            if live:
+                self.saved.put(Entry(live, self.llm.save_state()), owner)
+            self.llm.load_state(entry.kv)
+            return saved_shared
+        if entry is not None:
+            self.saved.put(entry, owner)
+        if shared < len(live) // 2 and len(live) - shared >= 16:
+            self.saved.put(Entry(live, self.llm.save_state()), owner)  # most of it is another prompt: keep it
+        return shared
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        llm = self.llm
+        ids = self.tokenize(request.prompt)
+        if len(ids) + request.max_new_tokens > llm.n_ctx():
+            raise ModelError(
+                f"prompt of {len(ids)} tokens + {request.max_new_tokens} new does not fit inference.context_tokens={llm.n_ctx()}"
+            )
+        shared = self._best_start(ids)
+        llm.n_tokens = shared  # eval() drops the KV beyond n_tokens before it runs
+
+        def prefill(cancel: Cancellation | None) -> bool:
+            size = self.config.prefill_chunk_tokens
+            for start in range(shared, len(ids), size):
+                if cancel is not None and cancel.cancelled:
+                    return False
+                llm.eval(ids[start : start + size])
+            return True
+
+        def next_token(previous: int | None) -> int:
+            if previous is not None:
+                llm.eval([previous])
+            return int(llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0))
+
+        def decode(tokens: list[int]) -> str:
+            return llm.detokenize(tokens).decode("utf-8", "ignore")
+
+        try:
+            return run_generation(
+                request, cancel, prompt_tokens=len(ids), reused_tokens=shared,
+                prefill=prefill, next_token=next_token, decode=decode, stop_ids=self.stop_ids,
+            )  # fmt: skip
+        except Exception:
+            self._forget()  # a failed eval leaves the KV in an unknown state
+            raise

@@ -1,0 +1,66 @@
+"""The token-by-token loop every local runtime shares: stop checks, streaming, cancellation, timings.
+
+A runtime supplies two calls: `prefill(cancel)` (run the prompt, return False if
+cancelled first) and `step(token)` (feed one generated token, or None for the
+first one after the prompt, and return the next token id). This module decides
+when to stop: at a stop token, once the text meets the request's stop
+conditions (checked after every token, so a single-line request ends with its
+line), at the token budget, or between two tokens once cancelled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+
+from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.stopping import cut, stop_reason
+
+
+def run_generation(
+    request: GenerationRequest,
+    cancel: Cancellation | None,
+    *,
+    prompt_tokens: int,
+    reused_tokens: int,
+    prefill: Callable[[Cancellation | None], bool],
+    next_token: Callable[[int | None], int],
+    decode: Callable[[list[int]], str],
+    stop_ids: Collection[int],
+) -> Generation:
+    """Prefill, then generate until a stop; the text is cut at the stop (stop strings, end of line)."""
+    started = time.perf_counter()
+    generated: list[int] = []
+    text, stopped_by, first = "", "length", None
+    if not prefill(cancel):
+        stopped_by = "cancelled"
+    else:
+        previous: int | None = None
+        while len(generated) < request.max_new_tokens:
+            if cancel is not None and cancel.cancelled:
+                stopped_by = "cancelled"
+                break
+            token = next_token(previous)
+            if first is None:
+                first = time.perf_counter() - started
+            if token in stop_ids:
+                stopped_by = "eos"
+                break
+            generated.append(token)
+            text = decode(generated)
+            if request.on_text is not None:
+                request.on_text(text)
+            why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings)
+            if why:
+                stopped_by = why
+                break
+            previous = token
+    return Generation(
+        text=cut(text, single_line=request.single_line, stop_strings=request.stop_strings),
+        prompt_tokens=prompt_tokens,
+        new_tokens=len(generated) + (stopped_by == "eos"),
+        seconds=time.perf_counter() - started,
+        stopped_by=stopped_by,
+        reused_tokens=reused_tokens,
+        first_token_seconds=first,
+    )
