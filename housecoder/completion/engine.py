@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from housecoder.completion.cache import CompletionCache
 from housecoder.config import Settings
-from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, Retriever, gather
+from housecoder.context import ContextRequest, ContextResult, ContextSnippet, OpenDocument, Retriever, gather, plan
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, GenerationRequest
 from housecoder.postprocess import PostContext, postprocess
@@ -54,6 +55,9 @@ class CompletionOutput:
     new_tokens: int = 0
     stopped_by: str = ""
     cached: str = ""  # "", "prompt" or "typed-through"
+    context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
+    reused_tokens: int = 0  # prompt tokens served from the model's KV cache
+    first_token_seconds: float | None = None
     raw: str = ""
 
     def as_dict(self) -> dict[str, object]:
@@ -68,6 +72,9 @@ class CompletionOutput:
             "new_tokens": self.new_tokens,
             "stopped_by": self.stopped_by,
             "cached": self.cached,
+            "context_reused": self.context_reused,
+            "reused_tokens": self.reused_tokens,
+            "first_token_ms": None if self.first_token_seconds is None else round(self.first_token_seconds * 1000, 1),
             "raw": self.raw,
         }
 
@@ -90,8 +97,17 @@ def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
     return cut_prefix, cut_suffix
 
 
+CONTEXT_MEMO_ENTRIES = 32
+
+
 class CompletionEngine:
-    """Runs the pipeline with one backend, one repository (name + optional retriever) and one settings object."""
+    """Runs the pipeline with one backend, one repository (name + optional retriever) and one settings object.
+
+    Context results are remembered per context plan (`housecoder.context.plan`): keystrokes within a
+    line that complete no new word get the same snippets without running the sources again, which
+    also keeps the front of the prompt identical for the model's KV cache. Results with a source left
+    out (over budget or failed) are not remembered. Build a new engine when the index changes.
+    """
 
     def __init__(self, backend: Backend, settings: Settings, *, repo_name: str, retriever: Retriever | None = None) -> None:
         self.backend = backend
@@ -99,6 +115,7 @@ class CompletionEngine:
         self.repo_name = repo_name
         self.retriever = retriever
         self.cache = CompletionCache(settings.server.cache_entries)
+        self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
         self._lock = threading.Lock()
 
     def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
@@ -135,11 +152,8 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        found = gather(
-            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
-            self.settings.context,
-            self.backend.count_tokens,
-            self.retriever if request.use_index else None,
+        found, output.context_reused = self._context(
+            ContextRequest(request.path, request.language, prefix, suffix, request.documents), request.use_index
         )
         output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
         timings["context"] = time.perf_counter() - stage
@@ -167,6 +181,7 @@ class CompletionEngine:
         timings["model"] = time.perf_counter() - stage
         output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
         output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
+        output.reused_tokens, output.first_token_seconds = generation.reused_tokens, generation.first_token_seconds
         if generation.stopped_by == "cancelled":
             return self._finish(output, started)
 
@@ -176,6 +191,24 @@ class CompletionEngine:
         with self._lock:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
         return self._finish(output, started)
+
+    def _context(self, request: ContextRequest, use_index: bool) -> tuple[ContextResult, bool]:
+        """The context for `request`, remembered per plan; True when it is an earlier keystroke's."""
+        config = self.settings.context
+        documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
+        key = (request.path, request.language, use_index, plan(request, config), documents)
+        with self._lock:
+            found = self._contexts.get(key)
+            if found is not None:
+                self._contexts.move_to_end(key)
+                return found, True
+        found = gather(request, config, self.backend.count_tokens, self.retriever if use_index else None)
+        if not found.skipped:
+            with self._lock:
+                self._contexts[key] = found
+                while len(self._contexts) > CONTEXT_MEMO_ENTRIES:
+                    self._contexts.popitem(last=False)
+        return found, False
 
     def prompt(self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet]) -> str:
         """The FIM prompt; the best snippet goes last, nearest the current file."""

@@ -7,7 +7,25 @@ server, `housecoder complete`, the benchmark and the training job.
 """
 
 from housecoder.context.assemble import assemble
-from housecoder.context.gather import ContextRequest, ContextResult, OpenDocument, Retriever, gather
+from housecoder.context.gather import (
+    ContextPlan,
+    ContextRequest,
+    ContextResult,
+    OpenDocument,
+    Retriever,
+    gather,
+    plan,
+)
 from housecoder.context.snippets import ContextSnippet
 
-__all__ = ["ContextRequest", "ContextResult", "ContextSnippet", "OpenDocument", "Retriever", "assemble", "gather"]
+__all__ = [
+    "ContextPlan",
+    "ContextRequest",
+    "ContextResult",
+    "ContextSnippet",
+    "OpenDocument",
+    "Retriever",
+    "assemble",
+    "gather",
+    "plan",
+]

@@ -9,6 +9,7 @@ through the small `Retriever` protocol, so this module needs no database.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -76,14 +77,41 @@ def _timed(run: Callable[[], list[ContextSnippet]]) -> Callable[[], tuple[list[C
     return wrapper
 
 
+_PARTIAL_WORD = re.compile(r"[A-Za-z_$][\w$]*$")
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """What the sources look for: the retrieval query and the names whose definitions are wanted.
+
+    Both come from settled text only: the query from the lines above the cursor
+    line, the names without the word being typed at the cursor. While the user
+    types within a line the plan changes only when a word is completed, so the
+    snippets (and with them the KV-cached front of the prompt) stay the same from
+    one keystroke to the next.
+    """
+
+    query: str
+    names: tuple[str, ...]
+
+
+def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
+    lines = request.prefix.split("\n")
+    settled = lines[:-1] if len(lines) > 1 and "".join(lines[:-1]).strip() else lines
+    query = "\n".join(settled[-config.query_lines :])
+    prefix = _PARTIAL_WORD.sub("", request.prefix)
+    names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
+    return ContextPlan(query, tuple(names))
+
+
 def _sources(request: ContextRequest, config: ContextConfig, retriever: Retriever | None) -> dict[str, tuple[int, Callable[[], list[ContextSnippet]]]]:
     """name -> (time budget in ms, work) for the sources enabled for this request."""
-    query = "\n".join(request.prefix.split("\n")[-config.query_lines :])
+    wanted = plan(request, config)
+    query = wanted.query
     sources: dict[str, tuple[int, Callable[[], list[ContextSnippet]]]] = {}
     if retriever is not None and config.definitions:
-        names = lookup_names(request.prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
         sources["definitions"] = (
-            config.definitions_ms, lambda: retriever.definitions(names, request.path, config.max_snippet_lines)
+            config.definitions_ms, lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines)
         )
     if retriever is not None and config.retrieval and query.strip():
         sources["retrieval"] = (

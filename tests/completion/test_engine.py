@@ -115,3 +115,42 @@ def test_with_the_tiny_model(tiny_qwen_dir: Path) -> None:
 def test_cursor_at_the_ends(offset: int, complete: bool) -> None:
     out = engine(ScriptedBackend("pass")).complete(CompletionInput("a.py", TEXT, offset, "python"))
     assert out.trigger.complete is complete
+
+
+class CountingRetriever(OneDefinition):
+    def __init__(self) -> None:
+        self.names: list[list[str]] = []
+        self.queries: list[str] = []
+
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        self.names.append(list(names))
+        return super().definitions(names, exclude_path, max_lines)
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        self.queries.append(query)
+        return super().search(query, exclude_path, k, max_lines)
+
+
+def test_keystrokes_within_a_word_reuse_the_context_and_a_finished_word_refreshes_it() -> None:
+    retriever = CountingRetriever()
+    pipeline = engine(ScriptedBackend("x"), retriever)
+    head = "import json\n\ndef load(path):\n    data = "
+    outputs = [pipeline.complete(CompletionInput("app/main.py", head + typed + "\n", len(head + typed), "python"))
+               for typed in ("", "rea", "read_js", "read_json(")]  # fmt: skip
+    assert [out.context_reused for out in outputs] == [False, True, True, False]
+    assert len(retriever.names) == 2 and "read_json" in retriever.names[1] and "read_json" not in retriever.names[0]
+    assert all(query.endswith("def load(path):") for query in retriever.queries)  # the cursor line is not in the query
+    prompts = [out.prompt for out in outputs[:3]]
+    front = prompts[0][: prompts[0].index("<|fim_prefix|>")]
+    assert all(prompt.startswith(front) for prompt in prompts)
+
+
+def test_a_context_with_a_source_left_out_is_not_remembered() -> None:
+    class Failing(CountingRetriever):
+        def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+            raise RuntimeError("index is being rebuilt")
+
+    pipeline = engine(ScriptedBackend("x"), Failing())
+    first = pipeline.complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
+    second = pipeline.complete(CompletionInput("app/main.py", TEXT.replace("return ", "return j"), CURSOR + 1, "python"))
+    assert "retrieval" in first.skipped and not second.context_reused

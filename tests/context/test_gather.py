@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 
 from housecoder.config import ContextConfig
-from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gather
+from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gather, plan
 
 
 class FakeRetriever:
@@ -60,3 +60,14 @@ def test_a_failing_source_is_reported_in_one_line() -> None:
 def test_disabled_or_zero_budget_gives_nothing() -> None:
     assert gather(REQUEST, ContextConfig(enabled=False), words, FakeRetriever()).snippets == []
     assert gather(REQUEST, ContextConfig(max_tokens=0), words, FakeRetriever()).snippets == []
+
+
+def test_the_plan_reads_settled_text_only() -> None:
+    config = ContextConfig()
+    typing = [ContextRequest("a.py", "python", "import os\n\ndef f(path):\n    x = os.pa" [: -n or None], "\n") for n in (0, 1, 2)]
+    plans = [plan(request, config) for request in typing]
+    assert plans[0] == plans[1]  # "os.pa" and "os.p": the word at the cursor is not a name yet
+    assert plans[0].query == "import os\n\ndef f(path):"  # the cursor line is still being typed
+    assert "pa" not in plans[0].names and "os" in plans[0].names
+    first_line = plan(ContextRequest("a.py", "python", "load_conf", ""), config)
+    assert first_line.query == "load_conf"  # nothing above: the cursor line is all there is
