@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from housecoder.completion.cache import CompletionCache
 from housecoder.config import Settings
-from housecoder.context import ContextRequest, ContextResult, ContextSnippet, OpenDocument, Retriever, gather, plan
+from housecoder.context import (
+    ContextRequest,
+    ContextResult,
+    ContextSnippet,
+    OpenDocument,
+    Retriever,
+    gather,
+    plan,
+)
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, GenerationRequest
 from housecoder.postprocess import PostContext, postprocess

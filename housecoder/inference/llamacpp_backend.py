@@ -158,6 +158,8 @@ class LlamaCppBackend:
             raise ModelError(
                 f"prompt of {len(ids)} tokens + {request.max_new_tokens} new does not fit inference.context_tokens={llm.n_ctx()}"
             )
+        if self.config.kv_cache_entries == 0:
+            self.llm.n_tokens = 0  # reuse disabled: every prompt is prefilled from its first token
         shared = self._best_start(ids)
         llm.n_tokens = shared  # eval() drops the KV beyond n_tokens before it runs
 

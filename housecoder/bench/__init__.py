@@ -1,0 +1,1 @@
+"""Benchmarks: replayed typing sessions for latency (and, later, completion quality)."""

@@ -1,0 +1,143 @@
+"""Replay typing sessions against a completion engine in real time, one request per keystroke.
+
+Like an editor: every keystroke sends a request and cancels the previous one;
+requests run one at a time on a model thread (as in the server). Between
+keystrokes within a word the user waits `interval_s`; at a pause point (the
+empty line, after a space or symbol) the user waits for the suggestion (at most
+`patience_s`). The time from such a keystroke to its complete single-line
+suggestion is the latency a user feels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass
+
+from housecoder.bench.sessions import TypingSession
+from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
+from housecoder.inference.base import Cancellation
+
+
+@dataclass
+class Request:
+    """One keystroke's request and what became of it."""
+
+    session: int
+    typed: int  # characters typed when it was sent
+    pause: bool
+    completed: bool = False
+    seconds: float | None = None  # keystroke -> complete suggestion
+    first_token_seconds: float | None = None  # keystroke -> first generated token
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    context_reused: bool = False
+    stopped_by: str = ""
+    suggestion: str = ""
+    exact: bool = False  # the suggestion is exactly the rest of the line
+
+
+def _run(engine: CompletionEngine, session: TypingSession, typed: int, cancel: Cancellation, sent: float) -> tuple[CompletionOutput, float]:
+    text, offset = session.buffer(typed)
+    started = time.perf_counter()
+    language = "python" if session.path.endswith(".py") else None
+    output = engine.complete(CompletionInput(session.path, text, offset, language, multi_line=False), cancel)
+    return output, started - sent
+
+
+def replay(
+    engine: CompletionEngine,
+    sessions: Sequence[TypingSession],
+    *,
+    interval_s: float = 0.1,
+    patience_s: float = 30.0,
+) -> list[Request]:
+    """Type every session; returns every request sent, in order."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-model")
+    requests: list[Request] = []
+    try:
+        for number, session in enumerate(sessions):
+            pauses = set(session.pauses())
+            previous: Cancellation | None = None
+            for typed in range(len(session.typed) + 1):
+                if previous is not None:
+                    previous.cancel()
+                cancel = previous = Cancellation()
+                sent = time.perf_counter()
+                future = pool.submit(_run, engine, session, typed, cancel, sent)
+                request = Request(number, typed, pause=typed in pauses)
+                requests.append(request)
+                future.add_done_callback(lambda done, r=request, s=session, t=sent: _record(r, s, t, done))
+                if request.pause:
+                    with contextlib.suppress(FutureTimeout):
+                        future.result(timeout=patience_s)
+                else:
+                    time.sleep(interval_s)
+            if previous is not None:
+                previous.cancel()
+        pool.submit(lambda: None).result()  # the last cancelled request has returned
+    finally:
+        pool.shutdown(wait=True)
+    return requests
+
+
+def _record(request: Request, session: TypingSession, sent: float, done: Future[tuple[CompletionOutput, float]]) -> None:
+    finished = time.perf_counter()
+    try:
+        output, waited = done.result()
+    except Exception as err:  # a failing backend is a result too
+        request.stopped_by = f"error: {err}"
+        return
+    request.stopped_by = output.stopped_by or output.cached or "no-model"
+    request.prompt_tokens, request.reused_tokens = output.prompt_tokens, output.reused_tokens
+    request.context_reused = output.context_reused
+    if output.stopped_by == "cancelled":
+        return
+    request.completed = True
+    request.seconds = finished - sent
+    request.suggestion = output.text
+    request.exact = bool(output.text) and output.text.strip() == session.typed[request.typed :].strip()
+    if output.first_token_seconds is not None:
+        before_model = sum(output.timings.get(stage, 0.0) for stage in ("trigger", "context", "prompt"))
+        request.first_token_seconds = waited + before_model + output.first_token_seconds
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
+    """The replay's figures: latency at pauses, time to first token, prefill per request with and
+    without KV reuse, how often the suggestion was exactly the rest of the line."""
+    at_pauses = [r for r in requests if r.pause]
+    latencies = [r.seconds for r in at_pauses if r.completed and r.seconds is not None]
+    firsts = [r.first_token_seconds for r in requests if r.completed and r.first_token_seconds is not None]
+    modelled = [r for r in requests if r.prompt_tokens]
+    return {
+        "requests": len(requests),
+        "pauses": len(at_pauses),
+        "pauses_answered": len(latencies),
+        "p50_s": percentile(latencies, 50),
+        "p95_s": percentile(latencies, 95),
+        "ttft_p50_s": percentile(firsts, 50),
+        "prompt_tokens_mean": statistics.fmean(r.prompt_tokens for r in modelled) if modelled else None,
+        "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled) if modelled else None,
+        "reused_fraction": (sum(r.reused_tokens for r in modelled) / sum(r.prompt_tokens for r in modelled)) if modelled else None,
+        "context_reused_fraction": sum(r.context_reused for r in modelled) / len(modelled) if modelled else None,
+        "exact_at_pauses": sum(r.exact for r in at_pauses) / len(at_pauses) if at_pauses else None,
+    }
+
+
+def as_rows(requests: Sequence[Request]) -> list[dict[str, object]]:
+    return [asdict(request) for request in requests]

@@ -1,0 +1,216 @@
+"""`housecoder bench latency REPO`: replay typing sessions on several runtimes side by side.
+
+Each runtime runs in its own process (so its peak memory is its own) over the
+same sessions, with the repository's index for retrieval. The reference is
+llama.cpp's own `llama-server` on the same GGUF with `cache_prompt` (and
+`--cache-reuse`, as llama.cpp's editor plugins run it), driven through the
+OpenAI-compatible backend with the same prompts.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from housecoder.cli.common import RichProgress, State, stderr_console
+
+bench_app = typer.Typer(help="Benchmarks: completion latency on replayed typing sessions.", no_args_is_help=True)
+
+RUNTIMES = {
+    "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
+    "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
+    "transformers": {"inference": {"runtime": "transformers"}},
+    "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
+    "llama-server": {"inference": {"runtime": "openai"}},
+}
+
+
+def _python_files(root: Path) -> list[Path]:
+    skip = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv", "node_modules"}
+    return [p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts[:-1]) and p.name != "setup.py"]
+
+
+def _settings(state: State, root: Path, runtime: str, url: str | None, keep_cache: bool) -> Any:
+    from housecoder.config import Settings, merge_sections
+
+    settings: Settings = state.settings(root)
+    overrides = json.loads(json.dumps(RUNTIMES[runtime]))
+    if url:
+        overrides["inference"]["url"] = url
+    if not keep_cache:
+        overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
+    return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
+
+
+def _index(root: Path, settings: Any) -> None:
+    from housecoder.cli.common import store_for
+    from housecoder.indexer.indexer import Indexer
+    from housecoder.indexer.service import index_location, indexes_root, load_embedder, open_for_indexing
+
+    progress = RichProgress(stderr_console())
+    embedder = load_embedder(settings, store_for(settings), progress)
+    store = open_for_indexing(root, settings, index_location(root, settings, indexes_root(settings)), embedder.dimension, full=False)
+    Indexer(root, settings.index, store, embedder).run(progress)
+
+
+def _start_llama_server(binary: Path, gguf: Path, threads: int, port: int) -> subprocess.Popen[bytes]:
+    import urllib.request
+
+    command = [str(binary), "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--ctx-size", "4096",
+               "--threads", str(threads), "--threads-batch", str(threads), "--cache-reuse", "256", "--parallel", "1",
+               "--no-webui"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.5)
+        if server.poll() is not None:
+            break
+    server.kill()
+    from housecoder.errors import HousecoderError
+
+    raise HousecoderError(f"{binary}: llama-server did not start (exit {server.poll()})")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@bench_app.command("latency")
+def latency(
+    ctx: typer.Context,
+    repo: Annotated[Path, typer.Argument(help="Repository whose files are typed in (indexed first for retrieval).")],
+    runtimes: Annotated[str, typer.Option("--runtimes", help=f"Comma-separated, from: {', '.join(RUNTIMES)}.")] = "llama.cpp,transformers,llama-server",
+    lines: Annotated[int, typer.Option("--lines", min=1, help="Typing sessions (one line each).")] = 8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    interval_ms: Annotated[int, typer.Option("--interval-ms", min=0, help="Time between keystrokes within a word.")] = 100,
+    llama_server: Annotated[Path | None, typer.Option("--llama-server", help="llama-server binary (scripts/build_llama_server.sh).")] = None,
+    keep_cache: Annotated[bool, typer.Option("--with-completion-cache", help="Keep the completion cache on (off: every request reaches the model).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write every request and the summary as JSON here.")] = None,
+) -> None:
+    """Replay typing sessions on each runtime: latency at pauses, time to first token, prefill with and
+    without KV reuse, peak memory."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from housecoder.errors import HousecoderError
+
+    state: State = ctx.obj
+    root = repo.resolve()
+    if not root.is_dir():
+        raise HousecoderError(f"{repo}: not a directory")
+    wanted = [name.strip() for name in runtimes.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in RUNTIMES]
+    if unknown:
+        raise HousecoderError(f"unknown runtime {unknown[0]!r}: use {', '.join(RUNTIMES)}")
+    if "llama-server" in wanted and (llama_server is None or not llama_server.is_file()):
+        raise HousecoderError("llama-server needs --llama-server PATH (build it with scripts/build_llama_server.sh)")
+    _index(root, state.settings(root))
+    results: dict[str, Any] = {}
+    console = stderr_console()
+    for runtime in wanted:
+        console.print(f"[bold]{runtime}[/]: replaying {lines} typing sessions ...")
+        server = None
+        url = None
+        try:
+            if runtime == "llama-server":
+                import os
+
+                from housecoder.completion.loading import gguf_of
+                from housecoder.models.store import store_for
+
+                settings = state.settings(root)
+                gguf = gguf_of(store_for(settings).resolve(settings.models.code_model, "code").path)
+                if gguf is None:
+                    raise HousecoderError(f"{settings.models.code_model}: no GGUF for llama-server")
+                assert llama_server is not None
+                server = _start_llama_server(llama_server, gguf, len(os.sched_getaffinity(0)), 8089)
+                url = "http://127.0.0.1:8089"
+            command = [sys.executable, "-m", "housecoder", *(["--project", str(state.project)] if state.project else []),
+                       "bench", "latency-worker", str(root), runtime, "--lines", str(lines), "--seed", str(seed),
+                       "--interval-ms", str(interval_ms), *(["--url", url] if url else []),
+                       *(["--with-completion-cache"] if keep_cache else [])]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise HousecoderError(f"{runtime}: the replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            result = json.loads(done.stdout)
+            if server is not None:
+                result["summary"]["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
+                result["summary"]["peak_rss_mb"] += result["summary"]["server_peak_rss_mb"]
+            results[runtime] = result
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+    table = Table(title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes")
+    for column in ("runtime", "p50 s", "p95 s", "TTFT p50 s", "prompt tok", "prefill tok", "reused", "exact", "peak RSS MB", "answered"):
+        table.add_column(column, justify="left" if column == "runtime" else "right")
+
+    def fmt(value: Any, pattern: str = "{:.2f}") -> str:
+        return "-" if value is None else pattern.format(value)
+
+    for runtime, result in results.items():
+        s = result["summary"]
+        table.add_row(
+            runtime, fmt(s["p50_s"]), fmt(s["p95_s"]), fmt(s["ttft_p50_s"]), fmt(s["prompt_tokens_mean"], "{:.0f}"),
+            fmt(s["prefill_tokens_mean"], "{:.0f}"), fmt(s["reused_fraction"], "{:.0%}"), fmt(s["exact_at_pauses"], "{:.0%}"),
+            fmt(s["peak_rss_mb"], "{:.0f}"), f"{s['pauses_answered']}/{s['pauses']}",
+        )  # fmt: skip
+    Console(width=160).print(table)
+    reference = results.get("llama-server", {}).get("summary")
+    if reference and reference["p50_s"]:
+        for runtime, result in results.items():
+            if runtime != "llama-server" and result["summary"]["p50_s"]:
+                s = result["summary"]
+                print(f"{runtime} / llama-server: p50 {s['p50_s'] / reference['p50_s']:.2f}, p95 {s['p95_s'] / reference['p95_s']:.2f}")
+    if out is not None:
+        out.write_text(json.dumps(results, indent=1))
+
+
+@bench_app.command("latency-worker", hidden=True)
+def latency_worker(
+    ctx: typer.Context,
+    repo: Path,
+    runtime: str,
+    lines: Annotated[int, typer.Option("--lines")] = 8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    interval_ms: Annotated[int, typer.Option("--interval-ms")] = 100,
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    keep_cache: Annotated[bool, typer.Option("--with-completion-cache")] = False,
+) -> None:
+    """One runtime's replay, printed as JSON (run by `bench latency` in its own process)."""
+    from housecoder.bench.replay import as_rows, replay, summarize
+    from housecoder.bench.sessions import pick_sessions
+    from housecoder.completion import CompletionEngine
+    from housecoder.completion.loading import load_backend, open_retriever
+
+    state: State = ctx.obj
+    root = repo.resolve()
+    settings = _settings(state, root, runtime, url, keep_cache)
+    started = time.perf_counter()
+    backend = load_backend(settings)
+    load_seconds = time.perf_counter() - started
+    engine = CompletionEngine(backend, settings, repo_name=root.name, retriever=open_retriever(root, settings))
+    sessions = pick_sessions(root, _python_files(root), lines, seed)
+    requests = replay(engine, sessions, interval_s=interval_ms / 1000)
+    summary = summarize(requests)
+    summary["load_s"] = load_seconds
+    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"summary": summary, "requests": as_rows(requests), "backend": backend.describe()}))

@@ -1,0 +1,86 @@
+"""Typing sessions drawn from a repository, and the replay's figures (hand-computed), and a real replay
+of two lines against the tiny model through the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from housecoder.bench.replay import Request, percentile, replay, summarize
+from housecoder.bench.sessions import pick_sessions
+
+SOURCE = '''import os
+
+
+def home(user):
+    # where the user lives
+    base = os.path.join("/home", user)
+    return os.path.abspath(base)
+
+
+def shell():
+
+    return os.environ.get("SHELL", "/bin/sh")
+'''
+
+
+def test_sessions_type_real_lines_and_leave_the_rest_of_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "paths.py").write_text(SOURCE)
+    sessions = pick_sessions(tmp_path, [tmp_path / "pkg" / "paths.py"], count=5, seed=1)
+    typed = sorted(session.typed for session in sessions)
+    # comments, short lines and lines after a blank line are not typed
+    assert typed == ['base = os.path.join("/home", user)', "return os.path.abspath(base)"]
+    for session in sessions:
+        assert session.path == "pkg/paths.py"
+        text, offset = session.buffer(len(session.typed))
+        assert text == SOURCE and text[:offset].endswith(session.typed)
+        empty, cursor = session.buffer(0)
+        assert empty[:cursor].endswith("\n    ") and session.typed not in empty
+    assert pick_sessions(tmp_path, [tmp_path / "pkg" / "paths.py"], count=5, seed=1) == sessions  # seeded
+
+
+def test_pauses_follow_word_ends(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\nvalue = compute(x, y)\n")
+    (session,) = pick_sessions(tmp_path, [tmp_path / "a.py"], count=1)
+    assert session.typed == "value = compute(x, y)"
+    assert [session.typed[:n] for n in session.pauses()] == ["", "value = ", "value = compute(", "value = compute(x, "]
+
+
+def test_percentile_and_summary_by_hand() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
+    assert percentile([], 50) is None
+    requests = [
+        Request(0, 0, True, True, 2.0, 1.0, 100, 0, False, "newline", "x = 1", True),
+        Request(0, 1, False, False, None, None, 101, 90, True, "cancelled"),
+        Request(0, 2, False, False, None, None, 0, 0, True, "cancelled"),  # cancelled before the model
+        Request(0, 3, True, True, 4.0, 3.0, 103, 95, True, "newline", "y", False),
+    ]
+    summary = summarize(requests)
+    assert summary["pauses"] == 2 and summary["pauses_answered"] == 2
+    assert summary["p50_s"] == 3.0 and summary["ttft_p50_s"] == 2.0
+    assert summary["prompt_tokens_mean"] == pytest.approx(304 / 3)
+    assert summary["prefill_tokens_mean"] == pytest.approx((100 + 11 + 8) / 3)
+    assert summary["reused_fraction"] == pytest.approx(185 / 304)
+    assert summary["exact_at_pauses"] == 0.5
+
+
+def test_replay_against_the_tiny_model(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    from housecoder.completion import CompletionEngine
+    from housecoder.config import Settings
+    from housecoder.inference.transformers_backend import TransformersBackend
+    from housecoder.models.loading import load_code_model
+
+    (tmp_path / "a.py").write_text(SOURCE)
+    settings = Settings.model_validate({"models": {"device": "cpu", "dtype": "float32"}, "completion": {"max_new_tokens": 4}})
+    backend = TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
+    engine = CompletionEngine(backend, settings, repo_name="r")
+    sessions = pick_sessions(tmp_path, [tmp_path / "a.py"], count=2)
+    requests = replay(engine, sessions, interval_s=0.0)
+    assert len(requests) == sum(len(session.typed) + 1 for session in sessions)
+    paused = [request for request in requests if request.pause]
+    assert paused and all(request.completed for request in paused)  # a pause waits for its answer
+    assert all(request.seconds is not None and request.seconds > 0 for request in paused)
+    assert summarize(requests)["reused_fraction"] > 0.3  # keystrokes share the front of their prompts
