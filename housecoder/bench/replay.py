@@ -11,6 +11,7 @@ suggestion is the latency a user feels.
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Sequence
@@ -71,7 +72,7 @@ def replay(
                 future = pool.submit(_run, engine, session, typed, cancel, sent)
                 request = Request(number, typed, pause=typed in pauses)
                 requests.append(request)
-                future.add_done_callback(lambda done, r=request, s=session, t=sent: _record(r, s, t, done))
+                future.add_done_callback(functools.partial(_record, request, session, sent))
                 if request.pause:
                     with contextlib.suppress(FutureTimeout):
                         future.result(timeout=patience_s)
