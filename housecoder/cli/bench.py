@@ -168,9 +168,11 @@ def latency(
 
     for runtime, result in results.items():
         s = result["summary"]
+        remote = runtime == "llama-server"  # its cache hits are not reported on a stream closed at the stop
         table.add_row(
             runtime, fmt(s["p50_s"]), fmt(s["p95_s"]), fmt(s["ttft_p50_s"]), fmt(s["prompt_tokens_mean"], "{:.0f}"),
-            fmt(s["prefill_tokens_mean"], "{:.0f}"), fmt(s["reused_fraction"], "{:.0%}"), fmt(s["exact_at_pauses"], "{:.0%}"),
+            "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
+            "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"), fmt(s["exact_at_pauses"], "{:.0%}"),
             fmt(s["peak_rss_mb"], "{:.0f}"), f"{s['pauses_answered']}/{s['pauses']}",
         )  # fmt: skip
     Console(width=160).print(table)

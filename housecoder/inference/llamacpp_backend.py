@@ -8,8 +8,9 @@ keystroke). Decoding is one `eval` per token through `run_generation`, which
 checks the stop conditions as the text grows.
 
 Besides the live context, up to `inference.kv_cache_entries - 1` saved states
-(`save_state`/`load_state`, a copy of the KV of one prompt) are kept, so moving
-between a few files does not throw away each file's prefill.
+(a copy of one prompt's keys and values, about 28 KB per token for the default
+model) are kept, so moving between a few files does not throw away each file's
+prefill.
 
 LoRA adapters trained by `housecoder train` (peft safetensors) are converted to
 llama.cpp's GGUF adapter format once (`housecoder.models.lora_gguf`) and
@@ -130,6 +131,24 @@ class LlamaCppBackend:
     def _live(self) -> list[int]:
         return [int(t) for t in self.llm._input_ids[: self.llm.n_tokens]]
 
+    def _save(self) -> Entry[Any]:
+        """The live context's tokens and a copy of their keys and values only (not the logits buffer
+        `Llama.save_state` also copies, hundreds of MB for a large vocabulary)."""
+        lib, ctx = self._lib, self.llm.ctx
+        size = lib.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = lib.llama_state_seq_get_data(ctx, buffer, size, 0)
+        return Entry(self._live(), (buffer, written))
+
+    def _load(self, entry: Entry[Any]) -> None:
+        buffer, size = entry.kv
+        self.llm._ctx.kv_cache_seq_rm(0, 0, -1)
+        if self._lib.llama_state_seq_set_data(self.llm.ctx, buffer, size, 0) != size:
+            self.llm.n_tokens = 0
+            raise ModelError("llama.cpp could not restore a saved KV state")
+        self.llm.input_ids[: len(entry.ids)] = entry.ids
+        self.llm.n_tokens = len(entry.ids)
+
     def _forget(self) -> None:
         self.llm.n_tokens = 0
         self.saved.clear()
@@ -142,13 +161,13 @@ class LlamaCppBackend:
         entry, saved_shared = self.saved.take(ids, owner)
         if entry is not None and saved_shared > shared + 16:  # loading a state costs a copy: worth it for a real gain
             if live:
-                self.saved.put(Entry(live, self.llm.save_state()), owner)
-            self.llm.load_state(entry.kv)
+                self.saved.put(self._save(), owner)
+            self._load(entry)
             return saved_shared
         if entry is not None:
             self.saved.put(entry, owner)
         if shared < len(live) // 2 and len(live) - shared >= 16:
-            self.saved.put(Entry(live, self.llm.save_state()), owner)  # most of it is another prompt: keep it
+            self.saved.put(self._save(), owner)  # most of it is another prompt: keep it
         return shared
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
