@@ -58,3 +58,10 @@ def test_local_names_across_languages() -> None:
     assert local_names("function f(a, b = 2) {\n  const c = a;\n  let d: number = 1;\n") >= {"a", "b", "c", "d"}
     assert local_names("fn f(mut x: u32, y: &str) {\n    let mut z = 1;\n") >= {"x", "y", "z"}
     assert "total" not in local_names("if total == 3:\n")
+
+
+def test_builtins_are_never_looked_up() -> None:
+    from housecoder.context.identifiers import lookup_names
+
+    names = lookup_names("def load(path):\n    with open(path) as f:\n        data = sorted(f)\n    ", "", "python", 12, 24)
+    assert "open" not in names and "sorted" not in names and "data" not in names
