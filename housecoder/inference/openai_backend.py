@@ -26,7 +26,7 @@ from housecoder.errors import first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.stopping import cut, stop_reason
 from housecoder.models.errors import ModelError
-from housecoder.prompt.fim import FIM
+from housecoder.prompt.fim import strip_controls
 
 
 def _events(response: Any) -> Iterator[dict[str, Any]]:
@@ -144,8 +144,7 @@ class OpenAIBackend:
                             break
                 except TimeoutError as err:
                     raise ModelError(f"{self.url}: the engine stopped answering ({self.config.timeout_s:.0f} s)") from err
-        for token in FIM.all():
-            text = text.replace(token, "")
+        text = strip_controls(text)  # an engine may send control tokens as text
         return Generation(
             text=cut(text, single_line=request.single_line, stop_strings=request.stop_strings),
             prompt_tokens=self.count_tokens(request.prompt),

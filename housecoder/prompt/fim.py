@@ -53,7 +53,7 @@ class Snippet:
     text: str
 
 
-def _strip_controls(text: str, tokens: FimTokens) -> str:
+def strip_controls(text: str, tokens: FimTokens = FIM) -> str:
     """Remove control tokens that appear literally in user text, so they cannot hijack the format.
 
     Repeated until nothing changes: removing one token must not assemble another
@@ -78,15 +78,15 @@ def build_fim_prompt(
 ) -> str:
     """The FIM prompt for a cursor between `prefix` and `suffix` in file `path`."""
     body = (
-        f"{tokens.prefix}{_strip_controls(prefix, tokens)}"
-        f"{tokens.suffix}{_strip_controls(suffix, tokens)}{tokens.middle}"
+        f"{tokens.prefix}{strip_controls(prefix, tokens)}"
+        f"{tokens.suffix}{strip_controls(suffix, tokens)}{tokens.middle}"
     )
     if repo_name is None:
         return body
-    parts = [f"{tokens.repo_name}{_strip_controls(repo_name, tokens)}\n"]
+    parts = [f"{tokens.repo_name}{strip_controls(repo_name, tokens)}\n"]
     for snippet in snippets:
-        text = _strip_controls(snippet.text, tokens).rstrip("\n")
-        parts.append(f"{tokens.file_sep}{_strip_controls(snippet.path, tokens)}\n{text}\n")
-    parts.append(f"{tokens.file_sep}{_strip_controls(path or 'untitled', tokens)}\n")
+        text = strip_controls(snippet.text, tokens).rstrip("\n")
+        parts.append(f"{tokens.file_sep}{strip_controls(snippet.path, tokens)}\n{text}\n")
+    parts.append(f"{tokens.file_sep}{strip_controls(path or 'untitled', tokens)}\n")
     parts.append(body)
     return "".join(parts)
