@@ -204,13 +204,14 @@ class CompletionEngine:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's."""
         config = self.settings.context
         documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
-        key = (request.path, request.language, use_index, plan(request, config), documents)
+        wanted = plan(request, config)
+        key = (request.path, request.language, use_index, wanted, documents)
         with self._lock:
             found = self._contexts.get(key)
             if found is not None:
                 self._contexts.move_to_end(key)
                 return found, True
-        found = gather(request, config, self.backend.count_tokens, self.retriever if use_index else None)
+        found = gather(request, config, self.backend.count_tokens, self.retriever if use_index else None, wanted=wanted)
         if not found.skipped:
             with self._lock:
                 self._contexts[key] = found

@@ -104,9 +104,10 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     return ContextPlan(query, tuple(names))
 
 
-def _sources(request: ContextRequest, config: ContextConfig, retriever: Retriever | None) -> dict[str, tuple[int, Callable[[], list[ContextSnippet]]]]:
+def _sources(
+    request: ContextRequest, config: ContextConfig, wanted: ContextPlan, retriever: Retriever | None
+) -> dict[str, tuple[int, Callable[[], list[ContextSnippet]]]]:
     """name -> (time budget in ms, work) for the sources enabled for this request."""
-    wanted = plan(request, config)
     query = wanted.query
     sources: dict[str, tuple[int, Callable[[], list[ContextSnippet]]]] = {}
     if retriever is not None and config.definitions:
@@ -133,15 +134,17 @@ def gather(
     count: CountTokens,
     retriever: Retriever | None = None,
     pool: ThreadPoolExecutor | None = None,
+    wanted: ContextPlan | None = None,
 ) -> ContextResult:
-    """Snippets for `request` from every enabled source, assembled within `config.max_tokens`."""
+    """Snippets for `request` from every enabled source, assembled within `config.max_tokens`.
+    `wanted` is `plan(request, config)` when the caller already has it."""
     result = ContextResult()
     if not config.enabled or config.max_tokens <= 0:
         return result
     started = time.perf_counter()
     running: dict[str, tuple[int, Future[tuple[list[ContextSnippet], float]]]] = {
         name: (budget, (pool or _POOL).submit(_timed(work)))
-        for name, (budget, work) in _sources(request, config, retriever).items()
+        for name, (budget, work) in _sources(request, config, wanted or plan(request, config), retriever).items()
     }
     found: dict[str, list[ContextSnippet]] = {}
     for name, (budget_ms, future) in running.items():
