@@ -67,9 +67,8 @@ class LlamaCppBackend:
             raise ModelError(f"{gguf}: llama.cpp cannot load the model: {first_line(err)}") from err
         self._lib = llama_cpp
         self.arch = str(self.llm.metadata.get("general.architecture", "qwen2"))
-        vocab = {self.llm.tokenize(token.encode(), add_bos=False, special=True)[0] for token in (*FIM.all(), "<|im_end|>")
-                 if len(self.llm.tokenize(token.encode(), add_bos=False, special=True)) == 1}  # fmt: skip
-        self.stop_ids = sorted(vocab | {self.llm.token_eos()})
+        controls = [self.tokenize(token) for token in FIM.all()]  # a token the vocabulary lacks splits into pieces
+        self.stop_ids = sorted({ids[0] for ids in controls if len(ids) == 1} | {self.llm.token_eos()})
         self._adapter: Path | None = None
         self._lora: dict[Path, Any] = {}  # loaded adapters, freed with the model
         self.saved: PrefixCache[Any] = PrefixCache(max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens)

@@ -24,7 +24,7 @@ from housecoder.prompt.fim import FIM
 
 def stop_token_ids(tokenizer: Any) -> list[int]:
     """Ids of the FIM/chat control tokens that end a completion, as the tokenizer knows them."""
-    ids = [tokenizer.convert_tokens_to_ids(token) for token in (*FIM.all(), "<|im_end|>")]
+    ids = [tokenizer.convert_tokens_to_ids(token) for token in FIM.all()]
     return sorted({i for i in ids if isinstance(i, int) and i != tokenizer.unk_token_id and i >= 0})
 
 
