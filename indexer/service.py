@@ -8,6 +8,7 @@ from pathlib import Path
 
 from housecoder.config import Settings
 from housecoder.indexer.errors import NotADirectory
+from housecoder.indexer.indexer import Indexer, Summary
 from housecoder.indexer.store import IndexStore
 from housecoder.models.embedder import OnnxEmbedder
 from housecoder.models.progress import SILENT, Progress
@@ -70,3 +71,11 @@ def open_for_search(location: str) -> IndexStore:
     store = IndexStore(location, dim=0, embedder="", create=False)
     store.pin_committed()
     return store
+
+
+def index_repository(root: Path, settings: Settings, models: ModelStore, progress: Progress = SILENT, *, full: bool = False) -> tuple[Summary, str]:
+    """Bring the index of the repository at `root` up to date (rebuild with `full`); the summary and where it is."""
+    embedder = load_embedder(settings, models, progress)
+    location = index_location(root, settings, indexes_root(settings))
+    store = open_for_indexing(root, settings, location, embedder.dimension, full=full)
+    return Indexer(root, settings.index, store, embedder).run(progress), location

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 from housecoder.bench.sessions import TypingSession
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
+from housecoder.indexer.languages import language_for
 from housecoder.inference.base import Cancellation
 
 
@@ -45,8 +46,7 @@ class Request:
 def _run(engine: CompletionEngine, session: TypingSession, typed: int, cancel: Cancellation, sent: float) -> tuple[CompletionOutput, float]:
     text, offset = session.buffer(typed)
     started = time.perf_counter()
-    language = "python" if session.path.endswith(".py") else None
-    output = engine.complete(CompletionInput(session.path, text, offset, language, multi_line=False), cancel)
+    output = engine.complete(CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False), cancel)
     return output, started - sent
 
 

@@ -9,6 +9,7 @@ OpenAI-compatible backend with the same prompts.
 
 from __future__ import annotations
 
+import copy
 import json
 import resource
 import subprocess
@@ -23,7 +24,7 @@ from housecoder.cli.common import RichProgress, State, stderr_console
 
 bench_app = typer.Typer(help="Benchmarks: completion latency on replayed typing sessions.", no_args_is_help=True)
 
-RUNTIMES = {
+RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
     "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
     "transformers": {"inference": {"runtime": "transformers"}},
@@ -41,23 +42,12 @@ def _settings(state: State, root: Path, runtime: str, url: str | None, keep_cach
     from housecoder.config import Settings, merge_sections
 
     settings: Settings = state.settings(root)
-    overrides = json.loads(json.dumps(RUNTIMES[runtime]))
+    overrides = copy.deepcopy(RUNTIMES[runtime])
     if url:
         overrides["inference"]["url"] = url
     if not keep_cache:
         overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
-
-
-def _index(root: Path, settings: Any) -> None:
-    from housecoder.cli.common import store_for
-    from housecoder.indexer.indexer import Indexer
-    from housecoder.indexer.service import index_location, indexes_root, load_embedder, open_for_indexing
-
-    progress = RichProgress(stderr_console())
-    embedder = load_embedder(settings, store_for(settings), progress)
-    store = open_for_indexing(root, settings, index_location(root, settings, indexes_root(settings)), embedder.dimension, full=False)
-    Indexer(root, settings.index, store, embedder).run(progress)
 
 
 def _start_llama_server(binary: Path, gguf: Path, threads: int, port: int) -> subprocess.Popen[bytes]:
@@ -122,7 +112,11 @@ def latency(
         raise HousecoderError(f"unknown runtime {unknown[0]!r}: use {', '.join(RUNTIMES)}")
     if "llama-server" in wanted and (llama_server is None or not llama_server.is_file()):
         raise HousecoderError("llama-server needs --llama-server PATH (build it with scripts/build_llama_server.sh)")
-    _index(root, state.settings(root))
+    from housecoder.cli.common import store_for
+    from housecoder.indexer.service import index_repository
+
+    settings = state.settings(root)
+    index_repository(root, settings, store_for(settings), RichProgress(stderr_console()))
     results: dict[str, Any] = {}
     console = stderr_console()
     for runtime in wanted:
@@ -134,9 +128,7 @@ def latency(
                 import os
 
                 from housecoder.completion.loading import gguf_of
-                from housecoder.models.store import store_for
 
-                settings = state.settings(root)
                 gguf = gguf_of(store_for(settings).resolve(settings.models.code_model, "code").path)
                 if gguf is None:
                     raise HousecoderError(f"{settings.models.code_model}: no GGUF for llama-server")

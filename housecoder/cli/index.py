@@ -23,8 +23,7 @@ def index(
 ) -> None:
     """Index a repository: tree-sitter chunks and symbols, embedded, stored in LanceDB."""
     from housecoder.indexer.errors import NotADirectory
-    from housecoder.indexer.indexer import Indexer
-    from housecoder.indexer.service import index_location, load_embedder, open_for_indexing
+    from housecoder.indexer.service import index_repository
 
     if not path.is_dir():
         raise NotADirectory(str(path))
@@ -34,11 +33,7 @@ def index(
         state.project = root
     settings = state.settings()
     console = stderr_console()
-    progress = RichProgress(console)
-    embedder = load_embedder(settings, store_for(settings), progress)
-    location = index_location(root, settings, _indexes_root(state))
-    store = open_for_indexing(root, settings, location, embedder.dimension, full=full)
-    summary = Indexer(root, settings.index, store, embedder).run(progress)
+    summary, location = index_repository(root, settings, store_for(settings), RichProgress(console), full=full)
     from rich.markup import escape
 
     skipped = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common()) or "none"

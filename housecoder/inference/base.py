@@ -39,10 +39,6 @@ class Generation:
     reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
     first_token_seconds: float | None = None  # from the call to the first generated token
 
-    @property
-    def prefilled_tokens(self) -> int:
-        return self.prompt_tokens - self.reused_tokens
-
 
 @dataclass
 class Cancellation:
