@@ -1,8 +1,8 @@
 """The token-by-token loop every local runtime shares: stop checks, streaming, cancellation, timings.
 
-A runtime supplies two calls: `prefill(cancel)` (run the prompt, return False if
-cancelled first) and `step(token)` (feed one generated token, or None for the
-first one after the prompt, and return the next token id). This module decides
+A runtime supplies `prefill(cancel)` (run the prompt, return False if cancelled
+first), `next_token(previous)` (feed the previous generated token, None right
+after the prompt, and return the next token id) and `decode(tokens)`. This module decides
 when to stop: at a stop token, once the text meets the request's stop
 conditions (checked after every token, so a single-line request ends with its
 line), at the token budget, or between two tokens once cancelled.
