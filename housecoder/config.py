@@ -254,3 +254,13 @@ def load_settings(
         for name, keys in (overrides or {}).items()
     }
     return _validate(merge_sections(data, clean), "settings")
+
+
+def apply_config_file(settings: Settings, path: Path) -> Settings:
+    """`settings` with a config file's sections (housecoder.toml layout) on top; relative paths are
+    relative to the file. One-line ConfigError for a missing or invalid file."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    section = _resolve_paths(_read_toml(path), path.parent.resolve())
+    _validate(section, str(path))
+    return _validate(merge_sections(settings.model_dump(), section), str(path))

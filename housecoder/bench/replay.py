@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 
+from housecoder.bench.metrics import percentile
 from housecoder.bench.sessions import TypingSession
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.indexer.languages import language_for
@@ -105,17 +106,6 @@ def _record(request: Request, session: TypingSession, sent: float, done: Future[
     if output.first_token_seconds is not None:
         before_model = sum(output.timings.get(stage, 0.0) for stage in ("trigger", "context", "prompt"))
         request.first_token_seconds = waited + before_model + output.first_token_seconds
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:

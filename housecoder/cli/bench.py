@@ -1,4 +1,11 @@
-"""`housecoder bench latency REPO`: replay typing sessions on several runtimes side by side.
+"""`housecoder bench`: completion quality (`make-tasks`, `run`) and latency (`latency`).
+
+`make-tasks` writes a task file (the design doc's JSONL format) from a repository
+(RepoEval-style), HumanEval-FIM's parquet or a CrossCodeEval inputs file; `run`
+evaluates any task file under several context settings with the real completion
+engine and writes results.jsonl, summary.json, report.md and chart.png.
+
+`latency REPO` replays typing sessions on several runtimes side by side.
 
 Each runtime runs in its own process (so its peak memory is its own) over the
 same sessions, with the repository's index for retrieval. The reference is
@@ -22,7 +29,7 @@ import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console
 
-bench_app = typer.Typer(help="Benchmarks: completion latency on replayed typing sessions.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: completion quality on task files, latency on replayed typing.", no_args_is_help=True)
 
 RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
@@ -208,3 +215,125 @@ def latency_worker(
     summary["load_s"] = load_seconds
     summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"summary": summary, "requests": as_rows(requests), "backend": backend.describe()}))
+
+
+@bench_app.command("make-tasks")
+def make_tasks_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A repository, HumanEval-FIM's .parquet, or a CrossCodeEval *.inputs.jsonl.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Task file to write (JSONL).")],
+    kinds: Annotated[str, typer.Option("--kinds", help="Repository task kinds: line, api, function.")] = "line,api,function",
+    count: Annotated[int, typer.Option("--count", min=1, help="Tasks per kind (repository).")] = 150,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    since: Annotated[str | None, typer.Option("--since", help="Only code added after this commit (repository).")] = None,
+    max_per_file: Annotated[int, typer.Option("--max-per-file", min=0, help="0: enough for --count from half the files.")] = 0,
+    languages: Annotated[str, typer.Option("--languages", help="HumanEval-FIM languages: python, javascript, java.")] = "python",
+) -> None:
+    """Write a task file from a repository (RepoEval-style lines, API calls and function bodies) or a published set."""
+    from housecoder.bench.datasets import cceval_tasks, humaneval_tasks
+    from housecoder.bench.repotasks import TaskOptions, make_tasks
+    from housecoder.bench.tasks import TaskError, write_tasks
+
+    state: State = ctx.obj
+    if source.is_dir():
+        root = source.resolve()
+        options = TaskOptions(kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), count=count, seed=seed,
+                              since=since, max_per_file=max_per_file)  # fmt: skip
+        tasks = make_tasks(root, state.settings(root).index, options)
+    elif source.suffix == ".parquet":
+        tasks = humaneval_tasks(source, tuple(name.strip() for name in languages.split(",") if name.strip()))
+    elif source.name.endswith(".jsonl"):
+        tasks = cceval_tasks(source)
+    else:
+        raise TaskError(f"{source}: expected a repository directory, a HumanEval-FIM .parquet or a CrossCodeEval .jsonl")
+    written = write_tasks(out, tasks, relative_to=out.parent)
+    from collections import Counter
+
+    by_kind = ", ".join(f"{kind} {n}" for kind, n in Counter(task.kind for task in tasks).items())
+    stderr_console().print(f"wrote {written} tasks to {out} ({by_kind})")
+
+
+@bench_app.command("run")
+def run_command(
+    ctx: typer.Context,
+    tasks_file: Annotated[Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")],
+    runs: Annotated[str, typer.Option("--runs", help="Context settings: infile, sparse, housecoder, provided, provided-comment.")] = "infile,sparse,housecoder,provided,provided-comment",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default bench-results/<task file name>).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings.")] = None,
+    adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter for the +adapter runs (default: the configured one).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run only N tasks, drawn with --seed.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only what is missing.")] = False,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")] = False,
+    max_new_tokens_multi: Annotated[int, typer.Option("--max-new-tokens-multi", min=1, help="Budget for multi-line tasks.")] = 256,
+) -> None:
+    """Evaluate a task file: exact match, edit similarity, identifier match, latency, with and without
+    repository context and adapter; paired comparisons; JSON, markdown and PNG."""
+    import datetime
+    import os
+    import platform
+
+    from housecoder.bench.report import markdown, write_report
+    from housecoder.bench.runner import ResultsFile, Runner, parse_runs
+    from housecoder.bench.tasks import limit as pick_tasks
+    from housecoder.bench.tasks import read_tasks
+    from housecoder.cli.common import store_for
+    from housecoder.completion.loading import load_backend, open_retriever
+    from housecoder.config import Settings, apply_config_file, merge_sections
+    from housecoder.indexer.service import index_repository
+
+    state: State = ctx.obj
+    settings = state.settings()
+    if config is not None:
+        settings = apply_config_file(settings, config)
+    tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
+    active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
+    if active is not None and not active.exists():
+        from housecoder.errors import HousecoderError
+
+        raise HousecoderError(f"{active}: no such adapter")
+    specs = parse_runs(runs, adapter=active is not None)
+    folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")
+    results = ResultsFile(folder / "results.jsonl", resume=resume)
+    console = stderr_console()
+    progress = RichProgress(console)
+    backend = load_backend(settings, progress)
+    store = store_for(settings)
+
+    own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))
+
+    def open_index(root: Path) -> Any:  # each benchmark repository gets its own index in the cache, kept up to date
+        index_repository(root, own_index, store, progress)
+        return open_retriever(root, own_index, progress)
+
+    runner = Runner(backend, settings, open_index=open_index, adapter=active, max_new_tokens_multi=max_new_tokens_multi,
+                    realtime=realtime)  # fmt: skip
+    console.print(f"{len(tasks)} tasks, runs: {', '.join(spec.name for spec in specs)}; model {backend.describe()}")
+    runner.run(tasks, specs, results, progress)
+    wanted_ids = {task.task_id for task in tasks}
+    wanted_runs = {spec.name for spec in specs}
+    records = [r for r in results.records if r.task_id in wanted_ids and r.run in wanted_runs]
+    meta = {
+        "tasks_file": str(tasks_file), "tasks": len(tasks), "limit": limit, "seed": seed, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "model": settings.models.code_model, "backend": backend.describe(), "adapter": str(active) if active else None,
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}", "realtime": realtime,
+        "completion": settings.completion.model_dump(), "context": settings.context.model_dump(),
+    }  # fmt: skip
+    title = f"{tasks_file.name}: {len(tasks)} tasks"
+    summaries = write_report(records, folder, title, meta, seed=seed)
+    from housecoder.bench.report import comparisons
+
+    print(markdown(summaries, comparisons(records, seed=seed), title))
+    console.print(f"results in {folder}/ (results.jsonl, summary.json, report.md, chart.png)")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"

@@ -115,9 +115,11 @@ class CompletionEngine:
     line that complete no new word get the same snippets without running the sources again, which
     also keeps the front of the prompt identical for the model's KV cache. Results with a source left
     out (over budget or failed) are not remembered. Build a new engine when the index changes.
+    Without a `repo_name` the prompt is plain file-level FIM (no path, no snippets), as published
+    benchmarks such as HumanEval-FIM prompt the model.
     """
 
-    def __init__(self, backend: Backend, settings: Settings, *, repo_name: str, retriever: Retriever | None = None) -> None:
+    def __init__(self, backend: Backend, settings: Settings, *, repo_name: str | None, retriever: Retriever | None = None) -> None:
         self.backend = backend
         self.settings = settings
         self.repo_name = repo_name

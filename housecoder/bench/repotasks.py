@@ -1,0 +1,257 @@
+"""RepoEval-style tasks from any repository: lines, API calls and function bodies, held out one at a time.
+
+Kinds (after RepoEval / RepoCoder):
+- `line`: a statement line whose previous line is not blank; the cursor sits after
+  its indentation, the ground truth is the rest of the line.
+- `api`: such a line that calls a function, method or class defined in another
+  file of the repository (the case retrieval is for).
+- `function`: the body of a function (Python; brace languages' methods), 2 to
+  `max_body_lines` lines, after the signature and docstring; multi-line.
+
+Trivial answers (`pass`, `else:`, `}`, `return`, comments, very short lines) and
+duplicate answers are dropped; at most `max_per_file` tasks per file and kind;
+a fixed seed picks them. With `since` (a commit) only code added after that
+commit qualifies, so the model cannot have seen the answer in training. Files
+come through the indexer's rules (ignores, secrets, generated code).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.bench.tasks import Task, TaskError
+from housecoder.config import IndexConfig
+
+KINDS = ("line", "api", "function")
+TRIVIAL = frozenset([
+    "pass", "else:", "try:", "finally:", "return", "break", "continue", "}", "};", "});", ");", ")", "]", "],", "},",
+    "end", "do", "begin", "else", "{", "} else {", "else {", "return;", "break;", "continue;", "default:", "*/",
+    "@override", "@Override",
+])  # fmt: skip
+COMMENT = re.compile(r"^(#|//|/\*|\*|--|\"\"\"|''')")
+FUNCTION_NODES = frozenset(["function_definition", "function_declaration", "method_definition", "method_declaration",
+                            "constructor_declaration", "function_item"])  # fmt: skip
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    kinds: tuple[str, ...] = ("line", "api", "function")
+    count: int = 150  # per kind
+    seed: int = 0
+    since: str | None = None
+    max_per_file: int = 0  # 0: enough for `count` from half the files, at least 8
+    min_chars: int = 6
+    max_line_chars: int = 160
+    max_body_lines: int = 15
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    kind: str
+    path: str
+    language: str
+    line: int  # 1-based first line of the answer
+    start: int  # character offsets of the answer in the file
+    end: int
+
+
+def trivial(stripped: str, min_chars: int) -> bool:
+    """An answer not worth asking for: keywords and closers, comments, short or symbol-only lines."""
+    return (
+        stripped in TRIVIAL
+        or len(stripped) < min_chars
+        or COMMENT.match(stripped) is not None
+        or not re.search(r"[A-Za-z0-9]", stripped)
+    )
+
+
+def line_offsets(text: str) -> list[int]:
+    """Character offset of the start of each line (0-based line index)."""
+    offsets = [0]
+    for match in re.finditer("\n", text):
+        offsets.append(match.end())
+    return offsets
+
+
+def in_string_or_comment(tree: Any, row: int, column: int) -> bool:
+    """Whether the text at (row, column) lies inside a string or comment node (docstrings included)."""
+    node = tree.root_node.descendant_for_point_range((row, column), (row, column))
+    while node is not None:
+        if "string" in node.type or "comment" in node.type:
+            return True
+        node = node.parent
+    return False
+
+
+def line_candidates(path: str, language: str, text: str, tree: Any | None, options: TaskOptions,
+                    allowed: set[int] | None) -> list[_Candidate]:  # fmt: skip
+    lines = text.split("\n")
+    offsets = line_offsets(text)
+    found = []
+    for index in range(1, len(lines)):
+        line, before = lines[index], lines[index - 1]
+        stripped = line.strip()
+        if not before.strip() or trivial(stripped, options.min_chars) or len(stripped) > options.max_line_chars:
+            continue
+        if allowed is not None and index + 1 not in allowed:
+            continue
+        indent = len(line) - len(line.lstrip())
+        if tree is not None and in_string_or_comment(tree, index, indent):
+            continue
+        start = offsets[index] + indent
+        found.append(_Candidate("line", path, language, index + 1, start, offsets[index] + len(line.rstrip())))
+    return found
+
+
+def _calls_by_line(symbols: Iterable[Any], defined_elsewhere: set[str]) -> set[int]:
+    return {symbol.start_line for symbol in symbols
+            if symbol.role == "reference" and symbol.kind == "call" and symbol.name in defined_elsewhere}  # fmt: skip
+
+
+def _body_span(node: Any) -> tuple[int, int] | None:
+    """(first, last) 0-based rows of a function's body statements, without a docstring or braces."""
+    body = node.child_by_field_name("body")
+    if body is None:
+        return None
+    statements = [child for child in body.named_children if child.type != "comment"]
+    if statements and statements[0].type == "expression_statement" and statements[0].named_children \
+            and statements[0].named_children[0].type == "string":  # fmt: skip
+        statements = statements[1:]  # a docstring stays in the prompt, as in RepoEval
+    if not statements:
+        return None
+    first, last = statements[0].start_point[0], statements[-1].end_point[0]
+    if first == node.start_point[0]:
+        return None  # a one-line function: nothing to hold out as a body
+    return first, last
+
+
+def function_candidates(path: str, language: str, text: str, tree: Any, options: TaskOptions,
+                        allowed: set[int] | None) -> list[_Candidate]:  # fmt: skip
+    lines = text.split("\n")
+    offsets = line_offsets(text)
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(reversed(node.named_children))
+        if node.type not in FUNCTION_NODES:
+            continue
+        span = _body_span(node)
+        if span is None:
+            continue
+        first, last = span
+        body_lines = [line for line in lines[first : last + 1] if line.strip()]
+        if not 2 <= len(body_lines) <= options.max_body_lines:
+            continue
+        if allowed is not None and not any(row + 1 in allowed for row in range(first, last + 1)):
+            continue
+        indent = len(lines[first]) - len(lines[first].lstrip())
+        found.append(
+            _Candidate("function", path, language, first + 1, offsets[first] + indent, offsets[last] + len(lines[last].rstrip()))
+        )
+    return found
+
+
+def added_lines(root: Path, since: str) -> dict[str, set[int]]:
+    """path -> 1-based line numbers added or changed after commit `since` (HEAD's version of each file)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "diff", "--relative", "--unified=0", "--no-color", "--no-renames", since, "HEAD"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError as err:
+        raise TaskError(f"cannot run git: {err}") from err
+    if result.returncode != 0:
+        raise TaskError(f"{root}: git diff {since}..HEAD failed: {result.stderr.strip().splitlines()[-1:] or ['not a git repository']}")
+    changed: dict[str, set[int]] = defaultdict(set)
+    current: str | None = None
+    for line in result.stdout.splitlines():
+        if line.startswith("+++ "):
+            current = line[6:] if line.startswith("+++ b/") else None
+        elif current is not None and (hunk := _HUNK.match(line)):
+            start, count = int(hunk.group(1)), int(hunk.group(2) or "1")
+            changed[current].update(range(start, start + count))
+    return dict(changed)
+
+
+def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Task]:
+    """Tasks of `options.kinds` from the repository at `root` (absolute `repo` in each task)."""
+    from housecoder.indexer.parsing import parse_tree
+    from housecoder.indexer.sources import source_files
+    from housecoder.indexer.symbols import extract_symbols
+
+    if not root.is_dir():
+        raise TaskError(f"{root}: not a directory")
+    unknown = set(options.kinds) - set(KINDS)
+    if unknown:
+        raise TaskError(f"unknown task kind(s) {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
+    changed = added_lines(root, options.since) if options.since else None
+    files = list(source_files(root, config))
+    if not files:
+        raise TaskError(f"{root}: no source files the indexer accepts")
+    texts = {file.path: file.text for file in files}
+    trees = {file.path: parse_tree(file.language, file.text.encode("utf-8")) for file in files}
+    symbols = {file.path: extract_symbols(file.path, file.language, trees[file.path]) if trees[file.path] else []
+               for file in files}  # fmt: skip
+    defined_in: dict[str, set[str]] = defaultdict(set)
+    for path, found in symbols.items():
+        for symbol in found:
+            if symbol.role == "definition":
+                defined_in[symbol.name].add(path)
+
+    candidates: dict[str, list[_Candidate]] = {kind: [] for kind in options.kinds}
+    for file in files:
+        allowed = None if changed is None else changed.get(file.path, set())
+        if allowed is not None and not allowed:
+            continue
+        lines = line_candidates(file.path, file.language, file.text, trees[file.path], options, allowed)
+        if "line" in candidates:
+            candidates["line"] += lines
+        if "api" in candidates:
+            elsewhere = {name for name, paths in defined_in.items() if paths - {file.path}}
+            calls = _calls_by_line(symbols[file.path], elsewhere)
+            candidates["api"] += [_Candidate("api", c.path, c.language, c.line, c.start, c.end) for c in lines if c.line in calls]
+        if "function" in candidates and trees[file.path] is not None:
+            candidates["function"] += function_candidates(file.path, file.language, file.text, trees[file.path], options, allowed)
+
+    tasks: list[Task] = []
+    for kind in options.kinds:
+        files_with = len({candidate.path for candidate in candidates[kind]})
+        per_file = options.max_per_file or max(8, -(-2 * options.count // max(files_with, 1)))
+        for candidate in pick(candidates[kind], texts, options.count, per_file, options.seed):
+            text = texts[candidate.path]
+            tasks.append(
+                Task(task_id=f"{root.name}/{kind}/{candidate.path}:{candidate.line}", path=candidate.path,
+                     prefix=text[: candidate.start], suffix=text[candidate.end :],
+                     groundtruth=text[candidate.start : candidate.end], language=candidate.language, repo=str(root.resolve()),
+                     kind=kind, single_line=kind != "function", metadata={"line": candidate.line, "since": options.since})
+            )  # fmt: skip
+    return tasks
+
+
+def pick(candidates: list[_Candidate], texts: dict[str, str], count: int, max_per_file: int, seed: int) -> list[_Candidate]:
+    """Up to `count` candidates drawn with `seed`: distinct answers (ignoring spaces), at most
+    `max_per_file` per file; in path and line order."""
+    order = list(candidates)
+    random.Random(seed).shuffle(order)
+    per_file: dict[str, int] = defaultdict(int)
+    answers: set[str] = set()
+    picked: list[_Candidate] = []
+    for candidate in order:
+        if len(picked) == count:
+            break
+        answer = " ".join(texts[candidate.path][candidate.start : candidate.end].split())
+        if per_file[candidate.path] >= max_per_file or answer in answers:
+            continue
+        picked.append(candidate)
+        per_file[candidate.path] += 1
+        answers.add(answer)
+    return sorted(picked, key=lambda c: (c.path, c.line))
