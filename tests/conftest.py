@@ -65,3 +65,18 @@ def minilm(model_cache: Path):  # type: ignore[no-untyped-def]
     from housecoder.models.store import ModelStore
 
     return OnnxEmbedder(ModelStore(model_cache).resolve("all-minilm-l6-v2", "embedder").path, max_length=128, quantized=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter_dir(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random (non-zero) peft LoRA adapter for the tiny model, saved as peft does."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(5)
+    model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
+    config = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False)
+    out = tmp_path_factory.mktemp("tiny-adapter")
+    get_peft_model(model, config).save_pretrained(out)
+    return out

@@ -92,6 +92,7 @@ class Record:
     new_tokens: int
     snippets: int
     stopped_by: str
+    snippet_paths: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     error: str = ""
 
@@ -172,7 +173,7 @@ class Runner:
             identifier_exact=scores.identifier_exact, identifier_f1=scores.identifier_f1,
             seconds=output.timings.get("total", 0.0), model_seconds=output.timings.get("model", 0.0),
             prompt_tokens=output.prompt_tokens, new_tokens=output.new_tokens, snippets=len(output.snippets),
-            stopped_by=output.stopped_by, skipped=output.skipped,
+            stopped_by=output.stopped_by, snippet_paths=[snippet.path for snippet in output.snippets], skipped=output.skipped,
         )  # fmt: skip
 
     def run(self, tasks: Sequence[Task], specs: Sequence[RunSpec], results: ResultsFile, progress: Progress = SILENT) -> None:

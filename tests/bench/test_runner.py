@@ -1,0 +1,162 @@
+"""The benchmark runner on the tiny model with a real index: every context setting, the adapter runs,
+no snippet from the task's own file, resuming; the report files; the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from housecoder.bench.report import comparisons, markdown, summarize, write_report
+from housecoder.bench.repotasks import TaskOptions, make_tasks
+from housecoder.bench.retrievers import ProvidedRetriever, WindowRetriever
+from housecoder.bench.runner import Record, ResultsFile, Runner, parse_runs
+from housecoder.bench.tasks import ProvidedSnippet, Task
+from housecoder.config import IndexConfig, Settings
+from housecoder.errors import HousecoderError
+
+
+def test_sparse_windows_rank_by_jaccard_and_skip_the_current_file(geometry_repo: Path) -> None:
+    windows = WindowRetriever(geometry_repo, IndexConfig(), size=4)
+    found = windows.search("surface = area(width, height)\nedge = perimeter(width, height)", "pkg/report.py", 3, 40)
+    assert found and all(snippet.path == "pkg/geometry.py" for snippet in found)
+    assert found[0].score == max(snippet.score for snippet in found) and "width" in found[0].text
+    assert not any(snippet.overlaps(other) for i, snippet in enumerate(found) for other in found[i + 1 :])
+    assert windows.search("", "pkg/report.py", 3, 40) == [] and windows.definitions(["area"], "x", 40) == []
+    assert {path for path, *_ in windows.windows} == {"pkg/geometry.py", "pkg/report.py"}  # index rules: no secret, no build/
+
+
+def test_provided_snippets_keep_their_order_and_skip_the_current_file() -> None:
+    provided = ProvidedRetriever([ProvidedSnippet("a.py", "x = 1\ny = 2"), ProvidedSnippet("self.py", "z"), ProvidedSnippet("a.py", "w")])
+    found = provided.search("q", "self.py", 5, 1)
+    assert [(s.path, s.text) for s in found] == [("a.py", "x = 1"), ("a.py", "w")] and not found[0].overlaps(found[1])
+
+
+def test_parse_runs() -> None:
+    assert [spec.name for spec in parse_runs("infile, housecoder", adapter=True)] == [
+        "infile", "housecoder", "infile+adapter", "housecoder+adapter"]  # fmt: skip
+    with pytest.raises(HousecoderError, match="unknown run 'bm25'"):
+        parse_runs("infile,bm25", adapter=False)
+
+
+def _backend(tiny_qwen_dir: Path) -> Any:
+    from housecoder.inference.transformers_backend import TransformersBackend
+    from housecoder.models.loading import load_code_model
+
+    settings = Settings.model_validate({"models": {"device": "cpu", "dtype": "float32"}})
+    return TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
+
+
+def test_every_setting_with_and_without_the_adapter(
+    geometry_repo: Path, tiny_qwen_dir: Path, tiny_adapter_dir: Path, model_cache: Path, tmp_path: Path
+) -> None:
+    from housecoder.completion.loading import open_retriever
+    from housecoder.indexer.service import index_repository
+    from housecoder.models.store import ModelStore
+
+    settings = Settings.model_validate({
+        "models": {"cache_dir": str(model_cache), "offline": True, "device": "cpu", "dtype": "float32"},
+        "index": {"location": str(tmp_path / "index")}, "completion": {"max_new_tokens": 6},
+    })  # fmt: skip
+    opened: list[Path] = []
+
+    def open_index(root: Path) -> Any:
+        opened.append(root)
+        index_repository(root, settings, ModelStore(model_cache))
+        return open_retriever(root, settings)
+
+    tasks = make_tasks(geometry_repo, settings.index, TaskOptions(kinds=("api", "function"), count=2, seed=0))
+    provided = Task("cc/1", "pkg/new.py", "from pkg.geometry import area\nvalue = ", "\n", "area(2, 3)", "python",
+                    context=(ProvidedSnippet("pkg/geometry.py", "def area(width, height):"),),
+                    context_text="# pkg/geometry.py\n# def area(width, height):\n", metadata={"repository": "geo"})  # fmt: skip
+    tasks.append(provided)
+    backend = _backend(tiny_qwen_dir)
+    runner = Runner(backend, settings, open_index=open_index, adapter=tiny_adapter_dir, max_new_tokens_multi=8)
+    results = ResultsFile(tmp_path / "out" / "results.jsonl", resume=False)
+    specs = parse_runs("infile,sparse,housecoder,provided,provided-comment", adapter=True)
+    runner.run(tasks, specs, results)
+
+    by_run: dict[str, list[Record]] = {}
+    for record in results.records:
+        by_run.setdefault(record.run, []).append(record)
+    repo_tasks = {task.task_id for task in tasks if task.repo}
+    for suffix in ("", "+adapter"):
+        assert {r.task_id for r in by_run["infile" + suffix]} == repo_tasks | {"cc/1"}  # in-file runs on every task
+        for name in ("sparse", "housecoder"):
+            assert {r.task_id for r in by_run[name + suffix]} == repo_tasks  # repository settings need the repository
+    for name in ("provided", "provided-comment", "provided+adapter", "provided-comment+adapter"):
+        assert [r.task_id for r in by_run[name]] == ["cc/1"]
+    assert opened == [geometry_repo]  # indexed once, reused by every task and the adapter runs
+    paths = {task.task_id: task.path for task in tasks}
+    assert all(paths[r.task_id] not in r.snippet_paths for r in results.records)  # never the task's own file
+    assert all(r.snippets == 0 for r in by_run["infile"]) and any(r.snippets for r in by_run["housecoder"])
+    assert any(r.snippets for r in by_run["sparse"]) and by_run["provided"][0].snippet_paths == ["pkg/geometry.py"]
+    infile_cc = next(r for r in by_run["infile"] if r.task_id == "cc/1")
+    assert by_run["provided-comment"][0].prompt_tokens > infile_cc.prompt_tokens + 10  # the comment block is in the prompt
+    assert by_run["provided-comment"][0].snippets == 0  # the benchmark's block sits in the prefix instead
+    assert all(not r.error and r.seconds > 0 and r.prompt_tokens > 0 for r in results.records)
+    assert all(not r.single_line for r in results.records if r.kind == "function")
+    with_adapter = {r.task_id: r.prediction for r in by_run["infile+adapter"]}
+    assert any(with_adapter[r.task_id] != r.prediction for r in by_run["infile"])  # the adapter was really applied
+    assert backend.adapter == tiny_adapter_dir
+
+    lines = (tmp_path / "out" / "results.jsonl").read_text().count("\n")
+    again = ResultsFile(tmp_path / "out" / "results.jsonl", resume=True)
+    assert len(again.records) == lines == len(results.records)
+    runner.run(tasks, specs, again)  # everything is done: nothing runs, nothing is appended
+    assert (tmp_path / "out" / "results.jsonl").read_text().count("\n") == lines
+
+    summaries = write_report(results.records, tmp_path / "out", "geo", {"model": "tiny"})
+    assert {s.run for s in summaries} >= {"infile", "housecoder+adapter", "provided-comment"}
+    assert (tmp_path / "out" / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    payload = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert payload["meta"] == {"model": "tiny"} and payload["comparisons"]
+    assert "| api | housecoder |" in (tmp_path / "out" / "report.md").read_text()
+
+
+def _record(run: str, task: str, exact: bool, similarity: float, seconds: float, kind: str = "line") -> Record:
+    return Record(run, task, kind, "p", "g", True, exact, similarity, exact, similarity, seconds, seconds, 100, 3, 0, "newline")
+
+
+def test_summary_and_markdown_by_hand() -> None:
+    records = [
+        _record("infile", "t1", True, 1.0, 1.0), _record("infile", "t2", False, 0.5, 2.0),
+        _record("infile", "t3", False, 0.0, 3.0), _record("infile", "t4", True, 1.0, 4.0),
+        _record("housecoder", "t1", True, 1.0, 2.0), _record("housecoder", "t2", True, 1.0, 2.0),
+        _record("housecoder", "t3", True, 0.9, 2.0), _record("housecoder", "t4", False, 0.8, 6.0),
+    ]  # fmt: skip
+    infile, housecoder = summarize(records)
+    assert (infile.tasks, infile.exact, infile.edit_similarity, infile.p50_s) == (4, 0.5, 0.625, 2.5)
+    assert infile.p95_s == pytest.approx(3.85) and infile.identifier_f1 == 0.625
+    assert housecoder.exact == 0.75 and housecoder.edit_similarity == pytest.approx(0.925)
+    (compared,) = comparisons(records)
+    assert (compared.base, compared.other, compared.tasks) == ("infile", "housecoder", 4)
+    assert compared.result.gained == ["t2", "t3"] and compared.result.lost == ["t4"]
+    table = markdown(summarize(records), [compared], "demo")
+    assert "| line | infile | 4 | 50.0 (" in table and "| line | infile | housecoder | 4 | 2 | 1 | +25.0 (" in table
+
+
+def test_bench_cli_makes_tasks_and_runs_them(geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path, tmp_path: Path) -> None:
+    from housecoder.cli import app
+
+    tasks = tmp_path / "sets" / "geo.jsonl"
+    made = CliRunner().invoke(app, ["bench", "make-tasks", str(geometry_repo), "-o", str(tasks), "--kinds", "line", "--count", "3"])
+    assert made.exit_code == 0, made.output
+    assert len(tasks.read_text().splitlines()) == 3 and json.loads(tasks.read_text().splitlines()[0])["repo"] == "../repo"
+    config = tmp_path / "bench.toml"
+    config.write_text(
+        f'[models]\ncode_model = "{tiny_qwen_dir}"\ncache_dir = "{model_cache}"\noffline = true\ndevice = "cpu"\n'
+        '[completion]\nmax_new_tokens = 4\n'
+    )
+    out = tmp_path / "results"
+    ran = CliRunner().invoke(app, ["-C", str(tmp_path), "bench", "run", str(tasks), "--runs", "infile,sparse,housecoder",
+                                   "--config", str(config), "--limit", "2", "--out", str(out)])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert "| line | housecoder | 2 |" in ran.output
+    assert {json.loads(line)["run"] for line in (out / "results.jsonl").read_text().splitlines()} == {"infile", "sparse", "housecoder"}
+    assert (out / "report.md").is_file() and (out / "chart.png").is_file() and (out / "summary.json").is_file()
+    bad = CliRunner().invoke(app, ["bench", "run", str(tmp_path / "none.jsonl")])
+    assert bad.exit_code == 1 and "no such task file" in str(bad.exception)  # `main` prints it as one line
