@@ -21,7 +21,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
 	CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
-		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,dev]"
+		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,bench,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -43,8 +43,26 @@ typecheck: setup
 test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
-test: models lint typecheck
+test: models lint typecheck editor neovim
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+
+.PHONY: editor neovim
+
+# The VS Code extension (editor-client/): install exactly package-lock.json, lint and type-check,
+# bundle, unit tests, then package housecoder.vsix.
+editor:
+	cd editor-client && npm ci && npm run lint && npm run build && npm test && npm run package
+
+# Debian's Neovim for the real-editor test (tests/e2e/test_neovim.py). Where it cannot be installed
+# (no apt-get, not root and no sudo) this only says so: the test then skips with the reason, or
+# fails in CI (CI=true).
+neovim:
+	@command -v nvim >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends neovim >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends neovim; } || \
+		echo "make neovim: could not install Debian's neovim; tests/e2e/test_neovim.py will say so"; }
+	@command -v nvim >/dev/null 2>&1 && nvim --version | head -1 || true

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,15 +177,23 @@ class Runner:
             stopped_by=output.stopped_by, snippet_paths=[snippet.path for snippet in output.snippets], skipped=output.skipped,
         )  # fmt: skip
 
-    def run(self, tasks: Sequence[Task], specs: Sequence[RunSpec], results: ResultsFile, progress: Progress = SILENT) -> None:
-        """Every applicable (run, task) pair not yet in `results`, adapter-free runs first."""
-        for spec in sorted(specs, key=lambda spec: spec.adapter):
-            todo = [task for task in tasks if applies(spec.context, task) and not results.has(spec.name, task.task_id)]
+    def run(self, tasks: Sequence[Task], specs: Sequence[RunSpec], results: ResultsFile, progress: Progress = SILENT,
+            *, seed: int = 0) -> None:  # fmt: skip
+        """Every applicable (run, task) pair not yet in `results`: adapter-free runs first, then task by task
+        (in an order shuffled with `seed`) every setting, so a run stopped early still holds paired results
+        on a random sample of the tasks."""
+        order = list(tasks)
+        random.Random(seed).shuffle(order)
+        for adapter in (False, True):
+            chosen = [spec for spec in specs if spec.adapter == adapter]
+            todo = [(task, spec) for task in order for spec in chosen
+                    if applies(spec.context, task) and not results.has(spec.name, task.task_id)]  # fmt: skip
             if not todo:
                 continue
-            self.backend.set_adapter(self.adapter if spec.adapter else None)
-            with progress.task(f"{spec.name}: {len(todo)} tasks", total=len(todo), unit="tasks") as advance:
-                for task in todo:
+            self.backend.set_adapter(self.adapter if adapter else None)
+            label = ", ".join(spec.name for spec in chosen)
+            with progress.task(f"{label}: {len(todo)} completions", total=len(todo), unit="tasks") as advance:
+                for task, spec in todo:
                     try:
                         record = self.run_task(spec, task)
                     except HousecoderError as err:  # one bad task (a file the index refuses, ...) must not end the run

@@ -309,7 +309,7 @@ def run_command(
     runner = Runner(backend, settings, open_index=open_index, adapter=active, max_new_tokens_multi=max_new_tokens_multi,
                     realtime=realtime)  # fmt: skip
     console.print(f"{len(tasks)} tasks, runs: {', '.join(spec.name for spec in specs)}; model {backend.describe()}")
-    runner.run(tasks, specs, results, progress)
+    runner.run(tasks, specs, results, progress, seed=seed)
     wanted_ids = {task.task_id for task in tasks}
     wanted_runs = {spec.name for spec in specs}
     records = [r for r in results.records if r.task_id in wanted_ids and r.run in wanted_runs]

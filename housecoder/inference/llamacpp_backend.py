@@ -15,11 +15,22 @@ prefill.
 LoRA adapters trained by `housecoder train` (peft safetensors) are converted to
 llama.cpp's GGUF adapter format once (`housecoder.models.lora_gguf`) and
 switched on the live context; switching clears the KV cache.
+
+llama-cpp-python's `verbose=False` points the process's stdout and stderr file
+descriptors at /dev/null while it loads a model. In the language server stdout
+is the LSP stream, so every message other threads sent meanwhile was lost (a
+client waiting for an answer waited forever). The model is therefore loaded
+with `verbose=True`; llama.cpp's log goes to Python logging (`housecoder.llama_cpp`,
+debug level) and the library's own prints during loading are dropped at the
+Python level only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +42,24 @@ from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
 from housecoder.inference.streaming import run_generation
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import FIM
+
+_LOG = logging.getLogger("housecoder.llama_cpp")
+_LOG_CALLBACK: Any = None  # the ctypes callback must outlive every model
+
+
+def _route_llama_log(llama_cpp: Any) -> None:
+    """Send llama.cpp's log to Python logging instead of the process's stderr (once)."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if _LOG.isEnabledFor(logging.DEBUG):
+            _LOG.debug("%s", text.decode("utf-8", errors="replace").rstrip("\n"))
+
+    _LOG_CALLBACK = forward
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
 def llama_cpp_available() -> bool:
@@ -54,17 +83,20 @@ class LlamaCppBackend:
         self.path = gguf
         self.cache_root = cache_root or gguf.parent
         threads = self.config.threads or len(os.sched_getaffinity(0))
+        _route_llama_log(llama_cpp)
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=str(gguf),
-                n_ctx=self.config.context_tokens,
-                n_batch=min(512, self.config.context_tokens),
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
+            with contextlib.redirect_stderr(io.StringIO()):  # its prints while loading; never the file descriptors
+                self.llm = llama_cpp.Llama(
+                    model_path=str(gguf),
+                    n_ctx=self.config.context_tokens,
+                    n_batch=min(512, self.config.context_tokens),
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=True,  # False would redirect fds 1 and 2 (the LSP stream) to /dev/null while loading
+                )
         except (ValueError, RuntimeError, OSError) as err:
             raise ModelError(f"{gguf}: llama.cpp cannot load the model: {first_line(err)}") from err
+        self.llm.verbose = False  # no timing prints per call
         self._lib = llama_cpp
         self.arch = str(self.llm.metadata.get("general.architecture", "qwen2"))
         controls = [self.tokenize(token) for token in FIM.all()]  # a token the vocabulary lacks splits into pieces

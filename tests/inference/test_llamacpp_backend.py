@@ -142,3 +142,30 @@ def test_adapter_changes_the_output_and_switches_back(backend, tmp_path: Path) -
     backend.set_adapter(None)
     again = backend.generate(request)
     assert backend.adapter is None and again.reused_tokens == 0 and again.text == base.text
+
+
+def test_loading_keeps_stdout_open_for_other_threads(backend) -> None:  # type: ignore[no-untyped-def]
+    """The server's LSP stream is stdout: a message written while a model loads must not vanish."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from housecoder.config import InferenceConfig\n"
+        "from housecoder.inference.llamacpp_backend import LlamaCppBackend\n"
+        "done = threading.Event()\n"
+        "def tick():\n"
+        "    n = 0\n"
+        "    while not done.is_set():\n"
+        "        os.write(1, b'tick\\n'); n += 1; time.sleep(0.002)\n"
+        "    os.write(1, f'sent {n}\\n'.encode())\n"
+        "thread = threading.Thread(target=tick); thread.start()\n"
+        "LlamaCppBackend(Path(sys.argv[1]), InferenceConfig(context_tokens=512))\n"
+        "done.set(); thread.join()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(backend.path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    sent = int(lines[-1].split()[1])
+    assert sent > 10 and lines[:-1].count("tick") == sent  # every write arrived, none went to /dev/null

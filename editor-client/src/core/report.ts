@@ -1,0 +1,158 @@
+/**
+ * Text for the user from the server's command results: `housecoder.status` (server/session.py
+ * `Session.status`, server/status.py `folder_status`), `housecoder.index` and
+ * `housecoder.reloadAdapter` (server/app.py).
+ *
+ * Pure: the shapes are checked here, so a server that answers something else gives a plain message.
+ */
+
+export interface FolderStatus {
+  root: string;
+  index?: string;
+  indexing?: boolean;
+  indexed?: boolean;
+  error?: string;
+  files?: number;
+  chunks?: number;
+  symbols?: number;
+  last_indexed?: string | number | null;
+  stale_files?: number;
+  embedder?: string;
+}
+
+export interface ServerStatus {
+  model?: string;
+  model_state?: 'ready' | 'loading' | 'error';
+  model_error?: string;
+  runtime?: string | null;
+  model_path?: string | null;
+  device?: string | null;
+  adapter?: string | null;
+  folders?: FolderStatus[];
+}
+
+export interface IndexResult {
+  root: string;
+  indexed?: number;
+  unchanged?: number;
+  deleted?: number;
+  chunks?: number;
+  symbols?: number;
+  seconds?: number;
+  error?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function name(root: string): string {
+  return root.split(/[\\/]/).filter(Boolean).pop() ?? root;
+}
+
+/** The model state from a status answer, for the status bar. */
+export function modelState(status: unknown): { state: 'loading' | 'ready' | 'error'; model?: string; error?: string } | undefined {
+  if (!isRecord(status) || !['loading', 'ready', 'error'].includes(String(status.model_state))) {
+    return undefined;
+  }
+  return {
+    state: status.model_state as 'loading' | 'ready' | 'error',
+    model: typeof status.model === 'string' ? status.model : undefined,
+    error: typeof status.model_error === 'string' && status.model_error ? status.model_error : undefined,
+  };
+}
+
+/** The index's commit time: seconds since the epoch (LanceDB meta `committed_at`) or a string as it is. */
+function when(value: string | number): string {
+  return typeof value === 'number' ? new Date(value * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : value;
+}
+
+function folderLines(folder: FolderStatus): string[] {
+  const lines = [`${name(folder.root)} (${folder.root})`];
+  if (folder.indexing) {
+    lines.push('  indexing now');
+  }
+  if (folder.error) {
+    lines.push(`  index: ${folder.index ?? '?'}: ${folder.error}`);
+  } else if (!folder.indexed) {
+    lines.push('  no index yet: run "housecoder: Index Workspace" for repository context');
+  } else {
+    lines.push(`  index: ${folder.index ?? '?'}`);
+    lines.push(`  ${folder.files ?? 0} files, ${folder.chunks ?? 0} chunks, ${folder.symbols ?? 0} symbols`);
+    if (folder.last_indexed) {
+      lines.push(`  last indexed: ${when(folder.last_indexed)}`);
+    }
+    if (folder.stale_files) {
+      lines.push(`  ${folder.stale_files} files changed since`);
+    }
+  }
+  return lines;
+}
+
+/** A multi-line report of `housecoder.status` for the output channel. */
+export function formatStatus(status: unknown): string {
+  if (!isRecord(status) || Object.keys(status).length === 0) {
+    return 'housecoder: the server has not initialized yet';
+  }
+  const s = status as ServerStatus;
+  const lines = [`model: ${s.model ?? '?'} (${s.model_state ?? '?'})`];
+  if (s.model_error) {
+    lines.push(`model error: ${s.model_error}`);
+  }
+  const runtime = [s.runtime, s.device].filter(Boolean).join(' on ');
+  if (runtime) {
+    lines.push(`runtime: ${runtime}`);
+  }
+  if (s.model_path) {
+    lines.push(`model path: ${s.model_path}`);
+  }
+  lines.push(`adapter: ${s.adapter ?? 'none'}`);
+  for (const folder of s.folders ?? []) {
+    lines.push(...folderLines(folder));
+  }
+  return lines.join('\n');
+}
+
+/** One line for a notification. */
+export function summarizeStatus(status: unknown): string {
+  const state = modelState(status);
+  if (state === undefined) {
+    return 'housecoder: the server has not initialized yet';
+  }
+  const folders = ((status as ServerStatus).folders ?? []).map((folder) =>
+    folder.indexed ? `${name(folder.root)}: ${folder.files ?? 0} files indexed` : `${name(folder.root)}: no index`,
+  );
+  const adapter = (status as ServerStatus).adapter;
+  return [`housecoder: ${state.model ?? 'model'} ${state.state}`, adapter ? `adapter ${name(adapter)}` : '', ...folders]
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** What `housecoder.index` did, one folder per clause; `ok` is false when any folder failed. */
+export function summarizeIndex(results: unknown): { ok: boolean; message: string } {
+  if (!Array.isArray(results) || results.length === 0) {
+    return { ok: false, message: 'housecoder: no workspace folder to index' };
+  }
+  const parts = (results as IndexResult[]).map((result) =>
+    result.error
+      ? result.error
+      : `${name(result.root)}: ${result.indexed ?? 0} files indexed, ${result.unchanged ?? 0} unchanged, ` +
+        `${result.deleted ?? 0} deleted; ${result.chunks ?? 0} chunks in ${result.seconds ?? 0} s`,
+  );
+  return { ok: (results as IndexResult[]).every((result) => !result.error), message: `housecoder: ${parts.join('; ')}` };
+}
+
+/** What `housecoder.reloadAdapter` answered. */
+export function summarizeAdapter(result: unknown): { ok: boolean; message: string } {
+  if (!isRecord(result) || !('adapter' in result)) {
+    return { ok: false, message: 'housecoder: the server has not initialized yet' };
+  }
+  if (typeof result.error === 'string') {
+    return { ok: false, message: `housecoder: ${result.error}` };
+  }
+  return {
+    ok: true,
+    message: typeof result.adapter === 'string' && result.adapter
+      ? `housecoder: adapter ${result.adapter} active` : 'housecoder: no adapter (base model)',
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * The language client around `housecoder serve`: starts the process over stdio, sends the settings
+ * (initializationOptions, then workspace/didChangeConfiguration), debounces inline completions,
+ * restarts the process with a backoff when it dies and shows an error when it keeps dying.
+ */
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+
+import { RestartPolicy } from './core/backoff';
+import { InlineRequests } from './core/inline';
+import { modelState } from './core/report';
+import { LaunchError, serveCommand, type CommandLine, type Environment } from './core/serverCommand';
+import {
+  configurationChange,
+  isLanguageEnabled,
+  needsRestart,
+  readSettings,
+  serverSections,
+  unknownSections,
+  type ExtensionSettings,
+  type ServerSections,
+} from './core/settings';
+import { INITIAL_STATUS, reduce, view, type StatusEvent, type StatusState } from './core/status';
+
+/** How often and how long the model state is polled after a start (loading takes seconds to minutes). */
+const MODEL_POLL_MS = 1000;
+const MODEL_POLL_LIMIT_MS = 15 * 60_000;
+/**
+ * One status answer may never come: while llama-cpp-python loads a model it points the server
+ * process's stdout, the LSP stream, at /dev/null. So each poll gives up after this long.
+ */
+const STATUS_TIMEOUT_MS = 3000;
+
+export function currentSettings(): ExtensionSettings {
+  const config = vscode.workspace.getConfiguration('housecoder');
+  return readSettings((key) => config.get(key));
+}
+
+export function environment(): Environment {
+  return {
+    path: process.env.PATH ?? process.env.Path,
+    pathext: process.env.PATHEXT,
+    platform: process.platform,
+    home: os.homedir(),
+    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    isExecutable: (file) => {
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return fs.statSync(file).isFile();
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export class HousecoderServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private generation = 0;
+  private startedAt = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly policy = new RestartPolicy();
+  private status: StatusState = INITIAL_STATUS;
+  private sent: ServerSections = {};
+  private settings: ExtensionSettings = currentSettings();
+  private readonly inline: InlineRequests<vscode.CancellationToken>;
+  private disposed = false;
+
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly statusItem: vscode.StatusBarItem,
+  ) {
+    this.inline = new InlineRequests({
+      newSource: () => new vscode.CancellationTokenSource(),
+      debounceMs: () => this.settings.debounceMs,
+      onStart: () => this.apply({ type: 'generateStart' }),
+      onEnd: () => this.apply({ type: 'generateEnd' }),
+    });
+  }
+
+  // -- lifecycle -------------------------------------------------------------------------
+
+  /** Start (or restart, by the user) the server with the current settings; earlier failures are forgotten. */
+  async restart(): Promise<void> {
+    this.policy.reset();
+    await this.stop();
+    await this.start();
+  }
+
+  async start(): Promise<void> {
+    if (this.disposed) {
+      return;
+    }
+    this.clearTimers();
+    const generation = ++this.generation;
+    this.settings = currentSettings();
+    let line: CommandLine;
+    try {
+      line = serveCommand(this.settings, environment());
+    } catch (err) {
+      const message = err instanceof LaunchError ? err.message : String(err);
+      this.apply({ type: 'failed', message });
+      this.output.error(message);
+      void vscode.window.showErrorMessage(`housecoder: ${message}`, 'Open Settings').then((choice) => {
+        if (choice) {
+          void vscode.commands.executeCommand('workbench.action.openSettings', 'housecoder');
+        }
+      });
+      return;
+    }
+    for (const name of unknownSections(this.settings)) {
+      this.output.warn(`housecoder.serverSettings: "${name}" is not a housecoder settings section; not sent`);
+    }
+    this.apply({ type: 'starting' });
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    // No `transport`: with TransportKind.stdio the client would append `--stdio`, which serve refuses.
+    const serverOptions: ServerOptions = {
+      command: line.command,
+      args: line.args,
+      options: { cwd: folder, env: { ...process.env, LANCEDB_LOG: process.env.LANCEDB_LOG ?? 'error' } },
+    };
+    this.sent = serverSections(this.settings);
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      initializationOptions: { housecoder: this.sent },
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          // The extension restarts the process itself (with a backoff), so the client must not.
+          const message = this.onServerGone(generation, 'the server process exited');
+          return { action: CloseAction.DoNotRestart, handled: true, message };
+        },
+      },
+      middleware: {
+        provideInlineCompletionItems: (document, position, context, token, next) => {
+          if (!isLanguageEnabled(this.settings, document.languageId)) {
+            return undefined;
+          }
+          return this.inline.run(token, (linked) => next(document, position, context, linked));
+        },
+      },
+    };
+    this.output.info(`starting ${line.command} ${line.args.join(' ')}${folder ? ` in ${folder}` : ''}`);
+    const client = new LanguageClient('housecoder', 'housecoder', serverOptions, clientOptions);
+    this.client = client;
+    this.startedAt = Date.now();
+    try {
+      await client.start();
+    } catch (err) {
+      this.output.error(`the server did not start: ${err instanceof Error ? err.message : String(err)}`);
+      this.onServerGone(generation, 'the server did not start');
+      return;
+    }
+    if (generation !== this.generation) {
+      return;
+    }
+    this.apply({ type: 'running' });
+    this.pollModel(generation, Date.now());
+  }
+
+  /** The process died or never came up: schedule a restart, or give up with a visible error. Returns a log line. */
+  private onServerGone(generation: number, reason: string): string | undefined {
+    if (generation !== this.generation || this.disposed) {
+      return undefined; // already handled, or a stop we asked for
+    }
+    this.generation += 1; // the start() still awaiting for this process must not act on it again
+    this.inline.cancelAll();
+    const old = this.client;
+    this.client = undefined;
+    // Disposed after the language client has finished handling the close that called us.
+    setTimeout(() => void old?.dispose().catch(() => undefined), 0);
+    const decision = this.policy.onExit(this.startedAt, Date.now());
+    if (decision.action === 'restart') {
+      const line = `${reason}; restart ${decision.failures} in ${decision.delayMs} ms`;
+      this.output.warn(line);
+      this.apply({ type: 'exited', restartInMs: decision.delayMs });
+      this.restartTimer = setTimeout(() => void this.start(), decision.delayMs);
+      return line;
+    }
+    const message = `${reason} ${decision.failures} times in a row; not restarting it`;
+    this.output.error(message);
+    this.apply({ type: 'failed', message });
+    void vscode.window.showErrorMessage(`housecoder: ${message}. See the log for the cause.`, 'Show Log', 'Restart').then((choice) => {
+      if (choice === 'Show Log') {
+        this.output.show();
+      } else if (choice === 'Restart') {
+        void this.restart();
+      }
+    });
+    return message;
+  }
+
+  async stop(): Promise<void> {
+    this.clearTimers();
+    this.generation += 1;
+    this.inline.cancelAll();
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      try {
+        await client.dispose(5000);
+      } catch (err) {
+        this.output.warn(`stopping the server: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.apply({ type: 'stopped' });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.disposed = true;
+  }
+
+  private clearTimers(): void {
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+    if (this.pollTimer !== undefined) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  /** Ask `housecoder.status` until the model is loaded (or failed), for the status bar. */
+  private pollModel(generation: number, since: number): void {
+    const poll = async (): Promise<void> => {
+      if (generation !== this.generation) {
+        return;
+      }
+      let state;
+      try {
+        state = modelState(await this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status'));
+      } catch (err) {
+        this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (generation !== this.generation) {
+        return;
+      }
+      if (state !== undefined) {
+        this.apply({ type: 'model', ...state });
+      }
+      if ((state === undefined || state.state === 'loading') && Date.now() - since < MODEL_POLL_LIMIT_MS) {
+        this.pollTimer = setTimeout(() => void poll(), MODEL_POLL_MS);
+      }
+    };
+    void poll();
+  }
+
+  // -- settings --------------------------------------------------------------------------
+
+  /** A `housecoder.*` setting changed: restart for a new command line, otherwise send the new sections. */
+  async settingsChanged(): Promise<void> {
+    const before = this.settings;
+    const after = currentSettings();
+    this.settings = after;
+    if (needsRestart(before, after)) {
+      await this.restart();
+      return;
+    }
+    if (!after.enable) {
+      this.inline.cancelAll();
+    }
+    const next = serverSections(after);
+    const change = configurationChange(this.sent, next);
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running || JSON.stringify(next) === JSON.stringify(this.sent)) {
+      this.refreshView();
+      return;
+    }
+    for (const name of unknownSections(after)) {
+      this.output.warn(`housecoder.serverSettings: "${name}" is not a housecoder settings section; not sent`);
+    }
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { housecoder: change } });
+    this.sent = next;
+    this.apply({ type: 'running' }); // a changed model reloads: poll until it is ready again
+    this.pollModel(this.generation, Date.now());
+  }
+
+  // -- commands --------------------------------------------------------------------------
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  /** `workspace/executeCommand` on the server. */
+  async command(name: string, ...args: unknown[]): Promise<unknown> {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      throw new Error('the housecoder server is not running');
+    }
+    return client.sendRequest(ExecuteCommandRequest.type, { command: name, arguments: args });
+  }
+
+  /** `command`, cancelled and rejected when no answer came within `ms`. */
+  async commandWithin(ms: number, name: string, ...args: unknown[]): Promise<unknown> {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      throw new Error('the housecoder server is not running');
+    }
+    const source = new vscode.CancellationTokenSource();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        source.cancel();
+        reject(new Error(`${name}: no answer within ${ms} ms`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([client.sendRequest(ExecuteCommandRequest.type, { command: name, arguments: args }, source.token), timeout]);
+    } finally {
+      clearTimeout(timer);
+      source.dispose();
+    }
+  }
+
+  /** Run `housecoder.index` with the status bar showing "indexing" (the server reports `$/progress` itself). */
+  async index(): Promise<unknown> {
+    this.apply({ type: 'indexStart' });
+    try {
+      return await this.command('housecoder.index');
+    } finally {
+      this.apply({ type: 'indexEnd' });
+    }
+  }
+
+  // -- status bar ------------------------------------------------------------------------
+
+  private apply(event: StatusEvent): void {
+    this.status = reduce(this.status, event);
+    this.refreshView();
+  }
+
+  refreshView(): void {
+    const language = vscode.window.activeTextEditor?.document.languageId;
+    const shown = view(this.status, language === undefined || isLanguageEnabled(this.settings, language));
+    this.statusItem.text = shown.text;
+    this.statusItem.tooltip = `${shown.tooltip}\nClick for details.`;
+    this.statusItem.backgroundColor =
+      shown.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : shown.severity === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.statusItem.show();
+  }
+}

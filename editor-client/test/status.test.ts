@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+
+import { INITIAL_STATUS, reduce, view, type StatusEvent, type StatusState } from '../src/core/status';
+
+function run(events: StatusEvent[], start: StatusState = INITIAL_STATUS): StatusState {
+  return events.reduce(reduce, start);
+}
+
+describe('status transitions', () => {
+  const table: Array<[string, StatusEvent[], string, StatusState['phase']]> = [
+    ['nothing started', [], '$(circle-slash) housecoder', 'stopped'],
+    ['process starting', [{ type: 'starting' }], '$(loading~spin) housecoder', 'starting'],
+    ['initialized, model loading', [{ type: 'starting' }, { type: 'running' }], '$(loading~spin) housecoder', 'loading'],
+    ['model ready', [{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready', model: 'qwen' }], '$(check) housecoder', 'ready'],
+    ['generating', [{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready' }, { type: 'generateStart' }],
+      '$(loading~spin) housecoder: generating', 'ready'],
+    ['generation answered', [{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready' }, { type: 'generateStart' },
+      { type: 'generateEnd' }], '$(check) housecoder', 'ready'],
+    ['indexing wins over generating', [{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready' }, { type: 'indexStart' },
+      { type: 'generateStart' }], '$(sync~spin) housecoder: indexing', 'ready'],
+    ['indexing while the model loads', [{ type: 'starting' }, { type: 'running' }, { type: 'indexStart' }],
+      '$(sync~spin) housecoder: indexing', 'loading'],
+    ['model failed to load', [{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'error', error: 'hash mismatch' }],
+      '$(error) housecoder', 'error'],
+    ['process died, restart scheduled', [{ type: 'starting' }, { type: 'running' }, { type: 'indexStart' }, { type: 'exited', restartInMs: 1500 }],
+      '$(error) housecoder', 'error'],
+    ['restarted after dying', [{ type: 'starting' }, { type: 'exited', restartInMs: 1000 }, { type: 'starting' }, { type: 'running' },
+      { type: 'model', state: 'ready' }], '$(check) housecoder', 'ready'],
+    ['gave up', [{ type: 'starting' }, { type: 'failed', message: 'the server process exited 6 times in a row' }], '$(error) housecoder', 'error'],
+    ['stopped', [{ type: 'starting' }, { type: 'running' }, { type: 'stopped' }], '$(circle-slash) housecoder', 'stopped'],
+  ];
+  it.each(table)('%s', (_name, events, text, phase) => {
+    const state = run(events);
+    expect(state.phase).toBe(phase);
+    expect(view(state).text).toBe(text);
+  });
+
+  it('keeps the error message and the restart countdown in the tooltip', () => {
+    const died = run([{ type: 'starting' }, { type: 'exited', restartInMs: 1500 }]);
+    expect(view(died)).toEqual({ text: '$(error) housecoder', tooltip: 'housecoder: the server stopped; restarting in 2 s', severity: 'error' });
+    const failed = run([{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'error', error: 'hash mismatch' }]);
+    expect(view(failed).tooltip).toBe('housecoder: hash mismatch');
+  });
+
+  it('ignores a late model report from a process that is gone', () => {
+    const state = run([{ type: 'starting' }, { type: 'model', state: 'ready' }]);
+    expect(state.phase).toBe('starting');
+  });
+
+  it('never counts below zero and forgets work in flight when the process dies', () => {
+    expect(run([{ type: 'generateEnd' }, { type: 'indexEnd' }])).toMatchObject({ generating: 0, indexing: 0 });
+    expect(run([{ type: 'running' }, { type: 'generateStart' }, { type: 'exited', restartInMs: 1 }])).toMatchObject({ generating: 0 });
+  });
+
+  it('shows when completions are off for the active language', () => {
+    const ready = run([{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready', model: 'qwen' }]);
+    expect(view(ready, false).text).toBe('$(circle-slash) housecoder');
+    expect(view(ready, true).tooltip).toBe('housecoder: ready (qwen)');
+  });
+
+  it('does not mutate the previous state', () => {
+    const before = run([{ type: 'starting' }]);
+    const copy = { ...before };
+    reduce(before, { type: 'indexStart' });
+    expect(before).toEqual(copy);
+  });
+});

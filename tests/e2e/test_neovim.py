@@ -1,0 +1,133 @@
+"""A real editor: headless Neovim with its built-in LSP client and the documented set-up
+(editor-client/neovim/housecoder.lua) starts `housecoder serve` on the shop fixture, indexes it
+through the `housecoder.index` command, asks for a completion at the cursor, accepts it into the
+buffer, and the test checks the text that came back.
+
+The driver is tests/e2e/nvim/complete.lua. Debian's Neovim (0.7) has no inline completion, so it
+sends `textDocument/inlineCompletion` as a raw request and also uses `textDocument/completion`,
+the path its omnifunc takes. `make neovim` installs Debian's package; without `nvim` the tests
+skip, except in CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = Path(__file__).parent / "nvim" / "complete.lua"
+SNIPPET_DIR = ROOT / "editor-client" / "neovim"
+IN_CI = os.environ.get("CI") == "true"
+CURSOR = (8, 11)  # shop/checkout.py, after "    return "
+EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
+
+
+@pytest.fixture(scope="module")
+def nvim() -> str:
+    found = shutil.which("nvim")
+    if found is None:
+        message = "nvim is not installed: `make neovim` installs Debian's neovim package (apt-get install neovim)"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must run the Neovim test")
+        pytest.skip(message)
+    return found
+
+
+def run_neovim(nvim: str, workdir: Path, repo: Path, settings: dict[str, Any], *, timeout_s: int) -> dict[str, Any]:
+    """Run the driver on `repo`/shop/checkout.py at CURSOR; returns what it wrote (fails with the logs)."""
+    log = workdir / "server.log"
+    spec = {
+        "snippet_dir": str(SNIPPET_DIR),
+        "cmd": [sys.executable, "-m", "housecoder", "-v", "serve", "--log-file", str(log)],
+        "settings": settings,
+        "file": str(repo / "shop" / "checkout.py"),
+        "line": CURSOR[0],
+        "col": CURSOR[1],
+        "index": True,
+        "timeout_ms": (timeout_s - 30) * 1000,
+        "output": str(workdir / "result.json"),
+    }
+    (workdir / "spec.json").write_text(json.dumps(spec))
+    home = workdir / "nvim-home"  # Neovim's own state and logs stay in the test's directory
+    env = os.environ | {"HOUSECODER_NVIM_SPEC": str(workdir / "spec.json"), "LANCEDB_LOG": "error"}
+    env |= {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")}
+    command = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {DRIVER}"]
+    try:
+        proc = subprocess.run(command, cwd=repo, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout_s)  # fmt: skip
+        returncode, stderr = proc.returncode, proc.stderr
+    except subprocess.TimeoutExpired as err:
+        returncode, stderr = -1, f"timed out after {timeout_s} s; {err.stderr!r}"
+    result: dict[str, Any] = json.loads(spec_output.read_text()) if (spec_output := Path(spec["output"])).exists() else {}
+    server_log = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+    nvim_log = home / "cache" / "nvim" / "lsp.log"
+    client_log = nvim_log.read_text(errors="replace").splitlines()[-30:] if nvim_log.exists() else []
+    assert returncode == 0 and "error" not in result, (
+        f"nvim exited {returncode}: {result.get('error')}\nstderr: {stderr[-2000:]}\nserver log:\n"
+        + "\n".join(server_log) + "\nNeovim's LSP log:\n" + "\n".join(client_log)
+    )
+    return result
+
+
+def check_editor_flow(result: dict[str, Any], repo: Path) -> str:
+    """Checks shared by both models; returns the inline completion's text."""
+    assert result["filetype"] == "python"
+    assert result["client_name"] == "housecoder" and result["server_inline_provider"] is True
+    [summary] = result["index"]
+    assert Path(summary["root"]) == repo.resolve() and summary["indexed"] == 5, summary
+    kinds = [value["kind"] for value in result["progress"] if isinstance(value, dict)]
+    assert kinds[0] == "begin" and kinds[-1] == "end", result["progress"]  # $/progress reached Neovim's handler
+    assert result["line_before"] == "    return "
+
+    [item] = result["inline"]["items"]
+    start = {"line": CURSOR[0], "character": CURSOR[1]}
+    assert item["range"] == {"start": start, "end": start}
+    text: str = item["insertText"]
+    assert text, result["last"]
+    assert text == result["last"]["completion"]  # what the server reports it returned for this document
+    assert result["line_after_inline"] == "    return " + text
+    snippets = {(snippet["path"], snippet["reason"]) for snippet in result["last"]["snippets"]}
+    assert ("shop/orders.py", "definition of Order (class)") in snippets, snippets
+
+    if not result["announces_inline"]:  # Neovim before 0.12: the completion fallback and omnifunc
+        assert result["omnifunc"] == "v:lua.vim.lsp.omnifunc"
+        [entry] = result["completion"]["items"]
+        assert entry["textEdit"]["newText"] == text
+        assert result["line_after_completion"] == "    return " + text
+    return text
+
+
+def test_neovim_completes_through_the_documented_setup(nvim: str, shop: Path, tmp_path: Path, options: dict[str, Any]) -> None:
+    """The tiny random model (fast): the text in Neovim's buffer is exactly what the server produced."""
+    result = run_neovim(nvim, tmp_path, shop, options, timeout_s=300)
+    text = check_editor_flow(result, shop)
+    assert result["last"]["trigger"]["reason"] == "end of a line"
+    print(json.dumps({"nvim": result["nvim_version"], "completion": text}))
+
+
+@pytest.mark.slow
+def test_neovim_completes_with_the_real_model(nvim: str, shop: Path, tmp_path: Path) -> None:
+    """The real default model: Neovim receives the call with the fields from the other files' definitions."""
+    from housecoder.config import Settings
+    from housecoder.models.errors import ModelError
+    from housecoder.models.store import store_for
+
+    store = store_for(Settings())
+    try:
+        store.resolve("qwen2.5-coder-1.5b-instruct", "code", pull=False)
+    except ModelError as err:
+        if IN_CI:
+            raise
+        pytest.skip(f"default model not pulled: {err}")
+    settings = {"models": {"offline": True, "cache_dir": str(store.root)}, "index": {"location": str(tmp_path / "index")}}
+    result = run_neovim(nvim, tmp_path, shop, settings, timeout_s=900)
+    text = check_editor_flow(result, shop)
+    assert text == EXPECTED, result["last"]["snippets"]
+    print(json.dumps({"nvim": result["nvim_version"], "timings_ms": result["last"]["timings_ms"]}))
