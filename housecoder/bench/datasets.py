@@ -2,9 +2,14 @@
 
 HumanEval-FIM (Qwen's parquet: name, language py/js/java, prompt, suffix,
 canonical_solution) has no repository: its tasks get bare file-level FIM
-prompts, as the published evaluation uses. The prompt and suffix are kept as
-published (the prompt ends without the line break before the missing line), and
-exact match compares the first non-blank generated line.
+prompts, as the published evaluation uses, and exact match compares the first
+non-blank generated line. The parquet strips the line breaks around the missing
+line (most prompts end in the middle of the line before it, most suffixes start
+with the line after it, with no break between), which as an editor buffer puts
+the cursor mid-line with the next line glued to it; the line-aware trigger and
+post-processing then misjudge it. The tasks restore the breaks where they are
+missing, so the buffer is the real file with the cursor at the start of the
+emptied line, and the ground truth (its indentation included) is that line.
 
 CrossCodeEval (`*.inputs.jsonl`: prompt, right_context, groundtruth, metadata,
 crossfile_context {text, list}) ships its repositories' retrieved context but
@@ -40,11 +45,21 @@ def humaneval_tasks(parquet: Path, languages: tuple[str, ...] = ("python",)) -> 
             continue
         name = row["name"].removeprefix("humaneval-").replace(".json", "")
         tasks.append(
-            Task(task_id=f"humaneval-{language}/{name}", path=f"{name.split('-')[0]}.{extension}", prefix=row["prompt"],
-                 suffix=row["suffix"], groundtruth=row["canonical_solution"], language=language, kind="humaneval-fim",
-                 single_line=True)
+            Task(task_id=f"humaneval-{language}/{name}", path=f"{name.split('-')[0]}.{extension}",
+                 prefix=own_line_before(row["prompt"]), suffix=own_line_after(row["suffix"]),
+                 groundtruth=row["canonical_solution"], language=language, kind="humaneval-fim", single_line=True)
         )  # fmt: skip
     return tasks
+
+
+def own_line_before(prompt: str) -> str:
+    """The prompt, ending with a line break (so the missing line starts a line)."""
+    return prompt if not prompt or prompt.endswith("\n") else prompt + "\n"
+
+
+def own_line_after(suffix: str) -> str:
+    """The suffix, starting with a line break (so the missing line ends its line)."""
+    return suffix if not suffix or suffix.startswith("\n") else "\n" + suffix
 
 
 def cceval_tasks(inputs: Path) -> list[Task]:
