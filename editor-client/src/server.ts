@@ -40,8 +40,8 @@ import { INITIAL_STATUS, reduce, view, type StatusEvent, type StatusState } from
 const MODEL_POLL_MS = 1000;
 const MODEL_POLL_LIMIT_MS = 15 * 60_000;
 /**
- * One status answer may never come: while llama-cpp-python loads a model it points the server
- * process's stdout, the LSP stream, at /dev/null. So each poll gives up after this long.
+ * Each poll gives up after this long and the next one asks again, so one lost or late answer never
+ * stalls the status (servers before the llama.cpp loading fix lost their output while loading).
  */
 const STATUS_TIMEOUT_MS = 3000;
 

@@ -27,9 +27,8 @@ local function request(bufnr, method, params)
   error(method .. ": no client answered")
 end
 
--- Poll housecoder.status until the model is loaded, with short timeouts: while llama-cpp-python
--- loads a model it points the whole process's stdout (the LSP stream) at /dev/null, so anything the
--- server sends meanwhile never arrives, answers included.
+-- Poll housecoder.status until the model is loaded, with short timeouts, so the index command and
+-- the completion requests below are timed from a ready server (one lost answer costs one poll).
 local function wait_for_model(bufnr)
   local deadline = vim.loop.now() + spec.timeout_ms
   while vim.loop.now() < deadline do
