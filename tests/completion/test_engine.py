@@ -59,6 +59,13 @@ def test_pipeline_builds_a_repository_prompt_and_post_processes() -> None:
     assert list(out.timings) == ["trigger", "context", "prompt", "model", "postprocess", "total"]
 
 
+def test_without_a_repository_name_the_prompt_is_plain_file_level_fim() -> None:
+    backend = ScriptedBackend("json.load(f)")
+    bare = CompletionEngine(backend, Settings(), repo_name=None)  # HumanEval-FIM style: no repository
+    assert bare.complete(CompletionInput("t.py", TEXT, CURSOR, "python")).text == "json.load(f)"
+    assert backend.prompts[0].prompt == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+
+
 def test_no_model_call_inside_a_comment() -> None:
     backend = ScriptedBackend("x")
     text = "# explain the\n"
