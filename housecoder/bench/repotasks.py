@@ -111,9 +111,10 @@ def line_candidates(path: str, language: str, text: str, tree: Any | None, optio
     return found
 
 
-def _calls_by_line(symbols: Iterable[Any], defined_elsewhere: set[str]) -> set[int]:
+def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path: str) -> set[int]:
+    """Lines of `path` that call a name defined in another file (`defined_in`: name -> defining files)."""
     return {symbol.start_line for symbol in symbols
-            if symbol.role == "reference" and symbol.kind == "call" and symbol.name in defined_elsewhere}  # fmt: skip
+            if symbol.role == "reference" and symbol.kind == "call" and defined_in.get(symbol.name, set()) - {path}}  # fmt: skip
 
 
 def _body_span(node: Any) -> tuple[int, int] | None:
@@ -216,8 +217,7 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
         if "line" in candidates:
             candidates["line"] += lines
         if "api" in candidates:
-            elsewhere = {name for name, paths in defined_in.items() if paths - {file.path}}
-            calls = _calls_by_line(symbols[file.path], elsewhere)
+            calls = _calls_by_line(symbols[file.path], defined_in, file.path)
             candidates["api"] += [_Candidate("api", c.path, c.language, c.line, c.start, c.end) for c in lines if c.line in calls]
         if "function" in candidates and trees[file.path] is not None:
             candidates["function"] += function_candidates(file.path, file.language, file.text, trees[file.path], options, allowed)

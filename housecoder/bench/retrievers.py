@@ -19,7 +19,7 @@ from housecoder.bench.tasks import ProvidedSnippet
 from housecoder.config import IndexConfig
 from housecoder.context.identifiers import identifier_set
 from housecoder.context.snippets import ContextSnippet, clip_lines
-from housecoder.context.windows import jaccard, windows
+from housecoder.context.windows import jaccard, pick_best, windows
 
 
 class WindowRetriever:
@@ -42,19 +42,13 @@ class WindowRetriever:
         wanted = identifier_set(query)
         if not wanted:
             return []
-        scored = sorted(
-            ((jaccard(wanted, ids), path, first, body) for path, first, body, ids in self.windows if path != exclude_path),
-            key=lambda item: -item[0],
-        )
-        picked: list[ContextSnippet] = []
-        for score, path, first, body in scored:
-            if score <= 0 or len(picked) == k:
-                break
-            text, kept = clip_lines(body, max_lines)
-            snippet = ContextSnippet(path, first, first + kept - 1, text, "retrieval", f"jaccard window {score:.2f}", score)
-            if not any(snippet.overlaps(other) for other in picked):
-                picked.append(snippet)
-        return picked
+        scored = []
+        for path, first, body, ids in self.windows:
+            score = jaccard(wanted, ids) if path != exclude_path else 0.0
+            if score > 0:
+                text, kept = clip_lines(body, max_lines)
+                scored.append(ContextSnippet(path, first, first + kept - 1, text, "retrieval", f"jaccard window {score:.2f}", score))
+        return pick_best(scored, k)
 
 
 UNKNOWN_LINES = 1_000_000

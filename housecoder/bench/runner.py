@@ -151,16 +151,17 @@ class Runner:
 
     def run_task(self, spec: RunSpec, task: Task) -> Record:
         settings = self.settings[spec.context]
+        completion: dict[str, int] = {}
         if not task.is_single_line:
-            settings = settings.model_copy(update={"completion": settings.completion.model_copy(
-                update={"max_new_tokens": max(settings.completion.max_new_tokens, self.max_new_tokens_multi)})})  # fmt: skip
+            completion["max_new_tokens"] = max(settings.completion.max_new_tokens, self.max_new_tokens_multi)
         prefix = task.prefix
         if spec.context == "provided-comment":
             count = self.backend.count_tokens
             budget = settings.completion.max_prefix_tokens
             prefix = task.context_text + trim_prefix(task.prefix, budget, count)
-            settings = settings.model_copy(update={"completion": settings.completion.model_copy(
-                update={"max_prefix_tokens": budget + count(task.context_text) + 8})})  # fmt: skip
+            completion["max_prefix_tokens"] = budget + count(task.context_text) + 8
+        if completion:
+            settings = settings.model_copy(update={"completion": settings.completion.model_copy(update=completion)})
         repo_name = Path(task.repo).name if task.repo else task.metadata.get("repository")
         engine = CompletionEngine(self.backend, settings, repo_name=repo_name, retriever=self._retriever(spec.context, task))
         output = engine.complete(

@@ -273,7 +273,7 @@ def run_command(
     import os
     import platform
 
-    from housecoder.bench.report import markdown, write_report
+    from housecoder.bench.report import write_report
     from housecoder.bench.runner import ResultsFile, Runner, parse_runs
     from housecoder.bench.tasks import limit as pick_tasks
     from housecoder.bench.tasks import read_tasks
@@ -320,10 +320,8 @@ def run_command(
         "completion": settings.completion.model_dump(), "context": settings.context.model_dump(),
     }  # fmt: skip
     title = f"{tasks_file.name}: {len(tasks)} tasks"
-    summaries = write_report(records, folder, title, meta, seed=seed)
-    from housecoder.bench.report import comparisons
-
-    print(markdown(summaries, comparisons(records, seed=seed), title))
+    write_report(records, folder, title, meta, seed=seed)
+    print((folder / "report.md").read_text(), end="")  # the bootstrap intervals are not computed twice
     console.print(f"results in {folder}/ (results.jsonl, summary.json, report.md, chart.png)")
 
 

@@ -45,11 +45,15 @@ def best_windows(
             if score >= min_similarity and body.strip():
                 last = first + body.count("\n")
                 scored.append(ContextSnippet(path, first, last, body, "open-document", f"open document, similarity {score:.2f}", score))
-    scored.sort(key=lambda snippet: -snippet.score)
+    return pick_best(scored, k)
+
+
+def pick_best(snippets: Sequence[ContextSnippet], k: int) -> list[ContextSnippet]:
+    """The `k` highest-scoring snippets, skipping any that overlaps one already picked."""
     picked: list[ContextSnippet] = []
-    for snippet in scored:
-        if not any(snippet.overlaps(other) for other in picked):
-            picked.append(snippet)
+    for snippet in sorted(snippets, key=lambda snippet: -snippet.score):
         if len(picked) == k:
             break
+        if not any(snippet.overlaps(other) for other in picked):
+            picked.append(snippet)
     return picked
