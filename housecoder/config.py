@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from housecoder.errors import ConfigError
 
@@ -48,7 +48,14 @@ class ModelsConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads; None = torch default")
-    adapter: str | None = Field(default=None, description="LoRA adapter directory (peft) applied to the code model")
+    adapter: str | None = Field(
+        default=None,
+        description="LoRA adapter directory (peft) applied to the code model; None: the newest adapter "
+        "`housecoder train` registered for the workspace that beat the base model (see auto_adapter)",
+    )
+    auto_adapter: bool = Field(
+        default=True, description="with no adapter set, use the newest registered adapter that beat the base model"
+    )
 
 
 class InferenceConfig(_Section):
@@ -144,6 +151,73 @@ class ServerConfig(_Section):
     port: int = Field(default=2087, ge=0, le=65535)
 
 
+SPAN_KINDS = ("line", "statement", "expression", "arguments", "body")
+
+
+class TrainConfig(_Section):
+    """The conventions fine-tune (`housecoder train`): samples, LoRA, optimisation, evaluation.
+
+    Sizes are in model tokens. The CPU defaults keep one training sequence near 700
+    tokens (one optimiser micro-step of the 1.5B model takes seconds on 2 cores); on
+    a GPU raise the prompt budgets to the server's (`completion.*`, `context.max_tokens`)
+    so the adapter trains on prompts exactly as long as it will be served.
+    """
+
+    # Samples: FIM middles on syntax nodes of the repository's own files.
+    max_samples: int = Field(default=400, ge=1, description="training samples")
+    eval_samples: int = Field(default=60, ge=1, description="held-out samples (loss and generation)")
+    per_file: int = Field(default=16, ge=1, description="at most this many samples from one file")
+    span_mix: dict[str, float] = Field(
+        default_factory=lambda: {"line": 0.35, "statement": 0.2, "expression": 0.15, "arguments": 0.1, "body": 0.2},
+        description="share of each kind of middle: line, statement, expression, arguments, body",
+    )
+    max_middle_lines: int = Field(default=8, ge=1, description="longest middle (a body or statement) in lines")
+    held_out_fraction: float = Field(default=0.15, gt=0.0, lt=1.0, description="share of files held out")
+    since: str | None = Field(default=None, description="git commit: files changed after it are the held-out set")
+    # Prompt budgets for the samples (the server's prompt builder, these budgets).
+    context_tokens: int = Field(default=192, ge=0, description="retrieved snippets in a sample's prompt")
+    prefix_tokens: int = Field(default=320, ge=16)
+    suffix_tokens: int = Field(default=128, ge=0)
+    middle_tokens: int = Field(default=96, ge=4, description="a longer middle is not used as a sample")
+    # LoRA and optimisation.
+    rank: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    learning_rate: float = Field(default=2e-4, gt=0)
+    warmup_steps: int = Field(default=10, ge=0, description="optimiser steps of linear warm-up")
+    epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
+    steps: int | None = Field(default=None, ge=1, description="optimiser steps (overrides epochs)")
+    batch_size: int = Field(default=1, ge=1, description="sequences per micro-step")
+    grad_accum: int = Field(default=8, ge=1, description="micro-steps per optimiser step")
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    gradient_checkpointing: bool = False
+    mixed_precision: Literal["bf16", "fp16", "no"] = Field(default="bf16", description="autocast (bf16 on CPU too)")
+    # Evaluation, checkpoints, early stop.
+    eval_every: int = Field(default=10, ge=1, description="optimiser steps between held-out loss checks")
+    patience: int = Field(default=3, ge=1, description="stop after this many checks without a better held-out loss")
+    checkpoint_every: int = Field(default=10, ge=1, description="optimiser steps between checkpoints")
+    generate_samples: int = Field(default=40, ge=0, description="held-out samples generated greedily before/after")
+    forgetting_tasks: str | None = Field(
+        default=None, description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it"
+    )
+    forgetting_limit: int = Field(default=40, ge=1)
+    max_forgetting: float = Field(default=0.05, ge=0.0, le=1.0, description="largest exact-match drop there that still activates")
+    seed: int = 0
+    output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
+
+    @field_validator("span_mix")
+    @classmethod
+    def _known_kinds(cls, mix: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(mix) - set(SPAN_KINDS))
+        if unknown:
+            raise ValueError(f"unknown span kind {unknown[0]!r}: choose from {', '.join(SPAN_KINDS)}")
+        if any(share < 0 for share in mix.values()) or sum(mix.values()) <= 0:
+            raise ValueError("shares must be >= 0 and not all 0")
+        return mix
+
+
 class Settings(_Section):
     """Every part's configuration."""
 
@@ -153,6 +227,7 @@ class Settings(_Section):
     context: ContextConfig = ContextConfig()
     index: IndexConfig = IndexConfig()
     server: ServerConfig = ServerConfig()
+    train: TrainConfig = TrainConfig()
 
 
 def find_project_root(start: Path) -> Path:
@@ -219,7 +294,7 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
 def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
     """Relative local paths in a config file are relative to the project root, not the cwd."""
     for section, key in (("models", "cache_dir"), ("models", "code_model"), ("models", "embedder"), ("models", "adapter"),
-                         ("index", "location")):
+                         ("index", "location"), ("train", "forgetting_tasks"), ("train", "output")):
         table = data.get(section)
         value = table.get(key) if isinstance(table, dict) else None
         if not isinstance(value, str) or "://" in value:

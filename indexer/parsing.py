@@ -35,7 +35,7 @@ def _parser(language: str) -> Any | None:
     return tree_sitter.Parser(found) if found is not None else None
 
 
-def _error_share(tree: Any, size: int) -> float:
+def error_share(tree: Any, size: int) -> float:
     if not tree.root_node.has_error or size == 0:
         return 0.0
     bad = 0
@@ -56,7 +56,7 @@ def parse_file(path: str, source: bytes, limits: ChunkLimits) -> ParsedFile:
     if language is None or parser is None:
         return ParsedFile(path, "text", line_windows(path, "text", source, limits), [], False)
     tree = parser.parse(source)
-    if _error_share(tree, len(source)) > MAX_ERROR_SHARE:
+    if error_share(tree, len(source)) > MAX_ERROR_SHARE:
         return ParsedFile(path, language, line_windows(path, language, source, limits), [], True)
     return ParsedFile(path, language, chunk_tree(path, language, source, tree, limits), extract_symbols(path, language, tree), False)
 

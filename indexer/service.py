@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from housecoder.config import Settings
 from housecoder.indexer.errors import NotADirectory
 from housecoder.indexer.indexer import Indexer, Summary
 from housecoder.indexer.store import IndexStore
+from housecoder.locations import cache_base, repo_key
 from housecoder.models.embedder import OnnxEmbedder
 from housecoder.models.progress import SILENT, Progress
 from housecoder.models.store import ModelStore
@@ -19,18 +19,14 @@ log = logging.getLogger(__name__)
 
 def indexes_root(settings: Settings) -> Path:
     """Where indexes live by default: beside the model store (`<cache>/indexes`)."""
-    from platformdirs import user_cache_path
-
-    base = settings.models.cache_dir.parent if settings.models.cache_dir else user_cache_path("housecoder")
-    return base / "indexes"
+    return cache_base(settings) / "indexes"
 
 
 def index_location(root: Path, settings: Settings, indexes_root: Path) -> str:
     """The configured location, or `<indexes_root>/<repo name>-<hash of its absolute path>`."""
     if settings.index.location:
         return settings.index.location
-    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return str(indexes_root / f"{root.resolve().name}-{digest}")
+    return str(indexes_root / repo_key(root))
 
 
 def embedder_id(settings: Settings) -> str:

@@ -299,11 +299,10 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
             return {}
         adapter = str(args[0]) if args and args[0] is not None else None
         try:
-            active = await asyncio.get_running_loop().run_in_executor(None, ls.session.set_adapter, adapter)
+            return await asyncio.get_running_loop().run_in_executor(None, ls.session.set_adapter, adapter)
         except HousecoderError as err:
             ls.notify_user(f"housecoder: {err}", types.MessageType.Error)
             return {"adapter": None, "error": str(err)}
-        return {"adapter": active}
 
     @server.command("housecoder.lastCompletion")
     def last_completion_command(ls: HousecoderServer, *args: Any) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.config import Settings
@@ -23,6 +23,9 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT, Progress
 from housecoder.server.documents import Located
+
+if TYPE_CHECKING:
+    from housecoder.completion.loading import LoadedBackend
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ class Session:
         self._outside = _Folder(Path("."), missing="outside the workspace")
         self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-model")
         self.index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-index")
-        self._backend: Future[Any] | None = None
+        self._backend: Future[LoadedBackend] | None = None
         self.model_error = ""
         self._embedder: Any = None
         self._embedder_lock = threading.Lock()  # not self._lock: the embedder loads while that one is held
@@ -65,14 +68,15 @@ class Session:
 
     # -- model -------------------------------------------------------------------------
 
-    def load_model(self) -> Future[Any]:
-        """Start loading the configured model on the model thread (again, after a settings change)."""
-        from housecoder.completion.loading import load_backend
+    def load_model(self) -> Future[LoadedBackend]:
+        """Start loading the configured model on the model thread (again, after a settings change), with
+        the configured adapter or the best one registered for the first workspace folder that has one."""
+        from housecoder.completion.loading import load
 
-        def load() -> Any:
+        def load_on_thread() -> LoadedBackend:
             started = time.perf_counter()
             try:
-                backend = load_backend(self.settings)
+                loaded = load(self.settings, repo_roots=self.folders)
             except HousecoderError as err:
                 self.model_error = str(err)
                 raise
@@ -81,36 +85,51 @@ class Session:
                 raise HousecoderError(self.model_error) from err
             self.model_error = ""
             log.info("model %s loaded in %.1f s", self.settings.models.code_model, time.perf_counter() - started)
-            return backend
+            return loaded
 
         with self._lock:
-            self._backend = self.model_pool.submit(load)
+            self._backend = self.model_pool.submit(load_on_thread)
             for folder in (*self._folders.values(), self._outside):
                 folder.engine = None
             return self._backend
 
+    def loaded(self) -> LoadedBackend:
+        """The loaded backend and its adapter choice (waits for loading); raises HousecoderError when loading failed."""
+        future = self._backend or self.load_model()
+        result: LoadedBackend = future.result()
+        return result
+
     def backend(self) -> Any:
         """The loaded backend (waits for loading); raises HousecoderError when loading failed."""
-        future = self._backend or self.load_model()
-        return future.result()
+        return self.loaded().backend
 
     @property
     def model_ready(self) -> bool:
         return self._backend is not None and self._backend.done() and self._backend.exception() is None
 
-    def set_adapter(self, adapter: str | None) -> str | None:
-        """Switch the LoRA adapter (None: the configured one) on the model thread; returns the active one."""
-        wanted = adapter if adapter is not None else self.settings.models.adapter
+    def set_adapter(self, adapter: str | None) -> dict[str, Any]:
+        """On the model thread: switch to the adapter at `adapter` (checked against the loaded base), or with
+        None re-apply the configured one or re-scan the registry (an adapter trained since start-up is
+        picked up). A refused adapter leaves the current one on. Returns the active adapter and whether it
+        was picked automatically."""
+        from housecoder.completion.loading import choose_adapter, describe_choice, explicit_adapter
 
-        def switch() -> str | None:
-            backend = self.backend()
+        def switch() -> dict[str, Any]:
+            loaded = self.loaded()
+            choice = (
+                explicit_adapter(Path(adapter), loaded.fingerprint) if adapter is not None
+                else choose_adapter(self.settings, loaded.fingerprint, self.folders)
+            )  # fmt: skip
             try:
-                backend.set_adapter(Path(wanted) if wanted else None)
+                loaded.apply(choice)
             finally:
                 self._clear_caches()
-            return str(backend.adapter) if backend.adapter else None
+            log.info("adapter: %s", describe_choice(choice) if choice else "none")
+            active = loaded.backend.adapter
+            return {"adapter": str(active) if active else None, "automatic": bool(choice and choice.automatic)}
 
-        return self.model_pool.submit(switch).result()
+        result: dict[str, Any] = self.model_pool.submit(switch).result()
+        return result
 
     def update_settings(self, settings: Settings) -> None:
         """Apply new settings; reload the model only when the model section changed."""
@@ -221,10 +240,10 @@ class Session:
 
     def status(self) -> dict[str, Any]:
         """Model, adapter and index freshness of every folder (blocks briefly on the index tables)."""
-        from housecoder.server.status import folder_status
+        from housecoder.server.status import adapter_status, folder_status
 
-        backend = self._backend.result() if self.model_ready and self._backend else None
-        described = backend.describe() if backend else {}
+        loaded: LoadedBackend | None = self._backend.result() if self.model_ready and self._backend else None
+        described = loaded.backend.describe() if loaded else {}
         return {
             "model": self.settings.models.code_model,
             "model_state": "ready" if self.model_ready else ("error" if self.model_error else "loading"),
@@ -233,6 +252,7 @@ class Session:
             "model_path": described.get("model_path"),
             "device": described.get("device"),
             "adapter": described.get("adapter"),
+            **adapter_status(loaded.adapter if loaded else None),
             "kv_cache": described.get("kv_cache"),
             "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
         }

@@ -1,12 +1,26 @@
-"""Index freshness of a workspace folder, for `housecoder.status`."""
+"""Index freshness of a workspace folder and the active adapter's provenance, for `housecoder.status`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housecoder.config import Settings
 from housecoder.errors import first_line
+
+if TYPE_CHECKING:
+    from housecoder.completion.loading import AdapterChoice
+
+
+def adapter_status(choice: AdapterChoice | None) -> dict[str, Any]:
+    """Whether the active adapter was picked from the registry, and what its metadata says (None for a
+    plain peft adapter or none at all)."""
+    info = choice.info if choice else None
+    meta = None if info is None else {
+        "created": info.created, "base_model": info.base_model, "repository": info.repository, "commit": info.commit,
+        "beat_base": info.beat_base, "verdict": info.verdict, "summary": info.summary(), "metrics": info.metrics,
+    }  # fmt: skip
+    return {"adapter_automatic": bool(choice and choice.automatic), "adapter_meta": meta}
 
 
 def folder_status(root: Path, settings: Settings, *, indexing: bool = False) -> dict[str, Any]:

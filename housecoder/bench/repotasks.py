@@ -117,7 +117,7 @@ def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path
             if symbol.role == "reference" and symbol.kind == "call" and defined_in.get(symbol.name, set()) - {path}}  # fmt: skip
 
 
-def _body_span(node: Any) -> tuple[int, int] | None:
+def body_span(node: Any) -> tuple[int, int] | None:
     """(first, last) 0-based rows of a function's body statements, without a docstring or braces."""
     body = node.child_by_field_name("body")
     if body is None:
@@ -145,7 +145,7 @@ def function_candidates(path: str, language: str, text: str, tree: Any, options:
         stack.extend(reversed(node.named_children))
         if node.type not in FUNCTION_NODES:
             continue
-        span = _body_span(node)
+        span = body_span(node)
         if span is None:
             continue
         first, last = span

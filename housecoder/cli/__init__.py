@@ -21,6 +21,7 @@ from housecoder.cli.complete import complete
 from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
 from housecoder.cli.serve import serve
+from housecoder.cli.train import train
 
 app = typer.Typer(
     name="housecoder",
@@ -36,6 +37,7 @@ app.command(name="complete")(complete)
 app.command(name="index")(index)
 app.command(name="search")(search)
 app.command(name="serve")(serve)
+app.command(name="train")(train)
 
 # Environment variables, read here and nowhere deeper.
 ENV_CACHE_DIR = "HOUSECODER_CACHE_DIR"

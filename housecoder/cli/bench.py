@@ -288,16 +288,14 @@ def run_command(
         settings = apply_config_file(settings, config)
     tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
     active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
-    if active is not None and not active.exists():
-        from housecoder.errors import HousecoderError
-
-        raise HousecoderError(f"{active}: no such adapter")
+    if active is not None:  # checked against the model before its weights load (missing, other base)
+        settings = settings.model_copy(update={"models": settings.models.model_copy(update={"adapter": str(active)})})
     specs = parse_runs(runs, adapter=active is not None)
-    folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")
-    results = ResultsFile(folder / "results.jsonl", resume=resume)
     console = stderr_console()
     progress = RichProgress(console)
     backend = load_backend(settings, progress)
+    folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")
+    results = ResultsFile(folder / "results.jsonl", resume=resume)
     store = store_for(settings)
 
     own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))

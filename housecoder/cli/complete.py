@@ -96,7 +96,7 @@ def complete(
     from housecoder.indexer.languages import language_for
 
     with console.status(f"loading {settings.models.code_model}"):
-        backend = load_backend(settings, RichProgress(console))
+        backend = load_backend(settings, RichProgress(console), repo_root=root)  # the server's adapter choice
     retriever = None
     if not no_context:
         try:

@@ -202,6 +202,19 @@ class CompletionEngine:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
         return self._finish(output, started)
 
+    def build_prompt(self, request: CompletionInput) -> tuple[str, list[ContextSnippet]]:
+        """The prompt `complete` sends the model for `request` and the snippets in it, without generating.
+
+        The training job builds its samples with this, so an adapter is trained on prompts made exactly
+        as they are served (same buffer cap, context sources, budgets and layout).
+        """
+        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
+                                      self.settings.server.max_document_bytes)  # fmt: skip
+        found, _ = self._context(
+            ContextRequest(request.path, request.language, prefix, suffix, request.documents), request.use_index
+        )
+        return self.prompt(request.path, prefix, suffix, found.snippets), found.snippets
+
     def _context(self, request: ContextRequest, use_index: bool) -> tuple[ContextResult, bool]:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's."""
         config = self.settings.context

@@ -1,18 +1,31 @@
-"""Build the pieces of a completion engine from settings: the model backend and the index retriever."""
+"""Build the pieces of a completion engine from settings: the model backend (with the LoRA adapter
+chosen for it) and the index retriever. Shared by the server, the CLI and the benchmark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from housecoder.config import Settings
+from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Backend
+from housecoder.models.adapters import (
+    AdapterInfo,
+    base_fingerprint,
+    best_adapter,
+    check_compatible,
+    read_adapter,
+)
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from housecoder.indexer.retrieval import IndexRetriever
+
+log = logging.getLogger(__name__)
 
 
 def gguf_of(model_dir: Path) -> Path | None:
@@ -41,15 +54,74 @@ def pick_runtime(settings: Settings, gguf: Path | None) -> str:
     return "llama.cpp"
 
 
-def load_backend(settings: Settings, progress: Progress = SILENT) -> Backend:
+@dataclass(frozen=True)
+class AdapterChoice:
+    """The adapter a load chose: named in the settings or a command (`automatic` False), or the
+    registry's best for the workspace; `info` is its metadata, None for a plain peft adapter."""
+
+    path: Path
+    automatic: bool
+    info: AdapterInfo | None = None
+
+
+@dataclass
+class LoadedBackend:
+    """A loaded backend plus what adapter choices need: the base's fingerprint (None on the openai
+    runtime, whose engine owns the weights and serves adapters by name) and the active choice."""
+
+    backend: Backend
+    fingerprint: str | None
+    adapter: AdapterChoice | None = None
+
+    def apply(self, choice: AdapterChoice | None) -> None:
+        """Switch to `choice` (None: no adapter); on failure the backend is left without one and ModelError
+        says why in one line."""
+        self.adapter = None
+        path = choice.path if choice else None
+        try:
+            self.backend.set_adapter(path)
+        except HousecoderError:
+            raise
+        except Exception as err:  # peft and safetensors raise their own types for broken files
+            raise ModelError(f"{path}: cannot load the adapter: {first_line(err)}") from err
+        self.adapter = choice
+
+
+def explicit_adapter(adapter: Path, fingerprint: str | None) -> AdapterChoice:
+    """An adapter named by the user, checked against the loaded base (ModelError, AdapterMismatch)."""
+    if fingerprint is None:  # a served adapter name on a remote engine: nothing local to check
+        return AdapterChoice(adapter, automatic=False)
+    check_compatible(adapter, fingerprint)
+    return AdapterChoice(adapter, automatic=False, info=read_adapter(adapter))
+
+
+def choose_adapter(settings: Settings, fingerprint: str | None, repo_roots: Sequence[Path] = ()) -> AdapterChoice | None:
+    """`models.adapter` when set (checked); else, with `models.auto_adapter`, the best registered adapter
+    of the first of `repo_roots` that has one (never on the openai runtime); else None."""
+    if settings.models.adapter:
+        return explicit_adapter(Path(settings.models.adapter), fingerprint)
+    if not settings.models.auto_adapter or fingerprint is None:
+        return None
+    for root in repo_roots:
+        best = best_adapter(settings, root, fingerprint)
+        if best is not None:
+            return AdapterChoice(best.path, automatic=True, info=best)
+    return None
+
+
+def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[Path] = ()) -> LoadedBackend:
     """Resolve (pulling a built-in model if needed) and load the configured code model on the configured
-    runtime, with the configured adapter. Reads the API key variable `inference.api_key_env` names."""
+    runtime, with the adapter `choose_adapter` picks for `repo_roots`. An explicit adapter that does not
+    fit raises before the weights load; a registered one that fails to apply is logged and left off.
+    Reads the API key variable `inference.api_key_env` names."""
     from housecoder.models.store import store_for
 
     store = store_for(settings)
     resolved = store.resolve(settings.models.code_model, "code", progress=progress)
     gguf = gguf_of(resolved.path)
     runtime = pick_runtime(settings, gguf)
+    fingerprint = None if runtime == "openai" else base_fingerprint(resolved.path)
+    choice = choose_adapter(settings, fingerprint, repo_roots)
     backend: Backend
     if runtime == "llama.cpp":
         from housecoder.inference.llamacpp_backend import LlamaCppBackend
@@ -75,10 +147,34 @@ def load_backend(settings: Settings, progress: Progress = SILENT) -> Backend:
         from housecoder.inference.transformers_backend import TransformersBackend
         from housecoder.models.loading import load_code_model
 
-        return TransformersBackend(load_code_model(resolved.path, settings.models), settings.inference)
-    if settings.models.adapter:
-        backend.set_adapter(Path(settings.models.adapter))
-    return backend
+        plain = settings.models.model_copy(update={"adapter": None})  # applied below, once checked
+        backend = TransformersBackend(load_code_model(resolved.path, plain), settings.inference)
+    loaded = LoadedBackend(backend, fingerprint)
+    if choice is None:
+        return loaded
+    try:
+        loaded.apply(choice)
+    except ModelError as err:
+        if not choice.automatic:
+            raise
+        log.warning("not using the registered adapter: %s", err)
+        return loaded
+    log.info("using adapter %s", describe_choice(choice))
+    return loaded
+
+
+def describe_choice(choice: AdapterChoice) -> str:
+    """"<path> trained <date> (<summary>)" for a log line; plain adapters are just their path."""
+    if choice.info is None:
+        return str(choice.path)
+    trained = choice.info.created_at.strftime("%Y-%m-%d %H:%M")
+    picked = ", picked from the registry" if choice.automatic else ""
+    return f"{choice.path} trained {trained} ({choice.info.summary()}){picked}"
+
+
+def load_backend(settings: Settings, progress: Progress = SILENT, repo_root: Path | None = None) -> Backend:
+    """`load(...)`'s backend: the configured adapter, else the best one registered for `repo_root`."""
+    return load(settings, progress, (repo_root,) if repo_root else ()).backend
 
 
 def open_retriever(

@@ -6,7 +6,8 @@
         ├── HashMismatch       an assembled or given file is not the expected bytes
         ├── ModelUnavailable   unknown name, hub unreachable, offline, not a model
         ├── NotPulled          a built-in model is known but not in the store yet
-        └── DiskFull           not enough free space for a pull or a conversion
+        ├── DiskFull           not enough free space for a pull or a conversion
+        └── AdapterMismatch    a LoRA adapter was trained for another base model
 """
 
 from __future__ import annotations
@@ -57,4 +58,14 @@ class DiskFull(ModelError):
         super().__init__(
             f"not enough disk space in {where}: need {needed / 1e9:.1f} GB, {free / 1e9:.1f} GB free; "
             "free some space or set models.cache_dir / HOUSECODER_CACHE_DIR elsewhere"
+        )
+
+
+class AdapterMismatch(ModelError):
+    """A LoRA adapter's metadata names another base model than the loaded one."""
+
+    def __init__(self, adapter: str, base_model: str, trained_for: str, loaded: str) -> None:
+        super().__init__(
+            f"{adapter}: trained for {base_model} ({trained_for[:12]}), not for the loaded model ({loaded[:12]}); "
+            "train a new adapter for it or set models.code_model back"
         )

@@ -18,6 +18,10 @@ from conftest import index_repo
 from lsp import running_server
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from registry_fixture import register
+
+from housecoder.config import Settings
+from housecoder.models.adapters import base_fingerprint
 
 CURSOR = (8, 11)  # shop/checkout.py, after "    return "
 
@@ -191,6 +195,8 @@ def test_configuration_changes_and_completion_fallback(shop: Path, options: dict
     adapter = tmp_path / "adapter"
     lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_qwen_dir), lora).save_pretrained(adapter)
+    options = options | {"train": {"output": str(tmp_path / "adapters")}}
+    registry = Settings.model_validate({"train": options["train"]})
 
     async def scenario() -> None:
         async with running_server(shop, options, inline=False) as client:
@@ -218,6 +224,13 @@ def test_configuration_changes_and_completion_fallback(shop: Path, options: dict
             refused = await client.command("housecoder.reloadAdapter", str(tmp_path / "missing"))
             assert "not a LoRA adapter" in refused["error"]
             assert (await client.command("housecoder.reloadAdapter"))["adapter"] is None  # back to the configured (none)
+            assert isinstance(await client.inline(uri, 0, 18), types.InlineCompletionList)
+            # An adapter `housecoder train` registers for the workspace after start-up is picked up by a reload.
+            registered = register(registry, shop, "run1", base_fingerprint(tiny_qwen_dir), peft_dir=adapter)
+            assert (await client.command("housecoder.reloadAdapter")) == {"adapter": str(registered), "automatic": True}
+            status = await client.command("housecoder.status")
+            assert status["adapter"] == str(registered) and status["adapter_automatic"] is True
+            assert status["adapter_meta"]["summary"] == "held-out exact match 25.0 -> 50.0%"
             assert isinstance(await client.inline(uri, 0, 18), types.InlineCompletionList)
 
     run(scenario())

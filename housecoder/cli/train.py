@@ -1,0 +1,77 @@
+"""`housecoder train [PATH]`: the conventions fine-tune, with a dry run, resume and re-evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from housecoder.cli.common import RichProgress, State, stderr_console
+
+
+def train(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path("."),
+    max_samples: Annotated[int | None, typer.Option("--max-samples", min=1, help="Training samples (train.max_samples).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimiser steps (train.steps; default: epochs).")] = None,
+    eval_only: Annotated[bool, typer.Option("--eval-only", help="Evaluate the newest adapter again; no training.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the newest unfinished run from its checkpoint.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")] = False,
+    forgetting: Annotated[
+        Path | None, typer.Option("--forgetting", help="Task file for the forgetting check (train.forgetting_tasks).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml whose sections override.")] = None,
+) -> None:
+    """Train a LoRA adapter on the repository's own code and measure it on held-out files."""
+    from rich.markup import escape
+
+    from housecoder.config import Settings, apply_config_file, merge_sections
+    from housecoder.errors import HousecoderError
+    from housecoder.training.job import TrainJob
+
+    if not path.is_dir():
+        raise HousecoderError(f"{path}: not a directory")
+    if sum((eval_only, resume, dry_run)) > 1:
+        raise HousecoderError("choose one of --eval-only, --resume and --dry-run")
+    state: State = ctx.obj
+    root = path.resolve()
+    if state.project is None:
+        state.project = root
+    settings = state.settings()
+    if config is not None:
+        settings = apply_config_file(settings, config)
+    overrides: dict[str, Any] = {"max_samples": max_samples, "steps": steps,
+                                 "forgetting_tasks": str(forgetting.resolve()) if forgetting else None}  # fmt: skip
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if forgetting is not None and not forgetting.is_file():
+        raise HousecoderError(f"--forgetting {forgetting}: no such task file")
+    settings = Settings.model_validate(merge_sections(settings.model_dump(), {"train": overrides}))
+    console = stderr_console()
+    progress = RichProgress(console)
+    job = TrainJob(root, settings, progress, say=lambda line: console.print(escape(line), highlight=False))
+
+    if dry_run:
+        prepared = job.prepare()
+        for line in job.estimate(prepared).lines():
+            console.print(escape(line), highlight=False)
+        return
+    outcome = job.eval_only() if eval_only else job.run(resume=resume, on_step=_step_printer(console))
+    colour = "green" if outcome.beat_base else "yellow"
+    console.print(f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"
+                  f"  report: {escape(str(outcome.run_dir / 'report.md'))}", highlight=False)  # fmt: skip
+
+
+def _step_printer(console: Any) -> Any:
+    from housecoder.training.trainer import StepLog
+
+    def show(log: StepLog) -> None:
+        held = f", held-out {log.eval_loss:.4f}" if log.eval_loss is not None else ""
+        remaining = (log.total_steps - log.step) * log.elapsed_s / max(log.step, 1)
+        console.print(
+            f"step {log.step}/{log.total_steps}: loss {log.loss:.4f}{held}, lr {log.learning_rate:.2e}, "
+            f"{log.samples_per_s:.2f} samples/s, {log.elapsed_s / 60:.1f} min, ~{remaining / 60:.0f} min left",
+            highlight=False,
+        )
+
+    return show

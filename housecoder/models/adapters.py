@@ -1,0 +1,212 @@
+"""The adapter registry: LoRA adapters `housecoder train` wrote for a repository, and which one to serve.
+
+Layout: `<adapters root>/<repo name>-<sha12 of its absolute path>/<run>/`, each run a
+peft directory (`adapter_config.json`, `adapter_model.safetensors`) plus
+`housecoder-adapter.json`:
+
+    {"format": 1, "base_model": "qwen2.5-coder-1.5b-instruct", "base_fingerprint": "cc32…",
+     "repository": "/abs/repo", "commit": "1a2b…" | null, "created": "2025-01-31T12:00:00+00:00",
+     "config": {...train settings...}, "metrics": {"held-out": {"before": {"exact": 0.31, ...},
+     "after": {"exact": 0.42, ...}, ...}, ...}, "beat_base": true, "verdict": "one line"}
+
+(`metrics` is the training report's; only the held-out exact match, a fraction, is read here.)
+
+The server serves the newest adapter that beat the base model and was trained
+for the very base it loaded (`base_fingerprint`); a plain peft adapter without
+metadata can still be named explicitly (peft and llama.cpp check its shapes).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import Settings
+from housecoder.errors import first_line
+from housecoder.locations import cache_base, repo_key
+from housecoder.models.atomic import STAGING_PREFIX, atomic_path
+from housecoder.models.errors import AdapterMismatch, ModelError
+
+log = logging.getLogger(__name__)
+
+ADAPTER_META = "housecoder-adapter.json"
+FORMAT = 1  # bump when the metadata's fields change meaning
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+HELD_OUT = "held-out"  # the metrics entry of the held-out files, with "before"/"after" scores
+_TEXT_FIELDS = ("base_model", "base_fingerprint", "repository", "created", "verdict")
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """One registered adapter: where it is, the base it was trained for, and how it did on held-out files."""
+
+    path: Path
+    base_model: str
+    base_fingerprint: str
+    repository: str
+    commit: str | None
+    created: str  # ISO-8601
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    beat_base: bool
+    verdict: str
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """`created` as an aware datetime (a naive one is taken as local time)."""
+        return datetime.datetime.fromisoformat(self.created).astimezone()
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether the peft files are still there (a run may have been cleaned up)."""
+        return (self.path / ADAPTER_CONFIG).is_file() and any((self.path / name).is_file() for name in ADAPTER_WEIGHTS)
+
+    def summary(self) -> str:
+        """"held-out exact match 31.0 -> 42.0%" when the metrics hold both figures, else the verdict."""
+        try:
+            before, after = (100 * float(self.metrics[HELD_OUT][side]["exact"]) for side in ("before", "after"))
+        except (KeyError, TypeError, ValueError):
+            return self.verdict
+        return f"held-out exact match {before:.1f} -> {after:.1f}%"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The metadata as written, plus the path (for status displays)."""
+        return {"path": str(self.path), **_meta_of(self)}
+
+
+def _meta_of(info: AdapterInfo) -> dict[str, Any]:
+    return {
+        "format": FORMAT, "base_model": info.base_model, "base_fingerprint": info.base_fingerprint,
+        "repository": info.repository, "commit": info.commit, "created": info.created, "config": info.config,
+        "metrics": info.metrics, "beat_base": info.beat_base, "verdict": info.verdict,
+    }  # fmt: skip
+
+
+def _parse(path: Path, meta: Any) -> AdapterInfo:
+    """Validate metadata read from (or about to be written to) `path`; ModelError names the first problem."""
+    where = path / ADAPTER_META
+    if not isinstance(meta, Mapping):
+        raise ModelError(f"{where}: adapter metadata must be a JSON object")
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{where}: unknown adapter metadata format {meta.get('format')!r} (expected {FORMAT})")
+    for key in _TEXT_FIELDS:
+        if not isinstance(meta.get(key), str):
+            raise ModelError(f"{where}: '{key}' must be a string")
+    if not isinstance(meta.get("beat_base"), bool):
+        raise ModelError(f"{where}: 'beat_base' must be true or false")
+    for key in ("config", "metrics"):
+        if not isinstance(meta.get(key), Mapping):
+            raise ModelError(f"{where}: '{key}' must be an object")
+    commit = meta.get("commit")
+    if commit is not None and not isinstance(commit, str):
+        raise ModelError(f"{where}: 'commit' must be a string or null")
+    try:
+        datetime.datetime.fromisoformat(meta["created"])
+    except ValueError as err:
+        raise ModelError(f"{where}: 'created' is not an ISO-8601 time ({first_line(err)})") from err
+    return AdapterInfo(
+        path=path, base_model=meta["base_model"], base_fingerprint=meta["base_fingerprint"],
+        repository=meta["repository"], commit=commit, created=meta["created"], config=dict(meta["config"]),
+        metrics=dict(meta["metrics"]), beat_base=meta["beat_base"], verdict=" ".join(meta["verdict"].split()),
+    )  # fmt: skip
+
+
+def base_fingerprint(model_dir: Path) -> str:
+    """Identifies a base model's weights cheaply: the verified sha256 the model store recorded (the GGUF
+    hash of built-ins and converted .gguf files), else a hash of config.json's bytes and the names and
+    sizes of the weight files (never their contents: they are gigabytes)."""
+    from housecoder.models.store import read_meta
+
+    recorded = (read_meta(model_dir) or {}).get("sha256")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    digest = hashlib.sha256()
+    config = model_dir / "config.json"
+    digest.update(config.read_bytes() if config.is_file() else b"")
+    weights = sorted(entry for entry in model_dir.iterdir() if entry.suffix in WEIGHT_SUFFIXES and entry.is_file())
+    for weight in weights:
+        digest.update(f"\0{weight.name}\0{weight.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def adapters_root(settings: Settings) -> Path:
+    """Where adapters are registered: `train.output`, else `<cache>/adapters` beside the model store."""
+    return Path(settings.train.output).expanduser() if settings.train.output else cache_base(settings) / "adapters"
+
+
+def repo_adapters_dir(settings: Settings, repo_root: Path) -> Path:
+    """The folder holding one directory per training run of the repository at `repo_root`."""
+    return adapters_root(settings) / repo_key(repo_root)
+
+
+def read_adapter(path: Path) -> AdapterInfo | None:
+    """The metadata of the adapter at `path`; None when it has none (a plain peft adapter).
+    Raises ModelError (one line) when the metadata is unreadable or malformed."""
+    try:
+        text = (path / ADAPTER_META).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ModelError(f"{path / ADAPTER_META}: cannot read: {err.strerror or err}") from err
+    try:
+        meta = json.loads(text)
+    except ValueError as err:
+        raise ModelError(f"{path / ADAPTER_META}: not JSON ({first_line(err)})") from err
+    return _parse(path, meta)
+
+
+def write_adapter_meta(path: Path, meta: Mapping[str, Any]) -> None:
+    """Validate `meta` (`format` may be left out) and write it into the adapter directory `path`
+    atomically: a reader sees the old file or the new one, never half of one."""
+    info = _parse(path, {"format": FORMAT, **meta})
+    with atomic_path(path / ADAPTER_META, directory=False) as staging:
+        staging.write_text(json.dumps(_meta_of(info), indent=2) + "\n", encoding="utf-8")
+
+
+def list_adapters(settings: Settings, repo_root: Path) -> list[AdapterInfo]:
+    """Every adapter registered for the repository, newest first. Runs without metadata are not
+    registered; corrupt metadata is skipped with a warning."""
+    folder = repo_adapters_dir(settings, repo_root)
+    try:
+        runs = [entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith(STAGING_PREFIX)]
+    except OSError:
+        return []
+    found: list[AdapterInfo] = []
+    for run in runs:
+        try:
+            info = read_adapter(run)
+        except ModelError as err:
+            log.warning("skipping adapter: %s", err)
+            continue
+        if info is not None:
+            found.append(info)
+    return sorted(found, key=lambda info: info.created_at, reverse=True)
+
+
+def best_adapter(settings: Settings, repo_root: Path, fingerprint: str) -> AdapterInfo | None:
+    """The newest registered adapter that beat the base model, was trained for the base with
+    `fingerprint`, and still has its files; None when there is none."""
+    for info in list_adapters(settings, repo_root):
+        if info.beat_base and info.base_fingerprint == fingerprint and info.has_weights:
+            return info
+    return None
+
+
+def check_compatible(adapter: Path, fingerprint: str) -> None:
+    """Refuse, in one line, an adapter that is missing or whose metadata names another base model.
+    A plain peft adapter (no metadata) passes: peft and llama.cpp check its shapes when loading."""
+    if not adapter.is_dir():
+        raise ModelError(f"{adapter}: not a LoRA adapter (no such directory)")
+    if not (adapter / ADAPTER_CONFIG).is_file():
+        raise ModelError(f"{adapter}: not a LoRA adapter (no {ADAPTER_CONFIG})")
+    info = read_adapter(adapter)
+    if info is not None and info.base_fingerprint != fingerprint:
+        raise AdapterMismatch(str(adapter), info.base_model, info.base_fingerprint, fingerprint)

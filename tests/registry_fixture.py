@@ -1,0 +1,33 @@
+"""Register an adapter for a repository the way `housecoder train` does: a peft directory plus metadata."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import Settings
+from housecoder.models.adapters import repo_adapters_dir, write_adapter_meta
+
+
+def register(
+    settings: Settings, repo: Path, run: str, fingerprint: str, *, peft_dir: Path | None = None,
+    created: str = "2025-01-01T12:00:00+00:00", beat_base: bool = True, base_model: str = "tiny-qwen",
+) -> Path:
+    """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files) and its metadata."""
+    target = repo_adapters_dir(settings, repo) / run
+    if peft_dir is not None:
+        shutil.copytree(peft_dir, target)
+    else:
+        target.mkdir(parents=True)
+        (target / "adapter_config.json").write_text('{"peft_type": "LORA"}')
+        (target / "adapter_model.safetensors").write_bytes(b"\0" * 16)
+    exact = (0.25, 0.5) if beat_base else (0.5, 0.25)
+    meta: dict[str, Any] = {
+        "base_model": base_model, "base_fingerprint": fingerprint, "repository": str(repo.resolve()),
+        "commit": "0123abcd", "created": created, "config": {"rank": 4},
+        "metrics": {"held-out": {"before": {"exact": exact[0]}, "after": {"exact": exact[1]}}},
+        "beat_base": beat_base, "verdict": "activated: beat the base model" if beat_base else "not activated: worse",
+    }  # fmt: skip
+    write_adapter_meta(target, meta)
+    return target

@@ -1,0 +1,90 @@
+"""The session's adapter: picked from the registry at load, re-scanned by reloadAdapter, reported by status."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from registry_fixture import register
+
+from housecoder.config import Settings
+from housecoder.models.adapters import base_fingerprint
+from housecoder.models.errors import AdapterMismatch
+from housecoder.server.session import Session
+
+
+@pytest.fixture
+def settings(tiny_qwen_dir: Path, tmp_path: Path) -> Settings:
+    return Settings.model_validate({
+        "models": {"code_model": str(tiny_qwen_dir), "device": "cpu", "dtype": "float32", "offline": True,
+                   "cache_dir": str(tmp_path / "cache" / "models")},
+        "train": {"output": str(tmp_path / "adapters")},
+    })  # fmt: skip
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> list[Path]:
+    roots = [tmp_path / "first", tmp_path / "second"]
+    for root in roots:
+        root.mkdir()
+    return roots
+
+
+@pytest.fixture
+def session(settings: Settings, folders: list[Path]) -> Iterator[Session]:
+    session = Session(settings, folders)
+    yield session
+    session.shutdown()
+
+
+def test_the_first_folder_with_a_registered_adapter_supplies_it_at_load(
+    session: Session, settings: Settings, folders: list[Path], tiny_qwen_dir: Path, tiny_adapter_dir: Path
+) -> None:
+    adapter = register(settings, folders[1], "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir)
+    session.load_model().result()
+    status = session.status()
+    assert status["adapter"] == str(adapter) and status["adapter_automatic"] is True
+    assert status["adapter_meta"]["summary"] == "held-out exact match 25.0 -> 50.0%"
+    assert status["adapter_meta"]["verdict"] == "activated: beat the base model"
+
+
+def test_reload_without_argument_picks_up_a_newly_registered_adapter(
+    session: Session, settings: Settings, folders: list[Path], tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+) -> None:
+    session.load_model().result()
+    assert session.status()["adapter"] is None and session.status()["adapter_meta"] is None
+    assert session.set_adapter(None) == {"adapter": None, "automatic": False}
+
+    fingerprint = base_fingerprint(tiny_qwen_dir)
+    trained = register(settings, folders[0], "run1", fingerprint, peft_dir=tiny_adapter_dir)
+    register(settings, folders[0], "run2", fingerprint, peft_dir=tiny_adapter_dir, created="2025-02-01T00:00:00+00:00",
+             beat_base=False)  # fmt: skip
+    assert session.set_adapter(None) == {"adapter": str(trained), "automatic": True}
+    assert session.status()["adapter_automatic"] is True
+
+    # A named adapter is checked: another base is refused and the current adapter stays on.
+    other = register(settings, tmp_path, "other", "f" * 64, peft_dir=tiny_adapter_dir)
+    with pytest.raises(AdapterMismatch):
+        session.set_adapter(str(other))
+    assert session.status()["adapter"] == str(trained)
+
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_adapter_dir, plain)
+    assert session.set_adapter(str(plain)) == {"adapter": str(plain), "automatic": False}
+    status = session.status()
+    assert status["adapter_automatic"] is False and status["adapter_meta"] is None
+
+
+def test_no_automatic_adapter_when_turned_off(settings: Settings, folders: list[Path], tiny_qwen_dir: Path,
+                                             tiny_adapter_dir: Path) -> None:  # fmt: skip
+    register(settings, folders[0], "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir)
+    off = settings.model_copy(update={"models": settings.models.model_copy(update={"auto_adapter": False})})
+    session = Session(off, folders)
+    try:
+        session.load_model().result()
+        assert session.status()["adapter"] is None
+        assert session.set_adapter(None)["adapter"] is None
+    finally:
+        session.shutdown()

@@ -1,0 +1,127 @@
+"""The training job end to end on the tiny model with a real index: samples, split, training, evaluation,
+the adapter directory and its registration; dry run, resume, re-evaluation and the errors a user meets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from housecoder.bench.tasks import Task, write_tasks
+from housecoder.models.adapters import list_adapters, read_adapter
+from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
+from housecoder.training.job import SAMPLES_FILE, TrainJob, read_samples
+from housecoder.training.trainer import CHECKPOINT
+
+
+def _forgetting_file(tmp_path: Path) -> Path:
+    tasks = [Task(f"he/{i}", "f.py", f"def add_{i}(a, b):\n    ", "\n", "return a + b", "python") for i in range(3)]
+    path = tmp_path / "forgetting.jsonl"
+    write_tasks(path, tasks)
+    return path
+
+
+def test_a_run_writes_a_registered_adapter_with_its_report(
+    inventory_repo: Path, train_settings: Any, tmp_path: Path
+) -> None:
+    settings = train_settings(forgetting_tasks=str(_forgetting_file(tmp_path)),
+                              forgetting_limit=3)  # fmt: skip
+    steps = []
+    outcome = TrainJob(inventory_repo, settings).run(on_step=steps.append)
+
+    run = outcome.run_dir
+    assert run.parent.parent == tmp_path / "adapters"
+    for name in ("adapter_config.json", "adapter_model.safetensors", "housecoder-adapter.json", "report.md", "report.json",
+                 "loss.png", SAMPLES_FILE, "split.json", "history.json", "generations.jsonl"):  # fmt: skip
+        assert (run / name).is_file(), name
+    assert not (run / CHECKPOINT).exists()  # a finished run drops its optimiser state
+    assert [log.step for log in steps] == [1, 2, 3, 4] and steps[1].eval_loss is not None and steps[0].eval_loss is None
+
+    info = read_adapter(run)
+    assert info is not None and info.beat_base == outcome.beat_base and info.verdict == outcome.verdict
+    meta = json.loads((run / "housecoder-adapter.json").read_text())
+    report_json = json.loads((run / "report.json").read_text())
+    assert meta["base_model"] == settings.models.code_model and report_json["samples"] == {"train": 12, "held_out": 6}
+    assert set(meta["metrics"]) == {"held_out_loss", "held-out", "forgetting"}
+    assert meta["metrics"]["held-out"]["before"]["tasks"] == 3 and meta["metrics"]["forgetting"]["after"]["tasks"] == 3
+    assert [a.path for a in list_adapters(settings, inventory_repo)] == [run]
+    report = (run / "report.md").read_text()
+    assert outcome.verdict in report and "Forgetting check" in report
+
+    # Held-out files never appear in training samples, neither as the sample's file nor in its context.
+    train, held_out = read_samples(run / SAMPLES_FILE)
+    split = json.loads((run / "split.json").read_text())
+    assert len(train) == 12 and len(held_out) == 6
+    assert all(s.path in split["held_out"] for s in held_out)
+    for sample in train:
+        assert sample.path in split["train"] and not set(sample.snippet_paths) & set(split["held_out"])
+        assert sample.path not in sample.snippet_paths
+    assert any(sample.snippet_paths for sample in train)  # retrieval did put other files in front
+
+    # The generations before and after are the benchmark's records, paired per task.
+    runs = {json.loads(line)["run"] for line in (run / "generations.jsonl").read_text().splitlines()}
+    assert runs == {"housecoder", "housecoder+adapter", "infile", "infile+adapter"}
+
+
+def test_dry_run_counts_samples_and_times_a_step_without_writing(
+    inventory_repo: Path, train_settings: Any, tmp_path: Path
+) -> None:
+    settings = train_settings(steps=None, epochs=2.0)
+    job = TrainJob(inventory_repo, settings)
+    estimate = job.estimate(job.prepare())
+    assert estimate.train_samples == 12 and estimate.eval_samples == 6 and estimate.files == 7
+    assert estimate.steps == 12 and estimate.sequences == 24  # 2 epochs of 12 samples, 2 per optimiser step
+    assert estimate.step_seconds > 0 and estimate.total_seconds > 0 and estimate.mean_tokens > 20
+    assert "estimated" in estimate.lines()[-1]
+    assert not (tmp_path / "adapters").exists()
+
+
+def test_resume_continues_an_interrupted_run(
+    inventory_repo: Path, train_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from housecoder.training import trainer
+
+    settings = train_settings(steps=4, generate_samples=1)
+    seen: list[int] = []
+
+    def stop_at_three(log: trainer.StepLog) -> None:
+        seen.append(log.step)
+        if log.step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TrainJob(inventory_repo, settings).run(on_step=stop_at_three)
+    unfinished = TrainJob(inventory_repo, settings).unfinished_run()
+    assert (unfinished / CHECKPOINT).is_dir() and not (unfinished / "housecoder-adapter.json").exists()
+
+    resumed: list[int] = []
+    outcome = TrainJob(inventory_repo, settings).run(resume=True, on_step=lambda log: resumed.append(log.step))
+    assert seen == [1, 2, 3] and resumed == [3, 4]  # the checkpoint at step 2 is where it picks up
+    assert outcome.run_dir == unfinished and (unfinished / "housecoder-adapter.json").is_file()
+    with pytest.raises(NoCheckpoint, match="no unfinished training run"):
+        TrainJob(inventory_repo, settings).unfinished_run()
+
+
+def test_eval_only_scores_the_newest_adapter_again(
+    inventory_repo: Path, train_settings: Any, tmp_path: Path
+) -> None:
+    settings = train_settings(steps=2, generate_samples=2)
+    with pytest.raises(TrainingError, match="no trained adapter"):
+        TrainJob(inventory_repo, settings).eval_only()
+    first = TrainJob(inventory_repo, settings).run()
+    again = TrainJob(inventory_repo, settings).eval_only()
+    assert again.run_dir == first.run_dir
+    assert again.metrics["held_out_loss"]["after"] == pytest.approx(first.metrics["held_out_loss"]["after"], rel=1e-4)
+
+
+def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "only.py").write_text("def f():\n    return 1\n")
+    settings = train_settings()
+    with pytest.raises(TooSmall, match="1 usable source file"):
+        TrainJob(one, settings).prepare()
+    with pytest.raises(TrainingError, match="not a directory"):
+        TrainJob(tmp_path / "missing", settings).prepare()

@@ -1,0 +1,43 @@
+"""The real default model trains one LoRA step on a small repository, and the adapter it writes is
+registered for that base and is served by llama.cpp (slow: 1.5B parameters in bf16 on CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from housecoder.config import Settings
+from housecoder.models.catalog import QWEN_CODER_1_5B
+
+
+@pytest.mark.slow
+def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, tmp_path: Path) -> None:
+    from housecoder.completion import CompletionEngine, CompletionInput
+    from housecoder.completion.loading import load_backend
+    from housecoder.models.adapters import best_adapter, read_adapter
+    from housecoder.training.job import TrainJob
+
+    settings = Settings.model_validate({
+        "index": {"location": str(tmp_path / "index")},
+        "completion": {"max_new_tokens": 12},
+        "train": {"max_samples": 8, "eval_samples": 4, "steps": 1, "grad_accum": 2, "eval_every": 1, "generate_samples": 2,
+                  "held_out_fraction": 0.3, "output": str(tmp_path / "adapters")},
+    })  # fmt: skip
+    job = TrainJob(inventory_repo, settings)
+    outcome = job.run()
+    info = read_adapter(outcome.run_dir)
+    assert info is not None and info.base_fingerprint == QWEN_CODER_1_5B.sha256
+    loss = outcome.metrics["held_out_loss"]
+    assert 0 < loss["after"] < 10 and 0 < loss["before"] < 10
+    assert outcome.metrics["held-out"]["before"]["tasks"] == 2 and outcome.metrics["held-out"]["after"]["tasks"] == 2
+    if outcome.beat_base:
+        assert best_adapter(settings, inventory_repo, QWEN_CODER_1_5B.sha256) == info
+
+    served = Settings.model_validate(settings.model_dump() | {"models": {**settings.models.model_dump(), "adapter": str(outcome.run_dir)},
+                                                              "inference": {"runtime": "llama.cpp"}})  # fmt: skip
+    backend = load_backend(served)
+    assert backend.adapter == outcome.run_dir
+    text = "def with_vat(net_cents, country):\n    rate = VAT.get(country, 0)\n    "
+    output = CompletionEngine(backend, served, repo_name=None).complete(CompletionInput("p.py", text, len(text), "python"))
+    assert output.stopped_by != "cancelled" and output.prompt_tokens > 10 and output.text.strip()

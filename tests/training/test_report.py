@@ -1,0 +1,61 @@
+"""The activation rule and the report files, on hand-made metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from housecoder.training.report import markdown, verdict, write_report
+
+
+def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float, float],
+             forgetting: tuple[float, float] | None = None) -> dict[str, Any]:  # fmt: skip
+    def scores(exact: float, similarity: float) -> dict[str, Any]:
+        return {"tasks": 10, "exact": exact, "edit_similarity": similarity, "identifier_f1": 0.5}
+
+    found: dict[str, Any] = {
+        "held_out_loss": {"before": loss[0], "after": loss[1]},
+        "held-out": {"before": scores(em[0], es[0]), "after": scores(em[1], es[1]), "by_kind": [], "paired": []},
+    }
+    if forgetting:
+        found["forgetting"] = {"before": scores(forgetting[0], 0.9), "after": scores(forgetting[1], 0.9), "by_kind": [], "paired": []}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("metrics", "beat", "reason"),
+    [
+        (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0)), True, "activated: beat the base model (held-out exact match 30.0 -> 40.0%"),
+        (_metrics((0.3, 0.3), (0.6, 0.65), (1.2, 1.0)), True, "activated"),
+        (_metrics((0.3, 0.3), (0.6, 0.6), (1.2, 1.0)), False, "did not complete held-out code better"),
+        (_metrics((0.4, 0.3), (0.6, 0.9), (1.2, 1.0)), False, "did not complete held-out code better"),
+        (_metrics((0.3, 0.4), (0.6, 0.7), (1.0, 1.0)), False, "the held-out loss did not drop"),
+        (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.76)), True, "forgetting check 80.0 -> 76.0%"),
+        (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.7)), False, "forgot too much elsewhere"),
+    ],
+)
+def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
+    found, why = verdict(metrics, max_forgetting=0.05)
+    assert found is beat and reason in why
+
+
+def test_report_files(tmp_path: Path) -> None:
+    metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.8))
+    metrics["held-out"]["by_kind"] = [{"kind": "line", "run": "housecoder", "tasks": 4, "exact": 0.25, "edit_similarity": 0.5,
+                                        "identifier_f1": 0.5}]  # fmt: skip
+    metrics["held-out"]["paired"] = [{"tasks": 10, "gained": ["a", "b"], "lost": ["c"], "difference": 0.1, "interval": [-0.1, 0.3]}]
+    meta = {"repository": "/src/shop", "base_model": "m", "base_fingerprint": "sha256:" + "ab" * 32, "commit": None,
+            "split": "held out 2 of 9 files by hash", "samples": {"train": 40, "held_out": 10}, "metrics": metrics,
+            "verdict": verdict(metrics, 0.05)[1], "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120}}  # fmt: skip
+    history = [{"step": 1, "loss": 1.5, "eval_loss": None}, {"step": 2, "loss": 1.3, "eval_loss": 1.1}]
+    write_report(tmp_path, meta, history)
+    text = (tmp_path / "report.md").read_text()
+    assert text == markdown(meta) and text.startswith("# Adapter for shop\n\n- activated")
+    assert "| line | housecoder | 4 | 25.0 | 50.0 | 50.0 |" in text
+    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in text
+    assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
+    assert json.loads((tmp_path / "report.json").read_text())["history"] == history
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,96 @@
+"""Samples: prompted by the server's own prompt builder, never from held-out files; cuts deduplicated and capped."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.config import TrainConfig
+from housecoder.context import ContextSnippet
+from housecoder.indexer.sources import SourceFile
+from housecoder.training.data import IGNORE, collate, encode
+from housecoder.training.samples import Cut, FilteredRetriever, build_samples, draw_cuts, sample_settings
+from housecoder.training.spans import Span
+
+
+def _engine_parts(inventory_repo: Path, settings: Any, tiny_qwen_dir: Path) -> tuple[Any, Any]:
+    from housecoder.completion.loading import open_retriever
+    from housecoder.indexer.service import index_repository
+    from housecoder.inference.transformers_backend import TransformersBackend
+    from housecoder.models.loading import load_code_model
+    from housecoder.models.store import store_for
+
+    index_repository(inventory_repo, settings, store_for(settings))
+    backend = TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
+    return backend, open_retriever(inventory_repo, settings)
+
+
+def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
+    inventory_repo: Path, train_settings: Any, tiny_qwen_dir: Path
+) -> None:
+    settings = sample_settings(train_settings())
+    backend, retriever = _engine_parts(inventory_repo, settings, tiny_qwen_dir)
+    text = (inventory_repo / "inventory/orders.py").read_text()
+    start = text.index("with_vat(cents * count, country)")
+    cut = Cut(SourceFile("inventory/orders.py", "python", text), Span(start, start + len("with_vat(cents * count, country)"), "expression"))
+    engine = CompletionEngine(backend, settings, repo_name=inventory_repo.name, retriever=retriever)
+    [sample] = build_samples([cut], engine, 1, 64)
+
+    served = CompletionEngine(backend, settings, repo_name=inventory_repo.name, retriever=retriever).complete(
+        CompletionInput("inventory/orders.py", cut.prefix + cut.suffix, len(cut.prefix), "python", multi_line=False)
+    )
+    assert served.prompt == sample.prompt
+    assert sample.prompt.startswith(f"<|repo_name|>{inventory_repo.name}\n<|file_sep|>") and sample.prompt.endswith("<|fim_middle|>")
+    assert sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths  # other files, never its own
+    assert sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
+    assert sample.as_task(str(inventory_repo)).groundtruth == sample.middle
+
+
+class _Everything:
+    def definitions(self, names: Any, exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        return [ContextSnippet(p, 1, 2, "x", "definition", "d") for p in ("a.py", "held.py", "b.py")]
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return [ContextSnippet(p, 1, 2, "x", "retrieval", "r") for p in ("held.py", "a.py", "held.py", "b.py", "c.py")][:k]
+
+
+def test_filtered_retriever_drops_blocked_paths_and_still_fills_k() -> None:
+    filtered = FilteredRetriever(_Everything(), {"held.py"})
+    assert [s.path for s in filtered.definitions(["f"], "x.py", 10)] == ["a.py", "b.py"]
+    assert [s.path for s in filtered.search("q", "x.py", 3, 10)] == ["a.py", "b.py", "c.py"]
+
+
+def test_cuts_are_capped_per_file_and_deduplicated() -> None:
+    big = SourceFile("big.py", "python", "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(40)))
+    copy = SourceFile("copy.py", "python", "def g(x):\n    y = x + 1\n    return y\n")
+    config = TrainConfig(per_file=5, span_mix={"line": 1.0})
+    cuts = draw_cuts([big, copy], config, 100, random.Random(0))
+    per_file = {path: sum(1 for c in cuts if c.file.path == path) for path in ("big.py", "copy.py")}
+    assert per_file["big.py"] == 5 and per_file["copy.py"] >= 1
+    keys = [(" ".join(c.middle.split()), c.prefix.rstrip().rsplit("\n", 1)[-1].strip()) for c in cuts]
+    assert len(keys) == len(set(keys))
+    assert all(c.prefix + c.middle + c.suffix == c.file.text for c in cuts)
+    assert draw_cuts([big, copy], config, 100, random.Random(0)) == cuts  # seeded
+
+
+def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from housecoder.training.samples import Sample
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen_dir)
+    sample = Sample("a.py", "python", "line", 10, "return x", "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
+                    (), "def f(x):\n    ", "\n")  # fmt: skip
+    encoded = encode(sample, tokenizer)
+    prompt_length = len(tokenizer(sample.prompt, add_special_tokens=False)["input_ids"])
+    assert encoded.labels[:prompt_length] == [IGNORE] * prompt_length
+    target = encoded.input_ids[prompt_length:]
+    assert encoded.labels[prompt_length:] == target and tokenizer.decode(target) == "return x<|endoftext|>"
+    assert encoded.target_tokens == len(target)
+
+    batch = collate([encoded, encode(sample, tokenizer).__class__([1, 2], [IGNORE, 2])], pad_id=0)
+    assert batch["input_ids"].shape == (2, len(encoded.input_ids))
+    assert batch["attention_mask"][1].tolist() == [1, 1] + [0] * (len(encoded.input_ids) - 2)
+    assert batch["labels"][1, 2:].tolist() == [IGNORE] * (len(encoded.input_ids) - 2)

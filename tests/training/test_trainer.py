@@ -1,0 +1,94 @@
+"""The training loop on the tiny model: the held-out loss falls on data it fits, the best adapter is kept,
+early stop, and a resumed run ends with the very weights of an uninterrupted one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from housecoder.config import TrainConfig
+from housecoder.training.data import IGNORE, Encoded
+from housecoder.training.trainer import BEST, CHECKPOINT, Trainer, TrainState, lora_config, total_steps
+
+
+def _peft(tiny_qwen_dir: Path) -> Any:
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    return get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_qwen_dir), lora_config(_config()))
+
+
+def _config(**changes: Any) -> TrainConfig:
+    base = {"rank": 4, "alpha": 8, "dropout": 0.0, "learning_rate": 2e-2, "warmup_steps": 0, "steps": 6, "grad_accum": 2,
+            "eval_every": 2, "checkpoint_every": 2, "patience": 3, "mixed_precision": "no", "seed": 1}  # fmt: skip
+    return TrainConfig.model_validate(base | changes)
+
+
+DATA = [Encoded([5, 6, 7, 8, 9, 10], [IGNORE, IGNORE, IGNORE, 8, 9, 10]), Encoded([11, 12, 13, 14], [IGNORE, IGNORE, 13, 14]),
+        Encoded([20, 21, 22, 23, 24], [IGNORE, IGNORE, 22, 23, 24]), Encoded([30, 31, 32], [IGNORE, 31, 32])]  # fmt: skip
+
+
+def _weights(model: Any) -> dict[str, Any]:
+    return {name: tensor.detach().clone() for name, tensor in model.named_parameters() if "lora_" in name}
+
+
+def test_steps_from_epochs_or_explicit() -> None:
+    assert total_steps(TrainConfig(grad_accum=8, batch_size=1, epochs=1.0), 400) == 50
+    assert total_steps(TrainConfig(grad_accum=8, batch_size=2, epochs=2.5), 100) == 18
+    assert total_steps(TrainConfig(steps=7), 400) == 7
+
+
+def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    model = _peft(tiny_qwen_dir)
+    trainer = Trainer(model, _config(), tmp_path, pad=0, device="cpu")
+    from housecoder.training.trainer import held_out_loss
+
+    before = held_out_loss(model, DATA, 0, "cpu", trainer.accelerator.autocast)
+    result = trainer.train(DATA, DATA, initial_loss=before)
+    checks = [h["eval_loss"] for h in result.state.history if h["eval_loss"] is not None]
+    assert len(checks) == 3 and result.state.step == 6
+    assert result.state.best_loss is not None and result.state.best_loss < before
+    assert result.best_dir == tmp_path / BEST and (tmp_path / BEST / "adapter_model.safetensors").is_file()
+    assert (tmp_path / CHECKPOINT / "trainer.pt").is_file() and (tmp_path / "history.json").is_file()
+
+
+def test_early_stop_after_patience_checks_without_gain(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    trainer = Trainer(_peft(tiny_qwen_dir), _config(steps=20, eval_every=1, patience=2), tmp_path, pad=0, device="cpu")
+    result = trainer.train(DATA, DATA, initial_loss=0.0)  # nothing beats a loss of 0
+    assert result.state.stopped_early and result.state.step == 2 and result.best_dir is None
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    whole = _peft(tiny_qwen_dir)
+    Trainer(whole, _config(), tmp_path / "whole", pad=0, device="cpu").train(DATA, DATA, initial_loss=99.0)
+
+    first = _peft(tiny_qwen_dir)
+    stopped: list[int] = []
+
+    def interrupt(log: Any) -> None:
+        stopped.append(log.step)
+        if log.step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(first, _config(), tmp_path / "split", pad=0, device="cpu").train(DATA, DATA, initial_loss=99.0, on_step=interrupt)
+    second = _peft(tiny_qwen_dir)  # a fresh process: new LoRA weights, restored from the step-4 checkpoint
+    result = Trainer(second, _config(), tmp_path / "split", pad=0, device="cpu").train(DATA, DATA, resume=True)
+    assert stopped == [1, 2, 3, 4, 5] and result.state.step == 6
+    assert [h["step"] for h in result.state.history] == [1, 2, 3, 4, 5, 6]
+    expected, got = _weights(whole), _weights(second)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert (expected[name] - got[name]).abs().max() < 1e-5, name
+
+
+def test_resume_without_a_checkpoint_says_so(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    from housecoder.training.errors import NoCheckpoint
+
+    with pytest.raises(NoCheckpoint, match="no checkpoint to resume from"):
+        Trainer(_peft(tiny_qwen_dir), _config(), tmp_path, pad=0, device="cpu").train(DATA, DATA, resume=True)
+    assert TrainState().step == 0

@@ -1,0 +1,98 @@
+"""Before/after evaluation of an adapter: held-out loss, generated middles, and a forgetting check.
+
+Generation goes through the benchmark runner (`housecoder.bench.runner`), so the
+held-out middles are completed by the real completion engine (context, prompt,
+post-processing) and scored with the benchmark's metrics: held-out samples under
+the `housecoder` context setting, the forgetting tasks (e.g. HumanEval-FIM) as
+plain in-file FIM. Runs are named as the benchmark names them (`housecoder`,
+`housecoder+adapter`, ...), so its summaries and paired comparisons apply as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.bench.metrics import mean
+from housecoder.bench.report import comparisons, summarize
+from housecoder.bench.runner import Record, ResultsFile, Runner, RunSpec
+from housecoder.bench.tasks import Task
+from housecoder.config import Settings
+from housecoder.context import Retriever
+from housecoder.inference.base import Backend
+from housecoder.models.progress import SILENT, Progress
+
+HELD_OUT = "held-out"
+FORGETTING = "forgetting"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Generation scores of one run over one task set."""
+
+    tasks: int
+    exact: float
+    edit_similarity: float
+    identifier_f1: float
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> Scores:
+        return cls(len(records), mean([float(r.exact) for r in records]), mean([r.edit_similarity for r in records]),
+                   mean([r.identifier_f1 for r in records]))  # fmt: skip
+
+
+def generate(
+    backend: Backend,
+    settings: Settings,
+    tasks: Sequence[Task],
+    results: ResultsFile | None,
+    *,
+    context: str,
+    adapter: Path | None,
+    retriever: Retriever | None = None,
+    progress: Progress = SILENT,
+    label: str = "",
+) -> list[Record]:
+    """Complete every task with the backend's current adapter state (`adapter` names the run `+adapter`).
+
+    Records are appended to `results` (tasks already there are not run again), or kept in memory (None)."""
+    runner = Runner(backend, settings, open_index=(lambda _root: retriever) if retriever is not None else None,
+                    adapter=adapter)  # fmt: skip
+    spec = RunSpec(context, adapter=adapter is not None)
+    done: list[Record] = []
+    todo = [task for task in tasks if results is None or not results.has(spec.name, task.task_id)]
+    with progress.task(f"{label or spec.name}: {len(todo)} completions", total=len(todo), unit="tasks") as advance:
+        for task in todo:
+            record = runner.run_task(spec, task)
+            done.append(record)
+            if results is not None:
+                results.add(record)
+            advance(1)
+    if results is None:
+        return done
+    wanted = {task.task_id for task in tasks}
+    return [record for record in results.records if record.run == spec.name and record.task_id in wanted]
+
+
+def relabel(tasks: Sequence[Task], kind: str) -> list[Task]:
+    return [dataclasses.replace(task, kind=kind) for task in tasks]
+
+
+def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
+    """Scores before and after, per task kind and over all tasks, and the paired exact-match comparison."""
+    both = [*before, *after]
+    overall = [dataclasses.replace(record, kind="all") for record in both]
+    paired = [c for c in comparisons(overall, seed=seed)]
+    return {
+        "before": dataclasses.asdict(Scores.of(before)),
+        "after": dataclasses.asdict(Scores.of(after)),
+        "by_kind": [dataclasses.asdict(s) for s in summarize(both, seed=seed)],
+        "paired": [
+            {"tasks": c.tasks, "gained": c.result.gained, "lost": c.result.lost, "difference": c.result.difference,
+             "interval": list(c.result.interval)}
+            for c in paired
+        ],
+    }  # fmt: skip

@@ -1,0 +1,399 @@
+"""The `housecoder train` job: files, split, samples, base evaluation, LoRA training, evaluation, adapter.
+
+`TrainJob.prepare` does everything up to the samples (a dry run stops there and
+times one training step to estimate the whole run); `run` trains and writes the
+adapter directory under `<adapters root>/<repo>-<hash>/<run id>/`: the peft adapter,
+`housecoder-adapter.json` (base model and fingerprint, commit, config, metrics,
+verdict), the report (JSON, markdown, loss-curve PNG), the samples and the split.
+An unfinished run keeps `checkpoint/` and `samples.jsonl`, which `--resume` reuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import random
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.bench.runner import Record, ResultsFile
+from housecoder.bench.tasks import Task, read_tasks
+from housecoder.bench.tasks import limit as pick_tasks
+from housecoder.completion import CompletionEngine
+from housecoder.config import InferenceConfig, Settings
+from housecoder.context import Retriever
+from housecoder.indexer.sources import SourceFile, source_files
+from housecoder.models.adapters import ADAPTER_META, base_fingerprint, repo_adapters_dir, write_adapter_meta
+from housecoder.models.loading import LoadedModel
+from housecoder.models.progress import SILENT, Progress
+from housecoder.training import evaluate
+from housecoder.training.data import Encoded, encode, pad_id
+from housecoder.training.errors import NoCheckpoint, OutOfMemory, TooSmall, TrainingError
+from housecoder.training.samples import FilteredRetriever, Sample, build_samples, draw_cuts, sample_settings
+from housecoder.training.split import Split, split_files
+from housecoder.training.trainer import (
+    CHECKPOINT,
+    StepLog,
+    Trainer,
+    held_out_loss,
+    is_out_of_memory,
+    lora_config,
+    total_steps,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLES_FILE = "samples.jsonl"
+GENERATIONS_FILE = "generations.jsonl"
+BEFORE_FILE = "before.json"
+MIN_TRAIN_SAMPLES = 8
+MIN_EVAL_SAMPLES = 4
+
+
+@dataclass
+class Prepared:
+    """Everything the job needs before training: the split, the samples, the model and the index."""
+
+    root: Path
+    split: Split
+    train: list[Sample]
+    held_out: list[Sample]
+    loaded: LoadedModel
+    backend: Any  # TransformersBackend on `loaded`
+    retriever: Retriever | None
+    model_dir: Path
+    run_dir: Path
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The dry run's figures: sample counts, steps, tokens, and the time on this machine."""
+
+    files: int
+    split: str
+    train_samples: int
+    eval_samples: int
+    steps: int
+    sequences: int
+    mean_tokens: float
+    step_seconds: float  # one measured forward+backward of a mean-length sample
+    generate_seconds: float  # one measured greedy completion of a held-out sample
+    total_seconds: float
+
+    def lines(self) -> list[str]:
+        minutes = self.total_seconds / 60
+        return [
+            f"{self.files} source files; {self.split}",
+            f"{self.train_samples} training samples, {self.eval_samples} held-out samples, mean {self.mean_tokens:.0f} tokens",
+            f"{self.steps} optimiser steps ({self.sequences} sequences); one sequence {self.step_seconds:.1f} s, "
+            f"one held-out completion {self.generate_seconds:.1f} s",
+            f"estimated {minutes:.0f} min on this machine (training, held-out checks, before/after generation)",
+        ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_dir: Path
+    metrics: dict[str, Any]
+    beat_base: bool
+    verdict: str
+    state: dict[str, Any]
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for split, samples in (("train", train), ("held-out", held_out)):
+            for sample in samples:
+                out.write(json.dumps({"split": split, **dataclasses.asdict(sample)}, ensure_ascii=False) + "\n")
+
+
+def read_samples(path: Path) -> tuple[list[Sample], list[Sample]]:
+    train: list[Sample] = []
+    held_out: list[Sample] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)
+        split = data.pop("split")
+        data["snippet_paths"] = tuple(data["snippet_paths"])
+        (train if split == "train" else held_out).append(Sample(**data))
+    return train, held_out
+
+
+class TrainJob:
+    """One training run for the repository at `root` with `settings` (read once by the CLI)."""
+
+    def __init__(self, root: Path, settings: Settings, progress: Progress = SILENT, say: Callable[[str], None] = log.info) -> None:
+        self.root = root.resolve()
+        self.settings = settings
+        self.config = settings.train
+        self.progress = progress
+        self.say = say
+
+    # -- preparation ---------------------------------------------------------------------
+
+    def files(self) -> list[SourceFile]:
+        if not self.root.is_dir():
+            raise TrainingError(f"{self.root}: not a directory")
+        return list(source_files(self.root, self.settings.index))
+
+    def split(self, files: Sequence[SourceFile]) -> Split:
+        if len(files) < 2:
+            raise TooSmall(f"{self.root}: {len(files)} usable source file(s); need at least 2 to hold one out")
+        return split_files(self.root, [f.path for f in files], fraction=self.config.held_out_fraction,
+                           seed=self.config.seed, since=self.config.since)  # fmt: skip
+
+    def unfinished_run(self) -> Path:
+        """The newest run of this repository with a checkpoint and no finished adapter."""
+        folder = repo_adapters_dir(self.settings, self.root)
+        runs = sorted((p for p in folder.glob("*") if (p / CHECKPOINT).is_dir() and not (p / ADAPTER_META).is_file()),
+                      reverse=True) if folder.is_dir() else []  # fmt: skip
+        if not runs:
+            raise NoCheckpoint(f"{self.root}: no unfinished training run to resume; start one without --resume")
+        return runs[0]
+
+    def new_run_dir(self) -> Path:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return repo_adapters_dir(self.settings, self.root) / stamp
+
+    def load_model(self) -> tuple[LoadedModel, Any, Path]:
+        from housecoder.inference.transformers_backend import TransformersBackend
+        from housecoder.models.loading import load_code_model
+        from housecoder.models.store import store_for
+
+        resolved = store_for(self.settings).resolve(self.settings.models.code_model, "code", progress=self.progress)
+        models = self.settings.models.model_copy(update={"adapter": None})
+        with self.progress.task(f"loading {self.settings.models.code_model}", total=None, unit="steps"):
+            loaded = load_code_model(resolved.path, models)
+        return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
+
+    def open_index(self) -> Retriever:
+        from housecoder.completion.loading import open_retriever
+        from housecoder.indexer.service import index_repository
+        from housecoder.models.store import store_for
+
+        summary, _where = index_repository(self.root, self.settings, store_for(self.settings), self.progress)
+        self.say(f"index up to date ({summary})")
+        return open_retriever(self.root, self.settings, self.progress)
+
+    def prepare(self, *, resume: bool = False, run_dir: Path | None = None) -> Prepared:
+        files = self.files()
+        split = self.split(files)
+        self.say(f"{len(files)} source files; {split.describe()}")
+        run_dir = run_dir or (self.unfinished_run() if resume else self.new_run_dir())
+        loaded, backend, model_dir = self.load_model()
+        retriever = self.open_index()
+        saved = run_dir / SAMPLES_FILE
+        if saved.is_file():
+            train, held_out = read_samples(saved)
+            self.say(f"reusing {len(train)} training and {len(held_out)} held-out samples from {saved}")
+        else:
+            train, held_out = self.build_samples(files, split, backend, retriever)
+        return Prepared(self.root, split, train, held_out, loaded, backend, retriever, model_dir, run_dir)
+
+    def build_samples(self, files: Sequence[SourceFile], split: Split, backend: Any,
+                      retriever: Retriever) -> tuple[list[Sample], list[Sample]]:  # fmt: skip
+        config, rng = self.config, random.Random(self.config.seed)
+        held = set(split.held_out)
+        settings = sample_settings(self.settings)
+        chosen: dict[str, list[Sample]] = {}
+        for name, wanted, group, source in (
+            ("train", config.max_samples, [f for f in files if f.path not in held], FilteredRetriever(retriever, held)),
+            ("held-out", config.eval_samples, [f for f in files if f.path in held], retriever),
+        ):
+            cuts = draw_cuts(group, config, wanted, rng)
+            engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
+            with self.progress.task(f"{name} samples", total=min(wanted, len(cuts)), unit="samples") as advance:
+                samples: list[Sample] = []
+                for cut in cuts:
+                    if len(samples) >= wanted:
+                        break
+                    made = build_samples([cut], engine, 1, config.middle_tokens)
+                    samples += made
+                    advance(len(made))
+            chosen[name] = samples
+        train, held_out = chosen["train"], chosen["held-out"]
+        if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
+            raise TooSmall(
+                f"{self.root}: {len(train)} training and {len(held_out)} held-out samples from {len(files)} files "
+                f"({split.describe()}); need at least {MIN_TRAIN_SAMPLES} and {MIN_EVAL_SAMPLES}"
+            )
+        return train, held_out
+
+    # -- estimate --------------------------------------------------------------------------
+
+    def estimate(self, prepared: Prepared) -> Estimate:
+        """Sample counts and the run's time on this machine from one timed step and one timed completion."""
+        import torch
+        from peft import get_peft_model
+
+        from housecoder.training.data import collate
+
+        tokenizer = prepared.loaded.tokenizer
+        encoded = [encode(sample, tokenizer) for sample in prepared.train]
+        mean_tokens = sum(len(e.input_ids) for e in encoded) / len(encoded)
+        typical = min(encoded, key=lambda e: abs(len(e.input_ids) - mean_tokens))
+        generated = evaluate.generate(
+            prepared.backend, sample_settings(self.settings), [prepared.held_out[0].as_task(str(self.root))],
+            None,
+            context="housecoder", adapter=None, retriever=prepared.retriever, label="timing one completion",
+        )  # fmt: skip
+        generate_seconds = generated[0].seconds if generated else 0.0
+        model = get_peft_model(prepared.loaded.model, lora_config(self.config))
+        trainer = Trainer(model, self.config, prepared.run_dir, pad_id(tokenizer), device=prepared.loaded.device)
+        batch = {k: v.to(prepared.loaded.device) for k, v in collate([typical], trainer.pad).items()}
+        started = time.perf_counter()
+        with trainer.accelerator.autocast():
+            loss = model(**batch).loss
+        loss.backward()
+        step_seconds = time.perf_counter() - started
+        model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            prepared.loaded.model = model.unload()
+        steps = total_steps(self.config, len(encoded))
+        sequences = steps * self.config.grad_accum * self.config.batch_size
+        checks = steps // self.config.eval_every + 1
+        forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
+        completions = 2 * (min(self.config.generate_samples, len(prepared.held_out)) + forgetting)
+        total = sequences * step_seconds + (checks + 1) * len(prepared.held_out) * step_seconds / 3 + completions * generate_seconds
+        return Estimate(
+            files=len(prepared.split.train) + len(prepared.split.held_out), split=prepared.split.describe(),
+            train_samples=len(prepared.train), eval_samples=len(prepared.held_out), steps=steps, sequences=sequences,
+            mean_tokens=mean_tokens, step_seconds=step_seconds, generate_seconds=generate_seconds, total_seconds=total,
+        )  # fmt: skip
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def forgetting_tasks(self) -> list[Task]:
+        if not self.config.forgetting_tasks:
+            return []
+        tasks = pick_tasks(read_tasks(Path(self.config.forgetting_tasks)), self.config.forgetting_limit, self.config.seed)
+        return evaluate.relabel(tasks, evaluate.FORGETTING)
+
+    def generations(self, prepared: Prepared, results: ResultsFile, adapter: Path | None) -> dict[str, list[Record]]:
+        """Held-out middles (housecoder context) and forgetting tasks (in-file FIM), with or without the adapter."""
+        settings = sample_settings(self.settings)
+        held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
+        which = "with the adapter" if adapter else "base model"
+        found = {evaluate.HELD_OUT: evaluate.generate(
+            prepared.backend, settings, held, results, context="housecoder", adapter=adapter, retriever=prepared.retriever,
+            progress=self.progress, label=f"held-out completions, {which}",
+        )}  # fmt: skip
+        forgetting = self.forgetting_tasks()
+        if forgetting:
+            found[evaluate.FORGETTING] = evaluate.generate(
+                prepared.backend, settings, forgetting, results, context="infile", adapter=adapter,
+                progress=self.progress, label=f"forgetting check, {which}",
+            )  # fmt: skip
+        return found
+
+    def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
+        import contextlib
+
+        try:
+            return held_out_loss(prepared.loaded.model, encoded, pad_id(prepared.loaded.tokenizer), prepared.loaded.device,
+                                 contextlib.nullcontext)  # fmt: skip
+        except (RuntimeError, MemoryError) as err:
+            if is_out_of_memory(err):
+                raise OutOfMemory("evaluation") from err
+            raise
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self, *, resume: bool = False, on_step: Callable[[StepLog], None] = lambda _log: None) -> Outcome:
+        from peft import get_peft_model
+
+        prepared = self.prepare(resume=resume)
+        run_dir = prepared.run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / SAMPLES_FILE).is_file():
+            write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+            (run_dir / "split.json").write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
+        tokenizer = prepared.loaded.tokenizer
+        train = [encode(sample, tokenizer) for sample in prepared.train]
+        held_out = [encode(sample, tokenizer) for sample in prepared.held_out]
+        results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
+
+        before_file = run_dir / BEFORE_FILE
+        if before_file.is_file():
+            before_loss = float(json.loads(before_file.read_text())["loss"])
+        else:
+            before_loss = self.loss(prepared, held_out)
+            before_file.write_text(json.dumps({"loss": before_loss}))
+        self.say(f"held-out loss before training: {before_loss:.4f}")
+        before = self.generations(prepared, results, None)
+
+        model = get_peft_model(prepared.loaded.model, lora_config(self.config))
+        prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
+        trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
+        result = trainer.train(train, held_out, resume=resume, on_step=on_step, initial_loss=before_loss)
+        if result.best_dir is not None:
+            for item in result.best_dir.iterdir():
+                shutil.copy2(item, run_dir / item.name)
+            after_loss = result.state.best_loss if result.state.best_loss is not None else before_loss
+        else:  # no check beat the base loss: keep the last weights so the report can show what they do
+            trainer.accelerator.unwrap_model(model).save_pretrained(str(run_dir))
+            after_loss = self.loss(prepared, held_out)
+        prepared.backend.set_adapter(run_dir)
+        after = self.generations(prepared, results, run_dir)
+        return self.finish(prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state))
+
+    def finish(self, prepared: Prepared, before_loss: float, after_loss: float, before: dict[str, list[Record]],
+               after: dict[str, list[Record]], state: dict[str, Any]) -> Outcome:  # fmt: skip
+        from housecoder.training.report import verdict, write_report
+
+        metrics: dict[str, Any] = {"held_out_loss": {"before": before_loss, "after": after_loss}}
+        for name in before:
+            metrics[name] = evaluate.compare(before[name], after.get(name, []), seed=self.config.seed)
+        beat, why = verdict(metrics, self.config.max_forgetting)
+        meta = {
+            "format": 1, "base_model": self.settings.models.code_model, "base_fingerprint": base_fingerprint(prepared.model_dir),
+            "repository": str(self.root), "commit": git_commit(self.root),
+            "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "config": self.config.model_dump(mode="json"), "split": prepared.split.describe(),
+            "samples": {"train": len(prepared.train), "held_out": len(prepared.held_out)},
+            "metrics": metrics, "beat_base": beat, "verdict": why,
+            "training": {key: state[key] for key in ("step", "best_step", "stopped_early", "elapsed_s", "samples_seen") if key in state},
+        }  # fmt: skip
+        write_report(prepared.run_dir, meta, state.get("history", []))
+        write_adapter_meta(prepared.run_dir, meta)
+        shutil.rmtree(prepared.run_dir / CHECKPOINT, ignore_errors=True)
+        self.say(why)
+        return Outcome(prepared.run_dir, metrics, beat, why, state)
+
+    def eval_only(self, adapter: Path | None = None) -> Outcome:
+        """Evaluate the newest finished adapter of this repository (or `adapter`) again on its own held-out samples."""
+        from housecoder.models.adapters import list_adapters
+
+        if adapter is None:
+            found = list_adapters(self.settings, self.root)
+            if not found:
+                raise TrainingError(f"{self.root}: no trained adapter to evaluate; run housecoder train first")
+            adapter = found[0].path
+        if not (adapter / SAMPLES_FILE).is_file():
+            raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
+        prepared = self.prepare(run_dir=adapter)
+        tokenizer = prepared.loaded.tokenizer
+        held_out = [encode(sample, tokenizer) for sample in prepared.held_out]
+        results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
+        before_loss = self.loss(prepared, held_out)
+        before = self.generations(prepared, results, None)
+        prepared.backend.set_adapter(adapter)
+        after_loss = self.loss(prepared, held_out)
+        after = self.generations(prepared, results, adapter)
+        history_file = adapter / "history.json"
+        history = json.loads(history_file.read_text()) if history_file.is_file() else []
+        return self.finish(prepared, before_loss, after_loss, before, after, {"history": history})

@@ -1,0 +1,106 @@
+"""The training report: did the adapter beat the base model, and by how much (JSON, markdown, loss curve).
+
+`verdict` is the activation rule: on the held-out code the adapter must generate
+better (more exact middles, or as many and a higher edit similarity) with a lower
+held-out loss, and lose at most `max_forgetting` exact match on the forgetting
+check. The report is written next to the adapter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from housecoder.training.evaluate import FORGETTING, HELD_OUT
+
+
+def verdict(metrics: dict[str, Any], max_forgetting: float) -> tuple[bool, str]:
+    """Whether the adapter beat the base model, and one line saying why (or why not)."""
+    loss = metrics["held_out_loss"]
+    held = metrics.get(HELD_OUT)
+    if held is None:
+        return False, "not activated: no held-out completions were scored"
+    before, after = held["before"], held["after"]
+    em = f"held-out exact match {100 * before['exact']:.1f} -> {100 * after['exact']:.1f}%"
+    es = f"edit similarity {100 * before['edit_similarity']:.1f} -> {100 * after['edit_similarity']:.1f}"
+    figures = f"{em}, {es}, loss {loss['before']:.3f} -> {loss['after']:.3f}"
+    generates_better = after["exact"] > before["exact"] or (
+        after["exact"] == before["exact"] and after["edit_similarity"] > before["edit_similarity"]
+    )
+    if not generates_better:
+        return False, f"not activated: the adapter did not complete held-out code better ({figures})"
+    if not loss["after"] < loss["before"]:
+        return False, f"not activated: the held-out loss did not drop ({figures})"
+    forgetting = metrics.get(FORGETTING)
+    if forgetting is not None:
+        drop = forgetting["before"]["exact"] - forgetting["after"]["exact"]
+        figures += f"; forgetting check {100 * forgetting['before']['exact']:.1f} -> {100 * forgetting['after']['exact']:.1f}%"
+        if drop > max_forgetting:
+            return False, f"not activated: it forgot too much elsewhere ({figures})"
+    return True, f"activated: beat the base model ({figures})"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def markdown(meta: dict[str, Any]) -> str:
+    metrics = meta["metrics"]
+    loss = metrics["held_out_loss"]
+    lines = [
+        f"# Adapter for {Path(meta['repository']).name}", "",
+        f"- {meta['verdict']}",
+        f"- base model: {meta['base_model']} ({meta['base_fingerprint'][:19]}), commit {meta.get('commit') or 'n/a'}",
+        f"- {meta['split']}; samples: {meta['samples']['train']} training, {meta['samples']['held_out']} held out",
+        f"- held-out loss per middle token: {loss['before']:.4f} before, {loss['after']:.4f} after",
+    ]  # fmt: skip
+    training = meta.get("training") or {}
+    if training:
+        lines.append(f"- training: {training.get('step')} steps (best at {training.get('best_step')}), "
+                     f"{training.get('samples_seen')} sequences, {training.get('elapsed_s', 0) / 60:.1f} min"
+                     + (", stopped early" if training.get("stopped_early") else ""))  # fmt: skip
+    for name, title in ((HELD_OUT, "Held-out code (generated middles)"), (FORGETTING, "Forgetting check (in-file FIM)")):
+        if name not in metrics:
+            continue
+        found = metrics[name]
+        lines += ["", f"## {title}", "", "| task kind | run | n | EM % | ES % | id F1 % |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for row in found["by_kind"]:
+            lines.append(f"| {row['kind']} | {row['run']} | {row['tasks']} | {_pct(row['exact'])} | "
+                         f"{_pct(row['edit_similarity'])} | {_pct(row['identifier_f1'])} |")  # fmt: skip
+        for pair in found["paired"]:
+            low, high = pair["interval"]
+            lines.append(f"\nPaired over {pair['tasks']} tasks: {len(pair['gained'])} gained, {len(pair['lost'])} lost, "
+                         f"{100 * pair['difference']:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f}).")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def write_loss_chart(history: Sequence[dict[str, Any]], before_loss: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5), dpi=120)
+    steps = [h["step"] for h in history]
+    axis.plot(steps, [h["loss"] for h in history], label="training loss", linewidth=1)
+    checks = [h for h in history if h.get("eval_loss") is not None]
+    axis.plot([0] + [h["step"] for h in checks], [before_loss] + [h["eval_loss"] for h in checks], "o-", label="held-out loss")
+    axis.set_xlabel("optimiser step")
+    axis.set_ylabel("loss per middle token")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def write_report(folder: Path, meta: dict[str, Any], history: Sequence[dict[str, Any]]) -> None:
+    """report.json (everything), report.md, and loss.png when matplotlib is installed and there is a history."""
+    (folder / "report.json").write_text(json.dumps({**meta, "history": list(history)}, indent=1))
+    (folder / "report.md").write_text(markdown(meta))
+    if history:
+        with contextlib.suppress(ImportError):  # matplotlib comes with the bench extra
+            write_loss_chart(history, meta["metrics"]["held_out_loss"]["before"], folder / "loss.png")

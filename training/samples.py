@@ -1,0 +1,155 @@
+"""Training and held-out FIM samples: middles cut on syntax nodes, prompted exactly as the server prompts.
+
+A sample is one cursor in one of the repository's files: the middle (the text the
+model should write there) is a syntax-node span (`housecoder.training.spans`), and
+its prompt comes from `CompletionEngine.build_prompt`, the server's own context
+assembly and prompt builder, with the file's text minus the middle as the buffer.
+The sample's own file never reaches its context (the context sources exclude the
+current path), and training samples never see held-out files: their retriever is
+wrapped in `FilteredRetriever`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from housecoder.bench.tasks import Task
+from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.config import Settings, TrainConfig, merge_sections
+from housecoder.context import ContextSnippet, Retriever
+from housecoder.indexer.sources import SourceFile
+from housecoder.training.spans import Span, candidate_spans, choose_spans
+
+OVERSAMPLE = 2  # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
+SOURCE_BUDGET_MS = 10_000  # context sources get time to answer: samples are made offline, not while typing
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A middle chosen in a file, before it is prompted."""
+
+    file: SourceFile
+    span: Span
+
+    @property
+    def middle(self) -> str:
+        return self.file.text[self.span.start : self.span.end]
+
+    @property
+    def prefix(self) -> str:
+        return self.file.text[: self.span.start]
+
+    @property
+    def suffix(self) -> str:
+        return self.file.text[self.span.end :]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One FIM training or evaluation example: the served prompt and the middle the model should write."""
+
+    path: str
+    language: str
+    kind: str
+    start: int  # the middle's character offset in the file
+    middle: str
+    prompt: str
+    snippet_paths: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+    @property
+    def sample_id(self) -> str:
+        return f"{self.path}:{self.start}:{self.kind}"
+
+    def as_task(self, repo: str) -> Task:
+        """The sample as a benchmark task, so generation is scored by `housecoder.bench` like any task."""
+        return Task(
+            task_id=self.sample_id, path=self.path, prefix=self.prefix, suffix=self.suffix, groundtruth=self.middle,
+            language=self.language, repo=repo, kind=self.kind,
+        )  # fmt: skip
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _dedupe_key(cut: Cut) -> tuple[str, str]:
+    """Near-identical samples share a middle and the line before it (whitespace ignored)."""
+    before = cut.prefix.rstrip().rsplit("\n", 1)[-1]
+    return _normal(cut.middle), _normal(before)
+
+
+def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng: random.Random) -> list[Cut]:
+    """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, shuffled.
+
+    Each file gives at most `config.per_file` (and no more than its fair share), so one huge
+    file cannot dominate; near-identical cuts (same middle after the same line) are kept once.
+    """
+    if not files:
+        return []
+    quota = min(config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
+    seen: set[tuple[str, str]] = set()
+    cuts: list[Cut] = []
+    for file in files:
+        candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
+        for span in choose_spans(candidates, config.span_mix, quota, rng):
+            cut = Cut(file, span)
+            key = _dedupe_key(cut)
+            if key in seen:
+                continue
+            seen.add(key)
+            cuts.append(cut)
+    rng.shuffle(cuts)
+    return cuts
+
+
+class FilteredRetriever:
+    """A retriever that never returns snippets of `blocked` paths (the held-out files, for training samples)."""
+
+    def __init__(self, inner: Retriever, blocked: set[str]) -> None:
+        self.inner = inner
+        self.blocked = blocked
+
+    def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
+        return [s for s in self.inner.definitions(names, exclude_path, max_lines) if s.path not in self.blocked]
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        # Ask for more, since blocked chunks (a held-out file may have several) are dropped after ranking.
+        found = self.inner.search(query, exclude_path, 3 * k if self.blocked else k, max_lines)
+        return [s for s in found if s.path not in self.blocked][:k]
+
+
+def sample_settings(settings: Settings) -> Settings:
+    """The served settings with the training job's prompt budgets: the same sources and layout, sized for training."""
+    train = settings.train
+    overrides: dict[str, Any] = {
+        "completion": {"max_prefix_tokens": train.prefix_tokens, "max_suffix_tokens": train.suffix_tokens},
+        "context": {"max_tokens": train.context_tokens, "open_documents": False,
+                    "definitions_ms": SOURCE_BUDGET_MS, "retrieval_ms": SOURCE_BUDGET_MS},
+        "server": {"cache_entries": 0},
+    }  # fmt: skip
+    return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
+
+
+def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max_middle_tokens: int) -> list[Sample]:
+    """Prompt the first `count` cuts whose middle fits `max_middle_tokens`, with `engine.build_prompt`."""
+    samples: list[Sample] = []
+    for cut in cuts:
+        if len(samples) >= count:
+            break
+        if engine.backend.count_tokens(cut.middle) > max_middle_tokens:
+            continue
+        prefix, suffix = cut.prefix, cut.suffix
+        prompt, snippets = engine.build_prompt(
+            CompletionInput(path=cut.file.path, text=prefix + suffix, offset=len(prefix), language=cut.file.language)
+        )
+        samples.append(Sample(
+            path=cut.file.path, language=cut.file.language, kind=cut.span.kind, start=cut.span.start, middle=cut.middle,
+            prompt=prompt, snippet_paths=tuple(snippet.path for snippet in snippets), prefix=prefix, suffix=suffix,
+        ))  # fmt: skip
+    return samples

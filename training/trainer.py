@@ -1,0 +1,269 @@
+"""The LoRA training loop: accelerate + peft, loss on middles, checkpoints, resume and early stop.
+
+The loop is plain PyTorch under `accelerate.Accelerator`, so the same code runs on
+CPU (bf16 autocast), one GPU, or many under `accelerate launch` / torchrun. One
+optimiser step is `grad_accum` micro-steps of `batch_size` samples. Every
+`eval_every` steps the held-out loss is measured; the best adapter so far is kept
+in `<run>/best/`, and training stops after `patience` checks without a better
+held-out loss. Every `checkpoint_every` steps the adapter weights, optimiser,
+scheduler and counters go to `<run>/checkpoint/` (written beside, then renamed),
+which `resume` continues from, skipping the samples already seen in that epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import TrainConfig
+from housecoder.training.data import Encoded, collate
+from housecoder.training.errors import NoCheckpoint, OutOfMemory
+
+CHECKPOINT = "checkpoint"
+BEST = "best"
+STATE_FILE = "trainer.pt"
+
+
+@dataclass
+class StepLog:
+    """One optimiser step (and the held-out loss when it was measured then)."""
+
+    step: int
+    total_steps: int
+    loss: float
+    learning_rate: float
+    samples_per_s: float
+    elapsed_s: float
+    eval_loss: float | None = None
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint must restore besides the weights: counters, best loss, history."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_in_epoch: int = 0  # micro-batches of `epoch` already consumed
+    best_loss: float | None = None
+    best_step: int = 0
+    checks_without_gain: int = 0
+    stopped_early: bool = False
+    elapsed_s: float = 0.0
+    samples_seen: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    state: TrainState
+    best_dir: Path | None  # None when no check beat the loss before training
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    import torch
+
+    return isinstance(err, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(err).lower()
+
+
+def total_steps(config: TrainConfig, samples: int) -> int:
+    """Optimiser steps: `config.steps`, else `epochs` passes over `samples`."""
+    if config.steps is not None:
+        return config.steps
+    per_epoch = math.ceil(samples / (config.batch_size * config.grad_accum))
+    return max(1, math.ceil(per_epoch * config.epochs))
+
+
+def lora_config(config: TrainConfig) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=list(config.target_modules),
+        task_type="CAUSAL_LM", bias="none",
+    )  # fmt: skip
+
+
+def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]) -> float:
+    """Mean loss per middle token over `encoded` (each middle token counts once)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, tokens = 0.0, 0
+    try:
+        with torch.no_grad():
+            for item in encoded:
+                batch = {name: tensor.to(device) for name, tensor in collate([item], pad).items()}
+                with autocast():
+                    out = model(**batch)
+                count = item.target_tokens  # every target is predicted: the first one follows the prompt
+                total += float(out.loss) * count
+                tokens += count
+    finally:
+        model.train(was_training)
+    return total / tokens if tokens else float("nan")
+
+
+def _save_adapter(model: Any, target: Path) -> None:
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(str(staging))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+class Trainer:
+    """Trains the LoRA adapter on `model` (a peft model) in `run_dir`."""
+
+    def __init__(self, model: Any, config: TrainConfig, run_dir: Path, pad: int, *, device: str) -> None:
+        from accelerate import Accelerator
+
+        mixed = config.mixed_precision
+        if device == "cpu" and mixed == "fp16":
+            mixed = "bf16"  # fp16 autocast is a GPU feature; bf16 is what CPUs do
+        self.accelerator = Accelerator(mixed_precision=mixed, cpu=device == "cpu", gradient_accumulation_steps=config.grad_accum)
+        self.config = config
+        self.run_dir = run_dir
+        self.pad = pad
+        self.model = model
+
+    def _optimiser(self, steps: int) -> tuple[Any, Any]:
+        import torch
+        from transformers import get_cosine_schedule_with_warmup
+
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(trainable, lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
+        # accelerate steps a prepared schedule once per process for each optimiser step, so it is sized in those.
+        ticks = self.accelerator.num_processes
+        schedule = get_cosine_schedule_with_warmup(optimiser, min(self.config.warmup_steps, steps // 2) * ticks, steps * ticks)
+        return optimiser, schedule
+
+    def _checkpoint(self, optimiser: Any, schedule: Any, state: TrainState) -> None:
+        import torch
+
+        if not self.accelerator.is_main_process:
+            return
+        target = self.run_dir / CHECKPOINT
+        staging = self.run_dir / (CHECKPOINT + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
+        torch.save({"optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(), "state": asdict(state)},
+                   staging / STATE_FILE)  # fmt: skip
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+
+    def _restore(self, optimiser: Any, schedule: Any) -> TrainState:
+        import torch
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = self.run_dir / CHECKPOINT
+        weights = folder / "adapter_model.safetensors"
+        if not (folder / STATE_FILE).is_file() or not weights.is_file():
+            raise NoCheckpoint(f"{self.run_dir}: no checkpoint to resume from; start again without --resume")
+        saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)
+        set_peft_model_state_dict(self.model, load_file(str(weights)))
+        optimiser.load_state_dict(saved["optimiser"])
+        schedule.load_state_dict(saved["schedule"])
+        return TrainState(**saved["state"])
+
+    def train(
+        self,
+        train: Sequence[Encoded],
+        held_out: Sequence[Encoded],
+        *,
+        resume: bool = False,
+        on_step: Callable[[StepLog], None] = lambda _log: None,
+        initial_loss: float | None = None,
+    ) -> TrainResult:
+        """Train until the step budget or early stop; `initial_loss` is the held-out loss before training."""
+        import torch
+        from torch.utils.data import DataLoader
+
+        config, accelerator = self.config, self.accelerator
+        steps = total_steps(config, len(train))
+        optimiser, schedule = self._optimiser(steps)
+        state = self._restore(optimiser, schedule) if resume else TrainState(best_loss=initial_loss)
+        if config.gradient_checkpointing:
+            self.model.gradient_checkpointing_enable()
+            self.model.enable_input_require_grads()
+        model, optimiser, schedule = accelerator.prepare(self.model, optimiser, schedule)
+        model.train()
+        started = time.perf_counter() - state.elapsed_s
+        window_loss, window_samples, window_started = 0.0, 0, time.perf_counter()
+
+        def loader(epoch: int) -> Any:
+            generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+            items: Any = list(train)  # a list is a map-style dataset
+            data: DataLoader[Any] = DataLoader(items, batch_size=config.batch_size, shuffle=True, generator=generator,
+                              collate_fn=lambda items: collate(items, self.pad))  # fmt: skip
+            return accelerator.prepare(data)
+
+        try:
+            while state.step < steps and not state.stopped_early:
+                batches = loader(state.epoch)
+                if state.batches_in_epoch:
+                    batches = accelerator.skip_first_batches(batches, state.batches_in_epoch)
+                for batch in batches:
+                    with accelerator.accumulate(model):
+                        loss = model(**batch).loss
+                        accelerator.backward(loss)
+                        if accelerator.sync_gradients:
+                            accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                        optimiser.step()
+                        schedule.step()
+                        optimiser.zero_grad()
+                    state.batches_in_epoch += 1
+                    state.samples_seen += int(batch["input_ids"].shape[0])
+                    window_loss += float(loss.detach())
+                    window_samples += int(batch["input_ids"].shape[0])
+                    if not accelerator.sync_gradients:
+                        continue
+                    state.step += 1
+                    now = time.perf_counter()
+                    log = StepLog(
+                        step=state.step, total_steps=steps, loss=window_loss / max(1, config.grad_accum),
+                        learning_rate=float(schedule.get_last_lr()[0]),
+                        samples_per_s=window_samples / max(now - window_started, 1e-9), elapsed_s=now - started,
+                    )  # fmt: skip
+                    window_loss, window_samples, window_started = 0.0, 0, now
+                    if state.step % config.eval_every == 0 or state.step == steps:
+                        log.eval_loss = held_out_loss(model, held_out, self.pad, accelerator.device, accelerator.autocast)
+                        self._judge(log.eval_loss, state)
+                    state.elapsed_s = time.perf_counter() - started
+                    state.history.append(asdict(log))
+                    on_step(log)
+                    if state.step % config.checkpoint_every == 0 or state.step == steps or state.stopped_early:
+                        self._checkpoint(optimiser, schedule, state)
+                    if state.step >= steps or state.stopped_early:
+                        break
+                else:
+                    state.epoch += 1
+                    state.batches_in_epoch = 0
+        except (RuntimeError, MemoryError) as err:
+            if is_out_of_memory(err):
+                raise OutOfMemory("training") from err
+            raise
+        self._write_history(state)
+        best = self.run_dir / BEST
+        return TrainResult(state, best if best.is_dir() else None)
+
+    def _judge(self, eval_loss: float, state: TrainState) -> None:
+        """Keep the adapter when the held-out loss improved; count checks without gain for early stop."""
+        if state.best_loss is None or eval_loss < state.best_loss:
+            state.best_loss, state.best_step, state.checks_without_gain = eval_loss, state.step, 0
+            if self.accelerator.is_main_process:
+                _save_adapter(self.accelerator.unwrap_model(self.model), self.run_dir / BEST)
+            return
+        state.checks_without_gain += 1
+        if state.checks_without_gain >= self.config.patience:
+            state.stopped_early = True
+
+    def _write_history(self, state: TrainState) -> None:
+        if self.accelerator.is_main_process:
+            (self.run_dir / "history.json").write_text(json.dumps(state.history, indent=1))
