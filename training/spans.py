@@ -147,18 +147,12 @@ class _File:
 
 def _node_spans(file: _File, node: Any) -> Iterator[tuple[str, Span]]:
     """The spans `node` itself gives (statement, expression, arguments, body), if any."""
-    statement = _statement_span(file, node)
-    if statement is not None:
-        yield "statement", statement
-    expression = _expression_span(file, node)
-    if expression is not None:
-        yield "expression", expression
-    arguments = _arguments_span(file, node)
-    if arguments is not None:
-        yield "arguments", arguments
-    body = _body(file, node)
-    if body is not None:
-        yield "body", body
+    makers = (("statement", _statement_span), ("expression", _expression_span), ("arguments", _arguments_span),
+              ("body", _body))  # fmt: skip
+    for kind, make in makers:
+        span = make(file, node)
+        if span is not None:
+            yield kind, span
 
 
 def _statement_span(file: _File, node: Any) -> Span | None:
