@@ -157,9 +157,9 @@ class TrainJob:
                            seed=self.config.seed, since=self.config.since)  # fmt: skip
 
     def unfinished_run(self) -> Path:
-        """The newest run of this repository with a checkpoint and no finished adapter."""
+        """The newest run of this repository that has its samples (and maybe a checkpoint) but no finished adapter."""
         folder = repo_adapters_dir(self.settings, self.root)
-        runs = sorted((p for p in folder.glob("*") if (p / CHECKPOINT).is_dir() and not (p / ADAPTER_META).is_file()),
+        runs = sorted((p for p in folder.glob("*") if (p / SAMPLES_FILE).is_file() and not (p / ADAPTER_META).is_file()),
                       reverse=True) if folder.is_dir() else []  # fmt: skip
         if not runs:
             raise NoCheckpoint(f"{self.root}: no unfinished training run to resume; start one without --resume")
@@ -339,7 +339,9 @@ class TrainJob:
         model = get_peft_model(prepared.loaded.model, lora_config(self.config))
         prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
-        result = trainer.train(train, held_out, resume=resume, on_step=on_step, initial_loss=before_loss)
+        # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.
+        from_checkpoint = resume and (run_dir / CHECKPOINT).is_dir()
+        result = trainer.train(train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss)
         if result.best_dir is not None:
             for item in result.best_dir.iterdir():
                 shutil.copy2(item, run_dir / item.name)

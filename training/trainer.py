@@ -189,6 +189,8 @@ class Trainer:
         steps = total_steps(config, len(train))
         optimiser, schedule = self._optimiser(steps)
         state = self._restore(optimiser, schedule) if resume else TrainState(best_loss=initial_loss)
+        if not resume:  # a fresh start must not inherit the best adapter of an earlier, abandoned attempt
+            shutil.rmtree(self.run_dir / BEST, ignore_errors=True)
         if config.gradient_checkpointing:
             self.model.gradient_checkpointing_enable()
             self.model.enable_input_require_grads()

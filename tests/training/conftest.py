@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,16 @@ def free_shipping(total_cents, country):
     return total_cents >= limit
 ''',
 }
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerator_state() -> Iterator[None]:
+    """accelerate keeps one mixed-precision setting per process (a real job trains once per process);
+    tests train many times with different settings, so each starts from a clean state."""
+    yield
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()
 
 
 @pytest.fixture

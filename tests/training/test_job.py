@@ -104,6 +104,24 @@ def test_resume_continues_an_interrupted_run(
         TrainJob(inventory_repo, settings).unfinished_run()
 
 
+def test_a_run_stopped_before_its_first_checkpoint_resumes_with_its_samples(
+    inventory_repo: Path, train_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = train_settings(steps=2, checkpoint_every=2, generate_samples=1)
+
+    def interrupt(log: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TrainJob(inventory_repo, settings).run(on_step=interrupt)  # stopped at step 1: no checkpoint yet
+    unfinished = TrainJob(inventory_repo, settings).unfinished_run()
+    assert not (unfinished / CHECKPOINT).exists() and (unfinished / "before.json").is_file()
+    samples = (unfinished / SAMPLES_FILE).read_text()
+    steps: list[int] = []
+    outcome = TrainJob(inventory_repo, settings).run(resume=True, on_step=lambda log: steps.append(log.step))
+    assert outcome.run_dir == unfinished and steps == [1, 2] and (unfinished / SAMPLES_FILE).read_text() == samples
+
+
 def test_eval_only_scores_the_newest_adapter_again(
     inventory_repo: Path, train_settings: Any, tmp_path: Path
 ) -> None:
