@@ -186,7 +186,7 @@ class TrainJob:
         from housecoder.models.store import store_for
 
         summary, _where = index_repository(self.root, self.settings, store_for(self.settings), self.progress)
-        self.say(f"index up to date ({summary})")
+        self.say(f"index up to date: {summary.indexed} files indexed, {summary.unchanged} unchanged, {summary.chunks_total} chunks")
         return open_retriever(self.root, self.settings, self.progress)
 
     def prepare(self, *, resume: bool = False, run_dir: Path | None = None) -> Prepared:
