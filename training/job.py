@@ -107,6 +107,17 @@ class Outcome:
     state: dict[str, Any]
 
 
+def require_ml() -> None:
+    """One line naming the extra when the training stack (the `ml` extra) is not installed."""
+    import importlib.util
+
+    from housecoder.errors import MissingDependency
+
+    for module in ("torch", "transformers", "peft", "accelerate"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependency(module, "ml")
+
+
 def git_commit(root: Path) -> str | None:
     try:
         done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
@@ -190,6 +201,7 @@ class TrainJob:
         return open_retriever(self.root, self.settings, self.progress)
 
     def prepare(self, *, resume: bool = False, run_dir: Path | None = None) -> Prepared:
+        require_ml()
         files = self.files()
         split = self.split(files)
         self.say(f"{len(files)} source files; {split.describe()}")

@@ -143,3 +143,15 @@ def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> N
         TrainJob(one, settings).prepare()
     with pytest.raises(TrainingError, match="not a directory"):
         TrainJob(tmp_path / "missing", settings).prepare()
+
+
+def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from housecoder.errors import MissingDependency
+    from housecoder.training.job import require_ml
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    with pytest.raises(MissingDependency, match=r"peft is not installed; install it with: pip install 'housecoder\[ml\]'"):
+        require_ml()
