@@ -85,7 +85,6 @@ def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0)
     """Scores before and after, per task kind and over all tasks, and the paired exact-match comparison."""
     both = [*before, *after]
     overall = [dataclasses.replace(record, kind="all") for record in both]
-    paired = [c for c in comparisons(overall, seed=seed)]
     return {
         "before": dataclasses.asdict(Scores.of(before)),
         "after": dataclasses.asdict(Scores.of(after)),
@@ -93,6 +92,6 @@ def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0)
         "paired": [
             {"tasks": c.tasks, "gained": c.result.gained, "lost": c.result.lost, "difference": c.result.difference,
              "interval": list(c.result.interval)}
-            for c in paired
+            for c in comparisons(overall, seed=seed)
         ],
     }  # fmt: skip

@@ -186,9 +186,8 @@ class TrainJob:
         from housecoder.models.store import store_for
 
         resolved = store_for(self.settings).resolve(self.settings.models.code_model, "code", progress=self.progress)
-        models = self.settings.models.model_copy(update={"adapter": None})
         with self.progress.task(f"loading {self.settings.models.code_model}", total=None, unit="steps"):
-            loaded = load_code_model(resolved.path, models)
+            loaded = load_code_model(resolved.path, self.settings.models)
         return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
 
     def open_index(self) -> Retriever:
@@ -229,14 +228,7 @@ class TrainJob:
             cuts = draw_cuts(group, config, wanted, rng)
             engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
             with self.progress.task(f"{name} samples", total=min(wanted, len(cuts)), unit="samples") as advance:
-                samples: list[Sample] = []
-                for cut in cuts:
-                    if len(samples) >= wanted:
-                        break
-                    made = build_samples([cut], engine, 1, config.middle_tokens)
-                    samples += made
-                    advance(len(made))
-            chosen[name] = samples
+                chosen[name] = build_samples(cuts, engine, wanted, config.middle_tokens, advance)
         train, held_out = chosen["train"], chosen["held-out"]
         if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
             raise TooSmall(

@@ -22,6 +22,7 @@ from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.config import Settings, TrainConfig, merge_sections
 from housecoder.context import ContextSnippet, Retriever
 from housecoder.indexer.sources import SourceFile
+from housecoder.models.progress import Advance
 from housecoder.training.spans import Span, candidate_spans, choose_spans
 
 OVERSAMPLE = 2  # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
@@ -136,8 +137,10 @@ def sample_settings(settings: Settings) -> Settings:
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 
 
-def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max_middle_tokens: int) -> list[Sample]:
-    """Prompt the first `count` cuts whose middle fits `max_middle_tokens`, with `engine.build_prompt`."""
+def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max_middle_tokens: int,
+                  advance: Advance = lambda _n: None) -> list[Sample]:  # fmt: skip
+    """Prompt the first `count` cuts whose middle fits `max_middle_tokens`, with `engine.build_prompt`;
+    `advance(1)` after each sample."""
     samples: list[Sample] = []
     for cut in cuts:
         if len(samples) >= count:
@@ -152,4 +155,5 @@ def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max
             path=cut.file.path, language=cut.file.language, kind=cut.span.kind, start=cut.span.start, middle=cut.middle,
             prompt=prompt, snippet_paths=tuple(snippet.path for snippet in snippets), prefix=prefix, suffix=suffix,
         ))  # fmt: skip
+        advance(1)
     return samples

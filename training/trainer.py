@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import TrainConfig
+from housecoder.models.atomic import atomic_path
 from housecoder.training.data import Encoded, collate
 from housecoder.training.errors import NoCheckpoint, OutOfMemory
 
@@ -110,11 +111,8 @@ def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any,
 
 
 def _save_adapter(model: Any, target: Path) -> None:
-    staging = target.with_name(target.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(str(staging))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    with atomic_path(target, directory=True) as staging:
+        model.save_pretrained(str(staging))
 
 
 class Trainer:
@@ -148,14 +146,10 @@ class Trainer:
 
         if not self.accelerator.is_main_process:
             return
-        target = self.run_dir / CHECKPOINT
-        staging = self.run_dir / (CHECKPOINT + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
-        torch.save({"optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(), "state": asdict(state)},
-                   staging / STATE_FILE)  # fmt: skip
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        with atomic_path(self.run_dir / CHECKPOINT, directory=True) as staging:
+            self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
+            torch.save({"optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(), "state": asdict(state)},
+                       staging / STATE_FILE)  # fmt: skip
 
     def _restore(self, optimiser: Any, schedule: Any) -> TrainState:
         import torch

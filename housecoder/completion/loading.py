@@ -147,8 +147,7 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         from housecoder.inference.transformers_backend import TransformersBackend
         from housecoder.models.loading import load_code_model
 
-        plain = settings.models.model_copy(update={"adapter": None})  # applied below, once checked
-        backend = TransformersBackend(load_code_model(resolved.path, plain), settings.inference)
+        backend = TransformersBackend(load_code_model(resolved.path, settings.models), settings.inference)
     loaded = LoadedBackend(backend, fingerprint)
     if choice is None:
         return loaded

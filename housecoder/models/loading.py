@@ -49,7 +49,8 @@ def load_tokenizer(path: Path) -> Any:
 
 
 def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
-    """Load the model directory at `path` (config.json + weights + tokenizer) in `config.dtype`."""
+    """Load the model directory at `path` (config.json + weights + tokenizer) in `config.dtype`, without an
+    adapter: `housecoder.completion.loading` chooses, checks and applies that (`set_adapter`)."""
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -71,10 +72,7 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
         raise ModelError(f"{path}: cannot load the model: {first_line(err)}") from err
     finally:
         hf_logging.enable_progress_bar()
-    loaded = LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)
-    if config.adapter:
-        set_adapter(loaded, Path(config.adapter))
-    return loaded
+    return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=path)
 
 
 def set_adapter(loaded: LoadedModel, adapter: Path | None) -> None:
