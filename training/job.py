@@ -42,6 +42,7 @@ from housecoder.training.trainer import (
     CHECKPOINT,
     StepLog,
     Trainer,
+    autocast_for,
     held_out_loss,
     is_out_of_memory,
     lora_config,
@@ -105,6 +106,10 @@ class Outcome:
     beat_base: bool
     verdict: str
     state: dict[str, Any]
+
+
+def _layers(model: Any) -> int | None:
+    return getattr(getattr(model, "config", None), "num_hidden_layers", None)
 
 
 def require_ml() -> None:
@@ -256,7 +261,7 @@ class TrainJob:
             context="housecoder", adapter=None, retriever=prepared.retriever, label="timing one completion",
         )  # fmt: skip
         generate_seconds = generated[0].seconds if generated else 0.0
-        model = get_peft_model(prepared.loaded.model, lora_config(self.config))
+        model = get_peft_model(prepared.loaded.model, lora_config(self.config, _layers(prepared.loaded.model)))
         trainer = Trainer(model, self.config, prepared.run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         batch = {k: v.to(prepared.loaded.device) for k, v in collate([typical], trainer.pad).items()}
         started = time.perf_counter()
@@ -305,11 +310,9 @@ class TrainJob:
         return found
 
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
-        import contextlib
-
         try:
             return held_out_loss(prepared.loaded.model, encoded, pad_id(prepared.loaded.tokenizer), prepared.loaded.device,
-                                 contextlib.nullcontext)  # fmt: skip
+                                 autocast_for(self.config, prepared.loaded.device))  # fmt: skip
         except (RuntimeError, MemoryError) as err:
             if is_out_of_memory(err):
                 raise OutOfMemory("evaluation") from err
@@ -340,7 +343,7 @@ class TrainJob:
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 
-        model = get_peft_model(prepared.loaded.model, lora_config(self.config))
+        model = get_peft_model(prepared.loaded.model, lora_config(self.config, _layers(prepared.loaded.model)))
         prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.

@@ -23,7 +23,7 @@ from typing import Any
 
 from housecoder.config import TrainConfig
 from housecoder.models.atomic import atomic_path
-from housecoder.training.data import Encoded, collate
+from housecoder.training.data import Encoded, collate, middle_loss
 from housecoder.training.errors import NoCheckpoint, OutOfMemory
 
 CHECKPOINT = "checkpoint"
@@ -80,13 +80,32 @@ def total_steps(config: TrainConfig, samples: int) -> int:
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
-def lora_config(config: TrainConfig) -> Any:
+def lora_config(config: TrainConfig, layers: int | None = None) -> Any:
+    """peft's LoRA config; with `config.lora_layers` set, only the top that many of the model's `layers` get LoRA
+    (the backward pass then stops there)."""
     from peft import LoraConfig
 
+    top = None
+    if config.lora_layers is not None and layers is not None and config.lora_layers < layers:
+        top = list(range(layers - config.lora_layers, layers))
     return LoraConfig(
         r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=list(config.target_modules),
-        task_type="CAUSAL_LM", bias="none",
+        layers_to_transform=top, task_type="CAUSAL_LM", bias="none",
     )  # fmt: skip
+
+
+def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:
+    """The autocast the trainer's Accelerator uses for `config.mixed_precision` on `device`, for measuring outside it."""
+    import contextlib
+
+    import torch
+
+    mixed = config.mixed_precision
+    if mixed == "no":
+        return contextlib.nullcontext
+    dtype = torch.bfloat16 if mixed == "bf16" or device == "cpu" else torch.float16
+    kind = "cpu" if device == "cpu" else str(device).split(":")[0]
+    return lambda: torch.autocast(kind, dtype=dtype)
 
 
 def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]) -> float:
@@ -101,9 +120,9 @@ def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any,
             for item in encoded:
                 batch = {name: tensor.to(device) for name, tensor in collate([item], pad).items()}
                 with autocast():
-                    out = model(**batch)
+                    loss = middle_loss(model, batch)
                 count = item.target_tokens  # every target is predicted: the first one follows the prompt
-                total += float(out.loss) * count
+                total += float(loss) * count
                 tokens += count
     finally:
         model.train(was_training)
@@ -207,7 +226,7 @@ class Trainer:
                     batches = accelerator.skip_first_batches(batches, state.batches_in_epoch)
                 for batch in batches:
                     with accelerator.accumulate(model):
-                        loss = model(**batch).loss
+                        loss = middle_loss(model, batch)
                         accelerator.backward(loss)
                         if accelerator.sync_gradients:
                             accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)

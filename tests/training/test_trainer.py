@@ -92,3 +92,28 @@ def test_resume_without_a_checkpoint_says_so(tiny_qwen_dir: Path, tmp_path: Path
     with pytest.raises(NoCheckpoint, match="no checkpoint to resume from"):
         Trainer(_peft(tiny_qwen_dir), _config(), tmp_path, pad=0, device="cpu").train(DATA, DATA, resume=True)
     assert TrainState().step == 0
+
+
+def test_middle_loss_equals_the_full_logits_loss_on_a_padded_batch(tiny_qwen_dir: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from housecoder.training.data import collate, middle_loss
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
+    batch = collate(DATA, pad_id=0)
+    with torch.no_grad():
+        assert float(middle_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)
+
+
+def test_lora_layers_puts_lora_on_the_top_layers_only(tiny_qwen_dir: Path) -> None:
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
+    layers = model.config.num_hidden_layers
+    peft = get_peft_model(model, lora_config(_config(lora_layers=1), layers))
+    touched = {int(name.split(".layers.")[1].split(".")[0]) for name, _ in peft.named_parameters() if "lora_A" in name}
+    assert touched == {layers - 1}
+    assert lora_config(_config(lora_layers=layers + 3), layers).layers_to_transform is None
