@@ -27,6 +27,9 @@ from housecoder.models.progress import SILENT, Progress
 
 HELD_OUT = "held-out"
 FORGETTING = "forgetting"
+HELD_OUT_CONTEXT = "housecoder"  # held-out middles get the served context assembly
+FORGETTING_CONTEXT = "infile"  # forgetting tasks have no repository
+BASE_RUNS = frozenset(RunSpec(context).name for context in (HELD_OUT_CONTEXT, FORGETTING_CONTEXT))
 
 
 @dataclass(frozen=True)

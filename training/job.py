@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import logging
 import random
@@ -183,7 +184,12 @@ class TrainJob:
 
     def new_run_dir(self) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        return repo_adapters_dir(self.settings, self.root) / stamp
+        folder = repo_adapters_dir(self.settings, self.root)
+        run, n = folder / stamp, 1
+        while run.exists():  # two runs started within one second
+            n += 1
+            run = folder / f"{stamp}-{n}"
+        return run
 
     def load_model(self) -> tuple[LoadedModel, Any, Path]:
         from housecoder.inference.transformers_backend import TransformersBackend
@@ -298,16 +304,49 @@ class TrainJob:
         held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
         which = "with the adapter" if adapter else "base model"
         found = {evaluate.HELD_OUT: evaluate.generate(
-            prepared.backend, settings, held, results, context="housecoder", adapter=adapter, retriever=prepared.retriever,
+            prepared.backend, settings, held, results, context=evaluate.HELD_OUT_CONTEXT, adapter=adapter, retriever=prepared.retriever,
             progress=self.progress, label=f"held-out completions, {which}",
         )}  # fmt: skip
         forgetting = self.forgetting_tasks()
         if forgetting:
             found[evaluate.FORGETTING] = evaluate.generate(
-                prepared.backend, settings, forgetting, results, context="infile", adapter=adapter,
+                prepared.backend, settings, forgetting, results, context=evaluate.FORGETTING_CONTEXT, adapter=adapter,
                 progress=self.progress, label=f"forgetting check, {which}",
             )  # fmt: skip
         return found
+
+    def base_key(self, prepared: Prepared) -> str:
+        """A hash of everything the base model's figures depend on: held-out samples, the forgetting tasks, the
+        completion settings, the evaluation budget and the model."""
+        parts = {
+            "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
+            "generate": self.config.generate_samples,
+            "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
+            "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
+            "precision": self.config.mixed_precision,
+            "model": base_fingerprint(prepared.model_dir),
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    def reuse_base_figures(self, prepared: Prepared, key: str, results: ResultsFile) -> None:
+        """Copy the base model's held-out loss and completions from an earlier run of this repository measured on
+        the very same inputs (same `base_key`), so a tuning run does not pay for them again."""
+        for other in sorted(prepared.run_dir.parent.glob("*"), reverse=True):
+            saved = other / BEFORE_FILE
+            if other == prepared.run_dir or not saved.is_file():
+                continue
+            try:
+                before = json.loads(saved.read_text())
+            except (OSError, ValueError):
+                continue
+            if before.get("key") != key:
+                continue
+            for record in ResultsFile(other / GENERATIONS_FILE, resume=True).records:
+                if record.run in evaluate.BASE_RUNS and not results.has(record.run, record.task_id):
+                    results.add(record)
+            (prepared.run_dir / BEFORE_FILE).write_text(json.dumps(before))
+            self.say(f"reusing the base model's figures from {other.name} (same held-out samples and settings)")
+            return
 
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
         try:
@@ -335,11 +374,14 @@ class TrainJob:
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
+        key = self.base_key(prepared)
+        if not before_file.is_file():
+            self.reuse_base_figures(prepared, key, results)
         if before_file.is_file():
             before_loss = float(json.loads(before_file.read_text())["loss"])
         else:
             before_loss = self.loss(prepared, held_out)
-            before_file.write_text(json.dumps({"loss": before_loss}))
+            before_file.write_text(json.dumps({"loss": before_loss, "key": key}))
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 

@@ -155,3 +155,28 @@ def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
     with pytest.raises(MissingDependency, match=r"peft is not installed; install it with: pip install 'housecoder\[ml\]'"):
         require_ml()
+
+
+def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
+    inventory_repo: Path, train_settings: Any, tmp_path: Path
+) -> None:
+    forgetting = str(_forgetting_file(tmp_path))
+    first = TrainJob(inventory_repo, train_settings(forgetting_tasks=forgetting, forgetting_limit=3)).run()
+
+    def base_records(run: Path) -> dict[tuple[str, str], dict[str, Any]]:
+        records = [json.loads(line) for line in (run / "generations.jsonl").read_text().splitlines()]
+        return {(r["run"], r["task_id"]): r for r in records if "+" not in r["run"]}
+
+    said: list[str] = []
+    tuned = train_settings(forgetting_tasks=forgetting, forgetting_limit=3, learning_rate=1e-2, rank=2)
+    second = TrainJob(inventory_repo, tuned, say=said.append).run()
+    assert second.run_dir != first.run_dir
+    assert any("reusing the base model's figures" in line for line in said)
+    assert base_records(second.run_dir) == base_records(first.run_dir)  # copied, timings included: not generated again
+    assert json.loads((second.run_dir / "before.json").read_text()) == json.loads((first.run_dir / "before.json").read_text())
+
+    said.clear()
+    other = train_settings(forgetting_tasks=forgetting, forgetting_limit=2)  # other forgetting tasks: measured again
+    third = TrainJob(inventory_repo, other, say=said.append).run()
+    assert not any("reusing the base model's figures" in line for line in said)
+    assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2
