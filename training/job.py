@@ -43,10 +43,10 @@ from housecoder.training.trainer import (
     CHECKPOINT,
     StepLog,
     Trainer,
+    add_lora,
     autocast_for,
     held_out_loss,
     is_out_of_memory,
-    lora_config,
     total_steps,
 )
 
@@ -107,10 +107,6 @@ class Outcome:
     beat_base: bool
     verdict: str
     state: dict[str, Any]
-
-
-def _layers(model: Any) -> int | None:
-    return getattr(getattr(model, "config", None), "num_hidden_layers", None)
 
 
 def require_ml() -> None:
@@ -253,7 +249,6 @@ class TrainJob:
     def estimate(self, prepared: Prepared) -> Estimate:
         """Sample counts and the run's time on this machine from one timed step and one timed completion."""
         import torch
-        from peft import get_peft_model
 
         from housecoder.training.data import collate
 
@@ -264,10 +259,10 @@ class TrainJob:
         generated = evaluate.generate(
             prepared.backend, sample_settings(self.settings), [prepared.held_out[0].as_task(str(self.root))],
             None,
-            context="housecoder", adapter=None, retriever=prepared.retriever, label="timing one completion",
+            context=evaluate.HELD_OUT_CONTEXT, adapter=None, retriever=prepared.retriever, label="timing one completion",
         )  # fmt: skip
         generate_seconds = generated[0].seconds if generated else 0.0
-        model = get_peft_model(prepared.loaded.model, lora_config(self.config, _layers(prepared.loaded.model)))
+        model = add_lora(prepared.loaded.model, self.config)
         trainer = Trainer(model, self.config, prepared.run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         batch = {k: v.to(prepared.loaded.device) for k, v in collate([typical], trainer.pad).items()}
         started = time.perf_counter()
@@ -360,8 +355,6 @@ class TrainJob:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, *, resume: bool = False, on_step: Callable[[StepLog], None] = lambda _log: None) -> Outcome:
-        from peft import get_peft_model
-
         prepared = self.prepare(resume=resume)
         run_dir = prepared.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -374,18 +367,16 @@ class TrainJob:
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
-        key = self.base_key(prepared)
         if not before_file.is_file():
+            key = self.base_key(prepared)
             self.reuse_base_figures(prepared, key, results)
-        if before_file.is_file():
-            before_loss = float(json.loads(before_file.read_text())["loss"])
-        else:
-            before_loss = self.loss(prepared, held_out)
-            before_file.write_text(json.dumps({"loss": before_loss, "key": key}))
+            if not before_file.is_file():
+                before_file.write_text(json.dumps({"loss": self.loss(prepared, held_out), "key": key}))
+        before_loss = float(json.loads(before_file.read_text())["loss"])
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 
-        model = get_peft_model(prepared.loaded.model, lora_config(self.config, _layers(prepared.loaded.model)))
+        model = add_lora(prepared.loaded.model, self.config)
         prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.

@@ -94,18 +94,29 @@ def lora_config(config: TrainConfig, layers: int | None = None) -> Any:
     )  # fmt: skip
 
 
+def add_lora(model: Any, config: TrainConfig) -> Any:
+    """`model` wrapped by peft with `lora_config` sized to its layer count."""
+    from peft import get_peft_model
+
+    return get_peft_model(model, lora_config(config, getattr(model.config, "num_hidden_layers", None)))
+
+
+def mixed_precision(config: TrainConfig, device: str) -> str:
+    """`config.mixed_precision` as it runs on `device`: fp16 autocast is a GPU feature; bf16 is what CPUs do."""
+    return "bf16" if device == "cpu" and config.mixed_precision == "fp16" else config.mixed_precision
+
+
 def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:
     """The autocast the trainer's Accelerator uses for `config.mixed_precision` on `device`, for measuring outside it."""
     import contextlib
 
     import torch
 
-    mixed = config.mixed_precision
+    mixed = mixed_precision(config, device)
     if mixed == "no":
         return contextlib.nullcontext
-    dtype = torch.bfloat16 if mixed == "bf16" or device == "cpu" else torch.float16
-    kind = "cpu" if device == "cpu" else str(device).split(":")[0]
-    return lambda: torch.autocast(kind, dtype=dtype)
+    dtype = torch.bfloat16 if mixed == "bf16" else torch.float16
+    return lambda: torch.autocast(str(device).split(":")[0], dtype=dtype)
 
 
 def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]) -> float:
@@ -140,10 +151,8 @@ class Trainer:
     def __init__(self, model: Any, config: TrainConfig, run_dir: Path, pad: int, *, device: str) -> None:
         from accelerate import Accelerator
 
-        mixed = config.mixed_precision
-        if device == "cpu" and mixed == "fp16":
-            mixed = "bf16"  # fp16 autocast is a GPU feature; bf16 is what CPUs do
-        self.accelerator = Accelerator(mixed_precision=mixed, cpu=device == "cpu", gradient_accumulation_steps=config.grad_accum)
+        self.accelerator = Accelerator(mixed_precision=mixed_precision(config, device), cpu=device == "cpu",
+                                       gradient_accumulation_steps=config.grad_accum)  # fmt: skip
         self.config = config
         self.run_dir = run_dir
         self.pad = pad
