@@ -250,7 +250,7 @@ class TrainJob:
         """Sample counts and the run's time on this machine from one timed step and one timed completion."""
         import torch
 
-        from housecoder.training.data import collate
+        from housecoder.training.data import collate, middle_loss
 
         tokenizer = prepared.loaded.tokenizer
         encoded = [encode(sample, tokenizer) for sample in prepared.train]
@@ -267,7 +267,7 @@ class TrainJob:
         batch = {k: v.to(prepared.loaded.device) for k, v in collate([typical], trainer.pad).items()}
         started = time.perf_counter()
         with trainer.accelerator.autocast():
-            loss = model(**batch).loss
+            loss = middle_loss(model, batch)
         loss.backward()
         step_seconds = time.perf_counter() - started
         model.zero_grad(set_to_none=True)
