@@ -3,9 +3,9 @@
 `postprocess` runs an ordered list of small filters, each in its own module;
 every filter takes the completion so far and the context around the cursor
 and returns the (possibly shorter) completion. An empty string means "show
-nothing". Order matters: cut to one line first, then stop at suffix repeats,
-then limit to the enclosing block, then balance brackets, then drop results
-that are empty or repeat the next line.
+nothing". Order matters: stop at a control marker written out as text, cut to
+one line, then stop at suffix repeats, then limit to the enclosing block, then
+balance brackets, then drop results that are empty or repeat the next line.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from housecoder.postprocess.base import PostContext
 from housecoder.postprocess.block_scope import limit_to_block
 from housecoder.postprocess.brackets import balance_brackets
+from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
 from housecoder.postprocess.single_line import keep_first_line
@@ -23,6 +24,7 @@ from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
 Filter = Callable[[str, PostContext], str]
 
 DEFAULT_FILTERS: tuple[Filter, ...] = (
+    stop_at_control_marker,
     keep_first_line,
     stop_at_suffix_repeat,
     limit_to_block,

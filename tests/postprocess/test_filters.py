@@ -7,6 +7,7 @@ import pytest
 from housecoder.postprocess import PostContext, postprocess
 from housecoder.postprocess.block_scope import limit_to_block
 from housecoder.postprocess.brackets import balance_brackets
+from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
 from housecoder.postprocess.single_line import keep_first_line
@@ -81,6 +82,22 @@ def test_balance_brackets(document: str, completion: str, expected: str) -> None
     assert balance_brackets(completion, at(document)) == expected
 
 
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("    def f(self) -> None:‸\n", "<|cursor|>", ""),  # seen from the click adapter
+        ("def g(self) -> List[str]:‸\n", " x  <|cursor|>\n    return 1", " x"),
+        ("x = ‸\n", "f()<|endoftext|>garbage", "f()"),
+        ("x = ‸\n", "a | b | c", "a | b | c"),  # no marker
+        ("x = ‸\n", "'<|x-y|>'", "'<|x-y|>'"),  # not a marker's shape
+        ("END = '<|endoftext|>'\nx = ‸\n", "END + '<|endoftext|>'", "END + '<|endoftext|>'"),  # the document has it
+        ("x = ‸\nSEP = '<|file_sep|>'\n", "'<|file_sep|>' + '<|fim_pad|>'", "'<|file_sep|>' + '"),
+    ],
+)
+def test_stop_at_control_marker(document: str, completion: str, expected: str) -> None:
+    assert stop_at_control_marker(completion, at(document)) == expected
+
+
 @pytest.mark.parametrize(("completion", "expected"), [("", ""), ("  \n\t", ""), (" x", " x")])
 def test_drop_empty(completion: str, expected: str) -> None:
     assert drop_empty(completion, at("‸")) == expected
@@ -106,6 +123,7 @@ def test_drop_duplicate_of_next_line(document: str, completion: str, expected: s
         ("print(‸)\n", True, "'hello')\nprint('again')", "'hello'"),
         ("def f():\n    ‸\n    return 1\n", True, "return 1\n", ""),
         ("x = ‸\n", True, "   \n", ""),
+        ("class C:\n    ‸\n", False, "def get(self) -> List[str]:<|cursor|>\n        return []", "def get(self) -> List[str]:"),
         ("def f(x):\n    if x:‸\n", False, "\n        return 1\n        y = 2\n\n\nclass B:", "\n        return 1\n        y = 2"),
     ],
 )
