@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from housecoder.context.outline import outline
 from housecoder.context.snippets import ContextSnippet, clip_lines
 from housecoder.indexer.indexer import Embedder
 from housecoder.indexer.store import IndexStore
 
 MAX_DEFINITIONS_PER_NAME = 3  # a name defined more often (get, run, __init__) says little about which one is meant
+OUTLINE_OVER_LINES = 12  # a longer definition is shown as its outline (signature, docstring head, members)
 
 
 class IndexRetriever:
@@ -37,10 +39,13 @@ class IndexRetriever:
             text = _definition_text(row, chunks)
             if text is None:
                 continue
-            body, kept = clip_lines(text, max_lines)
+            short = outline(text, row["kind"], OUTLINE_OVER_LINES)
+            body, kept = clip_lines(short, max_lines)
+            outlined = short != text  # an outline stands for the whole definition
+            end = row["end_line"] if outlined else row["start_line"] + kept - 1
             snippets.append(
-                ContextSnippet(row["path"], row["start_line"], row["start_line"] + kept - 1, body, "definition",
-                               f"definition of {row['name']} ({row['kind']})", 1.0)
+                ContextSnippet(row["path"], row["start_line"], end, body, "definition",
+                               f"definition of {row['name']} ({'outline' if outlined else row['kind']})", 1.0)
             )  # fmt: skip
         return snippets
 
@@ -59,15 +64,17 @@ class IndexRetriever:
 
 
 def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> str | None:
-    """The definition's lines, cut from the smallest chunk of its file that holds its first line."""
-    holding = [
-        chunk for chunk in chunks
-        if chunk["path"] == symbol["path"] and chunk["start_line"] <= symbol["start_line"] <= chunk["end_line"]
-    ]  # fmt: skip
-    if not holding:
+    """The definition's lines, put together from the chunks of its file (a large class is split over
+    several member chunks); None when no chunk holds its first line."""
+    lines: dict[int, str] = {}
+    for chunk in chunks:
+        if chunk["path"] != symbol["path"] or chunk["end_line"] < symbol["start_line"] or chunk["start_line"] > symbol["end_line"]:
+            continue
+        for number, line in enumerate(chunk["text"].split("\n"), start=chunk["start_line"]):
+            lines.setdefault(number, line)
+    if symbol["start_line"] not in lines:
         return None
-    chunk = min(holding, key=lambda row: row["end_line"] - row["start_line"])
-    lines = chunk["text"].split("\n")
-    first = symbol["start_line"] - chunk["start_line"]
-    last = min(symbol["end_line"], chunk["end_line"]) - chunk["start_line"]
-    return "\n".join(lines[first : last + 1])
+    end = symbol["start_line"]
+    while end + 1 <= symbol["end_line"] and end + 1 in lines:  # up to the first line no chunk holds
+        end += 1
+    return "\n".join(lines[number] for number in range(symbol["start_line"], end + 1))

@@ -149,7 +149,9 @@ class Runner:
             return self._indexes[task.repo]
         return None
 
-    def run_task(self, spec: RunSpec, task: Task) -> Record:
+    def prepare(self, spec: RunSpec, task: Task) -> tuple[CompletionEngine, CompletionInput]:
+        """The engine (settings, retriever) and request `spec` sends for `task`; `run_task` completes them,
+        `bench context` only builds their prompts."""
         settings = self.settings[spec.context]
         completion: dict[str, int] = {}
         if not task.is_single_line:
@@ -164,10 +166,13 @@ class Runner:
             settings = settings.model_copy(update={"completion": settings.completion.model_copy(update=completion)})
         repo_name = Path(task.repo).name if task.repo else task.metadata.get("repository")
         engine = CompletionEngine(self.backend, settings, repo_name=repo_name, retriever=self._retriever(spec.context, task))
-        output = engine.complete(
-            CompletionInput(path=task.path, text=prefix + task.suffix, offset=len(prefix), language=task.language,
-                            use_index=True, multi_line=not task.is_single_line)
-        )  # fmt: skip
+        request = CompletionInput(path=task.path, text=prefix + task.suffix, offset=len(prefix), language=task.language,
+                                  use_index=True, multi_line=not task.is_single_line)  # fmt: skip
+        return engine, request
+
+    def run_task(self, spec: RunSpec, task: Task) -> Record:
+        engine, request = self.prepare(spec, task)
+        output = engine.complete(request)
         scores = score(output.text, task.groundtruth, single_line=task.is_single_line)
         return Record(
             run=spec.name, task_id=task.task_id, kind=task.kind, prediction=output.text, groundtruth=task.groundtruth,

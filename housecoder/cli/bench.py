@@ -5,6 +5,9 @@
 evaluates any task file under several context settings with the real completion
 engine and writes results.jsonl, summary.json, report.md and chart.png.
 
+`context` builds the same prompts without a model and reports how often each
+setting's snippets hold what the answer needs (`housecoder.bench.recall`).
+
 `latency REPO` replays typing sessions on several runtimes side by side.
 
 Each runtime runs in its own process (so its peak memory is its own) over the
@@ -277,10 +280,8 @@ def run_command(
     from housecoder.bench.runner import ResultsFile, Runner, parse_runs
     from housecoder.bench.tasks import limit as pick_tasks
     from housecoder.bench.tasks import read_tasks
-    from housecoder.cli.common import store_for
-    from housecoder.completion.loading import load_backend, open_retriever
-    from housecoder.config import Settings, apply_config_file, merge_sections
-    from housecoder.indexer.service import index_repository
+    from housecoder.completion.loading import load_backend
+    from housecoder.config import apply_config_file
 
     state: State = ctx.obj
     settings = state.settings()
@@ -296,15 +297,7 @@ def run_command(
     backend = load_backend(settings, progress)
     folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")
     results = ResultsFile(folder / "results.jsonl", resume=resume)
-    store = store_for(settings)
-
-    own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))
-
-    def open_index(root: Path) -> Any:  # each benchmark repository gets its own index in the cache, kept up to date
-        index_repository(root, own_index, store, progress)
-        return open_retriever(root, own_index, progress)
-
-    runner = Runner(backend, settings, open_index=open_index, adapter=active, max_new_tokens_multi=max_new_tokens_multi,
+    runner = Runner(backend, settings, open_index=_index_opener(settings, progress), adapter=active, max_new_tokens_multi=max_new_tokens_multi,
                     realtime=realtime)  # fmt: skip
     console.print(f"{len(tasks)} tasks, runs: {', '.join(spec.name for spec in specs)}; model {backend.describe()}")
     runner.run(tasks, specs, results, progress, seed=seed)
@@ -321,6 +314,91 @@ def run_command(
     write_report(records, folder, title, meta, seed=seed)
     print((folder / "report.md").read_text(), end="")  # the bootstrap intervals are not computed twice
     console.print(f"results in {folder}/ (results.jsonl, summary.json, report.md, chart.png)")
+
+
+def _index_opener(settings: Any, progress: Any) -> Any:
+    """`open_index(root)` for the runner: each benchmark repository gets its own index in the cache (not the
+    project's `index.location`), brought up to date first."""
+    from housecoder.cli.common import store_for
+    from housecoder.completion.loading import open_retriever
+    from housecoder.config import Settings, merge_sections
+    from housecoder.indexer.service import index_repository
+
+    store = store_for(settings)
+    own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))
+
+    def open_index(root: Path) -> Any:
+        index_repository(root, own_index, store, progress)
+        return open_retriever(root, own_index, progress)
+
+    return open_index
+
+
+@bench_app.command("context")
+def context_command(
+    ctx: typer.Context,
+    tasks_file: Annotated[Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")],
+    runs: Annotated[str, typer.Option("--runs", help="Context settings: sparse, housecoder, provided, provided-comment, infile.")] = "sparse,housecoder",
+    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only N tasks, drawn with --seed.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write every task's result as JSONL here.")] = None,
+) -> None:
+    """How often each setting's prompt holds what the answer needs (its line, the names its file lacks),
+    without running the model: seconds per task, for trying retrieval changes before `bench run`."""
+    import dataclasses
+
+    from housecoder.bench.recall import PromptOnlyBackend, compare, markdown, measure, summarize
+    from housecoder.bench.runner import Runner, parse_runs
+    from housecoder.bench.tasks import limit as pick_tasks
+    from housecoder.bench.tasks import read_tasks
+    from housecoder.config import apply_config_file
+
+    state: State = ctx.obj
+    settings = state.settings()
+    if config is not None:
+        settings = apply_config_file(settings, config)
+    tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
+    contexts = [spec.context for spec in parse_runs(runs, adapter=False)]
+    progress = RichProgress(stderr_console())
+    backend = PromptOnlyBackend(_token_counter(settings, progress), settings.models.code_model)
+    runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
+    hits = measure(runner, tasks, contexts, progress)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps(dataclasses.asdict(hit)) + "\n" for hit in hits))
+    print(markdown(summarize(hits), f"{tasks_file.name}: {len(tasks)} tasks, context recall"), end="")
+    for other in contexts[1:]:  # each against the first setting
+        better, worse = compare(hits, other, contexts[0])
+        print(f"\n{other} holds every outside name where {contexts[0]} does not: {len(better)} tasks; "
+              f"the reverse: {len(worse)}")
+    errors = [hit for hit in hits if hit.error]
+    if errors:
+        print(f"{len(errors)} prompts failed, first: {errors[0].task_id}: {errors[0].error}")
+
+
+def _token_counter(settings: Any, progress: Any) -> Any:
+    """The code model's token count without its weights: llama.cpp's vocabulary-only load of the GGUF
+    (the default runtime's own tokenizer), else the model directory's tokenizer."""
+    from housecoder.cli.common import store_for
+    from housecoder.completion.loading import gguf_of
+    from housecoder.errors import first_line
+    from housecoder.models.errors import ModelError
+
+    resolved = store_for(settings).resolve(settings.models.code_model, "code", progress=progress)
+    gguf = gguf_of(resolved.path)
+    if gguf is None:
+        from housecoder.models.loading import load_tokenizer
+
+        tokenizer = load_tokenizer(resolved.path)
+        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    import llama_cpp
+
+    try:
+        vocab = llama_cpp.Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as err:
+        raise ModelError(f"{gguf}: llama.cpp cannot read the vocabulary: {first_line(err)}") from err
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
 
 def _cpu_name() -> str:

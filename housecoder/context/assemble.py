@@ -4,18 +4,24 @@ Sources are interleaved by rank in priority order (definitions, then
 retrieval, then open documents), so each contributes its best snippets before
 any contributes its weaker ones. A snippet that overlaps one already taken, or
 whose text is contained in one, is dropped; one that does not fit the remaining
-budget is skipped and smaller ones after it may still fit. The result lists
+budget is skipped and smaller ones after it may still fit. What budget is left
+then (at least `MIN_PARTIAL_TOKENS`) goes to the best skipped definition's first
+lines (a long class outline whose head still fits; search hits and windows stay
+whole or out, as the classic baselines take them). The result lists
 the best snippet first; the prompt builder decides the order it shows them in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import zip_longest
 
-from housecoder.context.snippets import ContextSnippet
+from housecoder.context.snippets import ContextSnippet, clip_lines
 
 CountTokens = Callable[[str], int]
+MIN_PARTIAL_TOKENS = 48  # less left over is not worth a snippet's head
+MIN_PARTIAL_LINES = 3
 
 
 def snippet_cost(snippet: ContextSnippet, count: CountTokens) -> int:
@@ -36,6 +42,7 @@ def assemble(
 ) -> list[ContextSnippet]:
     """Snippets from `sources` (each best first, in priority order) that fit `budget` tokens."""
     taken: list[ContextSnippet] = []
+    skipped: list[ContextSnippet] = []
     used = 0
     for round_ in zip_longest(*sources):
         for snippet in round_:
@@ -45,7 +52,28 @@ def assemble(
                 continue
             cost = snippet_cost(snippet, count)
             if used + cost > budget:
+                if snippet.source == "definition":
+                    skipped.append(snippet)
                 continue
             taken.append(snippet)
             used += cost
+    for snippet in skipped:
+        if budget - used < MIN_PARTIAL_TOKENS:
+            break
+        head = _head_that_fits(snippet, budget - used, count)
+        if head is not None and not _duplicate(head, taken):
+            taken.append(head)
+            used += snippet_cost(head, count)
     return taken
+
+
+def _head_that_fits(snippet: ContextSnippet, budget: int, count: CountTokens) -> ContextSnippet | None:
+    """The snippet cut to its first lines that fit `budget` tokens; None below `MIN_PARTIAL_LINES` lines."""
+    lines = snippet.text.rstrip("\n").count("\n") + 1
+    while lines >= MIN_PARTIAL_LINES:
+        text, kept = clip_lines(snippet.text, lines)
+        head = replace(snippet, text=text, end_line=min(snippet.end_line, snippet.start_line + kept - 1))
+        if snippet_cost(head, count) <= budget:
+            return head
+        lines -= max(1, lines // 8)
+    return None

@@ -35,3 +35,16 @@ def test_budget_skips_what_does_not_fit_but_keeps_smaller_later_ones() -> None:
     budget = snippet_cost(small, count) + 3
     assert assemble([[big, small]], budget, count) == [small]
     assert assemble([[big]], 0, count) == []
+
+
+def test_left_over_budget_takes_the_head_of_a_skipped_definition_only() -> None:
+    small = snip("b.py", 1, "tiny", source="definition")
+    long_class = snip("a.py", 10, "\n".join(f"def m{i}(self): ..." for i in range(60)), source="definition")
+    long_hit = snip("c.py", 1, "\n".join(f"x{i} = {i}" for i in range(60)))
+    budget = snippet_cost(small, count) + 60
+    got = assemble([[small, long_class], [long_hit]], budget, count)
+    assert [s.path for s in got] == ["b.py", "a.py"]  # the search hit is not cut, the class outline is
+    head = got[1]
+    assert head.text == "\n".join(f"def m{i}(self): ..." for i in range(head.text.count("\n") + 1))
+    assert head.end_line == 10 + head.text.count("\n") and sum(snippet_cost(s, count) for s in got) <= budget
+    assert assemble([[small, long_class]], snippet_cost(small, count) + 20, count) == [small]  # too little left

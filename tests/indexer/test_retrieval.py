@@ -51,3 +51,20 @@ def test_search_excludes_the_current_file(tmp_path: Path, minilm: Any) -> None:
     hits = retriever.search(query, "shop/pricing.py", 10, 40)
     assert hits and all(hit.path != "shop/pricing.py" for hit in hits)
     assert all(hit.source == "retrieval" and hit.reason.startswith("hybrid search #") for hit in hits)
+
+
+def test_a_long_class_split_over_chunks_comes_back_whole_as_its_outline(tmp_path: Path, minilm: Any) -> None:
+    root = tmp_path / "shop"
+    methods = "".join(f"\n    def method_{i}(self, x: int) -> int:\n        y = x * {i}\n        return y + {i}\n" for i in range(30))
+    big = f'class Catalog:\n    """Every product."""\n\n    currency = "EUR"\n{methods}'
+    _retriever(tmp_path, minilm)  # indexes the shop
+    (root / "shop" / "catalog.py").write_text(big)
+    settings = Settings()
+    Indexer(root, settings.index, open_for_indexing(root, settings, str(tmp_path / "index"), minilm.dimension, full=False), minilm).run()
+    retriever = IndexRetriever(open_for_search(str(tmp_path / "index")), minilm)
+    assert len(retriever.store.chunks_in(["shop/catalog.py"])) > 1  # split by member
+    [catalog] = retriever.definitions(["Catalog"], "shop/checkout.py", max_lines=40)
+    assert catalog.reason == "definition of Catalog (outline)" and (catalog.start_line, catalog.end_line) == (1, big.count("\n"))
+    lines = catalog.text.splitlines()
+    assert lines[:4] == ["class Catalog:", '    """Every product."""', '    currency = "EUR"', "    def method_0(self, x: int) -> int: ..."]
+    assert len(lines) == 33 and lines[-1] == "    def method_29(self, x: int) -> int: ..." and "return" not in catalog.text
