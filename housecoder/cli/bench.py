@@ -352,6 +352,7 @@ def context_command(
     from housecoder.bench.runner import Runner, parse_runs
     from housecoder.bench.tasks import limit as pick_tasks
     from housecoder.bench.tasks import read_tasks
+    from housecoder.completion.loading import prompt_token_counter
     from housecoder.config import apply_config_file
 
     state: State = ctx.obj
@@ -361,7 +362,7 @@ def context_command(
     tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
     contexts = [spec.context for spec in parse_runs(runs, adapter=False)]
     progress = RichProgress(stderr_console())
-    backend = PromptOnlyBackend(_token_counter(settings, progress), settings.models.code_model)
+    backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
     runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
     hits = measure(runner, tasks, contexts, progress)
     if out is not None:
@@ -375,30 +376,6 @@ def context_command(
     errors = [hit for hit in hits if hit.error]
     if errors:
         print(f"{len(errors)} prompts failed, first: {errors[0].task_id}: {errors[0].error}")
-
-
-def _token_counter(settings: Any, progress: Any) -> Any:
-    """The code model's token count without its weights: llama.cpp's vocabulary-only load of the GGUF
-    (the default runtime's own tokenizer), else the model directory's tokenizer."""
-    from housecoder.cli.common import store_for
-    from housecoder.completion.loading import gguf_of
-    from housecoder.errors import first_line
-    from housecoder.models.errors import ModelError
-
-    resolved = store_for(settings).resolve(settings.models.code_model, "code", progress=progress)
-    gguf = gguf_of(resolved.path)
-    if gguf is None:
-        from housecoder.models.loading import load_tokenizer
-
-        tokenizer = load_tokenizer(resolved.path)
-        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-    import llama_cpp
-
-    try:
-        vocab = llama_cpp.Llama(model_path=str(gguf), vocab_only=True, verbose=False)
-    except (ValueError, RuntimeError, OSError) as err:
-        raise ModelError(f"{gguf}: llama.cpp cannot read the vocabulary: {first_line(err)}") from err
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
 
 def _cpu_name() -> str:

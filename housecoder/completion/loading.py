@@ -133,13 +133,12 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         import os
 
         from housecoder.inference.openai_backend import OpenAIBackend
-        from housecoder.models.loading import load_tokenizer
+        from housecoder.models.loading import token_counter
 
-        tokenizer = load_tokenizer(resolved.path)
         key_env = settings.inference.api_key_env
         backend = OpenAIBackend(
             settings.inference,
-            lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
+            token_counter(resolved.path),
             model_name=settings.models.code_model,
             api_key=os.environ.get(key_env) if key_env else None,
         )
@@ -160,6 +159,22 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         return loaded
     log.info("using adapter %s", describe_choice(choice))
     return loaded
+
+
+def prompt_token_counter(settings: Settings, progress: Progress = SILENT) -> Callable[[str], int]:
+    """The configured code model's token count without loading its weights: from the GGUF's vocabulary
+    (llama.cpp's own count, the default runtime's) when there is one, else the model directory's tokenizer."""
+    from housecoder.models.store import store_for
+
+    resolved = store_for(settings).resolve(settings.models.code_model, "code", progress=progress)
+    gguf = gguf_of(resolved.path)
+    if gguf is None:
+        from housecoder.models.loading import token_counter
+
+        return token_counter(resolved.path)
+    from housecoder.inference.llamacpp_backend import vocabulary_counter
+
+    return vocabulary_counter(gguf)
 
 
 def describe_choice(choice: AdapterChoice) -> str:

@@ -32,6 +32,7 @@ import ctypes
 import io
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,25 @@ def _route_llama_log(llama_cpp: Any) -> None:
 
     _LOG_CALLBACK = forward
     llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+
+
+def _tokenize(llm: Any, text: str) -> list[int]:
+    return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+def vocabulary_counter(gguf: Path) -> Callable[[str], int]:
+    """Model tokens in a text as the backend counts them, from the GGUF's vocabulary alone (no weights)."""
+    try:
+        import llama_cpp
+    except ImportError as err:
+        raise MissingDependency("llama_cpp", "llamacpp") from err
+    _route_llama_log(llama_cpp)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            vocab = llama_cpp.Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as err:
+        raise ModelError(f"{gguf}: llama.cpp cannot read the vocabulary: {first_line(err)}") from err
+    return lambda text: len(_tokenize(vocab, text))
 
 
 def llama_cpp_available() -> bool:
@@ -108,7 +128,7 @@ class LlamaCppBackend:
     # -- the Backend interface -------------------------------------------------------------
 
     def tokenize(self, text: str) -> list[int]:
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return _tokenize(self.llm, text)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))

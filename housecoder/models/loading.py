@@ -5,6 +5,7 @@ Heavy imports happen here, on first use, never at CLI start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,12 @@ def load_tokenizer(path: Path) -> Any:
         return AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"{path}: cannot load the tokenizer: {first_line(err)}") from err
+
+
+def token_counter(path: Path) -> Callable[[str], int]:
+    """Model tokens in a text, by the tokenizer of the model directory at `path` (no special tokens added)."""
+    tokenizer = load_tokenizer(path)
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
