@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from housecoder.completion.cache import CompletionCache
 from housecoder.config import Settings
@@ -28,7 +29,7 @@ from housecoder.context import (
 )
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, GenerationRequest
-from housecoder.postprocess import PostContext, postprocess
+from housecoder.postprocess import PostContext, block_ended, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, trim_prefix, trim_suffix
 from housecoder.trigger import Trigger, decide
 
@@ -184,8 +185,10 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         budget = self.settings.completion
+        around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
         generation = self.backend.generate(
-            GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature),
+            GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
+                              scope_ended=None if single_line else partial(block_ended, context=around)),
             cancel,
         )
         timings["model"] = time.perf_counter() - stage
@@ -196,7 +199,7 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        output.text = postprocess(generation.text, PostContext(prefix=prefix, suffix=suffix, single_line=single_line))
+        output.text = postprocess(generation.text, around)
         timings["postprocess"] = time.perf_counter() - stage
         with self._lock:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)

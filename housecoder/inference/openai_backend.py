@@ -135,7 +135,8 @@ class OpenAIBackend:
                         if cancel is not None and cancel.cancelled:
                             stopped_by = "cancelled"
                             break
-                        why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings)
+                        why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings,
+                                          scope_ended=request.scope_ended)
                         if why:
                             stopped_by = why
                             break

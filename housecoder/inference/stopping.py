@@ -2,23 +2,29 @@
 
 Single-line: stop once a line break follows some non-blank text (leading
 blank lines are kept so a completion can start on the next line). Stop strings:
-stop at the first occurrence and cut the text there.
+stop at the first occurrence and cut the text there. A scope check (the
+request's `scope_ended`) stops a multi-line generation once the text has left
+the block the cursor is in; the text is kept as it is (post-processing cuts it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _ENDED_LINE = re.compile(r"\S[^\n]*\n")  # a line with visible text, and its end
 
 
-def stop_reason(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str | None:
+def stop_reason(
+    text: str, *, single_line: bool, stop_strings: Sequence[str], scope_ended: Callable[[str], bool] | None = None
+) -> str | None:
     """Why generation should stop now, or None to continue."""
     if any(stop and stop in text for stop in stop_strings):
         return "stop_string"
     if single_line and _ENDED_LINE.search(text):
         return "newline"
+    if scope_ended is not None and scope_ended(text):
+        return "scope"
     return None
 
 

@@ -50,7 +50,8 @@ def run_generation(
             text = decode(generated)
             if request.on_text is not None:
                 request.on_text(text)
-            why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings)
+            why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings,
+                              scope_ended=request.scope_ended)
             if why:
                 stopped_by = why
                 break

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from housecoder.postprocess.base import PostContext
-from housecoder.postprocess.block_scope import limit_to_block
+from housecoder.postprocess.block_scope import block_ended, limit_to_block
 from housecoder.postprocess.brackets import balance_brackets
 from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
@@ -43,4 +43,4 @@ def postprocess(text: str, context: PostContext, filters: Sequence[Filter] = DEF
     return text
 
 
-__all__ = ["DEFAULT_FILTERS", "Filter", "PostContext", "postprocess"]
+__all__ = ["DEFAULT_FILTERS", "Filter", "PostContext", "block_ended", "postprocess"]

@@ -12,6 +12,7 @@ from housecoder.completion.engine import cap_document
 from housecoder.config import Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.streaming import run_generation
 
 
 class ScriptedBackend:
@@ -97,6 +98,31 @@ def test_requested_multi_line_overrides_the_trigger() -> None:
     backend = ScriptedBackend("a = 1\nb = 2")
     out = engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
     assert not backend.prompts[0].single_line and out.trigger.reason == "requested"
+
+
+class TokenByToken(ScriptedBackend):
+    """Streams its text one word-piece per step through the runtimes' shared token loop."""
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        self.prompts.append(request)
+        pieces = [piece for part in self.text.split(" ") for piece in (part, " ")][:-1]
+        return run_generation(request, cancel, prompt_tokens=1, reused_tokens=0, prefill=lambda _: True,
+                              next_token=lambda previous: 0 if previous is None else previous + 1,
+                              decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
+
+
+def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
+    text = "def load(path):\n    \n\nload('a')\n"
+    cursor = text.index("    \n") + 4
+    rest = "data = read(path)\n    return data\n\n\ndef save(path, data):\n    write(path, data)\n"
+    whole = engine(ScriptedBackend(rest)).complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
+    backend = TokenByToken(rest)
+    out = engine(backend).complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
+    assert out.text == whole.text == "data = read(path)\n    return data"
+    assert out.stopped_by == "scope" and out.raw.endswith("def save(path, data):\n")  # not a token further
+    assert backend.prompts[0].scope_ended is not None
+    engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
+    assert backend.prompts[1].scope_ended is None  # one line: the line's end stops it
 
 
 def test_huge_documents_are_cut_around_the_cursor_on_line_boundaries() -> None:

@@ -27,3 +27,13 @@ from housecoder.inference.stopping import cut, stop_reason
 def test_stop_and_cut(text: str, single_line: bool, stops: tuple[str, ...], reason: str | None, kept: str) -> None:
     assert stop_reason(text, single_line=single_line, stop_strings=stops) == reason
     assert cut(text, single_line=single_line, stop_strings=stops) == kept
+
+
+def test_scope_check_stops_a_multi_line_generation_and_keeps_its_text() -> None:
+    def left(text: str) -> bool:
+        return "\ndef " in text
+
+    assert stop_reason("x = 1\n", single_line=False, stop_strings=(), scope_ended=left) is None
+    assert stop_reason("x = 1\ndef ", single_line=False, stop_strings=(), scope_ended=left) == "scope"
+    assert stop_reason("x\ndef ", single_line=False, stop_strings=("x",), scope_ended=left) == "stop_string"
+    assert cut("x = 1\ndef ", single_line=False, stop_strings=()) == "x = 1\ndef "

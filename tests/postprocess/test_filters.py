@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from housecoder.postprocess import PostContext, postprocess
-from housecoder.postprocess.block_scope import limit_to_block
+from housecoder.postprocess.block_scope import block_ended, limit_to_block
 from housecoder.postprocess.brackets import balance_brackets
 from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
@@ -64,6 +64,47 @@ def test_stop_at_suffix_repeat(document: str, completion: str, expected: str) ->
 )
 def test_limit_to_block(document: str, completion: str, expected: str) -> None:
     assert limit_to_block(completion, at(document)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "ended"),
+    [
+        ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2", False),  # the leaving line may not be done
+        ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2\n", True),
+        ("def f(x):\n    if x:‸\n", "\n        return 1\n        y = 2\n", False),  # still inside
+        ("def f(x):\n    ‸\n", "a = 1\n\ndef g():\n", True),
+        ("def f(x):\n    ‸\n", "a = 1\n\n", False),  # blank lines leave nothing yet
+        ("function f() {‸\n", "\n  return 1;\n}", False),  # the closing line is kept: wait for its end
+        ("function f() {‸\n", "\n  return 1;\n}\n", True),
+        ("x = 1\n‸", "y = 2\nz = 3\n", False),  # top level: no block to leave
+        ("def f(x):\n    ‸\n", "a = 1", False),
+    ],
+)
+def test_block_ended(document: str, completion: str, ended: bool) -> None:
+    assert block_ended(completion, at(document)) is ended
+    assert block_ended(completion, at(document, single_line=True)) is False
+
+
+MULTI_LINE = [
+    ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2\ndef g():\n    pass\n"),
+    ("def f(x):\n    ‸\n", "a = 1\n    b = 2\n\ndef g():\n    pass"),
+    ("function f() {‸\n", "\n  return 1;\n}\nfunction g() {}\n"),
+    ("function f() {‸\n}\n", "\n  return 1;\n}\nfunction g() {}"),
+    ("class A:\n    def m(self):\n        ‸", "x = 1\n        return x\n    def n(self):\n        pass\n"),
+    ("class C:\n    ‸\n", "def get(self):<|cursor|>\n        return []\n\nclass D:\n    x = 1\n"),
+    ("def f():\n    ‸\n    return 2\n", "y = 1\n    return 2\n\ndef g():\n"),  # suffix repeat before the end
+    ("if (a) {\n  ‸\n}\n", "b(\n    c);\n}\nd();\n"),
+]
+
+
+@pytest.mark.parametrize(("document", "completion"), MULTI_LINE)
+def test_stopping_where_the_block_ended_changes_nothing_shown(document: str, completion: str) -> None:
+    """A generation loop stops at the first text (character by character here, token by token there)
+    that `block_ended` accepts; the editor must get exactly what the whole text would have given."""
+    context = at(document)
+    stops = [size for size in range(len(completion) + 1) if block_ended(completion[:size], context)]
+    assert stops, "every case leaves its block"
+    assert postprocess(completion[: stops[0]], context) == postprocess(completion, context)
 
 
 @pytest.mark.parametrize(
