@@ -29,7 +29,7 @@ from housecoder.context import (
 )
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, GenerationRequest
-from housecoder.postprocess import PostContext, block_ended, postprocess
+from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, trim_prefix, trim_suffix
 from housecoder.trigger import Trigger, decide
 
@@ -188,7 +188,7 @@ class CompletionEngine:
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
         generation = self.backend.generate(
             GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
-                              scope_ended=None if single_line else partial(block_ended, context=around)),
+                              scope_ended=None if single_line else partial(finished, context=around)),
             cancel,
         )
         timings["model"] = time.perf_counter() - stage

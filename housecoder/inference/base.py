@@ -24,8 +24,8 @@ class GenerationRequest:
     single_line: bool = False  # stop once a non-empty line has ended
     stop_strings: tuple[str, ...] = ()
     temperature: float = 0.0
-    # Stop once this says the text so far is finished (post-processing would cut everything after it:
-    # the engine passes the block-scope rule for multi-line requests).
+    # Stop once this says the text so far is finished (post-processing has cut it for good: the engine
+    # passes `postprocess.finished` for multi-line requests: the block ended, or the text loops).
     scope_ended: Callable[[str], bool] | None = field(default=None, compare=False)
     on_text: Callable[[str], None] | None = field(default=None, compare=False)  # streamed text so far, per token
 
@@ -38,7 +38,7 @@ class Generation:
     prompt_tokens: int
     new_tokens: int
     seconds: float
-    stopped_by: str  # "eos", "newline", "stop_string", "scope", "length" or "cancelled"
+    stopped_by: str  # "eos", "newline", "stop_string", "scope" (scope_ended), "length" or "cancelled"
     reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
     first_token_seconds: float | None = None  # from the call to the first generated token
 

@@ -3,8 +3,9 @@
 Single-line: stop once a line break follows some non-blank text (leading
 blank lines are kept so a completion can start on the next line). Stop strings:
 stop at the first occurrence and cut the text there. A scope check (the
-request's `scope_ended`) stops a multi-line generation once the text has left
-the block the cursor is in; the text is kept as it is (post-processing cuts it).
+request's `scope_ended`) stops a multi-line generation once post-processing has
+cut the text for good (it left the cursor's block, or loops); the text is kept
+as it is (post-processing cuts it).
 """
 
 from __future__ import annotations

@@ -5,7 +5,12 @@ every filter takes the completion so far and the context around the cursor
 and returns the (possibly shorter) completion. An empty string means "show
 nothing". Order matters: stop at a control marker written out as text, cut to
 one line, then stop at suffix repeats, then limit to the enclosing block, then
-balance brackets, then drop results that are empty or repeat the next line.
+cut a tail that repeats itself, then balance brackets, then drop results that
+are empty or repeat the next line.
+
+`finished` tells a generation loop when those filters have cut the text for
+good (it left the cursor's block, or it loops), so a multi-line generation
+stops there instead of running on to its token budget.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from housecoder.postprocess.brackets import balance_brackets
 from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
+from housecoder.postprocess.repetition import drop_repetitive_tail, repeats_itself
 from housecoder.postprocess.single_line import keep_first_line
 from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
 
@@ -28,10 +34,22 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     keep_first_line,
     stop_at_suffix_repeat,
     limit_to_block,
+    drop_repetitive_tail,
     balance_brackets,
     drop_empty,
     drop_duplicate_of_next_line,
 )
+
+
+def finished(text: str, context: PostContext) -> bool:
+    """Whether to stop generating: the block ended (nothing generated after it can reach the editor), or the
+    text has fallen into a loop (cut by `drop_repetitive_tail`; going on would only lengthen it). The loop is
+    looked for in what that filter gets: the text after the filters before it."""
+    if block_ended(text, context):
+        return True
+    for apply in DEFAULT_FILTERS[: DEFAULT_FILTERS.index(drop_repetitive_tail)]:
+        text = apply(text, context)
+    return repeats_itself(text, context)
 
 
 def postprocess(text: str, context: PostContext, filters: Sequence[Filter] = DEFAULT_FILTERS) -> str:
@@ -43,4 +61,4 @@ def postprocess(text: str, context: PostContext, filters: Sequence[Filter] = DEF
     return text
 
 
-__all__ = ["DEFAULT_FILTERS", "Filter", "PostContext", "block_ended", "postprocess"]
+__all__ = ["DEFAULT_FILTERS", "Filter", "PostContext", "finished", "postprocess"]

@@ -101,11 +101,11 @@ def test_requested_multi_line_overrides_the_trigger() -> None:
 
 
 class TokenByToken(ScriptedBackend):
-    """Streams its text one word-piece per step through the runtimes' shared token loop."""
+    """Streams its text one line per step through the runtimes' shared token loop (within the 64-token budget)."""
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         self.prompts.append(request)
-        pieces = [piece for part in self.text.split(" ") for piece in (part, " ")][:-1]
+        pieces = self.text.splitlines(keepends=True)
         return run_generation(request, cancel, prompt_tokens=1, reused_tokens=0, prefill=lambda _: True,
                               next_token=lambda previous: 0 if previous is None else previous + 1,
                               decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
@@ -123,6 +123,15 @@ def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     assert backend.prompts[0].scope_ended is not None
     engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
     assert backend.prompts[1].scope_ended is None  # one line: the line's end stops it
+
+
+def test_a_looping_generation_stops_and_shows_the_loop_once() -> None:
+    text = "def check(n):\n    \n"
+    loop = "".join(f"if n == {k}:\n        return False\n\n    " for k in range(40))
+    backend = TokenByToken(loop)
+    out = engine(backend).complete(CompletionInput("a.py", text, text.index("    \n") + 4, "python", multi_line=True))
+    assert out.text == "if n == 0:\n        return False"
+    assert out.stopped_by == "scope" and out.raw.count("return False") <= 4
 
 
 def test_huge_documents_are_cut_around_the_cursor_on_line_boundaries() -> None:

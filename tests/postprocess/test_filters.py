@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from housecoder.postprocess import PostContext, postprocess
+from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.postprocess.block_scope import block_ended, limit_to_block
 from housecoder.postprocess.brackets import balance_brackets
 from housecoder.postprocess.control_marker import stop_at_control_marker
 from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
+from housecoder.postprocess.repetition import drop_repetitive_tail, repeats_itself
 from housecoder.postprocess.single_line import keep_first_line
 from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
 
@@ -64,6 +65,29 @@ def test_stop_at_suffix_repeat(document: str, completion: str, expected: str) ->
 )
 def test_limit_to_block(document: str, completion: str, expected: str) -> None:
     assert limit_to_block(completion, at(document)) == expected
+
+
+NARGS = "".join(f"\n\n    if param.nargs == {n}:\n        return False" for n in range(6))
+
+
+@pytest.mark.parametrize(
+    ("document", "completion", "expected"),
+    [
+        ("hello();\nhello();\n‸\n", "hello();\n" * 10 + "hel", "hello();"),  # Tabby's case
+        ("const a = 1;\n‸", "".join(f"const {c} = 1;\n" for c in "bcdefghij") + "const k =", "const b = 1;"),
+        ("def f(param):\n    ‸\n", "if param is None:\n        return False" + NARGS + "\n\n    if param.n",
+         "if param is None:\n        return False\n\n    if param.nargs == 0:\n        return False"),  # blocks loop
+        ("x = 1\n‸", "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7\n", None),  # different lines
+        ("x = 1\n‸", "y = 1\n" * 5 + "z", None),  # four steps: not yet a loop
+        ("x = 1\n‸", "assert t(r[0], e[0])\nassert t(r[1], e[1])\nok()\n", None),
+        ("x = [\n    ‸\n]\n", "1,\n    1,\n" * 5, "1,"),  # short lines: only equal ones count as similar
+        ("x = [\n    ‸\n]\n", "".join(f"{n},\n    " for n in range(1, 12)), None),
+    ],
+)
+def test_drop_repetitive_tail(document: str, completion: str, expected: str | None) -> None:
+    assert drop_repetitive_tail(completion, at(document)) == (completion if expected is None else expected)
+    assert repeats_itself(completion, at(document)) is (expected is not None)
+    assert drop_repetitive_tail(completion, at(document, single_line=True)) == completion
 
 
 @pytest.mark.parametrize(
@@ -170,3 +194,18 @@ def test_drop_duplicate_of_next_line(document: str, completion: str, expected: s
 )
 def test_pipeline(document: str, single: bool, completion: str, expected: str) -> None:
     assert postprocess(completion, at(document, single_line=single)) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "completion"),
+    [
+        *MULTI_LINE,
+        ("def f(param):\n    ‸\n", "if param is None:\n        return False" + NARGS * 3),  # loops to the budget
+        ("def f():\n    ‸\n", "a = 1\n" + "    b.append(1)\n" * 12),
+    ],
+)
+def test_finished_stops_where_the_filters_have_cut_for_good(document: str, completion: str) -> None:
+    context = at(document)
+    first = next(size for size in range(len(completion) + 1) if finished(completion[:size], context))
+    assert postprocess(completion[:first], context) == postprocess(completion, context)
+    assert not finished(completion, at(document, single_line=True))
