@@ -15,11 +15,13 @@ cd "$(dirname "$0")/.."
 HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 RUNS=${RUNS:-infile,sparse,housecoder}
-declare -A PINNED=([click]="click==8.5.1" [jinja2]="jinja2==3.1.6")
+# smolagents (first released in December 2024, after the default model's training data) is there for
+# the training runs (bench/train_repo.sh): code the base model cannot have memorised.
+declare -A PINNED=([click]="click==8.5.1" [jinja2]="jinja2==3.1.6" [smolagents]="smolagents==1.26.0")
 
 prepare() {
   mkdir -p "$WORK/repos" "$WORK/tasks" "$WORK/wheels"
-  for name in click jinja2; do
+  for name in "${!PINNED[@]}"; do
     if [ ! -d "$WORK/repos/$name" ]; then
       .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "${PINNED[$name]}"
       rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"

@@ -68,7 +68,8 @@ class Prepared:
     train: list[Sample]
     held_out: list[Sample]
     loaded: LoadedModel
-    backend: Any  # TransformersBackend on `loaded`
+    backend: Any  # TransformersBackend on `loaded`: token counts, samples, losses
+    generator: Any  # what completes held-out middles and forgetting tasks: `backend` or llama.cpp (train.eval_runtime)
     retriever: Retriever | None
     model_dir: Path
     run_dir: Path
@@ -197,6 +198,29 @@ class TrainJob:
             loaded = load_code_model(resolved.path, self.settings.models)
         return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
 
+    def load_generator(self, model_dir: Path, backend: Any) -> Any:
+        """The backend of the greedy completions before and after training: `backend` itself, or llama.cpp on the
+        model's GGUF when `train.eval_runtime` (auto: as `inference.runtime = auto` picks) says so."""
+        from housecoder.completion.loading import gguf_of, pick_runtime
+
+        gguf = gguf_of(model_dir)
+        inference = self.settings.inference.model_copy(update={"runtime": self.config.eval_runtime})
+        if pick_runtime(self.settings.model_copy(update={"inference": inference}), gguf) != "llama.cpp":
+            return backend
+        if gguf is None:
+            raise TrainingError(f"train.eval_runtime = llama.cpp needs a GGUF model; {self.settings.models.code_model} has none")
+        from housecoder.inference.llamacpp_backend import LlamaCppBackend
+        from housecoder.models.store import store_for
+
+        with self.progress.task("loading the GGUF for llama.cpp completions", total=None, unit="steps"):
+            return LlamaCppBackend(gguf, inference, cache_root=store_for(self.settings).root)
+
+    def use_adapter(self, prepared: Prepared, adapter: Path | None) -> None:
+        """Put `adapter` on the trained model (losses) and on the completing backend."""
+        prepared.backend.set_adapter(adapter)
+        if prepared.generator is not prepared.backend:
+            prepared.generator.set_adapter(adapter)
+
     def open_index(self) -> Retriever:
         from housecoder.completion.loading import open_retriever
         from housecoder.indexer.service import index_repository
@@ -213,6 +237,7 @@ class TrainJob:
         self.say(f"{len(files)} source files; {split.describe()}")
         run_dir = run_dir or (self.unfinished_run() if resume else self.new_run_dir())
         loaded, backend, model_dir = self.load_model()
+        generator = self.load_generator(model_dir, backend)
         retriever = self.open_index()
         saved = run_dir / SAMPLES_FILE
         if saved.is_file():
@@ -220,7 +245,7 @@ class TrainJob:
             self.say(f"reusing {len(train)} training and {len(held_out)} held-out samples from {saved}")
         else:
             train, held_out = self.build_samples(files, split, backend, retriever)
-        return Prepared(self.root, split, train, held_out, loaded, backend, retriever, model_dir, run_dir)
+        return Prepared(self.root, split, train, held_out, loaded, backend, generator, retriever, model_dir, run_dir)
 
     def build_samples(self, files: Sequence[SourceFile], split: Split, backend: Any,
                       retriever: Retriever) -> tuple[list[Sample], list[Sample]]:  # fmt: skip
@@ -257,7 +282,7 @@ class TrainJob:
         mean_tokens = sum(len(e.input_ids) for e in encoded) / len(encoded)
         typical = min(encoded, key=lambda e: abs(len(e.input_ids) - mean_tokens))
         generated = evaluate.generate(
-            prepared.backend, sample_settings(self.settings), [prepared.held_out[0].as_task(str(self.root))],
+            prepared.generator, sample_settings(self.settings), [prepared.held_out[0].as_task(str(self.root))],
             None,
             context=evaluate.HELD_OUT_CONTEXT, adapter=None, retriever=prepared.retriever, label="timing one completion",
         )  # fmt: skip
@@ -299,26 +324,27 @@ class TrainJob:
         held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
         which = "with the adapter" if adapter else "base model"
         found = {evaluate.HELD_OUT: evaluate.generate(
-            prepared.backend, settings, held, results, context=evaluate.HELD_OUT_CONTEXT, adapter=adapter, retriever=prepared.retriever,
+            prepared.generator, settings, held, results, context=evaluate.HELD_OUT_CONTEXT, adapter=adapter, retriever=prepared.retriever,
             progress=self.progress, label=f"held-out completions, {which}",
         )}  # fmt: skip
         forgetting = self.forgetting_tasks()
         if forgetting:
             found[evaluate.FORGETTING] = evaluate.generate(
-                prepared.backend, settings, forgetting, results, context=evaluate.FORGETTING_CONTEXT, adapter=adapter,
+                prepared.generator, settings, forgetting, results, context=evaluate.FORGETTING_CONTEXT, adapter=adapter,
                 progress=self.progress, label=f"forgetting check, {which}",
             )  # fmt: skip
         return found
 
     def base_key(self, prepared: Prepared) -> str:
         """A hash of everything the base model's figures depend on: held-out samples, the forgetting tasks, the
-        completion settings, the evaluation budget and the model."""
+        completion settings, the evaluation budget, the runtime that completes and the model."""
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
             "generate": self.config.generate_samples,
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.config.mixed_precision,
+            "runtime": prepared.generator.describe()["runtime"],
             "model": base_fingerprint(prepared.model_dir),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -389,7 +415,7 @@ class TrainJob:
         else:  # no check beat the base loss: keep the last weights so the report can show what they do
             trainer.accelerator.unwrap_model(model).save_pretrained(str(run_dir))
             after_loss = self.loss(prepared, held_out)
-        prepared.backend.set_adapter(run_dir)
+        self.use_adapter(prepared, run_dir)
         after = self.generations(prepared, results, run_dir)
         return self.finish(prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state))
 
@@ -433,7 +459,7 @@ class TrainJob:
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, held_out)
         before = self.generations(prepared, results, None)
-        prepared.backend.set_adapter(adapter)
+        self.use_adapter(prepared, adapter)
         after_loss = self.loss(prepared, held_out)
         after = self.generations(prepared, results, adapter)
         history_file = adapter / "history.json"

@@ -180,3 +180,33 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     third = TrainJob(inventory_repo, other, say=said.append).run()
     assert not any("reusing the base model's figures" in line for line in said)
     assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2
+
+
+def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
+    inventory_repo: Path, train_settings: Any, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    from housecoder.inference.llamacpp_backend import llama_cpp_available
+
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is not installed (make setup builds it)")
+    from models.gguf_fixture import write_qwen2_gguf
+
+    on_gguf = train_settings(eval_runtime="llama.cpp", steps=2, eval_every=2, checkpoint_every=2)
+    on_gguf = on_gguf.model_copy(update={"models": on_gguf.models.model_copy(
+        update={"code_model": str(write_qwen2_gguf(tiny_qwen_dir, tmp_path / "tiny.gguf"))})})  # fmt: skip
+    job = TrainJob(inventory_repo, on_gguf)
+    outcome = job.run()
+    records = [json.loads(line) for line in (outcome.run_dir / "generations.jsonl").read_text().splitlines()]
+    assert sorted({r["run"] for r in records}) == ["housecoder", "housecoder+adapter"]
+    assert all(r["error"] == "" for r in records) and len(records) == 6
+    assert outcome.metrics["held-out"]["after"]["tasks"] == 3
+
+    prepared = job.prepare(run_dir=outcome.run_dir)
+    assert prepared.generator.describe()["runtime"] == "llama.cpp" and prepared.generator is not prepared.backend
+    transformers = TrainJob(inventory_repo, on_gguf.model_copy(update={"train": on_gguf.train.model_copy(
+        update={"eval_runtime": "transformers"})})).prepare(run_dir=outcome.run_dir)  # fmt: skip
+    assert transformers.generator is transformers.backend
+    assert job.base_key(prepared) != TrainJob(inventory_repo, on_gguf).base_key(transformers)  # other runtime, other figures
+
+    with pytest.raises(TrainingError, match="needs a GGUF model"):  # a plain model directory has none
+        TrainJob(inventory_repo, train_settings(eval_runtime="llama.cpp")).prepare()
