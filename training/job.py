@@ -31,7 +31,13 @@ from housecoder.completion import CompletionEngine
 from housecoder.config import InferenceConfig, Settings
 from housecoder.context import Retriever
 from housecoder.indexer.sources import SourceFile, source_files
-from housecoder.models.adapters import ADAPTER_META, base_fingerprint, repo_adapters_dir, write_adapter_meta
+from housecoder.models.adapters import (
+    ADAPTER_META,
+    SPLIT_FILE,
+    base_fingerprint,
+    repo_adapters_dir,
+    write_adapter_meta,
+)
 from housecoder.models.loading import LoadedModel
 from housecoder.models.progress import SILENT, Progress
 from housecoder.training import evaluate
@@ -389,7 +395,7 @@ class TrainJob:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / SAMPLES_FILE).is_file():
             write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
-            (run_dir / "split.json").write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
+            (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = [encode(sample, tokenizer) for sample in prepared.train]
         held_out = [encode(sample, tokenizer) for sample in prepared.held_out]

@@ -13,7 +13,7 @@ the benchmark's own prompt block) and `metadata`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,3 +145,11 @@ def limit(tasks: Sequence[Task], count: int | None, seed: int) -> list[Task]:
         return list(tasks)
     keep = set(random.Random(seed).sample(range(len(tasks)), count))
     return [task for index, task in enumerate(tasks) if index in keep]
+
+
+def outside_training(tasks: Sequence[Task], repository: str, trained: Collection[str]) -> list[Task]:
+    """`tasks` without those in files an adapter was trained on (`trained`, paths relative to `repository`):
+    an adapter scored on code it learnt measures its memory, not what it does for new code. A task's
+    repository is that one when the folder names match (a copy elsewhere counts too)."""
+    name = Path(repository).name
+    return [task for task in tasks if not (task.repo and Path(task.repo).name == name and task.path in trained)]

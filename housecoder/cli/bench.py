@@ -269,6 +269,7 @@ def run_command(
     resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only what is missing.")] = False,
     realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")] = False,
     max_new_tokens_multi: Annotated[int, typer.Option("--max-new-tokens-multi", min=1, help="Budget for multi-line tasks.")] = 256,
+    all_files: Annotated[bool, typer.Option("--all-files", help="Keep tasks in files the adapter trained on (default: its held-out files only).")] = False,
 ) -> None:
     """Evaluate a task file: exact match, edit similarity, identifier match, latency, with and without
     repository context and adapter; paired comparisons; JSON, markdown and PNG."""
@@ -279,9 +280,11 @@ def run_command(
     from housecoder.bench.report import write_report
     from housecoder.bench.runner import ResultsFile, Runner, parse_runs
     from housecoder.bench.tasks import limit as pick_tasks
-    from housecoder.bench.tasks import read_tasks
+    from housecoder.bench.tasks import outside_training, read_tasks
     from housecoder.completion.loading import load_backend
     from housecoder.config import apply_config_file
+    from housecoder.errors import HousecoderError
+    from housecoder.models.adapters import trained_files
 
     state: State = ctx.obj
     settings = state.settings()
@@ -289,10 +292,20 @@ def run_command(
         settings = apply_config_file(settings, config)
     tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
     active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
+    console = stderr_console()
     if active is not None:  # checked against the model before its weights load (missing, other base)
         settings = settings.model_copy(update={"models": settings.models.model_copy(update={"adapter": str(active)})})
+        trained = None if all_files else trained_files(active)
+        if trained is not None:  # every run on the same tasks, so the comparisons stay paired
+            kept = outside_training(tasks, *trained)
+            if len(kept) < len(tasks):
+                console.print(f"left out {len(tasks) - len(kept)} of {len(tasks)} tasks in files the adapter trained on "
+                              f"(--all-files keeps them)")  # fmt: skip
+            tasks = kept
+            if not tasks:
+                raise HousecoderError(f"{tasks_file}: every task lies in a file the adapter {active} trained on; "
+                                      "use tasks from its held-out files, or --all-files")  # fmt: skip
     specs = parse_runs(runs, adapter=active is not None)
-    console = stderr_console()
     progress = RichProgress(console)
     backend = load_backend(settings, progress)
     folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")

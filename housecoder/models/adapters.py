@@ -41,6 +41,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 HELD_OUT = "held-out"  # the metrics entry of the held-out files, with "before"/"after" scores
+SPLIT_FILE = "split.json"  # the run's file split: {"train": [paths], "held_out": [paths], "method": ..., ...}
 _TEXT_FIELDS = ("base_model", "base_fingerprint", "repository", "created", "verdict")
 
 
@@ -161,6 +162,19 @@ def read_adapter(path: Path) -> AdapterInfo | None:
     except ValueError as err:
         raise ModelError(f"{path / ADAPTER_META}: not JSON ({first_line(err)})") from err
     return _parse(path, meta)
+
+
+def trained_files(adapter: Path) -> tuple[str, frozenset[str]] | None:
+    """(the repository, the files of it the adapter trained on as '/'-separated relative paths) for a run of
+    `housecoder train`; None for an adapter without that record (a plain peft directory)."""
+    info = read_adapter(adapter)
+    try:
+        split = json.loads((adapter / SPLIT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if info is None or not isinstance(split, dict):
+        return None
+    return info.repository, frozenset(str(path) for path in split.get("train", []))
 
 
 def write_adapter_meta(path: Path, meta: Mapping[str, Any]) -> None:

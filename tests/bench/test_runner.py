@@ -160,3 +160,46 @@ def test_bench_cli_makes_tasks_and_runs_them(geometry_repo: Path, tiny_qwen_dir:
     assert (out / "report.md").is_file() and (out / "chart.png").is_file() and (out / "summary.json").is_file()
     bad = CliRunner().invoke(app, ["bench", "run", str(tmp_path / "none.jsonl")])
     assert bad.exit_code == 1 and "no such task file" in str(bad.exception)  # `main` prints it as one line
+
+
+def test_adapter_runs_keep_to_the_files_the_adapter_did_not_train_on(
+    geometry_repo: Path, tiny_qwen_dir: Path, tiny_adapter_dir: Path, model_cache: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from housecoder.cli import app
+    from housecoder.models.adapters import SPLIT_FILE, base_fingerprint, trained_files, write_adapter_meta
+
+    assert trained_files(tiny_adapter_dir) is None  # a plain peft adapter: no record of what it learnt from
+    adapter = tmp_path / "run"
+    shutil.copytree(tiny_adapter_dir, adapter)
+    write_adapter_meta(adapter, {"format": 1, "base_model": str(tiny_qwen_dir), "base_fingerprint": base_fingerprint(tiny_qwen_dir),
+                                 "repository": str(geometry_repo), "commit": None, "created": "2026-11-23T00:00:00+00:00",
+                                 "config": {}, "metrics": {}, "beat_base": False, "verdict": "kept"})  # fmt: skip
+    (adapter / SPLIT_FILE).write_text(json.dumps({"train": ["pkg/geometry.py"], "held_out": ["pkg/report.py"]}))
+    assert trained_files(adapter) == (str(geometry_repo), frozenset({"pkg/geometry.py"}))
+    tasks = tmp_path / "geo.jsonl"
+    made = CliRunner().invoke(app, ["bench", "make-tasks", str(geometry_repo), "-o", str(tasks), "--kinds", "line", "--count", "6"])
+    assert made.exit_code == 0, made.output
+    paths = [json.loads(line)["path"] for line in tasks.read_text().splitlines()]
+    assert {"pkg/geometry.py", "pkg/report.py"} <= set(paths)
+    config = tmp_path / "bench.toml"
+    config.write_text(f'[models]\ncode_model = "{tiny_qwen_dir}"\ncache_dir = "{model_cache}"\noffline = true\ndevice = "cpu"\n'
+                      '[completion]\nmax_new_tokens = 3\n')  # fmt: skip
+
+    def run(out: str, *more: str) -> list[dict[str, Any]]:
+        ran = CliRunner().invoke(app, ["-C", str(tmp_path), "bench", "run", str(tasks), "--runs", "infile", "--config", str(config),
+                                       "--adapter", str(adapter), "--out", str(tmp_path / out), *more])  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+        return [json.loads(line) for line in (tmp_path / out / "results.jsonl").read_text().splitlines()]
+
+    held = run("held")
+    report_tasks = sum(path == "pkg/report.py" for path in paths)
+    assert len(held) == 2 * report_tasks and {r["run"] for r in held} == {"infile", "infile+adapter"}
+    assert all("report.py" in r["task_id"] for r in held)  # paired: both runs on the held-out file only
+    assert len(run("all", "--all-files")) == 2 * len(paths)
+
+    (adapter / SPLIT_FILE).write_text(json.dumps({"train": ["pkg/geometry.py", "pkg/report.py"], "held_out": []}))
+    refused = CliRunner().invoke(app, ["-C", str(tmp_path), "bench", "run", str(tasks), "--runs", "infile", "--config", str(config),
+                                       "--adapter", str(adapter), "--out", str(tmp_path / "none")])  # fmt: skip
+    assert refused.exit_code == 1 and "every task lies in a file the adapter" in str(refused.exception)

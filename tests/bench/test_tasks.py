@@ -107,3 +107,12 @@ def test_the_shipped_data_converts() -> None:
     python = humaneval_tasks(data / "humaneval_fim_qwen" / "train.parquet")
     assert len(python) == 1043 and len({task.task_id for task in python}) == 1043
     assert len(cceval_tasks(data / "cceval_samples" / "python.inputs.jsonl")) == 25
+
+
+def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
+    from housecoder.bench.tasks import outside_training
+
+    tasks = [Task("a", "m.py", "x = ", "\n", "1", "python", "/r/shop"), Task("b", "n.py", "x = ", "\n", "1", "python", "/r/shop"),
+             Task("c", "m.py", "x = ", "\n", "1", "python", "/r/other"), Task("d", "m.py", "x = ", "\n", "1", "python", None)]  # fmt: skip
+    assert [t.task_id for t in outside_training(tasks, "/home/me/shop", {"m.py"})] == ["b", "c", "d"]
+    assert outside_training(tasks, "/r/shop", set()) == tasks
