@@ -93,6 +93,9 @@ class CompletionConfig(_Section):
     max_prefix_tokens: int = Field(default=512, ge=16)
     max_suffix_tokens: int = Field(default=192, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    stop_early: bool = Field(
+        default=True, description="stop a multi-line generation once post-processing has cut it for good (the block "
+        "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written")  # fmt: skip
 
 
 class IndexConfig(_Section):

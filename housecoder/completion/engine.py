@@ -188,7 +188,7 @@ class CompletionEngine:
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
         generation = self.backend.generate(
             GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
-                              scope_ended=None if single_line else partial(finished, context=around)),
+                              scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None),
             cancel,
         )
         timings["model"] = time.perf_counter() - stage

@@ -123,6 +123,9 @@ def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     assert backend.prompts[0].scope_ended is not None
     engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
     assert backend.prompts[1].scope_ended is None  # one line: the line's end stops it
+    off = CompletionEngine(backend, Settings.model_validate({"completion": {"stop_early": False}}), repo_name="demo")
+    whole_run = off.complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
+    assert whole_run.stopped_by == "eos" and whole_run.raw == rest and whole_run.text == out.text
 
 
 def test_a_looping_generation_stops_and_shows_the_loop_once() -> None:
