@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ class PostContext:
         """Text of the cursor line after the cursor."""
         return self.suffix.split("\n", 1)[0]
 
-    @property
+    @cached_property
     def next_lines(self) -> list[str]:
-        """The lines after the cursor line."""
+        """The lines after the cursor line (split once: a generation loop asks after every token)."""
         return self.suffix.split("\n")[1:]
 
 
