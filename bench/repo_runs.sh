@@ -6,6 +6,10 @@
 #
 #   bash bench/repo_runs.sh prepare          # repositories + task files under bench-results/ (seconds)
 #   bash bench/repo_runs.sh run [click|jinja2 ...]   # the model runs, resumable
+#   bash bench/repo_runs.sh adapter NAME RUN_DIR     # every setting with and without an adapter that
+#       bench/train_repo.sh trained on NAME, on NAME-wide.jsonl (up to 40 tasks per file and kind, so its
+#       held-out files give enough: 116 tasks for smolagents' default split); `bench run --adapter` keeps
+#       only the tasks in files the adapter did not train on
 #
 # Results go to bench/results/<repo>/ (tracked in git): results.jsonl gets one line per completion as
 # it comes and `--resume` runs only what is missing, so a run stopped anywhere (a session's end) goes
@@ -29,7 +33,15 @@ prepare() {
       mv "$WORK/unpacked-$name/$name" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
     fi
     [ -f "$WORK/tasks/$name.jsonl" ] || "$HC" bench make-tasks "$WORK/repos/$name" -o "$WORK/tasks/$name.jsonl" --count 50 --seed 0
+    [ -f "$WORK/tasks/$name-wide.jsonl" ] || "$HC" bench make-tasks "$WORK/repos/$name" -o "$WORK/tasks/$name-wide.jsonl" \
+      --count 400 --max-per-file 40 --seed 0
   done
+}
+
+adapter() {
+  local name=${1:?usage: bash bench/repo_runs.sh adapter NAME RUN_DIR} run_dir=${2:?usage: bash bench/repo_runs.sh adapter NAME RUN_DIR}
+  [ -f "$WORK/tasks/$name-wide.jsonl" ] || prepare
+  "$HC" bench run "$WORK/tasks/$name-wide.jsonl" --runs "$RUNS" --adapter "$run_dir" --out "bench/results/$name-adapter" --resume
 }
 
 run() {
@@ -44,5 +56,6 @@ run() {
 case "${1:-}" in
   prepare) prepare ;;
   run) shift; run "$@" ;;
-  *) echo "usage: bash bench/repo_runs.sh prepare | run [click|jinja2 ...]" >&2; exit 2 ;;
+  adapter) shift; adapter "$@" ;;
+  *) echo "usage: bash bench/repo_runs.sh prepare | run [click|jinja2 ...] | adapter NAME RUN_DIR" >&2; exit 2 ;;
 esac
