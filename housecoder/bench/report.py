@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +156,26 @@ def write_chart(summaries: Sequence[RunSummary], path: Path, title: str) -> None
     plt.close(figure)
 
 
+def complete_tasks(records: Sequence[Record]) -> list[Record]:
+    """The records of the tasks that every run has done, so that a run stopped part-way is compared on
+    the same tasks throughout (each run's other records are left out)."""
+    runs = _runs_in_order(records)
+    done: dict[str, set[str]] = {}
+    for record in records:
+        done.setdefault(record.task_id, set()).add(record.run)
+    return [record for record in records if len(done[record.task_id]) == len(runs)]
+
+
+def with_overall(records: Sequence[Record]) -> list[Record]:
+    """The records, plus a copy of each under the kind `all` when there is more than one kind."""
+    if len({record.kind for record in records}) < 2:
+        return list(records)
+    return [*records, *(replace(record, kind="all") for record in records)]
+
+
 def write_report(records: Sequence[Record], out: Path, title: str, meta: dict[str, Any], *, seed: int = 0) -> list[RunSummary]:
-    """summary.json, report.md and chart.png in `out`; returns the summaries."""
+    """summary.json, report.md and chart.png in `out` (per task kind, and over all kinds); returns the summaries."""
+    records = with_overall(records)
     summaries = summarize(records, seed=seed)
     compared = comparisons(records, seed=seed)
     out.mkdir(parents=True, exist_ok=True)

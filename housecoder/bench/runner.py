@@ -217,13 +217,20 @@ class ResultsFile:
         self.path = path
         self.records: list[Record] = []
         if resume and path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    self.records.append(Record(**json.loads(line)))
+            self.records, bad = read_records(path)
+            if bad:  # a run killed mid-write leaves a cut last line: drop it (its task runs again), keep the rest
+                log.warning("%s: %d unreadable line(s) dropped (first at line %d); those tasks run again",
+                            path, len(bad), bad[0])  # fmt: skip
+                self._rewrite()
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("")
         self._done = {(record.run, record.task_id) for record in self.records}
+
+    def _rewrite(self) -> None:
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text("".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in self.records), encoding="utf-8")
+        partial.replace(self.path)
 
     def has(self, run: str, task_id: str) -> bool:
         return (run, task_id) in self._done
@@ -233,3 +240,21 @@ class ResultsFile:
         self._done.add((record.run, record.task_id))
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+
+
+def read_records(path: Path) -> tuple[list[Record], list[int]]:
+    """The records of a results file, and the numbers of the lines that are not one (cut or edited by hand)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise HousecoderError(f"{path}: cannot read the results: {first_line(err)}") from err
+    records: list[Record] = []
+    bad: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(Record(**json.loads(line)))
+        except (ValueError, TypeError):
+            bad.append(number)
+    return records, bad

@@ -3,7 +3,8 @@
 `make-tasks` writes a task file (the design doc's JSONL format) from a repository
 (RepoEval-style), HumanEval-FIM's parquet or a CrossCodeEval inputs file; `run`
 evaluates any task file under several context settings with the real completion
-engine and writes results.jsonl, summary.json, report.md and chart.png.
+engine and writes results.jsonl, summary.json, report.md and chart.png; `report`
+writes the last three again from a results.jsonl (a run stopped part-way).
 
 `context` builds the same prompts without a model and reports how often each
 setting's snippets hold what the answer needs (`housecoder.bench.recall`).
@@ -327,6 +328,44 @@ def run_command(
     write_report(records, folder, title, meta, seed=seed)
     print((folder / "report.md").read_text(), end="")  # the bootstrap intervals are not computed twice
     console.print(f"results in {folder}/ (results.jsonl, summary.json, report.md, chart.png)")
+
+
+@bench_app.command("report")
+def report_command(
+    folder: Annotated[Path, typer.Argument(help="A `bench run` results folder (holding results.jsonl).")],
+    title: Annotated[str | None, typer.Option("--title", help="Heading of report.md and the chart (default: the folder's name).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    every_record: Annotated[bool, typer.Option("--every-record", help="Keep tasks that some runs have not done yet.")] = False,
+) -> None:
+    """Write summary.json, report.md and chart.png again from a folder's results.jsonl, without the model:
+    for a run stopped part-way (by default only the tasks every run has done, so the comparisons stay
+    paired) or results gathered over several sessions."""
+    from housecoder.bench.report import complete_tasks, write_report
+    from housecoder.bench.runner import read_records
+    from housecoder.errors import HousecoderError
+
+    results = folder / "results.jsonl"
+    if not results.is_file():
+        raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run TASKS --out {folder}` writes one")
+    records, bad = read_records(results)
+    console = stderr_console()
+    if bad:
+        console.print(f"{results}: {len(bad)} unreadable line(s) left out (first at line {bad[0]})")
+    kept = records if every_record else complete_tasks(records)
+    if not kept:
+        raise HousecoderError(f"{results}: no task has a result under every run yet (--every-record shows what there is)")
+    summary = folder / "summary.json"
+    try:
+        meta = json.loads(summary.read_text())["meta"] if summary.is_file() else {}
+    except (ValueError, KeyError, TypeError):
+        meta = {}
+    tasks = len({record.task_id for record in kept})
+    meta.update({"tasks": tasks, "records": len(kept), "rewritten_from_results": True, "every_record": every_record})
+    write_report(kept, folder, f"{title or folder.name}: {tasks} tasks", meta, seed=seed)
+    print((folder / "report.md").read_text(), end="")
+    left = len({record.task_id for record in records}) - tasks
+    console.print(f"{tasks} tasks" + (f" ({left} left out: not done by every run)" if left else "") +
+                  f"; written to {folder}/ (summary.json, report.md, chart.png)")  # fmt: skip
 
 
 def _index_opener(settings: Any, progress: Any) -> Any:
