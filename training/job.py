@@ -128,11 +128,16 @@ def require_ml() -> None:
 
 
 def git_commit(root: Path) -> str | None:
+    """HEAD of the git repository holding `root`, or None: no git, no commit yet, or none of the files under
+    `root` tracked (a folder that an enclosing repository ignores, such as a source tree unpacked into it)."""
     try:
         done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+        tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "."], capture_output=True, check=False)
     except OSError:
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    if done.returncode != 0 or tracked.returncode != 0 or not tracked.stdout:
+        return None
+    return done.stdout.strip() or None
 
 
 def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample]) -> None:

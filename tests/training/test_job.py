@@ -145,6 +145,28 @@ def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> N
         TrainJob(tmp_path / "missing", settings).prepare()
 
 
+def test_the_recorded_commit_is_the_one_that_holds_the_repository(tmp_path: Path) -> None:
+    import subprocess
+
+    from housecoder.training.job import git_commit
+
+    outer = tmp_path / "outer"
+    (outer / "src").mkdir(parents=True)
+    (outer / "unpacked").mkdir()
+    (outer / "src" / "a.py").write_text("x = 1\n")
+    (outer / "unpacked" / "b.py").write_text("y = 2\n")
+    (outer / ".gitignore").write_text("unpacked/\n")
+    assert git_commit(outer) is None  # no repository yet
+    git = ["git", "-C", str(outer), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    assert git_commit(outer) is None  # no commit yet
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert git_commit(outer) == head and git_commit(outer / "src") == head  # a tracked sub-folder: the same commit
+    assert git_commit(outer / "unpacked") is None  # ignored by the enclosing repository: no commit holds its files
+
+
 def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
