@@ -229,7 +229,7 @@ class ResultsFile:
 
     def _rewrite(self) -> None:
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text("".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in self.records), encoding="utf-8")
+        partial.write_text("".join(_json_line(r) for r in self.records), encoding="utf-8")
         partial.replace(self.path)
 
     def has(self, run: str, task_id: str) -> bool:
@@ -239,7 +239,11 @@ class ResultsFile:
         self.records.append(record)
         self._done.add((record.run, record.task_id))
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+            out.write(_json_line(record))
+
+
+def _json_line(record: Record) -> str:
+    return json.dumps(asdict(record), ensure_ascii=False) + "\n"
 
 
 def read_records(path: Path) -> tuple[list[Record], list[int]]:
