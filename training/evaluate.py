@@ -85,7 +85,8 @@ def relabel(tasks: Sequence[Task], kind: str) -> list[Task]:
 
 
 def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
-    """Scores before and after, per task kind and over all tasks, and the paired exact-match comparison."""
+    """Scores before and after, per task kind and over all tasks, and the paired exact-match and edit-similarity
+    comparison."""
     both = [*before, *after]
     overall = [dataclasses.replace(record, kind="all") for record in both]
     return {
@@ -94,7 +95,8 @@ def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0)
         "by_kind": [dataclasses.asdict(s) for s in summarize(both, seed=seed)],
         "paired": [
             {"tasks": c.tasks, "gained": c.result.gained, "lost": c.result.lost, "difference": c.result.difference,
-             "interval": list(c.result.interval)}
+             "interval": list(c.result.interval), "similarity_difference": c.similarity_difference,
+             "similarity_interval": list(c.similarity_interval)}
             for c in comparisons(overall, seed=seed)
         ],
     }  # fmt: skip

@@ -72,8 +72,14 @@ def markdown(meta: dict[str, Any]) -> str:
                          f"{_pct(row['edit_similarity'])} | {_pct(row['identifier_f1'])} |")  # fmt: skip
         for pair in found["paired"]:
             low, high = pair["interval"]
+            similarity = ""
+            if "similarity_difference" in pair:  # reports written before it was measured lack it
+                s_low, s_high = pair["similarity_interval"]
+                similarity = (f"; edit similarity {100 * pair['similarity_difference']:+.1f} points "
+                              f"(95% CI {100 * s_low:+.1f} to {100 * s_high:+.1f})")  # fmt: skip
             lines.append(f"\nPaired over {pair['tasks']} tasks: {len(pair['gained'])} gained, {len(pair['lost'])} lost, "
-                         f"{100 * pair['difference']:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f}).")  # fmt: skip
+                         f"{100 * pair['difference']:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
+                         f"{similarity}.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

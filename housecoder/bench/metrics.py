@@ -131,5 +131,15 @@ def paired(task_ids: Sequence[str], a: Sequence[bool], b: Sequence[bool], *, sam
         raise ValueError("paired runs must cover the same tasks")
     gained = [task for task, x, y in zip(task_ids, a, b, strict=True) if y and not x]
     lost = [task for task, x, y in zip(task_ids, a, b, strict=True) if x and not y]
-    deltas = [float(y) - float(x) for x, y in zip(a, b, strict=True)]
-    return Paired(gained, lost, mean(deltas), bootstrap_interval(deltas, samples=samples, seed=seed))
+    difference, interval = paired_difference([float(x) for x in a], [float(y) for y in b], samples=samples, seed=seed)
+    return Paired(gained, lost, difference, interval)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], *, samples: int = 1000,
+                      seed: int = 0) -> tuple[float, tuple[float, float]]:  # fmt: skip
+    """mean(b - a) over the same tasks and its paired-bootstrap 95% interval (e.g. of edit similarity, whose
+    per-task differences are much less noisy than exact match's flips)."""
+    if len(a) != len(b):
+        raise ValueError("paired runs must cover the same tasks")
+    deltas = [y - x for x, y in zip(a, b, strict=True)]
+    return mean(deltas), bootstrap_interval(deltas, samples=samples, seed=seed)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import Paired, bootstrap_interval, mean, paired, percentile
+from housecoder.bench.metrics import Paired, bootstrap_interval, mean, paired, paired_difference, percentile
 from housecoder.bench.runner import Record
 
 # Comparisons worth reading: each setting against in-file only, housecoder against the baselines,
@@ -43,7 +43,9 @@ class Comparison:
     base: str
     other: str
     tasks: int
-    result: Paired
+    result: Paired  # exact match
+    similarity_difference: float  # mean edit similarity B - A
+    similarity_interval: tuple[float, float]
 
 
 def _runs_in_order(records: Sequence[Record]) -> list[str]:
@@ -77,29 +79,35 @@ def summarize(records: Sequence[Record], *, seed: int = 0) -> list[RunSummary]:
 
 
 def comparisons(records: Sequence[Record], *, seed: int = 0) -> list[Comparison]:
-    """Paired exact-match comparisons on the tasks both runs of a pair have, per task kind."""
+    """Paired exact-match and edit-similarity comparisons on the tasks both runs of a pair have, per task kind."""
     runs = _runs_in_order(records)
     pairs = [(a + suffix, b + suffix) for suffix in ("", "+adapter") for a, b in BASELINES]
     pairs += [(run, run + "+adapter") for run in runs if not run.endswith("+adapter")]
     found = []
     for kind in dict.fromkeys(record.kind for record in records):
-        by_run: dict[str, dict[str, bool]] = {}
+        by_run: dict[str, dict[str, Record]] = {}
         for record in records:
             if record.kind == kind:
-                by_run.setdefault(record.run, {})[record.task_id] = record.exact
+                by_run.setdefault(record.run, {})[record.task_id] = record
         for base, other in pairs:
             if base not in by_run or other not in by_run:
                 continue
             common = [task for task in by_run[base] if task in by_run[other]]
             if not common:
                 continue
-            result = paired(common, [by_run[base][t] for t in common], [by_run[other][t] for t in common], seed=seed)
-            found.append(Comparison(kind, base, other, len(common), result))
+            a, b = [by_run[base][t] for t in common], [by_run[other][t] for t in common]
+            result = paired(common, [r.exact for r in a], [r.exact for r in b], seed=seed)
+            similarity = paired_difference([r.edit_similarity for r in a], [r.edit_similarity for r in b], seed=seed)
+            found.append(Comparison(kind, base, other, len(common), result, *similarity))
     return found
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
+
+
+def _points(difference: float, interval: tuple[float, float]) -> str:
+    return f"{100 * difference:+.1f} ({100 * interval[0]:+.1f} to {100 * interval[1]:+.1f})"
 
 
 def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], title: str) -> str:
@@ -113,12 +121,14 @@ def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], ti
             f"{_pct(s.identifier_exact)} | {_pct(s.identifier_f1)} | {s.p50_s:.2f} | {s.p95_s:.2f} | {s.prompt_tokens:.0f} |"
         )
     if compared:
-        lines += ["", "Paired exact match (B vs A on the same tasks): tasks B gets right and A wrong (+), the reverse (-).", "",
-                  "| tasks | A | B | n | + | - | EM B-A, points (95% CI) |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+        lines += ["", "Paired (B vs A on the same tasks): tasks B gets exactly right and A not (+), the reverse (-); "
+                  "the differences of the means with paired-bootstrap 95% intervals.", "",
+                  "| tasks | A | B | n | + | - | EM B-A, points (95% CI) | ES B-A, points (95% CI) |",
+                  "| --- | --- | --- | ---: | ---: | ---: | --- | --- |"]  # fmt: skip
         for c in compared:
-            low, high = c.result.interval
             lines.append(f"| {c.kind} | {c.base} | {c.other} | {c.tasks} | {len(c.result.gained)} | {len(c.result.lost)} | "
-                         f"{100 * c.result.difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f}) |")  # fmt: skip
+                         f"{_points(c.result.difference, c.result.interval)} | "
+                         f"{_points(c.similarity_difference, c.similarity_interval)} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -182,7 +192,9 @@ def write_report(records: Sequence[Record], out: Path, title: str, meta: dict[st
     payload = {
         "meta": meta,
         "summaries": [asdict(s) for s in summaries],
-        "comparisons": [{"kind": c.kind, "base": c.base, "other": c.other, "tasks": c.tasks, **asdict(c.result)} for c in compared],
+        "comparisons": [{"kind": c.kind, "base": c.base, "other": c.other, "tasks": c.tasks, **asdict(c.result),
+                         "similarity_difference": c.similarity_difference,
+                         "similarity_interval": list(c.similarity_interval)} for c in compared],
     }
     (out / "summary.json").write_text(json.dumps(payload, indent=1))
     (out / "report.md").write_text(markdown(summaries, compared, title))

@@ -12,6 +12,7 @@ from housecoder.bench.metrics import (
     identifiers,
     normalise,
     paired,
+    paired_difference,
     score,
 )
 
@@ -81,3 +82,15 @@ def test_paired_lists_flips_and_the_difference() -> None:
     assert -1.0 <= low <= 0.25 <= high <= 1.0
     with pytest.raises(ValueError, match="same tasks"):
         paired(["t1"], [True], [True, False])
+
+
+def test_paired_difference_of_a_continuous_score() -> None:
+    before = [0.2 + 0.01 * i for i in range(40)]
+    after = [x + 0.05 for x in before]  # every task a little closer: no exact-match flip, yet a clear gain
+    difference, (low, high) = paired_difference(before, after, seed=2)
+    assert difference == pytest.approx(0.05) and low == pytest.approx(0.05) and high == pytest.approx(0.05)
+    mixed = [x + (0.1 if i % 2 else -0.1) for i, x in enumerate(before)]
+    difference, (low, high) = paired_difference(before, mixed, seed=2)
+    assert difference == pytest.approx(0.0) and low < 0 < high
+    with pytest.raises(ValueError, match="same tasks"):
+        paired_difference([0.1], [0.1, 0.2])

@@ -63,8 +63,10 @@ def test_bench_report_rewrites_the_report_from_results(tmp_path: Path) -> None:
     ran = CliRunner().invoke(app, ["bench", "report", str(out), "--title", "click (partial)"])
     assert ran.exit_code == 0, ran.output
     assert "# click (partial): 2 tasks" in ran.output and "| all | housecoder | 2 | 100.0 (" in ran.output
-    assert "| line | infile | sparse | 1 | 0 | 1 |" in ran.output
+    assert "| line | infile | sparse | 1 | 0 | 1 | -100.0 (-100.0 to -100.0) | -50.0 (-50.0 to -50.0) |" in ran.output
     payload = json.loads((out / "summary.json").read_text())
+    line = next(c for c in payload["comparisons"] if (c["kind"], c["base"], c["other"]) == ("line", "infile", "sparse"))
+    assert line["similarity_difference"] == -0.5 and line["similarity_interval"] == [-0.5, -0.5]
     assert payload["meta"]["model"] == "tiny" and payload["meta"]["tasks"] == 2 and payload["meta"]["rewritten_from_results"]
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "report.md").read_text() == ran.stdout

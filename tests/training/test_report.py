@@ -55,7 +55,10 @@ def test_report_files(tmp_path: Path) -> None:
     text = (tmp_path / "report.md").read_text()
     assert text == markdown(meta) and text.startswith("# Adapter for shop\n\n- activated")
     assert "| line | housecoder | 4 | 25.0 | 50.0 | 50.0 |" in text
-    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in text
+    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in text  # an older report
+    metrics["held-out"]["paired"][0].update(similarity_difference=0.05, similarity_interval=[0.01, 0.09])
+    assert ("Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +5.0 points "
+            "(95% CI +1.0 to +9.0).") in markdown(meta)  # fmt: skip
     assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
