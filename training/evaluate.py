@@ -93,10 +93,5 @@ def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0)
         "before": dataclasses.asdict(Scores.of(before)),
         "after": dataclasses.asdict(Scores.of(after)),
         "by_kind": [dataclasses.asdict(s) for s in summarize(both, seed=seed)],
-        "paired": [
-            {"tasks": c.tasks, "gained": c.result.gained, "lost": c.result.lost, "difference": c.result.difference,
-             "interval": list(c.result.interval), "similarity_difference": c.similarity_difference,
-             "similarity_interval": list(c.similarity_interval)}
-            for c in comparisons(overall, seed=seed)
-        ],
-    }  # fmt: skip
+        "paired": [c.figures() for c in comparisons(overall, seed=seed)],
+    }

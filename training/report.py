@@ -47,6 +47,10 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def _points(difference: float, interval: Sequence[float]) -> str:
+    return f"{100 * difference:+.1f} points (95% CI {100 * interval[0]:+.1f} to {100 * interval[1]:+.1f})"
+
+
 def markdown(meta: dict[str, Any]) -> str:
     metrics = meta["metrics"]
     loss = metrics["held_out_loss"]
@@ -71,15 +75,11 @@ def markdown(meta: dict[str, Any]) -> str:
             lines.append(f"| {row['kind']} | {row['run']} | {row['tasks']} | {_pct(row['exact'])} | "
                          f"{_pct(row['edit_similarity'])} | {_pct(row['identifier_f1'])} |")  # fmt: skip
         for pair in found["paired"]:
-            low, high = pair["interval"]
             similarity = ""
             if "similarity_difference" in pair:  # reports written before it was measured lack it
-                s_low, s_high = pair["similarity_interval"]
-                similarity = (f"; edit similarity {100 * pair['similarity_difference']:+.1f} points "
-                              f"(95% CI {100 * s_low:+.1f} to {100 * s_high:+.1f})")  # fmt: skip
+                similarity = f"; edit similarity {_points(pair['similarity_difference'], pair['similarity_interval'])}"
             lines.append(f"\nPaired over {pair['tasks']} tasks: {len(pair['gained'])} gained, {len(pair['lost'])} lost, "
-                         f"{100 * pair['difference']:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
-                         f"{similarity}.")  # fmt: skip
+                         f"{_points(pair['difference'], pair['interval'])}{similarity}.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,12 @@ class Comparison:
     similarity_difference: float  # mean edit similarity B - A
     similarity_interval: tuple[float, float]
 
+    def figures(self) -> dict[str, Any]:
+        """The comparison's numbers as JSON: flips, and both differences with their intervals."""
+        return {"tasks": self.tasks, **asdict(self.result), "interval": list(self.result.interval),
+                "similarity_difference": self.similarity_difference,
+                "similarity_interval": list(self.similarity_interval)}  # fmt: skip
+
 
 def _runs_in_order(records: Sequence[Record]) -> list[str]:
     return list(dict.fromkeys(record.run for record in records))
@@ -192,9 +198,7 @@ def write_report(records: Sequence[Record], out: Path, title: str, meta: dict[st
     payload = {
         "meta": meta,
         "summaries": [asdict(s) for s in summaries],
-        "comparisons": [{"kind": c.kind, "base": c.base, "other": c.other, "tasks": c.tasks, **asdict(c.result),
-                         "similarity_difference": c.similarity_difference,
-                         "similarity_interval": list(c.similarity_interval)} for c in compared],
+        "comparisons": [{"kind": c.kind, "base": c.base, "other": c.other, **c.figures()} for c in compared],
     }
     (out / "summary.json").write_text(json.dumps(payload, indent=1))
     (out / "report.md").write_text(markdown(summaries, compared, title))
