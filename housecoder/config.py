@@ -182,6 +182,11 @@ class TrainConfig(_Section):
     prefix_tokens: int = Field(default=320, ge=16)
     suffix_tokens: int = Field(default=128, ge=0)
     middle_tokens: int = Field(default=96, ge=4, description="a longer middle is not used as a sample")
+    end_of_text: Literal["always", "multi-line"] = Field(
+        default="always", description="where the end-of-text token after a middle counts in the loss: always, or "
+        "multi-line: not after a one-line middle that ends its line at a cursor served one line at a time (the "
+        "editor cuts that completion at the newline, and learning to stop there taught adapters to stop bodies "
+        "after one line)")  # fmt: skip
     # LoRA and optimisation.
     rank: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")

@@ -4,16 +4,24 @@ The model is served the prompt and writes the middle followed by `<|endoftext|>`
 (the engine stops there), so that is the target; prompt tokens are masked out of
 the loss with -100. Prompt and middle are tokenized apart: the prompt ends in the
 `<|fim_middle|>` control token, so no token can straddle the boundary.
+
+With `end_of_text = "multi-line"` the end-of-text token counts only where the editor
+uses it: a one-line middle that runs to the end of its line, at a cursor the
+trigger serves one line at a time, is cut at the newline by post-processing, so
+whatever the model writes after the line is never shown. Training end-of-text
+there (about three quarters of the samples under the default span mix) taught
+adapters to stop function bodies after their first line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from housecoder.prompt.fim import FIM
 from housecoder.training.samples import Sample
+from housecoder.trigger import decide
 
 IGNORE = -100  # label of a position that does not count in the loss (transformers' convention)
 
@@ -28,10 +36,24 @@ class Encoded:
         return sum(1 for label in self.labels if label != IGNORE)
 
 
-def encode(sample: Sample, tokenizer: Any) -> Encoded:
+def served_one_line(sample: Sample) -> bool:
+    """True when the editor would show only the middle's one line: a one-line middle running to the end of its
+    line, at a cursor the trigger serves single-line (not after a block opener)."""
+    rest_of_line = sample.suffix.split("\n", 1)[0]
+    if "\n" in sample.middle.strip() or rest_of_line.strip():
+        return False
+    return not decide(sample.prefix, sample.suffix, sample.language).multi_line
+
+
+def encode(sample: Sample, tokenizer: Any, end_of_text: Literal["always", "multi-line"] = "always") -> Encoded:
+    """Prompt and target ids; the labels put the loss on the middle and, unless `end_of_text` leaves it out for a
+    one-line serving (`served_one_line`), the end-of-text token after it."""
     prompt = tokenizer(sample.prompt, add_special_tokens=False)["input_ids"]
-    target = tokenizer(sample.middle + FIM.end_of_text, add_special_tokens=False)["input_ids"]
-    return Encoded(list(prompt) + list(target), [IGNORE] * len(prompt) + list(target))
+    target = list(tokenizer(sample.middle + FIM.end_of_text, add_special_tokens=False)["input_ids"])
+    labels = list(target)
+    if end_of_text == "multi-line" and served_one_line(sample):
+        labels[-1] = IGNORE  # the tokenizer maps the end-of-text marker to its one special token, last
+    return Encoded(list(prompt) + target, [IGNORE] * len(prompt) + labels)
 
 
 def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, Any]:

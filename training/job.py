@@ -289,7 +289,7 @@ class TrainJob:
         from housecoder.training.data import collate, middle_loss
 
         tokenizer = prepared.loaded.tokenizer
-        encoded = [encode(sample, tokenizer) for sample in prepared.train]
+        encoded = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.train]
         mean_tokens = sum(len(e.input_ids) for e in encoded) / len(encoded)
         typical = min(encoded, key=lambda e: abs(len(e.input_ids) - mean_tokens))
         generated = evaluate.generate(
@@ -358,6 +358,7 @@ class TrainJob:
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.config.mixed_precision,
+            "end_of_text": self.config.end_of_text,  # the held-out loss counts that token or not
             "runtime": prepared.generator.describe()["runtime"],
             "model": base_fingerprint(prepared.model_dir),
         }
@@ -402,8 +403,8 @@ class TrainJob:
             write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
-        train = [encode(sample, tokenizer) for sample in prepared.train]
-        held_out = [encode(sample, tokenizer) for sample in prepared.held_out]
+        train = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.train]
+        held_out = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.held_out]
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
@@ -469,7 +470,7 @@ class TrainJob:
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
         tokenizer = prepared.loaded.tokenizer
-        held_out = [encode(sample, tokenizer) for sample in prepared.held_out]
+        held_out = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.held_out]
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, held_out)
         before = self.generations(prepared, results, None)
