@@ -12,6 +12,7 @@ from housecoder.models.catalog import QWEN_CODER_1_5B
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3000)  # minutes on a CPU without native bf16 (AVX2 only): autocast emulates it
 def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, tmp_path: Path) -> None:
     from housecoder.completion import CompletionEngine, CompletionInput
     from housecoder.completion.loading import load_backend
