@@ -9,7 +9,7 @@ With `end_of_text = "multi-line"` the end-of-text token counts only where the ed
 uses it: a one-line middle that runs to the end of its line, at a cursor the
 trigger serves one line at a time, is cut at the newline by post-processing, so
 whatever the model writes after the line is never shown. Training end-of-text
-there (about three quarters of the samples under the default span mix) taught
+there (45% of smolagents' samples under the default span mix) taught
 adapters to stop function bodies after their first line.
 """
 

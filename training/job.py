@@ -289,7 +289,7 @@ class TrainJob:
         from housecoder.training.data import collate, middle_loss
 
         tokenizer = prepared.loaded.tokenizer
-        encoded = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.train]
+        encoded = self.encode(prepared.train, tokenizer)
         mean_tokens = sum(len(e.input_ids) for e in encoded) / len(encoded)
         typical = min(encoded, key=lambda e: abs(len(e.input_ids) - mean_tokens))
         generated = evaluate.generate(
@@ -384,6 +384,10 @@ class TrainJob:
             self.say(f"reusing the base model's figures from {other.name} (same held-out samples and settings)")
             return
 
+    def encode(self, samples: Sequence[Sample], tokenizer: Any) -> list[Encoded]:
+        """Token ids and loss labels of `samples` under this run's `end_of_text` rule."""
+        return [encode(sample, tokenizer, self.config.end_of_text) for sample in samples]
+
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
         try:
             return held_out_loss(prepared.loaded.model, encoded, pad_id(prepared.loaded.tokenizer), prepared.loaded.device,
@@ -403,8 +407,8 @@ class TrainJob:
             write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
-        train = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.train]
-        held_out = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.held_out]
+        train = self.encode(prepared.train, tokenizer)
+        held_out = self.encode(prepared.held_out, tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
@@ -470,7 +474,7 @@ class TrainJob:
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
         tokenizer = prepared.loaded.tokenizer
-        held_out = [encode(sample, tokenizer, self.config.end_of_text) for sample in prepared.held_out]
+        held_out = self.encode(prepared.held_out, tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, held_out)
         before = self.generations(prepared, results, None)

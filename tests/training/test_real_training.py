@@ -29,13 +29,14 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
     from housecoder.models.adapters import best_adapter, read_adapter
     from housecoder.training.job import TrainJob
 
-    fp32 = {} if _native_bf16() else {"models": {"dtype": "float32"}}
+    native = _native_bf16()
+    fp32 = {} if native else {"models": {"dtype": "float32"}}
     settings = Settings.model_validate(fp32 | {
         "index": {"location": str(tmp_path / "index")},
         "completion": {"max_new_tokens": 12},
         "train": {"max_samples": 8, "eval_samples": 4, "steps": 1, "grad_accum": 2, "eval_every": 1, "generate_samples": 2,
                   "held_out_fraction": 0.3, "output": str(tmp_path / "adapters"),
-                  "mixed_precision": "bf16" if _native_bf16() else "no"},
+                  "mixed_precision": "bf16" if native else "no"},
     })  # fmt: skip
     job = TrainJob(inventory_repo, settings)
     outcome = job.run()
