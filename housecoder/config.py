@@ -204,7 +204,10 @@ class TrainConfig(_Section):
     weight_decay: float = Field(default=0.0, ge=0.0)
     max_grad_norm: float = Field(default=1.0, gt=0)
     gradient_checkpointing: bool = False
-    mixed_precision: Literal["bf16", "fp16", "no"] = Field(default="bf16", description="autocast (bf16 on CPU too)")
+    mixed_precision: Literal["auto", "bf16", "fp16", "no"] = Field(
+        default="auto", description="autocast: auto is bf16 where the GPU or CPU has bf16 instructions, else fp16 on a "
+        "GPU and fp32 on a CPU (weights loaded as float32: emulated bf16 is several times slower); fp16 runs as bf16 "
+        "on a CPU")  # fmt: skip
     # Evaluation, checkpoints, early stop.
     eval_every: int = Field(default=10, ge=1, description="optimiser steps between held-out loss checks")
     patience: int = Field(default=3, ge=1, description="stop after this many checks without a better held-out loss")

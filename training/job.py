@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from housecoder.bench.runner import Record, ResultsFile
 from housecoder.bench.tasks import Task, read_tasks
 from housecoder.bench.tasks import limit as pick_tasks
 from housecoder.completion import CompletionEngine
-from housecoder.config import InferenceConfig, Settings
+from housecoder.config import InferenceConfig, ModelsConfig, Settings
 from housecoder.context import Retriever
 from housecoder.indexer.sources import SourceFile, source_files
 from housecoder.models.adapters import (
@@ -40,7 +41,7 @@ from housecoder.models.adapters import (
 )
 from housecoder.models.loading import LoadedModel
 from housecoder.models.progress import SILENT, Progress
-from housecoder.training import evaluate
+from housecoder.training import evaluate, precision
 from housecoder.training.data import Encoded, encode, pad_id
 from housecoder.training.errors import NoCheckpoint, OutOfMemory, TooSmall, TrainingError
 from housecoder.training.samples import FilteredRetriever, Sample, build_samples, draw_cuts, sample_settings
@@ -95,13 +96,14 @@ class Estimate:
     step_seconds: float  # one measured forward+backward of a mean-length sample (the faster of two)
     generate_seconds: float  # one measured greedy completion of a held-out sample
     total_seconds: float
+    precision: str  # the weights' dtype and the autocast this machine trains in
 
     def lines(self) -> list[str]:
         minutes = self.total_seconds / 60
         return [
             f"{self.files} source files; {self.split}",
             f"{self.train_samples} training samples, {self.eval_samples} held-out samples, mean {self.mean_tokens:.0f} tokens",
-            f"{self.steps} optimiser steps ({self.sequences} sequences); one sequence {self.step_seconds:.1f} s, "
+            f"{self.steps} optimiser steps ({self.sequences} sequences) in {self.precision}; one sequence {self.step_seconds:.1f} s, "
             f"one held-out completion {self.generate_seconds:.1f} s",
             f"estimated {minutes:.0f} min on this machine (training, held-out checks, before/after generation)",
         ]
@@ -199,14 +201,27 @@ class TrainJob:
             run = folder / f"{stamp}-{n}"
         return run
 
+    @functools.cached_property
+    def device(self) -> str:
+        from housecoder.models.loading import pick_device
+
+        return pick_device(self.settings.models.device)
+
+    def models(self) -> ModelsConfig:
+        """The code model's settings for training on this machine (float32 weights where `auto` trains in fp32)."""
+        return precision.training_models(self.settings.models, self.config, self.device)
+
+    def precision_line(self) -> str:
+        return precision.describe(self.models(), precision.resolve(self.config, self.device))
+
     def load_model(self) -> tuple[LoadedModel, Any, Path]:
         from housecoder.inference.transformers_backend import TransformersBackend
         from housecoder.models.loading import load_code_model
         from housecoder.models.store import store_for
 
         resolved = store_for(self.settings).resolve(self.settings.models.code_model, "code", progress=self.progress)
-        with self.progress.task(f"loading {self.settings.models.code_model}", total=None, unit="steps"):
-            loaded = load_code_model(resolved.path, self.settings.models)
+        with self.progress.task(f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"):
+            loaded = load_code_model(resolved.path, self.models())
         return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
 
     def load_generator(self, model_dir: Path, backend: Any) -> Any:
@@ -322,6 +337,7 @@ class TrainJob:
             files=len(prepared.split.train) + len(prepared.split.held_out), split=prepared.split.describe(),
             train_samples=len(prepared.train), eval_samples=len(prepared.held_out), steps=steps, sequences=sequences,
             mean_tokens=mean_tokens, step_seconds=step_seconds, generate_seconds=generate_seconds, total_seconds=total,
+            precision=self.precision_line(),
         )  # fmt: skip
 
     # -- evaluation --------------------------------------------------------------------------
@@ -357,7 +373,7 @@ class TrainJob:
             "generate": self.config.generate_samples,
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
-            "precision": self.config.mixed_precision,
+            "precision": self.precision_line(),
             "end_of_text": self.config.end_of_text,  # the held-out loss counts that token or not
             "runtime": prepared.generator.describe()["runtime"],
             "model": base_fingerprint(prepared.model_dir),
@@ -453,7 +469,8 @@ class TrainJob:
             "config": self.config.model_dump(mode="json"), "split": prepared.split.describe(),
             "samples": {"train": len(prepared.train), "held_out": len(prepared.held_out)},
             "metrics": metrics, "beat_base": beat, "verdict": why,
-            "training": {key: state[key] for key in ("step", "best_step", "stopped_early", "elapsed_s", "samples_seen") if key in state},
+            "training": {key: state[key] for key in ("step", "best_step", "stopped_early", "elapsed_s", "samples_seen") if key in state}
+            | {"precision": self.precision_line()},
         }  # fmt: skip
         write_report(prepared.run_dir, meta, state.get("history", []))
         write_adapter_meta(prepared.run_dir, meta)

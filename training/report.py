@@ -65,6 +65,7 @@ def markdown(meta: dict[str, Any]) -> str:
     if training:
         lines.append(f"- training: {training.get('step')} steps (best at {training.get('best_step')}), "
                      f"{training.get('samples_seen')} sequences, {training.get('elapsed_s', 0) / 60:.1f} min"
+                     + (f" in {training['precision']}" if training.get("precision") else "")
                      + (", stopped early" if training.get("stopped_early") else ""))  # fmt: skip
     for name, title in ((HELD_OUT, "Held-out code (generated middles)"), (FORGETTING, "Forgetting check (in-file FIM)")):
         if name not in metrics:

@@ -1,7 +1,7 @@
 """The LoRA training loop: accelerate + peft, loss on middles, checkpoints, resume and early stop.
 
 The loop is plain PyTorch under `accelerate.Accelerator`, so the same code runs on
-CPU (bf16 autocast), one GPU, or many under `accelerate launch` / torchrun. One
+CPU (bf16 autocast where it has bf16 instructions, else fp32), one GPU, or many under `accelerate launch` / torchrun. One
 optimiser step is `grad_accum` micro-steps of `batch_size` samples. Every
 `eval_every` steps the held-out loss is measured; the best adapter so far is kept
 in `<run>/best/`, and training stops after `patience` checks without a better
@@ -23,6 +23,7 @@ from typing import Any
 
 from housecoder.config import TrainConfig
 from housecoder.models.atomic import atomic_path
+from housecoder.training import precision
 from housecoder.training.data import Encoded, collate, middle_loss
 from housecoder.training.errors import NoCheckpoint, OutOfMemory
 
@@ -101,18 +102,13 @@ def add_lora(model: Any, config: TrainConfig) -> Any:
     return get_peft_model(model, lora_config(config, getattr(model.config, "num_hidden_layers", None)))
 
 
-def mixed_precision(config: TrainConfig, device: str) -> str:
-    """`config.mixed_precision` as it runs on `device`: fp16 autocast is a GPU feature; bf16 is what CPUs do."""
-    return "bf16" if device == "cpu" and config.mixed_precision == "fp16" else config.mixed_precision
-
-
 def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:
     """The autocast the trainer's Accelerator uses for `config.mixed_precision` on `device`, for measuring outside it."""
     import contextlib
 
     import torch
 
-    mixed = mixed_precision(config, device)
+    mixed = precision.resolve(config, device)
     if mixed == "no":
         return contextlib.nullcontext
     dtype = torch.bfloat16 if mixed == "bf16" else torch.float16
@@ -151,7 +147,7 @@ class Trainer:
     def __init__(self, model: Any, config: TrainConfig, run_dir: Path, pad: int, *, device: str) -> None:
         from accelerate import Accelerator
 
-        self.accelerator = Accelerator(mixed_precision=mixed_precision(config, device), cpu=device == "cpu",
+        self.accelerator = Accelerator(mixed_precision=precision.resolve(config, device), cpu=device == "cpu",
                                        gradient_accumulation_steps=config.grad_accum)  # fmt: skip
         self.config = config
         self.run_dir = run_dir
