@@ -1,5 +1,5 @@
 """`train.mixed_precision` resolved per device: auto trains in bf16 only where the hardware computes it, and
-in float32 weights without autocast on a CPU that would emulate bf16."""
+on float32 weights elsewhere (no autocast on a CPU, fp16 autocast on an older GPU)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,10 @@ def test_auto_loads_float32_weights_only_on_a_cpu_without_bf16(hardware: Any) ->
     assert precision.training_models(models, explicit, "cpu").dtype == "bfloat16"
     assert precision.training_models(models, TrainConfig(mixed_precision="no"), "cpu").dtype == "bfloat16"
     assert precision.training_models(ModelsConfig(dtype="float16"), auto, "cpu").dtype == "float16"  # as set
-    assert precision.training_models(models, auto, "cuda").dtype == "bfloat16"  # fp16 autocast on bf16 weights
-    hardware("cpu")
+    assert precision.training_models(models, auto, "cuda").dtype == "float32"  # fp16 autocast over fp32 weights
+    hardware("cpu", "cuda")
     assert precision.training_models(models, auto, "cpu").dtype == "bfloat16"
+    assert precision.training_models(models, auto, "cuda").dtype == "bfloat16"
     assert models.dtype == "bfloat16"  # a copy, the settings are unchanged
 
 
