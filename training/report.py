@@ -27,10 +27,14 @@ def verdict(metrics: dict[str, Any], max_forgetting: float) -> tuple[bool, str]:
     em = f"held-out exact match {100 * before['exact']:.1f} -> {100 * after['exact']:.1f}%"
     es = f"edit similarity {100 * before['edit_similarity']:.1f} -> {100 * after['edit_similarity']:.1f}"
     figures = f"{em}, {es}, loss {loss['before']:.3f} -> {loss['after']:.3f}"
-    generates_better = after["exact"] > before["exact"] or (
-        after["exact"] == before["exact"] and after["edit_similarity"] > before["edit_similarity"]
-    )
-    if not generates_better:
+    # Better on one measure and no worse on the other: more exact middles bought with middles further off
+    # elsewhere is not a better adapter (smolagents' long-middle run: 28.1 -> 34.4% exact but similarity
+    # 63.4 -> 62.1 here, and 3.8 points of similarity worse on 116 benchmark tasks of the same files).
+    exact_up, exact_kept = after["exact"] > before["exact"], after["exact"] >= before["exact"]
+    closer, as_close = after["edit_similarity"] > before["edit_similarity"], after["edit_similarity"] >= before["edit_similarity"]
+    if exact_up and not as_close:
+        return False, f"not activated: more exact middles, but the others further off ({figures})"
+    if not ((exact_up and as_close) or (exact_kept and closer)):
         return False, f"not activated: the adapter did not complete held-out code better ({figures})"
     if not loss["after"] < loss["before"]:
         return False, f"not activated: the held-out loss did not drop ({figures})"

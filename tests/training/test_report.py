@@ -32,6 +32,10 @@ def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float
         (_metrics((0.3, 0.3), (0.6, 0.65), (1.2, 1.0)), True, "activated"),
         (_metrics((0.3, 0.3), (0.6, 0.6), (1.2, 1.0)), False, "did not complete held-out code better"),
         (_metrics((0.4, 0.3), (0.6, 0.9), (1.2, 1.0)), False, "did not complete held-out code better"),
+        (_metrics((0.3, 0.4), (0.6, 0.6), (1.2, 1.0)), True, "activated"),
+        (_metrics((0.3, 0.4), (0.65, 0.6), (1.2, 1.0)), False, "more exact middles, but the others further off"),
+        (_metrics((0.281, 0.344), (0.634, 0.621), (1.325, 1.219)), False, "further off"),  # the long smolagents run
+        (_metrics((0.3, 0.3), (0.6, 0.59), (1.2, 1.0)), False, "did not complete held-out code better"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.0, 1.0)), False, "the held-out loss did not drop"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.76)), True, "forgetting check 80.0 -> 76.0%"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.7)), False, "forgot too much elsewhere"),
