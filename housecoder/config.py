@@ -182,11 +182,12 @@ class TrainConfig(_Section):
     prefix_tokens: int = Field(default=320, ge=16)
     suffix_tokens: int = Field(default=128, ge=0)
     middle_tokens: int = Field(default=96, ge=4, description="a longer middle is not used as a sample")
-    end_of_text: Literal["always", "multi-line"] = Field(
-        default="always", description="where the end-of-text token after a middle counts in the loss: always, or "
+    end_of_text: Literal["always", "multi-line", "inline"] = Field(
+        default="always", description="where the end-of-text token after a middle counts in the loss: always; "
         "multi-line: not after a one-line middle that ends its line at a cursor served one line at a time (the "
         "editor cuts that completion at the newline, and learning to stop there taught adapters to stop bodies "
-        "after one line)")  # fmt: skip
+        "after one line); inline: only after a middle with code after it on its line, where no post-processing "
+        "stop (newline, end of block, suffix repeat) can end the completion")  # fmt: skip
     # LoRA and optimisation.
     rank: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")

@@ -45,13 +45,31 @@ def served_one_line(sample: Sample) -> bool:
     return not decide(sample.prefix, sample.suffix, sample.language).multi_line
 
 
-def encode(sample: Sample, tokenizer: Any, end_of_text: Literal["always", "multi-line"] = "always") -> Encoded:
-    """Prompt and target ids; the labels put the loss on the middle and, unless `end_of_text` leaves it out for a
-    one-line serving (`served_one_line`), the end-of-text token after it."""
+def ends_inside_line(sample: Sample) -> bool:
+    """True when code follows the middle on its last line (an expression or arguments inside a line): only the
+    model's end-of-text can end that completion before the rest of the line."""
+    return bool(sample.suffix.split("\n", 1)[0].strip())
+
+
+EndOfText = Literal["always", "multi-line", "inline"]
+
+
+def counts_end_of_text(sample: Sample, end_of_text: EndOfText) -> bool:
+    """Whether the end-of-text token after `sample`'s middle counts in the loss under the `end_of_text` rule."""
+    if end_of_text == "multi-line":
+        return not served_one_line(sample)
+    if end_of_text == "inline":
+        return ends_inside_line(sample)
+    return True
+
+
+def encode(sample: Sample, tokenizer: Any, end_of_text: EndOfText = "always") -> Encoded:
+    """Prompt and target ids; the labels put the loss on the middle and, where `end_of_text` counts it
+    (`counts_end_of_text`), the end-of-text token after it."""
     prompt = tokenizer(sample.prompt, add_special_tokens=False)["input_ids"]
     target = list(tokenizer(sample.middle + FIM.end_of_text, add_special_tokens=False)["input_ids"])
     labels = list(target)
-    if end_of_text == "multi-line" and served_one_line(sample):
+    if not counts_end_of_text(sample, end_of_text):
         labels[-1] = IGNORE  # the tokenizer maps the end-of-text marker to its one special token, last
     return Encoded(list(prompt) + target, [IGNORE] * len(prompt) + labels)
 

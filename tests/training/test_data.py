@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.training.data import IGNORE, encode, served_one_line
+from housecoder.training.data import IGNORE, encode, ends_inside_line, served_one_line
 from housecoder.training.samples import Sample
 
 
@@ -16,27 +16,29 @@ def _sample(prefix: str, middle: str, suffix: str, kind: str = "line") -> Sample
 
 
 CASES = [
-    # (prefix, middle, suffix, served one line?)
-    ("def f(x):\n    y = ", "x + 1", "\n    return y\n", True),  # rest of a line: cut at the newline
-    ("def f(x):\n    y = x\n    ", "return y", "\n", True),  # a statement on an empty line (not after an opener)
-    ("def f(x):\n    y = g(", "x, 1", ")\n    return y\n", False),  # arguments: stops before the suffix's ")"
-    ("def f(x):\n    y = ", "g(x)", " + 1\n", False),  # an expression inside the line
-    ("def f(x):\n    ", "y = x\n    return y", "\n", False),  # a two-line body
-    ("def f(x):\n    ", "return x", "\n", False),  # after a block opener the editor serves several lines
-    ("if ok:\n    a = 1\nelse:\n    ", "a = 2", "\nprint(a)\n", False),  # likewise after `else:`
-    ("x = [\n    ", "1, 2", "\n]\n", False),  # after an opening bracket
-    ("values = ", "load()", "   \n", True),  # trailing blanks after the middle still end the line
+    # (prefix, middle, suffix, served one line?, code after the middle on its line?)
+    ("def f(x):\n    y = ", "x + 1", "\n    return y\n", True, False),  # rest of a line: cut at the newline
+    ("def f(x):\n    y = x\n    ", "return y", "\n", True, False),  # a statement on an empty line, no opener
+    ("def f(x):\n    y = g(", "x, 1", ")\n    return y\n", False, True),  # arguments: stop before the ")"
+    ("def f(x):\n    y = ", "g(x)", " + 1\n", False, True),  # an expression inside the line
+    ("def f(x):\n    ", "y = x\n    return y", "\n", False, False),  # a two-line body: the scope stop ends it
+    ("def f(x):\n    ", "return x", "\n", False, False),  # after a block opener the editor serves several lines
+    ("if ok:\n    a = 1\nelse:\n    ", "a = 2", "\nprint(a)\n", False, False),  # likewise after `else:`
+    ("x = [\n    ", "1, 2", "\n]\n", False, False),  # after an opening bracket
+    ("values = ", "load()", "   \n", True, False),  # trailing blanks after the middle still end the line
+    ("def f(x):\n    ", "y = x\n    z = (", "y)\n    return z\n", False, True),  # two lines ending inside one
 ]
 
 
-@pytest.mark.parametrize(("prefix", "middle", "suffix", "expected"), CASES)
-def test_served_one_line(prefix: str, middle: str, suffix: str, expected: bool) -> None:
-    assert served_one_line(_sample(prefix, middle, suffix)) is expected
+@pytest.mark.parametrize(("prefix", "middle", "suffix", "one_line", "inside"), CASES)
+def test_served_one_line(prefix: str, middle: str, suffix: str, one_line: bool, inside: bool) -> None:
+    assert served_one_line(_sample(prefix, middle, suffix)) is one_line
+    assert ends_inside_line(_sample(prefix, middle, suffix)) is inside
 
 
-@pytest.mark.parametrize(("prefix", "middle", "suffix", "one_line"), CASES)
+@pytest.mark.parametrize(("prefix", "middle", "suffix", "one_line", "inside"), CASES)
 def test_end_of_text_counts_only_where_the_editor_uses_it(
-    tiny_qwen_dir: Path, prefix: str, middle: str, suffix: str, one_line: bool
+    tiny_qwen_dir: Path, prefix: str, middle: str, suffix: str, one_line: bool, inside: bool
 ) -> None:
     from transformers import AutoTokenizer
 
@@ -50,3 +52,6 @@ def test_end_of_text_counts_only_where_the_editor_uses_it(
     assert always.labels[:-1] == served.labels[:-1]  # the middle's own tokens count either way
     assert served.labels[-1] == (IGNORE if one_line else end)
     assert served.target_tokens == always.target_tokens - int(one_line)
+    inline = encode(sample, tokenizer, "inline")
+    assert inline.input_ids == always.input_ids and inline.labels[:-1] == always.labels[:-1]
+    assert inline.labels[-1] == (end if inside else IGNORE)
