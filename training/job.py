@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from housecoder.bench.runner import Record, ResultsFile
 from housecoder.bench.tasks import Task, read_tasks
@@ -42,7 +42,7 @@ from housecoder.models.adapters import (
 from housecoder.models.loading import LoadedModel
 from housecoder.models.progress import SILENT, Progress
 from housecoder.training import evaluate, precision
-from housecoder.training.data import Encoded, encode, pad_id
+from housecoder.training.data import Encoded, EndOfText, encode, pad_id
 from housecoder.training.errors import NoCheckpoint, OutOfMemory, TooSmall, TrainingError
 from housecoder.training.samples import FilteredRetriever, Sample, build_samples, draw_cuts, sample_settings
 from housecoder.training.split import Split, split_files
@@ -365,24 +365,27 @@ class TrainJob:
             )  # fmt: skip
         return found
 
-    def base_key(self, prepared: Prepared) -> str:
+    def base_key(self, prepared: Prepared, end_of_text: str | None = None) -> str:
         """A hash of everything the base model's figures depend on: held-out samples, the forgetting tasks, the
-        completion settings, the evaluation budget, the runtime that completes and the model."""
+        completion settings, the evaluation budget, the runtime that completes and the model; and, for the held-out
+        loss only, the `end_of_text` rule (this run's unless given)."""
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
             "generate": self.config.generate_samples,
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.precision_line(),
-            "end_of_text": self.config.end_of_text,  # the held-out loss counts that token or not
+            "end_of_text": end_of_text or self.config.end_of_text,  # the held-out loss counts that token or not
             "runtime": prepared.generator.describe()["runtime"],
             "model": base_fingerprint(prepared.model_dir),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
     def reuse_base_figures(self, prepared: Prepared, key: str, results: ResultsFile) -> None:
-        """Copy the base model's held-out loss and completions from an earlier run of this repository measured on
-        the very same inputs (same `base_key`), so a tuning run does not pay for them again."""
+        """Copy the base model's completions from the newest earlier run of this repository measured on the very
+        same inputs, so a tuning run does not pay for them again; its held-out loss too when the `end_of_text` rule
+        is also the same (same `base_key`), else only the loss is measured again (seconds, not minutes)."""
+        rules = {rule: self.base_key(prepared, rule) for rule in get_args(EndOfText)}
         for other in sorted(prepared.run_dir.parent.glob("*"), reverse=True):
             saved = other / BEFORE_FILE
             if other == prepared.run_dir or not saved.is_file():
@@ -391,13 +394,14 @@ class TrainJob:
                 before = json.loads(saved.read_text())
             except (OSError, ValueError):
                 continue
-            if before.get("key") != key:
+            if before.get("key") not in rules.values():
                 continue
             for record in ResultsFile(other / GENERATIONS_FILE, resume=True).records:
                 if record.run in evaluate.BASE_RUNS and not results.has(record.run, record.task_id):
                     results.add(record)
-            (prepared.run_dir / BEFORE_FILE).write_text(json.dumps(before))
-            self.say(f"reusing the base model's figures from {other.name} (same held-out samples and settings)")
+            if before["key"] == key:
+                (prepared.run_dir / BEFORE_FILE).write_text(json.dumps(before))
+            self.say(f"reusing the base model's completions from {other.name} (same held-out samples and settings)")
             return
 
     def encode(self, samples: Sequence[Sample], tokenizer: Any) -> list[Encoded]:

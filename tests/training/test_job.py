@@ -193,14 +193,22 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     tuned = train_settings(forgetting_tasks=forgetting, forgetting_limit=3, learning_rate=1e-2, rank=2)
     second = TrainJob(inventory_repo, tuned, say=said.append).run()
     assert second.run_dir != first.run_dir
-    assert any("reusing the base model's figures" in line for line in said)
+    assert any("reusing the base model's completions" in line for line in said)
     assert base_records(second.run_dir) == base_records(first.run_dir)  # copied, timings included: not generated again
     assert json.loads((second.run_dir / "before.json").read_text()) == json.loads((first.run_dir / "before.json").read_text())
+
+    said.clear()  # another end-of-text rule: the same completions, the held-out loss measured again under the rule
+    inline = TrainJob(inventory_repo, train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="inline"),
+                      say=said.append).run()  # fmt: skip
+    assert any("reusing the base model's completions" in line for line in said)
+    assert base_records(inline.run_dir) == base_records(first.run_dir)
+    before, measured = (json.loads((run / "before.json").read_text()) for run in (first.run_dir, inline.run_dir))
+    assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # fewer end-of-text targets
 
     said.clear()
     other = train_settings(forgetting_tasks=forgetting, forgetting_limit=2)  # other forgetting tasks: measured again
     third = TrainJob(inventory_repo, other, say=said.append).run()
-    assert not any("reusing the base model's figures" in line for line in said)
+    assert not any("reusing the base model's completions" in line for line in said)
     assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2
 
 
