@@ -13,8 +13,8 @@ by the GGUF's quantization only).
 from __future__ import annotations
 
 import argparse
-import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +24,7 @@ from housecoder.config import Settings
 from housecoder.models.loading import load_code_model, set_adapter
 from housecoder.models.store import store_for
 from housecoder.training.data import encode
-from housecoder.training.samples import Sample
-
-
-def held_out(run: Path, count: int) -> list[Sample]:
-    rows = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
-    fields = Sample.__dataclass_fields__
-    samples = [Sample(**{k: v for k, v in row.items() if k in fields}) for row in rows if row["split"] == "held-out"]
-    return samples[:count]
+from housecoder.training.job import SAMPLES_FILE, read_samples
 
 
 def torch_nll(model: object, ids: list[int], start: int) -> list[float]:
@@ -67,32 +60,25 @@ def main() -> None:
     store = store_for(settings)
     resolved = store.resolve(settings.models.code_model, "code")
     loaded = load_code_model(resolved.path, settings.models.model_copy(update={"dtype": "float32"}))
-    samples = held_out(args.run, args.samples)
+    samples = read_samples(args.run / SAMPLES_FILE)[1][: args.samples]
     encoded = [encode(sample, loaded.tokenizer) for sample in samples]
     starts = [next(i for i, label in enumerate(e.labels) if label >= 0) for e in encoded]
+
+    def over_samples(nll: Callable[[object, list[int], int], list[float]], model: object) -> list[float]:
+        return [x for e, s in zip(encoded, starts, strict=True) for x in nll(model, e.input_ids, s)]
+
     gguf = gguf_of(resolved.path)
     if gguf is None:
         raise SystemExit(f"{resolved.path}: no GGUF for llama.cpp")
     llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_batch=512, logits_all=True, verbose=False)
-    handle = llama_cpp.llama_adapter_lora_init(llm.model, str(gguf_adapter(args.run, "qwen2", gguf.parent)).encode())
-
-    def llama_with(adapter: bool) -> list[float]:
-        if adapter:
-            llama_cpp.llama_set_adapters_lora(llm.ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle), 1,
-                                              (ctypes.c_float * 1)(1.0))  # fmt: skip
-        else:
-            llama_cpp.llama_set_adapters_lora(llm.ctx, None, 0, None)
-        return [x for e, s in zip(encoded, starts, strict=True) for x in llama_nll(llm, e.input_ids, s)]
-
-    figures = {
-        "transformers": [x for e, s in zip(encoded, starts, strict=True) for x in torch_nll(loaded.model, e.input_ids, s)],
-        "llama.cpp": llama_with(False),
-    }
+    arch = str(llm.metadata.get("general.architecture", "qwen2"))
+    handle = llama_cpp.llama_adapter_lora_init(llm.model, str(gguf_adapter(args.run, arch, gguf.parent)).encode())
+    figures = {"transformers": over_samples(torch_nll, loaded.model), "llama.cpp": over_samples(llama_nll, llm)}
     set_adapter(loaded, args.run)
-    figures["transformers+adapter"] = [
-        x for e, s in zip(encoded, starts, strict=True) for x in torch_nll(loaded.model, e.input_ids, s)
-    ]
-    figures["llama.cpp+adapter"] = llama_with(True)
+    llama_cpp.llama_set_adapters_lora(llm.ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle), 1,
+                                      (ctypes.c_float * 1)(1.0))  # fmt: skip
+    figures["transformers+adapter"] = over_samples(torch_nll, loaded.model)
+    figures["llama.cpp+adapter"] = over_samples(llama_nll, llm)
     tokens = len(figures["transformers"])
     print(f"{len(samples)} held-out samples of {args.run}, {tokens} middle tokens (end-of-text included)")
     for name, values in figures.items():

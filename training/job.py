@@ -365,27 +365,29 @@ class TrainJob:
             )  # fmt: skip
         return found
 
-    def base_key(self, prepared: Prepared, end_of_text: str | None = None) -> str:
-        """A hash of everything the base model's figures depend on: held-out samples, the forgetting tasks, the
-        completion settings, the evaluation budget, the runtime that completes and the model; and, for the held-out
-        loss only, the `end_of_text` rule (this run's unless given)."""
+    def base_keys(self, prepared: Prepared) -> dict[str, str]:
+        """For each `end_of_text` rule, a hash of everything the base model's figures depend on: held-out samples,
+        the forgetting tasks, the completion settings, the evaluation budget, the runtime that completes and the
+        model; and, for the held-out loss only, the rule (that loss counts the end-of-text token or not)."""
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
             "generate": self.config.generate_samples,
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.precision_line(),
-            "end_of_text": end_of_text or self.config.end_of_text,  # the held-out loss counts that token or not
             "runtime": prepared.generator.describe()["runtime"],
             "model": base_fingerprint(prepared.model_dir),
         }
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+        return {
+            rule: hashlib.sha256(json.dumps(parts | {"end_of_text": rule}, sort_keys=True, default=str).encode()).hexdigest()
+            for rule in get_args(EndOfText)
+        }
 
-    def reuse_base_figures(self, prepared: Prepared, key: str, results: ResultsFile) -> None:
+    def reuse_base_figures(self, prepared: Prepared, keys: dict[str, str], results: ResultsFile) -> None:
         """Copy the base model's completions from the newest earlier run of this repository measured on the very
-        same inputs, so a tuning run does not pay for them again; its held-out loss too when the `end_of_text` rule
-        is also the same (same `base_key`), else only the loss is measured again (seconds, not minutes)."""
-        rules = {rule: self.base_key(prepared, rule) for rule in get_args(EndOfText)}
+        same inputs (its key is one of `keys`), so a tuning run does not pay for them again; its held-out loss too
+        when the `end_of_text` rule is also this run's, else only the loss is measured again (seconds, not minutes)."""
+        key = keys[self.config.end_of_text]
         for other in sorted(prepared.run_dir.parent.glob("*"), reverse=True):
             saved = other / BEFORE_FILE
             if other == prepared.run_dir or not saved.is_file():
@@ -394,7 +396,7 @@ class TrainJob:
                 before = json.loads(saved.read_text())
             except (OSError, ValueError):
                 continue
-            if before.get("key") not in rules.values():
+            if before.get("key") not in keys.values():
                 continue
             for record in ResultsFile(other / GENERATIONS_FILE, resume=True).records:
                 if record.run in evaluate.BASE_RUNS and not results.has(record.run, record.task_id):
@@ -433,9 +435,10 @@ class TrainJob:
 
         before_file = run_dir / BEFORE_FILE
         if not before_file.is_file():
-            key = self.base_key(prepared)
-            self.reuse_base_figures(prepared, key, results)
+            keys = self.base_keys(prepared)
+            self.reuse_base_figures(prepared, keys, results)
             if not before_file.is_file():
+                key = keys[self.config.end_of_text]
                 before_file.write_text(json.dumps({"loss": self.loss(prepared, held_out), "key": key}))
         before_loss = float(json.loads(before_file.read_text())["loss"])
         self.say(f"held-out loss before training: {before_loss:.4f}")
