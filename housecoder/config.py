@@ -96,6 +96,9 @@ class CompletionConfig(_Section):
     stop_early: bool = Field(
         default=True, description="stop a multi-line generation once post-processing has cut it for good (the block "
         "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written")  # fmt: skip
+    multi_line_end: Literal["model", "scope"] = Field(
+        default="model", description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
+        "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)")  # fmt: skip
 
 
 class IndexConfig(_Section):

@@ -188,6 +188,7 @@ class CompletionEngine:
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
         generation = self.backend.generate(
             GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
+                              end_of_text=single_line or budget.multi_line_end == "model",
                               scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None),
             cancel,
         )

@@ -24,6 +24,9 @@ class GenerationRequest:
     single_line: bool = False  # stop once a non-empty line has ended
     stop_strings: tuple[str, ...] = ()
     temperature: float = 0.0
+    # False: the model's end-of-text and control tokens are never chosen (the next most likely token is), so the
+    # text ends at the other stops only: scope_ended, a stop string, the end of the line, or the token budget.
+    end_of_text: bool = True
     # Stop once this says the text so far is finished (post-processing has cut it for good: the engine
     # passes `postprocess.finished` for multi-line requests: the block ended, or the text loops).
     scope_ended: Callable[[str], bool] | None = field(default=None, compare=False)

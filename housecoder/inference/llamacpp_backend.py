@@ -36,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from housecoder.config import InferenceConfig
 from housecoder.errors import MissingDependency, first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
@@ -200,6 +202,16 @@ class LlamaCppBackend:
         self.llm.input_ids[: len(entry.ids)] = entry.ids
         self.llm.n_tokens = len(entry.ids)
 
+    def _other_than_stops(self, temperature: float) -> int:
+        """The token `sample` would have chosen from the last position's logits without the stop tokens."""
+        llm = self.llm
+        logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).copy()
+        logits[self.stop_ids] = -np.inf
+        if temperature <= 0:
+            return int(logits.argmax())
+        weights = np.exp((logits - logits.max()) / temperature)
+        return int(np.random.default_rng().choice(len(weights), p=weights / weights.sum()))
+
     def _forget(self) -> None:
         self.llm.n_tokens = 0
         self.saved.clear()
@@ -244,7 +256,10 @@ class LlamaCppBackend:
         def next_token(previous: int | None) -> int:
             if previous is not None:
                 llm.eval([previous])
-            return int(llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0))
+            token = int(llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0))
+            if not request.end_of_text and token in self.stop_ids:
+                token = self._other_than_stops(request.temperature)
+            return token
 
         def decode(tokens: list[int]) -> str:
             return llm.detokenize(tokens).decode("utf-8", "ignore")

@@ -95,6 +95,8 @@ class OpenAIBackend:
         }
         if request.stop_strings:
             body["stop"] = list(request.stop_strings)[:4]
+        if not request.end_of_text:
+            body["ignore_eos"] = True  # vLLM and the llama.cpp server; others ignore it
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

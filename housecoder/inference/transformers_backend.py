@@ -97,6 +97,9 @@ class TransformersBackend:
             if previous is not None:
                 forward([previous])
             scores = logits[0]
+            if not request.end_of_text:
+                scores = scores.clone()
+                scores[[i for i in self.stop_ids if i < scores.shape[0]]] = float("-inf")
             if request.temperature > 0:
                 probabilities = torch.softmax(scores / request.temperature, dim=-1)
                 return int(torch.multinomial(probabilities, 1)[0])

@@ -9,7 +9,7 @@ cut a tail that repeats itself, then balance brackets, then drop results that
 are empty or repeat the next line.
 
 `finished` tells a generation loop when those filters have cut the text for
-good (it left the cursor's block, or it loops), so a multi-line generation
+good (it left the cursor's block, reached the suffix, or it loops), so a multi-line generation
 stops there instead of running on to its token budget.
 """
 
@@ -25,7 +25,7 @@ from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
 from housecoder.postprocess.repetition import drop_repetitive_tail, repeats_itself
 from housecoder.postprocess.single_line import keep_first_line
-from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
+from housecoder.postprocess.suffix_repeat import reached_suffix, stop_at_suffix_repeat
 
 Filter = Callable[[str, PostContext], str]
 
@@ -42,10 +42,10 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
 
 
 def finished(text: str, context: PostContext) -> bool:
-    """Whether to stop generating: the block ended (nothing generated after it can reach the editor), or the
-    text has fallen into a loop (cut by `drop_repetitive_tail`; going on would only lengthen it). The loop is
-    looked for in what that filter gets: the text after the filters before it."""
-    if block_ended(text, context):
+    """Whether to stop generating: the block ended or the text reached the suffix (nothing generated after it
+    can reach the editor), or the text has fallen into a loop (cut by `drop_repetitive_tail`; going on would only
+    lengthen it). The loop is looked for in what that filter gets: the text after the filters before it."""
+    if block_ended(text, context) or reached_suffix(text, context):
         return True
     for apply in DEFAULT_FILTERS[: DEFAULT_FILTERS.index(drop_repetitive_tail)]:
         text = apply(text, context)

@@ -17,6 +17,16 @@ def _first_nonblank(lines: list[str]) -> str | None:
     return next((line.strip() for line in lines if line.strip()), None)
 
 
+def reached_suffix(text: str, context: PostContext) -> bool:
+    """Whether `stop_at_suffix_repeat` already cuts `text` for good: a complete line (a line break follows it)
+    after the first repeats the first non-blank line of the suffix (one line: the line's end stops first)."""
+    following = None if context.single_line else _first_nonblank(context.next_lines)
+    if not following or len(following) < MIN_REPEAT:
+        return False
+    lines = text.split("\n")
+    return any(line.strip() == following for line in lines[1:-1])
+
+
 def stop_at_suffix_repeat(text: str, context: PostContext) -> str:
     following = _first_nonblank(context.next_lines)
     lines = text.split("\n")

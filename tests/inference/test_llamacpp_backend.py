@@ -111,6 +111,15 @@ def test_cancellation_stops_within_one_token(backend) -> None:  # type: ignore[n
     assert result.stopped_by == "cancelled" and result.new_tokens == 2
 
 
+def test_without_end_of_text_the_model_writes_on_past_where_it_would_stop(backend) -> None:  # type: ignore[no-untyped-def]
+    prompt = build_fim_prompt(prefix=CONFIG, suffix="\n\n\nconfig = load_config('a.json')\n", path="cfg.py", repo_name="r")
+    ended = backend.generate(GenerationRequest(prompt, max_new_tokens=24))
+    assert ended.stopped_by == "eos" and ended.text.startswith("return json.load(f)")
+    going = backend.generate(GenerationRequest(prompt, max_new_tokens=24, end_of_text=False))
+    assert going.stopped_by == "length" and going.new_tokens == 24
+    assert going.text.startswith(ended.text) and len(going.text) > len(ended.text) and "<|" not in going.text
+
+
 def _random_adapter(out: Path, layers: int, hidden: int, kv: int, seed: int) -> Path:
     """A peft-format LoRA (r=8 on q and v of every layer) with random A and B, as `housecoder train` saves one."""
     from safetensors.numpy import save_file

@@ -99,11 +99,13 @@ def test_multi_line_reads_to_the_end_and_the_adapter_is_the_model_name(engine: t
     backend.set_adapter(Path("/adapters/house-style"))
     result = backend.generate(GenerationRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", max_new_tokens=64))
     assert result.text == "return json.load(f)\n    x = 1\n" and result.stopped_by == "eos"
-    assert state.requests[0]["model"] == "house-style"
+    assert state.requests[0]["model"] == "house-style" and "ignore_eos" not in state.requests[0]
     backend.set_adapter(None)
     backend.generate(GenerationRequest("p", max_new_tokens=1))
     assert state.requests[1]["model"] == "Qwen/Qwen2.5-Coder-1.5B"
     assert backend.describe()["runtime"] == "openai"
+    backend.generate(GenerationRequest("p", max_new_tokens=1, end_of_text=False))
+    assert state.requests[2]["ignore_eos"] is True  # vLLM and the llama.cpp server then write on
 
 
 def test_cancellation_closes_the_stream(engine: tuple[Engine, str]) -> None:

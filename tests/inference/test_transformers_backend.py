@@ -52,6 +52,17 @@ def test_greedy_is_deterministic(backend: TransformersBackend) -> None:
     assert backend.generate(request).text == backend.generate(request).text
 
 
+def test_without_end_of_text_the_stop_tokens_are_never_chosen(backend: TransformersBackend) -> None:
+    first = backend.loaded.tokenizer(backend.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=1)).text,
+                                     add_special_tokens=False)["input_ids"][0]  # fmt: skip
+    stopping = TransformersBackend(backend.loaded)
+    stopping.stop_ids = sorted({*backend.stop_ids, first})  # the token the model picks first now ends the text
+    assert stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6)).stopped_by == "eos"
+    result = stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6, end_of_text=False))
+    assert result.stopped_by == "length" and result.new_tokens == 6
+    assert first not in backend.loaded.tokenizer(result.text, add_special_tokens=False)["input_ids"][:1]
+
+
 def test_loading_a_directory_without_weights_is_a_model_error(tmp_path: Path) -> None:
     from housecoder.models.errors import ModelError
 

@@ -12,7 +12,7 @@ from housecoder.postprocess.duplicate_line import drop_duplicate_of_next_line
 from housecoder.postprocess.empty import drop_empty
 from housecoder.postprocess.repetition import drop_repetitive_tail, repeats_itself
 from housecoder.postprocess.single_line import keep_first_line
-from housecoder.postprocess.suffix_repeat import stop_at_suffix_repeat
+from housecoder.postprocess.suffix_repeat import reached_suffix, stop_at_suffix_repeat
 
 CURSOR = "‸"
 
@@ -202,6 +202,8 @@ def test_pipeline(document: str, single: bool, completion: str, expected: str) -
         *MULTI_LINE,
         ("def f(param):\n    ‸\n", "if param is None:\n        return False" + NARGS * 3),  # loops to the budget
         ("def f():\n    ‸\n", "a = 1\n" + "    b.append(1)\n" * 12),
+        # reaches the suffix: the line after the cursor, written out again, then more
+        ("def total(xs):\n    ‸\n    return t\n", "t = 0\n    for x in xs:\n        t += x\n    return t\n\n\ndef mean(xs):\n"),
     ],
 )
 def test_finished_stops_where_the_filters_have_cut_for_good(document: str, completion: str) -> None:
@@ -209,3 +211,11 @@ def test_finished_stops_where_the_filters_have_cut_for_good(document: str, compl
     first = next(size for size in range(len(completion) + 1) if finished(completion[:size], context))
     assert postprocess(completion[:first], context) == postprocess(completion, context)
     assert not finished(completion, at(document, single_line=True))
+
+
+def test_reaching_the_suffix_is_final_only_once_the_repeated_line_is_complete() -> None:
+    context = at("def total(xs):\n    ‸\n    return t\n}\n")
+    assert not reached_suffix("t = 0\n    return t", context)  # `return total` may still come
+    assert reached_suffix("t = 0\n    return t\n", context)
+    assert not reached_suffix("return t\n    x\n", context)  # the first line is the cursor's own
+    assert not reached_suffix("a\n}\n}\n", at("if x:\n    ‸\n}\n"))  # `}` is too common to count
