@@ -28,7 +28,7 @@ class GenerationRequest:
     # text ends at the other stops only: scope_ended, a stop string, the end of the line, or the token budget.
     end_of_text: bool = True
     # Stop once this says the text so far is finished (post-processing has cut it for good: the engine
-    # passes `postprocess.finished` for multi-line requests: the block ended, or the text loops).
+    # passes `postprocess.finished` for multi-line requests: the block ended, the suffix came back, or the text loops).
     scope_ended: Callable[[str], bool] | None = field(default=None, compare=False)
     on_text: Callable[[str], None] | None = field(default=None, compare=False)  # streamed text so far, per token
 
