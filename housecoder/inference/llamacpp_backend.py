@@ -202,10 +202,14 @@ class LlamaCppBackend:
         self.llm.input_ids[: len(entry.ids)] = entry.ids
         self.llm.n_tokens = len(entry.ids)
 
+    def last_logits(self) -> np.ndarray:
+        """A copy of the logits at the last position llama.cpp evaluated."""
+        pointer = self._lib.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.llm.n_vocab(),)).copy()
+
     def _other_than_stops(self, temperature: float) -> int:
         """The token `sample` would have chosen from the last position's logits without the stop tokens."""
-        llm = self.llm
-        logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).copy()
+        logits = self.last_logits()
         logits[self.stop_ids] = -np.inf
         if temperature <= 0:
             return int(logits.argmax())

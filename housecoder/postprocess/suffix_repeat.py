@@ -13,24 +13,23 @@ from housecoder.postprocess.base import PostContext
 MIN_REPEAT = 4  # characters: shorter suffix lines (`}`, `)`, `end`) are too common to count as a repeat
 
 
-def _first_nonblank(lines: list[str]) -> str | None:
-    return next((line.strip() for line in lines if line.strip()), None)
+def _repeatable_line(context: PostContext) -> str | None:
+    """The first non-blank line after the cursor's, stripped, when it is long enough to count as a repeat."""
+    following = next((line.strip() for line in context.next_lines if line.strip()), None)
+    return following if following and len(following) >= MIN_REPEAT else None
 
 
 def reached_suffix(text: str, context: PostContext) -> bool:
     """Whether `stop_at_suffix_repeat` already cuts `text` for good: a complete line (a line break follows it)
     after the first repeats the first non-blank line of the suffix (one line: the line's end stops first)."""
-    following = None if context.single_line else _first_nonblank(context.next_lines)
-    if not following or len(following) < MIN_REPEAT:
-        return False
-    lines = text.split("\n")
-    return any(line.strip() == following for line in lines[1:-1])
+    following = None if context.single_line else _repeatable_line(context)
+    return following is not None and any(line.strip() == following for line in text.split("\n")[1:-1])
 
 
 def stop_at_suffix_repeat(text: str, context: PostContext) -> str:
-    following = _first_nonblank(context.next_lines)
+    following = _repeatable_line(context)
     lines = text.split("\n")
-    if following and len(following) >= MIN_REPEAT:
+    if following:
         for index, line in enumerate(lines[1:], start=1):
             if line.strip() == following:
                 lines = lines[:index]

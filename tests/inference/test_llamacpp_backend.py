@@ -56,13 +56,6 @@ def _typing(prefix: str, typed: str, path: str) -> list[str]:
     return [build_fim_prompt(prefix=prefix + typed[:n], suffix="\n", path=path, repo_name="r") for n in range(len(typed) + 1)]
 
 
-def _last_logits(backend) -> np.ndarray:  # type: ignore[no-untyped-def]
-    import llama_cpp
-
-    pointer = llama_cpp.llama_get_logits_ith(backend.llm.ctx, -1)
-    return np.ctypeslib.as_array(pointer, shape=(backend.llm.n_vocab(),)).copy()
-
-
 def test_reuse_computes_the_same_distribution_as_a_cold_run(backend) -> None:  # type: ignore[no-untyped-def]
     """llama.cpp's numbers depend on batch shapes (a cold run in chunks of 16 and one in chunks of 512
     differ by up to ~0.6 in a logit here), so exact token equality is not a property of llama.cpp itself;
@@ -72,10 +65,10 @@ def test_reuse_computes_the_same_distribution_as_a_cold_run(backend) -> None:  #
     for prompt in prompts:
         request = GenerationRequest(prompt, max_new_tokens=1)
         hot = backend.generate(request)
-        hot_logits = _last_logits(backend)
+        hot_logits = backend.last_logits()
         backend._forget()
         cold = backend.generate(request)
-        cold_logits = _last_logits(backend)
+        cold_logits = backend.last_logits()
         assert cold.reused_tokens == 0
         reused.append(hot.reused_tokens / hot.prompt_tokens)
         assert float(np.abs(hot_logits - cold_logits).max()) < 1.5, prompt
