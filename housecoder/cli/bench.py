@@ -265,7 +265,7 @@ def run_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default bench-results/<task file name>).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings.")] = None,
     adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter for the +adapter runs (default: the configured one).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run only N tasks, drawn with --seed.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run only N tasks, drawn with --seed (after the adapter's training files are left out).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only what is missing.")] = False,
     realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")] = False,
@@ -291,7 +291,7 @@ def run_command(
     settings = state.settings()
     if config is not None:
         settings = apply_config_file(settings, config)
-    tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
+    tasks = read_tasks(tasks_file)
     active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
     console = stderr_console()
     if active is not None:  # checked against the model before its weights load (missing, other base)
@@ -306,6 +306,7 @@ def run_command(
             if not tasks:
                 raise HousecoderError(f"{tasks_file}: every task lies in a file the adapter {active} trained on; "
                                       "use tasks from its held-out files, or --all-files")  # fmt: skip
+    tasks = pick_tasks(tasks, limit, seed)  # drawn from what can be scored, so --limit N runs N tasks
     specs = parse_runs(runs, adapter=active is not None)
     progress = RichProgress(console)
     backend = load_backend(settings, progress)

@@ -198,6 +198,7 @@ def test_adapter_runs_keep_to_the_files_the_adapter_did_not_train_on(
     assert len(held) == 2 * report_tasks and {r["run"] for r in held} == {"infile", "infile+adapter"}
     assert all("report.py" in r["task_id"] for r in held)  # paired: both runs on the held-out file only
     assert len(run("all", "--all-files")) == 2 * len(paths)
+    assert report_tasks > 1 and len(run("one", "--limit", "1", "--seed", "3")) == 2  # drawn from the held-out tasks
 
     (adapter / SPLIT_FILE).write_text(json.dumps({"train": ["pkg/geometry.py", "pkg/report.py"], "held_out": []}))
     refused = CliRunner().invoke(app, ["-C", str(tmp_path), "bench", "run", str(tasks), "--runs", "infile", "--config", str(config),
