@@ -468,7 +468,7 @@ class TrainJob:
         metrics: dict[str, Any] = {"held_out_loss": {"before": before_loss, "after": after_loss}}
         for name in before:
             metrics[name] = evaluate.compare(before[name], after.get(name, []), seed=self.config.seed)
-        beat, why = verdict(metrics, self.config.max_forgetting)
+        beat, why = verdict(metrics, self.config.max_forgetting, self.config.activation)
         meta = {
             "format": 1, "base_model": self.settings.models.code_model, "base_fingerprint": base_fingerprint(prepared.model_dir),
             "repository": str(self.root), "commit": git_commit(self.root),

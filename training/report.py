@@ -1,7 +1,8 @@
 """The training report: did the adapter beat the base model, and by how much (JSON, markdown, loss curve).
 
 `verdict` is the activation rule: on the held-out code the adapter must generate
-better (more exact middles, or as many and a higher edit similarity) with a lower
+better (more exact middles, or as many and a higher edit similarity), by default
+clearly (the paired bootstrap interval of that gain above zero), with a lower
 held-out loss, and lose at most `max_forgetting` exact match on the forgetting
 check. The report is written next to the adapter.
 """
@@ -17,8 +18,12 @@ from typing import Any
 from housecoder.training.evaluate import FORGETTING, HELD_OUT
 
 
-def verdict(metrics: dict[str, Any], max_forgetting: float) -> tuple[bool, str]:
-    """Whether the adapter beat the base model, and one line saying why (or why not)."""
+def verdict(metrics: dict[str, Any], max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
+    """Whether the adapter beat the base model, and one line saying why (or why not).
+
+    `activation` "clear" asks for evidence: the paired 95% interval of the gain it is better by (exact
+    match, or edit similarity at as many exact middles) lies above zero; "ahead" takes the point estimates.
+    """
     loss = metrics["held_out_loss"]
     held = metrics.get(HELD_OUT)
     if held is None:
@@ -36,6 +41,15 @@ def verdict(metrics: dict[str, Any], max_forgetting: float) -> tuple[bool, str]:
         return False, f"not activated: more exact middles, but the others further off ({figures})"
     if not ((exact_up and as_close) or (exact_kept and closer)):
         return False, f"not activated: the adapter did not complete held-out code better ({figures})"
+    paired = (held.get("paired") or [{}])[0]
+    if "similarity_interval" in paired:
+        figures += (f"; paired over {paired['tasks']} middles: exact {_points(paired['difference'], paired['interval'])}, "
+                    f"edit similarity {_points(paired['similarity_difference'], paired['similarity_interval'])}")  # fmt: skip
+    if activation == "clear":
+        clear_exact = exact_up and as_close and paired.get("interval", [0.0])[0] > 0
+        clear_similarity = exact_kept and closer and paired.get("similarity_interval", [0.0])[0] > 0
+        if not (clear_exact or clear_similarity):
+            return False, f"not activated: ahead of the base model, but within the noise of the held-out middles ({figures})"
     if not loss["after"] < loss["before"]:
         return False, f"not activated: the held-out loss did not drop ({figures})"
     forgetting = metrics.get(FORGETTING)

@@ -12,13 +12,18 @@ from housecoder.training.report import markdown, verdict, write_report
 
 
 def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float, float],
-             forgetting: tuple[float, float] | None = None) -> dict[str, Any]:  # fmt: skip
+             forgetting: tuple[float, float] | None = None, spread: float = 0.01) -> dict[str, Any]:  # fmt: skip
+    """Held-out scores before and after; the paired intervals are each difference +- `spread`."""
+
     def scores(exact: float, similarity: float) -> dict[str, Any]:
         return {"tasks": 10, "exact": exact, "edit_similarity": similarity, "identifier_f1": 0.5}
 
+    exact, similarity = em[1] - em[0], es[1] - es[0]
+    paired = {"tasks": 10, "gained": [], "lost": [], "difference": exact, "interval": [exact - spread, exact + spread],
+              "similarity_difference": similarity, "similarity_interval": [similarity - spread, similarity + spread]}  # fmt: skip
     found: dict[str, Any] = {
         "held_out_loss": {"before": loss[0], "after": loss[1]},
-        "held-out": {"before": scores(em[0], es[0]), "after": scores(em[1], es[1]), "by_kind": [], "paired": []},
+        "held-out": {"before": scores(em[0], es[0]), "after": scores(em[1], es[1]), "by_kind": [], "paired": [paired]},
     }
     if forgetting:
         found["forgetting"] = {"before": scores(forgetting[0], 0.9), "after": scores(forgetting[1], 0.9), "by_kind": [], "paired": []}
@@ -39,6 +44,12 @@ def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.0, 1.0)), False, "the held-out loss did not drop"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.76)), True, "forgetting check 80.0 -> 76.0%"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.7)), False, "forgot too much elsewhere"),
+        # Ahead on the point estimates only: click's lr 1e-4 adapter, 40 middles (exact +0.0, -7.5 to +7.5;
+        # similarity +3.1, -2.5 to +10.1).
+        (_metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056), False, "within the noise of the held-out middles"),
+        (_metrics((0.3, 0.4), (0.6, 0.6), (1.2, 1.0), spread=0.11), False, "exact +10.0 points (95% CI -1.0 to +21.0)"),
+        (_metrics((0.3, 0.4), (0.6, 0.59), (1.2, 1.0), spread=0.05), False, "further off"),
+        (_metrics((0.3, 0.4), (0.6, 0.65), (1.2, 1.0), spread=0.099), True, "edit similarity +5.0 points (95% CI -4.9 to +14.9)"),
     ],
 )
 def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
@@ -46,11 +57,26 @@ def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
     assert found is beat and reason in why
 
 
+def test_verdict_ahead_takes_the_point_estimates() -> None:
+    noisy = _metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056)
+    assert verdict(noisy, 0.05, "ahead") == (True, verdict(noisy, 0.05, "ahead")[1])
+    assert verdict(noisy, 0.05, "ahead")[1].startswith("activated: beat the base model")
+    worse = _metrics((0.3, 0.3), (0.6, 0.59), (1.2, 1.0))
+    assert verdict(worse, 0.05, "ahead")[0] is False
+
+
+def test_verdict_without_paired_figures_is_not_clear() -> None:
+    metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0))
+    metrics["held-out"]["paired"] = []
+    assert verdict(metrics, 0.05)[0] is False and verdict(metrics, 0.05, "ahead")[0] is True
+
+
 def test_report_files(tmp_path: Path) -> None:
     metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.8))
     metrics["held-out"]["by_kind"] = [{"kind": "line", "run": "housecoder", "tasks": 4, "exact": 0.25, "edit_similarity": 0.5,
                                         "identifier_f1": 0.5}]  # fmt: skip
-    metrics["held-out"]["paired"] = [{"tasks": 10, "gained": ["a", "b"], "lost": ["c"], "difference": 0.1, "interval": [-0.1, 0.3]}]
+    metrics["held-out"]["paired"] = [{"tasks": 10, "gained": ["a", "b"], "lost": ["c"], "difference": 0.1, "interval": [-0.1, 0.3],
+                                      "similarity_difference": 0.1, "similarity_interval": [0.02, 0.2]}]  # fmt: skip
     meta = {"repository": "/src/shop", "base_model": "m", "base_fingerprint": "sha256:" + "ab" * 32, "commit": None,
             "split": "held out 2 of 9 files by hash", "samples": {"train": 40, "held_out": 10}, "metrics": metrics,
             "verdict": verdict(metrics, 0.05)[1], "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120}}  # fmt: skip
@@ -59,10 +85,11 @@ def test_report_files(tmp_path: Path) -> None:
     text = (tmp_path / "report.md").read_text()
     assert text == markdown(meta) and text.startswith("# Adapter for shop\n\n- activated")
     assert "| line | housecoder | 4 | 25.0 | 50.0 | 50.0 |" in text
-    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in text  # an older report
-    metrics["held-out"]["paired"][0].update(similarity_difference=0.05, similarity_interval=[0.01, 0.09])
-    assert ("Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +5.0 points "
-            "(95% CI +1.0 to +9.0).") in markdown(meta)  # fmt: skip
+    assert ("Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +10.0 points "
+            "(95% CI +2.0 to +20.0).") in text  # fmt: skip
+    for key in ("similarity_difference", "similarity_interval"):  # a report written before they were measured
+        del metrics["held-out"]["paired"][0][key]
+    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in markdown(meta)
     assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
