@@ -279,11 +279,12 @@ class TrainJob:
         held = set(split.held_out)
         settings = sample_settings(self.settings)
         chosen: dict[str, list[Sample]] = {}
-        for name, wanted, group, source in (
-            ("train", config.max_samples, [f for f in files if f.path not in held], FilteredRetriever(retriever, held)),
-            ("held-out", config.eval_samples, [f for f in files if f.path in held], retriever),
-        ):
-            cuts = draw_cuts(group, config, wanted, rng)
+        for name, wanted, per_file, group, source in (
+            ("train", config.max_samples, config.per_file, [f for f in files if f.path not in held], FilteredRetriever(retriever, held)),
+            ("held-out", max(config.eval_samples, config.generate_samples), config.eval_per_file, [f for f in files if f.path in held],
+             retriever),
+        ):  # fmt: skip
+            cuts = draw_cuts(group, config, wanted, rng, per_file)
             engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
             with self.progress.task(f"{name} samples", total=min(wanted, len(cuts)), unit="samples") as advance:
                 chosen[name] = build_samples(cuts, engine, wanted, config.middle_tokens, advance)
@@ -332,7 +333,8 @@ class TrainJob:
         checks = steps // self.config.eval_every + 1
         forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
         completions = 2 * (min(self.config.generate_samples, len(prepared.held_out)) + forgetting)
-        total = sequences * step_seconds + (checks + 1) * len(prepared.held_out) * step_seconds / 3 + completions * generate_seconds
+        losses = min(self.config.eval_samples, len(prepared.held_out))
+        total = sequences * step_seconds + (checks + 1) * losses * step_seconds / 3 + completions * generate_seconds
         return Estimate(
             files=len(prepared.split.train) + len(prepared.split.held_out), split=prepared.split.describe(),
             train_samples=len(prepared.train), eval_samples=len(prepared.held_out), steps=steps, sequences=sequences,
@@ -372,6 +374,7 @@ class TrainJob:
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
             "generate": self.config.generate_samples,
+            "loss_samples": self.config.eval_samples,
             "forgetting": [dataclasses.asdict(task) for task in self.forgetting_tasks()],
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.precision_line(),
@@ -430,7 +433,7 @@ class TrainJob:
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
-        held_out = self.encode(prepared.held_out, tokenizer)
+        held_out = self.encode(prepared.held_out[: self.config.eval_samples], tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
@@ -498,7 +501,7 @@ class TrainJob:
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
         tokenizer = prepared.loaded.tokenizer
-        held_out = self.encode(prepared.held_out, tokenizer)
+        held_out = self.encode(prepared.held_out[: self.config.eval_samples], tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, held_out)
         before = self.generations(prepared, results, None)

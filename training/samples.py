@@ -85,15 +85,16 @@ def _dedupe_key(cut: Cut) -> tuple[str, str]:
     return _normal(cut.middle), _normal(before)
 
 
-def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng: random.Random) -> list[Cut]:
+def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng: random.Random,
+              per_file: int | None = None) -> list[Cut]:  # fmt: skip
     """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, shuffled.
 
-    Each file gives at most `config.per_file` (and no more than its fair share), so one huge
-    file cannot dominate; near-identical cuts (same middle after the same line) are kept once.
+    Each file gives at most `per_file` (default `config.per_file`; and no more than its fair share), so
+    one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept once.
     """
     if not files:
         return []
-    quota = min(config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
+    quota = min(per_file or config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
     seen: set[tuple[str, str]] = set()
     cuts: list[Cut] = []
     for file in files:

@@ -76,6 +76,12 @@ def test_dry_run_counts_samples_and_times_a_step_without_writing(
     assert estimate.step_seconds > 0 and estimate.total_seconds > 0 and estimate.mean_tokens > 20
     assert "estimated" in estimate.lines()[-1]
     assert not (tmp_path / "adapters").exists()
+    # More middles to generate than to measure the loss on: the held-out files give the larger number,
+    # up to eval_per_file each (here 4 from each of the 2 held-out files, where per_file would allow 6).
+    more = TrainJob(inventory_repo, train_settings(eval_samples=2, generate_samples=9))
+    assert more.estimate(more.prepare()).eval_samples == 9
+    capped = TrainJob(inventory_repo, train_settings(eval_samples=2, generate_samples=9, eval_per_file=4))
+    assert 4 <= capped.estimate(capped.prepare()).eval_samples <= 8
 
 
 def test_resume_continues_an_interrupted_run(

@@ -73,6 +73,8 @@ def test_cuts_are_capped_per_file_and_deduplicated() -> None:
     assert len(keys) == len(set(keys))
     assert all(c.prefix + c.middle + c.suffix == c.file.text for c in cuts)
     assert draw_cuts([big, copy], config, 100, random.Random(0)) == cuts  # seeded
+    more = draw_cuts([big, copy], config, 100, random.Random(0), per_file=12)  # the held-out files' own cap
+    assert sum(1 for c in more if c.file.path == "big.py") == 12
 
 
 def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_dir: Path) -> None:
