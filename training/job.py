@@ -333,8 +333,7 @@ class TrainJob:
         checks = steps // self.config.eval_every + 1
         forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
         completions = 2 * (min(self.config.generate_samples, len(prepared.held_out)) + forgetting)
-        losses = min(self.config.eval_samples, len(prepared.held_out))
-        total = sequences * step_seconds + (checks + 1) * losses * step_seconds / 3 + completions * generate_seconds
+        total = sequences * step_seconds + (checks + 1) * len(self.loss_samples(prepared)) * step_seconds / 3 + completions * generate_seconds
         return Estimate(
             files=len(prepared.split.train) + len(prepared.split.held_out), split=prepared.split.describe(),
             train_samples=len(prepared.train), eval_samples=len(prepared.held_out), steps=steps, sequences=sequences,
@@ -413,6 +412,10 @@ class TrainJob:
         """Token ids and loss labels of `samples` under this run's `end_of_text` rule."""
         return [encode(sample, tokenizer, self.config.end_of_text) for sample in samples]
 
+    def loss_samples(self, prepared: Prepared) -> list[Sample]:
+        """The held-out samples whose loss is measured: the first `eval_samples` (more may be drawn for generation)."""
+        return prepared.held_out[: self.config.eval_samples]
+
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
         try:
             return held_out_loss(prepared.loaded.model, encoded, pad_id(prepared.loaded.tokenizer), prepared.loaded.device,
@@ -433,7 +436,7 @@ class TrainJob:
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
-        held_out = self.encode(prepared.held_out[: self.config.eval_samples], tokenizer)
+        held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_file = run_dir / BEFORE_FILE
@@ -501,7 +504,7 @@ class TrainJob:
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
         tokenizer = prepared.loaded.tokenizer
-        held_out = self.encode(prepared.held_out[: self.config.eval_samples], tokenizer)
+        held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, held_out)
         before = self.generations(prepared, results, None)

@@ -59,8 +59,8 @@ def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
 
 def test_verdict_ahead_takes_the_point_estimates() -> None:
     noisy = _metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056)
-    assert verdict(noisy, 0.05, "ahead") == (True, verdict(noisy, 0.05, "ahead")[1])
-    assert verdict(noisy, 0.05, "ahead")[1].startswith("activated: beat the base model")
+    beat, why = verdict(noisy, 0.05, "ahead")
+    assert beat is True and why.startswith("activated: beat the base model")
     worse = _metrics((0.3, 0.3), (0.6, 0.59), (1.2, 1.0))
     assert verdict(worse, 0.05, "ahead")[0] is False
 
