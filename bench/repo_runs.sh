@@ -9,7 +9,8 @@
 #   bash bench/repo_runs.sh adapter NAME RUN_DIR     # every setting with and without an adapter that
 #       bench/train_repo.sh trained on NAME, on NAME-wide.jsonl (up to 40 tasks per file and kind, so its
 #       held-out files give enough: 116 tasks for smolagents' default split); `bench run --adapter` keeps
-#       only the tasks in files the adapter did not train on; LIMIT=150 draws 150 of those (seed 0)
+#       only the tasks in files the adapter did not train on; LIMIT=150 draws 150 of those (seed 0);
+#       CONFIG=FILE adds `--config FILE` (e.g. bench/configs/blocks-with-context.toml)
 #
 # Results go to bench/results/<repo>/ (tracked in git): results.jsonl gets one line per completion as
 # it comes and `--resume` runs only what is missing, so a run stopped anywhere (a session's end) goes
@@ -41,9 +42,10 @@ prepare() {
 adapter() {
   local name=${1:?usage: bash bench/repo_runs.sh adapter NAME RUN_DIR} run_dir=${2:?usage: bash bench/repo_runs.sh adapter NAME RUN_DIR}
   [ -f "$WORK/tasks/$name-wide.jsonl" ] || prepare
-  local limit=()
-  [ -z "${LIMIT:-}" ] || limit=(--limit "$LIMIT" --seed 0)
-  "$HC" bench run "$WORK/tasks/$name-wide.jsonl" --runs "$RUNS" --adapter "$run_dir" --out "bench/results/$name-adapter" --resume "${limit[@]}"
+  local options=()
+  [ -z "${LIMIT:-}" ] || options+=(--limit "$LIMIT" --seed 0)
+  [ -z "${CONFIG:-}" ] || options+=(--config "$CONFIG")
+  "$HC" bench run "$WORK/tasks/$name-wide.jsonl" --runs "$RUNS" --adapter "$run_dir" --out "bench/results/$name-adapter" --resume "${options[@]}"
 }
 
 run() {

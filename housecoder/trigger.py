@@ -22,6 +22,9 @@ _OPENERS: dict[str, tuple[str, ...]] = {
     "ruby": (" do", "|", "(", "[", "{"),
 }
 _DEFAULT_OPENERS = ("{", "(", "[", "=>", "->")
+# Openers of a bracketed list (call arguments, a literal) rather than a block body.
+_BRACKETS: dict[str, tuple[str, ...]] = {"python": ("(", "[", "{")}
+_DEFAULT_BRACKETS = ("(", "[")
 _INTERPOLATIONS = {"interpolation", "template_substitution", "string_interpolation", "interpolated_expression"}
 _STRING_TYPES = {"char_literal", "character_literal", "heredoc_body", "template_string", "rune_literal"}
 
@@ -113,3 +116,10 @@ def decide(
     if _ends_with_opener(previous, language):
         return Trigger(True, True, "empty line after a block opener")
     return Trigger(True, False, "empty line")
+
+
+def in_open_brackets(prefix: str, language: str | None) -> bool:
+    """True when the last non-blank line before the cursor ends with an opening bracket: a multi-line
+    completion there fills call arguments or a literal, not a block body (after `:`, `{`, a docstring)."""
+    last = next((line for line in reversed(prefix.split("\n")) if line.strip()), "")
+    return last.rstrip().endswith(_BRACKETS.get(language or "", _DEFAULT_BRACKETS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from housecoder.indexer.parsing import parse_tree
-from housecoder.trigger import decide
+from housecoder.trigger import decide, in_open_brackets
 
 CASES = [
     # (language, text with cursor, complete, multi_line)
@@ -62,3 +62,20 @@ def test_non_ascii_before_the_cursor_uses_byte_offsets() -> None:
     prefix, suffix = ["name = 'café'  # é", "\nx = 1\n"]
     tree = parse_tree("python", (prefix + suffix).encode())
     assert decide(prefix, suffix, "python", tree).reason == "inside a comment"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "language", "inside"),
+    [
+        ("data = read_json(", "python", True),
+        ("items = [\n    1,\n    ", "python", False),  # the last non-blank line ends with a comma
+        ("config = {\n    ", "python", True),  # a dict literal in Python
+        ("def load(path):\n    ", "python", False),
+        ('def load(path):\n    """Read it."""\n    ', "python", False),
+        ("function f() {\n  ", "javascript", False),  # a block in a brace language
+        ("call(\n  ", "javascript", True),
+        ("", None, False),
+    ],
+)
+def test_in_open_brackets_tells_arguments_and_literals_from_block_bodies(prefix: str, language: str | None, inside: bool) -> None:
+    assert in_open_brackets(prefix, language) is inside

@@ -106,7 +106,8 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
     if context in ("infile", "provided-comment"):
         overrides["context"]["enabled"] = False
     elif context in ("sparse", "provided"):
-        overrides["context"] |= {"definitions": False, "open_documents": False, "retrieval": True}
+        # the baselines as defined put their context in front of every completion, block bodies too
+        overrides["context"] |= {"definitions": False, "open_documents": False, "retrieval": True, "multi_line": True}
         if context == "sparse":
             overrides["context"]["query_lines"] = SPARSE_WINDOW
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))

@@ -31,7 +31,7 @@ from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, GenerationRequest
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, trim_prefix, trim_suffix
-from housecoder.trigger import Trigger, decide
+from housecoder.trigger import Trigger, decide, in_open_brackets
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,8 @@ class CompletionEngine:
         timings: dict[str, float] = {}
         prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
                                       self.settings.server.max_document_bytes)  # fmt: skip
-        decision = self.trigger(prefix, suffix, request.language)
+        decision = self._decide(request, prefix, suffix)
         timings["trigger"] = time.perf_counter() - started
-        if request.multi_line is not None:
-            decision = Trigger(True, request.multi_line, "requested")
         output = CompletionOutput(text="", trigger=decision, timings=timings)
         if not decision.complete:
             return self._finish(output, started)
@@ -164,7 +162,8 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         found, output.context_reused = self._context(
-            ContextRequest(request.path, request.language, prefix, suffix, request.documents), request.use_index
+            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
+            request.use_index, multi_line=decision.multi_line,
         )
         output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
         timings["context"] = time.perf_counter() - stage
@@ -214,14 +213,24 @@ class CompletionEngine:
         """
         prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
                                       self.settings.server.max_document_bytes)  # fmt: skip
+        multi_line = self._decide(request, prefix, suffix).multi_line
         found, _ = self._context(
-            ContextRequest(request.path, request.language, prefix, suffix, request.documents), request.use_index
+            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
+            request.use_index, multi_line=multi_line,
         )
         return self.prompt(request.path, prefix, suffix, found.snippets), found.snippets
 
-    def _context(self, request: ContextRequest, use_index: bool) -> tuple[ContextResult, bool]:
-        """The context for `request`, remembered per plan; True when it is an earlier keystroke's."""
+    def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
+        if request.multi_line is not None:
+            return Trigger(True, request.multi_line, "requested")
+        return self.trigger(prefix, suffix, request.language)
+
+    def _context(self, request: ContextRequest, use_index: bool, *, multi_line: bool) -> tuple[ContextResult, bool]:
+        """The context for `request`, remembered per plan; True when it is an earlier keystroke's.
+        A block body (a multi-line completion not inside brackets) gets none unless `context.multi_line` asks."""
         config = self.settings.context
+        if multi_line and not config.multi_line and not in_open_brackets(request.prefix, request.language):
+            return ContextResult(), False
         documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
         wanted = plan(request, config)
         key = (request.path, request.language, use_index, wanted, documents)

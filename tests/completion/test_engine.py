@@ -100,6 +100,31 @@ def test_requested_multi_line_overrides_the_trigger() -> None:
     assert not backend.prompts[0].single_line and out.trigger.reason == "requested"
 
 
+def test_a_block_body_is_served_from_its_own_file_unless_context_multi_line_asks_for_more() -> None:
+    block = "import json\n\ndef load(path):\n    \n"
+    cursor = block.index("    \n") + 4
+    retriever = CountingRetriever()
+    backend = ScriptedBackend("return read_json(path)")
+    body = engine(backend, retriever).complete(CompletionInput("app/main.py", block, cursor, "python"))
+    assert body.trigger.multi_line and body.snippets == [] and not retriever.names and not retriever.queries
+    assert "<|file_sep|>lib/" not in backend.prompts[0].prompt
+    line = engine(backend, retriever).complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
+    assert not line.trigger.multi_line and [s.path for s in line.snippets] == ["lib/io.py", "lib/other.py"]
+    call = "import json\n\ndef load(path):\n    return read_json(\n"
+    arguments = engine(backend, retriever).complete(CompletionInput("app/main.py", call, len(call) - 1, "python"))
+    assert arguments.trigger.multi_line and arguments.snippets  # call arguments keep the definitions
+    wide = CompletionEngine(backend, Settings.model_validate({"context": {"multi_line": True}}), repo_name="demo",
+                            retriever=retriever)  # type: ignore[arg-type]  # fmt: skip
+    assert [s.path for s in wide.complete(CompletionInput("app/main.py", block, cursor, "python")).snippets] == [
+        "lib/io.py", "lib/other.py"]  # fmt: skip
+    # the training job's prompts follow the same rule: a sample is trained as it would be served
+    prompt, snippets = engine(backend, retriever).build_prompt(CompletionInput("app/main.py", block, cursor, "python"))
+    assert snippets == [] and prompt == backend.prompts[0].prompt
+    _, snippets = engine(backend, retriever).build_prompt(CompletionInput("app/main.py", block, cursor, "python",
+                                                                          multi_line=False))  # fmt: skip
+    assert snippets
+
+
 class TokenByToken(ScriptedBackend):
     """Streams its text one line per step through the runtimes' shared token loop (within the 64-token budget)."""
 
