@@ -5,8 +5,9 @@ Rules, in order:
    completion unless configured; interpolations (`f"{x}"`, `${x}`) count as code;
 2. code after the cursor on the same line (other than closing brackets, quotes
    and separators): no completion unless configured, then a single line;
-3. at the end of a block opener (`:` in Python, `{`, `(`, `[`, `=>`, ...), or on
-   an empty line right after one: a multi-line completion (the block's body);
+3. at the end of a block opener (`:` in Python, `{`, `(`, `[`, `=>`, ...), on an
+   empty line right after one, or (Python) on an empty line right after the
+   docstring that opens a block: a multi-line completion (the block's body);
 4. otherwise a single line.
 """
 
@@ -112,10 +113,33 @@ def decide(
         if _ends_with_opener(line_before, language):
             return Trigger(True, True, "end of a block opener")
         return Trigger(True, False, "end of a line")
-    previous = next((line for line in reversed(prefix.split("\n")[:-1]) if line.strip()), "")
+    before = prefix.split("\n")[:-1]
+    previous = next((line for line in reversed(before) if line.strip()), "")
     if _ends_with_opener(previous, language):
         return Trigger(True, True, "empty line after a block opener")
+    if language == "python" and _after_docstring(before):
+        return Trigger(True, True, "empty line after a docstring")
     return Trigger(True, False, "empty line")
+
+
+def _after_docstring(lines: list[str]) -> bool:
+    """True when the last non-blank of `lines` closes a triple-quoted string that opens the block of the
+    line before it (`def f():` then its docstring): the body is still to be written."""
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    if not lines:
+        return False
+    closing = lines[-1].strip()
+    quote = closing[-3:]
+    if quote not in ('"""', "'''"):
+        return False
+    start = len(lines) - 1
+    if closing.count(quote) < 2 or closing == quote:  # the docstring opened on an earlier line
+        start = next((i for i in range(len(lines) - 2, -1, -1) if quote in lines[i]), -1)
+        if start < 0 or lines[start].strip().count(quote) != 1:
+            return False
+    opener = next((line for line in reversed(lines[:start]) if line.strip()), "")
+    return opener.rstrip().endswith(":") and lines[start].lstrip().lstrip("rRbBuU").startswith(quote)
 
 
 def in_open_brackets(prefix: str, language: str | None) -> bool:
