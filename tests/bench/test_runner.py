@@ -95,7 +95,9 @@ def test_every_setting_with_and_without_the_adapter(
     assert all(r.snippets == 0 for r in by_run["infile"]) and any(r.snippets for r in by_run["housecoder"])
     assert any(r.snippets for r in by_run["sparse"]) and by_run["provided"][0].snippet_paths == ["pkg/geometry.py"]
     # a function body is served from its own file (context.multi_line); the baseline as defined keeps its windows
-    assert all(r.snippets == 0 for r in by_run["housecoder"] if r.kind == "function")
+    bodies = {run: {r.task_id: (r.prompt_tokens, r.prediction) for r in by_run[run] if r.kind == "function"}
+              for run in ("infile", "housecoder")}  # fmt: skip
+    assert bodies["housecoder"] == bodies["infile"] and bodies["infile"]  # the in-file prompt, the in-file answer
     assert any(r.snippets for r in by_run["sparse"] if r.kind == "function")
     infile_cc = next(r for r in by_run["infile"] if r.task_id == "cc/1")
     assert by_run["provided-comment"][0].prompt_tokens > infile_cc.prompt_tokens + 10  # the comment block is in the prompt
