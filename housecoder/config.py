@@ -134,7 +134,7 @@ class ContextConfig(_Section):
     multi_line: bool = Field(
         default=False, description="repository context for block bodies too (a multi-line completion after `:`, "
         "`{` or a docstring); false serves them from the current file alone, which measured better and faster; "
-        "multi-line call arguments and literals always get it")  # fmt: skip
+        "multi-line call arguments and bracketed lists (Python: dicts too) always get it")  # fmt: skip
     max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True

@@ -26,6 +26,7 @@ _DEFAULT_OPENERS = ("{", "(", "[", "=>", "->")
 # Openers of a bracketed list (call arguments, a literal) rather than a block body.
 _BRACKETS: dict[str, tuple[str, ...]] = {"python": ("(", "[", "{")}
 _DEFAULT_BRACKETS = ("(", "[")
+_LINE_COMMENTS = {"python": "#", "ruby": "#"}  # whole-line comments; the others here use //
 _INTERPOLATIONS = {"interpolation", "template_substitution", "string_interpolation", "interpolated_expression"}
 _STRING_TYPES = {"char_literal", "character_literal", "heredoc_body", "template_string", "rune_literal"}
 
@@ -114,19 +115,24 @@ def decide(
             return Trigger(True, True, "end of a block opener")
         return Trigger(True, False, "end of a line")
     before = prefix.split("\n")[:-1]
-    previous = next((line for line in reversed(before) if line.strip()), "")
+    marker = _LINE_COMMENTS.get(language or "", "//")
+    while before and (not before[-1].strip() or before[-1].lstrip().startswith(marker)):
+        before = before[:-1]  # blank lines and whole-line comments say nothing of what comes next
+    previous = before[-1] if before else ""
     if _ends_with_opener(previous, language):
         return Trigger(True, True, "empty line after a block opener")
-    if language == "python" and _after_docstring(before):
+    if language == "python" and _after_docstring(before, line_before):
         return Trigger(True, True, "empty line after a docstring")
     return Trigger(True, False, "empty line")
 
 
-def _after_docstring(lines: list[str]) -> bool:
-    """True when the last non-blank of `lines` closes a triple-quoted string that opens the block of the
-    line before it (`def f():` then its docstring): the body is still to be written."""
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _after_docstring(lines: list[str], cursor_line: str) -> bool:
+    """True when `lines` end with a triple-quoted string that opens the block of the line before it
+    (`def f():` then its docstring) and the cursor is inside that block: its body is still to be written."""
     if not lines:
         return False
     closing = lines[-1].strip()
@@ -139,7 +145,8 @@ def _after_docstring(lines: list[str]) -> bool:
         if start < 0 or lines[start].strip().count(quote) != 1:
             return False
     opener = next((line for line in reversed(lines[:start]) if line.strip()), "")
-    return opener.rstrip().endswith(":") and lines[start].lstrip().lstrip("rRbBuU").startswith(quote)
+    return (opener.rstrip().endswith(":") and lines[start].lstrip().lstrip("rRbBuU").startswith(quote)
+            and _indent(cursor_line) > _indent(opener))  # fmt: skip
 
 
 def in_open_brackets(prefix: str, language: str | None) -> bool:

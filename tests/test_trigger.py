@@ -24,6 +24,11 @@ CASES = [
     ("python", '"""Module docstring."""\n‸\n', True, False),
     ("python", 'def load(path):\n    x = """text"""\n    ‸\n', True, False),
     ("python", 'def load(path):\n    """Read."""\n    run()\n    ‸\n', True, False),
+    ("python", "def load(path):\n    # read it first\n    ‸\n", True, True),
+    ("python", 'def load(path):\n    """Read."""\n    # step one\n\n    ‸\n', True, True),
+    ("python", 'class P:\n    def a(self):\n        """Doc."""\n\n    ‸\n', True, False),  # back in the class
+    ("python", 'def load(path):\n    """Read."""\n\n\n‸\n', True, False),
+    ("javascript", "function f() {\n  // step one\n  ‸\n}\n", True, True),
     ("python", "items = [‸]\n", True, True),
     ("python", "value = compute(‸)\n", True, True),
     ("python", "value = compute(a‸, b)\n", False, False),

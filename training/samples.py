@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from housecoder.bench.tasks import Task
+from housecoder.bench.tasks import Task, answers_one_line
 from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.config import Settings, TrainConfig, merge_sections
 from housecoder.context import ContextSnippet, Retriever
@@ -149,9 +149,10 @@ def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max
         if engine.backend.count_tokens(cut.middle) > max_middle_tokens:
             continue
         prefix, suffix = cut.prefix, cut.suffix
-        prompt, snippets = engine.build_prompt(
-            CompletionInput(path=cut.file.path, text=prefix + suffix, offset=len(prefix), language=cut.file.language)
-        )
+        prompt, snippets = engine.build_prompt(CompletionInput(  # one line or a block, as the evaluation asks for it
+            path=cut.file.path, text=prefix + suffix, offset=len(prefix), language=cut.file.language,
+            multi_line=not answers_one_line(cut.middle),
+        ))  # fmt: skip
         samples.append(Sample(
             path=cut.file.path, language=cut.file.language, kind=cut.span.kind, start=cut.span.start, middle=cut.middle,
             prompt=prompt, snippet_paths=tuple(snippet.path for snippet in snippets), prefix=prefix, suffix=suffix,

@@ -34,6 +34,12 @@ class ProvidedSnippet:
     score: float = 0.0
 
 
+def answers_one_line(answer: str) -> bool:
+    """True when `answer` (a task's ground truth, a training sample's middle) is one line: the
+    completion is asked for as one line, and as a block otherwise (the benchmark, the training job)."""
+    return "\n" not in answer.strip("\n")
+
+
 @dataclass(frozen=True)
 class Task:
     task_id: str
@@ -53,7 +59,7 @@ class Task:
     def is_single_line(self) -> bool:
         if self.single_line is not None:
             return self.single_line
-        return "\n" not in self.groundtruth.strip("\n")
+        return answers_one_line(self.groundtruth)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -47,6 +47,16 @@ def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
     assert sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
     assert sample.as_task(str(inventory_repo)).groundtruth == sample.middle
 
+    # two statements after a plain line: the trigger alone would ask for one line there (with context); the
+    # evaluation asks for the block, so the sample is prompted as a block: from its own file
+    start = text.index("    gross = order_total")
+    body = Cut(SourceFile("inventory/orders.py", "python", text), Span(start, text.index("\n", text.index("discount(gross")) + 1, "statement"))
+    assert not engine.trigger(body.prefix, body.suffix, "python").multi_line
+    [block] = build_samples([body], engine, 1, 64)
+    served = engine.complete(CompletionInput("inventory/orders.py", body.prefix + body.suffix, len(body.prefix), "python",
+                                             multi_line=True))  # fmt: skip
+    assert block.prompt == served.prompt and block.snippet_paths == ()
+
 
 class _Everything:
     def definitions(self, names: Any, exclude_path: str, max_lines: int) -> list[ContextSnippet]:
