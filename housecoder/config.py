@@ -128,9 +128,9 @@ class ContextConfig(_Section):
     """
 
     enabled: bool = True
-    # Measured (bench/results/click, jinja2, click-adapter: 144 function bodies in the adapter-free
-    # runs): repository context in front of a body cost 2.5 edit-similarity points (paired 95% CI
-    # -4.7 to -0.3) and half again as much prompt; single lines keep it.
+    # Measured (bench/results/click, jinja2, click-adapter, jinja2-adapter: 184 function bodies in the
+    # adapter-free runs): repository context in front of a body bought nothing (edit similarity -1.2
+    # points, paired 95% CI -3.2 to +1.0) for half again as much prompt; single lines keep it.
     multi_line: bool = Field(
         default=False, description="repository context for block bodies too (a multi-line completion after `:`, "
         "`{` or a docstring); false serves them from the current file alone, which measured better and faster; "
