@@ -296,6 +296,26 @@ class TrainJob:
             )
         return train, held_out
 
+    def more_held_out(self, prepared: Prepared) -> None:
+        """Top a run's held-out samples up to `max(eval_samples, generate_samples)` with new middles of its held-out
+        files (its own stay first, near-identical ones are skipped; up to `eval_per_file` new ones per file), so
+        `--eval-only` can measure an adapter on more held-out code than its run did; the samples file keeps them."""
+        config = self.config
+        missing = max(config.eval_samples, config.generate_samples) - len(prepared.held_out)
+        if missing <= 0:
+            return
+        held = set(prepared.split.held_out)
+        files = [f for f in self.files() if f.path in held]
+        rng = random.Random(f"{config.seed}:more held-out")  # not the first draw's sequence: new cuts
+        cuts = draw_cuts(files, config, missing, rng, config.eval_per_file, taken=prepared.held_out)
+        engine = CompletionEngine(prepared.backend, sample_settings(self.settings), repo_name=self.root.name,
+                                  retriever=prepared.retriever)  # fmt: skip
+        with self.progress.task("more held-out samples", total=min(missing, len(cuts)), unit="samples") as advance:
+            new = build_samples(cuts, engine, missing, config.middle_tokens, advance)
+        prepared.held_out.extend(new)
+        write_samples(prepared.run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+        self.say(f"{len(new)} more held-out samples from the {len(files)} held-out files: {len(prepared.held_out)} now")
+
     # -- estimate --------------------------------------------------------------------------
 
     def estimate(self, prepared: Prepared) -> Estimate:
@@ -503,6 +523,7 @@ class TrainJob:
         if not (adapter / SAMPLES_FILE).is_file():
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
+        self.more_held_out(prepared)
         tokenizer = prepared.loaded.tokenizer
         held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)

@@ -79,29 +79,30 @@ def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
-def _dedupe_key(cut: Cut) -> tuple[str, str]:
+def dedupe_key(middle: str, prefix: str) -> tuple[str, str]:
     """Near-identical samples share a middle and the line before it (whitespace ignored)."""
-    before = cut.prefix.rstrip().rsplit("\n", 1)[-1]
-    return _normal(cut.middle), _normal(before)
+    before = prefix.rstrip().rsplit("\n", 1)[-1]
+    return _normal(middle), _normal(before)
 
 
 def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng: random.Random,
-              per_file: int | None = None) -> list[Cut]:  # fmt: skip
+              per_file: int | None = None, taken: Sequence[Sample] = ()) -> list[Cut]:  # fmt: skip
     """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, shuffled.
 
     Each file gives at most `per_file` (default `config.per_file`; and no more than its fair share), so
-    one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept once.
+    one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept once,
+    and none is near-identical to a sample of `taken` (samples drawn before).
     """
     if not files:
         return []
     quota = min(per_file or config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
-    seen: set[tuple[str, str]] = set()
+    seen = {dedupe_key(sample.middle, sample.prefix) for sample in taken}
     cuts: list[Cut] = []
     for file in files:
         candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
         for span in choose_spans(candidates, config.span_mix, quota, rng):
             cut = Cut(file, span)
-            key = _dedupe_key(cut)
+            key = dedupe_key(cut.middle, cut.prefix)
             if key in seen:
                 continue
             seen.add(key)

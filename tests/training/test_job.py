@@ -139,6 +139,17 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert again.run_dir == first.run_dir
     assert again.metrics["held_out_loss"]["after"] == pytest.approx(first.metrics["held_out_loss"]["after"], rel=1e-4)
 
+    # Asked for more held-out middles than the run drew, it draws new ones from the held-out files only.
+    train, held_out = read_samples(first.run_dir / SAMPLES_FILE)
+    split = json.loads((first.run_dir / "split.json").read_text())
+    more = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_out) + 4)).eval_only()
+    train_after, held_after = read_samples(first.run_dir / SAMPLES_FILE)
+    assert train_after == train and held_after[: len(held_out)] == held_out and len(held_after) > len(held_out)
+    assert all(s.path in split["held_out"] for s in held_after)
+    assert len({(s.middle, s.prefix) for s in held_after}) == len(held_after)
+    assert more.metrics["held-out"]["before"]["tasks"] == len(held_after)
+    assert more.metrics["held_out_loss"]["after"] == pytest.approx(again.metrics["held_out_loss"]["after"], rel=1e-4)
+
 
 def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> None:
     one = tmp_path / "one"
