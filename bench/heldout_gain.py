@@ -1,0 +1,93 @@
+"""An adapter's gain on held-out middles, per run, per middle kind and pooled over runs, with paired intervals.
+
+`housecoder train` (and `--eval-only`) write every greedy completion of the held-out middles, without and with
+the adapter, to the run's `generations.jsonl`. This prints, for each run, exact match and edit similarity before
+and after, the paired difference and its bootstrap 95% interval (over all held-out middles, the run's own first
+`--own` ones and the rest, which `--eval-only` drew later from the same held-out files, and each middle kind),
+then the same pooled over the runs (the middles of different repositories as one sample).
+
+    python bench/heldout_gain.py RUN_DIR [RUN_DIR ...] [--own 40,40,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from housecoder.bench.metrics import paired_difference
+from housecoder.bench.runner import Record, ResultsFile
+from housecoder.training.evaluate import HELD_OUT_CONTEXT
+from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, read_samples
+
+BASE, ADAPTED = HELD_OUT_CONTEXT, f"{HELD_OUT_CONTEXT}+adapter"
+
+
+def pairs(run_dir: Path) -> list[tuple[Record, Record]]:
+    """(base, adapted) records of the run's held-out samples, in the samples' order."""
+    _train, held_out = read_samples(run_dir / SAMPLES_FILE)
+    records = {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
+    found = [(records.get((BASE, s.sample_id)), records.get((ADAPTED, s.sample_id))) for s in held_out]
+    return [(a, b) for a, b in found if a is not None and b is not None]
+
+
+def row(label: str, both: Sequence[tuple[Record, Record]]) -> str:
+    if not both:
+        return f"| {label} | 0 | | | | | |"
+    em = paired_difference([float(a.exact) for a, _ in both], [float(b.exact) for _, b in both])
+    es = paired_difference([a.edit_similarity for a, _ in both], [b.edit_similarity for _, b in both])
+    gained = sum(b.exact and not a.exact for a, b in both)
+    lost = sum(a.exact and not b.exact for a, b in both)
+    n = len(both)
+
+    def pct(values: Sequence[float]) -> str:
+        return f"{100 * sum(values) / n:.1f}"
+
+    def points(found: tuple[float, tuple[float, float]]) -> str:
+        difference, (low, high) = found
+        return f"{100 * difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+
+    return (
+        f"| {label} | {n} | {pct([float(a.exact) for a, _ in both])} → {pct([float(b.exact) for _, b in both])} | "
+        f"+{gained} / −{lost} | {points(em)} | {pct([a.edit_similarity for a, _ in both])} → "
+        f"{pct([b.edit_similarity for _, b in both])} | {points(es)} |"
+    )
+
+
+def table(title: str, groups: Sequence[tuple[str, Sequence[tuple[Record, Record]]]]) -> None:
+    print(f"\n{title}\n")
+    print("| middles | n | EM % before → after | +/− | EM paired, points (95% CI) | ES % | ES paired (95% CI) |")
+    print("| --- | ---: | --- | --- | --- | --- | --- |")
+    for label, both in groups:
+        print(row(label, both))
+
+
+def by_kind(both: Sequence[tuple[Record, Record]]) -> list[tuple[str, list[tuple[Record, Record]]]]:
+    kinds = sorted({a.kind for a, _ in both})
+    return [(kind, [p for p in both if p[0].kind == kind]) for kind in kinds]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="training run directories")
+    parser.add_argument("--own", default="", help="comma-separated: how many held-out samples each run drew itself")
+    args = parser.parse_args()
+    own = [int(n) for n in args.own.split(",") if n.strip()]
+    if own and len(own) != len(args.runs):
+        parser.error("--own needs one count per run directory")
+    pooled: list[tuple[Record, Record]] = []
+    for index, run_dir in enumerate(args.runs):
+        if not (run_dir / SAMPLES_FILE).is_file() or not (run_dir / GENERATIONS_FILE).is_file():
+            parser.error(f"{run_dir}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run")
+        both = pairs(run_dir)
+        pooled += both
+        groups = [("all", both)]
+        if own and len(both) > own[index]:
+            groups += [(f"the run's own {own[index]}", both[: own[index]]), ("drawn later", both[own[index] :])]
+        table(f"{run_dir}", groups + by_kind(both))
+    if len(args.runs) > 1:
+        table(f"pooled over {len(args.runs)} runs", [("all", pooled), *by_kind(pooled)])
+
+
+if __name__ == "__main__":
+    main()
