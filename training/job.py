@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 SAMPLES_FILE = "samples.jsonl"
 GENERATIONS_FILE = "generations.jsonl"
 BEFORE_FILE = "before.json"
+REPORT_FILE = "report.json"
 MIN_TRAIN_SAMPLES = 8
 MIN_EVAL_SAMPLES = 4
 
@@ -534,4 +535,13 @@ class TrainJob:
         after = self.generations(prepared, results, adapter)
         history_file = adapter / "history.json"
         history = json.loads(history_file.read_text()) if history_file.is_file() else []
-        return self.finish(prepared, before_loss, after_loss, before, after, {"history": history})
+        return self.finish(prepared, before_loss, after_loss, before, after, self.training_figures(adapter) | {"history": history})
+
+    @staticmethod
+    def training_figures(adapter: Path) -> dict[str, Any]:
+        """What the run's report says of its training (steps, sequences, time), for the report written again."""
+        try:
+            training = json.loads((adapter / REPORT_FILE).read_text(encoding="utf-8")).get("training")
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return training if isinstance(training, dict) else {}

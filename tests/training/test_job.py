@@ -135,9 +135,12 @@ def test_eval_only_scores_the_newest_adapter_again(
     with pytest.raises(TrainingError, match="no trained adapter"):
         TrainJob(inventory_repo, settings).eval_only()
     first = TrainJob(inventory_repo, settings).run()
+    trained = json.loads((first.run_dir / "report.json").read_text())["training"]
     again = TrainJob(inventory_repo, settings).eval_only()
     assert again.run_dir == first.run_dir
     assert again.metrics["held_out_loss"]["after"] == pytest.approx(first.metrics["held_out_loss"]["after"], rel=1e-4)
+    assert json.loads((first.run_dir / "report.json").read_text())["training"] == trained  # kept, not lost
+    assert f"{trained['step']} steps" in (first.run_dir / "report.md").read_text()
 
     # Asked for more held-out middles than the run drew, it draws new ones from the held-out files only.
     train, held_out = read_samples(first.run_dir / SAMPLES_FILE)
