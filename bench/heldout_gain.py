@@ -27,7 +27,8 @@ def pairs(run_dir: Path) -> list[tuple[Record, Record]]:
     """(base, adapted) records of the run's held-out samples, in the samples' order."""
     _train, held_out = read_samples(run_dir / SAMPLES_FILE)
     records = {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
-    found = [(records.get((BASE, s.sample_id)), records.get((ADAPTED, s.sample_id))) for s in held_out]
+    ids = list(dict.fromkeys(s.sample_id for s in held_out))  # once each, as the job scores them
+    found = [(records.get((BASE, task_id)), records.get((ADAPTED, task_id))) for task_id in ids]
     return [(a, b) for a, b in found if a is not None and b is not None]
 
 

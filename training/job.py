@@ -312,7 +312,7 @@ class TrainJob:
         engine = CompletionEngine(prepared.backend, sample_settings(self.settings), repo_name=self.root.name,
                                   retriever=prepared.retriever)  # fmt: skip
         with self.progress.task("more held-out samples", total=min(missing, len(cuts)), unit="samples") as advance:
-            new = build_samples(cuts, engine, missing, config.middle_tokens, advance)
+            new = build_samples(cuts, engine, missing, config.middle_tokens, advance, taken=prepared.held_out)
         prepared.held_out.extend(new)
         write_samples(prepared.run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
         self.say(f"{len(new)} more held-out samples from the {len(files)} held-out files: {len(prepared.held_out)} now")

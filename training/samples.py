@@ -49,6 +49,12 @@ class Cut:
         return self.file.text[self.span.end :]
 
 
+def sample_id(path: str, start: int, kind: str) -> str:
+    """A sample's task id in the evaluation's records: two middles of one kind at one offset (an expression and
+    a longer one around it) would share it, so a sample set holds one of them."""
+    return f"{path}:{start}:{kind}"
+
+
 @dataclass(frozen=True)
 class Sample:
     """One FIM training or evaluation example: the served prompt and the middle the model should write."""
@@ -65,7 +71,7 @@ class Sample:
 
     @property
     def sample_id(self) -> str:
-        return f"{self.path}:{self.start}:{self.kind}"
+        return sample_id(self.path, self.start, self.kind)
 
     def as_task(self, repo: str) -> Task:
         """The sample as a benchmark task, so generation is scored by `housecoder.bench` like any task."""
@@ -140,15 +146,18 @@ def sample_settings(settings: Settings) -> Settings:
 
 
 def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max_middle_tokens: int,
-                  advance: Advance = lambda _n: None) -> list[Sample]:  # fmt: skip
-    """Prompt the first `count` cuts whose middle fits `max_middle_tokens`, with `engine.build_prompt`;
-    `advance(1)` after each sample."""
+                  advance: Advance = lambda _n: None, taken: Sequence[Sample] = ()) -> list[Sample]:  # fmt: skip
+    """Prompt the first `count` cuts whose middle fits `max_middle_tokens` and whose sample id is new (to them
+    and to `taken`), with `engine.build_prompt`; `advance(1)` after each sample."""
     samples: list[Sample] = []
+    ids = {sample.sample_id for sample in taken}
     for cut in cuts:
         if len(samples) >= count:
             break
-        if engine.backend.count_tokens(cut.middle) > max_middle_tokens:
+        key = sample_id(cut.file.path, cut.span.start, cut.span.kind)
+        if key in ids or engine.backend.count_tokens(cut.middle) > max_middle_tokens:
             continue
+        ids.add(key)
         prefix, suffix = cut.prefix, cut.suffix
         prompt, snippets = engine.build_prompt(CompletionInput(  # one line or a block, as the evaluation asks for it
             path=cut.file.path, text=prefix + suffix, offset=len(prefix), language=cut.file.language,

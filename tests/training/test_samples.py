@@ -46,6 +46,9 @@ def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
     assert sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths  # other files, never its own
     assert sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
     assert sample.as_task(str(inventory_repo)).groundtruth == sample.middle
+    # an expression inside it, at the same offset, would share its id (its records): one of the two is kept
+    inner = Cut(cut.file, Span(start, start + len("with_vat"), "expression"))
+    assert build_samples([cut, inner], engine, 2, 64) == [sample] and build_samples([inner], engine, 1, 64, taken=[sample]) == []
 
     # two statements after a plain line: the trigger alone would ask for one line there (with context); the
     # evaluation asks for the block, so the sample is prompted as a block: from its own file
