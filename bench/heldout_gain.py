@@ -23,13 +23,20 @@ from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, read_samples
 BASE, ADAPTED = HELD_OUT_CONTEXT, f"{HELD_OUT_CONTEXT}+adapter"
 
 
-def pairs(run_dir: Path) -> list[tuple[Record, Record]]:
-    """(base, adapted) records of the run's held-out samples, in the samples' order."""
+def pairs(run_dir: Path, own: int = 0) -> tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]]:
+    """(base, adapted) records of the run's first `own` held-out samples and of the rest, in the samples' order.
+
+    Each task id counts once, with its last records, as the job's paired comparison counts it (sample sets
+    drawn before ids were made distinct can hold two middles under one id; the first decides the group)."""
     _train, held_out = read_samples(run_dir / SAMPLES_FILE)
     records = {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
-    ids = list(dict.fromkeys(s.sample_id for s in held_out))  # once each, as the job scores them
-    found = [(records.get((BASE, task_id)), records.get((ADAPTED, task_id))) for task_id in ids]
-    return [(a, b) for a, b in found if a is not None and b is not None]
+    first = {s.sample_id for s in held_out[:own]}
+    groups: tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]] = ([], [])
+    for task_id in dict.fromkeys(s.sample_id for s in held_out):
+        a, b = records.get((BASE, task_id)), records.get((ADAPTED, task_id))
+        if a is not None and b is not None:
+            groups[0 if task_id in first else 1].append((a, b))
+    return groups
 
 
 def row(label: str, both: Sequence[tuple[Record, Record]]) -> str:
@@ -80,11 +87,12 @@ def main() -> None:
     for index, run_dir in enumerate(args.runs):
         if not (run_dir / SAMPLES_FILE).is_file() or not (run_dir / GENERATIONS_FILE).is_file():
             parser.error(f"{run_dir}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run")
-        both = pairs(run_dir)
+        mine, later = pairs(run_dir, own[index] if own else 0)
+        both = mine + later
         pooled += both
         groups = [("all", both)]
-        if own and len(both) > own[index]:
-            groups += [(f"the run's own {own[index]}", both[: own[index]]), ("drawn later", both[own[index] :])]
+        if mine and later:
+            groups += [(f"the run's own {len(mine)}", mine), ("drawn later", later)]
         table(f"{run_dir}", groups + by_kind(both))
     if len(args.runs) > 1:
         table(f"pooled over {len(args.runs)} runs", [("all", pooled), *by_kind(pooled)])

@@ -297,18 +297,22 @@ class TrainJob:
             )
         return train, held_out
 
-    def more_held_out(self, prepared: Prepared) -> None:
-        """Top a run's held-out samples up to `max(eval_samples, generate_samples)` with new middles of its held-out
-        files (its own stay first, near-identical ones are skipped; up to `eval_per_file` new ones per file), so
-        `--eval-only` can measure an adapter on more held-out code than its run did; the samples file keeps them."""
+    def more_held_out(self, prepared: Prepared, wanted: int) -> None:
+        """Top a run's held-out samples up to `wanted` with new middles of its held-out files (as its split.json
+        says, never a file it trained on), its own first, near-identical ones skipped, at most `eval_per_file` per
+        file counting its own; the run's samples file keeps them."""
         config = self.config
-        missing = max(config.eval_samples, config.generate_samples) - len(prepared.held_out)
+        missing = wanted - len(prepared.held_out)
         if missing <= 0:
             return
         held = set(prepared.split.held_out)
+        saved = prepared.run_dir / SPLIT_FILE
+        if saved.is_file():
+            split = json.loads(saved.read_text())
+            held = set(split.get("held_out", [])) - set(split.get("train", []))
         files = [f for f in self.files() if f.path in held]
         rng = random.Random(f"{config.seed}:more held-out")  # not the first draw's sequence: new cuts
-        cuts = draw_cuts(files, config, missing, rng, config.eval_per_file, taken=prepared.held_out)
+        cuts = draw_cuts(files, config, wanted, rng, config.eval_per_file, taken=prepared.held_out)
         engine = CompletionEngine(prepared.backend, sample_settings(self.settings), repo_name=self.root.name,
                                   retriever=prepared.retriever)  # fmt: skip
         with self.progress.task("more held-out samples", total=min(missing, len(cuts)), unit="samples") as advance:
@@ -512,8 +516,9 @@ class TrainJob:
         self.say(why)
         return Outcome(prepared.run_dir, metrics, beat, why, state)
 
-    def eval_only(self, adapter: Path | None = None) -> Outcome:
-        """Evaluate the newest finished adapter of this repository (or `adapter`) again on its own held-out samples."""
+    def eval_only(self, adapter: Path | None = None, held_out: int | None = None) -> Outcome:
+        """Evaluate the newest finished adapter of this repository (or `adapter`) again on its own held-out samples,
+        or on `held_out` of them, drawing new middles of its held-out files when it has fewer."""
         from housecoder.models.adapters import list_adapters
 
         if adapter is None:
@@ -524,14 +529,19 @@ class TrainJob:
         if not (adapter / SAMPLES_FILE).is_file():
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
-        self.more_held_out(prepared)
+        own = prepared.held_out[: self.config.eval_samples]  # the loss stays the run's own, comparable with it
+        if held_out is not None:
+            self.config = self.config.model_copy(update={"generate_samples": held_out})
+            self.more_held_out(prepared, held_out)
         tokenizer = prepared.loaded.tokenizer
-        held_out = self.encode(self.loss_samples(prepared), tokenizer)
+        encoded = self.encode(own, tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
-        before_loss = self.loss(prepared, held_out)
+        before_loss = self.loss(prepared, encoded)
+        # the base completions now in the run are those of these samples and settings: a later run may reuse them
+        (adapter / BEFORE_FILE).write_text(json.dumps({"loss": before_loss, "key": self.base_keys(prepared)[self.config.end_of_text]}))
         before = self.generations(prepared, results, None)
         self.use_adapter(prepared, adapter)
-        after_loss = self.loss(prepared, held_out)
+        after_loss = self.loss(prepared, encoded)
         after = self.generations(prepared, results, adapter)
         history_file = adapter / "history.json"
         history = json.loads(history_file.read_text()) if history_file.is_file() else []

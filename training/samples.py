@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,16 +98,25 @@ def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng:
 
     Each file gives at most `per_file` (default `config.per_file`; and no more than its fair share), so
     one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept once,
-    and none is near-identical to a sample of `taken` (samples drawn before).
+    and none is near-identical to a sample of `taken` (samples drawn before: they count in `count` and
+    against their file's share).
     """
     if not files:
         return []
     quota = min(per_file or config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
     seen = {dedupe_key(sample.middle, sample.prefix) for sample in taken}
+    already = Counter(sample.path for sample in taken)
+    used = {(sample.path, sample.start, sample.kind) for sample in taken}
     cuts: list[Cut] = []
     for file in files:
+        room = quota - already[file.path] if taken else quota
+        if room <= 0:
+            continue
         candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
-        for span in choose_spans(candidates, config.span_mix, quota, rng):
+        if taken:  # not the spans taken already: they would fill the file's room and then be dropped
+            candidates = {kind: [span for span in spans if (file.path, span.start, kind) not in used]
+                          for kind, spans in candidates.items()}  # fmt: skip
+        for span in choose_spans(candidates, config.span_mix, room, rng):
             cut = Cut(file, span)
             key = dedupe_key(cut.middle, cut.prefix)
             if key in seen:

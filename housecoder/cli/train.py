@@ -9,6 +9,8 @@ import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console
 
+HELD_OUT_HELP = "With --eval-only: on this many held-out middles, drawing new ones from the held-out files when the run has fewer."
+
 
 def train(
     ctx: typer.Context,
@@ -16,6 +18,7 @@ def train(
     max_samples: Annotated[int | None, typer.Option("--max-samples", min=1, help="Training samples (train.max_samples).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimiser steps (train.steps; default: epochs).")] = None,
     eval_only: Annotated[bool, typer.Option("--eval-only", help="Evaluate the newest adapter again; no training.")] = False,
+    held_out: Annotated[int | None, typer.Option("--held-out", min=1, help=HELD_OUT_HELP)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the newest unfinished run from its checkpoint.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")] = False,
     forgetting: Annotated[
@@ -34,6 +37,8 @@ def train(
         raise HousecoderError(f"{path}: not a directory")
     if sum((eval_only, resume, dry_run)) > 1:
         raise HousecoderError("choose one of --eval-only, --resume and --dry-run")
+    if held_out is not None and not eval_only:
+        raise HousecoderError("--held-out goes with --eval-only (a training run draws train.generate_samples)")
     state: State = ctx.obj
     root = path.resolve()
     if state.project is None:
@@ -56,7 +61,7 @@ def train(
         for line in job.estimate(prepared).lines():
             console.print(escape(line), highlight=False)
         return
-    outcome = job.eval_only() if eval_only else job.run(resume=resume, on_step=_step_printer(console))
+    outcome = job.eval_only(held_out=held_out) if eval_only else job.run(resume=resume, on_step=_step_printer(console))
     colour = "green" if outcome.beat_base else "yellow"
     console.print(f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"
                   f"  report: {escape(str(outcome.run_dir / 'report.md'))}", highlight=False)  # fmt: skip

@@ -43,5 +43,7 @@ def test_cli_errors_are_one_line(inventory_repo: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "not a directory" in str(missing.exception)
     both = CliRunner().invoke(app, ["train", str(inventory_repo), "--resume", "--dry-run"])
     assert both.exit_code == 1 and "choose one of" in str(both.exception)
+    held = CliRunner().invoke(app, ["train", str(inventory_repo), "--held-out", "100"])
+    assert held.exit_code == 1 and "--held-out goes with --eval-only" in str(held.exception)
     forgetting = CliRunner().invoke(app, ["train", str(inventory_repo), "--forgetting", str(tmp_path / "none.jsonl")])
     assert forgetting.exit_code == 1 and "no such task file" in str(forgetting.exception)

@@ -142,16 +142,22 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert json.loads((first.run_dir / "report.json").read_text())["training"] == trained  # kept, not lost
     assert f"{trained['step']} steps" in (first.run_dir / "report.md").read_text()
 
-    # Asked for more held-out middles than the run drew, it draws new ones from the held-out files only.
+    # Asked for more held-out middles than the run drew, it draws new ones from its held-out files only (the cap
+    # per file: test_samples); the loss stays the run's own samples'; plain --eval-only draws none.
     train, held_out = read_samples(first.run_dir / SAMPLES_FILE)
     split = json.loads((first.run_dir / "split.json").read_text())
-    more = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_out) + 4)).eval_only()
+    TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_out) + 4)).eval_only()
+    assert read_samples(first.run_dir / SAMPLES_FILE) == (train, held_out)
+    more = TrainJob(inventory_repo, train_settings(steps=2)).eval_only(held_out=len(held_out) + 4)
     train_after, held_after = read_samples(first.run_dir / SAMPLES_FILE)
     assert train_after == train and held_after[: len(held_out)] == held_out and len(held_after) > len(held_out)
     assert all(s.path in split["held_out"] for s in held_after)
-    assert len({(s.middle, s.prefix) for s in held_after}) == len(held_after)
+    assert len({s.sample_id for s in held_after}) == len(held_after)
     assert more.metrics["held-out"]["before"]["tasks"] == len(held_after)
     assert more.metrics["held_out_loss"]["after"] == pytest.approx(again.metrics["held_out_loss"]["after"], rel=1e-4)
+    before = json.loads((first.run_dir / "before.json").read_text())  # keyed to the samples its records are of
+    job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
+    assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))["always"]
 
 
 def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> None:

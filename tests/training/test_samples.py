@@ -89,6 +89,16 @@ def test_cuts_are_capped_per_file_and_deduplicated() -> None:
     more = draw_cuts([big, copy], config, 100, random.Random(0), per_file=12)  # the held-out files' own cap
     assert sum(1 for c in more if c.file.path == "big.py") == 12
 
+    # drawn again after samples were taken: none near-identical to them (the same line of another function
+    # is), and the taken ones count against their file's cap
+    from housecoder.training.samples import Sample
+
+    taken = [Sample(c.file.path, "python", c.span.kind, c.span.start, c.middle, "", (), c.prefix, c.suffix) for c in cuts]
+    again = draw_cuts([big, copy], config, 100, random.Random(1), per_file=12, taken=taken)
+    assert sum(1 for c in again if c.file.path == "big.py") == 12 - 5
+    assert not {(" ".join(c.middle.split()), c.prefix.rstrip().rsplit("\n", 1)[-1].strip()) for c in again} & set(keys)
+    assert not draw_cuts([big], config, 100, random.Random(1), per_file=5, taken=taken)  # its cap is spent
+
 
 def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_dir: Path) -> None:
     from transformers import AutoTokenizer
