@@ -106,15 +106,15 @@ def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng:
     quota = min(per_file or config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
     seen = {dedupe_key(sample.middle, sample.prefix) for sample in taken}
     already = Counter(sample.path for sample in taken)
-    used = {(sample.path, sample.start, sample.kind) for sample in taken}
+    used = {sample.sample_id for sample in taken}
     cuts: list[Cut] = []
     for file in files:
-        room = quota - already[file.path] if taken else quota
+        room = quota - already[file.path]
         if room <= 0:
             continue
         candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
-        if taken:  # not the spans taken already: they would fill the file's room and then be dropped
-            candidates = {kind: [span for span in spans if (file.path, span.start, kind) not in used]
+        if used:  # not the spans taken already: they would fill the file's room and then be dropped
+            candidates = {kind: [span for span in spans if sample_id(file.path, span.start, kind) not in used]
                           for kind, spans in candidates.items()}  # fmt: skip
         for span in choose_spans(candidates, config.span_mix, room, rng):
             cut = Cut(file, span)
