@@ -4,9 +4,12 @@
 the adapter, to the run's `generations.jsonl`. This prints, for each run, exact match and edit similarity before
 and after, the paired difference and its bootstrap 95% interval (over all held-out middles, the run's own first
 `--own` ones and the rest, which `--eval-only` drew later from the same held-out files, and each middle kind),
-then the same pooled over the runs (the middles of different repositories as one sample).
+then the same pooled over the runs (the middles of different repositories as one sample). With `--versus`,
+"before" is another run's adapter on the same middles (one recipe against another; the runs must share held-out
+samples, e.g. by copying one run's `samples.jsonl` into the other before `--eval-only --held-out N`): only middles
+both runs completed with their adapters count.
 
-    python bench/heldout_gain.py RUN_DIR [RUN_DIR ...] [--own 40,40,32]
+    python bench/heldout_gain.py RUN_DIR [RUN_DIR ...] [--own 40,40,32] [--versus OTHER_RUN_DIR,...]
 """
 
 from __future__ import annotations
@@ -23,17 +26,25 @@ from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, read_samples
 BASE, ADAPTED = HELD_OUT_CONTEXT, f"{HELD_OUT_CONTEXT}+adapter"
 
 
-def pairs(run_dir: Path, own: int = 0) -> tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]]:
-    """(base, adapted) records of the run's first `own` held-out samples and of the rest, in the samples' order.
+def _records(run_dir: Path) -> dict[tuple[str, str], Record]:
+    return {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
+
+
+def pairs(run_dir: Path, own: int = 0, versus: Path | None = None,
+          ) -> tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]]:  # fmt: skip
+    """(before, adapted) records of the run's first `own` held-out samples and of the rest, in the samples' order;
+    before is the base model's record, or with `versus` that run's adapter's record of the same task id.
 
     Each task id counts once, with its last records, as the job's paired comparison counts it (sample sets
     drawn before ids were made distinct can hold two middles under one id; the first decides the group)."""
     _train, held_out = read_samples(run_dir / SAMPLES_FILE)
-    records = {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
+    records = _records(run_dir)
+    before = {task_id: r for (run, task_id), r in _records(versus).items() if run == ADAPTED} if versus else None
     first = {s.sample_id for s in held_out[:own]}
     groups: tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]] = ([], [])
     for task_id in dict.fromkeys(s.sample_id for s in held_out):
-        a, b = records.get((BASE, task_id)), records.get((ADAPTED, task_id))
+        a = records.get((BASE, task_id)) if before is None else before.get(task_id)
+        b = records.get((ADAPTED, task_id))
         if a is not None and b is not None:
             groups[0 if task_id in first else 1].append((a, b))
     return groups
@@ -79,21 +90,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="training run directories")
     parser.add_argument("--own", default="", help="comma-separated: how many held-out samples each run drew itself")
+    parser.add_argument("--versus", default="", help="comma-separated: per run, the run whose adapter is 'before'")
     args = parser.parse_args()
     own = [int(n) for n in args.own.split(",") if n.strip()]
+    versus = [Path(p.strip()).expanduser() for p in args.versus.split(",") if p.strip()]
     if own and len(own) != len(args.runs):
         parser.error("--own needs one count per run directory")
+    if versus and len(versus) != len(args.runs):
+        parser.error("--versus needs one run directory per run directory")
     pooled: list[tuple[Record, Record]] = []
     for index, run_dir in enumerate(args.runs):
-        if not (run_dir / SAMPLES_FILE).is_file() or not (run_dir / GENERATIONS_FILE).is_file():
-            parser.error(f"{run_dir}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run")
-        mine, later = pairs(run_dir, own[index] if own else 0)
+        for folder in (run_dir, *versus[index : index + 1]):
+            if not (folder / SAMPLES_FILE).is_file() or not (folder / GENERATIONS_FILE).is_file():
+                parser.error(f"{folder}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run")
+        mine, later = pairs(run_dir, own[index] if own else 0, versus[index] if versus else None)
         both = mine + later
         pooled += both
         groups = [("all", both)]
         if mine and later:
             groups += [(f"the run's own {len(mine)}", mine), ("drawn later", later)]
-        table(f"{run_dir}", groups + by_kind(both))
+        title = f"{run_dir}" + (f" against the adapter of {versus[index]}" if versus else "")
+        table(title, groups + by_kind(both))
     if len(args.runs) > 1:
         table(f"pooled over {len(args.runs)} runs", [("all", pooled), *by_kind(pooled)])
 

@@ -57,3 +57,19 @@ def test_a_folder_that_is_no_run_is_one_line(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(SystemExit):
         _script().main()  # type: ignore[attr-defined]
     assert "not a finished training run" in capsys.readouterr().err
+
+
+def test_versus_pairs_one_runs_adapter_against_anothers_on_the_middles_both_completed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    one = _run(tmp_path / "one", [("line", False, True), ("body", False, False), ("line", True, True)])
+    two = _run(tmp_path / "two", [("line", False, False), ("body", False, True)])  # drew only the first two middles
+    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(two), "--versus", str(one)])
+    _script().main()  # type: ignore[attr-defined]
+    out = capsys.readouterr().out
+    assert f"{two} against the adapter of {one}" in out
+    assert "| all | 2 | 50.0 → 50.0 | +1 / −1 |" in out  # before = run one's adapter (line exact, body not)
+    assert "| line | 1 | 100.0 → 0.0 | +0 / −1 |" in out and "| body | 1 | 0.0 → 100.0 | +1 / −0 |" in out
+    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(two), "--versus", f"{one},{one}"])
+    with pytest.raises(SystemExit):
+        _script().main()  # type: ignore[attr-defined]
+    assert "--versus needs one run directory per run directory" in capsys.readouterr().err
