@@ -157,7 +157,7 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert more.metrics["held_out_loss"]["after"] == pytest.approx(again.metrics["held_out_loss"]["after"], rel=1e-4)
     before = json.loads((first.run_dir / "before.json").read_text())  # keyed to the samples its records are of
     job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
-    assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))["always"]
+    assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.end_of_text]
 
 
 def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> None:
@@ -224,12 +224,12 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     assert json.loads((second.run_dir / "before.json").read_text()) == json.loads((first.run_dir / "before.json").read_text())
 
     said.clear()  # another end-of-text rule: the same completions, the held-out loss measured again under the rule
-    inline = TrainJob(inventory_repo, train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="inline"),
+    always = TrainJob(inventory_repo, train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="always"),
                       say=said.append).run()  # fmt: skip
     assert any("reusing the base model's completions" in line for line in said)
-    assert base_records(inline.run_dir) == base_records(first.run_dir)
-    before, measured = (json.loads((run / "before.json").read_text()) for run in (first.run_dir, inline.run_dir))
-    assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # fewer end-of-text targets
+    assert base_records(always.run_dir) == base_records(first.run_dir)
+    before, measured = (json.loads((run / "before.json").read_text()) for run in (first.run_dir, always.run_dir))
+    assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # more end-of-text targets
 
     said.clear()
     other = train_settings(forgetting_tasks=forgetting, forgetting_limit=2)  # other forgetting tasks: measured again
