@@ -96,6 +96,12 @@ class CompletionConfig(_Section):
     stop_early: bool = Field(
         default=True, description="stop a multi-line generation once post-processing has cut it for good (the block "
         "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written")  # fmt: skip
+    layout: Literal["psm", "line-start"] = Field(
+        default="psm", description="'line-start': the prompt's prefix ends at the cursor line's start and the part of "
+        "the line already typed follows <|fim_middle|> (each keystroke then only appends tokens; token healing on "
+        "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor")  # fmt: skip
+    heal_tokens: int = Field(default=4, ge=1, le=16, description="line-start: at most this many tokens at the end of "
+                             "the typed text are dropped and written again by the model (token healing)")  # fmt: skip
     multi_line_end: Literal["model", "scope"] = Field(
         default="model", description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
         "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)")  # fmt: skip

@@ -58,7 +58,10 @@ def judge(groundtruth: str, in_file: str, snippets: Sequence[str]) -> tuple[bool
 
 
 class PromptOnlyBackend:
-    """A backend that counts tokens with the model's tokenizer and never generates (the model is not loaded)."""
+    """A backend that counts tokens with the model's tokenizer and never generates (the model is not loaded).
+    It stands for a local runtime, so prompts take the configured layout."""
+
+    heals = True
 
     def __init__(self, count: Callable[[str], int], model: str) -> None:
         self._count = count

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +159,37 @@ def outside_training(tasks: Sequence[Task], repository: str, trained: Collection
     repository is that one when the folder names match (a copy elsewhere counts too)."""
     name = Path(repository).name
     return [task for task in tasks if not (task.repo and Path(task.repo).name == name and task.path in trained)]
+
+
+CURSORS = ("as-is", "word", "mid-word")
+_BOUNDARY = set(" .(,=:[")  # the symbols after which a typing user pauses (as in the latency replay)
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def typed_into(task: Task, cursor: str) -> Task | None:
+    """`task` with the start of its one-line answer already typed, as typing produces a cursor inside the
+    line: "word" after a run of spaces and symbols (`x = ‸`, `call(‸`), "mid-word" inside an identifier
+    (`self.conv‸`). The position is drawn from the task id, so every run gets the same cursor. None where
+    the answer offers no such position (a block, a one-word line); "as-is" returns the task unchanged."""
+    if cursor == "as-is":
+        return task
+    if cursor not in CURSORS:
+        raise TaskError(f"unknown cursor {cursor!r}: use {', '.join(CURSORS)}")
+    if not task.is_single_line:
+        return None
+    import random
+
+    answer = task.groundtruth
+    last = len(answer.rstrip())
+    start = len(answer) - len(answer.lstrip())
+    if cursor == "word":
+        places = [n for n in range(start + 1, last - 1) if answer[n - 1] in _BOUNDARY and answer[n] not in _BOUNDARY]
+    else:
+        places = [n for n in range(start + 1, last - 1) if _word_char(answer[n - 1]) and _word_char(answer[n])]
+    if not places:
+        return None
+    at = random.Random(f"{task.task_id}|{cursor}").choice(places)
+    return replace(task, task_id=f"{task.task_id}@{cursor}", prefix=task.prefix + answer[:at], groundtruth=answer[at:])

@@ -38,6 +38,8 @@ bench_app = typer.Typer(help="Benchmarks: completion quality on task files, late
 RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
     "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
+    "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
+    "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
     "transformers": {"inference": {"runtime": "transformers"}},
     "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
     "llama-server": {"inference": {"runtime": "openai"}},
@@ -271,6 +273,7 @@ def run_command(
     realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")] = False,
     max_new_tokens_multi: Annotated[int, typer.Option("--max-new-tokens-multi", min=1, help="Budget for multi-line tasks.")] = 256,
     all_files: Annotated[bool, typer.Option("--all-files", help="Keep tasks in files the adapter trained on (default: its held-out files only).")] = False,
+    cursor: Annotated[str, typer.Option("--cursor", help="Where one-line tasks put the cursor: as-is, word (part of the line typed, up to a space or symbol) or mid-word (inside an identifier); tasks without such a place are left out.")] = "as-is",
 ) -> None:
     """Evaluate a task file: exact match, edit similarity, identifier match, latency, with and without
     repository context and adapter; paired comparisons; JSON, markdown and PNG."""
@@ -281,7 +284,7 @@ def run_command(
     from housecoder.bench.report import write_report
     from housecoder.bench.runner import ResultsFile, Runner, parse_runs
     from housecoder.bench.tasks import limit as pick_tasks
-    from housecoder.bench.tasks import outside_training, read_tasks
+    from housecoder.bench.tasks import outside_training, read_tasks, typed_into
     from housecoder.completion.loading import load_backend
     from housecoder.config import apply_config_file
     from housecoder.errors import HousecoderError
@@ -292,6 +295,10 @@ def run_command(
     if config is not None:
         settings = apply_config_file(settings, config)
     tasks = read_tasks(tasks_file)
+    if cursor != "as-is":
+        placed = [moved for moved in (typed_into(task, cursor) for task in tasks) if moved is not None]
+        stderr_console().print(f"--cursor {cursor}: {len(placed)} of {len(tasks)} tasks have such a place")
+        tasks = placed
     active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
     console = stderr_console()
     if active is not None:  # checked against the model before its weights load (missing, other base)

@@ -28,9 +28,10 @@ from housecoder.context import (
     plan,
 )
 from housecoder.errors import first_line
-from housecoder.inference.base import Backend, Cancellation, GenerationRequest
+from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest
+from housecoder.inference.healing import CannotHeal
 from housecoder.postprocess import PostContext, finished, postprocess
-from housecoder.prompt import Snippet, build_fim_prompt, trim_prefix, trim_suffix
+from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
 from housecoder.trigger import Trigger, decide, in_open_brackets
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class CompletionOutput:
     new_tokens: int = 0
     stopped_by: str = ""
     cached: str = ""  # "", "prompt" or "typed-through"
+    layout: str = "psm"  # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None
@@ -81,6 +83,7 @@ class CompletionOutput:
             "new_tokens": self.new_tokens,
             "stopped_by": self.stopped_by,
             "cached": self.cached,
+            "layout": self.layout,
             "context_reused": self.context_reused,
             "reused_tokens": self.reused_tokens,
             "first_token_ms": None if self.first_token_seconds is None else round(self.first_token_seconds * 1000, 1),
@@ -169,7 +172,9 @@ class CompletionEngine:
         timings["context"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets)
+        typed = self.typed_part(prefix)
+        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
+        output.layout = "line-start" if typed else "psm"
         timings["prompt"] = time.perf_counter() - stage
         single_line = not decision.multi_line
         key = f"{int(single_line)}|{output.prompt}"
@@ -183,14 +188,14 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        budget = self.settings.completion
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
-        generation = self.backend.generate(
-            GenerationRequest(output.prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
-                              end_of_text=single_line or budget.multi_line_end == "model",
-                              scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None),
-            cancel,
-        )
+        try:
+            generation = self._generate(output.prompt, typed, around, cancel)
+        except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
+            log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
+            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets)
+            output.layout = "psm"
+            generation = self._generate(output.prompt, "", around, cancel)
         timings["model"] = time.perf_counter() - stage
         output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
         output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
@@ -205,6 +210,28 @@ class CompletionEngine:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
         return self._finish(output, started)
 
+    def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None) -> Generation:
+        budget = self.settings.completion
+        single_line = around.single_line
+        return self.backend.generate(
+            GenerationRequest(prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
+                              end_of_text=single_line or budget.multi_line_end == "model",
+                              scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None,
+                              typed=typed, heal_tokens=budget.heal_tokens),
+            cancel,
+        )  # fmt: skip
+
+    def typed_part(self, prefix: str) -> str:
+        """The part of the cursor's line before the cursor, when the prompt takes the line-start layout:
+        "" for the psm layout, a backend without token healing, or a typed part over a quarter of the prefix budget."""
+        budget = self.settings.completion
+        if budget.layout != "line-start" or not getattr(self.backend, "heals", False):
+            return ""
+        typed = split_cursor_line(prefix)[1]
+        if len(typed) > 4 * budget.max_prefix_tokens or self.backend.count_tokens(typed) > budget.max_prefix_tokens // 4:
+            return ""
+        return typed
+
     def build_prompt(self, request: CompletionInput) -> tuple[str, list[ContextSnippet]]:
         """The prompt `complete` sends the model for `request` and the snippets in it, without generating.
 
@@ -218,7 +245,7 @@ class CompletionEngine:
             ContextRequest(request.path, request.language, prefix, suffix, request.documents),
             request.use_index, multi_line=multi_line,
         )
-        return self.prompt(request.path, prefix, suffix, found.snippets), found.snippets
+        return self.prompt(request.path, prefix, suffix, found.snippets, typed=self.typed_part(prefix)), found.snippets
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if request.multi_line is not None:
@@ -247,15 +274,18 @@ class CompletionEngine:
                     self._contexts.popitem(last=False)
         return found, False
 
-    def prompt(self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet]) -> str:
-        """The FIM prompt; the best snippet goes last, nearest the current file."""
+    def prompt(self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet], *, typed: str = "") -> str:
+        """The FIM prompt; the best snippet goes last, nearest the current file. `typed` (the end of `prefix`)
+        goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest."""
         budget, count = self.settings.completion, self.backend.count_tokens
+        head = prefix[: len(prefix) - len(typed)]
         return build_fim_prompt(
-            prefix=trim_prefix(prefix, budget.max_prefix_tokens, count),
+            prefix=trim_prefix(head, budget.max_prefix_tokens, count),
             suffix=trim_suffix(suffix, budget.max_suffix_tokens, count),
             path=path,
             repo_name=self.repo_name,
             snippets=[Snippet(snippet.path, snippet.text) for snippet in reversed(snippets)],
+            middle=typed,
         )
 
     @staticmethod

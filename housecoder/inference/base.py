@@ -2,7 +2,7 @@
 
 A backend turns one prompt string into generated text under stop conditions.
 It is deliberately small so the server, the training job's evaluation and the
-benchmark can swap runtimes (torch today; faster CPU runtimes and remote
+benchmark can swap runtimes (llama.cpp, transformers and remote
 OpenAI-compatible engines behind the same call).
 """
 
@@ -31,6 +31,11 @@ class GenerationRequest:
     # passes `postprocess.finished` for multi-line requests: the block ended, the suffix came back, or the text loops).
     scope_ended: Callable[[str], bool] | None = field(default=None, compare=False)
     on_text: Callable[[str], None] | None = field(default=None, compare=False)  # streamed text so far, per token
+    # The prompt ends with this text the user typed (the line-start layout). A backend that heals drops the
+    # prompt's last tokens inside it (at most `heal_tokens`) and makes the model write them again; the text it
+    # returns is what follows. "" or 0: the prompt is run as it is.
+    typed: str = ""
+    heal_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ class Cancellation:
 
 
 class Backend(Protocol):
-    """An inference runtime."""
+    """An inference runtime. `heals` is True where it honours `GenerationRequest.typed` (token healing);
+    where it is False the engine never sends the line-start layout."""
+
+    heals: bool
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         """Generate for `request`; returns early (stopped_by="cancelled") once `cancel` is set."""

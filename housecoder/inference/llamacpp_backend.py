@@ -41,6 +41,7 @@ import numpy as np
 from housecoder.config import InferenceConfig
 from housecoder.errors import MissingDependency, first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
 from housecoder.inference.streaming import run_generation
 from housecoder.models.errors import ModelError
@@ -95,6 +96,7 @@ class LlamaCppBackend:
     """Runs a GGUF code model on llama.cpp."""
 
     runtime = "llama.cpp"
+    heals = True
 
     def __init__(self, gguf: Path, config: InferenceConfig | None = None, *, cache_root: Path | None = None) -> None:
         try:
@@ -126,6 +128,15 @@ class LlamaCppBackend:
         self._adapter: Path | None = None
         self._lora: dict[Path, Any] = {}  # loaded adapters, freed with the model
         self.saved: PrefixCache[Any] = PrefixCache(max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens)
+        self._vocabulary: Vocabulary | None = None
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Every token's bytes, for token healing (built on first use: about a second for 150k tokens)."""
+        if self._vocabulary is None:
+            pieces = [bytes(self.llm.detokenize([token], special=False)) for token in range(self.llm.n_vocab())]
+            self._vocabulary = Vocabulary(pieces, excluded=self.stop_ids)
+        return self._vocabulary
 
     # -- the Backend interface -------------------------------------------------------------
 
@@ -207,6 +218,14 @@ class LlamaCppBackend:
         pointer = self._lib.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.llm.n_vocab(),)).copy()
 
+    def _among(self, allowed: np.ndarray, temperature: float) -> int:
+        """The token chosen from the last position's logits among `allowed` only (token healing)."""
+        logits = self.last_logits()[allowed]
+        if temperature <= 0:
+            return int(allowed[int(logits.argmax())])
+        weights = np.exp((logits - logits.max()) / temperature)
+        return int(np.random.default_rng().choice(allowed, p=weights / weights.sum()))
+
     def _other_than_stops(self, temperature: float) -> int:
         """The token `sample` would have chosen from the last position's logits without the stop tokens."""
         logits = self.last_logits()
@@ -239,7 +258,9 @@ class LlamaCppBackend:
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         llm = self.llm
-        ids = self.tokenize(request.prompt)
+        ids, healing = self.tokenize(request.prompt), None
+        if request.typed:
+            ids, healing = plan_healing(ids, self.vocabulary, request.typed, request.heal_tokens)
         if len(ids) + request.max_new_tokens > llm.n_ctx():
             raise ModelError(
                 f"prompt of {len(ids)} tokens + {request.max_new_tokens} new does not fit inference.context_tokens={llm.n_ctx()}"
@@ -257,9 +278,11 @@ class LlamaCppBackend:
                 llm.eval(ids[start : start + size])
             return True
 
-        def next_token(previous: int | None) -> int:
+        def next_token(previous: int | None, allowed: np.ndarray | None) -> int:
             if previous is not None:
                 llm.eval([previous])
+            if allowed is not None:
+                return self._among(allowed, request.temperature)
             token = int(llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0))
             if not request.end_of_text and token in self.stop_ids:
                 token = self._other_than_stops(request.temperature)
@@ -271,7 +294,7 @@ class LlamaCppBackend:
         try:
             return run_generation(
                 request, cancel, prompt_tokens=len(ids), reused_tokens=shared,
-                prefill=prefill, next_token=next_token, decode=decode, stop_ids=self.stop_ids,
+                prefill=prefill, next_token=next_token, decode=decode, stop_ids=self.stop_ids, healing=healing,
             )  # fmt: skip
         except Exception:
             self._forget()  # a failed eval leaves the KV in an unknown state

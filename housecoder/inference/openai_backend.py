@@ -48,6 +48,7 @@ class OpenAIBackend:
     """Completions from an OpenAI-compatible HTTP engine."""
 
     runtime = "openai"
+    heals = False  # the completions API has no way to constrain the first tokens: the engine sends today's layout
 
     def __init__(
         self,

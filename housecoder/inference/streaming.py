@@ -1,11 +1,16 @@
 """The token-by-token loop every local runtime shares: stop checks, streaming, cancellation, timings.
 
 A runtime supplies `prefill(cancel)` (run the prompt, return False if cancelled
-first), `next_token(previous)` (feed the previous generated token, None right
-after the prompt, and return the next token id) and `decode(tokens)`. This module decides
-when to stop: at a stop token, once the text meets the request's stop
-conditions (checked after every token, so a single-line request ends with its
-line), at the token budget, or between two tokens once cancelled.
+first), `next_token(previous, allowed)` (feed the previous generated token, None
+right after the prompt, and return the next token id, chosen among `allowed` when
+that is not None) and `decode(tokens)`. This module decides when to stop: at a
+stop token, once the text meets the request's stop conditions (checked after
+every token, so a single-line request ends with its line), at the token budget,
+or between two tokens once cancelled.
+
+With token healing (`housecoder.inference.healing`) the first tokens must write
+the bytes dropped from the prompt's end again; the text streamed, checked and
+returned is what follows them. Those tokens count against `max_new_tokens` too.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
+import numpy as np
+
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.healing import Healing
 from housecoder.inference.stopping import cut, stop_reason
 
 
@@ -24,9 +32,10 @@ def run_generation(
     prompt_tokens: int,
     reused_tokens: int,
     prefill: Callable[[Cancellation | None], bool],
-    next_token: Callable[[int | None], int],
+    next_token: Callable[[int | None, np.ndarray | None], int],
     decode: Callable[[list[int]], str],
     stop_ids: Collection[int],
+    healing: Healing | None = None,
 ) -> Generation:
     """Prefill, then generate until a stop; the text is cut at the stop (stop strings, end of line)."""
     started = time.perf_counter()
@@ -40,14 +49,21 @@ def run_generation(
             if cancel is not None and cancel.cancelled:
                 stopped_by = "cancelled"
                 break
-            token = next_token(previous)
+            token = next_token(previous, healing.allowed() if healing is not None else None)
             if first is None:
                 first = time.perf_counter() - started
             if token in stop_ids:
                 stopped_by = "eos"
                 break
             generated.append(token)
-            text = decode(generated)
+            if healing is not None:
+                healing.advance(token)
+                if not healing.done:
+                    previous = token
+                    continue
+                text = healing.visible(generated)
+            else:
+                text = decode(generated)
             if request.on_text is not None:
                 request.on_text(text)
             why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings,

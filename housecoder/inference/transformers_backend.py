@@ -14,12 +14,40 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from housecoder.config import InferenceConfig
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefix_cache import Entry, PrefixCache
 from housecoder.inference.streaming import run_generation
 from housecoder.models.loading import LoadedModel, set_adapter
 from housecoder.prompt.fim import FIM
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet backwards: each printable stand-in character to its byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    codes, extra = list(printable), 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            codes.append(256 + extra)
+            extra += 1
+    return {chr(code): byte for byte, code in zip(printable, codes, strict=True)}
+
+
+def byte_pieces(tokenizer: Any) -> list[bytes]:
+    """Each token id's bytes for a byte-level BPE tokenizer (Qwen's); b"" for added and control tokens."""
+    decoder = _byte_decoder()
+    added = set(tokenizer.get_added_vocab().values())
+    pieces = []
+    for token, text in enumerate(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))):
+        if token in added or not text or any(char not in decoder for char in text):
+            pieces.append(b"")
+        else:
+            pieces.append(bytes(decoder[char] for char in text))
+    return pieces
 
 
 def stop_token_ids(tokenizer: Any) -> list[int]:
@@ -32,12 +60,21 @@ class TransformersBackend:
     """Runs a loaded transformers causal LM token by token, reusing KV caches across prompts."""
 
     runtime = "transformers"
+    heals = True
 
     def __init__(self, loaded: LoadedModel, config: InferenceConfig | None = None) -> None:
         self.loaded = loaded
         self.config = config or InferenceConfig()
         self.stop_ids = stop_token_ids(loaded.tokenizer)
         self.kv: PrefixCache[Any] = PrefixCache(self.config.kv_cache_entries, self.config.kv_cache_tokens)
+        self._vocabulary: Vocabulary | None = None
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Every token's bytes, for token healing (built on first use)."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(byte_pieces(self.loaded.tokenizer), excluded=self.stop_ids)
+        return self._vocabulary
 
     # -- the Backend interface -------------------------------------------------------------
 
@@ -68,6 +105,9 @@ class TransformersBackend:
 
         model, tokenizer = self.loaded.model, self.loaded.tokenizer
         ids: list[int] = tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        healing = None
+        if request.typed:
+            ids, healing = plan_healing(ids, self.vocabulary, request.typed, request.heal_tokens)
         owner = (id(model), self.loaded.adapter)
         entry, shared = self.kv.take(ids, owner) if self.config.kv_cache_entries > 0 else (None, 0)
         if entry is None:
@@ -93,10 +133,15 @@ class TransformersBackend:
                 forward(ids[start : start + size])
             return True
 
-        def next_token(previous: int | None) -> int:
+        def next_token(previous: int | None, allowed: np.ndarray | None) -> int:
             if previous is not None:
                 forward([previous])
             scores = logits[0]
+            if allowed is not None:  # token healing: only tokens that write the dropped text again
+                index = torch.as_tensor(allowed[allowed < scores.shape[0]], device=scores.device)
+                mask = torch.full_like(scores, float("-inf"))
+                mask[index] = 0.0
+                scores = scores + mask
             if not request.end_of_text:
                 scores = scores.clone()
                 scores[[i for i in self.stop_ids if i < scores.shape[0]]] = float("-inf")
@@ -110,6 +155,7 @@ class TransformersBackend:
                 request, cancel,
                 prompt_tokens=len(ids), reused_tokens=shared, prefill=prefill, next_token=next_token,
                 decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True), stop_ids=self.stop_ids,
+                healing=healing,
             )  # fmt: skip
         self.kv.put(entry, owner)  # not after a failure: a half-run forward pass leaves the KV inconsistent
         return result

@@ -10,6 +10,11 @@ Layout (stable part first so a KV cache can be reused between keystrokes):
 
 Without a repository name the prompt is plain file-level FIM:
 `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`.
+
+`middle` is text the model should continue after `<|fim_middle|>`: the
+line-start layout ends the prefix at the start of the cursor's line and puts
+the part of the line already typed there, so that keystrokes inside a line
+only append tokens (`split_cursor_line`).
 The server and the training job both call `build_fim_prompt`, so the adapter is
 trained on exactly the prompts it will be served.
 """
@@ -74,12 +79,13 @@ def build_fim_prompt(
     path: str | None = None,
     repo_name: str | None = None,
     snippets: Sequence[Snippet] = (),
+    middle: str = "",
     tokens: FimTokens = FIM,
 ) -> str:
-    """The FIM prompt for a cursor between `prefix` and `suffix` in file `path`."""
+    """The FIM prompt for a cursor between `prefix` + `middle` and `suffix` in file `path`."""
     body = (
         f"{tokens.prefix}{strip_controls(prefix, tokens)}"
-        f"{tokens.suffix}{strip_controls(suffix, tokens)}{tokens.middle}"
+        f"{tokens.suffix}{strip_controls(suffix, tokens)}{tokens.middle}{strip_controls(middle, tokens)}"
     )
     if repo_name is None:
         return body
@@ -90,3 +96,9 @@ def build_fim_prompt(
     parts.append(f"{tokens.file_sep}{strip_controls(path or 'untitled', tokens)}\n")
     parts.append(body)
     return "".join(parts)
+
+
+def split_cursor_line(prefix: str) -> tuple[str, str]:
+    """`prefix` up to the start of the cursor's line, and the part of that line before the cursor."""
+    start = prefix.rfind("\n") + 1
+    return prefix[:start], prefix[start:]

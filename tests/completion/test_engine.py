@@ -12,6 +12,7 @@ from housecoder.completion.engine import cap_document
 from housecoder.config import Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
+from housecoder.inference.healing import CannotHeal
 from housecoder.inference.streaming import run_generation
 
 
@@ -132,7 +133,7 @@ class TokenByToken(ScriptedBackend):
         self.prompts.append(request)
         pieces = self.text.splitlines(keepends=True)
         return run_generation(request, cancel, prompt_tokens=1, reused_tokens=0, prefill=lambda _: True,
-                              next_token=lambda previous: 0 if previous is None else previous + 1,
+                              next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
                               decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
 
 
@@ -234,3 +235,54 @@ def test_a_context_with_a_source_left_out_is_not_remembered() -> None:
     first = pipeline.complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
     second = pipeline.complete(CompletionInput("app/main.py", TEXT.replace("return ", "return j"), CURSOR + 1, "python"))
     assert "retrieval" in first.skipped and not second.context_reused
+
+
+class HealingBackend(ScriptedBackend):
+    """A scripted backend that says it heals; `refuse` makes it refuse the typed tail as llama.cpp would."""
+
+    heals = True
+
+    def __init__(self, text: str, refuse: bool = False) -> None:
+        super().__init__(text)
+        self.refuse = refuse
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        if self.refuse and request.typed:
+            self.prompts.append(request)
+            raise CannotHeal("no token continues b'\\xff'")
+        return super().generate(request, cancel)
+
+
+def _layout(layout: str) -> Settings:
+    return Settings.model_validate({"completion": {"layout": layout}})
+
+
+def test_line_start_layout_puts_the_typed_part_of_the_line_after_fim_middle() -> None:
+    backend = HealingBackend("json.load(f)")
+    out = CompletionEngine(backend, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    line_start = TEXT.rindex("\n", 0, CURSOR) + 1
+    assert backend.prompts[0].prompt == (f"<|fim_prefix|>{TEXT[:line_start]}<|fim_suffix|>{TEXT[CURSOR:]}"
+                                         f"<|fim_middle|>{TEXT[line_start:CURSOR]}")  # fmt: skip
+    assert backend.prompts[0].typed == "    return " and backend.prompts[0].heal_tokens == 4
+    assert (out.text, out.layout) == ("json.load(f)", "line-start")
+
+
+def test_line_start_falls_back_to_psm_where_the_backend_cannot_heal(caplog: pytest.LogCaptureFixture) -> None:
+    plain = ScriptedBackend("json.load(f)")  # an OpenAI-compatible engine: no way to constrain the first tokens
+    out = CompletionEngine(plain, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    assert plain.prompts[0].prompt.endswith("<|fim_middle|>") and plain.prompts[0].typed == "" and out.layout == "psm"
+    refusing = HealingBackend("json.load(f)", refuse=True)
+    with caplog.at_level("INFO"):
+        out = CompletionEngine(refusing, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    assert [r.typed for r in refusing.prompts] == ["    return ", ""]  # tried, refused, asked again the old way
+    assert refusing.prompts[1].prompt == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+    assert (out.text, out.layout) == ("json.load(f)", "psm")
+    assert "psm instead" in caplog.text
+
+
+def test_the_training_prompt_takes_the_served_layout() -> None:
+    backend = HealingBackend("json.load(f)")
+    eng = CompletionEngine(backend, _layout("line-start"), repo_name="demo")
+    prompt, _ = eng.build_prompt(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    eng.complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    assert prompt == backend.prompts[0].prompt and prompt.endswith("<|fim_middle|>    return ")
