@@ -102,6 +102,8 @@ class CompletionConfig(_Section):
         "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor")  # fmt: skip
     heal_tokens: int = Field(default=4, ge=1, le=16, description="line-start: at most this many tokens at the end of "
                              "the typed text are dropped and written again by the model (token healing)")  # fmt: skip
+    max_ms: int | None = Field(default=3000, ge=1, description="once a request has taken this long (prefill "
+                               "included), decoding ends at the next line end; None: no limit")  # fmt: skip
     multi_line_end: Literal["model", "scope"] = Field(
         default="model", description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
         "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)")  # fmt: skip
@@ -166,6 +168,10 @@ class ServerConfig(_Section):
     max_document_bytes: int = Field(default=1_000_000, ge=1024, description="larger buffers are cut around the cursor")
     index_on_save: bool = True
     cache_entries: int = Field(default=128, ge=0, description="completions remembered for typing through them")
+    idle_prefill: bool = Field(default=True, description="prefill the prompt of a cursor the client reports "
+                               "(housecoder/cursor) while the user is idle")  # fmt: skip
+    precompute_next: bool = Field(default=True, description="after a suggestion is shown, compute the one that "
+                                  "follows its acceptance while the user reads it")  # fmt: skip
     host: str = Field(default="127.0.0.1", description="TCP mode only; another address exposes your code")
     port: int = Field(default=2087, ge=0, le=65535)
 

@@ -14,6 +14,7 @@ import itertools
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,14 @@ from housecoder.config import Settings, load_settings, merge_sections
 from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT
-from housecoder.server.documents import RecentDocuments, locate, uri_to_path
+from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
 from housecoder.server.progress import LspProgress
 from housecoder.server.protocol import HardenedProtocol
 from housecoder.server.session import Session
 
 log = logging.getLogger(__name__)
 COMMANDS = ("housecoder.index", "housecoder.status", "housecoder.reloadAdapter", "housecoder.lastCompletion")
+CURSOR = "housecoder/cursor"  # client notification {textDocument: {uri}, position}: the cursor settled on a new line
 _WORD_BEFORE = re.compile(r"[A-Za-z0-9_$]*$")
 
 
@@ -86,13 +88,9 @@ class HousecoderServer(LanguageServer):
         if previous is not None:
             previous.cancel()
         self.inflight[uri] = cancel
+        session.cancel_idle()  # idle work yields to every real request
         try:
-            text = document.source
-            offset = min(document.offset_at_position(position), len(text))
-            located = locate(uri, session.folders, document.language_id)
-            documents = self.recent.context_for(located, uri, {u: d.source for u, d in self.workspace.text_documents.items()},
-                                                session.folders, session.settings.server.max_document_bytes)  # fmt: skip
-            request = CompletionInput(located.relative, text, offset, located.language, documents, use_index=located.root is not None)
+            located, request = self._cursor(session, uri, document, position)
             answer = await asyncio.wrap_future(session.model_pool.submit(session.complete, located, request, cancel))
         except asyncio.CancelledError:
             cancel.cancel()  # $/cancelRequest: the model stops at its next token
@@ -113,12 +111,37 @@ class HousecoderServer(LanguageServer):
         if output is None or cancel.cancelled:
             return ""
         self.last[uri] = output
+        if output.text and session.settings.server.precompute_next:  # ready before Tab: the suggestion after this one
+            text = request.text[: request.offset] + output.text + request.text[request.offset :]
+            session.warm(located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True)
         log.info(
             "%s:%d:%d %s (%s) %s", located.relative, position.line + 1, position.character + 1,
             output.trigger.reason, output.cached or output.stopped_by,
             " ".join(f"{name}={seconds * 1000:.0f}ms" for name, seconds in output.timings.items()),
         )  # fmt: skip
         return output.text
+
+    def _cursor(self, session: Session, uri: str, document: Any, position: types.Position) -> tuple[Located, CompletionInput]:
+        """The completion input for a cursor in an open document (its folder, language and context buffers)."""
+        text = document.source
+        offset = min(document.offset_at_position(position), len(text))
+        located = locate(uri, session.folders, document.language_id)
+        documents = self.recent.context_for(located, uri, {u: d.source for u, d in self.workspace.text_documents.items()},
+                                            session.folders, session.settings.server.max_document_bytes)  # fmt: skip
+        return located, CompletionInput(located.relative, text, offset, located.language, documents, use_index=located.root is not None)
+
+    def warm_at(self, uri: str, position: types.Position) -> None:
+        """Prefill, at idle, the prompt of a cursor the user has moved to (never while a request is running)."""
+        session = self.session
+        document = self.workspace.text_documents.get(uri)
+        if session is None or document is None or not session.settings.server.idle_prefill or self.inflight:
+            return
+        try:
+            located, request = self._cursor(session, uri, document, position)
+        except Exception as err:  # a position outside the buffer, a bad URI: nothing to warm
+            log.info("no idle prefill for %s: %s", uri, first_line(err))
+            return
+        session.warm(located, request)
 
     # -- indexing ----------------------------------------------------------------------
 
@@ -154,6 +177,19 @@ class HousecoderServer(LanguageServer):
         if progress:
             progress.end(f"{summary.indexed} files indexed, {summary.chunks_total} chunks")
         return result
+
+
+def _cursor_params(params: Any) -> tuple[str, types.Position]:
+    """`housecoder/cursor` params (a dict, or the object pygls makes of one) as a URI and a position."""
+
+    def field(value: Any, name: str) -> Any:
+        return value[name] if isinstance(value, Mapping) else getattr(value, name)
+
+    document, position = field(params, "textDocument"), field(params, "position")
+    line, character = int(field(position, "line")), int(field(position, "character"))
+    if line < 0 or character < 0:
+        raise ValueError(f"negative position {line}:{character}")
+    return str(field(document, "uri")), types.Position(line=line, character=character)
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:
@@ -238,6 +274,15 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
             return
         ls.client_options = options
         ls.session.update_settings(settings)
+
+    @server.feature(CURSOR)
+    def cursor(ls: HousecoderServer, params: Any) -> None:
+        try:
+            uri, position = _cursor_params(params)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            log.warning("malformed %s notification: %s", CURSOR, first_line(err))
+            return
+        ls.warm_at(uri, position)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: HousecoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:

@@ -4,6 +4,12 @@ Threads: all model work (loading, generating, switching adapters) runs on one
 worker thread, so requests queue instead of competing for two CPU cores; index
 writes (save, `housecoder.index`) run on a second one. Nothing here touches
 pygls: the LSP layer calls in and turns results and notices into messages.
+
+Idle work (`warm`: prefilling the prompt the next request will most likely use,
+or computing the suggestion that follows one about to be accepted) queues on the
+model thread too, at most one job at a time: a newer idle job or any real
+request cancels it, and it stops between two prefill steps, keeping what it
+computed. It never waits for a model that is still loading.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class Session:
         self._embedder_lock = threading.Lock()  # not self._lock: the embedder loads while that one is held
         self._lock = threading.Lock()
         self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
+        self._idle: Cancellation | None = None
+        self.warmed: list[tuple[str, int]] = []  # (what, tokens prefilled or "completed") of recent idle jobs
 
     # -- model -------------------------------------------------------------------------
 
@@ -174,11 +182,54 @@ class Session:
 
     def complete(self, located: Located, request: CompletionInput, cancel: Cancellation) -> Answer:
         """Runs on the model thread: the engine for the document's folder, built on first use."""
-        if cancel.cancelled:
+        if cancel.cancelled or self._reloading():
             return Answer(None)
+        notices: list[str] = []
+        engine = self._engine(located, notices)
+        return Answer(engine.complete(request, cancel), notices)
+
+    def _reloading(self) -> bool:
+        """True on the model thread while a model load queued after the running job is pending: waiting for it
+        there would wait forever (it runs only after this job)."""
+        return self._backend is not None and not self._backend.done() and threading.current_thread().name.startswith("housecoder-model")
+
+    def cancel_idle(self) -> None:
+        """Stop the idle job, if any (a real request is coming)."""
+        with self._lock:
+            if self._idle is not None:
+                self._idle.cancel()
+                self._idle = None
+
+    def warm(self, located: Located, request: CompletionInput, *, complete: bool = False) -> Future[int]:
+        """Queue idle work for `request`'s cursor, replacing any earlier idle job: prefill its prompt, or with
+        `complete` compute its completion into the engine's cache. The future gives the tokens prefilled
+        (-1 for a completion); 0 when cancelled before it started or while the model is not ready."""
+        with self._lock:
+            if self._idle is not None:
+                self._idle.cancel()
+            cancel = self._idle = Cancellation()
+
+        def run() -> int:
+            if cancel.cancelled or not self.model_ready:
+                return 0
+            engine = self._engine(located, [])
+            try:
+                if complete:
+                    engine.complete(request, cancel)
+                    done = -1
+                else:
+                    done = engine.warm(request, cancel)
+            except Exception as err:  # idle work must never surface: the real request will say what is wrong
+                log.info("idle work for %s skipped: %s", located.relative, first_line(err))
+                return 0
+            self.warmed = [*self.warmed[-7:], ("complete" if complete else "prefill", done)]
+            return done
+
+        return self.model_pool.submit(run)
+
+    def _engine(self, located: Located, notices: list[str]) -> CompletionEngine:
         backend = self.backend()
         folder = self.folder(located)
-        notices: list[str] = []
         with self._lock:
             if folder is not self._outside:
                 self._open_index(folder)
@@ -190,8 +241,7 @@ class Session:
                     backend, self.settings, repo_name=folder.root.name if folder is not self._outside else "",
                     retriever=folder.retriever,
                 )  # fmt: skip
-            engine = folder.engine
-        return Answer(engine.complete(request, cancel), notices)
+            return folder.engine
 
     # -- index -------------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ keystrokes within a word the user waits `interval_s`; at a pause point (the
 empty line, after a space or symbol) the user waits for the suggestion (at most
 `patience_s`). The time from such a keystroke to its complete single-line
 suggestion is the latency a user feels.
+
+With `line_pause_s` the user also pauses before typing each line (reading the
+code first): meanwhile the engine prefills the prompt of the empty line at idle
+(`CompletionEngine.warm`), and the first keystroke cancels that if it is still
+running, as the server does.
 """
 
 from __future__ import annotations
@@ -57,12 +62,24 @@ def replay(
     *,
     interval_s: float = 0.1,
     patience_s: float = 30.0,
+    line_pause_s: float = 0.0,
+    warmed: list[int] | None = None,
 ) -> list[Request]:
-    """Type every session; returns every request sent, in order."""
+    """Type every session; returns every request sent, in order. With `line_pause_s`, the tokens each idle
+    prefill computed are appended to `warmed`."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-model")
     requests: list[Request] = []
     try:
         for number, session in enumerate(sessions):
+            if line_pause_s > 0:
+                text, offset = session.buffer(0)
+                idle = Cancellation()
+                warming = pool.submit(engine.warm, CompletionInput(session.path, text, offset, language_for(session.path),
+                                                                   multi_line=False), idle)  # fmt: skip
+                if warmed is not None:
+                    warming.add_done_callback(lambda done: warmed.append(done.result() if done.exception() is None else 0))
+                time.sleep(line_pause_s)
+                idle.cancel()  # the first keystroke: idle work yields
             pauses = set(session.pauses())
             previous: Cancellation | None = None
             for typed in range(len(session.typed) + 1):
@@ -115,6 +132,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
     latencies = [r.seconds for r in at_pauses if r.completed and r.seconds is not None]
     firsts = [r.first_token_seconds for r in requests if r.completed and r.first_token_seconds is not None]
     modelled = [r for r in requests if r.prompt_tokens]
+    line_starts = [r.seconds for r in at_pauses if r.typed == 0 and r.completed and r.seconds is not None]
     return {
         "requests": len(requests),
         "pauses": len(at_pauses),
@@ -122,6 +140,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         "p50_s": percentile(latencies, 50),
         "p95_s": percentile(latencies, 95),
         "ttft_p50_s": percentile(firsts, 50),
+        "line_start_p50_s": percentile(line_starts, 50),  # the first keystroke of each line (a new prompt)
         "prompt_tokens_mean": statistics.fmean(r.prompt_tokens for r in modelled) if modelled else None,
         "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled) if modelled else None,
         "reused_fraction": (sum(r.reused_tokens for r in modelled) / sum(r.prompt_tokens for r in modelled)) if modelled else None,

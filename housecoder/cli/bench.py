@@ -107,6 +107,7 @@ def latency(
     llama_server: Annotated[Path | None, typer.Option("--llama-server", help="llama-server binary (scripts/build_llama_server.sh).")] = None,
     keep_cache: Annotated[bool, typer.Option("--with-completion-cache", help="Keep the completion cache on (off: every request reaches the model).")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write every request and the summary as JSON here.")] = None,
+    line_pause_ms: Annotated[int, typer.Option("--line-pause-ms", min=0, help="The user pauses this long before typing each line (idle prefill's case); 0: types at once.")] = 0,
 ) -> None:
     """Replay typing sessions on each runtime: latency at pauses, time to first token, prefill with and
     without KV reuse, peak memory."""
@@ -150,7 +151,7 @@ def latency(
                 url = "http://127.0.0.1:8089"
             command = [sys.executable, "-m", "housecoder", *(["--project", str(state.project)] if state.project else []),
                        "bench", "latency-worker", str(root), runtime, "--lines", str(lines), "--seed", str(seed),
-                       "--interval-ms", str(interval_ms), *(["--url", url] if url else []),
+                       "--interval-ms", str(interval_ms), "--line-pause-ms", str(line_pause_ms), *(["--url", url] if url else []),
                        *(["--with-completion-cache"] if keep_cache else [])]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
@@ -164,8 +165,10 @@ def latency(
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
-    table = Table(title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes")
-    for column in ("runtime", "p50 s", "p95 s", "TTFT p50 s", "prompt tok", "prefill tok", "reused", "exact", "peak RSS MB", "answered"):
+    paused = f", {line_pause_ms} ms pause before each line" if line_pause_ms else ""
+    table = Table(title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes{paused}")
+    for column in ("runtime", "p50 s", "p95 s", "line start p50 s", "TTFT p50 s", "prompt tok", "prefill tok", "reused", "exact",
+                   "peak RSS MB", "answered"):  # fmt: skip
         table.add_column(column, justify="left" if column == "runtime" else "right")
 
     def fmt(value: Any, pattern: str = "{:.2f}") -> str:
@@ -175,7 +178,7 @@ def latency(
         s = result["summary"]
         remote = runtime == "llama-server"  # its cache hits are not reported on a stream closed at the stop
         table.add_row(
-            runtime, fmt(s["p50_s"]), fmt(s["p95_s"]), fmt(s["ttft_p50_s"]), fmt(s["prompt_tokens_mean"], "{:.0f}"),
+            runtime, fmt(s["p50_s"]), fmt(s["p95_s"]), fmt(s.get("line_start_p50_s")), fmt(s["ttft_p50_s"]), fmt(s["prompt_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"), fmt(s["exact_at_pauses"], "{:.0%}"),
             fmt(s["peak_rss_mb"], "{:.0f}"), f"{s['pauses_answered']}/{s['pauses']}",
@@ -201,6 +204,7 @@ def latency_worker(
     interval_ms: Annotated[int, typer.Option("--interval-ms")] = 100,
     url: Annotated[str | None, typer.Option("--url")] = None,
     keep_cache: Annotated[bool, typer.Option("--with-completion-cache")] = False,
+    line_pause_ms: Annotated[int, typer.Option("--line-pause-ms")] = 0,
 ) -> None:
     """One runtime's replay, printed as JSON (run by `bench latency` in its own process)."""
     from housecoder.bench.replay import as_rows, replay, summarize
@@ -216,8 +220,10 @@ def latency_worker(
     load_seconds = time.perf_counter() - started
     engine = CompletionEngine(backend, settings, repo_name=root.name, retriever=open_retriever(root, settings))
     sessions = pick_sessions(root, _python_files(root), lines, seed)
-    requests = replay(engine, sessions, interval_s=interval_ms / 1000)
+    warmed: list[int] = []
+    requests = replay(engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed)
     summary = summarize(requests)
+    summary["idle_prefill_tokens_mean"] = sum(warmed) / len(warmed) if warmed else None
     summary["load_s"] = load_seconds
     summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"summary": summary, "requests": as_rows(requests), "backend": backend.describe()}))

@@ -217,7 +217,8 @@ class CompletionEngine:
             GenerationRequest(prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
                               end_of_text=single_line or budget.multi_line_end == "model",
                               scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None,
-                              typed=typed, heal_tokens=budget.heal_tokens),
+                              typed=typed, heal_tokens=budget.heal_tokens,
+                              max_seconds=budget.max_ms / 1000 if budget.max_ms else None),
             cancel,
         )  # fmt: skip
 
@@ -246,6 +247,21 @@ class CompletionEngine:
             request.use_index, multi_line=multi_line,
         )
         return self.prompt(request.path, prefix, suffix, found.snippets, typed=self.typed_part(prefix)), found.snippets
+
+    def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
+        """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
+        the cursor on another line, a suggestion about to be accepted); returns the tokens prefilled. Stops
+        between two prefill steps once `cancel` is set, keeping what it computed for the next request."""
+        prompt, _ = self.build_prompt(request)
+        prefix = cap_document(request.text[: request.offset], request.text[request.offset :],
+                              self.settings.server.max_document_bytes)[0]  # fmt: skip
+        typed = self.typed_part(prefix)
+        warming = GenerationRequest(prompt, 0, typed=typed, heal_tokens=self.settings.completion.heal_tokens)
+        try:
+            generation = self.backend.generate(warming, cancel)
+        except CannotHeal:
+            return 0  # the request itself will fall back to psm; nothing worth prefilling for it
+        return generation.prompt_tokens - generation.reused_tokens
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if request.multi_line is not None:

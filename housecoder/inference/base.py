@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What to generate: the prompt and when to stop (token budgets are in model tokens)."""
+    """What to generate: the prompt and when to stop (token budgets are in model tokens). `max_new_tokens = 0`
+    only prefills the prompt into the KV cache (idle warming), where the runtime keeps one."""
 
     prompt: str
     max_new_tokens: int = 64
@@ -36,6 +37,8 @@ class GenerationRequest:
     # returns is what follows. "" or 0: the prompt is run as it is.
     typed: str = ""
     heal_tokens: int = 0
+    # Seconds from the call (prefill included) after which decoding ends at the next line end; None: no limit.
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Generation:
     prompt_tokens: int
     new_tokens: int
     seconds: float
-    stopped_by: str  # "eos", "newline", "stop_string", "scope" (scope_ended), "length" or "cancelled"
+    stopped_by: str  # "eos", "newline", "stop_string", "scope" (scope_ended), "time" (max_seconds), "length" or "cancelled"
     reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
     first_token_seconds: float | None = None  # from the call to the first generated token
 

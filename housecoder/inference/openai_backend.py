@@ -24,7 +24,7 @@ from typing import Any
 from housecoder.config import InferenceConfig
 from housecoder.errors import first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
-from housecoder.inference.stopping import cut, stop_reason
+from housecoder.inference.stopping import cut, out_of_time, stop_reason, whole_lines
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import strip_controls
 
@@ -122,6 +122,8 @@ class OpenAIBackend:
         text, stopped_by, pieces, first = "", "length", 0, None
         if cancel is not None and cancel.cancelled:
             stopped_by = "cancelled"
+        elif request.max_new_tokens == 0:
+            pass  # a prefill-only request (idle warming): the remote engine manages its own cache
         else:
             with self._post(request) as response:
                 try:
@@ -142,6 +144,9 @@ class OpenAIBackend:
                                           scope_ended=request.scope_ended)
                         if why:
                             stopped_by = why
+                            break
+                        if out_of_time(text, time.perf_counter() - started, request.max_seconds):
+                            stopped_by, text = "time", whole_lines(text)
                             break
                         if finish:
                             stopped_by = "length" if finish == "length" else "eos"

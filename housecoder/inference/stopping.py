@@ -5,7 +5,8 @@ blank lines are kept so a completion can start on the next line). Stop strings:
 stop at the first occurrence and cut the text there. A scope check (the
 request's `scope_ended`) stops a multi-line generation once post-processing has
 cut the text for good (it left the cursor's block, or loops); the text is kept
-as it is (post-processing cuts it).
+as it is (post-processing cuts it). A time budget (`out_of_time`) ends a
+generation at the first line end after it is spent, keeping whole lines only.
 """
 
 from __future__ import annotations
@@ -39,3 +40,13 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
         if ended:
             text = text[: ended.end() - 1].removesuffix("\r")
     return text
+
+
+def out_of_time(text: str, elapsed_s: float, max_seconds: float | None) -> bool:
+    """True once `max_seconds` have passed and `text` holds a whole line with visible text."""
+    return max_seconds is not None and elapsed_s > max_seconds and bool(_ENDED_LINE.search(text))
+
+
+def whole_lines(text: str) -> str:
+    """`text` up to its last line break (the line being written is dropped)."""
+    return text[: text.rfind("\n")] if "\n" in text else text

@@ -11,6 +11,7 @@ or between two tokens once cancelled.
 With token healing (`housecoder.inference.healing`) the first tokens must write
 the bytes dropped from the prompt's end again; the text streamed, checked and
 returned is what follows them. Those tokens count against `max_new_tokens` too.
+Once `max_seconds` are spent the generation ends at the next line end.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Healing
-from housecoder.inference.stopping import cut, stop_reason
+from housecoder.inference.stopping import cut, out_of_time, stop_reason, whole_lines
 
 
 def run_generation(
@@ -70,6 +71,9 @@ def run_generation(
                               scope_ended=request.scope_ended)
             if why:
                 stopped_by = why
+                break
+            if out_of_time(text, time.perf_counter() - started, request.max_seconds):
+                stopped_by, text = "time", whole_lines(text)
                 break
             previous = token
     return Generation(

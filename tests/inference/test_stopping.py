@@ -37,3 +37,24 @@ def test_scope_check_stops_a_multi_line_generation_and_keeps_its_text() -> None:
     assert stop_reason("x = 1\ndef ", single_line=False, stop_strings=(), scope_ended=left) == "scope"
     assert stop_reason("x\ndef ", single_line=False, stop_strings=("x",), scope_ended=left) == "stop_string"
     assert cut("x = 1\ndef ", single_line=False, stop_strings=()) == "x = 1\ndef "
+
+
+def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
+    from housecoder.inference.base import GenerationRequest
+    from housecoder.inference.stopping import out_of_time
+    from housecoder.inference.streaming import run_generation
+
+    assert not out_of_time("x = 1", 5.0, 1.0)  # the line is not finished yet
+    assert not out_of_time("x = 1\n", 0.5, 1.0) and not out_of_time("x = 1\n", 5.0, None)
+    assert out_of_time("x = 1\ny", 5.0, 1.0)
+    pieces = ["a = 1", "\n    b", " = 2", "\n", "c = 3\n"]
+
+    def generate(max_seconds: float | None) -> tuple[str, str]:
+        generation = run_generation(GenerationRequest("", 64, max_seconds=max_seconds), None, prompt_tokens=1,
+                                    reused_tokens=0, prefill=lambda _: True,
+                                    next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
+                                    decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
+        return generation.stopped_by, generation.text
+
+    assert generate(0.0) == ("time", "a = 1")  # spent at once: the first whole line, the one being written dropped
+    assert generate(None) == ("eos", "a = 1\n    b = 2\nc = 3\n")
