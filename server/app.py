@@ -34,6 +34,7 @@ from housecoder.server.session import Session
 
 log = logging.getLogger(__name__)
 COMMANDS = ("housecoder.index", "housecoder.status", "housecoder.reloadAdapter", "housecoder.lastCompletion")
+ABANDON_GRACE_S = 0.25  # how long a generation the client cancelled waits for a next request that continues it
 CURSOR = "housecoder/cursor"  # client notification {textDocument: {uri}, position}: the cursor settled on a new line
 _WORD_BEFORE = re.compile(r"[A-Za-z0-9_$]*$")
 
@@ -56,7 +57,10 @@ class HousecoderServer(LanguageServer):
         self.client_options: dict[str, Any] = {}
         self.session: Session | None = None
         self.recent = RecentDocuments()
-        self.inflight: dict[str, Cancellation] = {}
+        # Per document, the requests not cancelled yet: the latest, and older ones left to run because it
+        # continues what they write (or that the client cancelled a moment ago; see ABANDON_GRACE_S).
+        self.inflight: dict[str, list[Cancellation]] = {}
+        self.seen: dict[str, int] = {}  # completion requests per document, to tell whether a newer one came
         self.last: dict[str, CompletionOutput] = {}
         self.shown: set[str] = set()
         self._tokens = itertools.count(1)
@@ -84,16 +88,23 @@ class HousecoderServer(LanguageServer):
         if session is None or document is None:
             return ""
         cancel = Cancellation()
-        previous = self.inflight.get(uri)
-        if previous is not None:
-            previous.cancel()
-        self.inflight[uri] = cancel
         session.cancel_idle()  # idle work yields to every real request
+        alive = self.inflight.setdefault(uri, [])
+        client_cancelled = False
         try:
             located, request = self._cursor(session, uri, document, position)
+            if alive and not session.continues(located, request):
+                for older in alive:  # unless they write what was just typed: then they run on and answer this one
+                    older.cancel()
+                alive.clear()
+            alive.append(cancel)
+            seen = self.seen[uri] = self.seen.get(uri, 0) + 1
             answer = await asyncio.wrap_future(session.model_pool.submit(session.complete, located, request, cancel))
         except asyncio.CancelledError:
-            cancel.cancel()  # $/cancelRequest: the model stops at its next token
+            # $/cancelRequest (clients send it on every keystroke): the model stops at its next token, unless the
+            # next request, due within a keystroke, continues what it is writing.
+            client_cancelled = True
+            asyncio.get_running_loop().call_later(ABANDON_GRACE_S, self._abandon, uri, cancel, seen)
             raise
         except HousecoderError as err:
             self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
@@ -103,8 +114,8 @@ class HousecoderServer(LanguageServer):
             self.notify_user(f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True)
             return ""
         finally:
-            if self.inflight.get(uri) is cancel:
-                del self.inflight[uri]
+            if not client_cancelled:
+                self._forget(uri, cancel)
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
         output = answer.output
@@ -121,6 +132,19 @@ class HousecoderServer(LanguageServer):
         )  # fmt: skip
         return output.text
 
+    def _abandon(self, uri: str, cancel: Cancellation, seen: int) -> None:
+        """A request the client cancelled: stop it unless a later request for the document decided otherwise."""
+        if self.seen.get(uri) == seen:
+            cancel.cancel()
+        self._forget(uri, cancel)
+
+    def _forget(self, uri: str, cancel: Cancellation) -> None:
+        alive = self.inflight.get(uri, [])
+        if cancel in alive:
+            alive.remove(cancel)
+        if not alive:
+            self.inflight.pop(uri, None)
+
     def _cursor(self, session: Session, uri: str, document: Any, position: types.Position) -> tuple[Located, CompletionInput]:
         """The completion input for a cursor in an open document (its folder, language and context buffers)."""
         text = document.source
@@ -134,7 +158,7 @@ class HousecoderServer(LanguageServer):
         """Prefill, at idle, the prompt of a cursor the user has moved to (never while a request is running)."""
         session = self.session
         document = self.workspace.text_documents.get(uri)
-        if session is None or document is None or not session.settings.server.idle_prefill or self.inflight:
+        if session is None or document is None or not session.settings.server.idle_prefill or any(self.inflight.values()):
             return
         try:
             located, request = self._cursor(session, uri, document, position)
@@ -227,8 +251,9 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HousecoderServer, params: None) -> None:
-        for cancel in ls.inflight.values():
-            cancel.cancel()
+        for alive in ls.inflight.values():
+            for cancel in alive:
+                cancel.cancel()
         if ls.session is not None:
             ls.session.shutdown()
 
@@ -245,7 +270,7 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
         uri = params.text_document.uri
         ls.recent.forget(uri)
         ls.last.pop(uri, None)
-        if (cancel := ls.inflight.pop(uri, None)) is not None:
+        for cancel in ls.inflight.pop(uri, []):
             cancel.cancel()
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))

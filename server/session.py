@@ -188,6 +188,12 @@ class Session:
         engine = self._engine(located, notices)
         return Answer(engine.complete(request, cancel), notices)
 
+    def continues(self, located: Located, request: CompletionInput) -> bool:
+        """True when `request` only typed what the generation in flight for its folder is writing."""
+        with self._lock:
+            engine = self.folder(located).engine
+        return engine is not None and engine.continues(request)
+
     def _reloading(self) -> bool:
         """True on the model thread while a model load queued after the running job is pending: waiting for it
         there would wait forever (it runs only after this job)."""
@@ -304,6 +310,7 @@ class Session:
             "adapter": described.get("adapter"),
             **adapter_status(loaded.adapter if loaded else None),
             "kv_cache": described.get("kv_cache"),
+            "idle_work": [{"kind": kind, "tokens": tokens} for kind, tokens in self.warmed],
             "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
         }
 

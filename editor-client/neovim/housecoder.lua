@@ -44,8 +44,47 @@ local function find_root(file)
   end
 end
 
+--- Tell the server where the cursor settled when it moves to another line or buffer (300 ms after the last
+--- move), so that it prefills that line's prompt while the user is idle: the first keystroke there is then fast.
+local function watch_cursor(client, bufnr)
+  local timer = uv.new_timer()
+  local sent = nil
+  local function send()
+    if not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr then
+      return
+    end
+    local cursor = vim.api.nvim_win_get_cursor(0)
+    local key = cursor[1]
+    if key == sent then
+      return
+    end
+    sent = key
+    local params = {
+      textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+      position = { line = cursor[1] - 1, character = vim.str_utfindex(vim.api.nvim_get_current_line(), cursor[2]) },
+    }
+    if vim.fn.has("nvim-0.11") == 1 then
+      client:notify("housecoder/cursor", params)
+    else
+      client.notify("housecoder/cursor", params)
+    end
+  end
+  vim.api.nvim_create_autocmd({ "CursorMoved", "CursorMovedI", "BufEnter" }, {
+    buffer = bufnr,
+    group = vim.api.nvim_create_augroup("housecoder-cursor-" .. bufnr, { clear = true }),
+    callback = function(args)
+      if args.event == "BufEnter" then
+        sent = nil
+      end
+      timer:stop()
+      timer:start(300, 0, vim.schedule_wrap(send))
+    end,
+  })
+end
+
 --- Inline completions where Neovim has them (0.12+), the completion fallback otherwise.
-function M.on_attach(_, bufnr)
+function M.on_attach(client, bufnr)
+  watch_cursor(client, bufnr)
   if vim.lsp.inline_completion then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     vim.keymap.set("i", M.config.accept_key, function()

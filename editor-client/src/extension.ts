@@ -5,6 +5,7 @@
 
 import * as vscode from 'vscode';
 
+import { CursorWatcher } from './core/cursor';
 import { summarizeAdapter, summarizeIndex, formatStatus, summarizeStatus } from './core/report';
 import { displayCommand, LaunchError, trainCommand } from './core/serverCommand';
 import { currentSettings, environment, HousecoderServer } from './server';
@@ -30,6 +31,8 @@ export function activate(context: vscode.ExtensionContext): void {
   statusItem.command = 'housecoder.showStatus';
   const current = new HousecoderServer(output, statusItem);
   server = current;
+  // The cursor settled on another line: the server prefills that line's prompt while the user is idle.
+  const cursor = new CursorWatcher((event) => current.notifyCursor(event));
   context.subscriptions.push(output, statusItem, { dispose: () => void current.dispose() });
 
   const register = (id: string, run: () => Promise<void>): void => {
@@ -137,7 +140,20 @@ export function activate(context: vscode.ExtensionContext): void {
         current.settingsChanged().catch((err: unknown) => output.error(`settings: ${errorText(err)}`));
       }
     }),
-    vscode.window.onDidChangeActiveTextEditor(() => current.refreshView()),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      current.refreshView();
+      const active = editor?.selection.active;
+      if (editor !== undefined && active !== undefined) {
+        cursor.moved({ uri: editor.document.uri.toString(), line: active.line, character: active.character });
+      }
+    }),
+    vscode.window.onDidChangeTextEditorSelection((event) => {
+      const active = event.selections[0]?.active;
+      if (active !== undefined) {
+        cursor.moved({ uri: event.textEditor.document.uri.toString(), line: active.line, character: active.character });
+      }
+    }),
+    { dispose: () => cursor.dispose() },
   );
 
   // Not awaited: activation must not wait for the server (start() reports its own failures).

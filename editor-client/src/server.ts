@@ -14,6 +14,7 @@ import {
   ErrorAction,
   ExecuteCommandRequest,
   LanguageClient,
+  NotificationType,
   RevealOutputChannelOn,
   State,
   type LanguageClientOptions,
@@ -21,6 +22,7 @@ import {
 } from 'vscode-languageclient/node';
 
 import { RestartPolicy } from './core/backoff';
+import type { CursorEvent } from './core/cursor';
 import { InlineRequests } from './core/inline';
 import { modelState } from './core/report';
 import { LaunchError, serveCommand, type CommandLine, type Environment } from './core/serverCommand';
@@ -35,6 +37,13 @@ import {
   type ServerSections,
 } from './core/settings';
 import { INITIAL_STATUS, reduce, view, type StatusEvent, type StatusState } from './core/status';
+
+interface CursorParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+}
+
+const CURSOR_NOTIFICATION = new NotificationType<CursorParams>('housecoder/cursor');
 
 /** How often and how long the model state is polled after a start (loading takes seconds to minutes). */
 const MODEL_POLL_MS = 1000;
@@ -299,6 +308,18 @@ export class HousecoderServer implements vscode.Disposable {
 
   get running(): boolean {
     return this.client?.state === State.Running;
+  }
+
+  /** Where the cursor settled (see core/cursor.ts): the server prefills that line's prompt while the user is idle. */
+  notifyCursor(event: CursorEvent): void {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      return;
+    }
+    const params = { textDocument: { uri: event.uri }, position: { line: event.line, character: event.character } };
+    client.sendNotification(CURSOR_NOTIFICATION, params).catch((err: unknown) => {
+      this.output.debug(`housecoder/cursor: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
   /** `workspace/executeCommand` on the server. */

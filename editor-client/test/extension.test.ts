@@ -165,6 +165,25 @@ describe('extension', () => {
     expect(lastClient().serverOptions.args).toEqual(['-m', 'housecoder', 'serve', '--log-file', '/tmp/housecoder.log']);
   });
 
+  it('tells the server where the cursor settled on a new line, not on every keystroke', async () => {
+    await start();
+    const client = lastClient();
+    const move = (line: number, character: number) => editor.selectionChanged.fire({
+      textEditor: { document: { uri: { toString: () => 'file:///ws/a.py' } } }, selections: [{ active: { line, character } }],
+    });
+    move(4, 0);
+    move(4, 1);
+    await vi.advanceTimersByTimeAsync(400);
+    move(4, 2); // typing on the same line
+    await vi.advanceTimersByTimeAsync(400);
+    move(9, 3);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(client.notifications.filter((n) => n.method === 'housecoder/cursor')).toEqual([
+      { method: 'housecoder/cursor', params: { textDocument: { uri: 'file:///ws/a.py' }, position: { line: 4, character: 1 } } },
+      { method: 'housecoder/cursor', params: { textDocument: { uri: 'file:///ws/a.py' }, position: { line: 9, character: 3 } } },
+    ]);
+  });
+
   it('indexes through the server command and shows indexing meanwhile', async () => {
     await start();
     let finish: (value: unknown) => void = () => undefined;

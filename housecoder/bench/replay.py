@@ -1,7 +1,8 @@
 """Replay typing sessions against a completion engine in real time, one request per keystroke.
 
-Like an editor: every keystroke sends a request and cancels the previous one;
-requests run one at a time on a model thread (as in the server). Between
+Like an editor: every keystroke sends a request and cancels the previous one,
+unless that one is writing what was just typed (it runs on and answers the new
+request, as in the server); requests run one at a time on a model thread. Between
 keystrokes within a word the user waits `interval_s`; at a pause point (the
 empty line, after a space or symbol) the user waits for the suggestion (at most
 `patience_s`). The time from such a keystroke to its complete single-line
@@ -83,8 +84,8 @@ def replay(
             pauses = set(session.pauses())
             previous: Cancellation | None = None
             for typed in range(len(session.typed) + 1):
-                if previous is not None:
-                    previous.cancel()
+                if previous is not None and not _continues(engine, session, typed):
+                    previous.cancel()  # as the server: a generation that wrote what was just typed runs on
                 cancel = previous = Cancellation()
                 sent = time.perf_counter()
                 future = pool.submit(_run, engine, session, typed, cancel, sent)
@@ -102,6 +103,11 @@ def replay(
     finally:
         pool.shutdown(wait=True)
     return requests
+
+
+def _continues(engine: CompletionEngine, session: TypingSession, typed: int) -> bool:
+    text, offset = session.buffer(typed)
+    return engine.continues(CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False))
 
 
 def _record(request: Request, session: TypingSession, sent: float, done: Future[tuple[CompletionOutput, float]]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from housecoder.completion.cache import CompletionCache
+from housecoder.completion.inflight import Flight, Flights
 from housecoder.config import Settings
 from housecoder.context import (
     ContextRequest,
@@ -64,7 +65,7 @@ class CompletionOutput:
     prompt_tokens: int = 0
     new_tokens: int = 0
     stopped_by: str = ""
-    cached: str = ""  # "", "prompt" or "typed-through"
+    cached: str = ""  # "", "prompt", "typed-through" or "in-flight" (the generation running when it was asked for)
     layout: str = "psm"  # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
@@ -129,6 +130,7 @@ class CompletionEngine:
         self.repo_name = repo_name
         self.retriever = retriever
         self.cache = CompletionCache(settings.server.cache_entries)
+        self.flights = Flights()
         self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -162,6 +164,10 @@ class CompletionEngine:
         if remembered is not None:
             output.text, output.cached = remembered, "typed-through"
             return self._finish(output, started)
+        continued = self.flights.answer(request.path, prefix, suffix)
+        if continued is not None:
+            output.text, output.cached = continued, "in-flight"
+            return self._finish(output, started)
 
         stage = time.perf_counter()
         found, output.context_reused = self._context(
@@ -189,13 +195,14 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
+        flight = self.flights.start(request.path, prefix, suffix)
         try:
-            generation = self._generate(output.prompt, typed, around, cancel)
+            generation = self._generate(output.prompt, typed, around, cancel, flight)
         except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
             log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
             output.prompt = self.prompt(request.path, prefix, suffix, output.snippets)
             output.layout = "psm"
-            generation = self._generate(output.prompt, "", around, cancel)
+            generation = self._generate(output.prompt, "", around, cancel, flight)
         timings["model"] = time.perf_counter() - stage
         output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
         output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
@@ -204,13 +211,21 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        output.text = postprocess(generation.text, around)
+        output.text = flight.final = postprocess(generation.text, around)
         timings["postprocess"] = time.perf_counter() - stage
         with self._lock:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
         return self._finish(output, started)
 
-    def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None) -> Generation:
+    def continues(self, request: CompletionInput) -> bool:
+        """True when `request` only typed what the generation in flight (or just finished) is writing: the
+        caller should let it run rather than cancel it, and `complete(request)` answers from it."""
+        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
+                                      self.settings.server.max_document_bytes)  # fmt: skip
+        return self.flights.follows(request.path, prefix, suffix)
+
+    def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None,
+                  flight: Flight | None = None) -> Generation:  # fmt: skip
         budget = self.settings.completion
         single_line = around.single_line
         return self.backend.generate(
@@ -218,7 +233,8 @@ class CompletionEngine:
                               end_of_text=single_line or budget.multi_line_end == "model",
                               scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None,
                               typed=typed, heal_tokens=budget.heal_tokens,
-                              max_seconds=budget.max_ms / 1000 if budget.max_ms else None),
+                              max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
+                              on_text=None if flight is None else partial(setattr, flight, "text")),
             cancel,
         )  # fmt: skip
 

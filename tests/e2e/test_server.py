@@ -107,6 +107,27 @@ def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path
     run(scenario())
 
 
+def test_a_reported_cursor_is_prefilled_while_idle(shop: Path, options: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with running_server(shop, options) as client:
+            uri = client.open(shop / "shop" / "checkout.py")
+            while (await client.command("housecoder.status"))["model_state"] == "loading":
+                await asyncio.sleep(0.1)
+            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}, "position": {"line": 8, "character": 4}})
+            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}})  # malformed: ignored
+            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": "file:///nowhere.py"}, "position": {"line": 0, "character": 0}})
+            status = await client.command("housecoder.status")
+            while not status["idle_work"]:
+                await asyncio.sleep(0.1)
+                status = await client.command("housecoder.status")
+            assert status["idle_work"][0]["kind"] == "prefill" and status["idle_work"][0]["tokens"] > 50
+            await client.inline(uri, *CURSOR)  # the line's prompt is in the KV cache: little left to prefill
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert trace["reused_tokens"] > trace["prompt_tokens"] // 2, trace
+
+    run(scenario())
+
+
 def test_malformed_requests_get_errors_and_the_server_keeps_serving(shop: Path, options: dict[str, Any]) -> None:
     async def scenario() -> None:
         async with running_server(shop, options) as client:

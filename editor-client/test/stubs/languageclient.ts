@@ -23,6 +23,11 @@ export enum RevealOutputChannelOn {
   Never = 4,
 }
 
+export class NotificationType<P> {
+  declare readonly params?: P;
+  constructor(readonly method: string) {}
+}
+
 export const ExecuteCommandRequest = { type: { method: 'workspace/executeCommand' } };
 export const DidChangeConfigurationNotification = { type: { method: 'workspace/didChangeConfiguration' } };
 

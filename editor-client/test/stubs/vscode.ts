@@ -38,6 +38,7 @@ export const editor = {
   activeLanguage: undefined as string | undefined,
   configChanged: new Emitter<{ affectsConfiguration: (section: string) => boolean }>(),
   editorChanged: new Emitter<unknown>(),
+  selectionChanged: new Emitter<{ textEditor: { document: { uri: { toString(): string } } }; selections: Array<{ active: { line: number; character: number } }> }>(),
   taskEnded: new Emitter<{ execution: unknown; exitCode: number | undefined }>(),
   reset(): void {
     this.config = {};
@@ -161,6 +162,7 @@ export const window = {
     return editor.activeLanguage ? { document: { languageId: editor.activeLanguage } } : undefined;
   },
   onDidChangeActiveTextEditor: editor.editorChanged.event,
+  onDidChangeTextEditorSelection: editor.selectionChanged.event,
 };
 
 export const commands = {

@@ -1,0 +1,63 @@
+/**
+ * When to tell the server where the cursor settled (`housecoder/cursor`): after the cursor moved to
+ * another line or document and then stayed put for `delayMs`. The server prefills that line's prompt
+ * while the user is idle, so the first keystroke there is answered fast. Typing within a line sends
+ * nothing (each inline request already carries the cursor).
+ *
+ * Timers are injected, so the policy is tested with fake ones.
+ */
+
+export interface CursorEvent {
+  uri: string;
+  line: number;
+  character: number;
+}
+
+export interface Timers {
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (run, ms) => setTimeout(run, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export class CursorWatcher {
+  private pending: unknown;
+  private sent: { uri: string; line: number } | undefined;
+
+  constructor(
+    private readonly send: (event: CursorEvent) => void,
+    private readonly delayMs = 300,
+    private readonly timers: Timers = realTimers,
+  ) {}
+
+  /** The cursor is now at `event`; sent once it settles there if its line or document is new. */
+  moved(event: CursorEvent): void {
+    if (this.pending !== undefined) {
+      this.timers.clearTimeout(this.pending);
+      this.pending = undefined;
+    }
+    if (this.sent?.uri === event.uri && this.sent.line === event.line) {
+      return;
+    }
+    this.pending = this.timers.setTimeout(() => {
+      this.pending = undefined;
+      this.sent = { uri: event.uri, line: event.line };
+      this.send(event);
+    }, this.delayMs);
+  }
+
+  /** Forget the last line sent (e.g. after the server restarted: it knows nothing). */
+  reset(): void {
+    this.sent = undefined;
+  }
+
+  dispose(): void {
+    if (this.pending !== undefined) {
+      this.timers.clearTimeout(this.pending);
+      this.pending = undefined;
+    }
+  }
+}
