@@ -102,6 +102,8 @@ class CompletionConfig(_Section):
         "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor")  # fmt: skip
     heal_tokens: int = Field(default=4, ge=1, le=16, description="line-start: at most this many tokens at the end of "
                              "the typed text are dropped and written again by the model (token healing)")  # fmt: skip
+    reuse_in_flight: bool = Field(default=True, description="a keystroke that types what the running generation "
+                                  "is writing lets it run and is answered from it (false: every keystroke cancels it)")  # fmt: skip
     max_ms: int | None = Field(default=3000, ge=1, description="once a request has taken this long (prefill "
                                "included), decoding ends at the next line end; None: no limit")  # fmt: skip
     multi_line_end: Literal["model", "scope"] = Field(

@@ -38,6 +38,7 @@ bench_app = typer.Typer(help="Benchmarks: completion quality on task files, late
 RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
     "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
+    "llama.cpp-wave1": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm", "reuse_in_flight": False}},
     "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
     "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
     "transformers": {"inference": {"runtime": "transformers"}},

@@ -222,7 +222,7 @@ class CompletionEngine:
         caller should let it run rather than cancel it, and `complete(request)` answers from it."""
         prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
                                       self.settings.server.max_document_bytes)  # fmt: skip
-        return self.flights.follows(request.path, prefix, suffix)
+        return self.settings.completion.reuse_in_flight and self.flights.follows(request.path, prefix, suffix)
 
     def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None,
                   flight: Flight | None = None) -> Generation:  # fmt: skip

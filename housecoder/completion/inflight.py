@@ -3,9 +3,11 @@
 While the model writes a completion at a cursor, the user may type its first
 characters. Cancelling it and starting again at the new cursor would throw the
 work away: instead the caller asks `follows` before cancelling, lets the
-generation finish when the typed text agrees with what it has written so far,
-and the next request is answered from its result (`answer`), minus what was
-typed. Only the latest generation is kept.
+generation finish when the typed text agrees with what it has written so far
+(the flight is then adopted), and the next request is answered from its result
+(`answer`), minus what was typed. Only a generation adopted while it ran answers
+this way: typing through a suggestion already shown is the completion cache's
+job (`CompletionCache.typed_through`). Only the latest generation is kept.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Flight:
     suffix: str
     text: str = ""
     final: str | None = None
+    adopted: bool = False  # a later request found it writing what was typed, and let it run
 
     def typed(self, path: str, prefix: str, suffix: str) -> str | None:
         """What was typed at this flight's cursor to reach `prefix` (None: another cursor or buffer)."""
@@ -55,15 +58,18 @@ class Flights:
         typed = flight.typed(path, prefix, suffix)
         if not typed:
             return False
-        if flight.final is not None:
-            return len(flight.final) > len(typed) and flight.final.startswith(typed)
-        return flight.text.startswith(typed) or (len(flight.text) < len(typed) and typed.startswith(flight.text) and bool(flight.text))
+        if flight.final is not None:  # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
+            return flight.adopted and len(flight.final) > len(typed) and flight.final.startswith(typed)
+        written = flight.text
+        agrees = written.startswith(typed) or (bool(written) and typed.startswith(written))
+        flight.adopted = flight.adopted or agrees
+        return agrees
 
     def answer(self, path: str, prefix: str, suffix: str) -> str | None:
         """The rest of the latest finished completion after what was typed since its request, if it agrees."""
         with self._lock:
             flight = self._latest
-        if flight is None or flight.final is None:
+        if flight is None or flight.final is None or not flight.adopted:
             return None
         typed = flight.typed(path, prefix, suffix)
         if not typed or len(flight.final) <= len(typed) or not flight.final.startswith(typed):

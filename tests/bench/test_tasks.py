@@ -116,3 +116,27 @@ def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
              Task("c", "m.py", "x = ", "\n", "1", "python", "/r/other"), Task("d", "m.py", "x = ", "\n", "1", "python", None)]  # fmt: skip
     assert [t.task_id for t in outside_training(tasks, "/home/me/shop", {"m.py"})] == ["b", "c", "d"]
     assert outside_training(tasks, "/r/shop", set()) == tasks
+
+
+def test_typed_into_puts_the_cursor_inside_the_line_as_typing_does() -> None:
+    from housecoder.bench.tasks import TaskError, typed_into
+
+    task = Task("t1", "a.py", "def f(values):\n", "\n", "    total = sum_values(values, start=0)\n", language="python")
+    word = typed_into(task, "word")
+    middle = typed_into(task, "mid-word")
+    assert word is not None and middle is not None
+    for moved in (word, middle):
+        assert moved.prefix + moved.groundtruth == task.prefix + task.groundtruth  # the same line, split elsewhere
+        assert moved.prefix.startswith(task.prefix + "    t") and moved.groundtruth.strip()
+    typed_word = word.prefix[len(task.prefix) :]
+    assert typed_word[-1] in " .(,=:[" and word.groundtruth[0] not in " .(,=:["
+    typed_middle = middle.prefix[len(task.prefix) :]
+    assert typed_middle[-1].isalnum() or typed_middle[-1] == "_"
+    assert middle.groundtruth[0].isalnum() or middle.groundtruth[0] == "_"
+    assert (word.task_id, middle.task_id) == ("t1@word", "t1@mid-word")
+    assert typed_into(task, "word") == word  # drawn from the task id: every run gets the same cursor
+    assert typed_into(task, "as-is") is task
+    assert typed_into(Task("t2", "a.py", "", "", "x\ny\n"), "word") is None  # a block
+    assert typed_into(Task("t3", "a.py", "", "", "    pass\n"), "word") is None  # no place to pause in
+    with pytest.raises(TaskError):
+        typed_into(task, "elsewhere")

@@ -21,9 +21,7 @@ PREFIX, SUFFIX = "def load(path):\n    return json.", "\n"
         ("lo", None, "l", True, None),  # running, agrees: let it run (no answer until it is finished)
         ("lo", None, "loa", True, None),  # typed past what it wrote so far, still agreeing
         ("lo", None, "x", False, None),  # disagrees: cancel it
-        ("load(f)", "load(f)", "lo", True, "ad(f)"),
-        ("load(f)", "load(f)", "load(f)", False, None),  # typed all of it: nothing left to show
-        ("load(f)", "load(f)", "", False, None),  # the same cursor again: a new request, not a continuation
+        ("load(f)", "load(f)", "lo", False, None),  # finished before anyone typed: the completion cache's job
         ("", None, "l", False, None),  # nothing written yet: no evidence it agrees
     ],
 )
@@ -34,6 +32,18 @@ def test_follows_and_answer(written: str, final: str | None, typed: str, follows
     assert flights.follows("a.py", PREFIX + typed, SUFFIX) is follows
     assert flights.answer("a.py", PREFIX + typed, SUFFIX) == answer
     assert not flights.follows("b.py", PREFIX + typed, SUFFIX) and not flights.follows("a.py", PREFIX + typed, "x\n")
+
+
+def test_an_adopted_flight_answers_once_finished_and_only_where_it_agrees() -> None:
+    flights = Flights()
+    flight = flights.start("a.py", PREFIX, SUFFIX)
+    flight.text = "lo"
+    assert flights.follows("a.py", PREFIX + "l", SUFFIX)  # adopted while running
+    flight.text, flight.final = "load(f)", "load(f)"
+    assert flights.answer("a.py", PREFIX + "lo", SUFFIX) == "ad(f)"
+    assert flights.answer("a.py", PREFIX + "load(f)", SUFFIX) is None  # typed all of it: nothing left to show
+    assert flights.answer("a.py", PREFIX, SUFFIX) is None  # the same cursor again: a new request
+    assert flights.answer("a.py", PREFIX + "x", SUFFIX) is None
 
 
 class Paused:
@@ -80,3 +90,16 @@ def test_typing_what_the_running_generation_writes_is_answered_from_it() -> None
     assert (output.text, output.cached, backend.calls) == ("ad(f)", "in-flight", 1)
     other = engine.complete(CompletionInput("a.py", PREFIX + "x" + SUFFIX, len(PREFIX) + 1, "python"))
     assert other.cached == "" and backend.calls == 2  # what it did not write goes to the model
+
+
+def test_reuse_can_be_turned_off() -> None:
+    backend = Paused("load(f)", pause_after=3)
+    settings = Settings.model_validate({"completion": {"reuse_in_flight": False}})
+    engine = CompletionEngine(backend, settings, repo_name=None)  # type: ignore[arg-type]
+    worker = threading.Thread(target=lambda: engine.complete(CompletionInput("a.py", PREFIX + SUFFIX, len(PREFIX), "python")))
+    worker.start()
+    assert backend.paused.wait(30)
+    typed = PREFIX + "lo"
+    assert not engine.continues(CompletionInput("a.py", typed + SUFFIX, len(typed), "python"))
+    backend.go.set()
+    worker.join(30)
