@@ -34,7 +34,9 @@ from housecoder.server.session import Session
 
 log = logging.getLogger(__name__)
 COMMANDS = ("housecoder.index", "housecoder.status", "housecoder.reloadAdapter", "housecoder.lastCompletion")
-ABANDON_GRACE_S = 0.25  # how long a generation the client cancelled waits for a next request that continues it
+# How long a generation the client cancelled waits for a next request that continues it: longer than a client's
+# debounce plus a pause between keystrokes. Cheap: any other request cancels it at once.
+ABANDON_GRACE_S = 1.0
 CURSOR = "housecoder/cursor"  # client notification {textDocument: {uri}, position}: the cursor settled on a new line
 _WORD_BEFORE = re.compile(r"[A-Za-z0-9_$]*$")
 
@@ -88,23 +90,24 @@ class HousecoderServer(LanguageServer):
         if session is None or document is None:
             return ""
         cancel = Cancellation()
-        session.cancel_idle()  # idle work yields to every real request
-        alive = self.inflight.setdefault(uri, [])
-        client_cancelled = False
+        loop = asyncio.get_running_loop()
         try:
             located, request = self._cursor(session, uri, document, position)
+            session.cancel_idle(keep=request)  # idle work yields to every real request but the one it precomputes
+            alive = self.inflight.setdefault(uri, [])
             if alive and not session.continues(located, request):
                 for older in alive:  # unless they write what was just typed: then they run on and answer this one
                     older.cancel()
                 alive.clear()
-            alive.append(cancel)
             seen = self.seen[uri] = self.seen.get(uri, 0) + 1
-            answer = await asyncio.wrap_future(session.model_pool.submit(session.complete, located, request, cancel))
+            work = session.model_pool.submit(session.complete, located, request, cancel)
+            alive.append(cancel)  # until the model thread is done with it, whatever the client does meanwhile
+            work.add_done_callback(lambda _: loop.call_soon_threadsafe(self._forget, uri, cancel))
+            answer = await asyncio.wrap_future(work)
         except asyncio.CancelledError:
             # $/cancelRequest (clients send it on every keystroke): the model stops at its next token, unless the
-            # next request, due within a keystroke, continues what it is writing.
-            client_cancelled = True
-            asyncio.get_running_loop().call_later(ABANDON_GRACE_S, self._abandon, uri, cancel, seen)
+            # next request, due after the client's debounce, continues what it is writing.
+            loop.call_later(ABANDON_GRACE_S, self._abandon, uri, cancel, seen)
             raise
         except HousecoderError as err:
             self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
@@ -113,16 +116,14 @@ class HousecoderServer(LanguageServer):
             log.exception("completion failed for %s", uri)
             self.notify_user(f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True)
             return ""
-        finally:
-            if not client_cancelled:
-                self._forget(uri, cancel)
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
         output = answer.output
         if output is None or cancel.cancelled:
             return ""
         self.last[uri] = output
-        if output.text and session.settings.server.precompute_next:  # ready before Tab: the suggestion after this one
+        server = session.settings.server
+        if output.text and server.precompute_next and server.cache_entries > 0:  # ready before Tab: the one after it
             text = request.text[: request.offset] + output.text + request.text[request.offset :]
             session.warm(located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True)
         log.info(
@@ -133,10 +134,10 @@ class HousecoderServer(LanguageServer):
         return output.text
 
     def _abandon(self, uri: str, cancel: Cancellation, seen: int) -> None:
-        """A request the client cancelled: stop it unless a later request for the document decided otherwise."""
+        """A request the client cancelled: stop it unless a later request for the document came (which either
+        cancelled it or lets it run because it continues it; it stays in `inflight` until it is done)."""
         if self.seen.get(uri) == seen:
             cancel.cancel()
-        self._forget(uri, cancel)
 
     def _forget(self, uri: str, cancel: Cancellation) -> None:
         alive = self.inflight.get(uri, [])
@@ -255,6 +256,8 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
             for cancel in alive:
                 cancel.cancel()
         if ls.session is not None:
+            ls.session.cancel_idle()
+        if ls.session is not None:
             ls.session.shutdown()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -272,6 +275,7 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> H
         ls.last.pop(uri, None)
         for cancel in ls.inflight.pop(uri, []):
             cancel.cancel()
+        ls.seen.pop(uri, None)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     async def did_save(ls: HousecoderServer, params: types.DidSaveTextDocumentParams) -> None:

@@ -48,6 +48,26 @@ class _Folder:
 
 
 @dataclass
+class _IdleJob:
+    """The idle job queued or running: its cursor, whether it computes a completion, and its handles."""
+
+    request: CompletionInput
+    complete: bool
+    cancel: Cancellation
+    future: Future[int]
+
+
+def _same_cursor(a: CompletionInput, b: CompletionInput) -> bool:
+    return a.path == b.path and a.offset == b.offset and a.text == b.text
+
+
+def _done(value: int) -> Future[int]:
+    future: Future[int] = Future()
+    future.set_result(value)
+    return future
+
+
+@dataclass
 class Answer:
     """A completion plus one-time notices for the user (e.g. "no index yet")."""
 
@@ -71,7 +91,7 @@ class Session:
         self._embedder_lock = threading.Lock()  # not self._lock: the embedder loads while that one is held
         self._lock = threading.Lock()
         self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
-        self._idle: Cancellation | None = None
+        self._idle: _IdleJob | None = None
         self.warmed: list[tuple[str, int]] = []  # (what, tokens prefilled or "completed") of recent idle jobs
 
     # -- model -------------------------------------------------------------------------
@@ -199,47 +219,64 @@ class Session:
         there would wait forever (it runs only after this job)."""
         return self._backend is not None and not self._backend.done() and threading.current_thread().name.startswith("housecoder-model")
 
-    def cancel_idle(self) -> None:
-        """Stop the idle job, if any (a real request is coming)."""
+    def cancel_idle(self, keep: CompletionInput | None = None) -> None:
+        """Stop the idle job, if any (a real request is coming), unless it is computing the completion of
+        `keep`'s very cursor: the request then waits for it and is answered from the cache."""
         with self._lock:
-            if self._idle is not None:
-                self._idle.cancel()
-                self._idle = None
+            job = self._idle
+            if job is None:
+                return
+            if job.complete and keep is not None and _same_cursor(job.request, keep) and not job.future.done():
+                return
+            job.cancel.cancel()
+            self._idle = None
 
     def warm(self, located: Located, request: CompletionInput, *, complete: bool = False) -> Future[int]:
         """Queue idle work for `request`'s cursor, replacing any earlier idle job: prefill its prompt, or with
-        `complete` compute its completion into the engine's cache. The future gives the tokens prefilled
-        (-1 for a completion); 0 when cancelled before it started or while the model is not ready."""
+        `complete` compute its completion into the engine's cache. A prefill never replaces a completion still
+        to be computed. The future gives the tokens prefilled (-1 for a completion); 0 when cancelled before
+        it started or while the model is not ready."""
         with self._lock:
-            if self._idle is not None:
-                self._idle.cancel()
-            cancel = self._idle = Cancellation()
+            job = self._idle
+            if job is not None and job.complete and not complete and not job.future.done():
+                return _done(0)
+            if job is not None:
+                job.cancel.cancel()
+            cancel = Cancellation()
 
-        def run() -> int:
-            if cancel.cancelled or not self.model_ready:
-                return 0
-            engine = self._engine(located, [])
+            def run() -> int:
+                if cancel.cancelled or not self.model_ready:
+                    return 0
+                engine = self._engine(located, None)
+                try:
+                    if complete:
+                        engine.complete(request, cancel)
+                        done = -1
+                    else:
+                        done = engine.warm(request, cancel)
+                except Exception as err:  # idle work must never surface: the real request will say what is wrong
+                    log.info("idle work for %s skipped: %s", located.relative, first_line(err))
+                    return 0
+                self.warmed = [*self.warmed[-7:], ("complete" if complete else "prefill", done)]
+                return done
+
             try:
-                if complete:
-                    engine.complete(request, cancel)
-                    done = -1
-                else:
-                    done = engine.warm(request, cancel)
-            except Exception as err:  # idle work must never surface: the real request will say what is wrong
-                log.info("idle work for %s skipped: %s", located.relative, first_line(err))
-                return 0
-            self.warmed = [*self.warmed[-7:], ("complete" if complete else "prefill", done)]
-            return done
+                future = self.model_pool.submit(run)
+            except RuntimeError:  # shut down
+                self._idle = None
+                return _done(0)
+            self._idle = _IdleJob(request, complete, cancel, future)
+            return future
 
-        return self.model_pool.submit(run)
-
-    def _engine(self, located: Located, notices: list[str]) -> CompletionEngine:
+    def _engine(self, located: Located, notices: list[str] | None) -> CompletionEngine:
+        """The folder's engine, built on first use; a missing index is told once, through `notices` (None:
+        idle work, which tells nobody and leaves the notice for the next real request)."""
         backend = self.backend()
         folder = self.folder(located)
         with self._lock:
             if folder is not self._outside:
                 self._open_index(folder)
-                if folder.missing and not folder.warned:
+                if folder.missing and not folder.warned and notices is not None:
                     folder.warned = True
                     notices.append(folder.missing)
             if folder.engine is None:

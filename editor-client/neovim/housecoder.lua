@@ -59,10 +59,8 @@ local function watch_cursor(client, bufnr)
       return
     end
     sent = key
-    local params = {
-      textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-      position = { line = cursor[1] - 1, character = vim.str_utfindex(vim.api.nvim_get_current_line(), cursor[2]) },
-    }
+    -- the column in the client's negotiated position encoding (UTF-8, -16 or -32)
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
     if vim.fn.has("nvim-0.11") == 1 then
       client:notify("housecoder/cursor", params)
     else

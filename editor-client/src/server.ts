@@ -311,15 +311,16 @@ export class HousecoderServer implements vscode.Disposable {
   }
 
   /** Where the cursor settled (see core/cursor.ts): the server prefills that line's prompt while the user is idle. */
-  notifyCursor(event: CursorEvent): void {
+  notifyCursor(event: CursorEvent): boolean {
     const client = this.client;
     if (client === undefined || client.state !== State.Running) {
-      return;
+      return false;
     }
     const params = { textDocument: { uri: event.uri }, position: { line: event.line, character: event.character } };
     client.sendNotification(CURSOR_NOTIFICATION, params).catch((err: unknown) => {
       this.output.debug(`housecoder/cursor: ${err instanceof Error ? err.message : String(err)}`);
     });
+    return true;
   }
 
   /** `workspace/executeCommand` on the server. */

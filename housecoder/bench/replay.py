@@ -138,6 +138,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
     latencies = [r.seconds for r in at_pauses if r.completed and r.seconds is not None]
     firsts = [r.first_token_seconds for r in requests if r.completed and r.first_token_seconds is not None]
     modelled = [r for r in requests if r.prompt_tokens]
+    in_line = [r for r in modelled if r.typed > 0]  # every keystroke but the line's first (a new prompt)
     line_starts = [r.seconds for r in at_pauses if r.typed == 0 and r.completed and r.seconds is not None]
     return {
         "requests": len(requests),
@@ -149,6 +150,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         "line_start_p50_s": percentile(line_starts, 50),  # the first keystroke of each line (a new prompt)
         "prompt_tokens_mean": statistics.fmean(r.prompt_tokens for r in modelled) if modelled else None,
         "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled) if modelled else None,
+        "prefill_tokens_in_line_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in in_line) if in_line else None,
         "reused_fraction": (sum(r.reused_tokens for r in modelled) / sum(r.prompt_tokens for r in modelled)) if modelled else None,
         "context_reused_fraction": sum(r.context_reused for r in modelled) / len(modelled) if modelled else None,
         "exact_at_pauses": sum(r.exact for r in at_pauses) / len(at_pauses) if at_pauses else None,

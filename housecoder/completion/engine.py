@@ -30,9 +30,10 @@ from housecoder.context import (
 )
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest
-from housecoder.inference.healing import CannotHeal
+from housecoder.inference.errors import CannotHeal
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
+from housecoder.prompt.fim import strip_controls
 from housecoder.trigger import Trigger, decide, in_open_brackets
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
-        flight = self.flights.start(request.path, prefix, suffix)
+        flight = self.flights.start(request.path, prefix, suffix, cancel)
         try:
             generation = self._generate(output.prompt, typed, around, cancel, flight)
         except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
@@ -232,7 +233,7 @@ class CompletionEngine:
             GenerationRequest(prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
                               end_of_text=single_line or budget.multi_line_end == "model",
                               scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None,
-                              typed=typed, heal_tokens=budget.heal_tokens,
+                              typed=strip_controls(typed), heal_tokens=budget.heal_tokens,
                               max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
                               on_text=None if flight is None else partial(setattr, flight, "text")),
             cancel,
@@ -266,18 +267,25 @@ class CompletionEngine:
 
     def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
         """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
-        the cursor on another line, a suggestion about to be accepted); returns the tokens prefilled. Stops
-        between two prefill steps once `cancel` is set, keeping what it computed for the next request."""
-        prompt, _ = self.build_prompt(request)
-        prefix = cap_document(request.text[: request.offset], request.text[request.offset :],
-                              self.settings.server.max_document_bytes)[0]  # fmt: skip
+        the cursor on another line); returns the tokens prefilled, 0 where the trigger would not complete or
+        when cancelled (what a cancelled prefill computed stays in the KV cache for the next request)."""
+        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
+                                      self.settings.server.max_document_bytes)  # fmt: skip
+        decision = self._decide(request, prefix, suffix)
+        if not decision.complete:
+            return 0
+        found, _ = self._context(ContextRequest(request.path, request.language, prefix, suffix, request.documents),
+                                 request.use_index, multi_line=decision.multi_line)  # fmt: skip
+        if cancel is not None and cancel.cancelled:
+            return 0
         typed = self.typed_part(prefix)
-        warming = GenerationRequest(prompt, 0, typed=typed, heal_tokens=self.settings.completion.heal_tokens)
+        prompt = self.prompt(request.path, prefix, suffix, found.snippets, typed=typed)
+        warming = GenerationRequest(prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens)
         try:
             generation = self.backend.generate(warming, cancel)
         except CannotHeal:
             return 0  # the request itself will fall back to psm; nothing worth prefilling for it
-        return generation.prompt_tokens - generation.reused_tokens
+        return 0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if request.multi_line is not None:

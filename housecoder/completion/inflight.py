@@ -1,4 +1,4 @@
-"""The generation in flight, so that keystrokes that type what it is writing do not start another (pure).
+"""The generation in flight, so that keystrokes that type what it is writing do not start another.
 
 While the model writes a completion at a cursor, the user may type its first
 characters. Cancelling it and starting again at the new cursor would throw the
@@ -7,13 +7,17 @@ generation finish when the typed text agrees with what it has written so far
 (the flight is then adopted), and the next request is answered from its result
 (`answer`), minus what was typed. Only a generation adopted while it ran answers
 this way: typing through a suggestion already shown is the completion cache's
-job (`CompletionCache.typed_through`). Only the latest generation is kept.
+job (`CompletionCache.typed_through`). A cancelled generation is never adopted,
+nor one the user has typed past. Only the latest generation is kept; it is
+shared by the model thread (which writes it) and callers (which read it).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
+from housecoder.inference.base import Cancellation
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Flight:
     text: str = ""
     final: str | None = None
     adopted: bool = False  # a later request found it writing what was typed, and let it run
+    cancel: Cancellation | None = None
 
     def typed(self, path: str, prefix: str, suffix: str) -> str | None:
         """What was typed at this flight's cursor to reach `prefix` (None: another cursor or buffer)."""
@@ -42,8 +47,8 @@ class Flights:
         self._lock = threading.Lock()
         self._latest: Flight | None = None
 
-    def start(self, path: str, prefix: str, suffix: str) -> Flight:
-        flight = Flight(path, prefix, suffix)
+    def start(self, path: str, prefix: str, suffix: str, cancel: Cancellation | None = None) -> Flight:
+        flight = Flight(path, prefix, suffix, cancel=cancel)
         with self._lock:
             self._latest = flight
         return flight
@@ -53,15 +58,14 @@ class Flights:
         finish with): it should be left to run, and the request answered from it."""
         with self._lock:
             flight = self._latest
-        if flight is None:
+        if flight is None or (flight.cancel is not None and flight.cancel.cancelled):
             return False
         typed = flight.typed(path, prefix, suffix)
         if not typed:
             return False
         if flight.final is not None:  # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
             return flight.adopted and len(flight.final) > len(typed) and flight.final.startswith(typed)
-        written = flight.text
-        agrees = written.startswith(typed) or (bool(written) and typed.startswith(written))
+        agrees = flight.text.startswith(typed)  # typed past what it wrote: it may go elsewhere, do not wait for it
         flight.adopted = flight.adopted or agrees
         return agrees
 

@@ -27,11 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from housecoder.errors import HousecoderError
-
-
-class CannotHeal(HousecoderError):
-    """No token of the vocabulary can continue the dropped text (the caller prompts without healing)."""
+from housecoder.inference.errors import CannotHeal
 
 
 def _word_byte(byte: int) -> bool:

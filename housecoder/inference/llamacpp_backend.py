@@ -66,6 +66,18 @@ def _route_llama_log(llama_cpp: Any) -> None:
     llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
+def _piece(llama_cpp: Any, vocab: Any, token: int) -> bytes:
+    """One token's bytes. llama-cpp-python's own `detokenize` reads into a 32-byte buffer and returns wrong
+    bytes for longer pieces (Qwen has 240 of them: runs of spaces or dashes); a negative size asks for more."""
+    size = 64
+    while True:
+        buffer = (ctypes.c_char * size)()
+        n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(token), buffer, size, 0, False)
+        if n >= 0:
+            return bytes(buffer[:n])
+        size = -n
+
+
 def _tokenize(llm: Any, text: str) -> list[int]:
     return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
@@ -134,7 +146,8 @@ class LlamaCppBackend:
     def vocabulary(self) -> Vocabulary:
         """Every token's bytes, for token healing (built on first use: about a second for 150k tokens)."""
         if self._vocabulary is None:
-            pieces = [bytes(self.llm.detokenize([token], special=False)) for token in range(self.llm.n_vocab())]
+            vocab = self.llm._model.vocab
+            pieces = [_piece(self._lib, vocab, token) for token in range(self.llm.n_vocab())]
             self._vocabulary = Vocabulary(pieces, excluded=self.stop_ids)
         return self._vocabulary
 
@@ -289,7 +302,7 @@ class LlamaCppBackend:
             return token
 
         def decode(tokens: list[int]) -> str:
-            return llm.detokenize(tokens).decode("utf-8", "ignore")
+            return b"".join(self.vocabulary.piece(token) for token in tokens).decode("utf-8", "ignore")
 
         try:
             return run_generation(

@@ -145,7 +145,7 @@ class OpenAIBackend:
                         if why:
                             stopped_by = why
                             break
-                        if out_of_time(text, time.perf_counter() - started, request.max_seconds):
+                        if out_of_time(text, piece, time.perf_counter() - started, request.max_seconds):
                             stopped_by, text = "time", whole_lines(text)
                             break
                         if finish:

@@ -6,7 +6,7 @@ stop at the first occurrence and cut the text there. A scope check (the
 request's `scope_ended`) stops a multi-line generation once post-processing has
 cut the text for good (it left the cursor's block, or loops); the text is kept
 as it is (post-processing cuts it). A time budget (`out_of_time`) ends a
-generation at the first line end after it is spent, keeping whole lines only.
+generation at the first line end written after it is spent, keeping whole lines.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
     return text
 
 
-def out_of_time(text: str, elapsed_s: float, max_seconds: float | None) -> bool:
-    """True once `max_seconds` have passed and `text` holds a whole line with visible text."""
-    return max_seconds is not None and elapsed_s > max_seconds and bool(_ENDED_LINE.search(text))
+def out_of_time(text: str, piece: str, elapsed_s: float, max_seconds: float | None) -> bool:
+    """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text."""
+    return max_seconds is not None and elapsed_s > max_seconds and "\n" in piece and bool(_ENDED_LINE.search(text))
 
 
 def whole_lines(text: str) -> str:
-    """`text` up to its last line break (the line being written is dropped)."""
+    """`text` up to its last line break (what the newest token began of the next line is dropped)."""
     return text[: text.rfind("\n")] if "\n" in text else text

@@ -50,13 +50,18 @@ def run_generation(
             if cancel is not None and cancel.cancelled:
                 stopped_by = "cancelled"
                 break
-            token = next_token(previous, healing.allowed() if healing is not None else None)
+            allowed = healing.allowed() if healing is not None else None
+            if allowed is not None and len(allowed) == 0:  # no token writes the dropped bytes on: nothing to show
+                stopped_by = "eos"
+                break
+            token = next_token(previous, allowed)
             if first is None:
                 first = time.perf_counter() - started
             if token in stop_ids:
                 stopped_by = "eos"
                 break
             generated.append(token)
+            before = text
             if healing is not None:
                 healing.advance(token)
                 if not healing.done:
@@ -72,7 +77,7 @@ def run_generation(
             if why:
                 stopped_by = why
                 break
-            if out_of_time(text, time.perf_counter() - started, request.max_seconds):
+            if out_of_time(text, text[len(before) :], time.perf_counter() - started, request.max_seconds):
                 stopped_by, text = "time", whole_lines(text)
                 break
             previous = token

@@ -12,7 +12,7 @@ from housecoder.completion.engine import cap_document
 from housecoder.config import Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
-from housecoder.inference.healing import CannotHeal
+from housecoder.inference.errors import CannotHeal
 from housecoder.inference.streaming import run_generation
 
 

@@ -19,7 +19,7 @@ PREFIX, SUFFIX = "def load(path):\n    return json.", "\n"
     ("written", "final", "typed", "follows", "answer"),
     [
         ("lo", None, "l", True, None),  # running, agrees: let it run (no answer until it is finished)
-        ("lo", None, "loa", True, None),  # typed past what it wrote so far, still agreeing
+        ("lo", None, "loa", False, None),  # typed past what it wrote so far: it may go elsewhere
         ("lo", None, "x", False, None),  # disagrees: cancel it
         ("load(f)", "load(f)", "lo", False, None),  # finished before anyone typed: the completion cache's job
         ("", None, "l", False, None),  # nothing written yet: no evidence it agrees
@@ -32,6 +32,15 @@ def test_follows_and_answer(written: str, final: str | None, typed: str, follows
     assert flights.follows("a.py", PREFIX + typed, SUFFIX) is follows
     assert flights.answer("a.py", PREFIX + typed, SUFFIX) == answer
     assert not flights.follows("b.py", PREFIX + typed, SUFFIX) and not flights.follows("a.py", PREFIX + typed, "x\n")
+
+
+def test_a_cancelled_generation_is_never_adopted() -> None:
+    flights = Flights()
+    cancel = Cancellation()
+    flights.start("a.py", PREFIX, SUFFIX, cancel).text = "load"
+    assert flights.follows("a.py", PREFIX + "lo", SUFFIX)
+    cancel.cancel()
+    assert not flights.follows("a.py", PREFIX + "lo", SUFFIX)
 
 
 def test_an_adopted_flight_answers_once_finished_and_only_where_it_agrees() -> None:

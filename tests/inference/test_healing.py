@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from housecoder.inference.base import GenerationRequest
-from housecoder.inference.healing import CannotHeal, Healing, Vocabulary, plan_healing, tokens_to_drop
+from housecoder.inference.errors import CannotHeal
+from housecoder.inference.healing import Healing, Vocabulary, plan_healing, tokens_to_drop
 from housecoder.inference.streaming import run_generation
 
 PIECES = [b"input", b":", b" ", b" str", b"  ", b"get", b"_def", b"aul", b"_default", b"t", b"_model", b"_settings",

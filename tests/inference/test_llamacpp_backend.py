@@ -171,3 +171,12 @@ def test_loading_keeps_stdout_open_for_other_threads(backend) -> None:  # type: 
     lines = result.stdout.splitlines()
     sent = int(lines[-1].split()[1])
     assert sent > 10 and lines[:-1].count("tick") == sent  # every write arrived, none went to /dev/null
+
+
+def test_the_vocabulary_holds_every_tokens_whole_bytes(backend) -> None:  # type: ignore[no-untyped-def]
+    """Qwen has 240 tokens over 32 bytes (runs of spaces, dashes), which llama-cpp-python's detokenize cuts."""
+    pieces = backend.vocabulary.pieces
+    longest = max(pieces, key=len)
+    assert longest == b" " * 128
+    indent = " " * 40 + "return x"
+    assert b"".join(pieces[token] for token in backend.tokenize(indent)).decode() == indent

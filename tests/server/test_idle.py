@@ -156,3 +156,24 @@ def test_idle_work_never_waits_for_a_model_that_is_loading(tiny_qwen_dir: Path, 
         assert idle.result(60) > 0  # queued after the load, it warmed the loaded model
     finally:
         session.shutdown()
+
+
+def test_the_request_a_precompute_is_for_waits_for_it_and_a_prefill_never_replaces_it(tiny_qwen_dir: Path,
+                                                                                       tmp_path: Path) -> None:  # fmt: skip
+    root = tmp_path / "repo"
+    root.mkdir()
+    session = Session(_settings(tiny_qwen_dir, tmp_path), [root])
+    session.load_model().result()
+    try:
+        located, after = _located(session), _at(TEXT, CURSOR)
+        release = _hold(session)
+        precompute = session.warm(located, after, complete=True)
+        assert session.warm(located, _at(TEXT, 0)).result(1) == 0  # a cursor report meanwhile: ignored
+        session.cancel_idle(keep=after)  # the user accepted: the request for that very cursor comes
+        real = session.model_pool.submit(session.complete, located, after, Cancellation())
+        release.set()
+        assert precompute.result(60) == -1
+        assert real.result(60).output.cached == "prompt"
+        session.cancel_idle(keep=_at(TEXT, 0))  # any other request cancels idle work (none left here)
+    finally:
+        session.shutdown()

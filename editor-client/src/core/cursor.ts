@@ -28,7 +28,8 @@ export class CursorWatcher {
   private sent: { uri: string; line: number } | undefined;
 
   constructor(
-    private readonly send: (event: CursorEvent) => void,
+    /** Returns false when the event could not be sent (no server): it is then sent again on the next move. */
+    private readonly send: (event: CursorEvent) => boolean,
     private readonly delayMs = 300,
     private readonly timers: Timers = realTimers,
   ) {}
@@ -44,14 +45,10 @@ export class CursorWatcher {
     }
     this.pending = this.timers.setTimeout(() => {
       this.pending = undefined;
-      this.sent = { uri: event.uri, line: event.line };
-      this.send(event);
+      if (this.send(event)) {
+        this.sent = { uri: event.uri, line: event.line };
+      }
     }, this.delayMs);
-  }
-
-  /** Forget the last line sent (e.g. after the server restarted: it knows nothing). */
-  reset(): void {
-    this.sent = undefined;
   }
 
   dispose(): void {
