@@ -74,7 +74,7 @@ def _piece(llama_cpp: Any, vocab: Any, token: int) -> bytes:
         buffer = (ctypes.c_char * size)()
         n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(token), buffer, size, 0, False)
         if n >= 0:
-            return bytes(buffer[:n])
+            return buffer.raw[:n]
         size = -n
 
 
