@@ -104,8 +104,8 @@ class CompletionConfig(_Section):
                              "the typed text are dropped and written again by the model (token healing)")  # fmt: skip
     reuse_in_flight: bool = Field(default=True, description="a keystroke that types what the running generation "
                                   "is writing lets it run and is answered from it (false: every keystroke cancels it)")  # fmt: skip
-    max_ms: int | None = Field(default=3000, ge=1, description="once a request has taken this long (prefill "
-                               "included), decoding ends at the next line end; None: no limit")  # fmt: skip
+    max_ms: int = Field(default=3000, ge=0, description="once a request has taken this long (prefill included), "
+                        "decoding ends at the next line end; 0: no limit")  # fmt: skip
     multi_line_end: Literal["model", "scope"] = Field(
         default="model", description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
         "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)")  # fmt: skip

@@ -60,8 +60,8 @@ def test_inline_completion_uses_definitions_from_other_files(shop: Path, options
 
 def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     """Long multi-line generations from the random model: seconds of work to cancel (its text would leave the
-    block at once and end the generation there, so the early stop is off)."""
-    return options | {"completion": {"max_new_tokens": 3000, "stop_early": False}, "context": {"enabled": False}}
+    block at once and end the generation there, so the early stop and the time budget are off)."""
+    return options | {"completion": {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0}, "context": {"enabled": False}}
 
 
 def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path, options: dict[str, Any]) -> None:
@@ -113,7 +113,8 @@ def test_a_reported_cursor_is_prefilled_while_idle(shop: Path, options: dict[str
             uri = client.open(shop / "shop" / "checkout.py")
             while (await client.command("housecoder.status"))["model_state"] == "loading":
                 await asyncio.sleep(0.1)
-            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}, "position": {"line": 8, "character": 4}})
+            position = {"line": CURSOR[0], "character": CURSOR[1]}  # where a completion would trigger
+            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}, "position": position})
             client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}})  # malformed: ignored
             client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": "file:///nowhere.py"}, "position": {"line": 0, "character": 0}})
             status = await client.command("housecoder.status")

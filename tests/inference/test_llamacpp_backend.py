@@ -180,3 +180,26 @@ def test_the_vocabulary_holds_every_tokens_whole_bytes(backend) -> None:  # type
     assert longest == b" " * 128
     indent = " " * 40 + "return x"
     assert b"".join(pieces[token] for token in backend.tokenize(indent)).decode() == indent
+
+
+@pytest.mark.parametrize(
+    ("before", "typed", "after", "expected"),
+    [
+        ("import os\n\n\ndef get_default_model_settings():\n    return {}\n\n\ndef main():\n", "    settings = get_defaul", "\n",
+         "t_model_settings()"),  # mid-word: healed back to the word's start
+        ("import json\n\n\ndef load_config(path):\n    with open(path) as f:\n", "        return json.", "\n", "load(f)"),
+        ("def is_even(n):\n", "    return n % 2 =", "\n", "= 0"),  # a partial operator
+    ],
+)
+def test_line_start_layout_with_healing_continues_the_typed_text(backend, before: str, typed: str, after: str,  # type: ignore[no-untyped-def]
+                                                                 expected: str) -> None:  # fmt: skip
+    prompt = build_fim_prompt(prefix=before, suffix=after, middle=typed)
+    generation = backend.generate(GenerationRequest(prompt, 16, single_line=True, typed=typed, heal_tokens=4))
+    assert generation.text == expected
+
+
+def test_after_a_typed_space_the_model_does_not_write_another(backend) -> None:  # type: ignore[no-untyped-def]
+    typed = "def greet(name: str, greeting: "
+    prompt = build_fim_prompt(prefix="", suffix=") -> str:\n    return f'{greeting}, {name}'\n", middle=typed)
+    healed = backend.generate(GenerationRequest(prompt, 12, single_line=True, typed=typed, heal_tokens=4))
+    assert healed.text and not healed.text.startswith(" ")
