@@ -41,6 +41,8 @@ RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp-wave1": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm", "reuse_in_flight": False}},
     "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
     "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
+    "llama.cpp-0.5b": {"models": {"code_model": "qwen2.5-coder-0.5b-instruct"}, "inference": {"runtime": "llama.cpp"},
+                       "completion": {"layout": "line-start"}},
     "transformers": {"inference": {"runtime": "transformers"}},
     "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
     "llama-server": {"inference": {"runtime": "openai"}},
