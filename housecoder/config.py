@@ -97,7 +97,7 @@ class CompletionConfig(_Section):
         default=True, description="stop a multi-line generation once post-processing has cut it for good (the block "
         "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written")  # fmt: skip
     layout: Literal["psm", "line-start"] = Field(
-        default="psm", description="'line-start': the prompt's prefix ends at the cursor line's start and the part of "
+        default="line-start", description="'line-start': the prompt's prefix ends at the cursor line's start and the part of "
         "the line already typed follows <|fim_middle|> (each keystroke then only appends tokens; token healing on "
         "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor")  # fmt: skip
     heal_tokens: int = Field(default=4, ge=1, le=16, description="line-start: at most this many tokens at the end of "

@@ -110,8 +110,9 @@ def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp
         "--show-prompt", "--multi-line", cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n    return <|fim_suffix|>\n<|fim_middle|>" in result.stderr
-    assert "prompt 36 tokens" in result.stderr and " model " in result.stderr and "no index for" in result.stderr
+    # the line-start layout: the typed part of the cursor's line follows <|fim_middle|> (its last token is healed)
+    assert f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n<|fim_suffix|>\n<|fim_middle|>    return " in result.stderr
+    assert "prompt 35 tokens" in result.stderr and " model " in result.stderr and "no index for" in result.stderr
 
 
 def test_complete_json_reports_trigger_snippets_and_stage_timings(tiny_qwen_dir: Path, tmp_path: Path) -> None:

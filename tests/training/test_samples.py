@@ -42,7 +42,8 @@ def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
         CompletionInput("inventory/orders.py", cut.prefix + cut.suffix, len(cut.prefix), "python", multi_line=False)
     )
     assert served.prompt == sample.prompt
-    assert sample.prompt.startswith(f"<|repo_name|>{inventory_repo.name}\n<|file_sep|>") and sample.prompt.endswith("<|fim_middle|>")
+    assert sample.prompt.startswith(f"<|repo_name|>{inventory_repo.name}\n<|file_sep|>")
+    assert sample.prompt.endswith("<|fim_middle|>        subtotal = ")  # the served line-start layout
     assert sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths  # other files, never its own
     assert sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
     assert sample.as_task(str(inventory_repo)).groundtruth == sample.middle
