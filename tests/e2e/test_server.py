@@ -60,8 +60,10 @@ def test_inline_completion_uses_definitions_from_other_files(shop: Path, options
 
 def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     """Long multi-line generations from the random model: seconds of work to cancel (its text would leave the
-    block at once and end the generation there, so the early stop and the time budget are off)."""
-    return options | {"completion": {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0}, "context": {"enabled": False}}
+    block at once and end the generation there, so the early stop and the time budget are off; the psm layout, whose
+    prompts for these cursors the random model continues for long)."""
+    completion = {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0, "layout": "psm"}
+    return options | {"completion": completion, "context": {"enabled": False}}
 
 
 def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path, options: dict[str, Any]) -> None:
