@@ -152,8 +152,7 @@ class CompletionEngine:
     def complete(self, request: CompletionInput, cancel: Cancellation | None = None) -> CompletionOutput:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
-                                      self.settings.server.max_document_bytes)  # fmt: skip
+        prefix, suffix = self._around(request)
         decision = self._decide(request, prefix, suffix)
         timings["trigger"] = time.perf_counter() - started
         output = CompletionOutput(text="", trigger=decision, timings=timings)
@@ -221,8 +220,7 @@ class CompletionEngine:
     def continues(self, request: CompletionInput) -> bool:
         """True when `request` only typed what the generation in flight (or just finished) is writing: the
         caller should let it run rather than cancel it, and `complete(request)` answers from it."""
-        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
-                                      self.settings.server.max_document_bytes)  # fmt: skip
+        prefix, suffix = self._around(request)
         return self.settings.completion.reuse_in_flight and self.flights.follows(request.path, prefix, suffix)
 
     def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None,
@@ -256,26 +254,19 @@ class CompletionEngine:
         The training job builds its samples with this, so an adapter is trained on prompts made exactly
         as they are served (same buffer cap, context sources, budgets and layout).
         """
-        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
-                                      self.settings.server.max_document_bytes)  # fmt: skip
-        multi_line = self._decide(request, prefix, suffix).multi_line
-        found, _ = self._context(
-            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
-            request.use_index, multi_line=multi_line,
-        )
+        prefix, suffix = self._around(request)
+        found = self._found(request, prefix, suffix, self._decide(request, prefix, suffix))
         return self.prompt(request.path, prefix, suffix, found.snippets, typed=self.typed_part(prefix)), found.snippets
 
     def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
         """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
         the cursor on another line); returns the tokens prefilled, 0 where the trigger would not complete or
         when cancelled (what a cancelled prefill computed stays in the KV cache for the next request)."""
-        prefix, suffix = cap_document(request.text[: request.offset], request.text[request.offset :],
-                                      self.settings.server.max_document_bytes)  # fmt: skip
+        prefix, suffix = self._around(request)
         decision = self._decide(request, prefix, suffix)
         if not decision.complete:
             return 0
-        found, _ = self._context(ContextRequest(request.path, request.language, prefix, suffix, request.documents),
-                                 request.use_index, multi_line=decision.multi_line)  # fmt: skip
+        found = self._found(request, prefix, suffix, decision)
         if cancel is not None and cancel.cancelled:
             return 0
         typed = self.typed_part(prefix)
@@ -286,6 +277,16 @@ class CompletionEngine:
         except CannotHeal:
             return 0  # the request itself will fall back to psm; nothing worth prefilling for it
         return 0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
+
+    def _around(self, request: CompletionInput) -> tuple[str, str]:
+        """The text before and after the cursor, cut around it when the buffer is oversized."""
+        return cap_document(request.text[: request.offset], request.text[request.offset :],
+                            self.settings.server.max_document_bytes)  # fmt: skip
+
+    def _found(self, request: CompletionInput, prefix: str, suffix: str, decision: Trigger) -> ContextResult:
+        found, _ = self._context(ContextRequest(request.path, request.language, prefix, suffix, request.documents),
+                                 request.use_index, multi_line=decision.multi_line)  # fmt: skip
+        return found
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if request.multi_line is not None:
