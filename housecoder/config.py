@@ -155,6 +155,15 @@ class ContextConfig(_Section):
     retrieval_ms: int = Field(default=400, ge=1)
     retrieval_k: int = Field(default=6, ge=1)
     query_lines: int = Field(default=12, ge=1, description="lines before the cursor used as the search query")
+    similar: bool = Field(default=True, description="look-alike code: the repository's 20-line windows whose "
+                          "identifiers are most like the last `window_lines` lines'")  # fmt: skip
+    similar_ms: int = Field(default=150, ge=1)
+    rest_of_file: bool = Field(default=True, description="the current file's import statements and look-alike "
+                               "windows from the parts of it the prompt leaves out")  # fmt: skip
+    similar_k: int = Field(default=4, ge=1)
+    max_overlap: float = Field(default=1.0, ge=0.0, le=1.0, description="a snippet sharing more than this share "
+                               "of its lines with the text around the cursor is left out (1 keeps all)")  # fmt: skip
+    per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
     open_documents: bool = True
     open_documents_ms: int = Field(default=50, ge=1)
     window_lines: int = Field(default=20, ge=2, description="sliding windows over open documents")

@@ -1,4 +1,4 @@
-"""The index as a context source for completions: definitions by name and hybrid search.
+"""The index as a context source for completions: definitions by name, hybrid search and look-alike windows.
 
 Implements `housecoder.context.Retriever` over an `IndexStore` and the
 embedder. Reads only the index (never the disk), and never returns the
@@ -8,16 +8,19 @@ they would leak the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from housecoder.context.outline import outline
 from housecoder.context.snippets import ContextSnippet, clip_lines
+from housecoder.context.windows import WindowIndex
 from housecoder.indexer.indexer import Embedder
 from housecoder.indexer.store import IndexStore
 
 MAX_DEFINITIONS_PER_NAME = 3  # a name defined more often (get, run, __init__) says little about which one is meant
 OUTLINE_OVER_LINES = 12  # a longer definition is shown as its outline (signature, docstring head, members)
+WINDOW_LINES = 20  # look-alike windows: the size of the sparse baseline (RepoCoder, CrossCodeEval)
 
 
 class IndexRetriever:
@@ -26,6 +29,8 @@ class IndexRetriever:
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
+        self._windows: WindowIndex | None = None
+        self._windows_lock = threading.Lock()
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
         rows = self.store.definitions_of(names, exclude_path)
@@ -61,6 +66,29 @@ class IndexRetriever:
                                f"hybrid search #{rank}: {label}", hit.score)
             )  # fmt: skip
         return snippets
+
+
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return self.windows().search(query, exclude_path=exclude_path, k=k, max_lines=max_lines)
+
+    def windows(self) -> WindowIndex:
+        """The repository's windows, built from the index's chunks on first use (a second or two for a
+        100,000-line repository); the server opens a new retriever after each index update."""
+        with self._windows_lock:
+            if self._windows is None:
+                self._windows = WindowIndex(file_texts(self.store.chunk_texts()), WINDOW_LINES)
+            return self._windows
+
+
+def file_texts(chunks: Iterable[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """(path, text) of each indexed file put back together from its chunks; lines no chunk holds are blank,
+    so line numbers stay those of the file."""
+    lines: dict[str, dict[int, str]] = {}
+    for chunk in chunks:
+        held = lines.setdefault(chunk["path"], {})
+        for number, line in enumerate(chunk["text"].split("\n"), start=chunk["start_line"]):
+            held.setdefault(number, line)
+    return [(path, "\n".join(held.get(n, "") for n in range(1, max(held) + 1)), 1) for path, held in sorted(lines.items()) if held]
 
 
 def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> str | None:

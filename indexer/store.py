@@ -247,6 +247,13 @@ class IndexStore:
         )
         return rows
 
+    def chunk_texts(self) -> list[dict[str, Any]]:
+        """Every chunk's path, line span and text (no vectors), for rebuilding the indexed files' text."""
+        columns = ["path", "start_line", "end_line", "text"]
+        table = self.tables["chunks"]
+        rows: list[dict[str, Any]] = table.search().select(columns).limit(max(1, table.count_rows())).to_list()
+        return rows
+
     def definitions(self, name: str, limit: int = 10) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (
             self.tables["symbols"].search().where(f"name = {_quote(name)} AND role = 'definition'").limit(limit).to_list()

@@ -142,6 +142,10 @@ class FilteredRetriever:
         found = self.inner.search(query, exclude_path, 3 * k if self.blocked else k, max_lines)
         return [s for s in found if s.path not in self.blocked][:k]
 
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        found = self.inner.similar(query, exclude_path, 3 * k if self.blocked else k, max_lines)
+        return [s for s in found if s.path not in self.blocked][:k]
+
 
 def sample_settings(settings: Settings) -> Settings:
     """The served settings with the training job's prompt budgets: the same sources and layout, sized for training."""

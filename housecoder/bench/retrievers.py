@@ -17,38 +17,26 @@ from pathlib import Path
 
 from housecoder.bench.tasks import ProvidedSnippet
 from housecoder.config import IndexConfig
-from housecoder.context.identifiers import identifier_set
 from housecoder.context.snippets import ContextSnippet, clip_lines
-from housecoder.context.windows import jaccard, pick_best, windows
+from housecoder.context.windows import WindowIndex
 
 
 class WindowRetriever:
-    """Sparse line-window retrieval over one repository (windows built once)."""
+    """Sparse line-window retrieval over one repository (windows built once), as the search results."""
 
     def __init__(self, root: Path, config: IndexConfig, *, size: int = 20) -> None:
         from housecoder.indexer.sources import source_files
 
-        self.size = size
-        self.windows: list[tuple[str, int, str, frozenset[str]]] = []
-        for file in source_files(root, config):
-            for first, body in windows(file.text, size):
-                if body.strip():
-                    self.windows.append((file.path, first, body, identifier_set(body)))
+        self.index = WindowIndex(((file.path, file.text, 1) for file in source_files(root, config)), size)
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
         return []
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        wanted = identifier_set(query)
-        if not wanted:
-            return []
-        scored = []
-        for path, first, body, ids in self.windows:
-            score = jaccard(wanted, ids) if path != exclude_path else 0.0
-            if score > 0:
-                text, kept = clip_lines(body, max_lines)
-                scored.append(ContextSnippet(path, first, first + kept - 1, text, "retrieval", f"jaccard window {score:.2f}", score))
-        return pick_best(scored, k)
+        return self.index.search(query, exclude_path=exclude_path, k=k, max_lines=max_lines, label="jaccard window")
+
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return []
 
 
 UNKNOWN_LINES = 1_000_000
@@ -72,3 +60,6 @@ class ProvidedRetriever:
             first = rank * UNKNOWN_LINES + 1  # lines are not given: a range of its own, so only equal text is a duplicate
             found.append(ContextSnippet(snippet.path, first, first + kept - 1, text, "retrieval", f"provided #{rank + 1}", snippet.score))
         return found
+
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return []

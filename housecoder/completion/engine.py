@@ -24,8 +24,10 @@ from housecoder.context import (
     ContextResult,
     ContextSnippet,
     OpenDocument,
+    Part,
     Retriever,
     gather,
+    hidden_parts,
     plan,
 )
 from housecoder.errors import first_line
@@ -171,8 +173,7 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         found, output.context_reused = self._context(
-            ContextRequest(request.path, request.language, prefix, suffix, request.documents),
-            request.use_index, multi_line=decision.multi_line,
+            self._context_request(request, prefix, suffix), request.use_index, multi_line=decision.multi_line
         )
         output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
         timings["context"] = time.perf_counter() - stage
@@ -284,9 +285,19 @@ class CompletionEngine:
                             self.settings.server.max_document_bytes)  # fmt: skip
 
     def _found(self, request: CompletionInput, prefix: str, suffix: str, decision: Trigger) -> ContextResult:
-        found, _ = self._context(ContextRequest(request.path, request.language, prefix, suffix, request.documents),
-                                 request.use_index, multi_line=decision.multi_line)  # fmt: skip
+        found, _ = self._context(self._context_request(request, prefix, suffix), request.use_index, multi_line=decision.multi_line)
         return found
+
+    def _context_request(self, request: CompletionInput, prefix: str, suffix: str) -> ContextRequest:
+        """What the context sources get: the cursor, the open documents and the parts of the file the prompt
+        leaves out (cut as `prompt` cuts them)."""
+        hidden: tuple[Part, ...] = ()
+        if self.settings.context.enabled and self.settings.context.rest_of_file:
+            budget, count = self.settings.completion, self.backend.count_tokens
+            typed = self.typed_part(prefix)
+            shown = trim_prefix(prefix[: len(prefix) - len(typed)], budget.max_prefix_tokens, count) + typed
+            hidden = hidden_parts(prefix, suffix, shown, trim_suffix(suffix, budget.max_suffix_tokens, count))
+        return ContextRequest(request.path, request.language, prefix, suffix, request.documents, hidden)
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if request.multi_line is not None:

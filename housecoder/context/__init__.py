@@ -1,7 +1,8 @@
 """Repository context for a completion: which snippets of other files go in front of the current one.
 
-`gather` runs the sources (definitions of identifiers near the cursor, hybrid
-retrieval, open documents), each under its own time budget; `assemble` merges
+`gather` runs the sources (the current file's parts the prompt leaves out,
+look-alike windows of the repository, definitions of identifiers near the
+cursor, hybrid retrieval, open documents), each under its own time budget; `assemble` merges
 their results best-first, deduplicated, within a token budget. Shared by the
 server, `housecoder complete`, the benchmark and the training job.
 """
@@ -16,6 +17,7 @@ from housecoder.context.gather import (
     gather,
     plan,
 )
+from housecoder.context.rest_of_file import Part, hidden_parts
 from housecoder.context.snippets import ContextSnippet
 
 __all__ = [
@@ -24,8 +26,10 @@ __all__ = [
     "ContextResult",
     "ContextSnippet",
     "OpenDocument",
+    "Part",
     "Retriever",
     "assemble",
     "gather",
+    "hidden_parts",
     "plan",
 ]

@@ -20,6 +20,7 @@ from typing import Protocol
 from housecoder.config import ContextConfig
 from housecoder.context.assemble import CountTokens, assemble
 from housecoder.context.identifiers import lookup_names
+from housecoder.context.rest_of_file import Part, rest_of_file
 from housecoder.context.snippets import ContextSnippet
 from housecoder.context.windows import best_windows
 from housecoder.errors import first_line
@@ -37,6 +38,11 @@ class Retriever(Protocol):
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         """The `k` chunks outside `exclude_path` that best match `query`, best first."""
+        ...
+
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        """The `k` line windows of the repository outside `exclude_path` whose names are most like
+        `query`'s (identifier Jaccard), best first, none overlapping another."""
         ...
 
 
@@ -57,6 +63,7 @@ class ContextRequest:
     prefix: str
     suffix: str
     documents: Sequence[OpenDocument] = ()
+    hidden: tuple[Part, ...] = ()  # stretches of the current file the prompt leaves out (`rest_of_file.hidden_parts`)
 
 
 @dataclass
@@ -93,6 +100,7 @@ class ContextPlan:
 
     query: str
     names: tuple[str, ...]
+    window_query: str = ""  # the look-alike windows' query: the last `window_lines` settled lines
 
 
 def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
@@ -101,7 +109,15 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     query = "\n".join(settled[-config.query_lines :])
     prefix = _PARTIAL_WORD.sub("", request.prefix)
     names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
-    return ContextPlan(query, tuple(names))
+    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
+
+
+SOURCE_ORDER = ("rest_of_file", "similar", "definitions", "retrieval", "open_documents")  # the assembly's priority
+
+
+def near_cursor(prefix: str, suffix: str, lines: int) -> str:
+    """The `lines` lines before the cursor and half as many after: what a snippet should not merely repeat."""
+    return "\n".join([*prefix.split("\n")[-lines:], *suffix.split("\n")[: max(1, lines // 2)]])
 
 
 def _sources(
@@ -119,11 +135,23 @@ def _sources(
             config.retrieval_ms,
             lambda: retriever.search(query, request.path, config.retrieval_k, config.max_snippet_lines),
         )
+    if retriever is not None and config.similar and wanted.window_query.strip():
+        sources["similar"] = (
+            config.similar_ms,
+            lambda: retriever.similar(wanted.window_query, request.path, config.similar_k, config.max_snippet_lines),
+        )
+    if config.rest_of_file and request.hidden:
+        sources["rest_of_file"] = (
+            config.similar_ms,
+            lambda: rest_of_file(request.path, request.hidden, wanted.window_query, size=config.window_lines,
+                                 k=config.similar_k, max_lines=config.max_snippet_lines),
+        )  # fmt: skip
     documents = [(doc.path, doc.text) for doc in request.documents if doc.path != request.path]
     if config.open_documents and documents:
         sources["open_documents"] = (
             config.open_documents_ms,
-            lambda: best_windows(query, documents, size=config.window_lines, k=4, min_similarity=config.min_similarity),
+            lambda: best_windows(wanted.window_query, documents, size=config.window_lines, k=4,
+                                 min_similarity=config.min_similarity),
         )
     return sources
 
@@ -158,7 +186,9 @@ def gather(
             log.warning("context source %s failed: %s", name, first_line(err))
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
-    ordered = [found.get(name, []) for name in ("definitions", "retrieval", "open_documents")]
-    result.snippets = assemble(ordered, config.max_tokens, count, exclude_path=request.path)
+    ordered = [found.get(name, []) for name in SOURCE_ORDER]
+    around = near_cursor(request.prefix, request.suffix, config.window_lines)
+    result.snippets = assemble(ordered, config.max_tokens, count, exclude_path=request.path, around=around,
+                               max_overlap=config.max_overlap, per_file=config.per_file)  # fmt: skip
     result.timings["assemble"] = time.perf_counter() - assembling
     return result

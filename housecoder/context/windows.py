@@ -1,15 +1,19 @@
-"""Snippets from open and recently edited documents: sliding line windows ranked by identifier Jaccard (pure).
+"""Look-alike code: sliding line windows ranked by identifier Jaccard against the query (pure).
 
-The classic sparse retriever of RepoCoder / CrossCodeEval, run over the
-editor's buffers, which hold code the index may not have yet.
+The classic sparse retriever of RepoCoder / CrossCodeEval. A window that shares
+most of its names with the lines above the cursor is often code written the
+same way, and holds the very line the user is about to write. Runs over the
+editor's buffers (code the index may not have yet) and over the whole
+repository (`WindowIndex`, built once per index version).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from housecoder.context.identifiers import identifier_set
-from housecoder.context.snippets import ContextSnippet
+from housecoder.context.snippets import ContextSnippet, clip_lines
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -26,6 +30,50 @@ def windows(text: str, size: int) -> list[tuple[int, str]]:
     return [(start + 1, "\n".join(lines[start : start + size])) for start in starts if start < len(lines)]
 
 
+class WindowIndex:
+    """The windows of a set of files with their identifier sets, and an inverted index over them, so a
+    query scores only the windows that share a name with it."""
+
+    def __init__(self, files: Iterable[tuple[str, str, int]], size: int) -> None:
+        """`files`: (path, text, line number of the text's first line)."""
+        self.size = size
+        self._windows: list[tuple[str, int, str, frozenset[str]]] = []
+        self._postings: dict[str, list[int]] = {}
+        for path, text, offset in files:
+            for start, body in windows(text, size):
+                first = start + offset - 1
+                names = identifier_set(body)
+                if not names:
+                    continue
+                for name in names:
+                    self._postings.setdefault(name, []).append(len(self._windows))
+                self._windows.append((path, first, body, names))
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def paths(self) -> set[str]:
+        return {path for path, *_ in self._windows}
+
+    def search(self, query: str, *, exclude_path: str | None, k: int, max_lines: int, min_similarity: float = 0.0,
+               source: str = "retrieval", label: str = "similar window") -> list[ContextSnippet]:  # fmt: skip
+        """The `k` windows outside `exclude_path` most similar to `query` (at least `min_similarity`), best
+        first, none overlapping another; each cut to `max_lines`."""
+        wanted = identifier_set(query)
+        shared: Counter[int] = Counter()
+        for name in wanted:
+            shared.update(self._postings.get(name, ()))
+        scored: list[ContextSnippet] = []
+        for number, common in sorted(shared.items()):  # file order, so ties go to the earlier window
+            path, first, body, names = self._windows[number]
+            score = common / (len(wanted) + len(names) - common)
+            if path == exclude_path or score < min_similarity or score <= 0:
+                continue
+            text, kept = clip_lines(body, max_lines)
+            scored.append(ContextSnippet(path, first, first + kept - 1, text, source, f"{label} {score:.2f}", score))
+        return pick_best(scored, k)
+
+
 def best_windows(
     query: str,
     documents: Sequence[tuple[str, str]],
@@ -35,21 +83,12 @@ def best_windows(
     min_similarity: float,
 ) -> list[ContextSnippet]:
     """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap."""
-    wanted = identifier_set(query)
-    if not wanted:
-        return []
-    scored: list[ContextSnippet] = []
-    for path, text in documents:
-        for first, body in windows(text, size):
-            score = jaccard(wanted, identifier_set(body))
-            if score >= min_similarity and body.strip():
-                last = first + body.count("\n")
-                scored.append(ContextSnippet(path, first, last, body, "open-document", f"open document, similarity {score:.2f}", score))
-    return pick_best(scored, k)
+    return WindowIndex(((path, text, 1) for path, text in documents), size).search(query, exclude_path=None, k=k, max_lines=size, min_similarity=min_similarity,
+                                               source="open-document", label="open document, similarity")  # fmt: skip
 
 
 def pick_best(snippets: Sequence[ContextSnippet], k: int) -> list[ContextSnippet]:
-    """The `k` highest-scoring snippets, skipping any that overlaps one already picked."""
+    """The `k` highest-scoring snippets, skipping any that overlaps one already picked (ties: the given order)."""
     picked: list[ContextSnippet] = []
     for snippet in sorted(snippets, key=lambda snippet: -snippet.score):
         if len(picked) == k:

@@ -26,7 +26,7 @@ def test_sparse_windows_rank_by_jaccard_and_skip_the_current_file(geometry_repo:
     assert found[0].score == max(snippet.score for snippet in found) and "width" in found[0].text
     assert not any(snippet.overlaps(other) for i, snippet in enumerate(found) for other in found[i + 1 :])
     assert windows.search("", "pkg/report.py", 3, 40) == [] and windows.definitions(["area"], "x", 40) == []
-    assert {path for path, *_ in windows.windows} == {"pkg/geometry.py", "pkg/report.py"}  # index rules: no secret, no build/
+    assert windows.index.paths() == {"pkg/geometry.py", "pkg/report.py"}  # index rules: no secret, no build/
 
 
 def test_provided_snippets_keep_their_order_and_skip_the_current_file() -> None:

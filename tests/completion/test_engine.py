@@ -39,6 +39,9 @@ class OneDefinition:
         return [ContextSnippet("lib/other.py", 5, 5, "OTHER = 1", "retrieval", "hybrid search #1"),
                 ContextSnippet("app/main.py", 1, 1, "leak", "retrieval", "own file")]
 
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return []
+
 
 TEXT = "import json\n\ndef load(path):\n    return \n"
 CURSOR = TEXT.index("return ") + len("return ")

@@ -24,6 +24,10 @@ class FakeRetriever:
         time.sleep(self.delay)
         return [ContextSnippet("lib/other.py", 1, 1, "HELPER = 1", "retrieval", "hybrid search #1")]
 
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        self.asked.append(("similar", query))
+        return [ContextSnippet("lib/shapes.py", 7, 8, "def shrink(p):\n    return scale_point(p, 0.5)", "retrieval", "similar window 0.40")]
+
 
 REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
 
@@ -37,9 +41,10 @@ def test_all_sources_contribute_and_are_timed() -> None:
     docs = [OpenDocument("app/util.py", "def enlarge_twice(p):\n    return enlarge(enlarge(p))\n"),
             OpenDocument("app/main.py", "def enlarge(p): pass")]
     result = gather(ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs), ContextConfig(), words, retriever)
-    assert [s.source for s in result.snippets] == ["definition", "retrieval", "open-document"]
+    assert [s.path for s in result.snippets] == ["lib/shapes.py", "lib/geo.py", "lib/other.py", "app/util.py"]
     assert all(s.path != "app/main.py" for s in result.snippets)
-    assert set(result.timings) == {"definitions", "retrieval", "open_documents", "assemble"}
+    assert set(result.timings) == {"definitions", "similar", "retrieval", "open_documents", "assemble"}
+    assert ("similar", "def enlarge(p):") in retriever.asked  # settled lines only
     assert retriever.asked[0] == ("scale_point", "enlarge")  # one-letter names are not looked up
 
 
@@ -48,13 +53,13 @@ def test_a_slow_source_is_left_out_within_its_budget() -> None:
     started = time.perf_counter()
     result = gather(REQUEST, config, words, FakeRetriever(delay=1.0))
     assert time.perf_counter() - started < 0.5
-    assert "retrieval" in result.skipped and [s.source for s in result.snippets] == ["definition"]
+    assert "retrieval" in result.skipped and [s.path for s in result.snippets] == ["lib/shapes.py", "lib/geo.py"]
 
 
 def test_a_failing_source_is_reported_in_one_line() -> None:
     result = gather(REQUEST, ContextConfig(), words, FakeRetriever(fail=True))
     assert result.skipped["definitions"] == "failed: index is broken"
-    assert [s.source for s in result.snippets] == ["retrieval"]
+    assert [s.path for s in result.snippets] == ["lib/shapes.py", "lib/other.py"]
 
 
 def test_disabled_or_zero_budget_gives_nothing() -> None:

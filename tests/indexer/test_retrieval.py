@@ -68,3 +68,14 @@ def test_a_long_class_split_over_chunks_comes_back_whole_as_its_outline(tmp_path
     lines = catalog.text.splitlines()
     assert lines[:4] == ["class Catalog:", '    """Every product."""', '    currency = "EUR"', "    def method_0(self, x: int) -> int: ..."]
     assert len(lines) == 33 and lines[-1] == "    def method_29(self, x: int) -> int: ..." and "return" not in catalog.text
+
+
+def test_similar_windows_come_from_the_indexed_files_at_their_own_lines(tmp_path: Path, minilm: Any) -> None:
+    retriever = _retriever(tmp_path, minilm)
+    pricing = (SHOP / "shop" / "pricing.py").read_text().split("\n")
+    query = "\n".join(pricing[:8])
+    found = retriever.similar(query, "shop/checkout.py", 2, 40)
+    assert found[0].path == "shop/pricing.py" and found[0].start_line == 1
+    assert found[0].text == "\n".join(pricing[:20]).rstrip("\n") or found[0].text.startswith("\n".join(pricing[:8]))
+    assert all(s.path != "shop/pricing.py" for s in retriever.similar(query, "shop/pricing.py", 4, 40))
+    assert retriever.windows() is retriever.windows()  # built once per retriever

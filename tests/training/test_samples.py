@@ -69,6 +69,9 @@ class _Everything:
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return [ContextSnippet(p, 1, 2, "x", "retrieval", "r") for p in ("held.py", "a.py", "held.py", "b.py", "c.py")][:k]
 
+    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return [ContextSnippet(p, 1, 2, "y", "retrieval", "w") for p in ("held.py", "d.py")][:k]
+
 
 def test_filtered_retriever_drops_blocked_paths_and_still_fills_k() -> None:
     filtered = FilteredRetriever(_Everything(), {"held.py"})
@@ -120,3 +123,7 @@ def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_d
     assert batch["input_ids"].shape == (2, len(encoded.input_ids))
     assert batch["attention_mask"][1].tolist() == [1, 1] + [0] * (len(encoded.input_ids) - 2)
     assert batch["labels"][1, 2:].tolist() == [IGNORE] * (len(encoded.input_ids) - 2)
+
+
+def test_filtered_retriever_drops_blocked_look_alike_windows() -> None:
+    assert [s.path for s in FilteredRetriever(_Everything(), {"held.py"}).similar("q", "x.py", 2, 10)] == ["d.py"]

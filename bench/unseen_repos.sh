@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Repositories the default model cannot have seen (first released in 2025 or later; Qwen2.5-Coder's data
+# ends in 2024), for the context benchmark: three pure-Python packages from PyPI's wheels and one
+# TypeScript package from npm (its shipped src/, tests left out). click and Jinja2 (bench/repo_runs.sh)
+# stay the seen-code control.
+#
+#   bash bench/unseen_repos.sh prepare     # sources + task files under bench-results/ (a minute)
+#
+# Tasks: 50 line, 50 api and 50 function per repository, seed 0 (`housecoder bench make-tasks`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HC=${HC:-.venv/bin/housecoder}
+WORK=bench-results
+# name -> pip requirement and the import package inside its wheel
+declare -A PYPI=([openai-agents]="openai-agents==0.24.0 agents" [strands]="strands-agents==1.62.0 strands"
+                 [langextract]="langextract==1.7.1 langextract")
+declare -A NPM=([tanstack-ai]="@tanstack/ai@0.58.0")
+
+prepare() {
+  mkdir -p "$WORK/repos" "$WORK/tasks" "$WORK/wheels"
+  for name in "${!PYPI[@]}"; do
+    read -r requirement package <<<"${PYPI[$name]}"
+    if [ ! -d "$WORK/repos/$name" ]; then
+      .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "$requirement"
+      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
+      .venv/bin/python -m zipfile -e "$WORK/wheels/$(echo "${requirement%%==*}" | tr - _)-${requirement##*==}-"*.whl "$WORK/unpacked-$name"
+      mv "$WORK/unpacked-$name/$package" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
+    fi
+  done
+  for name in "${!NPM[@]}"; do
+    if [ ! -d "$WORK/repos/$name" ]; then
+      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
+      (cd "$WORK/unpacked-$name" && npm pack --silent "${NPM[$name]}" >/dev/null && tar xzf ./*.tgz)
+      find "$WORK/unpacked-$name/package/src" -name '*.test.ts' -delete
+      mv "$WORK/unpacked-$name/package/src" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
+    fi
+  done
+  for name in "${!PYPI[@]}" "${!NPM[@]}"; do
+    [ -f "$WORK/tasks/$name.jsonl" ] || "$HC" bench make-tasks "$WORK/repos/$name" -o "$WORK/tasks/$name.jsonl" --count 50 --seed 0
+  done
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  *) echo "usage: bash bench/unseen_repos.sh prepare" >&2; exit 2 ;;
+esac
