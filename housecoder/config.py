@@ -150,6 +150,8 @@ class ContextConfig(_Section):
     definitions: bool = True
     definitions_ms: int = Field(default=150, ge=1)
     max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
+    receivers: bool = Field(default=False, description="also look up the classes of the receivers near the cursor "
+                            "(`self.store.` -> Store, the current class's bases for `self.`), first")  # fmt: skip
     near_lines: int = Field(default=12, ge=1, description="lines around the cursor whose identifiers are looked up")
     retrieval: bool = True
     retrieval_ms: int = Field(default=400, ge=1)

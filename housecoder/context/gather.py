@@ -20,6 +20,7 @@ from typing import Protocol
 from housecoder.config import ContextConfig
 from housecoder.context.assemble import CountTokens, assemble
 from housecoder.context.identifiers import lookup_names
+from housecoder.context.receivers import receiver_types
 from housecoder.context.rest_of_file import Part, rest_of_file
 from housecoder.context.snippets import ContextSnippet
 from housecoder.context.windows import best_windows
@@ -109,6 +110,9 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     query = "\n".join(settled[-config.query_lines :])
     prefix = _PARTIAL_WORD.sub("", request.prefix)
     names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
+    if config.receivers:  # the classes of the receivers near the cursor come first
+        types = receiver_types(prefix, request.suffix, request.language, config.near_lines)
+        names = list(dict.fromkeys([*types, *names]))[: config.max_identifiers]
     return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
 
 
