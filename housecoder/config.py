@@ -6,6 +6,11 @@ overrides the entry point passes in (CLI flags, the environment variables it
 chose to read, LSP initializationOptions). Nothing below the entry point reads
 files or the environment for configuration: it receives these objects.
 
+A cloned repository is not the user: its files may not set `SENSITIVE_KEYS`
+(settings that send code elsewhere, read an environment variable or open a
+socket) unless the user trusts its root (`housecoder trust`, kept in
+`trust_file()`); such keys are dropped and reported, the rest of the file applies.
+
 File layout (the same tables in both files, under `tool.housecoder.` in pyproject):
 
     [models]
@@ -18,8 +23,13 @@ File layout (the same tables in both files, under `tool.housecoder.` in pyprojec
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shlex
+import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +37,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from housecoder.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 PROJECT_FILE = ".housecoder.toml"
+TRUST_FILE = "trusted.toml"
 DEFAULT_CODE_MODEL = "qwen2.5-coder-1.5b-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
@@ -374,19 +387,105 @@ def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
     return data
 
 
+def _always(value: object) -> bool:
+    return True
+
+
+def _is_uri(value: object) -> bool:
+    return isinstance(value, str) and "://" in value
+
+
+# What a project's own files may set only in a root the user trusts, and for which values: each of these
+# can send the user's code off the machine, read an environment variable or open a socket. CLI flags,
+# editor settings and other overrides from the entry point may always set them.
+SENSITIVE_KEYS: Mapping[str, Callable[[object], bool]] = {
+    "inference.runtime": lambda value: value == "openai",  # the one runtime that posts prompts to a URL
+    "inference.url": _always,
+    "inference.api_key_env": _always,  # its value is sent as a bearer token
+    "index.location": _is_uri,  # a remote index (s3://, gs://, db://) receives the code's chunks
+    "server.host": _always,
+    "server.port": _always,
+}
+
+
+def trust_file(environ: Mapping[str, str]) -> Path:
+    """Where the user's trusted project roots are kept: `$XDG_CONFIG_HOME/housecoder/trusted.toml`,
+    else `~/.config/housecoder/trusted.toml` (`environ` is the entry point's environment)."""
+    base = environ.get("XDG_CONFIG_HOME", "")
+    config_home = Path(base) if base and Path(base).is_absolute() else Path(environ.get("HOME") or Path.home()) / ".config"
+    return config_home / "housecoder" / TRUST_FILE
+
+
+def read_trusted(path: Path) -> frozenset[Path]:
+    """The project roots listed in a trust file (`roots = [...]`, absolute paths); none if it does not exist."""
+    if not path.is_file():
+        return frozenset()
+    roots = _read_toml(path).get("roots", [])
+    if not isinstance(roots, list) or not all(isinstance(root, str) for root in roots):
+        raise ConfigError(f"{path}: roots must be a list of paths")
+    return frozenset(Path(root) for root in roots)
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML basic string: JSON's escapes are TOML's, and TOML wants DEL escaped too."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def write_trusted(path: Path, roots: Collection[Path]) -> None:
+    """Replace the trust file's roots (written sorted, atomically; the directory is created)."""
+    entries = "".join(f"    {_toml_string(str(root))},\n" for root in sorted(roots))
+    text = f"# Project roots whose own config may set {', '.join(SENSITIVE_KEYS)} (housecoder trust).\nroots = [\n{entries}]\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+            handle.write(text)
+        try:
+            os.replace(handle.name, path)
+        except OSError:
+            os.unlink(handle.name)
+            raise
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot write: {err.strerror or err}") from err
+
+
+def _without_sensitive(section: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A project file's sections without the sensitive keys it sets, and those keys (dotted)."""
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name, table in section.items():
+        if not isinstance(table, dict):
+            kept[name] = table  # not a table: validation names the mistake
+            continue
+        sensitive = [key for key, value in table.items() if (rule := SENSITIVE_KEYS.get(f"{name}.{key}")) and rule(value)]
+        kept[name] = {key: value for key, value in table.items() if key not in sensitive}
+        dropped += [f"{name}.{key}" for key in sensitive]
+    return kept, dropped
+
+
 def load_settings(
     project_root: Path | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    trusted: Collection[Path] = (),
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
     """Read the project's config files (if any) and apply `overrides` on top.
 
     `overrides` maps section name to keys, e.g. `{"models": {"cache_dir": "/x"}}`;
     keys whose value is None are ignored so unset CLI flags do not clobber files.
-    Raises ConfigError with a one-line message naming the file and the key.
+    Unless `project_root` is among the `trusted` roots (resolved paths, see
+    `read_trusted`), its files' `SENSITIVE_KEYS` are dropped and `warn` (default: a
+    log warning) gets one line per file naming them. Raises ConfigError with a
+    one-line message naming the file and the key.
     """
     data: dict[str, Any] = {}
     if project_root is not None:
+        trusted_root = project_root.resolve() in trusted
         for origin, section in _file_sections(project_root):
+            if not trusted_root:
+                section, dropped = _without_sensitive(section)
+                if dropped:
+                    (warn or log.warning)(_untrusted_message(origin, dropped, project_root))
             section = _resolve_paths(section, project_root)
             _validate(section, origin)  # name the file that holds the mistake
             data = merge_sections(data, section)
@@ -395,6 +494,11 @@ def load_settings(
         for name, keys in (overrides or {}).items()
     }
     return _validate(merge_sections(data, clean), "settings")
+
+
+def _untrusted_message(origin: str, dropped: list[str], root: Path) -> str:
+    return (f"{origin}: ignored {', '.join(dropped)}: the project is not trusted; to allow them, run "
+            f"`housecoder trust {shlex.quote(str(root.resolve()))}`")  # fmt: skip
 
 
 def apply_config_file(settings: Settings, path: Path) -> Settings:

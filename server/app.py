@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,14 @@ def _section(options: Any) -> dict[str, Any]:
 
 
 class HousecoderServer(LanguageServer):
-    """pygls server plus the session it serves; `overrides` are settings from the command line."""
+    """pygls server plus the session it serves; `overrides` are settings from the command line, `trusted` the
+    project roots whose own config files may set sensitive keys (`housecoder trust`)."""
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None, trusted: Collection[Path] = ()) -> None:
         super().__init__("housecoder", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
                          protocol_cls=HardenedProtocol)
         self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
+        self.trusted = frozenset(trusted)
         self.client_options: dict[str, Any] = {}
         self.session: Session | None = None
         self.recent = RecentDocuments()
@@ -70,8 +72,13 @@ class HousecoderServer(LanguageServer):
     # -- settings ----------------------------------------------------------------------
 
     def settings_for(self, root: Path | None, client_options: Mapping[str, Any]) -> Settings:
-        """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError)."""
-        return load_settings(root, merge_sections(self.overrides, client_options))
+        """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError). Sensitive
+        keys an untrusted project sets are dropped and shown to the user once."""
+        return load_settings(root, merge_sections(self.overrides, client_options), trusted=self.trusted,
+                             warn=self._untrusted)  # fmt: skip
+
+    def _untrusted(self, message: str) -> None:
+        self.notify_user(f"housecoder: {message} and restart the server", types.MessageType.Warning, once=True)
 
     def notify_user(self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False) -> None:
         """A `window/showMessage` (from the event loop thread only)."""
@@ -225,9 +232,9 @@ def _folders(params: types.InitializeParams) -> list[Path]:
     return paths
 
 
-def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> HousecoderServer:
+def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None, trusted: Collection[Path] = ()) -> HousecoderServer:
     """A server with every feature registered."""
-    server = HousecoderServer(overrides)
+    server = HousecoderServer(overrides, trusted)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:

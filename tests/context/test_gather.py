@@ -76,3 +76,12 @@ def test_the_plan_reads_settled_text_only() -> None:
     assert "pa" not in plans[0].names and "os" in plans[0].names
     first_line = plan(ContextRequest("a.py", "python", "load_conf", ""), config)
     assert first_line.query == "load_conf"  # nothing above: the cursor line is all there is
+
+
+def test_the_partial_word_is_cut_as_an_identifier_starts() -> None:
+    from housecoder.context.gather import without_partial_word
+
+    assert without_partial_word("self.conv") == "self."
+    assert without_partial_word("x = 12ab") == "x = 12"  # a word starts at a letter, not a digit
+    assert without_partial_word("f(a_$1") == "f("
+    assert without_partial_word("done ") == "done " and without_partial_word("") == ""
