@@ -18,15 +18,11 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from housecoder.secrets import is_secret_name
+
 SKIPPED_DIRS = frozenset(
     [".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", ".gradle", ".cache", "vendor", "third_party", "bower_components", "site-packages", "dist", "build", "target", "out", ".next", ".nuxt", "coverage", "htmlcov", ".eggs"]
 )
-SECRET_NAMES = (
-    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "id_rsa*", "id_dsa*",
-    "id_ecdsa*", "id_ed25519*", ".netrc", ".npmrc", ".pypirc", ".git-credentials", ".htpasswd", "credentials",
-    "credentials.json", "*.credentials", "*.token", "token.json", "service-account*.json", "*secret*.json",
-    "*secrets*.yaml", "*secrets*.yml",
-)  # fmt: skip
 BINARY_SUFFIXES = frozenset(
     [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tiff", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".jar", ".war", ".whl", ".egg", ".so", ".dll", ".dylib", ".a", ".o", ".obj", ".exe", ".bin", ".class", ".pyc", ".pyo", ".wasm", ".onnx", ".gguf", ".safetensors", ".pt", ".pth", ".ckpt", ".npy", ".npz", ".parquet", ".arrow", ".lance", ".db", ".sqlite", ".mp3", ".mp4", ".wav", ".ogg", ".mov", ".avi", ".ttf", ".otf", ".woff", ".woff2", ".eot"]
 )
@@ -120,7 +116,7 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
 
 def path_rule(name: str, size: int, max_bytes: int) -> str | None:
     """The reason a file is skipped by its name and size alone, or None."""
-    if _matches(name, SECRET_NAMES):
+    if is_secret_name(name):
         return "secret"
     if Path(name).suffix.lower() in BINARY_SUFFIXES:
         return "binary"

@@ -57,6 +57,13 @@ class _IdleJob:
     future: Future[int]
 
 
+def _build_windows(retriever: Any) -> None:
+    try:
+        retriever.windows()
+    except Exception as err:  # a broken index: the request that needs the windows reports it
+        log.warning("cannot build the look-alike windows: %s", first_line(err))
+
+
 def _same_cursor(a: CompletionInput, b: CompletionInput) -> bool:
     return a.path == b.path and a.offset == b.offset and a.text == b.text
 
@@ -194,6 +201,8 @@ class Session:
 
         try:
             folder.retriever = open_retriever(folder.root, self.settings, embedder=self.embedder)
+            # the look-alike windows take a second to build on a large repository: not in a request's time
+            threading.Thread(target=_build_windows, args=(folder.retriever,), name="housecoder-windows", daemon=True).start()
         except IndexNotFound:
             folder.missing = f"{folder.root.name} has no index yet: run `housecoder index` (or the housecoder.index command) for repository context"
         except Exception as err:

@@ -7,13 +7,15 @@ Each task's prompt is built exactly as `bench run` builds it (`Runner.prepare`, 
 - identifier recall: of the answer's identifiers that the prompt's part of the file (the prefix and
   suffix left after the token budgets) does not contain, i.e. names the model cannot copy from
   what it sees of the file, the share that some snippet contains;
-- prompt tokens.
+- prompt tokens, and the seconds the context took (sources and assembly; with `--realtime`
+  under the served time budgets, so its p95 is the cost at the cursor).
 A setting is judged in seconds instead of a model run's ~10 s per task, so a retrieval change can
 be tried on hundreds of tasks and then confirmed by `bench run`.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ class Hit:
     prompt_tokens: int
     snippets: int
     error: str = ""
+    context_seconds: float = 0.0
 
 
 def judge(groundtruth: str, in_file: str, snippets: Sequence[str]) -> tuple[bool | None, tuple[str, ...], tuple[str, ...]]:
@@ -93,14 +96,16 @@ def measure(runner: Runner, tasks: Sequence[Task], contexts: Sequence[str], prog
         for task, context in todo:
             try:
                 engine, request = runner.prepare(RunSpec(context), task)
+                started = time.perf_counter()
                 prompt, snippets = engine.build_prompt(request)
+                seconds = time.perf_counter() - started
                 in_file = engine.prompt(request.path, request.text[: request.offset], request.text[request.offset :], [])
             except HousecoderError as err:
                 hits.append(Hit(context, task.task_id, task.kind, None, (), (), 0, 0, error=first_line(err)))
             else:
                 answer_line, missing, found = judge(task.groundtruth, in_file, [s.text for s in snippets])
                 hits.append(Hit(context, task.task_id, task.kind, answer_line, missing, found,
-                                runner.backend.count_tokens(prompt), len(snippets)))  # fmt: skip
+                                runner.backend.count_tokens(prompt), len(snippets), context_seconds=seconds))  # fmt: skip
             advance(1)
     return hits
 
@@ -115,10 +120,17 @@ class RecallRow:
     identifier_recall: float | None  # found / missing, over all those names
     all_found: float | None  # share of `with_missing` tasks whose every missing name is in a snippet
     prompt_tokens: float
+    context_ms_p50: float = 0.0  # the context's time per prompt (sources, assembly and prompt building)
+    context_ms_p95: float = 0.0
 
 
 def _share(values: Sequence[bool]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def _p50_p95(values: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def summarize(hits: Sequence[Hit]) -> list[RecallRow]:
@@ -137,6 +149,7 @@ def summarize(hits: Sequence[Hit]) -> list[RecallRow]:
             sum(len(hit.found) for hit in needing) / missing if missing else None,
             _share([len(hit.found) == len(hit.missing) for hit in needing]),
             sum(hit.prompt_tokens for hit in group) / len(group),
+            *_p50_p95([1000 * hit.context_seconds for hit in group]),
         ))  # fmt: skip
     runs = list(dict.fromkeys(hit.run for hit in hits))
     return sorted(rows, key=lambda row: (runs.index(row.run), row.kind == "all", row.kind))
@@ -147,11 +160,12 @@ def markdown(rows: Sequence[RecallRow], title: str) -> str:
         return "–" if value is None else f"{100 * value:.1f}"
 
     lines = [f"# {title}", "",
-             "| run | kind | n | answer line in context % | tasks needing outside names | identifier recall % | all found % | prompt tokens |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+             "| run | kind | n | answer line in context % | tasks needing outside names | identifier recall % | all found % | prompt tokens | context ms p50 / p95 |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for row in rows:
         lines.append(f"| {row.run} | {row.kind} | {row.n} | {pct(row.answer_line)} | {row.with_missing} | "
-                     f"{pct(row.identifier_recall)} | {pct(row.all_found)} | {row.prompt_tokens:.0f} |")  # fmt: skip
+                     f"{pct(row.identifier_recall)} | {pct(row.all_found)} | {row.prompt_tokens:.0f} | "
+                     f"{row.context_ms_p50:.0f} / {row.context_ms_p95:.0f} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -398,7 +398,9 @@ def _index_opener(settings: Any, progress: Any) -> Any:
 
     def open_index(root: Path) -> Any:
         index_repository(root, own_index, store, progress)
-        return open_retriever(root, own_index, progress)
+        retriever = open_retriever(root, own_index, progress)
+        retriever.windows()  # built up front, as the server builds it when it opens an index
+        return retriever
 
     return open_index
 
@@ -412,6 +414,7 @@ def context_command(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only N tasks, drawn with --seed.")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write every task's result as JSONL here.")] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each), so the context time is the served one.")] = False,
 ) -> None:
     """How often each setting's prompt holds what the answer needs (its line, the names its file lacks),
     without running the model: seconds per task, for trying retrieval changes before `bench run`."""
@@ -432,7 +435,7 @@ def context_command(
     contexts = [spec.context for spec in parse_runs(runs, adapter=False)]
     progress = RichProgress(stderr_console())
     backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
-    runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
+    runner = Runner(backend, settings, open_index=_index_opener(settings, progress), realtime=realtime)
     hits = measure(runner, tasks, contexts, progress)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

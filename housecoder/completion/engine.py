@@ -36,6 +36,7 @@ from housecoder.inference.errors import CannotHeal
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
 from housecoder.prompt.fim import strip_controls
+from housecoder.secrets import is_secret
 from housecoder.trigger import Trigger, decide, in_open_brackets
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,8 @@ class CompletionEngine:
         return ContextRequest(request.path, request.language, prefix, suffix, request.documents, hidden)
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
+        if is_secret(request.path, prefix + suffix):  # its text would be the prompt
+            return Trigger(False, False, "the file holds a secret")
         if request.multi_line is not None:
             return Trigger(True, request.multi_line, "requested")
         return self.trigger(prefix, suffix, request.language)

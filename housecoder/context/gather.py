@@ -25,6 +25,7 @@ from housecoder.context.rest_of_file import Part, rest_of_file
 from housecoder.context.snippets import ContextSnippet
 from housecoder.context.windows import best_windows
 from housecoder.errors import first_line
+from housecoder.secrets import is_secret
 
 log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="housecoder-context")
@@ -49,7 +50,7 @@ class Retriever(Protocol):
 
 @dataclass(frozen=True)
 class OpenDocument:
-    """Another open or recently edited buffer that may serve as context (already judged safe to use)."""
+    """Another open or recently edited buffer that may serve as context (a secret one is left out here)."""
 
     path: str
     text: str
@@ -161,7 +162,7 @@ def _sources(
             lambda: rest_of_file(request.path, request.hidden, wanted.window_query, size=config.window_lines,
                                  k=config.similar_k, max_lines=config.max_snippet_lines),
         )  # fmt: skip
-    documents = [(doc.path, doc.text) for doc in request.documents if doc.path != request.path]
+    documents = [(doc.path, doc.text) for doc in request.documents if doc.path != request.path and not is_secret(doc.path, doc.text)]
     if config.open_documents and documents:
         sources["open_documents"] = (
             config.open_documents_ms,

@@ -21,7 +21,8 @@ def test_judge_by_hand() -> None:
 
 
 def _hit(run: str, task: str, kind: str, line: bool | None, missing: tuple[str, ...], found: tuple[str, ...]) -> Hit:
-    return Hit(run, task, kind, line, missing, found, prompt_tokens=100 if run == "a" else 200, snippets=1)
+    return Hit(run, task, kind, line, missing, found, prompt_tokens=100 if run == "a" else 200, snippets=1,
+               context_seconds=0.01 * len(task))  # fmt: skip
 
 
 def test_summary_and_comparison_by_hand() -> None:
@@ -43,7 +44,8 @@ def test_summary_and_comparison_by_hand() -> None:
     assert rows[("a", "api")].answer_line is None
     assert compare(hits, "b", "a") == (["t1"], ["t2"])
     table = markdown(summarize(hits), "t")
-    assert "| a | all | 3 | 50.0 | 2 | 66.7 | 50.0 | 100 |" in table and "| a | api | 1 | – | 1 | 100.0 | 100.0 | 100 |" in table
+    assert "| a | all | 3 | 50.0 | 2 | 66.7 | 50.0 | 100 | 20 / 20 |" in table
+    assert "| a | api | 1 | – | 1 | 100.0 | 100.0 | 100 | 20 / 20 |" in table
 
 
 def test_bench_context_cli_builds_prompts_without_the_model(geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path,

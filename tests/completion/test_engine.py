@@ -313,3 +313,29 @@ def test_hostile_documents_take_linear_time(name: str) -> None:
     engine(ScriptedBackend("y"), OneDefinition()).complete(
         CompletionInput("a.py", text, len(text), "python", documents=(OpenDocument("b.py", text),), multi_line=False))
     assert time.perf_counter() - started < 30
+
+
+def test_secret_buffers_never_reach_the_prompt() -> None:
+    from housecoder.context import OpenDocument
+
+    aws = "AKIAIOSFODNN7EXAMPLE"
+    stripe = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    documents = (OpenDocument(".env", "DATABASE_PASSWORD=hunter2hunter2\nreturn_value = load(path)\n"),
+                 OpenDocument("app/billing.py", f"STRIPE = '{stripe}'\ndef load(path):\n    return read_json(path)\n"),
+                 OpenDocument("app/cloud.py", f"KEY = '{aws}'\ndef load(path):\n    return read_json(path)\n"),
+                 OpenDocument("app/util.py", "def load(path):\n    return read_json(path)\n"))  # fmt: skip
+    backend = ScriptedBackend("read_json(path)")
+    out = engine(backend, OneDefinition()).complete(CompletionInput("app/main.py", TEXT, CURSOR, "python", documents=documents))
+    prompt = backend.prompts[0].prompt
+    assert "app/util.py" in [s.path for s in out.snippets]  # open documents do reach the prompt
+    assert not any(secret in prompt for secret in ("hunter2", stripe, aws))
+
+
+@pytest.mark.parametrize(("path", "text"), [
+    (".env", "API_URL=https://example.com\nDEBUG="),
+    ("app/settings.py", "KEY = 'AKIAIOSFODNN7EXAMPLE'\nDEBUG = "),
+])  # fmt: skip
+def test_a_secret_file_gets_no_completion(path: str, text: str) -> None:
+    backend = ScriptedBackend("True")
+    out = engine(backend).complete(CompletionInput(path, text, len(text), "python", multi_line=False))
+    assert (out.text, out.trigger.reason, backend.prompts) == ("", "the file holds a secret", [])
