@@ -10,11 +10,13 @@ are in `content.py`.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
+from stat import S_ISREG
 
 from pathspec import GitIgnoreSpec
 
@@ -45,7 +47,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Skipped:
     path: str
-    reason: str  # ignored, vendored, secret, binary, generated, too-large, symlink, unreadable
+    reason: str  # ignored, vendored, secret, binary, generated, too-large, symlink, special, unreadable
 
 
 def _load_spec(file: Path) -> GitIgnoreSpec | None:
@@ -144,8 +146,12 @@ def _classify(root: Path, ignores: _Ignores, rel: str, path: Path, max_bytes: in
                 return Skipped(rel, verdict)
             names.append(target.name)
         stat = path.stat()
-    except OSError:
-        return Skipped(rel, "unreadable")
+    except RuntimeError:  # a symlink loop (x.py -> y.py -> x.py)
+        return Skipped(rel, "symlink")
+    except OSError as err:
+        return Skipped(rel, "symlink" if err.errno == errno.ELOOP else "unreadable")
+    if not S_ISREG(stat.st_mode):  # a FIFO, socket or device: reading it could block forever
+        return Skipped(rel, "special")
     for name in names:
         reason = path_rule(name, stat.st_size, max_bytes)
         if reason is not None:

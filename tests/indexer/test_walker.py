@@ -110,3 +110,16 @@ def test_a_deeper_gitignore_can_re_include(repo: Path) -> None:
     assert decisions["logs/drop.log"] == "ignored"
     partial = {e.path: e for e in walk_paths(repo, ["logs/keep.log", "logs/drop.log"])}
     assert isinstance(partial["logs/keep.log"], Candidate) and isinstance(partial["logs/drop.log"], Skipped)
+
+
+def test_symlink_loops_and_special_files_are_skipped_not_fatal(repo: Path) -> None:
+    os.symlink(repo / "y.py", repo / "x.py")
+    os.symlink(repo / "x.py", repo / "y.py")
+    os.symlink(repo / "self.py", repo / "self.py")
+    os.mkfifo(repo / "pipe.py")  # reading it would block forever
+    decisions = _decisions(repo)
+    assert (decisions["x.py"], decisions["y.py"], decisions["self.py"]) == ("symlink", "symlink", "symlink")
+    assert decisions["pipe.py"] == "special"
+    by_path = {entry.path: entry for entry in walk_paths(repo, ["x.py", "pipe.py"])}
+    assert by_path["x.py"] == Skipped("x.py", "symlink") and "pipe.py" not in by_path  # never a Candidate
+    assert decisions["app/config.py"] == "index"
