@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import TrainConfig
+from housecoder.errors import first_line
 from housecoder.models.atomic import atomic_path
 from housecoder.training import precision
 from housecoder.training.data import Encoded, collate, middle_loss
@@ -184,7 +185,11 @@ class Trainer:
         weights = folder / "adapter_model.safetensors"
         if not (folder / STATE_FILE).is_file() or not weights.is_file():
             raise NoCheckpoint(f"{self.run_dir}: no checkpoint to resume from; start again without --resume")
-        saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)
+        try:  # weights only: a checkpoint folder someone else wrote must not run pickled code
+            saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+        except Exception as err:  # UnpicklingError, a truncated file, ...
+            raise NoCheckpoint(f"{folder / STATE_FILE}: not a checkpoint housecoder wrote ({first_line(err)}); "
+                               "start again without --resume") from err  # fmt: skip
         set_peft_model_state_dict(self.model, load_file(str(weights)))
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])

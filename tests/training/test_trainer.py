@@ -117,3 +117,29 @@ def test_lora_layers_puts_lora_on_the_top_layers_only(tiny_qwen_dir: Path) -> No
     touched = {int(name.split(".layers.")[1].split(".")[0]) for name, _ in peft.named_parameters() if "lora_A" in name}
     assert touched == {layers - 1}
     assert lora_config(_config(lora_layers=layers + 3), layers).layers_to_transform is None
+
+
+class _Planted:
+    """A pickle that would write a file when loaded without `weights_only`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def test_a_planted_checkpoint_never_runs_code(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from housecoder.training.errors import NoCheckpoint
+
+    folder = tmp_path / CHECKPOINT
+    folder.mkdir()
+    save_file({"x": torch.zeros(1)}, str(folder / "adapter_model.safetensors"))
+    marker = tmp_path / "ran.txt"
+    torch.save({"state": _Planted(marker)}, folder / "trainer.pt")
+    with pytest.raises(NoCheckpoint, match="not a checkpoint housecoder wrote"):
+        Trainer(_peft(tiny_qwen_dir), _config(), tmp_path, pad=0, device="cpu").train(DATA, DATA, resume=True)
+    assert not marker.exists()
