@@ -107,8 +107,9 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
         overrides["context"]["enabled"] = False
     elif context in ("sparse", "provided"):
         # the baselines as defined put their context in front of every completion, block bodies too
-        overrides["context"] |= {"definitions": False, "open_documents": False, "similar": False, "retrieval": True,
-                                 "multi_line": True, "max_overlap": 1.0, "per_file": 1_000}  # fmt: skip
+        overrides["context"] |= {"definitions": False, "open_documents": False, "similar": False, "rest_of_file": False,
+                                 "receivers": False, "retrieval": True, "multi_line": True, "max_overlap": 1.0,
+                                 "per_file": 1_000}  # fmt: skip
         if context == "sparse":
             overrides["context"]["query_lines"] = SPARSE_WINDOW
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))

@@ -209,3 +209,15 @@ def test_adapter_runs_keep_to_the_files_the_adapter_did_not_train_on(
     refused = CliRunner().invoke(app, ["-C", str(tmp_path), "bench", "run", str(tasks), "--runs", "infile", "--config", str(config),
                                        "--adapter", str(adapter), "--out", str(tmp_path / "none")])  # fmt: skip
     assert refused.exit_code == 1 and "every task lies in a file the adapter" in str(refused.exception)
+
+
+def test_the_baselines_get_only_their_own_source() -> None:
+    from housecoder.bench.runner import context_settings
+    from housecoder.config import Settings
+
+    for context in ("sparse", "provided"):
+        config = context_settings(Settings(), context, realtime=False).context
+        enabled = {name for name in ("definitions", "similar", "rest_of_file", "retrieval", "open_documents", "receivers")
+                   if getattr(config, name)}  # fmt: skip
+        assert enabled == {"retrieval"}, context
+    assert not context_settings(Settings(), "infile", realtime=False).context.enabled
