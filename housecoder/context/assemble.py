@@ -1,7 +1,7 @@
 """Merge the sources' snippets into the prompt's context: best first, deduplicated, within a token budget (pure).
 
-Sources are interleaved by rank in priority order (definitions, look-alike
-windows, hybrid search, open documents), so each contributes its best snippets
+Sources are interleaved by rank in priority order (the rest of the current
+file, definitions, look-alike windows, hybrid search, open documents), so each contributes its best snippets
 before any contributes its weaker ones. A snippet that overlaps one already
 taken, or whose text is contained in one, is dropped, and so is one that merely
 repeats the text around the cursor (more than `max_overlap` of its lines are

@@ -128,7 +128,7 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
 
 
-SOURCE_ORDER = ("rest_of_file", "similar", "definitions", "retrieval", "open_documents")  # the assembly's priority
+SOURCE_ORDER = ("rest_of_file", "definitions", "similar", "retrieval", "open_documents")  # the assembly's priority
 
 
 def near_cursor(prefix: str, suffix: str, lines: int) -> str:

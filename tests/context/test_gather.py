@@ -41,7 +41,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
     docs = [OpenDocument("app/util.py", "def enlarge_twice(p):\n    return enlarge(enlarge(p))\n"),
             OpenDocument("app/main.py", "def enlarge(p): pass")]
     result = gather(ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs), ContextConfig(), words, retriever)
-    assert [s.path for s in result.snippets] == ["lib/shapes.py", "lib/geo.py", "lib/other.py", "app/util.py"]
+    assert [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py", "lib/other.py", "app/util.py"]
     assert all(s.path != "app/main.py" for s in result.snippets)
     assert set(result.timings) == {"definitions", "similar", "retrieval", "open_documents", "assemble"}
     assert ("similar", "def enlarge(p):") in retriever.asked  # settled lines only
@@ -53,7 +53,7 @@ def test_a_slow_source_is_left_out_within_its_budget() -> None:
     started = time.perf_counter()
     result = gather(REQUEST, config, words, FakeRetriever(delay=1.0))
     assert time.perf_counter() - started < 0.5
-    assert "retrieval" in result.skipped and [s.path for s in result.snippets] == ["lib/shapes.py", "lib/geo.py"]
+    assert "retrieval" in result.skipped and [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py"]
 
 
 def test_a_failing_source_is_reported_in_one_line() -> None:
