@@ -67,7 +67,6 @@ class IndexRetriever:
             )  # fmt: skip
         return snippets
 
-
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return self.windows().search(query, exclude_path=exclude_path, k=k, max_lines=max_lines)
 
@@ -81,13 +80,11 @@ class IndexRetriever:
 
 
 def file_texts(chunks: Iterable[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    """(path, text) of each indexed file put back together from its chunks; lines no chunk holds are blank,
-    so line numbers stay those of the file."""
+    """(path, text, 1) of each indexed file put back together from its chunks (`WindowIndex`'s input); lines no
+    chunk holds are blank, so line numbers stay those of the file."""
     lines: dict[str, dict[int, str]] = {}
     for chunk in chunks:
-        held = lines.setdefault(chunk["path"], {})
-        for number, line in enumerate(chunk["text"].split("\n"), start=chunk["start_line"]):
-            held.setdefault(number, line)
+        _hold_lines(chunk, lines.setdefault(chunk["path"], {}))
     return [(path, "\n".join(held.get(n, "") for n in range(1, max(held) + 1)), 1) for path, held in sorted(lines.items()) if held]
 
 
@@ -98,11 +95,16 @@ def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> st
     for chunk in chunks:
         if chunk["path"] != symbol["path"] or chunk["end_line"] < symbol["start_line"] or chunk["start_line"] > symbol["end_line"]:
             continue
-        for number, line in enumerate(chunk["text"].split("\n"), start=chunk["start_line"]):
-            lines.setdefault(number, line)
+        _hold_lines(chunk, lines)
     if symbol["start_line"] not in lines:
         return None
     end = symbol["start_line"]
     while end + 1 <= symbol["end_line"] and end + 1 in lines:  # up to the first line no chunk holds
         end += 1
     return "\n".join(lines[number] for number in range(symbol["start_line"], end + 1))
+
+
+def _hold_lines(chunk: dict[str, Any], lines: dict[int, str]) -> None:
+    """Add the chunk's lines to `lines` by line number (a line another chunk already gave is kept)."""
+    for number, line in enumerate(chunk["text"].split("\n"), start=chunk["start_line"]):
+        lines.setdefault(number, line)

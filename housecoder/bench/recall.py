@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import identifiers
+from housecoder.bench.metrics import identifiers, percentile
 from housecoder.bench.runner import Runner, RunSpec, applies
 from housecoder.bench.tasks import Task
 from housecoder.errors import HousecoderError, first_line
@@ -129,8 +129,7 @@ def _share(values: Sequence[bool]) -> float | None:
 
 
 def _p50_p95(values: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return percentile(values, 50) or 0.0, percentile(values, 95) or 0.0
 
 
 def summarize(hits: Sequence[Hit]) -> list[RecallRow]:

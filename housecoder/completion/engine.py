@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from housecoder.completion.cache import CompletionCache
@@ -290,15 +290,16 @@ class CompletionEngine:
         return found
 
     def _context_request(self, request: CompletionInput, prefix: str, suffix: str) -> ContextRequest:
-        """What the context sources get: the cursor, the open documents and the parts of the file the prompt
-        leaves out (cut as `prompt` cuts them)."""
-        hidden: tuple[Part, ...] = ()
-        if self.settings.context.enabled and self.settings.context.rest_of_file:
-            budget, count = self.settings.completion, self.backend.count_tokens
-            typed = self.typed_part(prefix)
-            shown = trim_prefix(prefix[: len(prefix) - len(typed)], budget.max_prefix_tokens, count) + typed
-            hidden = hidden_parts(prefix, suffix, shown, trim_suffix(suffix, budget.max_suffix_tokens, count))
-        return ContextRequest(request.path, request.language, prefix, suffix, request.documents, hidden)
+        return ContextRequest(request.path, request.language, prefix, suffix, request.documents)
+
+    def _hidden(self, prefix: str, suffix: str) -> tuple[Part, ...]:
+        """The parts of the file the prompt leaves out, cut as `prompt` cuts it (for `context.rest_of_file`)."""
+        if not self.settings.context.rest_of_file:
+            return ()
+        budget, count = self.settings.completion, self.backend.count_tokens
+        typed = self.typed_part(prefix)
+        shown = trim_prefix(prefix[: len(prefix) - len(typed)], budget.max_prefix_tokens, count) + typed
+        return hidden_parts(prefix, suffix, shown, trim_suffix(suffix, budget.max_suffix_tokens, count))
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if is_secret(request.path, prefix + suffix):  # its text would be the prompt
@@ -321,6 +322,8 @@ class CompletionEngine:
             if found is not None:
                 self._contexts.move_to_end(key)
                 return found, True
+        if config.enabled:  # the hidden parts cost token counts: only when the sources run
+            request = replace(request, hidden=self._hidden(request.prefix, request.suffix))
         found = gather(request, config, self.backend.count_tokens, self.retriever if use_index else None, wanted=wanted)
         if not found.skipped:
             with self._lock:

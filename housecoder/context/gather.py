@@ -162,8 +162,9 @@ def _sources(
             lambda: rest_of_file(request.path, request.hidden, wanted.window_query, size=config.window_lines,
                                  k=config.similar_k, max_lines=config.max_snippet_lines),
         )  # fmt: skip
-    documents = [(doc.path, doc.text) for doc in request.documents if doc.path != request.path and not is_secret(doc.path, doc.text)]
-    if config.open_documents and documents:
+    documents = [(doc.path, doc.text) for doc in request.documents
+                 if doc.path != request.path and not is_secret(doc.path, doc.text)] if config.open_documents else []  # fmt: skip
+    if documents:
         sources["open_documents"] = (
             config.open_documents_ms,
             lambda: best_windows(wanted.window_query, documents, size=config.window_lines, k=4,
@@ -203,7 +204,7 @@ def gather(
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
     ordered = [found.get(name, []) for name in SOURCE_ORDER]
-    around = near_cursor(request.prefix, request.suffix, config.window_lines)
+    around = near_cursor(request.prefix, request.suffix, config.window_lines) if config.max_overlap < 1 else ""
     result.snippets = assemble(ordered, config.max_tokens, count, exclude_path=request.path, around=around,
                                max_overlap=config.max_overlap, per_file=config.per_file)  # fmt: skip
     result.timings["assemble"] = time.perf_counter() - assembling

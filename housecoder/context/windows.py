@@ -16,12 +16,6 @@ from housecoder.context.identifiers import identifier_set
 from housecoder.context.snippets import ContextSnippet, clip_lines
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """|a ∩ b| / |a ∪ b|; 0 for two empty sets."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
-
-
 def windows(text: str, size: int) -> list[tuple[int, str]]:
     """(first line, text) of windows of `size` lines every `size // 2` lines (1-based line numbers)."""
     lines = text.split("\n")
@@ -66,7 +60,7 @@ class WindowIndex:
         scored: list[ContextSnippet] = []
         for number, common in sorted(shared.items()):  # file order, so ties go to the earlier window
             path, first, body, names = self._windows[number]
-            score = common / (len(wanted) + len(names) - common)
+            score = common / (len(wanted) + len(names) - common)  # Jaccard: |a ∩ b| / |a ∪ b|
             if path == exclude_path or score < min_similarity or score <= 0:
                 continue
             text, kept = clip_lines(body, max_lines)
@@ -83,8 +77,9 @@ def best_windows(
     min_similarity: float,
 ) -> list[ContextSnippet]:
     """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap."""
-    return WindowIndex(((path, text, 1) for path, text in documents), size).search(query, exclude_path=None, k=k, max_lines=size, min_similarity=min_similarity,
-                                               source="open-document", label="open document, similarity")  # fmt: skip
+    index = WindowIndex(((path, text, 1) for path, text in documents), size)
+    return index.search(query, exclude_path=None, k=k, max_lines=size, min_similarity=min_similarity,
+                        source="open-document", label="open document, similarity")
 
 
 def pick_best(snippets: Sequence[ContextSnippet], k: int) -> list[ContextSnippet]:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from housecoder.context.windows import best_windows, jaccard, windows
-
-
-def test_jaccard_hand_computed() -> None:
-    assert jaccard(frozenset("abc"), frozenset("bcd")) == 2 / 4
-    assert jaccard(frozenset(), frozenset()) == 0.0
+from housecoder.context.windows import best_windows, windows
 
 
 def test_windows_overlap_by_half_and_cover_the_end() -> None:
