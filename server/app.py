@@ -28,8 +28,9 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT
 from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
+from housecoder.server.host import ModelHost
 from housecoder.server.progress import LspProgress
-from housecoder.server.protocol import HardenedProtocol
+from housecoder.server.protocol import HardenedProtocol, strict_converter
 from housecoder.server.session import Session
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,23 @@ def _section(options: Any) -> dict[str, Any]:
 
 
 class HousecoderServer(LanguageServer):
-    """pygls server plus the session it serves; `overrides` are settings from the command line, `trusted` the
-    project roots whose own config files may set sensitive keys (`housecoder trust`)."""
+    """pygls server plus the session it serves, for one client connection; `overrides` are settings from the
+    command line, `trusted` the project roots whose own config files may set sensitive keys (`housecoder
+    trust`), `host` the model thread and models shared with the process's other connections (None: its own)."""
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None, trusted: Collection[Path] = ()) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        trusted: Collection[Path] = (),
+        host: ModelHost | None = None,
+    ) -> None:
         super().__init__("housecoder", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
-                         protocol_cls=HardenedProtocol)
+                         protocol_cls=HardenedProtocol, converter_factory=strict_converter)  # fmt: skip
         self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
         self.trusted = frozenset(trusted)
+        self.host = host
+        self.stopped = asyncio.Event()  # set by `exit`: the transport ends the connection
+        self.exit_code: int | None = None
         self.client_options: dict[str, Any] = {}
         self.session: Session | None = None
         self.recent = RecentDocuments()
@@ -68,6 +78,29 @@ class HousecoderServer(LanguageServer):
         self.last: dict[str, CompletionOutput] = {}
         self.shown: set[str] = set()
         self._tokens = itertools.count(1)
+
+    # -- connection --------------------------------------------------------------------
+
+    def end_connection(self, code: int) -> None:
+        """`exit` was received: end this connection with `code` (over stdio, the process)."""
+        self.exit_code = code
+        self.stopped.set()
+
+    def close(self) -> None:
+        """The connection ended: stop its work and let the host drop what nobody else uses."""
+        for alive in self.inflight.values():
+            for cancel in alive:
+                cancel.cancel()
+        self.inflight.clear()
+        if self.session is not None:
+            self.session.shutdown()
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve stdin/stdout until `exit` or the end of stdin (`server.transport`); the exit code is kept in
+        `exit_code`."""
+        from housecoder.server.transport import serve_stdio
+
+        self.exit_code = serve_stdio(self, stdin, stdout)
 
     # -- settings ----------------------------------------------------------------------
 
@@ -232,9 +265,13 @@ def _folders(params: types.InitializeParams) -> list[Path]:
     return paths
 
 
-def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None, trusted: Collection[Path] = ()) -> HousecoderServer:
-    """A server with every feature registered."""
-    server = HousecoderServer(overrides, trusted)
+def create_server(
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    trusted: Collection[Path] = (),
+    host: ModelHost | None = None,
+) -> HousecoderServer:
+    """A server with every feature registered, for one client (sharing `host` with other clients' servers)."""
+    server = HousecoderServer(overrides, trusted, host)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:
@@ -250,7 +287,7 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None, trus
                 settings = ls.settings_for(None, {})
             except HousecoderError:
                 settings = Settings()
-        ls.session = Session(settings, folders)
+        ls.session = Session(settings, folders, ls.host)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:
@@ -259,13 +296,7 @@ def create_server(overrides: Mapping[str, Mapping[str, Any]] | None = None, trus
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HousecoderServer, params: None) -> None:
-        for alive in ls.inflight.values():
-            for cancel in alive:
-                cancel.cancel()
-        if ls.session is not None:
-            ls.session.cancel_idle()
-        if ls.session is not None:
-            ls.session.shutdown()
+        ls.close()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HousecoderServer, params: types.DidOpenTextDocumentParams) -> None:

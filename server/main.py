@@ -20,7 +20,8 @@ def serve(
     verbose: bool = False,
     log_file: Path | None = None,
 ) -> None:
-    """Run until the client exits. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
+    """Run until the client exits (stdio: exit code 0 after shutdown, else 1) or, over TCP, until interrupted,
+    serving each connection as its own session on one shared model. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
     `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`)."""
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
@@ -28,15 +29,19 @@ def serve(
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     from housecoder.server.app import create_server
+    from housecoder.server.host import ModelHost
+    from housecoder.server.transport import serve_stdio, serve_tcp
 
-    server = create_server(overrides, trusted)
-    if tcp:
-        bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
-        if bind not in ("127.0.0.1", "localhost", "::1"):
-            logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)
-        server.start_tcp(bind, bind_port)
-    else:
-        server.start_io()
+    if not tcp:
+        sys.exit(serve_stdio(create_server(overrides, trusted)))
+    bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
+    if bind not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)
+    shared = ModelHost()  # one model thread and one copy of each model for every client
+    try:
+        serve_tcp(bind, bind_port, lambda: create_server(overrides, trusted, shared))
+    finally:
+        shared.shutdown()
 
 
 def tcp_address(

@@ -1,18 +1,34 @@
-"""The JSON-RPC layer, hardened: a request whose params do not match the LSP schema gets an error response.
+"""The JSON-RPC layer, hardened: requests are answered per the LSP spec even when they are wrong.
 
-pygls logs such a request and drops it, so the client would wait forever; here
-the request is answered with InvalidParams (or InternalError) carrying a
-one-line message, and the server reads on.
+pygls logs a request whose params do not match the LSP schema and drops it, so
+the client would wait forever; here such a request is answered with
+InvalidParams (or InternalError) carrying a one-line message, and the server
+reads on. Strings must be strings (pygls would turn a numeric URI into one).
+Lifecycle: a request before `initialize` gets ServerNotInitialized, a second
+`initialize` and any request after `shutdown` get InvalidRequest, and `exit`
+ends the connection (not the process: over TCP other clients go on) with the
+exit code the spec asks for (0 after `shutdown`, else 1).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from pygls.exceptions import JsonRpcException
-from pygls.protocol import LanguageServerProtocol
+import cattrs
+from lsprotocol import types
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+    JsonRpcServerNotInitialized,
+)
+from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.json_rpc import RPCNotification, RPCRequest
+from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +42,37 @@ class _Rejected:
     error: JsonRpcException
 
 
+def _strict_str(value: Any, _type: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def strict_converter() -> cattrs.Converter:
+    """pygls's converter, except that a string field takes only a string."""
+    converter: cattrs.Converter = default_converter()
+    converter.register_structure_hook(str, _strict_str)
+    return converter
+
+
+def _check_params(data: dict[str, Any]) -> None:
+    """What the schema lets through but a handler must not see (raises InvalidParams)."""
+    params = data.get("params")
+    if data.get("method") == types.WORKSPACE_EXECUTE_COMMAND and isinstance(params, dict):
+        arguments = params.get("arguments")
+        if arguments is not None and not isinstance(arguments, list):
+            raise JsonRpcInvalidParams(message=f"arguments must be an array, got {type(arguments).__name__}")
+
+
 class HardenedProtocol(LanguageServerProtocol):
-    """LanguageServerProtocol that answers malformed requests instead of dropping them."""
+    """LanguageServerProtocol that answers malformed and out-of-order requests instead of dropping them."""
+
+    initialize_seen = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
+            if isinstance(data, dict) and "jsonrpc" in data:
+                _check_params(data)
             return super().structure_message(data)
         except JsonRpcException as err:
             if isinstance(data, dict) and "id" in data and "method" in data and isinstance(data["id"], (int, str)):
@@ -39,8 +81,43 @@ class HardenedProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Rejected):
+            refused = self._refuse(message.method) if message.method != types.INITIALIZE else None
+            if refused is None and self.get_message_type(message.method) is None and message.method not in self.fm.features:
+                refused = JsonRpcMethodNotFound.of(message.method)
             log.warning("malformed %s request %r: %s", message.method, message.id, message.error.message)
-            error = type(message.error)(message=f"{message.error.message}: params do not match {message.method}")
+            error = refused or type(message.error)(message=f"{message.error.message}: params do not match {message.method}")
             self._send_response(message.id, None, error.to_response_error())
             return
+        method = getattr(message, "method", None)
+        if isinstance(message, RPCRequest):
+            refused = self._refuse(method)
+            if refused is not None:
+                log.warning("%s request %r refused: %s", method, message.id, refused.message)
+                self._send_response(message.id, None, refused.to_response_error())
+                return
+        elif isinstance(message, RPCNotification) and not self.initialize_seen and method != types.EXIT:
+            log.warning("%s notification before initialize: dropped", method)
+            return
         super().handle_message(message)
+
+    def _refuse(self, method: str | None) -> JsonRpcException | None:
+        if self._shutdown:
+            return JsonRpcInvalidRequest(message="the server is shutting down: only exit is accepted")
+        if method == types.INITIALIZE:
+            if self.initialize_seen:
+                return JsonRpcInvalidRequest(message="initialize was already received")
+            self.initialize_seen = True
+            return None
+        if not self.initialize_seen:
+            return JsonRpcServerNotInitialized(message="the server is not initialized: send initialize first")
+        return None
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        """End this connection with 0 after `shutdown`, else 1 (the server decides what that ends)."""
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        end = getattr(self._server, "end_connection", None)
+        if end is None:
+            raise SystemExit(0 if self._shutdown else 1)
+        end(0 if self._shutdown else 1)

@@ -2,8 +2,10 @@
 
 Threads: all model work (loading, generating, switching adapters) runs on one
 worker thread, so requests queue instead of competing for two CPU cores; index
-writes (save, `housecoder.index`) run on a second one. Nothing here touches
-pygls: the LSP layer calls in and turns results and notices into messages.
+writes (save, `housecoder.index`) run on a second one. The model thread, the
+loaded models and the idle job belong to a `ModelHost`, shared by the sessions of
+one process (one per TCP connection). Nothing here touches pygls: the LSP layer
+calls in and turns results and notices into messages.
 
 Idle work (`warm`: prefilling the prompt the next request will most likely use,
 or computing the suggestion that follows one about to be accepted) queues on the
@@ -29,6 +31,7 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT, Progress
 from housecoder.server.documents import Located
+from housecoder.server.host import ModelHost
 
 if TYPE_CHECKING:
     from housecoder.completion.loading import LoadedBackend
@@ -55,6 +58,7 @@ class _IdleJob:
     complete: bool
     cancel: Cancellation
     future: Future[int]
+    owner: object = None
 
 
 def _build_windows(retriever: Any) -> None:
@@ -85,45 +89,48 @@ class Answer:
 class Session:
     """Everything a running server knows, independent of the protocol."""
 
-    def __init__(self, settings: Settings, folders: Sequence[Path]) -> None:
+    def __init__(self, settings: Settings, folders: Sequence[Path], host: ModelHost | None = None) -> None:
         self.settings = settings
         self.folders = [folder.resolve() for folder in folders]
         self._folders = {folder: _Folder(folder) for folder in self.folders}
         self._outside = _Folder(Path("."), missing="outside the workspace")
-        self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-model")
+        self._own_host = host is None
+        self.host = host or ModelHost()
+        self.model_pool = self.host.pool
         self.index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-index")
         self._backend: Future[LoadedBackend] | None = None
-        self.model_error = ""
+        self._model_key: tuple[str, str, tuple[str, ...]] | None = None
         self._embedder: Any = None
         self._embedder_lock = threading.Lock()  # not self._lock: the embedder loads while that one is held
         self._lock = threading.Lock()
         self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
-        self._idle: _IdleJob | None = None
         self.warmed: list[tuple[str, int]] = []  # (what, tokens prefilled or "completed") of recent idle jobs
 
     # -- model -------------------------------------------------------------------------
 
     def load_model(self) -> Future[LoadedBackend]:
         """Start loading the configured model on the model thread (again, after a settings change), with
-        the configured adapter or the best one registered for the first workspace folder that has one."""
+        the configured adapter or the best one registered for the first workspace folder that has one. A
+        session of the same process that wants the same model shares the one it loaded."""
         from housecoder.completion.loading import load
+
+        settings, folders = self.settings, list(self.folders)
 
         def load_on_thread() -> LoadedBackend:
             started = time.perf_counter()
             try:
-                loaded = load(self.settings, repo_roots=self.folders)
-            except HousecoderError as err:
-                self.model_error = str(err)
+                loaded = load(settings, repo_roots=folders)
+            except HousecoderError:
                 raise
             except Exception as err:  # e.g. out of memory: say so, keep serving
-                self.model_error = f"cannot load {self.settings.models.code_model}: {first_line(err)}"
-                raise HousecoderError(self.model_error) from err
-            self.model_error = ""
-            log.info("model %s loaded in %.1f s", self.settings.models.code_model, time.perf_counter() - started)
+                raise HousecoderError(f"cannot load {settings.models.code_model}: {first_line(err)}") from err
+            log.info("model %s loaded in %.1f s", settings.models.code_model, time.perf_counter() - started)
             return loaded
 
+        key = (settings.models.model_dump_json(), settings.inference.model_dump_json(), tuple(map(str, folders)))
         with self._lock:
-            self._backend = self.model_pool.submit(load_on_thread)
+            self._model_key = key
+            self._backend = self.host.acquire(self, key, load_on_thread)
             for folder in (*self._folders.values(), self._outside):
                 folder.engine = None
             return self._backend
@@ -141,6 +148,13 @@ class Session:
     @property
     def model_ready(self) -> bool:
         return self._backend is not None and self._backend.done() and self._backend.exception() is None
+
+    @property
+    def model_error(self) -> str:
+        """Why the model failed to load ('' while loading or loaded)."""
+        future = self._backend
+        error = future.exception() if future is not None and future.done() else None
+        return first_line(error) if error is not None else ""
 
     def set_adapter(self, adapter: str | None) -> dict[str, Any]:
         """On the model thread: switch to the adapter at `adapter` (checked against the loaded base), or with
@@ -231,22 +245,22 @@ class Session:
     def cancel_idle(self, keep: CompletionInput | None = None) -> None:
         """Stop the idle job, if any (a real request is coming), unless it is computing the completion of
         `keep`'s very cursor: the request then waits for it and is answered from the cache."""
-        with self._lock:
-            job = self._idle
+        with self.host.lock:
+            job = self.host.idle
             if job is None:
                 return
             if job.complete and keep is not None and _same_cursor(job.request, keep) and not job.future.done():
                 return
             job.cancel.cancel()
-            self._idle = None
+            self.host.idle = None
 
     def warm(self, located: Located, request: CompletionInput, *, complete: bool = False) -> Future[int]:
         """Queue idle work for `request`'s cursor, replacing any earlier idle job: prefill its prompt, or with
         `complete` compute its completion into the engine's cache. A prefill never replaces a completion still
         to be computed. The future gives the tokens prefilled (-1 for a completion); 0 when cancelled before
         it started or while the model is not ready."""
-        with self._lock:
-            job = self._idle
+        with self.host.lock:
+            job = self.host.idle
             if job is not None and job.complete and not complete and not job.future.done():
                 return _done(0)
             if job is not None:
@@ -272,9 +286,9 @@ class Session:
             try:
                 future = self.model_pool.submit(run)
             except RuntimeError:  # shut down
-                self._idle = None
+                self.host.idle = None
                 return _done(0)
-            self._idle = _IdleJob(request, complete, cancel, future)
+            self.host.idle = _IdleJob(request, complete, cancel, future, owner=self)
             return future
 
     def _engine(self, located: Located, notices: list[str] | None) -> CompletionEngine:
@@ -356,10 +370,19 @@ class Session:
             "adapter": described.get("adapter"),
             **adapter_status(loaded.adapter if loaded else None),
             "kv_cache": described.get("kv_cache"),
+            "model_sessions": self.host.users(self._model_key) if self._model_key else 0,  # clients sharing it (TCP)
             "idle_work": [{"kind": kind, "tokens": tokens} for kind, tokens in self.warmed],
             "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
         }
 
     def shutdown(self) -> None:
-        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        """The client is gone: stop this session's idle work; the host drops models nobody else uses."""
+        with self.host.lock:
+            job = self.host.idle
+            if job is not None and job.owner is self:
+                job.cancel.cancel()
+                self.host.idle = None
+        self.host.release(self)
+        if self._own_host:
+            self.host.shutdown()
         self.index_pool.shutdown(wait=False, cancel_futures=True)
