@@ -32,6 +32,7 @@ import tomllib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -94,6 +95,20 @@ class InferenceConfig(_Section):
     )
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as http://gpu-box:8000")
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number or out of range)
+        except ValueError as err:
+            raise ValueError(f"{value!r}: {err}") from err
+        return value
 
 
 class CompletionConfig(_Section):
@@ -326,6 +341,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    except RecursionError as err:  # tomllib recurses per nested inline table or array
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
 
@@ -359,6 +376,9 @@ def _validate(data: Mapping[str, Any], origin: str) -> Settings:
 def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
     pyproject = root / "pyproject.toml"
+    for candidate in (pyproject, root / PROJECT_FILE):
+        if candidate.exists() and not candidate.is_file():
+            raise ConfigError(f"{candidate}: not a file (a directory or special file where the config belongs)")
     if pyproject.is_file():
         table = _read_toml(pyproject).get("tool", {}).get("housecoder", {})
         if not isinstance(table, dict):

@@ -18,6 +18,13 @@ def first_line(err: BaseException, limit: int = 200) -> str:
     return (text.splitlines()[0] if text else type(err).__name__)[:limit]
 
 
+def os_error_line(err: OSError) -> str:
+    """An operating-system error (file system, sockets, name resolution) as one line naming what failed."""
+    what = err.strerror or first_line(err)
+    names = [str(name) for name in (err.filename, err.filename2) if name is not None]
+    return f"{' -> '.join(names)}: {what}" if names else what
+
+
 class HousecoderError(Exception):
     """Base of every error a user can cause; `str(err)` is one line for the user."""
 

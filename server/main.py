@@ -28,6 +28,7 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from housecoder.errors import HousecoderError, os_error_line
     from housecoder.server.app import create_server
     from housecoder.server.host import ModelHost
     from housecoder.server.transport import serve_stdio, serve_tcp
@@ -40,6 +41,8 @@ def serve(
     shared = ModelHost()  # one model thread and one copy of each model for every client
     try:
         serve_tcp(bind, bind_port, lambda: create_server(overrides, trusted, shared))
+    except OSError as err:  # a host that does not resolve, a port in use
+        raise HousecoderError(f"cannot listen on {bind}:{bind_port}: {os_error_line(err)}") from err
     finally:
         shared.shutdown()
 
@@ -89,5 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         trusted = read_trusted(trust_file(os.environ))
     except HousecoderError as err:
         sys.exit(f"error: {err}")
-    serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, trusted=trusted,
-          verbose=args.verbose, log_file=args.log_file)  # fmt: skip
+    try:
+        serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, trusted=trusted,
+              verbose=args.verbose, log_file=args.log_file)  # fmt: skip
+    except HousecoderError as err:
+        sys.exit(f"error: {err}")

@@ -85,7 +85,9 @@ def _root(
 
 def main() -> None:
     """Console entry point: user errors become one red line and exit status 1."""
-    from housecoder.errors import HousecoderError
+    import logging
+
+    from housecoder.errors import HousecoderError, os_error_line
 
     # LanceDB's native logger would print its own warnings on stderr; errors still show.
     os.environ.setdefault("LANCEDB_LOG", "error")
@@ -93,6 +95,11 @@ def main() -> None:
         app()
     except HousecoderError as err:
         fail(str(err))
+    except OSError as err:  # an unwritable location, a path under a file, a name that does not resolve
+        logging.getLogger("housecoder").debug("OS error", exc_info=True)
+        fail(os_error_line(err))
+    except RecursionError:
+        fail("the input is nested too deeply")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
