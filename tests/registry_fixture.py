@@ -14,14 +14,17 @@ def register(
     settings: Settings, repo: Path, run: str, fingerprint: str, *, peft_dir: Path | None = None,
     created: str = "2025-01-01T12:00:00+00:00", beat_base: bool = True, base_model: str = "tiny-qwen",
 ) -> Path:
-    """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files) and its metadata."""
+    """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and its metadata."""
     target = repo_adapters_dir(settings, repo) / run
     if peft_dir is not None:
         shutil.copytree(peft_dir, target)
     else:
         target.mkdir(parents=True)
         (target / "adapter_config.json").write_text('{"peft_type": "LORA"}')
-        (target / "adapter_model.safetensors").write_bytes(b"\0" * 16)
+        import numpy as np
+        from safetensors.numpy import save_file
+
+        save_file({"base_model.model.q_proj.lora_A.weight": np.zeros((1, 1), np.float32)}, str(target / "adapter_model.safetensors"))
     exact = (0.25, 0.5) if beat_base else (0.5, 0.25)
     meta: dict[str, Any] = {
         "base_model": base_model, "base_fingerprint": fingerprint, "repository": str(repo.resolve()),

@@ -68,7 +68,11 @@ class AdapterInfo:
     @property
     def has_weights(self) -> bool:
         """Whether the peft files are still there (a run may have been cleaned up)."""
-        return (self.path / ADAPTER_CONFIG).is_file() and any((self.path / name).is_file() for name in ADAPTER_WEIGHTS)
+        return (
+            (self.path / ADAPTER_CONFIG).is_file()
+            and any((self.path / name).is_file() for name in ADAPTER_WEIGHTS)
+            and weights_problem(self.path) is None
+        )
 
     def summary(self) -> str:
         """"held-out exact match 31.0 -> 42.0%" when the metrics hold both figures, else the verdict."""
@@ -214,6 +218,26 @@ def best_adapter(settings: Settings, repo_root: Path, fingerprint: str) -> Adapt
     return None
 
 
+def weights_problem(adapter: Path) -> str | None:
+    """Why the adapter's safetensors file holds no LoRA weights (an empty or truncated file would apply as
+    no adapter at all); None when it has some, or when there is no safetensors file to check."""
+    path = adapter / ADAPTER_WEIGHTS[0]
+    if not path.is_file():
+        return None
+    try:
+        from safetensors import safe_open
+    except ImportError:  # the runtimes that read adapters install it
+        return None
+    try:
+        with safe_open(str(path), framework="numpy") as weights:
+            names = list(weights.keys())
+    except Exception as err:  # safetensors raises its own error types for a broken header
+        return f"unreadable {path.name}: {first_line(err)}"
+    if not any("lora_" in name for name in names):
+        return f"{path.name} holds no LoRA weights"
+    return None
+
+
 def check_compatible(adapter: Path, fingerprint: str) -> None:
     """Refuse, in one line, an adapter that is missing or whose metadata names another base model.
     A plain peft adapter (no metadata) passes: peft and llama.cpp check its shapes when loading."""
@@ -221,6 +245,9 @@ def check_compatible(adapter: Path, fingerprint: str) -> None:
         raise ModelError(f"{adapter}: not a LoRA adapter (no such directory)")
     if not (adapter / ADAPTER_CONFIG).is_file():
         raise ModelError(f"{adapter}: not a LoRA adapter (no {ADAPTER_CONFIG})")
+    problem = weights_problem(adapter)
+    if problem is not None:
+        raise ModelError(f"{adapter}: not a LoRA adapter ({problem})")
     info = read_adapter(adapter)
     if info is not None and info.base_fingerprint != fingerprint:
         raise AdapterMismatch(str(adapter), info.base_model, info.base_fingerprint, fingerprint)

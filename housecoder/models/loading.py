@@ -13,6 +13,7 @@ from typing import Any
 from housecoder.config import ModelsConfig
 from housecoder.errors import MissingDependency, first_line
 from housecoder.models.errors import ModelError
+from housecoder.models.adapters import weights_problem
 
 
 @dataclass
@@ -97,6 +98,9 @@ def set_adapter(loaded: LoadedModel, adapter: Path | None) -> None:
     config_file = adapter / "adapter_config.json"
     if not config_file.is_file():
         raise ModelError(f"{adapter}: not a LoRA adapter (no adapter_config.json)")
+    problem = weights_problem(adapter)
+    if problem is not None:
+        raise ModelError(f"{adapter}: not a LoRA adapter ({problem})")
     try:
         from peft import PeftModel
     except ImportError as err:
@@ -104,5 +108,16 @@ def set_adapter(loaded: LoadedModel, adapter: Path | None) -> None:
     try:
         loaded.model = PeftModel.from_pretrained(model, str(adapter)).eval()
     except (OSError, ValueError, KeyError, RuntimeError) as err:
+        _strip_lora(model)  # peft injects its layers in place before it loads the weights that failed
         raise ModelError(f"{adapter}: cannot load the adapter: {first_line(err)}") from err
     loaded.adapter = adapter
+
+
+def _strip_lora(model: Any) -> None:
+    """Put every base layer back where a refused adapter left a peft layer around it."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for name, module in list(model.named_modules()):
+        if name and isinstance(module, BaseTunerLayer):
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, child, module.get_base_layer())

@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from registry_fixture import register
+from safetensors.numpy import save_file
 
 from housecoder.completion.loading import choose_adapter, load, load_backend
 from housecoder.config import Settings
@@ -62,7 +64,12 @@ def test_a_registered_adapter_that_does_not_load_is_left_off(tiny_qwen_dir: Path
     repo = tmp_path / "repo"
     repo.mkdir()
     settings = settings_for(tiny_qwen_dir, tmp_path)
-    register(settings, repo, "broken", base_fingerprint(tiny_qwen_dir))  # placeholder weights peft cannot read
+    broken = tmp_path / "broken"  # LoRA weights whose shapes do not fit the model: peft fails to load them
+    broken.mkdir()
+    (broken / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 4, "target_modules": ["q_proj"]}')
+    wrong = {"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": np.zeros((1, 1), np.float32)}
+    save_file(wrong, str(broken / "adapter_model.safetensors"))
+    register(settings, repo, "broken", base_fingerprint(tiny_qwen_dir), peft_dir=broken)
     loaded = load(settings, repo_roots=[repo])
     assert loaded.adapter is None and loaded.backend.adapter is None
 

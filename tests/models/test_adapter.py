@@ -59,3 +59,41 @@ def test_bad_adapters_are_refused_in_one_line(tiny_qwen_dir: Path, tmp_path: Pat
     with pytest.raises(ModelError) as caught:
         set_adapter(loaded, broken)
     assert "\n" not in str(caught.value) and loaded.adapter is None
+
+
+def test_an_adapter_without_lora_tensors_is_refused(tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.numpy import save_file
+
+    from housecoder.models.adapters import check_compatible
+
+    empty = tmp_path / "empty"
+    shutil.copytree(tiny_adapter_dir, empty)
+    save_file({}, str(empty / "adapter_model.safetensors"))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    with pytest.raises(ModelError, match="holds no LoRA weights"):
+        set_adapter(loaded, empty)
+    with pytest.raises(ModelError, match="holds no LoRA weights"):
+        check_compatible(empty, "any fingerprint")
+    assert loaded.adapter is None
+
+
+def test_a_refused_adapter_leaves_no_layers_behind(tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    wrong_rank = tmp_path / "wrong-rank"  # peft injects rank-8 layers, then the rank-4 weights do not fit
+    shutil.copytree(tiny_adapter_dir, wrong_rank)
+    config = json.loads((wrong_rank / "adapter_config.json").read_text())
+    (wrong_rank / "adapter_config.json").write_text(json.dumps({**config, "r": 8}))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    set_adapter(loaded, tiny_adapter_dir)
+    with pytest.raises(ModelError, match="cannot load the adapter"):
+        set_adapter(loaded, wrong_rank)
+    assert loaded.adapter is None
+    assert not [name for name, module in loaded.model.named_modules() if isinstance(module, BaseTunerLayer)]
+    set_adapter(loaded, tiny_adapter_dir)  # and a good one still applies afterwards
+    assert loaded.adapter == tiny_adapter_dir
