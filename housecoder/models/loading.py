@@ -12,8 +12,8 @@ from typing import Any
 
 from housecoder.config import ModelsConfig
 from housecoder.errors import MissingDependency, first_line
-from housecoder.models.errors import ModelError
 from housecoder.models.adapters import weights_problem
+from housecoder.models.errors import ModelError
 
 
 @dataclass

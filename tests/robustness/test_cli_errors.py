@@ -65,5 +65,5 @@ def test_a_tcp_host_that_does_not_resolve(repo: Path, model_cache: Path) -> None
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://box", "http://", "http://box:99999"])
 def test_an_engine_url_must_be_http(url: str) -> None:
-    with pytest.raises(ConfigError, match="inference.url"):
+    with pytest.raises(ConfigError, match=r"inference\.url"):
         load_settings(None, {"inference": {"url": url}})

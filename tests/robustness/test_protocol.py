@@ -33,7 +33,7 @@ def _exit(process: subprocess.Popen[bytes], peer: Peer) -> int:
 
 
 def test_a_request_before_initialize_is_refused_and_a_second_initialize_too(server: Any, shop: Path, options: dict[str, Any]) -> None:
-    process, peer = server
+    _, peer = server
     assert peer.call("early", "housecoder/nothing")["error"]["code"] == NOT_INITIALIZED
     assert "capabilities" in peer.initialize(shop, options)["result"]
     again = peer.call(2, "initialize", {"processId": None, "rootUri": Path("/etc").as_uri(), "capabilities": {}})
@@ -57,7 +57,7 @@ def test_exit_without_shutdown_exits_1(server: Any, shop: Path, options: dict[st
 
 
 def test_header_names_are_case_insensitive(server: Any, shop: Path, options: dict[str, Any]) -> None:
-    process, peer = server
+    _, peer = server
     peer.initialize(shop, options)
     peer.send(frame({"jsonrpc": "2.0", "id": "lower", "method": "shutdown"}, header="content-length"))
     assert peer.response("lower")["result"] is None
@@ -79,7 +79,7 @@ def test_an_absurd_content_length_does_not_kill_the_server(server: Any, shop: Pa
 def test_an_oversized_message_is_skipped_and_answered_with_a_parse_error(server: Any, shop: Path, options: dict[str, Any]) -> None:
     from housecoder.server.transport import MAX_MESSAGE_BYTES
 
-    process, peer = server
+    _, peer = server
     peer.initialize(shop, options)
     peer.send(f"Content-Length: {MAX_MESSAGE_BYTES + 1}\r\n\r\n".encode() + b" " * (MAX_MESSAGE_BYTES + 1))
     _alive(peer, 2)
@@ -89,21 +89,21 @@ def test_an_oversized_message_is_skipped_and_answered_with_a_parse_error(server:
 
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b'"just a string"'])
 def test_unreadable_bodies_are_answered_and_the_server_reads_on(server: Any, shop: Path, options: dict[str, Any], body: bytes) -> None:
-    process, peer = server
+    _, peer = server
     peer.initialize(shop, options)
     peer.send(frame(body))
     _alive(peer, 2)
 
 
 def test_garbage_headers_and_missing_length_are_skipped(server: Any, shop: Path, options: dict[str, Any]) -> None:
-    process, peer = server
+    _, peer = server
     peer.initialize(shop, options)
     peer.send(b"no colon here\r\nX-Other: 1\r\n\r\n" + b"Content-Length: abc\r\n\r\n" + b"x" * 20_000 + b"\r\n")
     _alive(peer, 2)
 
 
 def test_params_of_the_wrong_type_get_invalid_params(server: Any, shop: Path, options: dict[str, Any]) -> None:
-    process, peer = server
+    _, peer = server
     peer.initialize(shop, options)
     numeric_uri = peer.call(2, "textDocument/inlineCompletion", {
         "textDocument": {"uri": 12345}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 2}})  # fmt: skip

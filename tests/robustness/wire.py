@@ -3,6 +3,7 @@ the server sends, so tests can assert on exactly what a hostile or broken client
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -113,10 +114,8 @@ def start_stdio(cwd: Path) -> tuple[subprocess.Popen[bytes], Peer]:
 
 def hang_up(sock: socket.socket) -> None:
     """Close a connection for real (the reader's file object would otherwise keep it open)."""
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 
