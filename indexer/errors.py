@@ -4,7 +4,8 @@
     └── IndexerError
         ├── NotADirectory       the path to index is missing or not a directory
         ├── IndexNotFound       no index yet for this repository
-        └── IncompatibleIndex   written by another index format: re-index with --full
+        ├── IncompatibleIndex   written by another index format: re-index with --full
+        └── IndexBusy           another run is writing this index
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class NotADirectory(IndexerError):
 class IndexNotFound(IndexerError):
     def __init__(self, root: str) -> None:
         super().__init__(f"no index for {root} yet; run: housecoder index {root}")
+
+
+class IndexBusy(IndexerError):
+    def __init__(self, where: str) -> None:
+        super().__init__(f"another housecoder run is writing the index at {where}; try again when it is done")
 
 
 class IncompatibleIndex(IndexerError):

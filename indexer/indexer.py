@@ -130,9 +130,18 @@ class Indexer:
     # -- runs ----------------------------------------------------------------------------
 
     def run(self, progress: Progress = SILENT) -> Summary:
-        """Bring the index up to date with the working tree."""
+        """Bring the index up to date with the working tree (a full rebuild when the store asks for one)."""
+        with self.store.write_lock():
+            if self.store.clear_on_write:
+                rolled_back = self.store.rollback_uncommitted()
+                self.store.clear()
+                self.store.clear_on_write = False
+                return self._run(progress, rolled_back)
+            return self._run(progress, self.store.rollback_uncommitted())
+
+    def _run(self, progress: Progress, rolled_back: bool) -> Summary:
         started = time.perf_counter()
-        summary = Summary(rolled_back=self.store.rollback_uncommitted())
+        summary = Summary(rolled_back=rolled_back)
         known = self.store.files()
         seen: set[str] = set()
         batch = _Batch()
@@ -155,6 +164,10 @@ class Indexer:
 
     def update(self, paths: Iterable[Path | str], progress: Progress = SILENT) -> Summary:
         """Refresh just `paths` (e.g. a file the editor saved); deleted or now-ignored ones are removed."""
+        with self.store.write_lock():
+            return self._update(paths, progress)
+
+    def _update(self, paths: Iterable[Path | str], progress: Progress) -> Summary:
         started = time.perf_counter()
         summary = Summary(rolled_back=self.store.rollback_uncommitted())
         known = self.store.files()

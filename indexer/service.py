@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from housecoder.config import Settings
-from housecoder.indexer.errors import NotADirectory
+from housecoder.indexer.errors import IncompatibleIndex, NotADirectory
 from housecoder.indexer.indexer import Indexer, Summary
 from housecoder.indexer.store import IndexStore
 from housecoder.locations import cache_base, repo_key
@@ -49,16 +49,21 @@ def load_embedder(settings: Settings, models: ModelStore, progress: Progress = S
 
 
 def open_for_indexing(root: Path, settings: Settings, location: str, dim: int, *, full: bool) -> IndexStore:
-    """The index to write; `full` (or an index made with another embedder) starts from empty."""
+    """The index to write; `full` starts from empty, keeping the previous index readable until the rebuild
+    commits. An index made with another embedder or format is dropped and rebuilt (it is unusable anyway)."""
     if not root.is_dir():
         raise NotADirectory(str(root))
     identity = embedder_id(settings)
-    if full:
+    try:
+        store = IndexStore(location, dim=dim, embedder=identity)
+    except IncompatibleIndex:
+        if not full:
+            raise
         return IndexStore.recreate(location, dim=dim, embedder=identity)
-    store = IndexStore(location, dim=dim, embedder=identity)
     if store.embedder != identity or store.dim != dim:
         log.warning("index was built with embedder %s, now %s: rebuilding it", store.embedder, identity)
         return IndexStore.recreate(location, dim=dim, embedder=identity)
+    store.clear_on_write = full
     return store
 
 

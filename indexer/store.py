@@ -3,7 +3,9 @@
 Consistency: every successful run ends by writing the version of each table
 into the `meta` table. Readers check those versions out, so a run that was
 interrupted half-way leaves the previous index readable; the next run first
-restores the tables to those versions.
+restores the tables to those versions. A full rebuild empties the tables as
+one more uncommitted version, so until it commits, readers (and a rollback)
+still see the previous index. One run writes at a time (`write_lock`).
 
 Search: dense (cosine over the embedder's unit vectors), BM25 (LanceDB
 full-text index over the chunk text plus its identifiers split into words)
@@ -12,14 +14,16 @@ and hybrid (both, fused by reciprocal rank), one call each.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from housecoder.indexer.errors import IncompatibleIndex, IndexNotFound
+from housecoder.indexer.errors import IncompatibleIndex, IndexBusy, IndexNotFound
 
 FORMAT = 1  # bump when the schema or the meaning of a column changes
 TABLES = ("chunks", "symbols", "files")
@@ -100,6 +104,7 @@ class IndexStore:
             raise MissingDependency("lancedb", "index") from err
 
         self.location = location
+        self.clear_on_write = False  # a full rebuild: `Indexer` empties the tables once it holds the lock
         self.db = lancedb.connect(location)
         if "meta" not in _table_names(self.db):
             if not create:
@@ -142,6 +147,30 @@ class IndexStore:
         rows = [{"key": key, "value": json.dumps(value)} for key, value in meta.items()]
         mode = "overwrite" if "meta" in _table_names(self.db) else "create"
         self.db.create_table("meta", data=rows, schema=_schemas(1)["meta"], mode=mode)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Held for a whole indexing run: a second writer fails at once with IndexBusy (a lock file beside
+        the tables, released by the OS if the process dies; remote locations are not locked)."""
+        if "://" in self.location:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(Path(self.location) / ".write.lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout as err:
+            raise IndexBusy(self.location) from err
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def clear(self) -> None:
+        """Delete every row, uncommitted: readers keep the committed index until the next `commit`."""
+        for table in self.tables.values():
+            table.delete("true")
 
     def rollback_uncommitted(self) -> bool:
         """Restore tables an interrupted run left ahead of the committed versions; True if any was."""

@@ -145,3 +145,34 @@ def test_bad_inputs(tmp_path: Path, minilm: Any) -> None:
     (tmp_path / "repo").mkdir()
     rebuilt = open_for_indexing(tmp_path / "repo", SETTINGS, str(tmp_path / "old"), minilm.dimension, full=True)
     assert rebuilt.count("chunks") == 0
+
+
+def test_an_interrupted_full_rebuild_leaves_the_previous_index_readable(
+    repo: Path, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _index(repo, tmp_path / "index", minilm)
+    before = open_for_search(str(tmp_path / "index")).count("chunks")
+
+    def crash(self: IndexStore, name: str, rows: list[dict[str, Any]]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(IndexStore, "add", crash)
+    rebuild = Indexer(repo, IndexConfig(), open_for_indexing(repo, SETTINGS, str(tmp_path / "index"), minilm.dimension, full=True), minilm)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild.run()  # every table was emptied, nothing added yet
+    reader = open_for_search(str(tmp_path / "index"))
+    assert reader.count("chunks") == before and reader.definitions("StartServer")
+    monkeypatch.undo()
+    _, store = _index(repo, tmp_path / "index", minilm, full=True)
+    assert open_for_search(str(tmp_path / "index")).count("chunks") == before
+
+
+def test_one_writer_at_a_time(repo: Path, tmp_path: Path, minilm: Any) -> None:
+    from housecoder.indexer.errors import IndexBusy
+
+    location = str(tmp_path / "index")
+    first = open_for_indexing(repo, SETTINGS, location, minilm.dimension, full=False)
+    second = Indexer(repo, IndexConfig(), open_for_indexing(repo, SETTINGS, location, minilm.dimension, full=False), minilm)
+    with first.write_lock(), pytest.raises(IndexBusy, match="another housecoder run"):
+        second.run()
+    assert second.run().indexed > 0  # released: the next run writes
