@@ -19,8 +19,8 @@ import json
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from housecoder.indexer.errors import IncompatibleIndex, IndexBusy, IndexNotFound
