@@ -163,7 +163,7 @@ def test_an_interrupted_full_rebuild_leaves_the_previous_index_readable(
     reader = open_for_search(str(tmp_path / "index"))
     assert reader.count("chunks") == before and reader.definitions("StartServer")
     monkeypatch.undo()
-    _, store = _index(repo, tmp_path / "index", minilm, full=True)
+    _index(repo, tmp_path / "index", minilm, full=True)
     assert open_for_search(str(tmp_path / "index")).count("chunks") == before
 
 
