@@ -213,6 +213,8 @@ class ServerConfig(_Section):
                                "(housecoder/cursor) while the user is idle")  # fmt: skip
     precompute_next: bool = Field(default=True, description="after a suggestion is shown, compute the one that "
                                   "follows its acceptance while the user reads it")  # fmt: skip
+    request_timeout_ms: int = Field(default=15_000, ge=0, description="a completion still running after this "
+                                    "long on the model thread answers empty and frees the model (0: no limit)")  # fmt: skip
     host: str = Field(default="127.0.0.1", description="TCP mode only; another address exposes your code")
     port: int = Field(default=2087, ge=0, le=65535)
 

@@ -227,9 +227,16 @@ class Session:
         """Runs on the model thread: the engine for the document's folder, built on first use."""
         if cancel.cancelled or self._reloading():
             return Answer(None)
+        timeout_ms = self.settings.server.request_timeout_ms
+        if timeout_ms:  # from the moment the model thread takes it up: a deadline on holding the model
+            cancel.expire_at(time.monotonic() + timeout_ms / 1000)
         notices: list[str] = []
         engine = self._engine(located, notices)
-        return Answer(engine.complete(request, cancel), notices)
+        output = engine.complete(request, cancel)
+        if cancel.expired:
+            log.warning("%s: no answer within server.request_timeout_ms (%d ms): answered empty", located.relative, timeout_ms)
+            return Answer(None, notices)
+        return Answer(output, notices)
 
     def continues(self, located: Located, request: CompletionInput) -> bool:
         """True when `request` only typed what the generation in flight for its folder is writing."""

@@ -9,6 +9,7 @@ OpenAI-compatible engines behind the same call).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,16 +57,25 @@ class Generation:
 
 @dataclass
 class Cancellation:
-    """Set from another thread to stop a generation between two tokens."""
+    """Set from another thread to stop a generation between two tokens (or prefill steps), or past a deadline
+    (`time.monotonic()` seconds, see `expire_at`)."""
 
     event: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None
 
     def cancel(self) -> None:
         self.event.set()
 
+    def expire_at(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    @property
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     @property
     def cancelled(self) -> bool:
-        return self.event.is_set()
+        return self.event.is_set() or self.expired
 
 
 class Backend(Protocol):
