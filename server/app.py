@@ -403,7 +403,8 @@ def create_server(
     async def status_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
         if ls.session is None:
             return {}
-        return await asyncio.get_running_loop().run_in_executor(None, ls.session.status)
+        status = await asyncio.get_running_loop().run_in_executor(None, ls.session.status)
+        return {**status, "requests_in_flight": sum(len(alive) for alive in ls.inflight.values())}
 
     @server.command("housecoder.reloadAdapter")
     async def reload_adapter_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:

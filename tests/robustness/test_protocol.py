@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wire import TIMEOUT_S, Peer, frame, start_stdio
+
+from housecoder.bench.lsp_peer import TIMEOUT_S, Peer, frame, start_stdio
 
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR, NOT_INITIALIZED = -32600, -32602, -32700, -32002
 
@@ -71,8 +72,8 @@ def test_an_absurd_content_length_does_not_kill_the_server(server: Any, shop: Pa
     assert process.stdin is not None
     process.stdin.close()  # the client gives up: the server ends like at any end of input, no MemoryError
     assert process.wait(TIMEOUT_S) == 1
-    assert process.stderr is not None
-    stderr = process.stderr.read().decode(errors="replace")
+    assert peer.log_closed.wait(TIMEOUT_S)
+    stderr = "".join(peer.log)
     assert "Traceback" not in stderr and "MemoryError" not in stderr and "OverflowError" not in stderr
 
 

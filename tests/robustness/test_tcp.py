@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wire import TIMEOUT_S, connect, hang_up
+
+from housecoder.bench.lsp_peer import TIMEOUT_S, connect, hang_up
 
 
 @pytest.fixture

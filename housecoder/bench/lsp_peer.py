@@ -1,5 +1,6 @@
-"""A raw JSON-RPC peer for the server: it writes any bytes (malformed framing included) and collects what
-the server sends, so tests can assert on exactly what a hostile or broken client gets back."""
+"""A raw JSON-RPC peer for the language server: it writes any bytes (malformed framing included) and
+collects what the server sends. The robustness tests assert on exactly what a hostile or broken client gets
+back; the soak benchmark (`bench/soak.py`) types through it for half an hour."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-TIMEOUT_S = 120.0  # an upper bound for a loaded CI machine; tests wait on events, never sleep
+TIMEOUT_S = 120.0  # an upper bound on one answer, for a loaded CI machine
 
 
 def frame(message: dict[str, Any] | bytes, header: str = "Content-Length") -> bytes:
@@ -29,6 +30,8 @@ class Peer:
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.closed = threading.Event()
+        self.log: list[str] = []  # the server's stderr, for a server started by `start_stdio`
+        self.log_closed = threading.Event()
         threading.Thread(target=self._read, args=(source,), daemon=True).start()
 
     def _read(self, source: IO[bytes]) -> None:
@@ -48,6 +51,13 @@ class Peer:
             return
         finally:
             self.closed.set()
+
+    def keep_log(self, stream: IO[bytes]) -> None:
+        try:
+            for line in stream:
+                self.log.append(line.decode(errors="replace"))
+        finally:
+            self.log_closed.set()
 
     def send(self, data: bytes) -> None:
         self._write(data)
@@ -84,10 +94,10 @@ class Peer:
         self.notify("initialized", {})
         return answer
 
-    def open(self, path: Path, text: str, msg_id: Any = None) -> str:
+    def open(self, path: Path, text: str, language: str = "python") -> str:
         uri = path.resolve().as_uri()
         self.notify("textDocument/didOpen",
-                    {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})  # fmt: skip
+                    {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}})  # fmt: skip
         return uri
 
     def inline(self, msg_id: Any, uri: str, line: int, character: int) -> dict[str, Any]:
@@ -99,17 +109,21 @@ class Peer:
         return self.call(msg_id, "workspace/executeCommand", {"command": name, "arguments": list(arguments)})
 
 
-def start_stdio(cwd: Path) -> tuple[subprocess.Popen[bytes], Peer]:
-    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "-v"], cwd=cwd, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    assert process.stdin is not None and process.stdout is not None
+def start_stdio(cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], Peer]:
+    """`python -m housecoder.server -v ARGS` in `cwd`, over stdio; its log (stderr) is read on a thread into
+    `Peer.log` (an unread pipe would fill and block the server)."""
+    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "-v", *args], cwd=cwd,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     stdin = process.stdin
 
     def write(data: bytes) -> None:
         stdin.write(data)
         stdin.flush()
 
-    return process, Peer(process.stdout, write)
+    peer = Peer(process.stdout, write)
+    threading.Thread(target=peer.keep_log, args=(process.stderr,), daemon=True).start()
+    return process, peer
 
 
 def hang_up(sock: socket.socket) -> None:
