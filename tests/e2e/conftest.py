@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lsp import copy_shop
+from lsp import options, shop  # noqa: F401 (fixtures)
 
 
 def index_repo(root: Path, location: Path, model_cache: Path) -> None:
@@ -22,17 +19,3 @@ def index_repo(root: Path, location: Path, model_cache: Path) -> None:
     embedder = load_embedder(settings, ModelStore(model_cache))
     store = open_for_indexing(root, settings, str(location), embedder.dimension, full=True)
     Indexer(root, settings.index, store, embedder).run()
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    return copy_shop(tmp_path / "shop")
-
-
-@pytest.fixture
-def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str, Any]:
-    """initializationOptions: the tiny model, the session model store, an index in the test's temp dir."""
-    return {
-        "models": {"cache_dir": str(model_cache), "code_model": str(tiny_qwen_dir), "offline": True, "device": "cpu"},
-        "index": {"location": str(tmp_path / "index")},
-    }

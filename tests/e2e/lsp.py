@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -133,3 +134,18 @@ async def running_server(root: Path, options: dict[str, Any], *, inline: bool = 
         if client._server is not None and client._server.returncode is None:
             client._server.kill()
         drain.cancel()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A copy of the shop fixture repository (used by the e2e and robustness suites' conftests)."""
+    return copy_shop(tmp_path / "shop")
+
+
+@pytest.fixture
+def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str, Any]:
+    """initializationOptions: the tiny model, the session model store, an index in the test's temp dir."""
+    return {
+        "models": {"cache_dir": str(model_cache), "code_model": str(tiny_qwen_dir), "offline": True, "device": "cpu"},
+        "index": {"location": str(tmp_path / "index")},
+    }
