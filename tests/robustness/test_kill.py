@@ -81,3 +81,37 @@ def test_kill_9_during_index_keeps_the_previous_index(tmp_path: Path, model_cach
     assert recovery.wait(TIMEOUT_S * 3) == 0, recovery.stderr.read() if recovery.stderr else ""
     after = open_for_search(str(location))
     assert after.definitions("compute_7") and any("generation_1" in hit.text for hit in after.bm25("compute_7", 3))
+
+
+def _staging(cache: Path) -> bool:
+    return any(cache.rglob(".staging-*"))
+
+
+@pytest.mark.parametrize("when", ["at-once", "mid-write"])
+def test_kill_9_during_models_pull_keeps_the_pulled_model(tmp_path: Path, when: str) -> None:
+    cache = tmp_path / "store"
+    env = {**os.environ, "HOUSECODER_OFFLINE": "1"}
+
+    def pull(*extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([str(SCRIPT), "--cache-dir", str(cache), "models", "pull", "all-minilm-l6-v2", *extra],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    first = pull()
+    assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
+    again = pull("--force")  # a rebuild of the same model, killed: the pulled copy must survive
+    deadline = time.monotonic() + TIMEOUT_S
+    while when == "mid-write" and again.poll() is None and not _staging(cache):
+        assert time.monotonic() < deadline, "the pull never started writing"
+        time.sleep(0.02)
+    if again.poll() is None:
+        again.send_signal(signal.SIGKILL)
+    again.wait(TIMEOUT_S)
+
+    from housecoder.config import load_settings
+    from housecoder.indexer.service import load_embedder
+    from housecoder.models.store import store_for
+
+    settings = load_settings(None, {"models": {"cache_dir": str(cache), "offline": True}})
+    embedder = load_embedder(settings, store_for(settings))  # the previous export loads and embeds
+    assert len(embedder.embed(["def total(values): return sum(values)"])[0]) == embedder.dimension
+    assert pull().wait(TIMEOUT_S * 3) == 0  # and the store is usable for the next pull

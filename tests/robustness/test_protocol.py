@@ -112,3 +112,21 @@ def test_params_of_the_wrong_type_get_invalid_params(server: Any, shop: Path, op
     string_arguments = peer.call(3, "workspace/executeCommand", {"command": "housecoder.lastCompletion", "arguments": "file:///x"})
     assert string_arguments["error"]["code"] == INVALID_PARAMS
     _alive(peer, 4)
+
+
+ODD_URIS = ["untitled:Untitled-1", "file:///nonexistent/%C3%BC%20n%CC%83.py", "http://example.com/x.py", "file:///tmp/a%0Ab.py",
+            "file:///tmp/nul%00.py", "file://remote-host/share/x.py", "not a uri at all", "file:///" + "d/" * 2000 + "x.py"]  # fmt: skip
+
+
+def test_huge_and_odd_documents_are_answered(server: Any, shop: Path, options: dict[str, Any]) -> None:
+    _, peer = server
+    peer.initialize(shop, options)
+    huge = "x = " + "a" * 5_000_000  # one 5 MB line: linear scans only, cut around the cursor
+    uri = peer.open(shop / "huge.py", huge)
+    assert "result" in peer.inline("huge", uri, 0, len(huge))
+    for number, odd in enumerate(ODD_URIS):
+        peer.notify("textDocument/didOpen", {"textDocument": {"uri": odd, "languageId": "python", "version": 1,
+                                                              "text": "def f(values):\n    return "}})  # fmt: skip
+        answer = peer.inline(f"odd-{number}", odd, 1, 11)
+        assert "result" in answer or answer["error"]["code"] == INVALID_PARAMS, (odd, answer)
+    _alive(peer, "after")
