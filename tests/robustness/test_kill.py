@@ -115,3 +115,49 @@ def test_kill_9_during_models_pull_keeps_the_pulled_model(tmp_path: Path, when: 
     embedder = load_embedder(settings, store_for(settings))  # the previous export loads and embeds
     assert len(embedder.embed(["def total(values): return sum(values)"])[0]) == embedder.dimension
     assert pull().wait(TIMEOUT_S * 3) == 0  # and the store is usable for the next pull
+
+
+TRAIN_CONFIG = """[models]\ncode_model = "{model}"\ncache_dir = "{cache}"\noffline = true\ndevice = "cpu"\ndtype = "float32"
+[index]\nlocation = "{index}"\n[completion]\nmax_new_tokens = 4
+[train]\neval_samples = 4\nper_file = 6\ngrad_accum = 1\ngenerate_samples = 1\nheld_out_fraction = 0.3\nmixed_precision = "no"
+learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\noutput = "{adapters}"\n"""
+
+
+@pytest.mark.slow
+def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
+    tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path, shop: Path
+) -> None:
+    from housecoder.config import load_settings
+    from housecoder.models.adapters import base_fingerprint, best_adapter, list_adapters
+
+    adapters = tmp_path / "adapters"
+    config = tmp_path / "train.toml"
+    config.write_text(TRAIN_CONFIG.format(model=tiny_qwen_dir, cache=model_cache, index=tmp_path / "index", adapters=adapters))
+    env = {**os.environ, "HOUSECODER_OFFLINE": "1"}
+
+    def train(*extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([str(SCRIPT), "train", str(shop), "--config", str(config), "--max-samples", "8", *extra],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    first = train("--steps", "2")
+    assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
+    settings = load_settings(None, {"models": {"cache_dir": str(model_cache)}, "train": {"output": str(adapters)}})
+    before = [(info.path, info.created_at) for info in list_adapters(settings, shop)]
+    best = best_adapter(settings, shop, base_fingerprint(tiny_qwen_dir))
+    assert len(before) == 1
+
+    long = train("--steps", "400")  # killed once its first checkpoint is on disk
+    deadline = time.monotonic() + TIMEOUT_S * 3
+    while long.poll() is None and not any(adapters.rglob("checkpoint/*")):
+        assert time.monotonic() < deadline, "the run never wrote a checkpoint"
+        time.sleep(0.05)
+    assert long.poll() is None, "the run ended before it could be killed"
+    long.send_signal(signal.SIGKILL)
+    long.wait(TIMEOUT_S)
+
+    assert [(info.path, info.created_at) for info in list_adapters(settings, shop)] == before  # nothing half-registered
+    after = best_adapter(settings, shop, base_fingerprint(tiny_qwen_dir))
+    assert (after.path if after else None) == (best.path if best else None)
+    resumed = train("--resume", "--steps", "3")  # continues the killed run from its checkpoint and registers it
+    assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert len(list_adapters(settings, shop)) == 2
