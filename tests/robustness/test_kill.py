@@ -21,11 +21,11 @@ SCRIPT = Path(sys.executable).parent / "housecoder"
 FILES = 240  # enough chunks that embedding them takes a while on a loaded machine
 
 
-def _repo(root: Path, generation: int) -> Path:
+def _repo(root: Path, generation: int, files: int = FILES) -> Path:
     package = root / "pkg"
     package.mkdir(parents=True, exist_ok=True)
     (root / ".git").mkdir(exist_ok=True)
-    for number in range(FILES):
+    for number in range(files):
         body = "\n".join(f"    total_{k} = value * {k} + offset_{number}" for k in range(12))
         body += f'\n    marker = "generation_{generation}"'
         (package / f"module_{number}.py").write_text(
@@ -125,25 +125,26 @@ learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\noutput = "{adapt
 
 @pytest.mark.slow
 def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
-    tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path, shop: Path
+    tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path
 ) -> None:
     from housecoder.config import load_settings
     from housecoder.models.adapters import base_fingerprint, best_adapter, list_adapters
 
+    repo = _repo(tmp_path / "train-repo", 0, files=12)
     adapters = tmp_path / "adapters"
     config = tmp_path / "train.toml"
     config.write_text(TRAIN_CONFIG.format(model=tiny_qwen_dir, cache=model_cache, index=tmp_path / "index", adapters=adapters))
     env = {**os.environ, "HOUSECODER_OFFLINE": "1"}
 
     def train(*extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([str(SCRIPT), "train", str(shop), "--config", str(config), "--max-samples", "8", *extra],
+        return subprocess.Popen([str(SCRIPT), "train", str(repo), "--config", str(config), "--max-samples", "8", *extra],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
     first = train("--steps", "2")
     assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
     settings = load_settings(None, {"models": {"cache_dir": str(model_cache)}, "train": {"output": str(adapters)}})
-    before = [(info.path, info.created_at) for info in list_adapters(settings, shop)]
-    best = best_adapter(settings, shop, base_fingerprint(tiny_qwen_dir))
+    before = [(info.path, info.created_at) for info in list_adapters(settings, repo)]
+    best = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
     assert len(before) == 1
 
     long = train("--steps", "400")  # killed once its first checkpoint is on disk
@@ -155,9 +156,9 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     long.send_signal(signal.SIGKILL)
     long.wait(TIMEOUT_S)
 
-    assert [(info.path, info.created_at) for info in list_adapters(settings, shop)] == before  # nothing half-registered
-    after = best_adapter(settings, shop, base_fingerprint(tiny_qwen_dir))
+    assert [(info.path, info.created_at) for info in list_adapters(settings, repo)] == before  # nothing half-registered
+    after = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
     assert (after.path if after else None) == (best.path if best else None)
     resumed = train("--resume", "--steps", "3")  # continues the killed run from its checkpoint and registers it
     assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
-    assert len(list_adapters(settings, shop)) == 2
+    assert len(list_adapters(settings, repo)) == 2
