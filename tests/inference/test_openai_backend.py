@@ -27,6 +27,7 @@ class Engine:
         self.requests: list[dict[str, object]] = []
         self.headers: list[dict[str, str]] = []
         self.sent: list[int] = []
+        self.finished = threading.Event()  # a streaming answer ended (all sent, or the client closed it)
         self.status = 200
 
 
@@ -65,6 +66,7 @@ def engine() -> Iterator[tuple[Engine, str]]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
             state.sent.append(sent)
+            state.finished.set()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -89,7 +91,7 @@ def test_sends_the_raw_fim_prompt_and_streams_until_the_line_ends(engine: tuple[
     body = state.requests[0]
     assert body["prompt"] == prompt and body["model"] == "qwen-coder" and body["stream"] is True
     assert body["max_tokens"] == 16 and body["temperature"] == 0.0
-    time.sleep(0.3)
+    assert state.finished.wait(30)  # the handler noticed the closed stream
     assert state.sent and state.sent[0] <= 6  # closed at the stop: at most one more piece was in flight, not all 7
 
 
@@ -118,7 +120,7 @@ def test_cancellation_closes_the_stream(engine: tuple[Engine, str]) -> None:
 
     result = _backend(url).generate(GenerationRequest("p", max_new_tokens=64, on_text=on_text), cancel)
     assert result.stopped_by == "cancelled" and result.new_tokens == 2
-    time.sleep(0.3)
+    assert state.finished.wait(30)  # the handler noticed the closed stream
     assert state.sent and state.sent[0] < len(state.pieces)
 
 
