@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import queue
 import threading
 import time
 from pathlib import Path
@@ -43,17 +42,13 @@ def _sampler(pid: int, every_s: float, samples: list[tuple[float, float, int]], 
 
 
 def _drain(peer: Any, answers: dict[str, str]) -> None:
-    """Move every message the server sent so far into `answers` (id -> result / cancelled / error)."""
-    while True:
-        try:
-            message = peer.inbox.get_nowait()
-        except queue.Empty:
-            return
-        if "method" in message and "id" in message:  # a request from the server (progress token): accept
-            peer.send(frame({"jsonrpc": "2.0", "id": message["id"], "result": None}))
-        elif "id" in message:
+    """Move every response the server sent so far into `answers` (id -> result / cancelled / error)."""
+    peer.take_waiting()
+    for message in peer.seen:
+        if "id" in message:
             error = message.get("error")
             answers[str(message["id"])] = "result" if error is None else ("cancelled" if error["code"] == -32800 else "error")
+    peer.seen.clear()
 
 
 def main() -> None:

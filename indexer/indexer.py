@@ -132,12 +132,11 @@ class Indexer:
     def run(self, progress: Progress = SILENT) -> Summary:
         """Bring the index up to date with the working tree (a full rebuild when the store asks for one)."""
         with self.store.write_lock():
+            rolled_back = self.store.rollback_uncommitted()
             if self.store.clear_on_write:
-                rolled_back = self.store.rollback_uncommitted()
                 self.store.clear()
                 self.store.clear_on_write = False
-                return self._run(progress, rolled_back)
-            return self._run(progress, self.store.rollback_uncommitted())
+            return self._run(progress, rolled_back)
 
     def _run(self, progress: Progress, rolled_back: bool) -> Summary:
         started = time.perf_counter()

@@ -78,11 +78,21 @@ class Peer:
                 if "method" not in message and message.get("id") == msg_id:
                     self.seen.remove(message)
                     return message
-            message = self.inbox.get(timeout=TIMEOUT_S)
-            if "method" in message and "id" in message:  # a request from the server: accept it
-                self.send(frame({"jsonrpc": "2.0", "id": message["id"], "result": None}))
-            else:
-                self.seen.append(message)
+            self._take(self.inbox.get(timeout=TIMEOUT_S))
+
+    def take_waiting(self) -> None:
+        """Move every message already received into `seen`, without waiting."""
+        while True:
+            try:
+                self._take(self.inbox.get_nowait())
+            except queue.Empty:
+                return
+
+    def _take(self, message: dict[str, Any]) -> None:
+        if "method" in message and "id" in message:  # a request from the server (a progress token): accept it
+            self.send(frame({"jsonrpc": "2.0", "id": message["id"], "result": None}))
+        else:
+            self.seen.append(message)
 
     def call(self, msg_id: Any, method: str, params: Any = None) -> dict[str, Any]:
         self.request(msg_id, method, params)

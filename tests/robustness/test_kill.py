@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,14 +52,19 @@ def _writing(location: Path) -> bool:
     return any(table.version != committed.get(name) for name, table in store.tables.items())
 
 
-def _kill(process: subprocess.Popen[str], location: Path, when: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while when == "mid-write" and process.poll() is None and not _writing(location):
-        assert time.monotonic() < deadline, "the run never started writing"
+def _kill(process: subprocess.Popen[str], ready: Callable[[], bool], limit_s: float = TIMEOUT_S) -> None:
+    """kill -9 `process` once `ready()` holds (or once it has ended: then there is nothing to kill)."""
+    deadline = time.monotonic() + limit_s
+    while process.poll() is None and not ready():
+        assert time.monotonic() < deadline, "the run never reached the point to kill it at"
         time.sleep(0.02)  # poll without starving the run on 2 cores
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
     process.wait(TIMEOUT_S)
+
+
+def _at(when: str, writing: Callable[[], bool]) -> Callable[[], bool]:
+    return writing if when == "mid-write" else lambda: True
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
@@ -71,7 +77,7 @@ def test_kill_9_during_index_keeps_the_previous_index(tmp_path: Path, model_cach
     assert before > 0
 
     _repo(root, 1)  # every file changed: the next run rewrites every row
-    _kill(_index(root, model_cache, location, *(["--full"] if full else [])), location, when)
+    _kill(_index(root, model_cache, location, *(["--full"] if full else [])), _at(when, lambda: _writing(location)))
 
     reader = open_for_search(str(location))  # the state the killed run started from
     assert reader.count("chunks") == before and reader.definitions("compute_7")
@@ -99,13 +105,7 @@ def test_kill_9_during_models_pull_keeps_the_pulled_model(tmp_path: Path, when: 
     first = pull()
     assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
     again = pull("--force")  # a rebuild of the same model, killed: the pulled copy must survive
-    deadline = time.monotonic() + TIMEOUT_S
-    while when == "mid-write" and again.poll() is None and not _staging(cache):
-        assert time.monotonic() < deadline, "the pull never started writing"
-        time.sleep(0.02)
-    if again.poll() is None:
-        again.send_signal(signal.SIGKILL)
-    again.wait(TIMEOUT_S)
+    _kill(again, _at(when, lambda: _staging(cache)))
 
     from housecoder.config import load_settings
     from housecoder.indexer.service import load_embedder
@@ -148,13 +148,8 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     assert len(before) == 1
 
     long = train("--steps", "400")  # killed once its first checkpoint is on disk
-    deadline = time.monotonic() + TIMEOUT_S * 3
-    while long.poll() is None and not any(adapters.rglob("checkpoint/*")):
-        assert time.monotonic() < deadline, "the run never wrote a checkpoint"
-        time.sleep(0.05)
-    assert long.poll() is None, "the run ended before it could be killed"
-    long.send_signal(signal.SIGKILL)
-    long.wait(TIMEOUT_S)
+    _kill(long, lambda: any(adapters.rglob("checkpoint/*")), TIMEOUT_S * 3)
+    assert long.returncode == -signal.SIGKILL, "the run ended before it could be killed"
 
     assert [(info.path, info.created_at) for info in list_adapters(settings, repo)] == before  # nothing half-registered
     after = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
