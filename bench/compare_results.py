@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from housecoder.bench.metrics import paired_difference
-from housecoder.bench.runner import Record, read_records
+from housecoder.evaluation.metrics import paired_difference
+from housecoder.evaluation.runner import Record, read_records
 
 
 def _by_key(folder: Path) -> dict[tuple[str, str], Record]:

@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from housecoder.completion import CompletionEngine, CompletionInput
-from housecoder.completion.loading import load_backend, open_retriever
+from housecoder.completion.loading import load_backend
 from housecoder.config import load_settings
 from housecoder.indexer.indexer import Indexer
-from housecoder.indexer.languages import language_for
-from housecoder.indexer.service import load_embedder, open_for_indexing
+from housecoder.indexer.service import load_embedder, open_for_indexing, open_retriever
 from housecoder.models.store import store_for
+from housecoder.syntax.languages import language_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = [

@@ -18,8 +18,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from housecoder.bench.metrics import paired_difference
-from housecoder.bench.runner import Record, ResultsFile
+from housecoder.evaluation.metrics import paired_difference
+from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.training.evaluate import HELD_OUT_CONTEXT
 from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, read_samples
 

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.lsp_peer import frame, start_stdio
-from housecoder.bench.sessions import pick_sessions
+from housecoder.benchmarks.lsp_peer import frame, start_stdio
+from housecoder.benchmarks.sessions import pick_sessions
 
 SKIP = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv", "node_modules"}
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from housecoder.indexer.languages import LANGUAGES, LanguageSpec
+from housecoder.syntax.languages import LANGUAGES, LanguageSpec
+from housecoder.syntax.parsing import decode, node_name
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,6 @@ class _Lines:
         return self.starts[first], end
 
 
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
 def line_windows(path: str, language: str, source: bytes, limits: ChunkLimits, symbol: str = "",
                  first: int = 0, last: int | None = None, kind: str = "window",
                  lines: _Lines | None = None) -> list[Chunk]:  # fmt: skip
@@ -93,34 +90,13 @@ def line_windows(path: str, language: str, source: bytes, limits: ChunkLimits, s
     while start <= last:
         end = min(last, start + limits.window_lines - 1)
         begin, stop = lines.span(start, end)
-        text = _decode(source[begin:stop])
+        text = decode(source[begin:stop])
         if text.strip():
             chunks.append(Chunk(path, language, kind, symbol, begin, stop, start + 1, end + 1, text))
         if end == last:
             break
         start += step
     return chunks
-
-
-def node_name(node: Any) -> str:
-    """The declared name of a definition node, following the grammar's fields."""
-    name = node.child_by_field_name("name")
-    if name is not None:
-        return _decode(name.text)
-    if node.type == "impl_item":
-        target, trait = node.child_by_field_name("type"), node.child_by_field_name("trait")
-        if target is not None:
-            return _decode(target.text) if trait is None else f"{_decode(trait.text)} for {_decode(target.text)}"
-    declarator = node.child_by_field_name("declarator")
-    while declarator is not None:
-        if declarator.type in ("identifier", "field_identifier", "qualified_identifier", "type_identifier",
-                               "operator_name", "destructor_name"):
-            return _decode(declarator.text)
-        declarator = declarator.child_by_field_name("declarator")
-    for child in node.named_children:
-        if child.type in ("variable_declarator", "type_spec"):
-            return node_name(child)
-    return ""
 
 
 class _Chunker:
@@ -142,7 +118,7 @@ class _Chunker:
 
     def emit(self, first: int, last: int, kind: str, symbol: str) -> None:
         begin, end = self.lines.span(first, last)
-        text = _decode(self.source[begin:end])
+        text = decode(self.source[begin:end])
         if text.strip():
             self.chunks.append(Chunk(self.path, self.spec.name, kind, symbol, begin, end, first + 1, last + 1, text))
 

@@ -1,18 +1,21 @@
-"""Open a repository's index and its embedder from settings: shared by the CLI and the server."""
+"""Open a repository's index, its embedder and its context retriever from settings: shared by the CLI, the
+server, training and the benchmarks."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from housecoder.config import Settings
 from housecoder.indexer.errors import IncompatibleIndex, NotADirectory
 from housecoder.indexer.indexer import Indexer, Summary
+from housecoder.indexer.retrieval import IndexRetriever
 from housecoder.indexer.store import IndexStore
 from housecoder.locations import cache_base, repo_key
 from housecoder.models.embedder import OnnxEmbedder
 from housecoder.models.progress import SILENT, Progress
-from housecoder.models.store import ModelStore
+from housecoder.models.store import ModelStore, store_for
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +83,15 @@ def index_repository(root: Path, settings: Settings, models: ModelStore, progres
     location = index_location(root, settings, indexes_root(settings))
     store = open_for_indexing(root, settings, location, embedder.dimension, full=full)
     return Indexer(root, settings.index, store, embedder).run(progress), location
+
+
+def open_retriever(
+    root: Path, settings: Settings, progress: Progress = SILENT, embedder: Callable[[], OnnxEmbedder] | None = None
+) -> IndexRetriever:
+    """The index of the repository at `root` as a context retriever; raises IndexNotFound when it has none.
+
+    `embedder` returns an already loaded embedder (the server shares one between indexing and
+    retrieval); it is called only once the index is known to exist.
+    """
+    store = open_for_search(index_location(root, settings, indexes_root(settings)))
+    return IndexRetriever(store, embedder() if embedder else load_embedder(settings, store_for(settings), progress))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from housecoder.config import IndexConfig
 from housecoder.indexer.content import content_rule
-from housecoder.indexer.languages import language_for
 from housecoder.indexer.walker import Skipped, walk
+from housecoder.syntax.languages import language_for
 
 log = logging.getLogger(__name__)
 

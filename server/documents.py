@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from housecoder.context import OpenDocument
-from housecoder.indexer.languages import language_for
+from housecoder.syntax.languages import language_for
 
 RECENT_DOCUMENTS = 20  # open or recently edited buffers remembered as context candidates
 

@@ -210,8 +210,8 @@ class Session:
         """Open the folder's index once; a missing or broken index means completions without retrieval."""
         if folder.retriever is not None or folder.missing:
             return
-        from housecoder.completion.loading import open_retriever
         from housecoder.indexer.errors import IndexNotFound
+        from housecoder.indexer.service import open_retriever
 
         try:
             folder.retriever = open_retriever(folder.root, self.settings, embedder=self.embedder)

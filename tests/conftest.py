@@ -15,6 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from tests_paths import TINY_TOKENIZER
 
+pytest_plugins = ["geometry_fixture"]  # the `geometry_repo` repository, shared by tests/evaluation and tests/benchmarks
+
 
 @pytest.fixture(scope="session")
 def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

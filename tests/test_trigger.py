@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from housecoder.indexer.parsing import parse_tree
+from housecoder.syntax.parsing import parse_tree
 from housecoder.trigger import decide, in_open_brackets
 
 CASES = [

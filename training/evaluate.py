@@ -1,6 +1,6 @@
 """Before/after evaluation of an adapter: held-out loss, generated middles, and a forgetting check.
 
-Generation goes through the benchmark runner (`housecoder.bench.runner`), so the
+Generation goes through the benchmark runner (`housecoder.evaluation.runner`), so the
 held-out middles are completed by the real completion engine (context, prompt,
 post-processing) and scored with the benchmark's metrics: held-out samples under
 the `housecoder` context setting, the forgetting tasks (e.g. HumanEval-FIM) as
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import mean
-from housecoder.bench.report import comparisons, summarize
-from housecoder.bench.runner import Record, ResultsFile, Runner, RunSpec
-from housecoder.bench.tasks import Task
 from housecoder.config import Settings
 from housecoder.context import Retriever
+from housecoder.evaluation.metrics import mean
+from housecoder.evaluation.report import comparisons, summarize
+from housecoder.evaluation.runner import Record, ResultsFile, Runner, RunSpec
+from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Backend
 from housecoder.models.progress import SILENT, Progress
 

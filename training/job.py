@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from housecoder.bench.runner import Record, ResultsFile
-from housecoder.bench.tasks import Task, read_tasks
-from housecoder.bench.tasks import limit as pick_tasks
 from housecoder.completion import CompletionEngine
 from housecoder.config import InferenceConfig, ModelsConfig, Settings
 from housecoder.context import Retriever
+from housecoder.evaluation.runner import Record, ResultsFile
+from housecoder.evaluation.tasks import Task, read_tasks
+from housecoder.evaluation.tasks import limit as pick_tasks
 from housecoder.indexer.sources import SourceFile, source_files
 from housecoder.models.adapters import (
     ADAPTER_META,
@@ -249,8 +249,7 @@ class TrainJob:
             prepared.generator.set_adapter(adapter)
 
     def open_index(self) -> Retriever:
-        from housecoder.completion.loading import open_retriever
-        from housecoder.indexer.service import index_repository
+        from housecoder.indexer.service import index_repository, open_retriever
         from housecoder.models.store import store_for
 
         summary, _where = index_repository(self.root, self.settings, store_for(self.settings), self.progress)

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from housecoder.bench.tasks import Task, answers_one_line
 from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.config import Settings, TrainConfig, merge_sections
 from housecoder.context import ContextSnippet, Retriever
+from housecoder.evaluation.tasks import Task, answers_one_line
 from housecoder.indexer.sources import SourceFile
 from housecoder.models.progress import Advance
 from housecoder.training.spans import Span, candidate_spans, choose_spans
@@ -75,7 +75,7 @@ class Sample:
         return sample_id(self.path, self.start, self.kind)
 
     def as_task(self, repo: str) -> Task:
-        """The sample as a benchmark task, so generation is scored by `housecoder.bench` like any task."""
+        """The sample as a benchmark task, so generation is scored by `housecoder.evaluation` like any task."""
         return Task(
             task_id=self.sample_id, path=self.path, prefix=self.prefix, suffix=self.suffix, groundtruth=self.middle,
             language=self.language, repo=repo, kind=self.kind,

@@ -4,8 +4,8 @@ A span is the middle of one fill-in-the-middle sample; the prefix is the file's 
 before it and the suffix the text after. Kinds (`housecoder.config.SPAN_KINDS`),
 after how code models are FIM-trained and what the editor asks for:
 
-- `line`: the rest of a code line after its indentation, by the benchmark's rules
-  (`housecoder.bench.repotasks.line_candidates`: previous line not blank, no
+- `line`: the rest of a code line after its indentation, by the rules the benchmark's
+  tasks use too (`housecoder.syntax.spans.line_spans`: previous line not blank, no
   comments, strings or trivial lines).
 - `statement`: one whole statement (simple or compound) of a block, module or class
   body that starts its line, from its first character to its end.
@@ -14,7 +14,7 @@ after how code models are FIM-trained and what the editor asks for:
   the cursor sits mid-line.
 - `arguments`: the inside of a call's parentheses, trimmed of surrounding whitespace.
 - `body`: a function's body after its signature and docstring, as whole lines, the
-  way the benchmark's `function` tasks cut it (`repotasks.body_span`).
+  way the benchmark's `function` tasks cut it (`housecoder.syntax.spans.body_span`).
 
 Multi-line kinds span 1 to `max_lines` lines. Node types are matched by name, so
 any indexer grammar works where its names fit (Python, JavaScript/TypeScript, Go,
@@ -29,17 +29,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from housecoder.bench.repotasks import (
+from housecoder.config import SPAN_KINDS
+from housecoder.syntax.parsing import MAX_ERROR_SHARE, error_share, parse_tree
+from housecoder.syntax.spans import (
     FUNCTION_NODES,
-    TaskOptions,
+    LineRules,
     body_span,
     in_string_or_comment,
-    line_candidates,
     line_offsets,
+    line_spans,
     trivial,
 )
-from housecoder.config import SPAN_KINDS
-from housecoder.indexer.parsing import MAX_ERROR_SHARE, error_share, parse_tree
 
 # Nodes whose named children are statements (blocks, module and class bodies).
 BLOCK_NODES = frozenset([
@@ -70,7 +70,7 @@ CALL_NODES = frozenset([
 ])  # fmt: skip
 VALUE_FIELDS = ("right", "value", "condition")  # fields whose node is an expression whatever its type
 MIN_EXPRESSION_CHARS = 3  # non-space characters
-_LINE_RULES = TaskOptions()  # the benchmark's trivial-line and line-length rules
+_LINE_RULES = LineRules()  # the benchmark's trivial-line and line-length rules
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,7 @@ def candidate_spans(text: str, language: str | None, *, max_lines: int) -> dict[
     if tree is not None and error_share(tree, len(source)) > MAX_ERROR_SHARE:
         tree = None  # node boundaries of a mostly-ERROR tree are not trusted
     found: dict[str, list[Span]] = {kind: [] for kind in SPAN_KINDS}
-    found["line"] = [
-        Span(c.start, c.end, "line")
-        for c in line_candidates("", language or "text", text, tree, _LINE_RULES, None)
-    ]
+    found["line"] = [Span(line.start, line.end, "line") for line in line_spans(text, tree, _LINE_RULES)]
     if tree is not None:
         file = _File(text, tree, _char_offsets(text, source), line_offsets(text), text.split("\n"), max_lines)
         for node in _walk(tree.root_node):

@@ -7,7 +7,7 @@ engine and writes results.jsonl, summary.json, report.md and chart.png; `report`
 writes the last three again from a results.jsonl (a run stopped part-way).
 
 `context` builds the same prompts without a model and reports how often each
-setting's snippets hold what the answer needs (`housecoder.bench.recall`).
+setting's snippets hold what the answer needs (`housecoder.benchmarks.recall`).
 
 `latency REPO` replays typing sessions on several runtimes side by side.
 
@@ -210,10 +210,11 @@ def latency_worker(
     line_pause_ms: Annotated[int, typer.Option("--line-pause-ms")] = 0,
 ) -> None:
     """One runtime's replay, printed as JSON (run by `bench latency` in its own process)."""
-    from housecoder.bench.replay import as_rows, replay, summarize
-    from housecoder.bench.sessions import pick_sessions
+    from housecoder.benchmarks.replay import as_rows, replay, summarize
+    from housecoder.benchmarks.sessions import pick_sessions
     from housecoder.completion import CompletionEngine
-    from housecoder.completion.loading import load_backend, open_retriever
+    from housecoder.completion.loading import load_backend
+    from housecoder.indexer.service import open_retriever
 
     state: State = ctx.obj
     root = repo.resolve()
@@ -245,9 +246,9 @@ def make_tasks_command(
     languages: Annotated[str, typer.Option("--languages", help="HumanEval-FIM languages: python, javascript, java.")] = "python",
 ) -> None:
     """Write a task file from a repository (RepoEval-style lines, API calls and function bodies) or a published set."""
-    from housecoder.bench.datasets import cceval_tasks, humaneval_tasks
-    from housecoder.bench.repotasks import TaskOptions, make_tasks
-    from housecoder.bench.tasks import TaskError, write_tasks
+    from housecoder.benchmarks.datasets import cceval_tasks, humaneval_tasks
+    from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
+    from housecoder.evaluation.tasks import TaskError, write_tasks
 
     state: State = ctx.obj
     if source.is_dir():
@@ -290,13 +291,13 @@ def run_command(
     import os
     import platform
 
-    from housecoder.bench.report import write_report
-    from housecoder.bench.runner import ResultsFile, Runner, parse_runs
-    from housecoder.bench.tasks import limit as pick_tasks
-    from housecoder.bench.tasks import outside_training, read_tasks, typed_into
     from housecoder.completion.loading import load_backend
     from housecoder.config import apply_config_file
     from housecoder.errors import HousecoderError
+    from housecoder.evaluation.report import write_report
+    from housecoder.evaluation.runner import ResultsFile, Runner, parse_runs
+    from housecoder.evaluation.tasks import limit as pick_tasks
+    from housecoder.evaluation.tasks import outside_training, read_tasks, typed_into
     from housecoder.models.adapters import trained_files
 
     state: State = ctx.obj
@@ -357,9 +358,9 @@ def report_command(
     """Write summary.json, report.md and chart.png again from a folder's results.jsonl, without the model:
     for a run stopped part-way (by default only the tasks every run has done, so the comparisons stay
     paired) or results gathered over several sessions."""
-    from housecoder.bench.report import complete_tasks, write_report
-    from housecoder.bench.runner import read_records
     from housecoder.errors import HousecoderError
+    from housecoder.evaluation.report import complete_tasks, write_report
+    from housecoder.evaluation.runner import read_records
 
     results = folder / "results.jsonl"
     if not results.is_file():
@@ -389,9 +390,8 @@ def _index_opener(settings: Any, progress: Any) -> Any:
     """`open_index(root)` for the runner: each benchmark repository gets its own index in the cache (not the
     project's `index.location`), brought up to date first."""
     from housecoder.cli.common import store_for
-    from housecoder.completion.loading import open_retriever
     from housecoder.config import Settings, merge_sections
-    from housecoder.indexer.service import index_repository
+    from housecoder.indexer.service import index_repository, open_retriever
 
     store = store_for(settings)
     own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))
@@ -420,12 +420,12 @@ def context_command(
     without running the model: seconds per task, for trying retrieval changes before `bench run`."""
     import dataclasses
 
-    from housecoder.bench.recall import PromptOnlyBackend, compare, markdown, measure, summarize
-    from housecoder.bench.runner import Runner, parse_runs
-    from housecoder.bench.tasks import limit as pick_tasks
-    from housecoder.bench.tasks import read_tasks
+    from housecoder.benchmarks.recall import PromptOnlyBackend, compare, markdown, measure, summarize
     from housecoder.completion.loading import prompt_token_counter
     from housecoder.config import apply_config_file
+    from housecoder.evaluation.runner import Runner, parse_runs
+    from housecoder.evaluation.tasks import limit as pick_tasks
+    from housecoder.evaluation.tasks import read_tasks
 
     state: State = ctx.obj
     settings = state.settings()

@@ -91,9 +91,10 @@ def complete(
                                                for name, values in overrides.items()})  # fmt: skip
     console = stderr_console()
     from housecoder.completion import CompletionEngine, CompletionInput
-    from housecoder.completion.loading import load_backend, open_retriever
+    from housecoder.completion.loading import load_backend
     from housecoder.indexer.errors import IndexNotFound
-    from housecoder.indexer.languages import language_for
+    from housecoder.indexer.service import open_retriever
+    from housecoder.syntax.languages import language_for
 
     with console.status(f"loading {settings.models.code_model}"):
         backend = load_backend(settings, RichProgress(console), repo_root=root)  # the server's adapter choice

@@ -139,7 +139,7 @@ class CompletionEngine:
         self._lock = threading.Lock()
 
     def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
-        from housecoder.indexer.parsing import parse_tree
+        from housecoder.syntax.parsing import parse_tree
 
         server = self.settings.server
         try:

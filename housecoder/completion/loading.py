@@ -1,5 +1,6 @@
-"""Build the pieces of a completion engine from settings: the model backend (with the LoRA adapter
-chosen for it) and the index retriever. Shared by the server, the CLI and the benchmark."""
+"""Build a completion engine's model backend from settings, with the LoRA adapter chosen for it.
+Shared by the server, the CLI, training and the benchmarks; the index retriever comes from
+`housecoder.indexer.service.open_retriever`, wired in by them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from housecoder.config import Settings
 from housecoder.errors import HousecoderError, first_line
@@ -21,9 +21,6 @@ from housecoder.models.adapters import (
 )
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
-
-if TYPE_CHECKING:
-    from housecoder.indexer.retrieval import IndexRetriever
 
 log = logging.getLogger(__name__)
 
@@ -189,19 +186,3 @@ def describe_choice(choice: AdapterChoice) -> str:
 def load_backend(settings: Settings, progress: Progress = SILENT, repo_root: Path | None = None) -> Backend:
     """`load(...)`'s backend: the configured adapter, else the best one registered for `repo_root`."""
     return load(settings, progress, (repo_root,) if repo_root else ()).backend
-
-
-def open_retriever(
-    root: Path, settings: Settings, progress: Progress = SILENT, embedder: Callable[[], Any] | None = None
-) -> IndexRetriever:
-    """The index of the repository at `root` as a context retriever; raises IndexNotFound when it has none.
-
-    `embedder` returns an already loaded embedder (the server shares one between indexing and
-    retrieval); it is called only once the index is known to exist.
-    """
-    from housecoder.indexer.retrieval import IndexRetriever
-    from housecoder.indexer.service import index_location, indexes_root, load_embedder, open_for_search
-    from housecoder.models.store import store_for
-
-    store = open_for_search(index_location(root, settings, indexes_root(settings)))
-    return IndexRetriever(store, embedder() if embedder else load_embedder(settings, store_for(settings), progress))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from housecoder.indexer.chunker import ChunkLimits
-from housecoder.indexer.languages import LANGUAGES, grammar, language_for
 from housecoder.indexer.parsing import parse_file
+from housecoder.syntax.languages import LANGUAGES, grammar, language_for
 
 POLYGLOT = Path(__file__).resolve().parents[1] / "fixtures" / "polyglot"
 

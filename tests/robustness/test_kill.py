@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.bench.lsp_peer import TIMEOUT_S
+from housecoder.benchmarks.lsp_peer import TIMEOUT_S
 from housecoder.indexer.service import open_for_search
 from housecoder.indexer.store import IndexStore
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from housecoder.bench.lsp_peer import TIMEOUT_S, connect, hang_up
+from housecoder.benchmarks.lsp_peer import TIMEOUT_S, connect, hang_up
 
 
 @pytest.fixture

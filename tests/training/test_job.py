@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from housecoder.bench.tasks import Task, write_tasks
+from housecoder.evaluation.tasks import Task, write_tasks
 from housecoder.models.adapters import list_adapters, read_adapter
 from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
 from housecoder.training.job import SAMPLES_FILE, TrainJob, read_samples

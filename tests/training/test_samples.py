@@ -16,8 +16,7 @@ from housecoder.training.spans import Span
 
 
 def _engine_parts(inventory_repo: Path, settings: Any, tiny_qwen_dir: Path) -> tuple[Any, Any]:
-    from housecoder.completion.loading import open_retriever
-    from housecoder.indexer.service import index_repository
+    from housecoder.indexer.service import index_repository, open_retriever
     from housecoder.inference.transformers_backend import TransformersBackend
     from housecoder.models.loading import load_code_model
     from housecoder.models.store import store_for

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from housecoder.bench.report import complete_tasks, summarize, with_overall
-from housecoder.bench.runner import Record, ResultsFile
+from housecoder.evaluation.report import complete_tasks, summarize, with_overall
+from housecoder.evaluation.runner import Record, ResultsFile
 
 
 def _record(run: str, task: str, exact: bool, kind: str = "line") -> Record:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from housecoder.bench.tasks import ProvidedSnippet, Task, TaskError
+from housecoder.evaluation.tasks import ProvidedSnippet, Task, TaskError
 
 HUMANEVAL_LANGUAGES = {"py": ("python", "py"), "js": ("javascript", "js"), "java": ("java", "java")}
 CCEVAL_LANGUAGES = {"python": "python", "java": "java", "typescript": "typescript", "csharp": "c_sharp"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from housecoder.bench.metrics import (
+from housecoder.evaluation.metrics import (
     bootstrap_interval,
     edit_similarity,
     exact_match,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.bench.replay import Request, percentile, replay, summarize
-from housecoder.bench.sessions import pick_sessions
+from housecoder.benchmarks.replay import Request, percentile, replay, summarize
+from housecoder.benchmarks.sessions import pick_sessions
 
 SOURCE = '''import os
 

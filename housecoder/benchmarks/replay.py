@@ -25,11 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 
-from housecoder.bench.metrics import percentile
-from housecoder.bench.sessions import TypingSession
+from housecoder.benchmarks.sessions import TypingSession
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
-from housecoder.indexer.languages import language_for
+from housecoder.evaluation.metrics import percentile
 from housecoder.inference.base import Cancellation
+from housecoder.syntax.languages import language_for
 
 
 @dataclass

@@ -11,8 +11,15 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import Paired, bootstrap_interval, mean, paired, paired_difference, percentile
-from housecoder.bench.runner import Record
+from housecoder.evaluation.metrics import (
+    Paired,
+    bootstrap_interval,
+    mean,
+    paired,
+    paired_difference,
+    percentile,
+)
+from housecoder.evaluation.runner import Record
 
 # Comparisons worth reading: each setting against in-file only, housecoder against the baselines,
 # and every setting with the adapter against the same setting without it.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from housecoder.indexer.chunker import node_name
-from housecoder.indexer.languages import LANGUAGES, tags_query
+from housecoder.syntax.languages import LANGUAGES, tags_query
+from housecoder.syntax.parsing import node_name
 
 
 @dataclass(frozen=True)

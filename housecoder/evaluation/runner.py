@@ -24,13 +24,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import score
-from housecoder.bench.retrievers import ProvidedRetriever, WindowRetriever
-from housecoder.bench.tasks import Task
 from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.config import Settings, merge_sections
 from housecoder.context import Retriever
 from housecoder.errors import HousecoderError, first_line
+from housecoder.evaluation.metrics import score
+from housecoder.evaluation.retrievers import ProvidedRetriever, WindowRetriever
+from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Backend
 from housecoder.models.progress import SILENT, Progress
 from housecoder.prompt import trim_prefix

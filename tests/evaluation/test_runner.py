@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from housecoder.bench.report import comparisons, markdown, summarize, write_report
-from housecoder.bench.repotasks import TaskOptions, make_tasks
-from housecoder.bench.retrievers import ProvidedRetriever, WindowRetriever
-from housecoder.bench.runner import Record, ResultsFile, Runner, parse_runs
-from housecoder.bench.tasks import ProvidedSnippet, Task
+from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
 from housecoder.config import IndexConfig, Settings
 from housecoder.errors import HousecoderError
+from housecoder.evaluation.report import comparisons, markdown, summarize, write_report
+from housecoder.evaluation.retrievers import ProvidedRetriever, WindowRetriever
+from housecoder.evaluation.runner import Record, ResultsFile, Runner, parse_runs
+from housecoder.evaluation.tasks import ProvidedSnippet, Task
 
 
 def test_sparse_windows_rank_by_jaccard_and_skip_the_current_file(geometry_repo: Path) -> None:
@@ -53,8 +53,7 @@ def _backend(tiny_qwen_dir: Path) -> Any:
 def test_every_setting_with_and_without_the_adapter(
     geometry_repo: Path, tiny_qwen_dir: Path, tiny_adapter_dir: Path, model_cache: Path, tmp_path: Path
 ) -> None:
-    from housecoder.completion.loading import open_retriever
-    from housecoder.indexer.service import index_repository
+    from housecoder.indexer.service import index_repository, open_retriever
     from housecoder.models.store import ModelStore
 
     settings = Settings.model_validate({
@@ -212,8 +211,8 @@ def test_adapter_runs_keep_to_the_files_the_adapter_did_not_train_on(
 
 
 def test_the_baselines_get_only_their_own_source() -> None:
-    from housecoder.bench.runner import context_settings
     from housecoder.config import Settings
+    from housecoder.evaluation.runner import context_settings
 
     for context in ("sparse", "provided"):
         config = context_settings(Settings(), context, realtime=False).context

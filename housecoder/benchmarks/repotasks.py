@@ -26,18 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.tasks import Task, TaskError
 from housecoder.config import IndexConfig
+from housecoder.evaluation.tasks import Task, TaskError
+from housecoder.syntax.spans import FUNCTION_NODES, LineRules, body_span, line_offsets, line_spans
 
 KINDS = ("line", "api", "function")
-TRIVIAL = frozenset([
-    "pass", "else:", "try:", "finally:", "return", "break", "continue", "}", "};", "});", ");", ")", "]", "],", "},",
-    "end", "do", "begin", "else", "{", "} else {", "else {", "return;", "break;", "continue;", "default:", "*/",
-    "@override", "@Override",
-])  # fmt: skip
-COMMENT = re.compile(r"^(#|//|/\*|\*|--|\"\"\"|''')")
-FUNCTION_NODES = frozenset(["function_definition", "function_declaration", "method_definition", "method_declaration",
-                            "constructor_declaration", "function_item"])  # fmt: skip
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -63,75 +56,16 @@ class _Candidate:
     end: int
 
 
-def trivial(stripped: str, min_chars: int) -> bool:
-    """An answer not worth asking for: keywords and closers, comments, short or symbol-only lines."""
-    return (
-        stripped in TRIVIAL
-        or len(stripped) < min_chars
-        or COMMENT.match(stripped) is not None
-        or not re.search(r"[A-Za-z0-9]", stripped)
-    )
-
-
-def line_offsets(text: str) -> list[int]:
-    """Character offset of the start of each line (0-based line index)."""
-    offsets = [0]
-    for match in re.finditer("\n", text):
-        offsets.append(match.end())
-    return offsets
-
-
-def in_string_or_comment(tree: Any, row: int, column: int) -> bool:
-    """Whether the text at (row, column) lies inside a string or comment node (docstrings included)."""
-    node = tree.root_node.descendant_for_point_range((row, column), (row, column))
-    while node is not None:
-        if "string" in node.type or "comment" in node.type:
-            return True
-        node = node.parent
-    return False
-
-
 def line_candidates(path: str, language: str, text: str, tree: Any | None, options: TaskOptions,
                     allowed: set[int] | None) -> list[_Candidate]:  # fmt: skip
-    lines = text.split("\n")
-    offsets = line_offsets(text)
-    found = []
-    for index in range(1, len(lines)):
-        line, before = lines[index], lines[index - 1]
-        stripped = line.strip()
-        if not before.strip() or trivial(stripped, options.min_chars) or len(stripped) > options.max_line_chars:
-            continue
-        if allowed is not None and index + 1 not in allowed:
-            continue
-        indent = len(line) - len(line.lstrip())
-        if tree is not None and in_string_or_comment(tree, index, indent):
-            continue
-        start = offsets[index] + indent
-        found.append(_Candidate("line", path, language, index + 1, start, offsets[index] + len(line.rstrip())))
-    return found
+    rules = LineRules(options.min_chars, options.max_line_chars)
+    return [_Candidate("line", path, language, span.row + 1, span.start, span.end) for span in line_spans(text, tree, rules, allowed)]
 
 
 def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path: str) -> set[int]:
     """Lines of `path` that call a name defined in another file (`defined_in`: name -> defining files)."""
     return {symbol.start_line for symbol in symbols
             if symbol.role == "reference" and symbol.kind == "call" and defined_in.get(symbol.name, set()) - {path}}  # fmt: skip
-
-
-def body_span(node: Any) -> tuple[int, int] | None:
-    """(first, last) 0-based rows of a function's body statements, without a docstring or braces."""
-    body = node.child_by_field_name("body")
-    if body is None:
-        return None
-    statements = [child for child in body.named_children if child.type != "comment"]
-    if statements and statements[0].type == "expression_statement" and statements[0].named_children \
-            and statements[0].named_children[0].type == "string":  # fmt: skip
-        statements = statements[1:]  # a docstring stays in the prompt, as in RepoEval
-    if not statements:
-        return None
-    first, last = statements[0].start_point[0], statements[-1].end_point[0]
-    if first == node.start_point[0]:
-        return None  # a one-line function: nothing to hold out as a body
-    return first, last
 
 
 def function_candidates(path: str, language: str, text: str, tree: Any, options: TaskOptions,
@@ -185,9 +119,9 @@ def added_lines(root: Path, since: str) -> dict[str, set[int]]:
 
 def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Task]:
     """Tasks of `options.kinds` from the repository at `root` (absolute `repo` in each task)."""
-    from housecoder.indexer.parsing import parse_tree
     from housecoder.indexer.sources import source_files
-    from housecoder.indexer.symbols import extract_symbols
+    from housecoder.syntax.parsing import parse_tree
+    from housecoder.syntax.symbols import extract_symbols
 
     if not root.is_dir():
         raise TaskError(f"{root}: not a directory")

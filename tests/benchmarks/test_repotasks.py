@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.bench.repotasks import TaskOptions, make_tasks, trivial
-from housecoder.bench.tasks import TaskError
+from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
 from housecoder.config import IndexConfig
+from housecoder.evaluation.tasks import TaskError
+from housecoder.syntax.spans import trivial
 
 
 def test_every_task_is_its_file_with_the_answer_cut_out(geometry_repo: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.bench.datasets import cceval_tasks, humaneval_tasks
-from housecoder.bench.tasks import ProvidedSnippet, Task, TaskError, limit, read_tasks, write_tasks
+from housecoder.benchmarks.datasets import cceval_tasks, humaneval_tasks
+from housecoder.evaluation.tasks import ProvidedSnippet, Task, TaskError, limit, read_tasks, write_tasks
 
 
 def test_tasks_round_trip_with_a_relative_repository(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_the_shipped_data_converts() -> None:
 
 
 def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
-    from housecoder.bench.tasks import outside_training
+    from housecoder.evaluation.tasks import outside_training
 
     tasks = [Task("a", "m.py", "x = ", "\n", "1", "python", "/r/shop"), Task("b", "n.py", "x = ", "\n", "1", "python", "/r/shop"),
              Task("c", "m.py", "x = ", "\n", "1", "python", "/r/other"), Task("d", "m.py", "x = ", "\n", "1", "python", None)]  # fmt: skip
@@ -119,7 +119,7 @@ def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
 
 
 def test_typed_into_puts_the_cursor_inside_the_line_as_typing_does() -> None:
-    from housecoder.bench.tasks import TaskError, typed_into
+    from housecoder.evaluation.tasks import TaskError, typed_into
 
     task = Task("t1", "a.py", "def f(values):\n", "\n", "    total = sum_values(values, start=0)\n", language="python")
     word = typed_into(task, "word")

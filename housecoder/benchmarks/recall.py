@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.bench.metrics import identifiers, percentile
-from housecoder.bench.runner import Runner, RunSpec, applies
-from housecoder.bench.tasks import Task
 from housecoder.errors import HousecoderError, first_line
+from housecoder.evaluation.metrics import identifiers, percentile
+from housecoder.evaluation.runner import Runner, RunSpec, applies
+from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress

@@ -1,4 +1,4 @@
-"""A small repository for the benchmark tests."""
+"""A small repository for the evaluation and benchmark tests (the `geometry_repo` fixture, loaded by the root conftest)."""
 
 from __future__ import annotations
 

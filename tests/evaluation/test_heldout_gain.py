@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.bench.runner import Record, ResultsFile
+from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, write_samples
 from housecoder.training.samples import Sample
 

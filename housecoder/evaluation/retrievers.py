@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from housecoder.bench.tasks import ProvidedSnippet
 from housecoder.config import IndexConfig
 from housecoder.context.snippets import ContextSnippet, clip_lines
 from housecoder.context.windows import WindowIndex
+from housecoder.evaluation.tasks import ProvidedSnippet
 
 
 class WindowRetriever:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from housecoder.bench.recall import Hit, compare, judge, markdown, summarize
+from housecoder.benchmarks.recall import Hit, compare, judge, markdown, summarize
 
 
 def test_judge_by_hand() -> None:

@@ -1,4 +1,4 @@
-"""Languages the indexer parses with tree-sitter, and how their syntax maps to chunks.
+"""Languages housecoder parses with tree-sitter, and how their syntax maps to chunks.
 
 Grammars come from the official per-language wheels (`tree-sitter-python`, ...),
 which work offline. Each language names the node types that are definitions

@@ -1,1 +1,0 @@
-"""Benchmarks: replayed typing sessions for latency (and, later, completion quality)."""
