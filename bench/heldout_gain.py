@@ -20,8 +20,9 @@ from pathlib import Path
 
 from housecoder.evaluation.metrics import paired_difference
 from housecoder.evaluation.runner import Record, ResultsFile
+from housecoder.training.base_figures import GENERATIONS_FILE
 from housecoder.training.evaluate import HELD_OUT_CONTEXT
-from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, read_samples
+from housecoder.training.preparation import SAMPLES_FILE, read_samples
 
 BASE, ADAPTED = HELD_OUT_CONTEXT, f"{HELD_OUT_CONTEXT}+adapter"
 

@@ -24,7 +24,7 @@ from housecoder.config import Settings
 from housecoder.models.loading import load_code_model, set_adapter
 from housecoder.models.store import store_for
 from housecoder.training.data import encode
-from housecoder.training.job import SAMPLES_FILE, read_samples
+from housecoder.training.preparation import SAMPLES_FILE, read_samples
 
 
 def torch_nll(model: object, ids: list[int], start: int) -> list[float]:

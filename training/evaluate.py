@@ -12,39 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from housecoder.config import Settings
 from housecoder.context import Retriever
-from housecoder.evaluation.metrics import mean
 from housecoder.evaluation.report import comparisons, summarize
 from housecoder.evaluation.runner import Record, ResultsFile, Runner, RunSpec
 from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Backend
 from housecoder.models.progress import SILENT, Progress
+from housecoder.training.results import BeforeAfter, PairedFigures, RunScores
 
-HELD_OUT = "held-out"
-FORGETTING = "forgetting"
 HELD_OUT_CONTEXT = "housecoder"  # held-out middles get the served context assembly
 FORGETTING_CONTEXT = "infile"  # forgetting tasks have no repository
 BASE_RUNS = frozenset(RunSpec(context).name for context in (HELD_OUT_CONTEXT, FORGETTING_CONTEXT))
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Generation scores of one run over one task set."""
-
-    tasks: int
-    exact: float
-    edit_similarity: float
-    identifier_f1: float
-
-    @classmethod
-    def of(cls, records: Sequence[Record]) -> Scores:
-        return cls(len(records), mean([float(r.exact) for r in records]), mean([r.edit_similarity for r in records]),
-                   mean([r.identifier_f1 for r in records]))  # fmt: skip
 
 
 def generate(
@@ -84,14 +65,10 @@ def relabel(tasks: Sequence[Task], kind: str) -> list[Task]:
     return [dataclasses.replace(task, kind=kind) for task in tasks]
 
 
-def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
+def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0) -> BeforeAfter:
     """Scores before and after, per task kind and over all tasks, and the paired exact-match and edit-similarity
     comparison."""
     both = [*before, *after]
     overall = [dataclasses.replace(record, kind="all") for record in both]
-    return {
-        "before": dataclasses.asdict(Scores.of(before)),
-        "after": dataclasses.asdict(Scores.of(after)),
-        "by_kind": [dataclasses.asdict(s) for s in summarize(both, seed=seed)],
-        "paired": [c.figures() for c in comparisons(overall, seed=seed)],
-    }
+    return BeforeAfter(RunScores.of(before), RunScores.of(after), summarize(both, seed=seed),
+                       [PairedFigures.of(c) for c in comparisons(overall, seed=seed)])  # fmt: skip

@@ -15,47 +15,46 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from housecoder.training.evaluate import FORGETTING, HELD_OUT
+from housecoder.training.results import FORGETTING, HELD_OUT, AdapterMeta, Metrics
 
 
-def verdict(metrics: dict[str, Any], max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
+def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
     """Whether the adapter beat the base model, and one line saying why (or why not).
 
     `activation` "clear" asks for evidence: the paired 95% interval of the gain it is better by (exact
     match, or edit similarity at as many exact middles) lies above zero; "ahead" takes the point estimates.
     """
-    loss = metrics["held_out_loss"]
-    held = metrics.get(HELD_OUT)
+    loss, held = metrics.held_out_loss, metrics.held_out
     if held is None:
         return False, "not activated: no held-out completions were scored"
-    before, after = held["before"], held["after"]
-    em = f"held-out exact match {100 * before['exact']:.1f} -> {100 * after['exact']:.1f}%"
-    es = f"edit similarity {100 * before['edit_similarity']:.1f} -> {100 * after['edit_similarity']:.1f}"
-    figures = f"{em}, {es}, loss {loss['before']:.3f} -> {loss['after']:.3f}"
+    before, after = held.before, held.after
+    em = f"held-out exact match {100 * before.exact:.1f} -> {100 * after.exact:.1f}%"
+    es = f"edit similarity {100 * before.edit_similarity:.1f} -> {100 * after.edit_similarity:.1f}"
+    figures = f"{em}, {es}, loss {loss.before:.3f} -> {loss.after:.3f}"
     # Better on one measure and no worse on the other: more exact middles bought with middles further off
-    # elsewhere is not a better adapter (smolagents' long-middle run: 28.1 -> 34.4% exact but similarity
-    # 63.4 -> 62.1 here, and 3.8 points of similarity worse on 116 benchmark tasks of the same files).
-    exact_up, exact_kept = after["exact"] > before["exact"], after["exact"] >= before["exact"]
-    closer, as_close = after["edit_similarity"] > before["edit_similarity"], after["edit_similarity"] >= before["edit_similarity"]
+    # elsewhere is not a better adapter.
+    exact_up, exact_kept = after.exact > before.exact, after.exact >= before.exact
+    closer, as_close = after.edit_similarity > before.edit_similarity, after.edit_similarity >= before.edit_similarity
     if exact_up and not as_close:
         return False, f"not activated: more exact middles, but the others further off ({figures})"
     if not ((exact_up and as_close) or (exact_kept and closer)):
         return False, f"not activated: the adapter did not complete held-out code better ({figures})"
-    paired = (held.get("paired") or [{}])[0]
-    if "similarity_interval" in paired:
-        figures += (f"; paired over {paired['tasks']} middles: exact {_points(paired['difference'], paired['interval'])}, "
-                    f"edit similarity {_points(paired['similarity_difference'], paired['similarity_interval'])}")  # fmt: skip
+    paired = held.overall
+    if paired is not None and paired.similarity_difference is not None and paired.similarity_interval is not None:
+        figures += (f"; paired over {paired.tasks} middles: exact {_points(paired.difference, paired.interval)}, "
+                    f"edit similarity {_points(paired.similarity_difference, paired.similarity_interval)}")  # fmt: skip
     if activation == "clear":
-        clear_exact = exact_up and as_close and paired.get("interval", [0.0])[0] > 0
-        clear_similarity = exact_kept and closer and paired.get("similarity_interval", [0.0])[0] > 0
+        clear_exact = exact_up and as_close and paired is not None and paired.interval[0] > 0
+        clear_similarity = (exact_kept and closer and paired is not None and paired.similarity_interval is not None
+                            and paired.similarity_interval[0] > 0)  # fmt: skip
         if not (clear_exact or clear_similarity):
             return False, f"not activated: ahead of the base model, but within the noise of the held-out middles ({figures})"
-    if not loss["after"] < loss["before"]:
+    if not loss.after < loss.before:
         return False, f"not activated: the held-out loss did not drop ({figures})"
-    forgetting = metrics.get(FORGETTING)
+    forgetting = metrics.forgetting
     if forgetting is not None:
-        drop = forgetting["before"]["exact"] - forgetting["after"]["exact"]
-        figures += f"; forgetting check {100 * forgetting['before']['exact']:.1f} -> {100 * forgetting['after']['exact']:.1f}%"
+        drop = forgetting.before.exact - forgetting.after.exact
+        figures += f"; forgetting check {100 * forgetting.before.exact:.1f} -> {100 * forgetting.after.exact:.1f}%"
         if drop > max_forgetting:
             return False, f"not activated: it forgot too much elsewhere ({figures})"
     return True, f"activated: beat the base model ({figures})"
@@ -69,36 +68,33 @@ def _points(difference: float, interval: Sequence[float]) -> str:
     return f"{100 * difference:+.1f} points (95% CI {100 * interval[0]:+.1f} to {100 * interval[1]:+.1f})"
 
 
-def markdown(meta: dict[str, Any]) -> str:
-    metrics = meta["metrics"]
-    loss = metrics["held_out_loss"]
+def markdown(meta: AdapterMeta) -> str:
+    loss = meta.metrics.held_out_loss
     lines = [
-        f"# Adapter for {Path(meta['repository']).name}", "",
-        f"- {meta['verdict']}",
-        f"- base model: {meta['base_model']} ({meta['base_fingerprint'][:19]}), commit {meta.get('commit') or 'n/a'}",
-        f"- {meta['split']}; samples: {meta['samples']['train']} training, {meta['samples']['held_out']} held out",
-        f"- held-out loss per middle token: {loss['before']:.4f} before, {loss['after']:.4f} after",
+        f"# Adapter for {Path(meta.repository).name}", "",
+        f"- {meta.verdict}",
+        f"- base model: {meta.base_model} ({meta.base_fingerprint[:19]}), commit {meta.commit or 'n/a'}",
+        f"- {meta.split}; samples: {meta.samples.train} training, {meta.samples.held_out} held out",
+        f"- held-out loss per middle token: {loss.before:.4f} before, {loss.after:.4f} after",
     ]  # fmt: skip
-    training = meta.get("training") or {}
-    if training:
-        lines.append(f"- training: {training.get('step')} steps (best at {training.get('best_step')}), "
-                     f"{training.get('samples_seen')} sequences, {training.get('elapsed_s', 0) / 60:.1f} min"
-                     + (f" in {training['precision']}" if training.get("precision") else "")
-                     + (", stopped early" if training.get("stopped_early") else ""))  # fmt: skip
-    for name, title in ((HELD_OUT, "Held-out code (generated middles)"), (FORGETTING, "Forgetting check (in-file FIM)")):
-        if name not in metrics:
-            continue
-        found = metrics[name]
-        lines += ["", f"## {title}", "", "| task kind | run | n | EM % | ES % | id F1 % |", "| --- | --- | ---: | ---: | ---: | ---: |"]
-        for row in found["by_kind"]:
-            lines.append(f"| {row['kind']} | {row['run']} | {row['tasks']} | {_pct(row['exact'])} | "
-                         f"{_pct(row['edit_similarity'])} | {_pct(row['identifier_f1'])} |")  # fmt: skip
-        for pair in found["paired"]:
+    training = meta.training
+    if training.to_json():
+        lines.append(f"- training: {training.step} steps (best at {training.best_step}), "
+                     f"{training.samples_seen} sequences, {(training.elapsed_s or 0) / 60:.1f} min"
+                     + (f" in {training.precision}" if training.precision else "")
+                     + (", stopped early" if training.stopped_early else ""))  # fmt: skip
+    titles = {HELD_OUT: "Held-out code (generated middles)", FORGETTING: "Forgetting check (in-file FIM)"}
+    for name, found in meta.metrics.sets():
+        lines += ["", f"## {titles[name]}", "", "| task kind | run | n | EM % | ES % | id F1 % |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for row in found.by_kind:
+            lines.append(f"| {row.kind} | {row.run} | {row.tasks} | {_pct(row.exact)} | "
+                         f"{_pct(row.edit_similarity)} | {_pct(row.identifier_f1)} |")  # fmt: skip
+        for pair in found.paired:
             similarity = ""
-            if "similarity_difference" in pair:  # reports written before it was measured lack it
-                similarity = f"; edit similarity {_points(pair['similarity_difference'], pair['similarity_interval'])}"
-            lines.append(f"\nPaired over {pair['tasks']} tasks: {len(pair['gained'])} gained, {len(pair['lost'])} lost, "
-                         f"{_points(pair['difference'], pair['interval'])}{similarity}.")  # fmt: skip
+            if pair.similarity_difference is not None and pair.similarity_interval is not None:
+                similarity = f"; edit similarity {_points(pair.similarity_difference, pair.similarity_interval)}"
+            lines.append(f"\nPaired over {pair.tasks} tasks: {len(pair.gained)} gained, {len(pair.lost)} lost, "
+                         f"{_points(pair.difference, pair.interval)}{similarity}.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -122,10 +118,10 @@ def write_loss_chart(history: Sequence[dict[str, Any]], before_loss: float, path
     plt.close(figure)
 
 
-def write_report(folder: Path, meta: dict[str, Any], history: Sequence[dict[str, Any]]) -> None:
+def write_report(folder: Path, meta: AdapterMeta, history: Sequence[dict[str, Any]]) -> None:
     """report.json (everything), report.md, and loss.png when matplotlib is installed and there is a history."""
-    (folder / "report.json").write_text(json.dumps({**meta, "history": list(history)}, indent=1))
+    (folder / "report.json").write_text(json.dumps({**meta.to_json(), "history": list(history)}, indent=1))
     (folder / "report.md").write_text(markdown(meta))
     if history:
         with contextlib.suppress(ImportError):  # matplotlib comes with the bench extra
-            write_loss_chart(history, meta["metrics"]["held_out_loss"]["before"], folder / "loss.png")
+            write_loss_chart(history, meta.metrics.held_out_loss.before, folder / "loss.png")

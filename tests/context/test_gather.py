@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Sequence
 
 from housecoder.config import ContextConfig
@@ -10,8 +10,8 @@ from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gat
 
 
 class FakeRetriever:
-    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
-        self.delay, self.fail = delay, fail
+    def __init__(self, hold: threading.Event | None = None, fail: bool = False) -> None:
+        self.hold, self.fail = hold, fail  # `hold`: search waits until it is set
         self.asked: list[tuple[str, ...]] = []
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
@@ -21,7 +21,8 @@ class FakeRetriever:
         return [ContextSnippet("lib/geo.py", 3, 4, "def scale_point(p, k):\n    return p * k", "definition", "definition of scale_point")]
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        time.sleep(self.delay)
+        if self.hold is not None:
+            self.hold.wait(60)
         return [ContextSnippet("lib/other.py", 1, 1, "HELPER = 1", "retrieval", "hybrid search #1")]
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
@@ -50,9 +51,13 @@ def test_all_sources_contribute_and_are_timed() -> None:
 
 def test_a_slow_source_is_left_out_within_its_budget() -> None:
     config = ContextConfig(retrieval_ms=50)
-    started = time.perf_counter()
-    result = gather(REQUEST, config, words, FakeRetriever(delay=1.0))
-    assert time.perf_counter() - started < 0.5
+    hold = threading.Event()
+    retriever = FakeRetriever(hold)
+    try:
+        result = gather(REQUEST, config, words, retriever)
+        # the search cannot answer before `hold` is set: gather answering at all means it did not wait for it
+    finally:
+        hold.set()
     assert "retrieval" in result.skipped and [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py"]
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from housecoder.evaluation.runner import Record, ResultsFile
-from housecoder.training.job import GENERATIONS_FILE, SAMPLES_FILE, write_samples
+from housecoder.training.base_figures import GENERATIONS_FILE
+from housecoder.training.preparation import SAMPLES_FILE, write_samples
 from housecoder.training.samples import Sample
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "heldout_gain.py"

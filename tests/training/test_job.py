@@ -12,7 +12,8 @@ import pytest
 from housecoder.evaluation.tasks import Task, write_tasks
 from housecoder.models.adapters import list_adapters, read_adapter
 from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
-from housecoder.training.job import SAMPLES_FILE, TrainJob, read_samples
+from housecoder.training.job import TrainJob
+from housecoder.training.preparation import SAMPLES_FILE, read_samples
 from housecoder.training.trainer import CHECKPOINT
 
 
@@ -138,7 +139,7 @@ def test_eval_only_scores_the_newest_adapter_again(
     trained = json.loads((first.run_dir / "report.json").read_text())["training"]
     again = TrainJob(inventory_repo, settings).eval_only()
     assert again.run_dir == first.run_dir
-    assert again.metrics["held_out_loss"]["after"] == pytest.approx(first.metrics["held_out_loss"]["after"], rel=1e-4)
+    assert again.metrics.held_out_loss.after == pytest.approx(first.metrics.held_out_loss.after, rel=1e-4)
     assert json.loads((first.run_dir / "report.json").read_text())["training"] == trained  # kept, not lost
     assert f"{trained['step']} steps" in (first.run_dir / "report.md").read_text()
 
@@ -153,8 +154,8 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert train_after == train and held_after[: len(held_out)] == held_out and len(held_after) > len(held_out)
     assert all(s.path in split["held_out"] for s in held_after)
     assert len({s.sample_id for s in held_after}) == len(held_after)
-    assert more.metrics["held-out"]["before"]["tasks"] == len(held_after)
-    assert more.metrics["held_out_loss"]["after"] == pytest.approx(again.metrics["held_out_loss"]["after"], rel=1e-4)
+    assert more.metrics.held_out.before.tasks == len(held_after)
+    assert more.metrics.held_out_loss.after == pytest.approx(again.metrics.held_out_loss.after, rel=1e-4)
     before = json.loads((first.run_dir / "before.json").read_text())  # keyed to the samples its records are of
     job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
     assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.end_of_text]
@@ -255,7 +256,7 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
     records = [json.loads(line) for line in (outcome.run_dir / "generations.jsonl").read_text().splitlines()]
     assert sorted({r["run"] for r in records}) == ["housecoder", "housecoder+adapter"]
     assert all(r["error"] == "" for r in records) and len(records) == 6
-    assert outcome.metrics["held-out"]["after"]["tasks"] == 3
+    assert outcome.metrics.held_out.after.tasks == 3
 
     prepared = job.prepare(run_dir=outcome.run_dir)
     assert prepared.generator.describe()["runtime"] == "llama.cpp" and prepared.generator is not prepared.backend

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from housecoder.training.report import markdown, verdict, write_report
+from housecoder.training.results import AdapterMeta, Metrics
 
 
 def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float, float],
@@ -53,43 +54,51 @@ def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float
     ],
 )
 def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
-    found, why = verdict(metrics, max_forgetting=0.05)
+    found, why = verdict(Metrics.from_json(metrics), max_forgetting=0.05)
     assert found is beat and reason in why
 
 
 def test_verdict_ahead_takes_the_point_estimates() -> None:
     noisy = _metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056)
-    beat, why = verdict(noisy, 0.05, "ahead")
+    beat, why = verdict(Metrics.from_json(noisy), 0.05, "ahead")
     assert beat is True and why.startswith("activated: beat the base model")
     worse = _metrics((0.3, 0.3), (0.6, 0.59), (1.2, 1.0))
-    assert verdict(worse, 0.05, "ahead")[0] is False
+    assert verdict(Metrics.from_json(worse), 0.05, "ahead")[0] is False
 
 
 def test_verdict_without_paired_figures_is_not_clear() -> None:
     metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0))
     metrics["held-out"]["paired"] = []
-    assert verdict(metrics, 0.05)[0] is False and verdict(metrics, 0.05, "ahead")[0] is True
+    typed = Metrics.from_json(metrics)
+    assert verdict(typed, 0.05)[0] is False and verdict(typed, 0.05, "ahead")[0] is True
 
 
 def test_report_files(tmp_path: Path) -> None:
     metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.8))
-    metrics["held-out"]["by_kind"] = [{"kind": "line", "run": "housecoder", "tasks": 4, "exact": 0.25, "edit_similarity": 0.5,
-                                        "identifier_f1": 0.5}]  # fmt: skip
+    metrics["held-out"]["by_kind"] = [{"run": "housecoder", "kind": "line", "tasks": 4, "exact": 0.25, "exact_ci": [0.0, 0.5],
+                                        "edit_similarity": 0.5, "edit_similarity_ci": [0.4, 0.6], "identifier_exact": 0.25,
+                                        "identifier_f1": 0.5, "p50_s": 1.0, "p95_s": 2.0, "prompt_tokens": 300.0, "errors": 0}]  # fmt: skip
     metrics["held-out"]["paired"] = [{"tasks": 10, "gained": ["a", "b"], "lost": ["c"], "difference": 0.1, "interval": [-0.1, 0.3],
                                       "similarity_difference": 0.1, "similarity_interval": [0.02, 0.2]}]  # fmt: skip
-    meta = {"repository": "/src/shop", "base_model": "m", "base_fingerprint": "sha256:" + "ab" * 32, "commit": None,
-            "split": "held out 2 of 9 files by hash", "samples": {"train": 40, "held_out": 10}, "metrics": metrics,
-            "verdict": verdict(metrics, 0.05)[1], "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120}}  # fmt: skip
+    beat, why = verdict(Metrics.from_json(metrics), 0.05)
+    meta = {"format": 1, "base_model": "m", "base_fingerprint": "sha256:" + "ab" * 32, "repository": "/src/shop", "commit": None,
+            "created": "2026-11-25T09:00:00+00:00", "config": {"rank": 16}, "split": "held out 2 of 9 files by hash",
+            "samples": {"train": 40, "held_out": 10}, "metrics": metrics, "beat_base": beat, "verdict": why,
+            "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120}}  # fmt: skip
+    typed = AdapterMeta.from_json(meta)
+    assert typed.to_json() == json.loads(json.dumps(meta))  # the JSON reads back as written
     history = [{"step": 1, "loss": 1.5, "eval_loss": None}, {"step": 2, "loss": 1.3, "eval_loss": 1.1}]
-    write_report(tmp_path, meta, history)
+    write_report(tmp_path, typed, history)
     text = (tmp_path / "report.md").read_text()
-    assert text == markdown(meta) and text.startswith("# Adapter for shop\n\n- activated")
+    assert text == markdown(typed) and text.startswith("# Adapter for shop\n\n- activated")
     assert "| line | housecoder | 4 | 25.0 | 50.0 | 50.0 |" in text
     assert ("Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +10.0 points "
             "(95% CI +2.0 to +20.0).") in text  # fmt: skip
     for key in ("similarity_difference", "similarity_interval"):  # a report written before they were measured
         del metrics["held-out"]["paired"][0][key]
-    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in markdown(meta)
+    older = AdapterMeta.from_json(meta)
+    assert older.to_json()["metrics"] == metrics
+    assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in markdown(older)
     assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,216 @@
+"""A training run's preparation: the files and their split, the run's folder, the model on this machine, the
+index, and the samples (drawn once, saved as `samples.jsonl`, reused when the run resumes or is evaluated again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.completion import CompletionEngine
+from housecoder.config import InferenceConfig, ModelsConfig, Settings
+from housecoder.context import Retriever
+from housecoder.indexer.sources import SourceFile, source_files
+from housecoder.models.adapters import ADAPTER_META, SPLIT_FILE, repo_adapters_dir
+from housecoder.models.loading import LoadedModel
+from housecoder.models.progress import Progress
+from housecoder.training import precision
+from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
+from housecoder.training.samples import FilteredRetriever, Sample, build_samples, draw_cuts, sample_settings
+from housecoder.training.split import Split, split_files
+
+SAMPLES_FILE = "samples.jsonl"
+MIN_TRAIN_SAMPLES = 8
+MIN_EVAL_SAMPLES = 4
+
+
+@dataclass
+class Prepared:
+    """Everything the job needs before training: the split, the samples, the model and the index."""
+
+    root: Path
+    split: Split
+    train: list[Sample]
+    held_out: list[Sample]
+    loaded: LoadedModel
+    backend: Any  # TransformersBackend on `loaded`: token counts, samples, losses
+    generator: Any  # what completes held-out middles and forgetting tasks: `backend` or llama.cpp (train.eval_runtime)
+    retriever: Retriever | None
+    model_dir: Path
+    run_dir: Path
+
+
+def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for split, samples in (("train", train), ("held-out", held_out)):
+            for sample in samples:
+                out.write(json.dumps({"split": split, **dataclasses.asdict(sample)}, ensure_ascii=False) + "\n")
+
+
+def read_samples(path: Path) -> tuple[list[Sample], list[Sample]]:
+    train: list[Sample] = []
+    held_out: list[Sample] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)
+        split = data.pop("split")
+        data["snippet_paths"] = tuple(data["snippet_paths"])
+        (train if split == "train" else held_out).append(Sample(**data))
+    return train, held_out
+
+
+class Preparation:
+    """Everything up to the samples for the repository at `root` with `settings` (read once by the CLI)."""
+
+    def __init__(self, root: Path, settings: Settings, progress: Progress, say: Callable[[str], None]) -> None:
+        self.root = root
+        self.settings = settings
+        self.config = settings.train
+        self.progress = progress
+        self.say = say
+
+    def files(self) -> list[SourceFile]:
+        if not self.root.is_dir():
+            raise TrainingError(f"{self.root}: not a directory")
+        return list(source_files(self.root, self.settings.index))
+
+    def split(self, files: Sequence[SourceFile]) -> Split:
+        if len(files) < 2:
+            raise TooSmall(f"{self.root}: {len(files)} usable source file(s); need at least 2 to hold one out")
+        return split_files(self.root, [f.path for f in files], fraction=self.config.held_out_fraction,
+                           seed=self.config.seed, since=self.config.since)  # fmt: skip
+
+    def unfinished_run(self) -> Path:
+        """The newest run of this repository that has its samples (and maybe a checkpoint) but no finished adapter."""
+        folder = repo_adapters_dir(self.settings, self.root)
+        runs = sorted((p for p in folder.glob("*") if (p / SAMPLES_FILE).is_file() and not (p / ADAPTER_META).is_file()),
+                      reverse=True) if folder.is_dir() else []  # fmt: skip
+        if not runs:
+            raise NoCheckpoint(f"{self.root}: no unfinished training run to resume; start one without --resume")
+        return runs[0]
+
+    def new_run_dir(self) -> Path:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = repo_adapters_dir(self.settings, self.root)
+        run, n = folder / stamp, 1
+        while run.exists():  # two runs started within one second
+            n += 1
+            run = folder / f"{stamp}-{n}"
+        return run
+
+    @functools.cached_property
+    def device(self) -> str:
+        from housecoder.models.loading import pick_device
+
+        return pick_device(self.settings.models.device)
+
+    def models(self) -> ModelsConfig:
+        """The code model's settings for training on this machine (float32 weights where `auto` trains in fp32)."""
+        return precision.training_models(self.settings.models, self.config, self.device)
+
+    def precision_line(self) -> str:
+        return precision.describe(self.models(), precision.resolve(self.config, self.device))
+
+    def load_model(self) -> tuple[LoadedModel, Any, Path]:
+        from housecoder.inference.transformers_backend import TransformersBackend
+        from housecoder.models.loading import load_code_model
+        from housecoder.models.store import store_for
+
+        resolved = store_for(self.settings).resolve(self.settings.models.code_model, "code", progress=self.progress)
+        with self.progress.task(f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"):
+            loaded = load_code_model(resolved.path, self.models())
+        return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
+
+    def load_generator(self, model_dir: Path, backend: Any) -> Any:
+        """The backend of the greedy completions before and after training: `backend` itself, or llama.cpp on the
+        model's GGUF when `train.eval_runtime` (auto: as `inference.runtime = auto` picks) says so."""
+        from housecoder.completion.loading import gguf_of, pick_runtime
+
+        gguf = gguf_of(model_dir)
+        inference = self.settings.inference.model_copy(update={"runtime": self.config.eval_runtime})
+        if pick_runtime(self.settings.model_copy(update={"inference": inference}), gguf) != "llama.cpp":
+            return backend
+        if gguf is None:
+            raise TrainingError(f"train.eval_runtime = llama.cpp needs a GGUF model; {self.settings.models.code_model} has none")
+        from housecoder.inference.llamacpp_backend import LlamaCppBackend
+        from housecoder.models.store import store_for
+
+        with self.progress.task("loading the GGUF for llama.cpp completions", total=None, unit="steps"):
+            return LlamaCppBackend(gguf, inference, cache_root=store_for(self.settings).root)
+
+    def open_index(self) -> Retriever:
+        from housecoder.indexer.service import index_repository, open_retriever
+        from housecoder.models.store import store_for
+
+        summary, _where = index_repository(self.root, self.settings, store_for(self.settings), self.progress)
+        self.say(f"index up to date: {summary.indexed} files indexed, {summary.unchanged} unchanged, {summary.chunks_total} chunks")
+        return open_retriever(self.root, self.settings, self.progress)
+
+    def prepare(self, *, resume: bool = False, run_dir: Path | None = None) -> Prepared:
+        files = self.files()
+        split = self.split(files)
+        self.say(f"{len(files)} source files; {split.describe()}")
+        run_dir = run_dir or (self.unfinished_run() if resume else self.new_run_dir())
+        loaded, backend, model_dir = self.load_model()
+        generator = self.load_generator(model_dir, backend)
+        retriever = self.open_index()
+        saved = run_dir / SAMPLES_FILE
+        if saved.is_file():
+            train, held_out = read_samples(saved)
+            self.say(f"reusing {len(train)} training and {len(held_out)} held-out samples from {saved}")
+        else:
+            train, held_out = self.build_samples(files, split, backend, retriever)
+        return Prepared(self.root, split, train, held_out, loaded, backend, generator, retriever, model_dir, run_dir)
+
+    def build_samples(self, files: Sequence[SourceFile], split: Split, backend: Any,
+                      retriever: Retriever) -> tuple[list[Sample], list[Sample]]:  # fmt: skip
+        config, rng = self.config, random.Random(self.config.seed)
+        held = set(split.held_out)
+        settings = sample_settings(self.settings)
+        chosen: dict[str, list[Sample]] = {}
+        for name, wanted, per_file, group, source in (
+            ("train", config.max_samples, config.per_file, [f for f in files if f.path not in held], FilteredRetriever(retriever, held)),
+            ("held-out", max(config.eval_samples, config.generate_samples), config.eval_per_file, [f for f in files if f.path in held],
+             retriever),
+        ):  # fmt: skip
+            cuts = draw_cuts(group, config, wanted, rng, per_file)
+            engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
+            with self.progress.task(f"{name} samples", total=min(wanted, len(cuts)), unit="samples") as advance:
+                chosen[name] = build_samples(cuts, engine, wanted, config.middle_tokens, advance)
+        train, held_out = chosen["train"], chosen["held-out"]
+        if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
+            raise TooSmall(
+                f"{self.root}: {len(train)} training and {len(held_out)} held-out samples from {len(files)} files "
+                f"({split.describe()}); need at least {MIN_TRAIN_SAMPLES} and {MIN_EVAL_SAMPLES}"
+            )
+        return train, held_out
+
+    def more_held_out(self, prepared: Prepared, wanted: int) -> None:
+        """Top a run's held-out samples up to `wanted` with new middles of its held-out files (as its split.json
+        says, never a file it trained on), its own first, near-identical ones skipped, at most `eval_per_file` per
+        file counting its own; the run's samples file keeps them."""
+        config = self.config
+        missing = wanted - len(prepared.held_out)
+        if missing <= 0:
+            return
+        held = set(prepared.split.held_out)
+        saved = prepared.run_dir / SPLIT_FILE
+        if saved.is_file():
+            split = json.loads(saved.read_text())
+            held = set(split.get("held_out", [])) - set(split.get("train", []))
+        files = [f for f in self.files() if f.path in held]
+        rng = random.Random(f"{config.seed}:more held-out")  # not the first draw's sequence: new cuts
+        cuts = draw_cuts(files, config, wanted, rng, config.eval_per_file, taken=prepared.held_out)
+        engine = CompletionEngine(prepared.backend, sample_settings(self.settings), repo_name=self.root.name,
+                                  retriever=prepared.retriever)  # fmt: skip
+        with self.progress.task("more held-out samples", total=min(missing, len(cuts)), unit="samples") as advance:
+            new = build_samples(cuts, engine, missing, config.middle_tokens, advance, taken=prepared.held_out)
+        prepared.held_out.extend(new)
+        write_samples(prepared.run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+        self.say(f"{len(new)} more held-out samples from the {len(files)} held-out files: {len(prepared.held_out)} now")
