@@ -1,9 +1,18 @@
 """The backend interface every inference runtime implements.
 
 A backend turns one prompt string into generated text under stop conditions.
-It is deliberately small so the server, the training job's evaluation and the
-benchmark can swap runtimes (llama.cpp, transformers and remote
-OpenAI-compatible engines behind the same call).
+Three runtimes implement it: llama.cpp on the model's GGUF (`llamacpp_backend`,
+the fast CPU runtime `inference.runtime = auto` picks when it can),
+transformers + torch on the safetensors weights (`transformers_backend`), and a
+remote engine behind the OpenAI-compatible completions API (`openai_backend`:
+vLLM, TGI, the llama.cpp server). The interface is deliberately small so the
+server, the evaluation of a trained adapter and the benchmark swap them behind
+the same call.
+
+How a generation stops, and what it returns then, is one contract, applied for
+every runtime by `stopping.Decoding` (the local runtimes through the token loop
+in `streaming`) and checked for all three by tests/inference/test_contract.py:
+see `Backend.generate`.
 """
 
 from __future__ import annotations
@@ -85,7 +94,17 @@ class Backend(Protocol):
     heals: bool
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
-        """Generate for `request`; returns early (stopped_by="cancelled") once `cancel` is set."""
+        """Generate for `request`, streaming the text so far to `request.on_text` after each token.
+
+        Stops at the first of: the model's end of text ("eos"; never with `end_of_text=False`), a stop string
+        ("stop_string"), the end of the first non-blank line of a single-line request ("newline"),
+        `scope_ended` ("scope"), a line end once `max_seconds` are spent ("time": whole lines kept),
+        `max_new_tokens` ("length"; 0 only prefills), or `cancel` set or past its deadline, checked before
+        the first token and between two tokens ("cancelled": what was written so far, nothing when set
+        before the call). The text is cut at the stop string and at the end of a single-line request's line,
+        and holds no control tokens; `prompt_tokens` is `count_tokens(request.prompt)` unless token healing
+        dropped some of them.
+        """
         ...
 
     def count_tokens(self, text: str) -> int:

@@ -43,7 +43,7 @@ from housecoder.errors import MissingDependency, first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
-from housecoder.inference.streaming import run_generation
+from housecoder.inference.streaming import chunked_prefill, run_generation
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import FIM
 
@@ -283,14 +283,6 @@ class LlamaCppBackend:
         shared = self._best_start(ids)
         llm.n_tokens = shared  # eval() drops the KV beyond n_tokens before it runs
 
-        def prefill(cancel: Cancellation | None) -> bool:
-            size = self.config.prefill_chunk_tokens
-            for start in range(shared, len(ids), size):
-                if cancel is not None and cancel.cancelled:
-                    return False
-                llm.eval(ids[start : start + size])
-            return True
-
         def next_token(previous: int | None, allowed: np.ndarray | None) -> int:
             if previous is not None:
                 llm.eval([previous])
@@ -307,7 +299,8 @@ class LlamaCppBackend:
         try:
             return run_generation(
                 request, cancel, prompt_tokens=len(ids), reused_tokens=shared,
-                prefill=prefill, next_token=next_token, decode=decode, stop_ids=self.stop_ids, healing=healing,
+                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, llm.eval),
+                next_token=next_token, decode=decode, stop_ids=self.stop_ids, healing=healing,
             )  # fmt: skip
         except Exception:
             self._forget()  # a failed eval leaves the KV in an unknown state

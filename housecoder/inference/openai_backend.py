@@ -14,7 +14,6 @@ engine must serve the same model). Only the standard library is used.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from typing import Any
 from housecoder.config import InferenceConfig
 from housecoder.errors import first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
-from housecoder.inference.stopping import cut, out_of_time, stop_reason, whole_lines
+from housecoder.inference.stopping import Decoding
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import strip_controls
 
@@ -118,10 +117,9 @@ class OpenAIBackend:
             raise ModelError(f"{self.url}: cannot reach the engine: {first_line(reason)}") from err
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
-        started = time.perf_counter()
-        text, stopped_by, pieces, first = "", "length", 0, None
-        if cancel is not None and cancel.cancelled:
-            stopped_by = "cancelled"
+        decoding, pieces = Decoding(request, cancel), 0
+        if decoding.cancelled():
+            pass  # before the call: nothing is sent
         elif request.max_new_tokens == 0:
             pass  # a prefill-only request (idle warming): the remote engine manages its own cache
         else:
@@ -133,32 +131,14 @@ class OpenAIBackend:
                         finish = choices[0].get("finish_reason")
                         if piece:
                             pieces += 1
-                            first = first if first is not None else time.perf_counter() - started
-                            text += piece
-                            if request.on_text is not None:
-                                request.on_text(text)
-                        if cancel is not None and cancel.cancelled:
-                            stopped_by = "cancelled"
-                            break
-                        why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings,
-                                          scope_ended=request.scope_ended)
-                        if why:
-                            stopped_by = why
-                            break
-                        if out_of_time(text, piece, time.perf_counter() - started, request.max_seconds):
-                            stopped_by, text = "time", whole_lines(text)
+                            decoding.token()
+                            decoding.show(decoding.text + piece)
+                        if decoding.cancelled() or decoding.stopped(piece):
                             break
                         if finish:
-                            stopped_by = "length" if finish == "length" else "eos"
+                            decoding.stopped_by = "length" if finish == "length" else "eos"
                             break
                 except TimeoutError as err:
                     raise ModelError(f"{self.url}: the engine stopped answering ({self.config.timeout_s:.0f} s)") from err
-        text = strip_controls(text)  # an engine may send control tokens as text
-        return Generation(
-            text=cut(text, single_line=request.single_line, stop_strings=request.stop_strings),
-            prompt_tokens=self.count_tokens(request.prompt),
-            new_tokens=pieces,
-            seconds=time.perf_counter() - started,
-            stopped_by=stopped_by,
-            first_token_seconds=first,
-        )
+        decoding.text = strip_controls(decoding.text)  # an engine may send control tokens as text
+        return decoding.result(prompt_tokens=self.count_tokens(request.prompt), new_tokens=pieces)

@@ -1,4 +1,4 @@
-"""Stop decisions on generated text, checked after every token (pure).
+"""When a generation stops, and what it returns: the one contract every runtime applies.
 
 Single-line: stop once a line break follows some non-blank text (leading
 blank lines are kept so a completion can start on the next line). Stop strings:
@@ -7,12 +7,25 @@ request's `scope_ended`) stops a multi-line generation once post-processing has
 cut the text for good (it left the cursor's block, or loops); the text is kept
 as it is (post-processing cuts it). A time budget (`out_of_time`) ends a
 generation at the first line end written after it is spent, keeping whole lines.
+
+The decisions are pure functions. `Decoding` is one generation's run of them,
+shared by the local token loop (`streaming.run_generation`) and the remote
+engine's stream (`openai_backend`): a runtime reports each token or piece as it
+comes (`token`, `show`), asks `cancelled()` where it can stop between two of
+them and `stopped(piece)` once the text has grown, and builds its result with
+`result`. So every runtime streams the same text, reports the same
+`stopped_by`, and returns the same text on a stop: cut at the stop string or
+the line end, whole lines on "time", and what was written so far (cut the
+same way) on "cancelled".
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
+
+from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 
 _ENDED_LINE = re.compile(r"\S[^\n]*\n")  # a line with visible text, and its end
 
@@ -50,3 +63,67 @@ def out_of_time(text: str, piece: str, elapsed_s: float, max_seconds: float | No
 def whole_lines(text: str) -> str:
     """`text` up to its last line break (what the newest token began of the next line is dropped)."""
     return text[: text.rfind("\n")] if "\n" in text else text
+
+
+class Decoding:
+    """One generation's text, stop reason and timings as its tokens (or streamed pieces) come.
+
+    `stopped_by` starts as "length" (the token budget ran out); the runtime sets "eos" itself when the model
+    (or engine) ends the text, and the methods below set every other reason."""
+
+    def __init__(self, request: GenerationRequest, cancel: Cancellation | None) -> None:
+        self.request = request
+        self.cancel = cancel
+        self.started = time.perf_counter()  # `seconds` count from here: prefill included
+        self.text = ""
+        self.stopped_by = "length"
+        self.first_token_seconds: float | None = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def cancelled(self) -> bool:
+        """True, and stopped_by "cancelled", once `cancel` is set or past its deadline (checked between tokens)."""
+        if self.cancel is not None and self.cancel.cancelled:
+            self.stopped_by = "cancelled"
+            return True
+        return False
+
+    def token(self) -> None:
+        """A token (or piece) came: the first one's time is `first_token_seconds`."""
+        if self.first_token_seconds is None:
+            self.first_token_seconds = self.elapsed()
+
+    def show(self, text: str) -> str:
+        """The text so far is now `text`: streams it to the request's `on_text`; returns what it added."""
+        before, self.text = self.text, text
+        if self.request.on_text is not None:
+            self.request.on_text(text)
+        return text[len(before) :]
+
+    def stopped(self, piece: str) -> bool:
+        """True, with `stopped_by` set, once the text (whose newest part is `piece`) meets a stop condition:
+        a stop string, the end of the line (single-line), the scope's end, or a spent time budget (the text is
+        then cut back to its whole lines)."""
+        request = self.request
+        why = stop_reason(self.text, single_line=request.single_line, stop_strings=request.stop_strings,
+                          scope_ended=request.scope_ended)  # fmt: skip
+        if why:
+            self.stopped_by = why
+            return True
+        if out_of_time(self.text, piece, self.elapsed(), request.max_seconds):
+            self.stopped_by, self.text = "time", whole_lines(self.text)
+            return True
+        return False
+
+    def result(self, *, prompt_tokens: int, new_tokens: int, reused_tokens: int = 0) -> Generation:
+        """The generation: the text cut at the stop (stop strings, end of line), whatever stopped it."""
+        return Generation(
+            text=cut(self.text, single_line=self.request.single_line, stop_strings=self.request.stop_strings),
+            prompt_tokens=prompt_tokens,
+            new_tokens=new_tokens,
+            seconds=self.elapsed(),
+            stopped_by=self.stopped_by,
+            reused_tokens=reused_tokens,
+            first_token_seconds=self.first_token_seconds,
+        )

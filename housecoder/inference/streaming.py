@@ -1,12 +1,14 @@
 """The token-by-token loop every local runtime shares: stop checks, streaming, cancellation, timings.
 
 A runtime supplies `prefill(cancel)` (run the prompt, return False if cancelled
-first), `next_token(previous, allowed)` (feed the previous generated token, None
-right after the prompt, and return the next token id, chosen among `allowed` when
-that is not None) and `decode(tokens)`. This module decides when to stop: at a
-stop token, once the text meets the request's stop conditions (checked after
-every token, so a single-line request ends with its line), at the token budget,
-or between two tokens once cancelled.
+first; `chunked_prefill` makes one from a forward pass), `next_token(previous,
+allowed)` (feed the previous generated token, None right after the prompt, and
+return the next token id, chosen among `allowed` when that is not None) and
+`decode(tokens)`. This module decides when to stop: at a stop token, once the
+text meets the request's stop conditions (checked after every token, so a
+single-line request ends with its line), at the token budget, or between two
+tokens once cancelled; the stop conditions and what a stopped generation
+returns are `stopping.Decoding`'s, which the remote runtime applies too.
 
 With token healing (`housecoder.inference.healing`) the first tokens must write
 the bytes dropped from the prompt's end again; the text streamed, checked and
@@ -16,14 +18,29 @@ Once `max_seconds` are spent the generation ends at the next line end.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Healing
-from housecoder.inference.stopping import cut, out_of_time, stop_reason, whole_lines
+from housecoder.inference.stopping import Decoding
+
+
+def chunked_prefill(
+    ids: Sequence[int], start: int, size: int, run: Callable[[Sequence[int]], object]
+) -> Callable[[Cancellation | None], bool]:
+    """A `prefill` that runs `ids[start:]` in chunks of `size` tokens, checking the cancellation before each
+    (what was prefilled before it stays in the runtime's KV cache)."""
+
+    def prefill(cancel: Cancellation | None) -> bool:
+        for chunk in range(start, len(ids), size):
+            if cancel is not None and cancel.cancelled:
+                return False
+            run(ids[chunk : chunk + size])
+        return True
+
+    return prefill
 
 
 def run_generation(
@@ -39,29 +56,25 @@ def run_generation(
     healing: Healing | None = None,
 ) -> Generation:
     """Prefill, then generate until a stop; the text is cut at the stop (stop strings, end of line)."""
-    started = time.perf_counter()
+    decoding = Decoding(request, cancel)
     generated: list[int] = []
-    text, stopped_by, first = "", "length", None
     if not prefill(cancel):
-        stopped_by = "cancelled"
+        decoding.stopped_by = "cancelled"
     else:
         previous: int | None = None
         while len(generated) < request.max_new_tokens:
-            if cancel is not None and cancel.cancelled:
-                stopped_by = "cancelled"
+            if decoding.cancelled():
                 break
             allowed = healing.allowed() if healing is not None else None
             if allowed is not None and len(allowed) == 0:  # no token writes the dropped bytes on: nothing to show
-                stopped_by = "eos"
+                decoding.stopped_by = "eos"
                 break
             token = next_token(previous, allowed)
-            if first is None:
-                first = time.perf_counter() - started
+            decoding.token()
             if token in stop_ids:
-                stopped_by = "eos"
+                decoding.stopped_by = "eos"
                 break
             generated.append(token)
-            before = text
             if healing is not None:
                 healing.advance(token)
                 if not healing.done:
@@ -70,23 +83,8 @@ def run_generation(
                 text = healing.visible(generated)
             else:
                 text = decode(generated)
-            if request.on_text is not None:
-                request.on_text(text)
-            why = stop_reason(text, single_line=request.single_line, stop_strings=request.stop_strings,
-                              scope_ended=request.scope_ended)
-            if why:
-                stopped_by = why
-                break
-            if out_of_time(text, text[len(before) :], time.perf_counter() - started, request.max_seconds):
-                stopped_by, text = "time", whole_lines(text)
+            if decoding.stopped(decoding.show(text)):
                 break
             previous = token
-    return Generation(
-        text=cut(text, single_line=request.single_line, stop_strings=request.stop_strings),
-        prompt_tokens=prompt_tokens,
-        new_tokens=len(generated) + (stopped_by == "eos"),
-        seconds=time.perf_counter() - started,
-        stopped_by=stopped_by,
-        reused_tokens=reused_tokens,
-        first_token_seconds=first,
-    )
+    new_tokens = len(generated) + (decoding.stopped_by == "eos")
+    return decoding.result(prompt_tokens=prompt_tokens, new_tokens=new_tokens, reused_tokens=reused_tokens)

@@ -11,6 +11,7 @@ the KV cache is keyed by model and adapter, so a switch never reuses stale keys.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from housecoder.config import InferenceConfig
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefix_cache import Entry, PrefixCache
-from housecoder.inference.streaming import run_generation
+from housecoder.inference.streaming import chunked_prefill, run_generation
 from housecoder.models.loading import LoadedModel, set_adapter
 from housecoder.prompt.fim import FIM
 
@@ -119,19 +120,11 @@ class TransformersBackend:
             del entry.ids[shared:]
         logits: list[Any] = []
 
-        def forward(chunk: list[int]) -> None:
+        def forward(chunk: Sequence[int]) -> None:
             tensor = torch.tensor([chunk], dtype=torch.long, device=self.loaded.device)
             out = model(input_ids=tensor, past_key_values=entry.kv, use_cache=True, logits_to_keep=1)
             entry.ids.extend(chunk)
             logits[:] = [out.logits[0, -1].float()]
-
-        def prefill(cancel: Cancellation | None) -> bool:
-            size = self.config.prefill_chunk_tokens
-            for start in range(shared, len(ids), size):
-                if cancel is not None and cancel.cancelled:
-                    return False
-                forward(ids[start : start + size])
-            return True
 
         def next_token(previous: int | None, allowed: np.ndarray | None) -> int:
             if previous is not None:
@@ -153,7 +146,8 @@ class TransformersBackend:
         with torch.inference_mode():
             result = run_generation(
                 request, cancel,
-                prompt_tokens=len(ids), reused_tokens=shared, prefill=prefill, next_token=next_token,
+                prompt_tokens=len(ids), reused_tokens=shared,
+                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, forward), next_token=next_token,
                 decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True), stop_ids=self.stop_ids,
                 healing=healing,
             )  # fmt: skip

@@ -4,7 +4,6 @@ bytes, and inside a line each keystroke of the line-start layout prefills only i
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,6 @@ from housecoder.inference.healing import Healing
 from housecoder.inference.transformers_backend import TransformersBackend, byte_pieces
 from housecoder.models.loading import load_code_model
 from housecoder.prompt import build_fim_prompt
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
-from gguf_fixture import write_qwen2_gguf
 
 HEAD = "import json\n\n\ndef load_config(path):\n    with open(path) as f:\n"
 SUFFIX = "\n\n\ndef save(path, data):\n    pass\n"
@@ -43,13 +39,12 @@ def transformers_backend(tiny_qwen_dir: Path) -> TransformersBackend:
 
 
 @pytest.fixture(scope="module")
-def llama_backend(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def llama_backend(tiny_qwen_gguf: Path) -> Iterator[Any]:
     from housecoder.inference.llamacpp_backend import LlamaCppBackend, llama_cpp_available
 
     if not llama_cpp_available():
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
-    gguf = write_qwen2_gguf(tiny_qwen_dir, tmp_path_factory.mktemp("gguf") / "tiny.gguf")
-    backend = LlamaCppBackend(gguf, InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1))
+    backend = LlamaCppBackend(tiny_qwen_gguf, InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1))
     yield backend
     backend.close()
 

@@ -4,76 +4,15 @@ engine errors and an unreachable engine become one-line ModelErrors."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from inference.openai_engine import Engine  # the `engine` fixture (conftest.py) serves one
 
 from housecoder.config import InferenceConfig
 from housecoder.inference.base import Cancellation, GenerationRequest
 from housecoder.inference.openai_backend import OpenAIBackend
 from housecoder.models.errors import ModelError
-
-
-class Engine:
-    """What the test engine streams, and what it saw."""
-
-    def __init__(self) -> None:
-        self.pieces = ["return", " json", ".load", "(f)", "\n", "    x = 1", "\n"]
-        self.requests: list[dict[str, object]] = []
-        self.headers: list[dict[str, str]] = []
-        self.sent: list[int] = []
-        self.finished = threading.Event()  # a streaming answer ended (all sent, or the client closed it)
-        self.status = 200
-
-
-@pytest.fixture
-def engine() -> Iterator[tuple[Engine, str]]:
-    state = Engine()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append(body)
-            state.headers.append(dict(self.headers))
-            if self.path != "/v1/completions" or state.status != 200:
-                self.send_response(state.status if self.path == "/v1/completions" else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"error": {"message": "The model `nope` does not exist."}}).encode())
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            sent = 0
-            try:
-                for piece in state.pieces[: int(str(body["max_tokens"]))]:
-                    event = {"choices": [{"index": 0, "text": piece, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-                    self.wfile.flush()
-                    sent += 1
-                    time.sleep(0.05)
-                finish = {"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
-                self.wfile.write(f"data: {json.dumps(finish)}\n\ndata: [DONE]\n\n".encode())
-                self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            state.sent.append(sent)
-            state.finished.set()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _backend(url: str, **config: object) -> OpenAIBackend:
