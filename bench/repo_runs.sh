@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
-# RepoEval-style completion benchmark on two real repositories no one here wrote: click 8.5.1 and
-# Jinja2 3.1.6, their sources from PyPI's wheels (no git history, so no time split). Serves issue 7's
-# repository runs: the in-file, sparse-baseline and housecoder settings on the same 150 tasks per
-# repository (50 line, 50 api, 50 function, seed 0).
+# RepoEval-style completion benchmark on real repositories no one here wrote, their sources from PyPI's
+# wheels (no git history, so no time split): click 8.5.1 and Jinja2 3.1.6, and smolagents 1.26.0 for the
+# training runs (bench/train_repo.sh). 150 tasks per repository (50 line, 50 api, 50 function, seed 0) in
+# the in-file, sparse-baseline and housecoder settings.
 #
-#   bash bench/repo_runs.sh prepare          # repositories + task files under bench-results/ (seconds)
+#   bash bench/repo_runs.sh prepare                  # repositories + task files under bench-results/
 #   bash bench/repo_runs.sh run [click|jinja2 ...]   # the model runs, resumable
 #   bash bench/repo_runs.sh adapter NAME RUN_DIR     # every setting with and without an adapter that
-#       bench/train_repo.sh trained on NAME, on NAME-wide.jsonl (up to 40 tasks per file and kind, so its
-#       held-out files give enough: 116 tasks for smolagents' default split); `bench run --adapter` keeps
-#       only the tasks in files the adapter did not train on; LIMIT=150 draws 150 of those (seed 0);
-#       CONFIG=FILE adds `--config FILE` (e.g. bench/configs/blocks-with-context.toml)
+#       bench/train_repo.sh trained on NAME, on NAME-wide.jsonl (up to 40 tasks per file and kind);
+#       `bench run --adapter` keeps only the tasks in files the adapter did not train on; LIMIT=150 draws
+#       150 of those (seed 0); CONFIG=FILE adds `--config FILE`; RUNS=... picks the settings
 #
-# Results go to bench/results/<repo>/ (tracked in git): results.jsonl gets one line per completion as
-# it comes and `--resume` runs only what is missing, so a run stopped anywhere (a session's end) goes
-# on in the next one with the same tasks. On 2 cores one repository takes about 1.5 h of model time.
+# Records go to bench-results/runs/<repo>/ (ignored by git): results.jsonl gets one line per completion
+# as it comes and `--resume` runs only what is missing, so a stopped run goes on where it stopped (one
+# repository is about 1.5 h of model time on 2 cores). When a document cites a run, its summary is kept
+# in git (docs/benchmarks.md):
+#   mkdir -p bench/results/<run> && cp bench-results/runs/<run>/summary.json bench/results/<run>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 RUNS=${RUNS:-infile,sparse,housecoder}
-# smolagents (first released in December 2024, after the default model's training data) is there for
-# the training runs (bench/train_repo.sh): code the base model cannot have memorised.
+# smolagents: first released after the default model's training data (code it cannot have memorised).
 declare -A PINNED=([click]="click==8.5.1" [jinja2]="jinja2==3.1.6" [smolagents]="smolagents==1.26.0")
 
 prepare() {
@@ -45,7 +45,7 @@ adapter() {
   local options=()
   [ -z "${LIMIT:-}" ] || options+=(--limit "$LIMIT" --seed 0)
   [ -z "${CONFIG:-}" ] || options+=(--config "$CONFIG")
-  "$HC" bench run "$WORK/tasks/$name-wide.jsonl" --runs "$RUNS" --adapter "$run_dir" --out "bench/results/$name-adapter" --resume "${options[@]}"
+  "$HC" bench run "$WORK/tasks/$name-wide.jsonl" --runs "$RUNS" --adapter "$run_dir" --out "$WORK/runs/$name-adapter" --resume "${options[@]}"
 }
 
 run() {
@@ -53,7 +53,7 @@ run() {
   [ ${#names[@]} -gt 0 ] || names=(click jinja2)
   for name in "${names[@]}"; do
     [ -f "$WORK/tasks/$name.jsonl" ] || prepare
-    "$HC" bench run "$WORK/tasks/$name.jsonl" --runs "$RUNS" --out "bench/results/$name" --resume
+    "$HC" bench run "$WORK/tasks/$name.jsonl" --runs "$RUNS" --out "$WORK/runs/$name" --resume
   done
 }
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# issue 6's real runs: `housecoder train` with the default model on a repository from PyPI that
-# bench/repo_runs.sh prepares (click 8.5.1, jinja2 3.1.6, smolagents 1.26.0), with the forgetting check
-# on 40 HumanEval-FIM Python tasks.
+# `housecoder train` with the default model on a repository from PyPI that bench/repo_runs.sh prepares
+# (click 8.5.1, jinja2 3.1.6, smolagents 1.26.0), with the forgetting check on 40 HumanEval-FIM Python tasks.
 #
 #   bash bench/train_repo.sh NAME [CONFIG] [-- more train options, e.g. --dry-run]
 #
 # CONFIG defaults to bench/configs/train-NAME.toml. A stopped run (samples written, no adapter metadata
-# yet) resumes where it stopped. On 2 cores a run is about 80 min of training plus about 40 min of greedy
-# evaluation before and after (a later run with the same held-out samples and settings reuses the base
-# figures): start it first thing in a session and give it the cores. The run directory (adapter,
-# report.md, loss.png) is under ~/.cache/housecoder/adapters/NAME-*/.
+# yet) resumes where it stopped. On 2 cores the recorded runs took 26 to 81 min of training plus the greedy
+# evaluation before and after; give it the cores. The run directory (adapter, report.md, report.json, loss.png,
+# samples, generations) is the adapter registry's ~/.cache/housecoder/adapters/NAME-*/RUN/ (the server
+# picks adapters up there). When a document cites the run, its summary (report.json without the per-step
+# history) is kept in git as bench/results/<run>/summary.json (docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HC=${HC:-.venv/bin/housecoder}

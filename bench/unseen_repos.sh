@@ -6,7 +6,10 @@
 #
 #   bash bench/unseen_repos.sh prepare     # sources + task files under bench-results/ (a minute)
 #
-# Tasks: 50 line, 50 api and 50 function per repository, seed 0 (`housecoder bench make-tasks`).
+# Tasks: 50 line, 50 api and 50 function per repository, seed 0 (`housecoder bench make-tasks`). The model
+# and recall runs on them (docs/benchmarks.md) write to bench-results/runs/<run>/ (ignored by git); a cited
+# run's summary is kept in git:
+#   mkdir -p bench/results/<run> && cp bench-results/runs/<run>/summary.json bench/results/<run>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HC=${HC:-.venv/bin/housecoder}

@@ -83,8 +83,7 @@ class InferenceConfig(_Section):
     # One token of the 1.5B default model costs 28 KiB in bf16, so 8,192 tokens is about 230 MB.
     kv_cache_entries: int = Field(default=4, ge=0, le=64, description="prompts kept (0 disables reuse)")
     kv_cache_tokens: int = Field(default=8192, ge=0, description="tokens kept over all entries")
-    # llama.cpp here prefills 93 tokens/s in chunks of 64 and 89 in chunks of 32 (97 in 512), so 64
-    # keeps a cancelled prefill from holding the model for more than about 0.7 s.
+    # Cancellation is checked between prefill chunks: a smaller chunk frees a cancelled model sooner.
     prefill_chunk_tokens: int = Field(default=64, ge=1, description="prefill step; cancellation is checked between steps")
     threads: int | None = Field(default=None, ge=1, description="llama.cpp threads; None = the CPU cores")
     context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
@@ -115,9 +114,8 @@ class CompletionConfig(_Section):
     """Generation knobs for one completion; budgets are in model tokens."""
 
     max_new_tokens: int = Field(default=64, ge=1, le=4096)
-    # Defaults sized for CPU latency: torch bf16 prefills about 100 tokens/s on 2 cores, so a
-    # full prompt (context + prefix + suffix, at most ~1,100 tokens) costs seconds before the
-    # first token; a GPU or KV-cache reuse affords more.
+    # Defaults sized for CPU latency: on a CPU the prompt's prefill (context + prefix + suffix) is
+    # paid before the first token; a GPU affords more.
     max_prefix_tokens: int = Field(default=512, ge=16)
     max_suffix_tokens: int = Field(default=192, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
@@ -166,12 +164,9 @@ class ContextConfig(_Section):
     """
 
     enabled: bool = True
-    # Measured (bench/results/click, jinja2, click-adapter, jinja2-adapter: 184 function bodies in the
-    # adapter-free runs): repository context in front of a body bought nothing (edit similarity -1.2
-    # points, paired 95% CI -3.2 to +1.0) for half again as much prompt; single lines keep it.
     multi_line: bool = Field(
         default=False, description="repository context for block bodies too (a multi-line completion after `:`, "
-        "`{` or a docstring); false serves them from the current file alone, which measured better and faster; "
+        "`{` or a docstring); false serves them from the current file alone; "
         "multi-line call arguments and bracketed lists (Python: dicts too) always get it")  # fmt: skip
     max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
@@ -225,12 +220,10 @@ SPAN_KINDS = ("line", "statement", "expression", "arguments", "body")
 class TrainConfig(_Section):
     """The conventions fine-tune (`housecoder train`): samples, LoRA, optimisation, evaluation.
 
-    Sizes are in model tokens. The CPU defaults keep one training sequence near 700
-    tokens (one optimiser micro-step of the 1.5B model takes seconds on 2 cores); on
-    a GPU raise the prompt budgets to the server's (`completion.*`, `context.max_tokens`)
-    so the adapter trains on prompts exactly as long as it will be served. The recipe
-    (span mix, middle length, end-of-text rule, learning rate, warm-up) is the one that
-    gained on held-out code pooled over three repositories (README, *Training*).
+    Sizes are in model tokens. The CPU defaults keep training sequences short (the context,
+    prefix, suffix and middle budgets add up to 864 tokens); on a GPU raise the
+    prompt budgets to the server's (`completion.*`, `context.max_tokens`) so the adapter
+    trains on prompts exactly as long as it will be served.
     """
 
     # Samples: FIM middles on syntax nodes of the repository's own files.
@@ -255,9 +248,9 @@ class TrainConfig(_Section):
     end_of_text: Literal["always", "multi-line", "inline"] = Field(
         default="inline", description="where the end-of-text token after a middle counts in the loss: always; "
         "multi-line: not after a one-line middle that ends its line at a cursor served one line at a time (the "
-        "editor cuts that completion at the newline, and learning to stop there taught adapters to stop bodies "
-        "after one line); inline: only after a middle with code after it on its line, where no post-processing "
-        "stop (newline, end of block, suffix repeat) can end the completion")  # fmt: skip
+        "editor cuts that completion at the newline); inline: only after a middle with code after it "
+        "on its line, where no post-processing stop (newline, end of block, suffix repeat) can end the "
+        "completion")  # fmt: skip
     # LoRA and optimisation.
     rank: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")
@@ -265,7 +258,7 @@ class TrainConfig(_Section):
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     lora_layers: int | None = Field(
         default=None, ge=1, description="LoRA on the top N transformer layers only (unset: all); the backward pass "
-        "stops there, so half the layers trains about a third faster")  # fmt: skip
+        "stops there, so fewer layers train faster")  # fmt: skip
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")
     epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
@@ -277,18 +270,18 @@ class TrainConfig(_Section):
     gradient_checkpointing: bool = False
     mixed_precision: Literal["auto", "bf16", "fp16", "no"] = Field(
         default="auto", description="autocast: auto is bf16 where the GPU or CPU computes bf16, elsewhere float32 "
-        "weights with fp16 autocast on a GPU and none on a CPU (emulated bf16 was 47 times slower on AVX2); fp16 "
-        "runs as bf16 on a CPU")  # fmt: skip
+        "weights with fp16 autocast on a GPU and none on a CPU (where bf16 would be emulated); "
+        "fp16 runs as bf16 on a CPU")  # fmt: skip
     # Evaluation, checkpoints, early stop.
     eval_every: int = Field(default=10, ge=1, description="optimiser steps between held-out loss checks")
     patience: int = Field(default=3, ge=1, description="stop after this many checks without a better held-out loss")
     checkpoint_every: int = Field(default=10, ge=1, description="optimiser steps between checkpoints")
     generate_samples: int = Field(
-        default=80, ge=0, description="held-out samples generated greedily before/after (the verdict's evidence: "
-        "on 40, a gain needs about 6 points of edit similarity to clear its interval)")  # fmt: skip
+        default=80, ge=0, description="held-out samples generated greedily before/after (the "
+        "verdict's evidence; more middles give a narrower interval)")  # fmt: skip
     eval_runtime: Literal["auto", "llama.cpp", "transformers"] = Field(
         default="auto", description="runtime of those completions: llama.cpp on the model's GGUF (the served runtime, "
-        "the adapter converted to a GGUF LoRA; about 8 times faster decoding on a CPU), transformers on the trained "
+        "the adapter converted to a GGUF LoRA; faster on a CPU), transformers on the trained "
         "weights; auto picks as inference.runtime = auto does")  # fmt: skip
     forgetting_tasks: str | None = Field(
         default=None, description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it"
@@ -298,8 +291,7 @@ class TrainConfig(_Section):
     activation: Literal["clear", "ahead"] = Field(
         default="clear", description="when an adapter that completes held-out code better is activated: clear, when the "
         "paired 95% interval of its gain (exact match or edit similarity) lies above zero; ahead, on the point "
-        "estimates alone (on 32-40 middles that activated five adapters that 116-150 benchmark tasks of the same "
-        "held-out files did not confirm)")  # fmt: skip
+        "estimates alone")  # fmt: skip
     seed: int = 0
     output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
 

@@ -1,0 +1,169 @@
+"""The documentation against the code: the configuration reference and the links between documents.
+
+- every key of `housecoder.config.Settings` (nested sections walked) has a row in the reference
+  (docs/guide/configuration.md), every row names a real key, and the documented default is the real one;
+- every `section.key` written in backticks in README.md or docs/ is a real key;
+- every relative link in README.md and docs/**/*.md points to an existing file, and a `#fragment` to
+  an existing heading.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from housecoder.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "docs" / "guide" / "configuration.md"
+DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+
+ROW = re.compile(r"^\|\s*`(?P<key>[a-z_]+\.[a-z_]+)`\s*\|(?P<default>[^|]*)\|")
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+FENCE = re.compile(r"^(```|~~~)")
+UNSET = "unset"
+
+
+def _defaults(instance: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """Every leaf key of a settings model, dotted, with its default (nested sections walked)."""
+    found: dict[str, Any] = {}
+    for name in type(instance).model_fields:
+        value = getattr(instance, name)
+        if isinstance(value, BaseModel):
+            found |= _defaults(value, f"{prefix}{name}.")
+        else:
+            found[f"{prefix}{name}"] = value
+    return found
+
+
+SETTINGS = _defaults(Settings())
+SECTIONS = sorted({key.split(".")[0] for key in SETTINGS})
+
+
+def _documented() -> dict[str, str]:
+    rows: dict[str, str] = {}
+    for line in REFERENCE.read_text(encoding="utf-8").splitlines():
+        match = ROW.match(line)
+        if match:
+            assert match["key"] not in rows, f"{match['key']} is documented twice"
+            rows[match["key"]] = match["default"].strip()
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """A default as TOML would read it back: tuples as lists, paths as strings."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _parse_default(cell: str) -> Any:
+    if cell == UNSET:
+        return None
+    assert cell.startswith("`") and cell.endswith("`"), f"a default is `a TOML value` or {UNSET}: {cell!r}"
+    return tomllib.loads(f"value = {cell[1:-1]}")["value"]
+
+
+def test_settings_walk_finds_nested_sections() -> None:
+    assert {"models", "inference", "completion", "context", "index", "server", "train"} <= set(SECTIONS)
+    assert "context.max_tokens" in SETTINGS and "train.span_mix" in SETTINGS
+
+
+def test_every_configuration_key_is_documented_and_every_documented_key_exists() -> None:
+    documented = _documented()
+    missing = sorted(set(SETTINGS) - set(documented))
+    unknown = sorted(set(documented) - set(SETTINGS))
+    assert not missing, f"keys of housecoder/config.py missing from {REFERENCE.name}: {missing}"
+    assert not unknown, f"keys in {REFERENCE.name} that housecoder/config.py does not define: {unknown}"
+
+
+@pytest.mark.parametrize("key", sorted(SETTINGS))
+def test_documented_default_is_the_real_default(key: str) -> None:
+    cell = _documented().get(key)
+    if cell is None:
+        pytest.skip("not documented (the coverage test reports it)")
+    assert _parse_default(cell) == _plain(SETTINGS[key]), f"{key}: documented {cell}, real {SETTINGS[key]!r}"
+
+
+def _prose(path: Path) -> str:
+    """The document without fenced code blocks (TOML examples there may name keys freely)."""
+    kept, fenced = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line.strip()):
+            fenced = not fenced
+            continue
+        if not fenced:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_keys_named_in_the_documents_exist(path: Path) -> None:
+    sections = "|".join(SECTIONS)
+    # `section.key`, `section.key = value`; not `models.py` or `server.host.ModelHost` (modules)
+    pattern = re.compile(rf"`(?P<key>(?:{sections})\.[a-z_]+)(?![\w./])(?:\s*=[^`]*)?`")
+    named = {match["key"] for match in pattern.finditer(_prose(path))}
+    unknown = sorted(key for key in named if key not in SETTINGS and not key.endswith((".py", ".md")))
+    assert not unknown, f"{path.relative_to(ROOT)} names configuration keys that do not exist: {unknown}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]|<[^>]+>", "", heading).strip().lower()
+    text = "".join(ch for ch in text if ch in " -" or unicodedata.category(ch)[0] in "LN")
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    for line in _prose(path).splitlines():
+        match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if match:
+            slug = _slug(match[1])
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_point_to_existing_files_and_headings(path: Path) -> None:
+    broken = []
+    for match in LINK.finditer(_prose(path)):
+        target = match["target"]
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+            continue
+        file_part, _, fragment = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        if not linked.exists():
+            broken.append(f"{target} (no such file)")
+        elif fragment and linked.suffix == ".md" and fragment not in _anchors(linked):
+            broken.append(f"{target} (no such heading)")
+    assert not broken, f"{path.relative_to(ROOT)}: broken links: {broken}"
+
+
+def test_documents_hold_no_machine_paths() -> None:
+    machine = re.compile(r"(?<![\w.~])/(?:root|home|tmp|work)/")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in DOCUMENTS
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if machine.search(line)
+    ]
+    assert not found, f"machine paths in documents: {found}"
+
+
+def test_readme_stays_short() -> None:
+    lines = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
+    assert lines <= 250, f"README.md has {lines} lines; the details belong in docs/"
