@@ -36,6 +36,7 @@ demo: models
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/python scripts/typecheck.py

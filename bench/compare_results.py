@@ -25,22 +25,30 @@ def _row(name: str, pairs: list[tuple[Record, Record]]) -> str:
     exact_a = [float(a.exact) for a, _ in pairs]
     exact_b = [float(b.exact) for _, b in pairs]
     em, em_ci = paired_difference(exact_a, exact_b)
-    es, es_ci = paired_difference([a.edit_similarity for a, _ in pairs], [b.edit_similarity for _, b in pairs])
+    es, es_ci = paired_difference(
+        [a.edit_similarity for a, _ in pairs], [b.edit_similarity for _, b in pairs]
+    )
     gained = sum(b.exact and not a.exact for a, b in pairs)
     lost = sum(a.exact and not b.exact for a, b in pairs)
     mean_a, mean_b = 100 * sum(exact_a) / len(pairs), 100 * sum(exact_b) / len(pairs)
     prompt_a = sum(a.prompt_tokens for a, _ in pairs) / len(pairs)
     prompt_b = sum(b.prompt_tokens for _, b in pairs) / len(pairs)
-    return (f"| {name} | {len(pairs)} | {mean_a:.1f} → {mean_b:.1f} | +{gained}/−{lost} | {100 * em:+.1f} "
-            f"({100 * em_ci[0]:+.1f} to {100 * em_ci[1]:+.1f}) | {100 * es:+.1f} ({100 * es_ci[0]:+.1f} to "
-            f"{100 * es_ci[1]:+.1f}) | {prompt_a:.0f} → {prompt_b:.0f} |")  # fmt: skip
+    return (
+        f"| {name} | {len(pairs)} | {mean_a:.1f} → {mean_b:.1f} | +{gained}/−{lost} | {100 * em:+.1f} "
+        f"({100 * em_ci[0]:+.1f} to {100 * em_ci[1]:+.1f}) | {100 * es:+.1f} ({100 * es_ci[0]:+.1f} to "
+        f"{100 * es_ci[1]:+.1f}) | {prompt_a:.0f} → {prompt_b:.0f} |"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
-    parser.add_argument("--runs", default="", help="comma-separated runs to compare (default: every run both have)")
+    parser.add_argument(
+        "--runs", default="", help="comma-separated runs to compare (default: every run both have)"
+    )
     args = parser.parse_args()
     a, b = _by_key(args.a), _by_key(args.b)
     shared = sorted(set(a) & set(b))

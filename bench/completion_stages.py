@@ -64,25 +64,49 @@ def main() -> None:
                 print(f"model loaded in {time.perf_counter() - started:.1f} s")
             if (root, True) not in engines:
                 embedder = load_embedder(settings, store_for(settings))
-                store = open_for_indexing(root, settings, f"{scratch}/{root.name}", embedder.dimension, full=True)
+                store = open_for_indexing(
+                    root, settings, f"{scratch}/{root.name}", embedder.dimension, full=True
+                )
                 summary = Indexer(root, settings.index, store, embedder).run()
                 print(f"indexed {root.name}: {summary.chunks_total} chunks in {summary.seconds:.1f} s")
-                engines[(root, True)] = CompletionEngine(backend, settings, repo_name=root.name, retriever=open_retriever(root, settings))
+                engines[(root, True)] = CompletionEngine(
+                    backend, settings, repo_name=root.name, retriever=open_retriever(root, settings)
+                )
                 engines[(root, False)] = CompletionEngine(backend, settings, repo_name=root.name)
             path, text, offset, expected = _cursor(root, spec)
             for with_context in (False, True):
-                out = engines[(root, with_context)].complete(CompletionInput(path, text, offset, language_for(path)))
-                mark = "n/a" if not expected.strip() else ("exact" if out.text.strip() == expected.strip() else "differs")
-                rows.append((spec, "context" if with_context else "in-file", out.timings, out.prompt_tokens,
-                             out.new_tokens, f"{out.text[:60]}` ({mark})", len(out.snippets)))  # fmt: skip
+                out = engines[(root, with_context)].complete(
+                    CompletionInput(path, text, offset, language_for(path))
+                )
+                mark = (
+                    "n/a"
+                    if not expected.strip()
+                    else ("exact" if out.text.strip() == expected.strip() else "differs")
+                )
+                rows.append(
+                    (
+                        spec,
+                        "context" if with_context else "in-file",
+                        out.timings,
+                        out.prompt_tokens,
+                        out.new_tokens,
+                        f"{out.text[:60]}` ({mark})",
+                        len(out.snippets),
+                    )
+                )
     print()
-    print(f"| cursor | prompt | snippets | prompt tokens | new tokens | {' | '.join(f'{s} ms' for s in STAGES)} | completion |")
+    print(
+        f"| cursor | prompt | snippets | prompt tokens | new tokens | {' | '.join(f'{s} ms' for s in STAGES)} | completion |"
+    )
     print("|" + " --- |" * (7 + len(STAGES)))
     for spec, kind, timings, prompt_tokens, new_tokens, text, snippets in rows:
         stages = " | ".join(f"{timings.get(stage, 0.0) * 1000:.1f}" for stage in STAGES)
         print(f"| {spec} | {kind} | {snippets} | {prompt_tokens} | {new_tokens} | {stages} | `{text} |")
     for kind in ("in-file", "context"):
-        medians = {stage: statistics.median(row[2].get(stage, 0.0) for row in rows if row[1] == kind) * 1000 for stage in STAGES}
+        medians = {
+            stage: statistics.median(row[2].get(stage, 0.0) for row in rows if row[1] == kind) * 1000
+            for stage in STAGES
+        }
         print(f"median {kind}: " + ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in medians.items()))
 
 

@@ -52,7 +52,9 @@ def _pairs(root: Path, limit: int, seed: int) -> tuple[list[str], list[str]]:
     return [queries[i] for i in order], [documents[i] for i in order]
 
 
-def _evaluate(embedder: OnnxEmbedder, queries: list[str], documents: list[str]) -> tuple[float, float, float, float]:
+def _evaluate(
+    embedder: OnnxEmbedder, queries: list[str], documents: list[str]
+) -> tuple[float, float, float, float]:
     started = time.perf_counter()
     docs = embedder.embed(documents)
     rate = len(documents) / (time.perf_counter() - started)

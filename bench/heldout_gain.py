@@ -31,8 +31,11 @@ def _records(run_dir: Path) -> dict[tuple[str, str], Record]:
     return {(r.run, r.task_id): r for r in ResultsFile(run_dir / GENERATIONS_FILE, resume=True).records}
 
 
-def pairs(run_dir: Path, own: int = 0, versus: Path | None = None,
-          ) -> tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]]:  # fmt: skip
+def pairs(
+    run_dir: Path,
+    own: int = 0,
+    versus: Path | None = None,
+) -> tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]]:
     """(before, adapted) records of the run's first `own` held-out samples and of the rest, in the samples' order;
     before is the base model's record, or with `versus` that run's adapter's record of the same task id.
 
@@ -40,7 +43,9 @@ def pairs(run_dir: Path, own: int = 0, versus: Path | None = None,
     drawn before ids were made distinct can hold two middles under one id; the first decides the group)."""
     _train, held_out = read_samples(run_dir / SAMPLES_FILE)
     records = _records(run_dir)
-    before = {task_id: r for (run, task_id), r in _records(versus).items() if run == ADAPTED} if versus else None
+    before = (
+        {task_id: r for (run, task_id), r in _records(versus).items() if run == ADAPTED} if versus else None
+    )
     first = {s.sample_id for s in held_out[:own]}
     groups: tuple[list[tuple[Record, Record]], list[tuple[Record, Record]]] = ([], [])
     for task_id in dict.fromkeys(s.sample_id for s in held_out):
@@ -76,7 +81,9 @@ def row(label: str, both: Sequence[tuple[Record, Record]]) -> str:
 
 def table(title: str, groups: Sequence[tuple[str, Sequence[tuple[Record, Record]]]]) -> None:
     print(f"\n{title}\n")
-    print("| middles | n | EM % before → after | +/− | EM paired, points (95% CI) | ES % | ES paired (95% CI) |")
+    print(
+        "| middles | n | EM % before → after | +/− | EM paired, points (95% CI) | ES % | ES paired (95% CI) |"
+    )
     print("| --- | ---: | --- | --- | --- | --- | --- |")
     for label, both in groups:
         print(row(label, both))
@@ -90,8 +97,12 @@ def by_kind(both: Sequence[tuple[Record, Record]]) -> list[tuple[str, list[tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="training run directories")
-    parser.add_argument("--own", default="", help="comma-separated: how many held-out samples each run drew itself")
-    parser.add_argument("--versus", default="", help="comma-separated: per run, the run whose adapter is 'before'")
+    parser.add_argument(
+        "--own", default="", help="comma-separated: how many held-out samples each run drew itself"
+    )
+    parser.add_argument(
+        "--versus", default="", help="comma-separated: per run, the run whose adapter is 'before'"
+    )
     args = parser.parse_args()
     own = [int(n) for n in args.own.split(",") if n.strip()]
     versus = [Path(p.strip()).expanduser() for p in args.versus.split(",") if p.strip()]
@@ -103,7 +114,9 @@ def main() -> None:
     for index, run_dir in enumerate(args.runs):
         for folder in (run_dir, *versus[index : index + 1]):
             if not (folder / SAMPLES_FILE).is_file() or not (folder / GENERATIONS_FILE).is_file():
-                parser.error(f"{folder}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run")
+                parser.error(
+                    f"{folder}: no {SAMPLES_FILE} and {GENERATIONS_FILE}: not a finished training run"
+                )
         mine, later = pairs(run_dir, own[index] if own else 0, versus[index] if versus else None)
         both = mine + later
         pooled += both

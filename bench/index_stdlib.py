@@ -44,14 +44,18 @@ def _report(label: str, summary: Summary) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--src", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
-    parser.add_argument("--exclude", nargs="*", default=["site-packages/", "test/", "tests/", "idle_test/", "__pycache__/"])
+    parser.add_argument(
+        "--exclude", nargs="*", default=["site-packages/", "test/", "tests/", "idle_test/", "__pycache__/"]
+    )
     parser.add_argument("--fp32", action="store_true", help="embed with the fp32 model instead of int8")
     parser.add_argument("--models", type=Path, default=Path.home() / ".cache" / "housecoder" / "models")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="hc-bench-"))
     tree = work / "stdlib"
-    shutil.copytree(args.src, tree, ignore=shutil.ignore_patterns("__pycache__", "site-packages"), symlinks=True)
+    shutil.copytree(
+        args.src, tree, ignore=shutil.ignore_patterns("__pycache__", "site-packages"), symlinks=True
+    )
     settings = load_settings(None, {"index": {"exclude": tuple(args.exclude), "quantized": not args.fp32}})
     embedder = load_embedder(settings, ModelStore(args.models))
     location = str(work / "index")
@@ -63,7 +67,12 @@ def main() -> None:
     _report("cold full index", cold)
     print(f"index size on disk: {_dir_bytes(Path(location)) / 1e6:.1f} MB")
 
-    again = Indexer(tree, settings.index, open_for_indexing(tree, settings, location, embedder.dimension, full=False), embedder)
+    again = Indexer(
+        tree,
+        settings.index,
+        open_for_indexing(tree, settings, location, embedder.dimension, full=False),
+        embedder,
+    )
     _report("no-change re-run", again.run())
 
     target = tree / "json" / "decoder.py"

@@ -46,7 +46,9 @@ def llama_nll(llm: object, ids: list[int], start: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run", type=Path, help="a housecoder train run directory (samples.jsonl + adapter)")
     parser.add_argument("--samples", type=int, default=8)
     args = parser.parse_args()
@@ -72,22 +74,32 @@ def main() -> None:
         raise SystemExit(f"{resolved.path}: no GGUF for llama.cpp")
     llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_batch=512, logits_all=True, verbose=False)
     arch = str(llm.metadata.get("general.architecture", "qwen2"))
-    handle = llama_cpp.llama_adapter_lora_init(llm.model, str(gguf_adapter(args.run, arch, gguf.parent)).encode())
-    figures = {"transformers": over_samples(torch_nll, loaded.model), "llama.cpp": over_samples(llama_nll, llm)}
+    handle = llama_cpp.llama_adapter_lora_init(
+        llm.model, str(gguf_adapter(args.run, arch, gguf.parent)).encode()
+    )
+    figures = {
+        "transformers": over_samples(torch_nll, loaded.model),
+        "llama.cpp": over_samples(llama_nll, llm),
+    }
     set_adapter(loaded, args.run)
-    llama_cpp.llama_set_adapters_lora(llm.ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle), 1,
-                                      (ctypes.c_float * 1)(1.0))  # fmt: skip
+    llama_cpp.llama_set_adapters_lora(
+        llm.ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle), 1, (ctypes.c_float * 1)(1.0)
+    )
     figures["transformers+adapter"] = over_samples(torch_nll, loaded.model)
     figures["llama.cpp+adapter"] = over_samples(llama_nll, llm)
     tokens = len(figures["transformers"])
     print(f"{len(samples)} held-out samples of {args.run}, {tokens} middle tokens (end-of-text included)")
     for name, values in figures.items():
-        print(f"  {name:22s} mean NLL {sum(values) / tokens:.4f}  (perplexity {math.exp(sum(values) / tokens):.3f})")
+        print(
+            f"  {name:22s} mean NLL {sum(values) / tokens:.4f}  (perplexity {math.exp(sum(values) / tokens):.3f})"
+        )
     for runtime in ("transformers", "llama.cpp"):
         delta = (sum(figures[runtime + "+adapter"]) - sum(figures[runtime])) / tokens
         print(f"  adapter moves {runtime}: {delta:+.4f}")
     pairs = np.array([figures["transformers+adapter"], figures["llama.cpp+adapter"]])
-    print(f"  per-token NLL correlation with the adapter, transformers vs llama.cpp: {np.corrcoef(pairs)[0, 1]:.3f}")
+    print(
+        f"  per-token NLL correlation with the adapter, transformers vs llama.cpp: {np.corrcoef(pairs)[0, 1]:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -28,11 +28,15 @@ SKIP = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv"
 
 def _proc(pid: int) -> tuple[float, int]:
     """(resident MB, threads) of process `pid`."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"])
 
 
-def _sampler(pid: int, every_s: float, samples: list[tuple[float, float, int]], stop: threading.Event) -> None:
+def _sampler(
+    pid: int, every_s: float, samples: list[tuple[float, float, int]], stop: threading.Event
+) -> None:
     started = time.monotonic()
     while not stop.wait(every_s):
         try:
@@ -47,7 +51,9 @@ def _drain(peer: Any, answers: dict[str, str]) -> None:
     for message in peer.seen:
         if "id" in message:
             error = message.get("error")
-            answers[str(message["id"])] = "result" if error is None else ("cancelled" if error["code"] == -32800 else "error")
+            answers[str(message["id"])] = (
+                "result" if error is None else ("cancelled" if error["code"] == -32800 else "error")
+            )
     peer.seen.clear()
 
 
@@ -83,12 +89,25 @@ def main() -> None:
                 text, offset = session.buffer(typed)
                 line = text.count("\n", 0, offset)
                 character = offset - (text.rfind("\n", 0, offset) + 1)
-                peer.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": typed + 2},
-                                                       "contentChanges": [{"text": text}]})  # fmt: skip
+                peer.notify(
+                    "textDocument/didChange",
+                    {"textDocument": {"uri": uri, "version": typed + 2}, "contentChanges": [{"text": text}]},
+                )
                 msg_id = f"p{passes}-s{number}-k{typed}"
-                peer.send(frame({"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion", "params": {
-                    "textDocument": {"uri": uri}, "position": {"line": line, "character": character},
-                    "context": {"triggerKind": 2}}}))  # fmt: skip
+                peer.send(
+                    frame(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": msg_id,
+                            "method": "textDocument/inlineCompletion",
+                            "params": {
+                                "textDocument": {"uri": uri},
+                                "position": {"line": line, "character": character},
+                                "context": {"triggerKind": 2},
+                            },
+                        }
+                    )
+                )
                 if previous is not None:
                     peer.notify("$/cancelRequest", {"id": previous})
                 sent, previous = sent + 1, msg_id
@@ -112,16 +131,28 @@ def main() -> None:
 
     warm = samples[max(0, (warm_at or 1) - 1)] if samples else (0.0, 0.0, 0)
     end = samples[-1] if samples else warm
-    counts = {kind: sum(1 for value in answers.values() if value == kind) for kind in ("result", "cancelled", "error")}
+    counts = {
+        kind: sum(1 for value in answers.values() if value == kind)
+        for kind in ("result", "cancelled", "error")
+    }
     report = {
-        "minutes": round((time.monotonic() - started) / 60, 1), "passes": passes, "sent": sent,
-        "answered": counts["result"], "cancelled": counts["cancelled"], "failed": counts["error"],
-        "unanswered": sent - len(answers), "exit_code": code,
-        "rss_mb_warm": round(warm[1], 1), "rss_mb_end": round(end[1], 1), "rss_mb_max": round(max(s[1] for s in samples), 1) if samples else None,
-        "rss_growth_mb": round(end[1] - warm[1], 1), "threads_warm": warm[2], "threads_end": end[2],
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "passes": passes,
+        "sent": sent,
+        "answered": counts["result"],
+        "cancelled": counts["cancelled"],
+        "failed": counts["error"],
+        "unanswered": sent - len(answers),
+        "exit_code": code,
+        "rss_mb_warm": round(warm[1], 1),
+        "rss_mb_end": round(end[1], 1),
+        "rss_mb_max": round(max(s[1] for s in samples), 1) if samples else None,
+        "rss_growth_mb": round(end[1] - warm[1], 1),
+        "threads_warm": warm[2],
+        "threads_end": end[2],
         "threads_max": max(s[2] for s in samples) if samples else None,
         "samples": [{"t_s": round(t, 1), "rss_mb": round(r, 1), "threads": n} for t, r, n in samples],
-    }  # fmt: skip
+    }
     print(json.dumps({key: value for key, value in report.items() if key != "samples"}, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -55,16 +55,20 @@ def time_setting(settings: Settings, wanted: str, tokens: int, reps: int) -> tup
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", default="auto,bf16,no", help="comma-separated train.mixed_precision values")
+    parser.add_argument(
+        "--settings", default="auto,bf16,no", help="comma-separated train.mixed_precision values"
+    )
     parser.add_argument("--tokens", type=int, default=256, help="sequence length")
     parser.add_argument("--reps", type=int, default=2, help="timed passes after the first")
     args = parser.parse_args()
     settings = Settings()
     import torch
 
-    print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
-          f"{torch.get_num_threads()} threads, native bf16 on {pick_device(settings.models.device)}: "
-          f"{precision.native_bf16(pick_device(settings.models.device))}")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+        f"{torch.get_num_threads()} threads, native bf16 on {pick_device(settings.models.device)}: "
+        f"{precision.native_bf16(pick_device(settings.models.device))}"
+    )
     print("| mixed_precision | runs as | tokens | s per sequence (fwd+bwd) | peak RSS GB |")
     print("| --- | --- | ---: | ---: | ---: |")
     for wanted in args.settings.split(","):

@@ -68,7 +68,8 @@ class ModelsConfig(_Section):
         "`housecoder train` registered for the workspace that beat the base model (see auto_adapter)",
     )
     auto_adapter: bool = Field(
-        default=True, description="with no adapter set, use the newest registered adapter that beat the base model"
+        default=True,
+        description="with no adapter set, use the newest registered adapter that beat the base model",
     )
 
 
@@ -84,7 +85,9 @@ class InferenceConfig(_Section):
     kv_cache_entries: int = Field(default=4, ge=0, le=64, description="prompts kept (0 disables reuse)")
     kv_cache_tokens: int = Field(default=8192, ge=0, description="tokens kept over all entries")
     # Cancellation is checked between prefill chunks: a smaller chunk frees a cancelled model sooner.
-    prefill_chunk_tokens: int = Field(default=64, ge=1, description="prefill step; cancellation is checked between steps")
+    prefill_chunk_tokens: int = Field(
+        default=64, ge=1, description="prefill step; cancellation is checked between steps"
+    )
     threads: int | None = Field(default=None, ge=1, description="llama.cpp threads; None = the CPU cores")
     context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
     # OpenAI-compatible engine (vLLM, TGI, llama.cpp server): POST {url}/v1/completions.
@@ -120,21 +123,39 @@ class CompletionConfig(_Section):
     max_suffix_tokens: int = Field(default=192, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     stop_early: bool = Field(
-        default=True, description="stop a multi-line generation once post-processing has cut it for good (the block "
-        "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written")  # fmt: skip
+        default=True,
+        description="stop a multi-line generation once post-processing has cut it for good (the block "
+        "ended, or the text loops); false decodes on to max_new_tokens, to see what the model would have written",
+    )
     layout: Literal["psm", "line-start"] = Field(
-        default="line-start", description="'line-start': the prompt's prefix ends at the cursor line's start and the part of "
+        default="line-start",
+        description="'line-start': the prompt's prefix ends at the cursor line's start and the part of "
         "the line already typed follows <|fim_middle|> (each keystroke then only appends tokens; token healing on "
-        "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor")  # fmt: skip
-    heal_tokens: int = Field(default=4, ge=1, le=16, description="line-start: at most this many tokens at the end of "
-                             "the typed text are dropped and written again by the model (token healing)")  # fmt: skip
-    reuse_in_flight: bool = Field(default=True, description="a keystroke that types what the running generation "
-                                  "is writing lets it run and is answered from it (false: every keystroke cancels it)")  # fmt: skip
-    max_ms: int = Field(default=3000, ge=0, description="once a request has taken this long (prefill included), "
-                        "decoding ends at the next line end; 0: no limit")  # fmt: skip
+        "llama.cpp and transformers, 'psm' on an openai engine); 'psm': the prefix ends at the cursor",
+    )
+    heal_tokens: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="line-start: at most this many tokens at the end of "
+        "the typed text are dropped and written again by the model (token healing)",
+    )
+    reuse_in_flight: bool = Field(
+        default=True,
+        description="a keystroke that types what the running generation "
+        "is writing lets it run and is answered from it (false: every keystroke cancels it)",
+    )
+    max_ms: int = Field(
+        default=3000,
+        ge=0,
+        description="once a request has taken this long (prefill included), "
+        "decoding ends at the next line end; 0: no limit",
+    )
     multi_line_end: Literal["model", "scope"] = Field(
-        default="model", description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
-        "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)")  # fmt: skip
+        default="model",
+        description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
+        "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)",
+    )
 
 
 class IndexConfig(_Section):
@@ -150,7 +171,9 @@ class IndexConfig(_Section):
     max_lines: int = Field(default=80, ge=1, description="a definition up to this long stays one chunk")
     window_lines: int = Field(default=40, ge=2)
     window_overlap: int = Field(default=10, ge=0)
-    embed_max_tokens: int = Field(default=128, ge=8, description="chunks are truncated to this many embedder tokens")
+    embed_max_tokens: int = Field(
+        default=128, ge=8, description="chunks are truncated to this many embedder tokens"
+    )
     embed_batch: int = Field(default=32, ge=1)
     quantized: bool = Field(default=True, description="int8 dynamic quantization of the embedder")
     threads: int | None = Field(default=None, ge=1)
@@ -165,34 +188,54 @@ class ContextConfig(_Section):
 
     enabled: bool = True
     multi_line: bool = Field(
-        default=False, description="repository context for block bodies too (a multi-line completion after `:`, "
+        default=False,
+        description="repository context for block bodies too (a multi-line completion after `:`, "
         "`{` or a docstring); false serves them from the current file alone; "
-        "multi-line call arguments and bracketed lists (Python: dicts too) always get it")  # fmt: skip
+        "multi-line call arguments and bracketed lists (Python: dicts too) always get it",
+    )
     max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True
     definitions_ms: int = Field(default=150, ge=1)
     max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
-    receivers: bool = Field(default=False, description="also look up the classes of the receivers near the cursor "
-                            "(`self.store.` -> Store, the current class's bases for `self.`), first")  # fmt: skip
-    near_lines: int = Field(default=12, ge=1, description="lines around the cursor whose identifiers are looked up")
+    receivers: bool = Field(
+        default=False,
+        description="also look up the classes of the receivers near the cursor "
+        "(`self.store.` -> Store, the current class's bases for `self.`), first",
+    )
+    near_lines: int = Field(
+        default=12, ge=1, description="lines around the cursor whose identifiers are looked up"
+    )
     retrieval: bool = True
     retrieval_ms: int = Field(default=400, ge=1)
     retrieval_k: int = Field(default=6, ge=1)
     query_lines: int = Field(default=12, ge=1, description="lines before the cursor used as the search query")
-    similar: bool = Field(default=True, description="look-alike code: the repository's 20-line windows whose "
-                          "identifiers are most like the last `window_lines` lines'")  # fmt: skip
+    similar: bool = Field(
+        default=True,
+        description="look-alike code: the repository's 20-line windows whose "
+        "identifiers are most like the last `window_lines` lines'",
+    )
     similar_ms: int = Field(default=150, ge=1)
-    rest_of_file: bool = Field(default=True, description="the current file's import statements and look-alike "
-                               "windows from the parts of it the prompt leaves out")  # fmt: skip
+    rest_of_file: bool = Field(
+        default=True,
+        description="the current file's import statements and look-alike "
+        "windows from the parts of it the prompt leaves out",
+    )
     similar_k: int = Field(default=4, ge=1)
-    max_overlap: float = Field(default=1.0, ge=0.0, le=1.0, description="a snippet sharing more than this share "
-                               "of its lines with the text around the cursor is left out (1 keeps all)")  # fmt: skip
+    max_overlap: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="a snippet sharing more than this share "
+        "of its lines with the text around the cursor is left out (1 keeps all)",
+    )
     per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
     open_documents: bool = True
     open_documents_ms: int = Field(default=50, ge=1)
     window_lines: int = Field(default=20, ge=2, description="sliding windows over open documents")
-    min_similarity: float = Field(default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows")
+    min_similarity: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows"
+    )
 
 
 class ServerConfig(_Section):
@@ -201,15 +244,29 @@ class ServerConfig(_Section):
     complete_in_comments: bool = False
     complete_in_strings: bool = False
     complete_mid_line: bool = Field(default=False, description="also complete when code follows the cursor")
-    max_document_bytes: int = Field(default=1_000_000, ge=1024, description="larger buffers are cut around the cursor")
+    max_document_bytes: int = Field(
+        default=1_000_000, ge=1024, description="larger buffers are cut around the cursor"
+    )
     index_on_save: bool = True
-    cache_entries: int = Field(default=128, ge=0, description="completions remembered for typing through them")
-    idle_prefill: bool = Field(default=True, description="prefill the prompt of a cursor the client reports "
-                               "(housecoder/cursor) while the user is idle")  # fmt: skip
-    precompute_next: bool = Field(default=True, description="after a suggestion is shown, compute the one that "
-                                  "follows its acceptance while the user reads it")  # fmt: skip
-    request_timeout_ms: int = Field(default=15_000, ge=0, description="a completion still running after this "
-                                    "long on the model thread answers empty and frees the model (0: no limit)")  # fmt: skip
+    cache_entries: int = Field(
+        default=128, ge=0, description="completions remembered for typing through them"
+    )
+    idle_prefill: bool = Field(
+        default=True,
+        description="prefill the prompt of a cursor the client reports "
+        "(housecoder/cursor) while the user is idle",
+    )
+    precompute_next: bool = Field(
+        default=True,
+        description="after a suggestion is shown, compute the one that "
+        "follows its acceptance while the user reads it",
+    )
+    request_timeout_ms: int = Field(
+        default=15_000,
+        ge=0,
+        description="a completion still running after this "
+        "long on the model thread answers empty and frees the model (0: no limit)",
+    )
     host: str = Field(default="127.0.0.1", description="TCP mode only; another address exposes your code")
     port: int = Field(default=2087, ge=0, le=65535)
 
@@ -231,34 +288,52 @@ class TrainConfig(_Section):
     eval_samples: int = Field(default=40, ge=1, description="held-out samples whose loss is measured")
     per_file: int = Field(default=16, ge=1, description="at most this many training samples from one file")
     eval_per_file: int = Field(
-        default=40, ge=1, description="at most this many held-out samples from one file: a few held-out files must "
-        "give enough middles for a paired verdict")  # fmt: skip
+        default=40,
+        ge=1,
+        description="at most this many held-out samples from one file: a few held-out files must "
+        "give enough middles for a paired verdict",
+    )
     span_mix: dict[str, float] = Field(
-        default_factory=lambda: {"line": 0.2, "statement": 0.25, "expression": 0.1, "arguments": 0.1, "body": 0.35},
+        default_factory=lambda: {
+            "line": 0.2,
+            "statement": 0.25,
+            "expression": 0.1,
+            "arguments": 0.1,
+            "body": 0.35,
+        },
         description="share of each kind of middle: line, statement, expression, arguments, body",
     )
-    max_middle_lines: int = Field(default=15, ge=1, description="longest middle (a body or statement) in lines")
+    max_middle_lines: int = Field(
+        default=15, ge=1, description="longest middle (a body or statement) in lines"
+    )
     held_out_fraction: float = Field(default=0.15, gt=0.0, lt=1.0, description="share of files held out")
-    since: str | None = Field(default=None, description="git commit: files changed after it are the held-out set")
+    since: str | None = Field(
+        default=None, description="git commit: files changed after it are the held-out set"
+    )
     # Prompt budgets for the samples (the server's prompt builder, these budgets).
     context_tokens: int = Field(default=192, ge=0, description="retrieved snippets in a sample's prompt")
     prefix_tokens: int = Field(default=320, ge=16)
     suffix_tokens: int = Field(default=128, ge=0)
     middle_tokens: int = Field(default=224, ge=4, description="a longer middle is not used as a sample")
     end_of_text: Literal["always", "multi-line", "inline"] = Field(
-        default="inline", description="where the end-of-text token after a middle counts in the loss: always; "
+        default="inline",
+        description="where the end-of-text token after a middle counts in the loss: always; "
         "multi-line: not after a one-line middle that ends its line at a cursor served one line at a time (the "
         "editor cuts that completion at the newline); inline: only after a middle with code after it "
         "on its line, where no post-processing stop (newline, end of block, suffix repeat) can end the "
-        "completion")  # fmt: skip
+        "completion",
+    )
     # LoRA and optimisation.
     rank: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1, description="LoRA scale numerator (scale = alpha / rank)")
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     lora_layers: int | None = Field(
-        default=None, ge=1, description="LoRA on the top N transformer layers only (unset: all); the backward pass "
-        "stops there, so fewer layers train faster")  # fmt: skip
+        default=None,
+        ge=1,
+        description="LoRA on the top N transformer layers only (unset: all); the backward pass "
+        "stops there, so fewer layers train faster",
+    )
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")
     epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
@@ -269,29 +344,43 @@ class TrainConfig(_Section):
     max_grad_norm: float = Field(default=1.0, gt=0)
     gradient_checkpointing: bool = False
     mixed_precision: Literal["auto", "bf16", "fp16", "no"] = Field(
-        default="auto", description="autocast: auto is bf16 where the GPU or CPU computes bf16, elsewhere float32 "
+        default="auto",
+        description="autocast: auto is bf16 where the GPU or CPU computes bf16, elsewhere float32 "
         "weights with fp16 autocast on a GPU and none on a CPU (where bf16 would be emulated); "
-        "fp16 runs as bf16 on a CPU")  # fmt: skip
+        "fp16 runs as bf16 on a CPU",
+    )
     # Evaluation, checkpoints, early stop.
     eval_every: int = Field(default=10, ge=1, description="optimiser steps between held-out loss checks")
-    patience: int = Field(default=3, ge=1, description="stop after this many checks without a better held-out loss")
+    patience: int = Field(
+        default=3, ge=1, description="stop after this many checks without a better held-out loss"
+    )
     checkpoint_every: int = Field(default=10, ge=1, description="optimiser steps between checkpoints")
     generate_samples: int = Field(
-        default=80, ge=0, description="held-out samples generated greedily before/after (the "
-        "verdict's evidence; more middles give a narrower interval)")  # fmt: skip
+        default=80,
+        ge=0,
+        description="held-out samples generated greedily before/after (the "
+        "verdict's evidence; more middles give a narrower interval)",
+    )
     eval_runtime: Literal["auto", "llama.cpp", "transformers"] = Field(
-        default="auto", description="runtime of those completions: llama.cpp on the model's GGUF (the served runtime, "
+        default="auto",
+        description="runtime of those completions: llama.cpp on the model's GGUF (the served runtime, "
         "the adapter converted to a GGUF LoRA; faster on a CPU), transformers on the trained "
-        "weights; auto picks as inference.runtime = auto does")  # fmt: skip
+        "weights; auto picks as inference.runtime = auto does",
+    )
     forgetting_tasks: str | None = Field(
-        default=None, description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it"
+        default=None,
+        description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it",
     )
     forgetting_limit: int = Field(default=40, ge=1)
-    max_forgetting: float = Field(default=0.05, ge=0.0, le=1.0, description="largest exact-match drop there that still activates")
+    max_forgetting: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="largest exact-match drop there that still activates"
+    )
     activation: Literal["clear", "ahead"] = Field(
-        default="clear", description="when an adapter that completes held-out code better is activated: clear, when the "
+        default="clear",
+        description="when an adapter that completes held-out code better is activated: clear, when the "
         "paired 95% interval of its gain (exact match or edit similarity) lies above zero; ahead, on the point "
-        "estimates alone")  # fmt: skip
+        "estimates alone",
+    )
     seed: int = 0
     output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
 
@@ -372,7 +461,9 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
     pyproject = root / "pyproject.toml"
     for candidate in (pyproject, root / PROJECT_FILE):
         if candidate.exists() and not candidate.is_file():
-            raise ConfigError(f"{candidate}: not a file (a directory or special file where the config belongs)")
+            raise ConfigError(
+                f"{candidate}: not a file (a directory or special file where the config belongs)"
+            )
     if pyproject.is_file():
         table = _read_toml(pyproject).get("tool", {}).get("housecoder", {})
         if not isinstance(table, dict):
@@ -386,8 +477,15 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _resolve_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
     """Relative local paths in a config file are relative to the project root, not the cwd."""
-    for section, key in (("models", "cache_dir"), ("models", "code_model"), ("models", "embedder"), ("models", "adapter"),
-                         ("index", "location"), ("train", "forgetting_tasks"), ("train", "output")):
+    for section, key in (
+        ("models", "cache_dir"),
+        ("models", "code_model"),
+        ("models", "embedder"),
+        ("models", "adapter"),
+        ("index", "location"),
+        ("train", "forgetting_tasks"),
+        ("train", "output"),
+    ):
         table = data.get(section)
         value = table.get(key) if isinstance(table, dict) else None
         if not isinstance(value, str) or "://" in value:
@@ -426,7 +524,11 @@ def trust_file(environ: Mapping[str, str]) -> Path:
     """Where the user's trusted project roots are kept: `$XDG_CONFIG_HOME/housecoder/trusted.toml`,
     else `~/.config/housecoder/trusted.toml` (`environ` is the entry point's environment)."""
     base = environ.get("XDG_CONFIG_HOME", "")
-    config_home = Path(base) if base and Path(base).is_absolute() else Path(environ.get("HOME") or Path.home()) / ".config"
+    config_home = (
+        Path(base)
+        if base and Path(base).is_absolute()
+        else Path(environ.get("HOME") or Path.home()) / ".config"
+    )
     return config_home / "housecoder" / TRUST_FILE
 
 
@@ -451,7 +553,9 @@ def write_trusted(path: Path, roots: Collection[Path]) -> None:
     text = f"# Project roots whose own config may set {', '.join(SENSITIVE_KEYS)} (housecoder trust).\nroots = [\n{entries}]\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as handle:
             handle.write(text)
         try:
             os.replace(handle.name, path)
@@ -470,7 +574,11 @@ def _without_sensitive(section: dict[str, Any]) -> tuple[dict[str, Any], list[st
         if not isinstance(table, dict):
             kept[name] = table  # not a table: validation names the mistake
             continue
-        sensitive = [key for key, value in table.items() if (rule := SENSITIVE_KEYS.get(f"{name}.{key}")) and rule(value)]
+        sensitive = [
+            key
+            for key, value in table.items()
+            if (rule := SENSITIVE_KEYS.get(f"{name}.{key}")) and rule(value)
+        ]
         kept[name] = {key: value for key, value in table.items() if key not in sensitive}
         dropped += [f"{name}.{key}" for key in sensitive]
     return kept, dropped
@@ -511,8 +619,10 @@ def load_settings(
 
 
 def _untrusted_message(origin: str, dropped: list[str], root: Path) -> str:
-    return (f"{origin}: ignored {', '.join(dropped)}: the project is not trusted; to allow them, run "
-            f"`housecoder trust {shlex.quote(str(root.resolve()))}`")  # fmt: skip
+    return (
+        f"{origin}: ignored {', '.join(dropped)}: the project is not trusted; to allow them, run "
+        f"`housecoder trust {shlex.quote(str(root.resolve()))}`"
+    )
 
 
 def apply_config_file(settings: Settings, path: Path) -> Settings:

@@ -37,8 +37,6 @@ class MissingDependency(HousecoderError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"{module} is not installed; install it with: pip install 'housecoder[{extra}]'"
-        )
+        super().__init__(f"{module} is not installed; install it with: pip install 'housecoder[{extra}]'")
         self.module = module
         self.extra = extra

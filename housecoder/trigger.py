@@ -27,7 +27,12 @@ _DEFAULT_OPENERS = ("{", "(", "[", "=>", "->")
 _BRACKETS: dict[str, tuple[str, ...]] = {"python": ("(", "[", "{")}
 _DEFAULT_BRACKETS = ("(", "[")
 _LINE_COMMENTS = {"python": "#", "ruby": "#"}  # whole-line comments; the others here use //
-_INTERPOLATIONS = {"interpolation", "template_substitution", "string_interpolation", "interpolated_expression"}
+_INTERPOLATIONS = {
+    "interpolation",
+    "template_substitution",
+    "string_interpolation",
+    "interpolated_expression",
+}
 _STRING_TYPES = {"char_literal", "character_literal", "heredoc_body", "template_string", "rune_literal"}
 
 
@@ -145,8 +150,11 @@ def _after_docstring(lines: list[str], cursor_line: str) -> bool:
         if start < 0 or lines[start].strip().count(quote) != 1:
             return False
     opener = next((line for line in reversed(lines[:start]) if line.strip()), "")
-    return (opener.rstrip().endswith(":") and lines[start].lstrip().lstrip("rRbBuU").startswith(quote)
-            and _indent(cursor_line) > _indent(opener))  # fmt: skip
+    return (
+        opener.rstrip().endswith(":")
+        and lines[start].lstrip().lstrip("rRbBuU").startswith(quote)
+        and _indent(cursor_line) > _indent(opener)
+    )
 
 
 def in_open_brackets(prefix: str, language: str | None) -> bool:

@@ -75,9 +75,17 @@ class _Lines:
         return self.starts[first], end
 
 
-def line_windows(path: str, language: str, source: bytes, limits: ChunkLimits, symbol: str = "",
-                 first: int = 0, last: int | None = None, kind: str = "window",
-                 lines: _Lines | None = None) -> list[Chunk]:  # fmt: skip
+def line_windows(
+    path: str,
+    language: str,
+    source: bytes,
+    limits: ChunkLimits,
+    symbol: str = "",
+    first: int = 0,
+    last: int | None = None,
+    kind: str = "window",
+    lines: _Lines | None = None,
+) -> list[Chunk]:
     """Overlapping windows of `window_lines` lines over lines first..last (0-based, inclusive).
 
     `lines` is the line table of `source` when the caller already has it.
@@ -120,7 +128,9 @@ class _Chunker:
         begin, end = self.lines.span(first, last)
         text = decode(self.source[begin:end])
         if text.strip():
-            self.chunks.append(Chunk(self.path, self.spec.name, kind, symbol, begin, end, first + 1, last + 1, text))
+            self.chunks.append(
+                Chunk(self.path, self.spec.name, kind, symbol, begin, end, first + 1, last + 1, text)
+            )
 
     def siblings(self, nodes: Sequence[Any], scope: tuple[str, ...], lead: int | None = None) -> None:
         """Chunk sibling nodes; `lead` is a first line (a container's header) the first chunk starts at."""
@@ -160,7 +170,12 @@ class _Chunker:
                 flush()
                 if carried is not None:
                     group.append(carried)
-            if inner is not None and size >= self.limits.target_lines and group and "comment" not in group[-1][0].type:
+            if (
+                inner is not None
+                and size >= self.limits.target_lines
+                and group
+                and "comment" not in group[-1][0].type
+            ):
                 flush()
             group.append((node, inner))
             if inner is not None and size >= self.limits.target_lines:
@@ -170,8 +185,16 @@ class _Chunker:
     def oversized(self, node: Any, inner: Any | None, scope: tuple[str, ...]) -> None:
         first, last = node.start_point[0], node.end_point[0]
         if inner is None:
-            self.chunks += line_windows(self.path, self.spec.name, self.source, self.limits, ".".join(scope), first, last,
-                                        lines=self.lines)
+            self.chunks += line_windows(
+                self.path,
+                self.spec.name,
+                self.source,
+                self.limits,
+                ".".join(scope),
+                first,
+                last,
+                lines=self.lines,
+            )
             return
         symbol = (*scope, node_name(inner))
         body = inner.child_by_field_name("body")
@@ -180,8 +203,17 @@ class _Chunker:
             # The header (signature, decorators, docstring) opens the first member chunk.
             self.siblings(members, symbol, lead=first)
             return
-        self.chunks += line_windows(self.path, self.spec.name, self.source, self.limits, ".".join(symbol), first, last,
-                                    kind=inner.type, lines=self.lines)
+        self.chunks += line_windows(
+            self.path,
+            self.spec.name,
+            self.source,
+            self.limits,
+            ".".join(symbol),
+            first,
+            last,
+            kind=inner.type,
+            lines=self.lines,
+        )
 
 
 def chunk_tree(path: str, language: str, source: bytes, tree: Any, limits: ChunkLimits) -> list[Chunk]:

@@ -1,11 +1,11 @@
 """Indexer errors, each a one-line message for the user.
 
-    HousecoderError
-    └── IndexerError
-        ├── NotADirectory       the path to index is missing or not a directory
-        ├── IndexNotFound       no index yet for this repository
-        ├── IncompatibleIndex   written by another index format: re-index with --full
-        └── IndexBusy           another run is writing this index
+HousecoderError
+└── IndexerError
+    ├── NotADirectory       the path to index is missing or not a directory
+    ├── IndexNotFound       no index yet for this repository
+    ├── IncompatibleIndex   written by another index format: re-index with --full
+    └── IndexBusy           another run is writing this index
 """
 
 from __future__ import annotations

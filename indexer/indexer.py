@@ -79,12 +79,19 @@ def file_hash(data: bytes) -> str:
 
 def _chunk_row(chunk: Chunk, vector: Any) -> dict[str, Any]:
     return {
-        "id": chunk.hash, "path": chunk.path, "language": chunk.language, "kind": chunk.kind,
-        "symbol": chunk.symbol, "start_line": chunk.start_line, "end_line": chunk.end_line,
-        "start_byte": chunk.start_byte, "end_byte": chunk.end_byte, "text": chunk.text,
+        "id": chunk.hash,
+        "path": chunk.path,
+        "language": chunk.language,
+        "kind": chunk.kind,
+        "symbol": chunk.symbol,
+        "start_line": chunk.start_line,
+        "end_line": chunk.end_line,
+        "start_byte": chunk.start_byte,
+        "end_byte": chunk.end_byte,
+        "text": chunk.text,
         "search_text": f"{chunk.path} {chunk.symbol} {chunk.text} {split_identifiers(chunk.text + ' ' + chunk.symbol)}",
         "vector": vector,
-    }  # fmt: skip
+    }
 
 
 class Indexer:
@@ -97,11 +104,15 @@ class Indexer:
         self.config = config
         self.store = store
         self.embedder = embedder
-        self.limits = ChunkLimits(config.target_lines, config.max_lines, config.window_lines, config.window_overlap)
+        self.limits = ChunkLimits(
+            config.target_lines, config.max_lines, config.window_lines, config.window_overlap
+        )
 
     # -- one file ----------------------------------------------------------------------
 
-    def _examine(self, candidate: Candidate, known: dict[str, Any] | None) -> tuple[str, ParsedFile | None, dict[str, Any]]:
+    def _examine(
+        self, candidate: Candidate, known: dict[str, Any] | None
+    ) -> tuple[str, ParsedFile | None, dict[str, Any]]:
         """('unchanged' | 'indexed' | skip reason, parsed file or None, files-table row)."""
         row = {"path": candidate.path, "size": candidate.size, "mtime_ns": candidate.mtime_ns}
         if (
@@ -125,7 +136,17 @@ class Indexer:
             return reason, None, row | {"hash": digest, "status": reason, "chunks": 0, "symbols": 0}
         parsed = parse_file(candidate.path, data, self.limits)
         status = "indexed"
-        return status, parsed, row | {"hash": digest, "status": status, "chunks": len(parsed.chunks), "symbols": len(parsed.symbols)}
+        return (
+            status,
+            parsed,
+            row
+            | {
+                "hash": digest,
+                "status": status,
+                "chunks": len(parsed.chunks),
+                "symbols": len(parsed.symbols),
+            },
+        )
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -172,7 +193,9 @@ class Indexer:
         known = self.store.files()
         batch = _Batch()
         wanted = {self._relative(path) for path in paths}
-        for entry in walk_paths(self.root, sorted(wanted), exclude=self.config.exclude, max_bytes=self.config.max_file_bytes):
+        for entry in walk_paths(
+            self.root, sorted(wanted), exclude=self.config.exclude, max_bytes=self.config.max_file_bytes
+        ):
             summary.files_seen += 1
             if isinstance(entry, Skipped):
                 summary.skipped[entry.reason] += 1
@@ -195,7 +218,9 @@ class Indexer:
         except ValueError as err:
             raise IndexerError(f"{path}: outside the repository {self.root}") from err
 
-    def _collect(self, entry: Candidate, known: dict[str, Any] | None, summary: Summary, batch: _Batch) -> None:
+    def _collect(
+        self, entry: Candidate, known: dict[str, Any] | None, summary: Summary, batch: _Batch
+    ) -> None:
         status, result, row = self._examine(entry, known)
         if status == "unchanged":
             summary.unchanged += 1
@@ -238,7 +263,9 @@ class Indexer:
         with progress.task("embedding", len(chunks) or None, unit="chunks") as advance:
             for start in range(0, len(chunks), batch):
                 part = chunks[start : start + batch]
-                vectors[start : start + len(part)] = self.embedder.embed([embedding_text(chunk) for chunk in part])
+                vectors[start : start + len(part)] = self.embedder.embed(
+                    [embedding_text(chunk) for chunk in part]
+                )
                 advance(len(part))
         summary.embed_seconds = time.perf_counter() - started
         return vectors

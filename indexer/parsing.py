@@ -34,4 +34,10 @@ def parse_file(path: str, source: bytes, limits: ChunkLimits) -> ParsedFile:
     tree = parser.parse(source)
     if error_share(tree, len(source)) > MAX_ERROR_SHARE:
         return ParsedFile(path, language, line_windows(path, language, source, limits), [], True)
-    return ParsedFile(path, language, chunk_tree(path, language, source, tree, limits), extract_symbols(path, language, tree), False)
+    return ParsedFile(
+        path,
+        language,
+        chunk_tree(path, language, source, tree, limits),
+        extract_symbols(path, language, tree),
+        False,
+    )

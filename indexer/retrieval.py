@@ -18,7 +18,9 @@ from housecoder.context.windows import WindowIndex
 from housecoder.indexer.indexer import Embedder
 from housecoder.indexer.store import IndexStore
 
-MAX_DEFINITIONS_PER_NAME = 3  # a name defined more often (get, run, __init__) says little about which one is meant
+MAX_DEFINITIONS_PER_NAME = (
+    3  # a name defined more often (get, run, __init__) says little about which one is meant
+)
 OUTLINE_OVER_LINES = 12  # a longer definition is shown as its outline (signature, docstring head, members)
 WINDOW_LINES = 20  # look-alike windows: the size of the sparse baseline (RepoCoder, CrossCodeEval)
 
@@ -37,7 +39,12 @@ class IndexRetriever:
         by_name: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_name.setdefault(row["name"], []).append(row)
-        wanted = [row for name in names for row in by_name.get(name, []) if len(by_name[name]) <= MAX_DEFINITIONS_PER_NAME]
+        wanted = [
+            row
+            for name in names
+            for row in by_name.get(name, [])
+            if len(by_name[name]) <= MAX_DEFINITIONS_PER_NAME
+        ]
         chunks = self.store.chunks_in(row["path"] for row in wanted)
         snippets: list[ContextSnippet] = []
         for row in wanted:
@@ -49,9 +56,16 @@ class IndexRetriever:
             outlined = short != text  # an outline stands for the whole definition
             end = row["end_line"] if outlined else row["start_line"] + kept - 1
             snippets.append(
-                ContextSnippet(row["path"], row["start_line"], end, body, "definition",
-                               f"definition of {row['name']} ({'outline' if outlined else row['kind']})", 1.0)
-            )  # fmt: skip
+                ContextSnippet(
+                    row["path"],
+                    row["start_line"],
+                    end,
+                    body,
+                    "definition",
+                    f"definition of {row['name']} ({'outline' if outlined else row['kind']})",
+                    1.0,
+                )
+            )
         return snippets
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
@@ -62,9 +76,16 @@ class IndexRetriever:
             body, kept = clip_lines(hit.text, max_lines)
             label = f"{hit.kind} {hit.symbol}".strip()
             snippets.append(
-                ContextSnippet(hit.path, hit.start_line, hit.start_line + kept - 1, body, "retrieval",
-                               f"hybrid search #{rank}: {label}", hit.score)
-            )  # fmt: skip
+                ContextSnippet(
+                    hit.path,
+                    hit.start_line,
+                    hit.start_line + kept - 1,
+                    body,
+                    "retrieval",
+                    f"hybrid search #{rank}: {label}",
+                    hit.score,
+                )
+            )
         return snippets
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
@@ -85,7 +106,11 @@ def file_texts(chunks: Iterable[dict[str, Any]]) -> list[tuple[str, str, int]]:
     lines: dict[str, dict[int, str]] = {}
     for chunk in chunks:
         _hold_lines(chunk, lines.setdefault(chunk["path"], {}))
-    return [(path, "\n".join(held.get(n, "") for n in range(1, max(held) + 1)), 1) for path, held in sorted(lines.items()) if held]
+    return [
+        (path, "\n".join(held.get(n, "") for n in range(1, max(held) + 1)), 1)
+        for path, held in sorted(lines.items())
+        if held
+    ]
 
 
 def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> str | None:
@@ -93,7 +118,11 @@ def _definition_text(symbol: dict[str, Any], chunks: list[dict[str, Any]]) -> st
     several member chunks); None when no chunk holds its first line."""
     lines: dict[int, str] = {}
     for chunk in chunks:
-        if chunk["path"] != symbol["path"] or chunk["end_line"] < symbol["start_line"] or chunk["start_line"] > symbol["end_line"]:
+        if (
+            chunk["path"] != symbol["path"]
+            or chunk["end_line"] < symbol["start_line"]
+            or chunk["start_line"] > symbol["end_line"]
+        ):
             continue
         _hold_lines(chunk, lines)
     if symbol["start_line"] not in lines:

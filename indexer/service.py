@@ -77,7 +77,9 @@ def open_for_search(location: str) -> IndexStore:
     return store
 
 
-def index_repository(root: Path, settings: Settings, models: ModelStore, progress: Progress = SILENT, *, full: bool = False) -> tuple[Summary, str]:
+def index_repository(
+    root: Path, settings: Settings, models: ModelStore, progress: Progress = SILENT, *, full: bool = False
+) -> tuple[Summary, str]:
     """Bring the index of the repository at `root` up to date (rebuild with `full`); the summary and where it is."""
     embedder = load_embedder(settings, models, progress)
     location = index_location(root, settings, indexes_root(settings))
@@ -86,7 +88,10 @@ def index_repository(root: Path, settings: Settings, models: ModelStore, progres
 
 
 def open_retriever(
-    root: Path, settings: Settings, progress: Progress = SILENT, embedder: Callable[[], OnnxEmbedder] | None = None
+    root: Path,
+    settings: Settings,
+    progress: Progress = SILENT,
+    embedder: Callable[[], OnnxEmbedder] | None = None,
 ) -> IndexRetriever:
     """The index of the repository at `root` as a context retriever; raises IndexNotFound when it has none.
 
@@ -94,4 +99,6 @@ def open_retriever(
     retrieval); it is called only once the index is known to exist.
     """
     store = open_for_search(index_location(root, settings, indexes_root(settings)))
-    return IndexRetriever(store, embedder() if embedder else load_embedder(settings, store_for(settings), progress))
+    return IndexRetriever(
+        store, embedder() if embedder else load_embedder(settings, store_for(settings), progress)
+    )

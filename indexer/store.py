@@ -61,23 +61,49 @@ def _schemas(dim: int) -> dict[str, Any]:
     import pyarrow as pa
 
     return {
-        "chunks": pa.schema([
-            ("id", pa.string()), ("path", pa.string()), ("language", pa.string()), ("kind", pa.string()),
-            ("symbol", pa.string()), ("start_line", pa.int32()), ("end_line", pa.int32()),
-            ("start_byte", pa.int64()), ("end_byte", pa.int64()), ("text", pa.string()),
-            ("search_text", pa.string()), ("vector", pa.list_(pa.float32(), dim)),
-        ]),
-        "symbols": pa.schema([
-            ("name", pa.string()), ("kind", pa.string()), ("role", pa.string()), ("path", pa.string()),
-            ("language", pa.string()), ("start_line", pa.int32()), ("end_line", pa.int32()),
-            ("start_byte", pa.int64()), ("end_byte", pa.int64()), ("scope", pa.string()),
-        ]),
-        "files": pa.schema([
-            ("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()), ("hash", pa.string()),
-            ("status", pa.string()), ("chunks", pa.int32()), ("symbols", pa.int32()),
-        ]),
+        "chunks": pa.schema(
+            [
+                ("id", pa.string()),
+                ("path", pa.string()),
+                ("language", pa.string()),
+                ("kind", pa.string()),
+                ("symbol", pa.string()),
+                ("start_line", pa.int32()),
+                ("end_line", pa.int32()),
+                ("start_byte", pa.int64()),
+                ("end_byte", pa.int64()),
+                ("text", pa.string()),
+                ("search_text", pa.string()),
+                ("vector", pa.list_(pa.float32(), dim)),
+            ]
+        ),
+        "symbols": pa.schema(
+            [
+                ("name", pa.string()),
+                ("kind", pa.string()),
+                ("role", pa.string()),
+                ("path", pa.string()),
+                ("language", pa.string()),
+                ("start_line", pa.int32()),
+                ("end_line", pa.int32()),
+                ("start_byte", pa.int64()),
+                ("end_byte", pa.int64()),
+                ("scope", pa.string()),
+            ]
+        ),
+        "files": pa.schema(
+            [
+                ("path", pa.string()),
+                ("size", pa.int64()),
+                ("mtime_ns", pa.int64()),
+                ("hash", pa.string()),
+                ("status", pa.string()),
+                ("chunks", pa.int32()),
+                ("symbols", pa.int32()),
+            ]
+        ),
         "meta": pa.schema([("key", pa.string()), ("value", pa.string())]),
-    }  # fmt: skip
+    }
 
 
 def _table_names(db: Any) -> set[str]:
@@ -185,7 +211,9 @@ class IndexStore:
 
     def commit(self, **extra: Any) -> None:
         """Record the current table versions as the readable state of the index."""
-        self.meta = self.meta | extra | {"versions": {name: table.version for name, table in self.tables.items()}}
+        self.meta = (
+            self.meta | extra | {"versions": {name: table.version for name, table in self.tables.items()}}
+        )
         self._write_meta(self.meta)
 
     def pin_committed(self) -> None:
@@ -226,10 +254,18 @@ class IndexStore:
 
     def _hits(self, rows: list[dict[str, Any]], score: str, transform: Any = float) -> list[Hit]:
         return [
-            Hit(row["path"], row["start_line"], row["end_line"], row["symbol"], row["kind"], row["language"],
-                row["text"], transform(row[score]))
+            Hit(
+                row["path"],
+                row["start_line"],
+                row["end_line"],
+                row["symbol"],
+                row["kind"],
+                row["language"],
+                row["text"],
+                transform(row[score]),
+            )
             for row in rows
-        ]  # fmt: skip
+        ]
 
     def _where(self, exclude_paths: Sequence[str]) -> str | None:
         return f"NOT ({path_filter(exclude_paths)})" if exclude_paths else None
@@ -251,11 +287,15 @@ class IndexStore:
             query = query.where(where, prefilter=True)
         return self._hits(query.to_list(), "_score")
 
-    def hybrid(self, text: str, vector: Sequence[float], k: int = 10, exclude_paths: Sequence[str] = ()) -> list[Hit]:
+    def hybrid(
+        self, text: str, vector: Sequence[float], k: int = 10, exclude_paths: Sequence[str] = ()
+    ) -> list[Hit]:
         """Dense and BM25 lists fused by reciprocal rank (each list fetched 2k deep)."""
         return fuse([self.dense(vector, 2 * k, exclude_paths), self.bm25(text, 2 * k, exclude_paths)], k)
 
-    def definitions_of(self, names: Sequence[str], exclude_path: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    def definitions_of(
+        self, names: Sequence[str], exclude_path: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
         """Definition rows of any of `names` (one query), outside `exclude_path`."""
         if not names:
             return []
@@ -280,12 +320,18 @@ class IndexStore:
         """Every chunk's path, line span and text (no vectors), for rebuilding the indexed files' text."""
         columns = ["path", "start_line", "end_line", "text"]
         table = self.tables["chunks"]
-        rows: list[dict[str, Any]] = table.search().select(columns).limit(max(1, table.count_rows())).to_list()
+        rows: list[dict[str, Any]] = (
+            table.search().select(columns).limit(max(1, table.count_rows())).to_list()
+        )
         return rows
 
     def definitions(self, name: str, limit: int = 10) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (
-            self.tables["symbols"].search().where(f"name = {_quote(name)} AND role = 'definition'").limit(limit).to_list()
+            self.tables["symbols"]
+            .search()
+            .where(f"name = {_quote(name)} AND role = 'definition'")
+            .limit(limit)
+            .to_list()
         )
         return rows
 
@@ -308,7 +354,15 @@ def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
             first.setdefault(key, hit)
     ordered = sorted(scores, key=lambda key: -scores[key])
     return [
-        Hit(first[key].path, first[key].start_line, first[key].end_line, first[key].symbol, first[key].kind,
-            first[key].language, first[key].text, scores[key])
+        Hit(
+            first[key].path,
+            first[key].start_line,
+            first[key].end_line,
+            first[key].symbol,
+            first[key].kind,
+            first[key].language,
+            first[key].text,
+            scores[key],
+        )
         for key in ordered[:k]
-    ]  # fmt: skip
+    ]

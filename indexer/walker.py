@@ -23,15 +23,111 @@ from pathspec import GitIgnoreSpec
 from housecoder.secrets import is_secret_name
 
 SKIPPED_DIRS = frozenset(
-    [".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", ".gradle", ".cache", "vendor", "third_party", "bower_components", "site-packages", "dist", "build", "target", "out", ".next", ".nuxt", "coverage", "htmlcov", ".eggs"]
+    [
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".idea",
+        ".vscode",
+        ".gradle",
+        ".cache",
+        "vendor",
+        "third_party",
+        "bower_components",
+        "site-packages",
+        "dist",
+        "build",
+        "target",
+        "out",
+        ".next",
+        ".nuxt",
+        "coverage",
+        "htmlcov",
+        ".eggs",
+    ]
 )
 BINARY_SUFFIXES = frozenset(
-    [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tiff", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".jar", ".war", ".whl", ".egg", ".so", ".dll", ".dylib", ".a", ".o", ".obj", ".exe", ".bin", ".class", ".pyc", ".pyo", ".wasm", ".onnx", ".gguf", ".safetensors", ".pt", ".pth", ".ckpt", ".npy", ".npz", ".parquet", ".arrow", ".lance", ".db", ".sqlite", ".mp3", ".mp4", ".wav", ".ogg", ".mov", ".avi", ".ttf", ".otf", ".woff", ".woff2", ".eot"]
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".webp",
+        ".tiff",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".rar",
+        ".jar",
+        ".war",
+        ".whl",
+        ".egg",
+        ".so",
+        ".dll",
+        ".dylib",
+        ".a",
+        ".o",
+        ".obj",
+        ".exe",
+        ".bin",
+        ".class",
+        ".pyc",
+        ".pyo",
+        ".wasm",
+        ".onnx",
+        ".gguf",
+        ".safetensors",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".npy",
+        ".npz",
+        ".parquet",
+        ".arrow",
+        ".lance",
+        ".db",
+        ".sqlite",
+        ".mp3",
+        ".mp4",
+        ".wav",
+        ".ogg",
+        ".mov",
+        ".avi",
+        ".ttf",
+        ".otf",
+        ".woff",
+        ".woff2",
+        ".eot",
+    ]
 )
 GENERATED_NAMES = (
-    "*.min.js", "*.min.css", "*.map", "*.lock", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml",
-    "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.generated.*",
-)  # fmt: skip
+    "*.min.js",
+    "*.min.css",
+    "*.map",
+    "*.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "pnpm-lock.yaml",
+    "*_pb2.py",
+    "*_pb2_grpc.py",
+    "*.pb.go",
+    "*.generated.*",
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +259,9 @@ def _skipped_dir(name: str) -> bool:
     return name in SKIPPED_DIRS or name.endswith(".egg-info")
 
 
-def walk(root: Path, *, exclude: Sequence[str] = (), max_bytes: int = 1_000_000) -> Iterator[Candidate | Skipped]:
+def walk(
+    root: Path, *, exclude: Sequence[str] = (), max_bytes: int = 1_000_000
+) -> Iterator[Candidate | Skipped]:
     """Every file under `root`, as a Candidate to read or a Skipped with its reason (sorted, deterministic)."""
     root = root.resolve()
     ignores = _Ignores(root, exclude)

@@ -26,7 +26,15 @@ def main() -> int:
             (package / entry.name).symlink_to(entry)
     for name, folder in MAPPED.items():
         (package / name).symlink_to(ROOT / folder)
-    command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "housecoder"]
+    command = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(ROOT / "pyproject.toml"),
+        "-p",
+        "housecoder",
+    ]
     return subprocess.call(command, cwd=tree)
 
 

@@ -47,7 +47,11 @@ def _section(options: Any) -> dict[str, Any]:
     if not isinstance(options, Mapping):
         return {}
     inner = options.get("housecoder", options)
-    return {key: value for key, value in inner.items() if isinstance(value, Mapping)} if isinstance(inner, Mapping) else {}
+    return (
+        {key: value for key, value in inner.items() if isinstance(value, Mapping)}
+        if isinstance(inner, Mapping)
+        else {}
+    )
 
 
 class HousecoderServer(LanguageServer):
@@ -61,8 +65,13 @@ class HousecoderServer(LanguageServer):
         trusted: Collection[Path] = (),
         host: ModelHost | None = None,
     ) -> None:
-        super().__init__("housecoder", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
-                         protocol_cls=HardenedProtocol, converter_factory=strict_converter)  # fmt: skip
+        super().__init__(
+            "housecoder",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Full,
+            protocol_cls=HardenedProtocol,
+            converter_factory=strict_converter,
+        )
         self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
         self.trusted = frozenset(trusted)
         self.host = host
@@ -107,13 +116,18 @@ class HousecoderServer(LanguageServer):
     def settings_for(self, root: Path | None, client_options: Mapping[str, Any]) -> Settings:
         """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError). Sensitive
         keys an untrusted project sets are dropped and shown to the user once."""
-        return load_settings(root, merge_sections(self.overrides, client_options), trusted=self.trusted,
-                             warn=self._untrusted)  # fmt: skip
+        return load_settings(
+            root, merge_sections(self.overrides, client_options), trusted=self.trusted, warn=self._untrusted
+        )
 
     def _untrusted(self, message: str) -> None:
-        self.notify_user(f"housecoder: {message} and restart the server", types.MessageType.Warning, once=True)
+        self.notify_user(
+            f"housecoder: {message} and restart the server", types.MessageType.Warning, once=True
+        )
 
-    def notify_user(self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False) -> None:
+    def notify_user(
+        self, message: str, kind: types.MessageType = types.MessageType.Info, once: bool = False
+    ) -> None:
         """A `window/showMessage` (from the event loop thread only)."""
         if once and message in self.shown:
             return
@@ -133,10 +147,14 @@ class HousecoderServer(LanguageServer):
         loop = asyncio.get_running_loop()
         try:
             located, request = self._cursor(session, uri, document, position)
-            session.cancel_idle(keep=request)  # idle work yields to every real request but the one it precomputes
+            session.cancel_idle(
+                keep=request
+            )  # idle work yields to every real request but the one it precomputes
             alive = self.inflight.setdefault(uri, [])
             if alive and not session.continues(located, request):
-                for older in alive:  # unless they write what was just typed: then they run on and answer this one
+                for (
+                    older
+                ) in alive:  # unless they write what was just typed: then they run on and answer this one
                     older.cancel()
                 alive.clear()
             seen = self.seen[uri] = self.seen.get(uri, 0) + 1
@@ -154,7 +172,9 @@ class HousecoderServer(LanguageServer):
             return ""
         except Exception as err:
             log.exception("completion failed for %s", uri)
-            self.notify_user(f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True)
+            self.notify_user(
+                f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True
+            )
             return ""
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
@@ -163,14 +183,22 @@ class HousecoderServer(LanguageServer):
             return ""
         self.last[uri] = output
         server = session.settings.server
-        if output.text and server.precompute_next and server.cache_entries > 0:  # ready before Tab: the one after it
+        if (
+            output.text and server.precompute_next and server.cache_entries > 0
+        ):  # ready before Tab: the one after it
             text = request.text[: request.offset] + output.text + request.text[request.offset :]
-            session.warm(located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True)
+            session.warm(
+                located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True
+            )
         log.info(
-            "%s:%d:%d %s (%s) %s", located.relative, position.line + 1, position.character + 1,
-            output.trigger.reason, output.cached or output.stopped_by,
+            "%s:%d:%d %s (%s) %s",
+            located.relative,
+            position.line + 1,
+            position.character + 1,
+            output.trigger.reason,
+            output.cached or output.stopped_by,
             " ".join(f"{name}={seconds * 1000:.0f}ms" for name, seconds in output.timings.items()),
-        )  # fmt: skip
+        )
         return output.text
 
     def _abandon(self, uri: str, cancel: Cancellation, seen: int) -> None:
@@ -186,20 +214,34 @@ class HousecoderServer(LanguageServer):
         if not alive:
             self.inflight.pop(uri, None)
 
-    def _cursor(self, session: Session, uri: str, document: Any, position: types.Position) -> tuple[Located, CompletionInput]:
+    def _cursor(
+        self, session: Session, uri: str, document: Any, position: types.Position
+    ) -> tuple[Located, CompletionInput]:
         """The completion input for a cursor in an open document (its folder, language and context buffers)."""
         text = document.source
         offset = min(document.offset_at_position(position), len(text))
         located = locate(uri, session.folders, document.language_id)
-        documents = self.recent.context_for(located, uri, {u: d.source for u, d in self.workspace.text_documents.items()},
-                                            session.folders, session.settings.server.max_document_bytes)  # fmt: skip
-        return located, CompletionInput(located.relative, text, offset, located.language, documents, use_index=located.root is not None)
+        documents = self.recent.context_for(
+            located,
+            uri,
+            {u: d.source for u, d in self.workspace.text_documents.items()},
+            session.folders,
+            session.settings.server.max_document_bytes,
+        )
+        return located, CompletionInput(
+            located.relative, text, offset, located.language, documents, use_index=located.root is not None
+        )
 
     def warm_at(self, uri: str, position: types.Position) -> None:
         """Prefill, at idle, the prompt of a cursor the user has moved to (never while a request is running)."""
         session = self.session
         document = self.workspace.text_documents.get(uri)
-        if session is None or document is None or not session.settings.server.idle_prefill or any(self.inflight.values()):
+        if (
+            session is None
+            or document is None
+            or not session.settings.server.idle_prefill
+            or any(self.inflight.values())
+        ):
             return
         try:
             located, request = self._cursor(session, uri, document, position)
@@ -236,9 +278,14 @@ class HousecoderServer(LanguageServer):
                 progress.end(message)
             raise HousecoderError(message) from err
         result = {
-            "root": str(root), "indexed": summary.indexed, "unchanged": summary.unchanged, "deleted": summary.deleted,
-            "chunks": summary.chunks_total, "symbols": summary.symbols_total, "seconds": round(summary.seconds, 2),
-        }  # fmt: skip
+            "root": str(root),
+            "indexed": summary.indexed,
+            "unchanged": summary.unchanged,
+            "deleted": summary.deleted,
+            "chunks": summary.chunks_total,
+            "symbols": summary.symbols_total,
+            "seconds": round(summary.seconds, 2),
+        }
         if progress:
             progress.end(f"{summary.indexed} files indexed, {summary.chunks_total} chunks")
         return result
@@ -258,7 +305,9 @@ def _cursor_params(params: Any) -> tuple[str, types.Position]:
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:
-    uris = [folder.uri for folder in params.workspace_folders or []] or ([params.root_uri] if params.root_uri else [])
+    uris = [folder.uri for folder in params.workspace_folders or []] or (
+        [params.root_uri] if params.root_uri else []
+    )
     paths = [path for path in (uri_to_path(uri) for uri in uris) if path is not None and path.is_dir()]
     if not paths and params.root_path and Path(params.root_path).is_dir():
         paths = [Path(params.root_path)]
@@ -352,7 +401,9 @@ def create_server(
         ls.warm_at(uri, position)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: HousecoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+    async def inline_completion(
+        ls: HousecoderServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
         text = await ls.complete_at(params.text_document.uri, params.position)
         if not text:
             return types.InlineCompletionList(items=[])
@@ -369,8 +420,10 @@ def create_server(
         if not text or document is None:
             return types.CompletionList(is_incomplete=True, items=[])
         line = document.lines[params.position.line] if params.position.line < len(document.lines) else ""
-        before = line[: document.offset_at_position(params.position) - document.offset_at_position(
-            types.Position(line=params.position.line, character=0))]  # fmt: skip
+        before = line[
+            : document.offset_at_position(params.position)
+            - document.offset_at_position(types.Position(line=params.position.line, character=0))
+        ]
         word = _WORD_BEFORE.search(before).group(0)  # type: ignore[union-attr]
         start = types.Position(line=params.position.line, character=params.position.character - len(word))
         item = types.CompletionItem(
@@ -380,7 +433,9 @@ def create_server(
             filter_text=word + text,
             sort_text="0",
             insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=types.Range(start=start, end=params.position), new_text=word + text),
+            text_edit=types.TextEdit(
+                range=types.Range(start=start, end=params.position), new_text=word + text
+            ),
         )
         return types.CompletionList(is_incomplete=True, items=[item])
 
@@ -389,7 +444,9 @@ def create_server(
         if ls.session is None:
             return []
         wanted = {uri_to_path(str(arg)) or Path(str(arg)) for arg in args}
-        roots = [root for root in ls.session.folders if not wanted or root in {path.resolve() for path in wanted}]
+        roots = [
+            root for root in ls.session.folders if not wanted or root in {path.resolve() for path in wanted}
+        ]
         results = []
         for root in roots:
             try:

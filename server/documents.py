@@ -61,10 +61,20 @@ def locate(uri: str, folders: Sequence[Path], language_id: str | None = None) ->
 
 
 _LANGUAGE_IDS = {
-    "python": "python", "javascript": "javascript", "javascriptreact": "javascript", "typescript": "typescript",
-    "typescriptreact": "tsx", "go": "go", "rust": "rust", "java": "java", "c": "c", "cpp": "cpp",
-    "csharp": "c_sharp", "ruby": "ruby", "php": "php",
-}  # fmt: skip
+    "python": "python",
+    "javascript": "javascript",
+    "javascriptreact": "javascript",
+    "typescript": "typescript",
+    "typescriptreact": "tsx",
+    "go": "go",
+    "rust": "rust",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "csharp": "c_sharp",
+    "ruby": "ruby",
+    "php": "php",
+}
 
 
 def _language_from_id(language_id: str | None) -> str | None:
@@ -88,7 +98,12 @@ class RecentDocuments:
         self._order.pop(uri, None)
 
     def context_for(
-        self, current: Located, current_uri: str, texts: Mapping[str, str], folders: Sequence[Path], max_chars: int
+        self,
+        current: Located,
+        current_uri: str,
+        texts: Mapping[str, str],
+        folders: Sequence[Path],
+        max_chars: int,
     ) -> list[OpenDocument]:
         """Other buffers of the current document's folder, most recent first, each at most `max_chars`.
 

@@ -41,7 +41,9 @@ class ModelHost:
             shared = self._models.get(key)
             failed = shared is not None and shared.future.done() and shared.future.exception() is not None
             if shared is None or failed:
-                shared = self._models[key] = _Shared(self.pool.submit(load), set() if shared is None else shared.users)
+                shared = self._models[key] = _Shared(
+                    self.pool.submit(load), set() if shared is None else shared.users
+                )
             shared.users.add(id(user))
             return shared.future
 

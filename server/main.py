@@ -23,9 +23,14 @@ def serve(
     """Run until the client exits (stdio: exit code 0 after shutdown, else 1) or, over TCP, until interrupted,
     serving each connection as its own session on one shared model. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
     `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`)."""
-    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        handlers=[handler],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     from housecoder.errors import HousecoderError, os_error_line
@@ -37,7 +42,9 @@ def serve(
         sys.exit(serve_stdio(create_server(overrides, trusted)))
     bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
     if bind not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger(__name__).warning("listening on %s: anyone who can reach it can read your code", bind)
+        logging.getLogger(__name__).warning(
+            "listening on %s: anyone who can reach it can read your code", bind
+        )
     shared = ModelHost()  # one model thread and one copy of each model for every client
     try:
         serve_tcp(bind, bind_port, lambda: create_server(overrides, trusted, shared))
@@ -71,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m housecoder.server [--tcp] [--host H] [--port P] [-v] [--log-file F]`."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m housecoder.server", description="housecoder language server")
+    parser = argparse.ArgumentParser(
+        prog="python -m housecoder.server", description="housecoder language server"
+    )
     parser.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
     parser.add_argument("--host", default=None, help="TCP address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="TCP port (default 2087)")
@@ -83,8 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     # This is an entry point, so it may read the environment (the same variables as the CLI).
     env_offline = os.environ.get("HOUSECODER_OFFLINE", "").lower() in ("1", "true", "yes")
     os.environ.setdefault("LANCEDB_LOG", "error")
-    models = {"cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
-              "offline": True if args.offline or env_offline else None}
+    models = {
+        "cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
+        "offline": True if args.offline or env_offline else None,
+    }
     from housecoder.config import read_trusted, trust_file
     from housecoder.errors import HousecoderError
 
@@ -93,7 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     except HousecoderError as err:
         sys.exit(f"error: {err}")
     try:
-        serve(tcp=args.tcp, host=args.host, port=args.port, overrides={"models": models}, trusted=trusted,
-              verbose=args.verbose, log_file=args.log_file)  # fmt: skip
+        serve(
+            tcp=args.tcp,
+            host=args.host,
+            port=args.port,
+            overrides={"models": models},
+            trusted=trusted,
+            verbose=args.verbose,
+            log_file=args.log_file,
+        )
     except HousecoderError as err:
         sys.exit(f"error: {err}")

@@ -25,8 +25,9 @@ class LspProgress:
         self.server, self.token, self.loop = server, token, loop
 
     def _send(self, value: Any) -> None:
-        self.loop.call_soon_threadsafe(self.server.protocol.notify, types.PROGRESS,
-                                       types.ProgressParams(token=self.token, value=value))  # fmt: skip
+        self.loop.call_soon_threadsafe(
+            self.server.protocol.notify, types.PROGRESS, types.ProgressParams(token=self.token, value=value)
+        )
 
     def begin(self, title: str) -> None:
         self._send(types.WorkDoneProgressBegin(title=title, cancellable=False, percentage=0))
@@ -47,6 +48,10 @@ class LspProgress:
             percent = min(100, done * 100 // total)
             if percent != last:
                 last = percent
-                self._send(types.WorkDoneProgressReport(message=f"{description} {done}/{total} {unit}", percentage=percent))
+                self._send(
+                    types.WorkDoneProgressReport(
+                        message=f"{description} {done}/{total} {unit}", percentage=percent
+                    )
+                )
 
         yield advance

@@ -75,17 +75,28 @@ class HardenedProtocol(LanguageServerProtocol):
                 _check_params(data)
             return super().structure_message(data)
         except JsonRpcException as err:
-            if isinstance(data, dict) and "id" in data and "method" in data and isinstance(data["id"], (int, str)):
+            if (
+                isinstance(data, dict)
+                and "id" in data
+                and "method" in data
+                and isinstance(data["id"], (int, str))
+            ):
                 return _Rejected(data["id"], str(data["method"]), err)
             raise
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Rejected):
             refused = self._refuse(message.method) if message.method != types.INITIALIZE else None
-            if refused is None and self.get_message_type(message.method) is None and message.method not in self.fm.features:
+            if (
+                refused is None
+                and self.get_message_type(message.method) is None
+                and message.method not in self.fm.features
+            ):
                 refused = JsonRpcMethodNotFound.of(message.method)
             log.warning("malformed %s request %r: %s", message.method, message.id, message.error.message)
-            error = refused or type(message.error)(message=f"{message.error.message}: params do not match {message.method}")
+            error = refused or type(message.error)(
+                message=f"{message.error.message}: params do not match {message.method}"
+            )
             self._send_response(message.id, None, error.to_response_error())
             return
         method = getattr(message, "method", None)

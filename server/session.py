@@ -127,7 +127,11 @@ class Session:
             log.info("model %s loaded in %.1f s", settings.models.code_model, time.perf_counter() - started)
             return loaded
 
-        key = (settings.models.model_dump_json(), settings.inference.model_dump_json(), tuple(map(str, folders)))
+        key = (
+            settings.models.model_dump_json(),
+            settings.inference.model_dump_json(),
+            tuple(map(str, folders)),
+        )
         with self._lock:
             self._model_key = key
             self._backend = self.host.acquire(self, key, load_on_thread)
@@ -166,16 +170,20 @@ class Session:
         def switch() -> dict[str, Any]:
             loaded = self.loaded()
             choice = (
-                explicit_adapter(Path(adapter), loaded.fingerprint) if adapter is not None
+                explicit_adapter(Path(adapter), loaded.fingerprint)
+                if adapter is not None
                 else choose_adapter(self.settings, loaded.fingerprint, self.folders)
-            )  # fmt: skip
+            )
             try:
                 loaded.apply(choice)
             finally:
                 self._clear_caches()
             log.info("adapter: %s", describe_choice(choice) if choice else "none")
             active = loaded.backend.adapter
-            return {"adapter": str(active) if active else None, "automatic": bool(choice and choice.automatic)}
+            return {
+                "adapter": str(active) if active else None,
+                "automatic": bool(choice and choice.automatic),
+            }
 
         result: dict[str, Any] = self.model_pool.submit(switch).result()
         return result
@@ -216,7 +224,9 @@ class Session:
         try:
             folder.retriever = open_retriever(folder.root, self.settings, embedder=self.embedder)
             # the look-alike windows take a second to build on a large repository: not in a request's time
-            threading.Thread(target=_build_windows, args=(folder.retriever,), name="housecoder-windows", daemon=True).start()
+            threading.Thread(
+                target=_build_windows, args=(folder.retriever,), name="housecoder-windows", daemon=True
+            ).start()
         except IndexNotFound:
             folder.missing = f"{folder.root.name} has no index yet: run `housecoder index` (or the housecoder.index command) for repository context"
         except Exception as err:
@@ -234,7 +244,11 @@ class Session:
         engine = self._engine(located, notices)
         output = engine.complete(request, cancel)
         if cancel.expired:
-            log.warning("%s: no answer within server.request_timeout_ms (%d ms): answered empty", located.relative, timeout_ms)
+            log.warning(
+                "%s: no answer within server.request_timeout_ms (%d ms): answered empty",
+                located.relative,
+                timeout_ms,
+            )
             return Answer(None, notices)
         return Answer(output, notices)
 
@@ -247,7 +261,11 @@ class Session:
     def _reloading(self) -> bool:
         """True on the model thread while a model load queued after the running job is pending: waiting for it
         there would wait forever (it runs only after this job)."""
-        return self._backend is not None and not self._backend.done() and threading.current_thread().name.startswith("housecoder-model")
+        return (
+            self._backend is not None
+            and not self._backend.done()
+            and threading.current_thread().name.startswith("housecoder-model")
+        )
 
     def cancel_idle(self, keep: CompletionInput | None = None) -> None:
         """Stop the idle job, if any (a real request is coming), unless it is computing the completion of
@@ -256,7 +274,12 @@ class Session:
             job = self.host.idle
             if job is None:
                 return
-            if job.complete and keep is not None and _same_cursor(job.request, keep) and not job.future.done():
+            if (
+                job.complete
+                and keep is not None
+                and _same_cursor(job.request, keep)
+                and not job.future.done()
+            ):
                 return
             job.cancel.cancel()
             self.host.idle = None
@@ -284,7 +307,9 @@ class Session:
                         done = -1
                     else:
                         done = engine.warm(request, cancel)
-                except Exception as err:  # idle work must never surface: the real request will say what is wrong
+                except (
+                    Exception
+                ) as err:  # idle work must never surface: the real request will say what is wrong
                     log.info("idle work for %s skipped: %s", located.relative, first_line(err))
                     return 0
                 self.warmed = [*self.warmed[-7:], ("complete" if complete else "prefill", done)]
@@ -311,9 +336,11 @@ class Session:
                     notices.append(folder.missing)
             if folder.engine is None:
                 folder.engine = CompletionEngine(
-                    backend, self.settings, repo_name=folder.root.name if folder is not self._outside else "",
+                    backend,
+                    self.settings,
+                    repo_name=folder.root.name if folder is not self._outside else "",
                     retriever=folder.retriever,
-                )  # fmt: skip
+                )
             return folder.engine
 
     # -- index -------------------------------------------------------------------------
@@ -377,9 +404,13 @@ class Session:
             "adapter": described.get("adapter"),
             **adapter_status(loaded.adapter if loaded else None),
             "kv_cache": described.get("kv_cache"),
-            "model_sessions": self.host.users(self._model_key) if self._model_key else 0,  # clients sharing it (TCP)
+            "model_sessions": self.host.users(self._model_key)
+            if self._model_key
+            else 0,  # clients sharing it (TCP)
             "idle_work": [{"kind": kind, "tokens": tokens} for kind, tokens in self.warmed],
-            "folders": [folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders],
+            "folders": [
+                folder_status(root, self.settings, indexing=root in self.indexing) for root in self.folders
+            ],
         }
 
     def shutdown(self) -> None:

@@ -16,10 +16,20 @@ def adapter_status(choice: AdapterChoice | None) -> dict[str, Any]:
     """Whether the active adapter was picked from the registry, and what its metadata says (None for a
     plain peft adapter or none at all)."""
     info = choice.info if choice else None
-    meta = None if info is None else {
-        "created": info.created, "base_model": info.base_model, "repository": info.repository, "commit": info.commit,
-        "beat_base": info.beat_base, "verdict": info.verdict, "summary": info.summary(), "metrics": info.metrics,
-    }  # fmt: skip
+    meta = (
+        None
+        if info is None
+        else {
+            "created": info.created,
+            "base_model": info.base_model,
+            "repository": info.repository,
+            "commit": info.commit,
+            "beat_base": info.beat_base,
+            "verdict": info.verdict,
+            "summary": info.summary(),
+            "metrics": info.metrics,
+        }
+    )
     return {"adapter_automatic": bool(choice and choice.automatic), "adapter_meta": meta}
 
 
@@ -39,13 +49,15 @@ def folder_status(root: Path, settings: Settings, *, indexing: bool = False) -> 
         return status | {"indexed": False, "error": first_line(err)}
     known = store.files()
     current = {
-        entry.path: entry for entry in walk(root, exclude=settings.index.exclude, max_bytes=settings.index.max_file_bytes)
+        entry.path: entry
+        for entry in walk(root, exclude=settings.index.exclude, max_bytes=settings.index.max_file_bytes)
         if isinstance(entry, Candidate)
-    }  # fmt: skip
+    }
     changed = sum(
-        1 for path, entry in current.items()
+        1
+        for path, entry in current.items()
         if path not in known or (known[path]["size"], known[path]["mtime_ns"]) != (entry.size, entry.mtime_ns)
-    )  # fmt: skip
+    )
     deleted = sum(1 for path in known if path not in current)
     return status | {
         "indexed": True,

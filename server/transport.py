@@ -23,13 +23,17 @@ from typing import Any, BinaryIO, Protocol
 from pygls.io_ import StdoutWriter
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE_BYTES = 64 << 20  # a 1 MB document is about 1.1 MB of JSON; far larger is a broken or hostile client
+MAX_MESSAGE_BYTES = (
+    64 << 20
+)  # a 1 MB document is about 1.1 MB of JSON; far larger is a broken or hostile client
 MAX_HEADER_BYTES = 8192
 _CHUNK = 1 << 20
 
 
 class Stream(Protocol):
-    async def readline(self) -> bytes: ...  # up to and including b"\n" (at most MAX_HEADER_BYTES); b"" at the end
+    async def readline(
+        self,
+    ) -> bytes: ...  # up to and including b"\n" (at most MAX_HEADER_BYTES); b"" at the end
 
     async def read(self, size: int) -> bytes: ...  # `size` bytes, fewer only at the end
 
@@ -137,7 +141,9 @@ async def _skip(stream: Stream, size: int, stopped: asyncio.Event) -> bool:
 
 
 def _parse_error(connection: Connection, message: str) -> None:
-    connection.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}})
+    connection.protocol._send_data(
+        {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}}
+    )
 
 
 def _dispatch(connection: Connection, body: bytes) -> None:
@@ -145,7 +151,9 @@ def _dispatch(connection: Connection, body: bytes) -> None:
     try:
         message = json.loads(body, object_hook=protocol.structure_message)
     except (ValueError, RecursionError) as err:  # not JSON, not UTF-8, nested past the interpreter's depth
-        log.warning("unreadable message: %s", str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+        log.warning(
+            "unreadable message: %s", str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        )
         _parse_error(connection, f"Parse error: {type(err).__name__}")
         return
     except Exception:  # pygls could not even structure it (e.g. an unknown request id in a response)
@@ -204,7 +212,9 @@ def serve_stdio(connection: Any, stdin: BinaryIO | None = None, stdout: BinaryIO
     return 1 if code is None else code
 
 
-def serve_tcp(host: str, port: int, make: Callable[[], Any], ready: Callable[[int], None] | None = None) -> None:
+def serve_tcp(
+    host: str, port: int, make: Callable[[], Any], ready: Callable[[int], None] | None = None
+) -> None:
     """Listen on host:port until interrupted; each connection is served by its own `make()` server."""
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -15,7 +15,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from tests_paths import TINY_TOKENIZER
 
-pytest_plugins = ["geometry_fixture"]  # the `geometry_repo` repository, shared by tests/evaluation and tests/benchmarks
+pytest_plugins = [
+    "geometry_fixture"
+]  # the `geometry_repo` repository, shared by tests/evaluation and tests/benchmarks
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +68,9 @@ def minilm(model_cache: Path):  # type: ignore[no-untyped-def]
     from housecoder.models.embedder import OnnxEmbedder
     from housecoder.models.store import ModelStore
 
-    return OnnxEmbedder(ModelStore(model_cache).resolve("all-minilm-l6-v2", "embedder").path, max_length=128, quantized=True)
+    return OnnxEmbedder(
+        ModelStore(model_cache).resolve("all-minilm-l6-v2", "embedder").path, max_length=128, quantized=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +82,9 @@ def tiny_adapter_dir(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFacto
 
     torch.manual_seed(5)
     model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
-    config = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False)
+    config = LoraConfig(
+        r=4, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False
+    )
     out = tmp_path_factory.mktemp("tiny-adapter")
     get_peft_model(model, config).save_pretrained(out)
     return out

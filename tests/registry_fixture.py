@@ -11,8 +11,15 @@ from housecoder.models.adapters import repo_adapters_dir, write_adapter_meta
 
 
 def register(
-    settings: Settings, repo: Path, run: str, fingerprint: str, *, peft_dir: Path | None = None,
-    created: str = "2025-01-01T12:00:00+00:00", beat_base: bool = True, base_model: str = "tiny-qwen",
+    settings: Settings,
+    repo: Path,
+    run: str,
+    fingerprint: str,
+    *,
+    peft_dir: Path | None = None,
+    created: str = "2025-01-01T12:00:00+00:00",
+    beat_base: bool = True,
+    base_model: str = "tiny-qwen",
 ) -> Path:
     """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and its metadata."""
     target = repo_adapters_dir(settings, repo) / run
@@ -24,13 +31,21 @@ def register(
         import numpy as np
         from safetensors.numpy import save_file
 
-        save_file({"base_model.model.q_proj.lora_A.weight": np.zeros((1, 1), np.float32)}, str(target / "adapter_model.safetensors"))
+        save_file(
+            {"base_model.model.q_proj.lora_A.weight": np.zeros((1, 1), np.float32)},
+            str(target / "adapter_model.safetensors"),
+        )
     exact = (0.25, 0.5) if beat_base else (0.5, 0.25)
     meta: dict[str, Any] = {
-        "base_model": base_model, "base_fingerprint": fingerprint, "repository": str(repo.resolve()),
-        "commit": "0123abcd", "created": created, "config": {"rank": 4},
+        "base_model": base_model,
+        "base_fingerprint": fingerprint,
+        "repository": str(repo.resolve()),
+        "commit": "0123abcd",
+        "created": created,
+        "config": {"rank": 4},
         "metrics": {"held-out": {"before": {"exact": exact[0]}, "after": {"exact": exact[1]}}},
-        "beat_base": beat_base, "verdict": "activated: beat the base model" if beat_base else "not activated: worse",
-    }  # fmt: skip
+        "beat_base": beat_base,
+        "verdict": "activated: beat the base model" if beat_base else "not activated: worse",
+    }
     write_adapter_meta(target, meta)
     return target

@@ -59,7 +59,9 @@ def test_lines_are_counted_like_an_editor_does() -> None:
     assert split_at_cursor("x\r\ny\r\n", 1, None) == ("x", "\r\ny\r\n")
 
 
-@pytest.mark.parametrize(("line", "col", "message"), [(9, None, "line 9 is outside"), (1, 9, "column 9 is outside")])
+@pytest.mark.parametrize(
+    ("line", "col", "message"), [(9, None, "line 9 is outside"), (1, 9, "column 9 is outside")]
+)
 def test_cursor_outside_the_file(line: int, col: int | None, message: str) -> None:
     with pytest.raises(HousecoderError, match=message):
         split_at_cursor("ab\ncd\n", line, col)
@@ -101,32 +103,62 @@ def test_models_list_shows_the_builtins(tmp_path: Path) -> None:
 
 def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
-    (tmp_path / ".housecoder.toml").write_text("[models]\ndtype = 'float32'\n[completion]\nmax_new_tokens = 6\n")
+    (tmp_path / ".housecoder.toml").write_text(
+        "[models]\ndtype = 'float32'\n[completion]\nmax_new_tokens = 6\n"
+    )
     source = tmp_path / "pkg" / "mod.py"
     source.parent.mkdir()
     source.write_text("def double(x):\n    return \n")
     result = run(
-        "--cache-dir", str(tmp_path / "store"), "complete", f"{source}:2:12", "--model", str(tiny_qwen_dir),
-        "--show-prompt", "--multi-line", cwd=tmp_path,
+        "--cache-dir",
+        str(tmp_path / "store"),
+        "complete",
+        f"{source}:2:12",
+        "--model",
+        str(tiny_qwen_dir),
+        "--show-prompt",
+        "--multi-line",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     # the line-start layout: the typed part of the cursor's line follows <|fim_middle|> (its last token is healed)
-    assert f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n<|fim_suffix|>\n<|fim_middle|>    return " in result.stderr
-    assert "prompt 35 tokens" in result.stderr and " model " in result.stderr and "no index for" in result.stderr
+    assert (
+        f"<|repo_name|>{tmp_path.name}\n<|file_sep|>pkg/mod.py\n<|fim_prefix|>def double(x):\n<|fim_suffix|>\n<|fim_middle|>    return "
+        in result.stderr
+    )
+    assert (
+        "prompt 35 tokens" in result.stderr and " model " in result.stderr and "no index for" in result.stderr
+    )
 
 
-def test_complete_json_reports_trigger_snippets_and_stage_timings(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_complete_json_reports_trigger_snippets_and_stage_timings(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     import json
 
     (tmp_path / ".git").mkdir()
     source = tmp_path / "mod.py"
     source.write_text("# a comment\ndef double(x):\n    return \n")
-    common = ("--cache-dir", str(tmp_path / "store"), "complete", str(source), "--model", str(tiny_qwen_dir), "--json")
+    common = (
+        "--cache-dir",
+        str(tmp_path / "store"),
+        "complete",
+        str(source),
+        "--model",
+        str(tiny_qwen_dir),
+        "--json",
+    )
     result = run(*common, "--line", "3", "--col", "12", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["line"], report["col"], report["trigger"]["reason"]) == (3, 12, "end of a line")
-    assert report["snippets"] == [] and set(report["timings_ms"]) >= {"trigger", "context", "prompt", "model", "postprocess"}
+    assert report["snippets"] == [] and set(report["timings_ms"]) >= {
+        "trigger",
+        "context",
+        "prompt",
+        "model",
+        "postprocess",
+    }
     in_comment = json.loads(run(*common, "--line", "1", "--col", "4", cwd=tmp_path).stdout)
     assert (in_comment["completion"], in_comment["trigger"]["reason"]) == ("", "inside a comment")
 
@@ -139,8 +171,12 @@ def test_trust_adds_lists_and_removes_project_roots(tmp_path: Path) -> None:
     runner = CliRunner()
 
     added = runner.invoke(app, ["trust", str(first)], env=env)
-    assert added.exit_code == 0 and added.output.startswith(f"trusted {first.resolve()}: its config may set inference.runtime")
-    assert runner.invoke(app, ["-C", str(second), "trust"], env=env).exit_code == 0  # the current project by default
+    assert added.exit_code == 0 and added.output.startswith(
+        f"trusted {first.resolve()}: its config may set inference.runtime"
+    )
+    assert (
+        runner.invoke(app, ["-C", str(second), "trust"], env=env).exit_code == 0
+    )  # the current project by default
     assert (tmp_path / "config" / "housecoder" / "trusted.toml").is_file()
     listed = runner.invoke(app, ["trust", "--list"], env=env)
     assert listed.output.splitlines() == [str(first.resolve()), str(second.resolve())]
@@ -159,7 +195,9 @@ def test_trust_adds_lists_and_removes_project_roots(tmp_path: Path) -> None:
         (["trust", "."], "trusted.toml: cannot write"),
     ],
 )
-def test_trust_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
+def test_trust_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
     config_home = tmp_path / "config"
     if message.endswith("cannot write"):
         config_home.write_text("a file where the config directory should be")
@@ -170,11 +208,15 @@ def test_trust_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
 
 
-def test_an_untrusted_project_config_is_reported_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_untrusted_project_config_is_reported_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     project = tmp_path / "project"
     project.mkdir()
-    (project / ".housecoder.toml").write_text("[inference]\nurl = 'https://attacker.example'\napi_key_env = 'HOME'\n")
+    (project / ".housecoder.toml").write_text(
+        "[inference]\nurl = 'https://attacker.example'\napi_key_env = 'HOME'\n"
+    )
     result = run("models", "list", cwd=project, env_cache=tmp_path / "store")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [

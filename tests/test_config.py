@@ -36,8 +36,18 @@ def test_defaults_without_files(tmp_path: Path) -> None:
     [
         ("", "", {}, 64),
         ("[tool.housecoder.completion]\nmax_new_tokens = 10\n", "", {}, 10),
-        ("[tool.housecoder.completion]\nmax_new_tokens = 10\n", "[completion]\nmax_new_tokens = 20\n", {}, 20),
-        ("[tool.housecoder.completion]\nmax_new_tokens = 10\n", "[completion]\nmax_new_tokens = 20\n", {"max_new_tokens": 30}, 30),
+        (
+            "[tool.housecoder.completion]\nmax_new_tokens = 10\n",
+            "[completion]\nmax_new_tokens = 20\n",
+            {},
+            20,
+        ),
+        (
+            "[tool.housecoder.completion]\nmax_new_tokens = 10\n",
+            "[completion]\nmax_new_tokens = 20\n",
+            {"max_new_tokens": 30},
+            30,
+        ),
         ("[tool.housecoder.completion]\nmax_new_tokens = 10\n", "", {"max_new_tokens": None}, 10),
     ],
 )
@@ -67,8 +77,14 @@ def test_relative_cache_dir_is_relative_to_the_project(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("[completion]\nmax_new_tokens = 'many'\n", "completion.max_new_tokens: Input should be a valid integer"),
-        ("[completion]\nmax_new_tokens = 0\n", "completion.max_new_tokens: Input should be greater than or equal to 1"),
+        (
+            "[completion]\nmax_new_tokens = 'many'\n",
+            "completion.max_new_tokens: Input should be a valid integer",
+        ),
+        (
+            "[completion]\nmax_new_tokens = 0\n",
+            "completion.max_new_tokens: Input should be greater than or equal to 1",
+        ),
         ("[models]\ndevice = 'tpu'\n", "models.device: Input should be 'auto', 'cpu' or 'cuda'"),
         ("[models]\ncode_modle = 'x'\n", "models.code_modle: Extra inputs are not permitted"),
         ("[sever]\nport = 1\n", "sever: Extra inputs are not permitted"),
@@ -111,7 +127,12 @@ def test_project_root_is_found_upwards(tmp_path: Path) -> None:
     [
         ("[index]\nlocation = 'idx'\n", "index", "location", "{root}/idx"),
         ("[index]\nlocation = 's3://bucket/idx'\n", "index", "location", "s3://bucket/idx"),
-        ("[models]\ncode_model = 'Qwen/Qwen2.5-Coder-1.5B'\n", "models", "code_model", "Qwen/Qwen2.5-Coder-1.5B"),
+        (
+            "[models]\ncode_model = 'Qwen/Qwen2.5-Coder-1.5B'\n",
+            "models",
+            "code_model",
+            "Qwen/Qwen2.5-Coder-1.5B",
+        ),
         ("[models]\ncode_model = './weights/m.gguf'\n", "models", "code_model", "{root}/weights/m.gguf"),
         ("[models]\nembedder = 'all-minilm-l6-v2'\n", "models", "embedder", "all-minilm-l6-v2"),
     ],
@@ -144,13 +165,19 @@ def test_an_untrusted_project_cannot_set_sensitive_keys_but_the_rest_applies(tmp
     _write(tmp_path / "pyproject.toml", "[tool.housecoder.inference]\nurl = 'https://other.example'\n")
     warnings: list[str] = []
     settings = load_settings(tmp_path, trusted={tmp_path.parent.resolve()}, warn=warnings.append)
-    assert (settings.inference.runtime, settings.inference.url, settings.inference.api_key_env) == ("auto", None, None)
+    assert (settings.inference.runtime, settings.inference.url, settings.inference.api_key_env) == (
+        "auto",
+        None,
+        None,
+    )
     assert (settings.index.location, settings.server.host, settings.server.port) == (None, "127.0.0.1", 2087)
     assert settings.inference.timeout_s == 5 and settings.server.complete_in_comments is True
     assert len(warnings) == 2 and all("\n" not in line and "housecoder trust" in line for line in warnings)
     assert "[tool.housecoder]: ignored inference.url:" in warnings[0]
-    assert warnings[1].startswith(f"{tmp_path / '.housecoder.toml'}: ignored inference.runtime, inference.url, "
-                                  "inference.api_key_env, index.location, server.host, server.port:")  # fmt: skip
+    assert warnings[1].startswith(
+        f"{tmp_path / '.housecoder.toml'}: ignored inference.runtime, inference.url, "
+        "inference.api_key_env, index.location, server.host, server.port:"
+    )
 
 
 def test_an_untrusted_project_keeps_local_runtimes_and_index_paths(tmp_path: Path) -> None:
@@ -167,18 +194,30 @@ def test_a_trusted_project_sets_sensitive_keys(tmp_path: Path) -> None:
     write_trusted(tmp_path / "trusted.toml", {project.resolve()})
     (tmp_path / "link").symlink_to(project)
     warnings: list[str] = []
-    settings = load_settings(tmp_path / "link", trusted=read_trusted(tmp_path / "trusted.toml"), warn=warnings.append)
+    settings = load_settings(
+        tmp_path / "link", trusted=read_trusted(tmp_path / "trusted.toml"), warn=warnings.append
+    )
     assert (settings.inference.runtime, settings.inference.url) == ("openai", "https://attacker.example")
-    assert (settings.server.host, settings.server.port, settings.index.location) == ("0.0.0.0", 9000, "s3://attacker/idx")
+    assert (settings.server.host, settings.server.port, settings.index.location) == (
+        "0.0.0.0",
+        9000,
+        "s3://attacker/idx",
+    )
     assert warnings == []
 
 
 def test_overrides_always_set_sensitive_keys(tmp_path: Path) -> None:
     _write(tmp_path / ".housecoder.toml", HOSTILE)
-    overrides: dict[str, dict[str, Any]] = {"inference": {"runtime": "openai", "url": "http://gpu-box:8000"},
-                                             "server": {"port": 3000}}  # fmt: skip
+    overrides: dict[str, dict[str, Any]] = {
+        "inference": {"runtime": "openai", "url": "http://gpu-box:8000"},
+        "server": {"port": 3000},
+    }
     settings = load_settings(tmp_path, overrides, warn=lambda _: None)
-    assert (settings.inference.runtime, settings.inference.url, settings.server.port) == ("openai", "http://gpu-box:8000", 3000)
+    assert (settings.inference.runtime, settings.inference.url, settings.server.port) == (
+        "openai",
+        "http://gpu-box:8000",
+        3000,
+    )
     assert settings.inference.api_key_env is None and settings.server.host == "127.0.0.1"
 
 

@@ -15,8 +15,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"housecoder": "housecoder", "server": "housecoder.server", "indexer": "housecoder.indexer",
-           "training": "housecoder.training"}  # fmt: skip
+FOLDERS = {
+    "housecoder": "housecoder",
+    "server": "housecoder.server",
+    "indexer": "housecoder.indexer",
+    "training": "housecoder.training",
+}
 PARTS = ("syntax", "indexer", "evaluation", "training", "benchmarks", "server", "cli")
 BASE = ("config", "errors", "locations", "secrets")  # settings, errors and paths everything uses
 CORE = ("trigger", "prompt", "context", "postprocess", "inference", "models", "completion")
@@ -89,7 +93,11 @@ def package_files() -> list[Path]:
 def test_every_module_keeps_to_its_layer() -> None:
     files = package_files()
     assert len(files) > 100  # the walk found the package
-    found = [problem for path in files for problem in violations(path.read_text(encoding="utf-8"), module_name(path))]
+    found = [
+        problem
+        for path in files
+        for problem in violations(path.read_text(encoding="utf-8"), module_name(path))
+    ]
     assert found == []
 
 
@@ -102,7 +110,10 @@ def test_every_module_keeps_to_its_layer() -> None:
         ("housecoder.training.job", "from housecoder import benchmarks"),
         ("housecoder.training.evaluate", "from ..benchmarks import replay"),
         ("housecoder.syntax.parsing", "from housecoder.models.store import store_for"),
-        ("housecoder.evaluation.runner", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from housecoder.training.job import TrainJob\n"),
+        (
+            "housecoder.evaluation.runner",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from housecoder.training.job import TrainJob\n",
+        ),
     ],
 )
 def test_a_crossing_import_is_found(module: str, source: str) -> None:

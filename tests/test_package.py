@@ -30,7 +30,8 @@ def test_a_bare_import_of_a_part_fails(tmp_path: Path) -> None:
 def test_the_cli_imports_nothing_heavy(tmp_path: Path) -> None:
     heavy = ("torch", "transformers", "onnxruntime", "numpy", "pydantic", "huggingface_hub", "rich.progress")
     result = _python(
-        "import sys, housecoder.cli; print(','.join(m for m in " + repr(heavy) + " if m in sys.modules))", tmp_path
+        "import sys, housecoder.cli; print(','.join(m for m in " + repr(heavy) + " if m in sys.modules))",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
@@ -38,11 +39,15 @@ def test_the_cli_imports_nothing_heavy(tmp_path: Path) -> None:
 
 def test_help_and_version_from_the_console_script(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "housecoder"
-    help_run = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    help_run = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert help_run.returncode == 0
     for command in ("models", "complete"):
         assert command in help_run.stdout
-    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    version = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert version.stdout.startswith("housecoder ")
 
 

@@ -21,7 +21,9 @@ SCRIPT = Path(sys.executable).parent / "housecoder"
 
 @pytest.mark.slow
 def test_default_model_is_the_pinned_one_and_completes_the_demo() -> None:
-    path = subprocess.run([str(SCRIPT), "models", "path", QWEN_CODER_1_5B.name], capture_output=True, text=True, timeout=60)
+    path = subprocess.run(
+        [str(SCRIPT), "models", "path", QWEN_CODER_1_5B.name], capture_output=True, text=True, timeout=60
+    )
     if path.returncode == 0:
         meta = json.loads((Path(path.stdout.strip()) / "housecoder-model.json").read_text())
         assert meta["sha256"] == QWEN_CODER_1_5B.sha256

@@ -27,18 +27,24 @@ def test_planted_secrets_are_found_in_text_and_bytes(name: str) -> None:
     assert holds_secret(text) and holds_secret_bytes(text.encode())
 
 
-@pytest.mark.parametrize("text", [
-    "def f():\n    return 1\n",
-    "The secret word is 'sk' followed by nothing.\n",
-    "sk_test_ is a Stripe test prefix\n",
-    "token = os.environ['JWT']\nsecret = settings.jwt_secret\n",  # reads a secret, does not hold one
-    'JWT_SECRET = os.environ["JWT_SECRET"]\n',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def f():\n    return 1\n",
+        "The secret word is 'sk' followed by nothing.\n",
+        "sk_test_ is a Stripe test prefix\n",
+        "token = os.environ['JWT']\nsecret = settings.jwt_secret\n",  # reads a secret, does not hold one
+        'JWT_SECRET = os.environ["JWT_SECRET"]\n',
+    ],
+)
 def test_ordinary_code_is_not_a_secret(text: str) -> None:
     assert not holds_secret(text)
 
 
-@pytest.mark.parametrize("path", [".env", "app/.env.production", "deploy/server.pem", "keys/id_rsa", "me.ppk", "ops/db-secrets.yaml"])
+@pytest.mark.parametrize(
+    "path",
+    [".env", "app/.env.production", "deploy/server.pem", "keys/id_rsa", "me.ppk", "ops/db-secrets.yaml"],
+)
 def test_secret_names(path: str) -> None:
     assert is_secret_name(path) and is_secret(path, "x = 1\n")
 

@@ -13,13 +13,13 @@ CASES = [
     ("python", "# TODO: wri‸te\n", False, False),
     ("python", "x = 'hel‸lo'\n", False, False),
     ("python", 's = """doc‸\n"""\n', False, False),
-    ("python", "msg = f\"{na‸}\"\n", True, False),
+    ("python", 'msg = f"{na‸}"\n', True, False),
     ("python", "x = 'hello'‸\n", True, False),
     ("python", "def load(path):‸\n", True, True),
     ("python", "def load(path):\n    ‸\n", True, True),
     ("python", "if ok:\n    run()\n    ‸\n", True, False),
     ("python", 'def load(path):\n    """Read the file."""\n    ‸\n', True, True),
-    ("python", "class Store:\n    r\'\'\'Keeps\n    things.\n    \'\'\'\n\n    ‸\n", True, True),
+    ("python", "class Store:\n    r'''Keeps\n    things.\n    '''\n\n    ‸\n", True, True),
     ("python", 'def load(path):\n    """Read\n    the file."""\n    ‸\n', True, True),
     ("python", '"""Module docstring."""\n‸\n', True, False),
     ("python", 'def load(path):\n    x = """text"""\n    ‸\n', True, False),
@@ -41,7 +41,7 @@ CASES = [
     ("javascript", "const s = `a ‸ b`;\n", False, False),
     ("javascript", "const x = load(‸);\n", True, True),
     ("go", "func main() {\n\t‸\n}\n", True, True),
-    ("go", "x := \"ab‸c\"\n", False, False),
+    ("go", 'x := "ab‸c"\n', False, False),
     ("rust", "fn main() {\n    let x = 1; // c‸\n}\n", False, False),
     ("rust", "fn main() {\n    let x = ‸\n}\n", True, False),
     (None, "plain text‸", True, False),
@@ -61,7 +61,9 @@ def test_configured_to_complete_in_comments_and_strings() -> None:
     for marked in ("x = 1  # a comm‸ent\n", "x = 'hel‸lo'\n"):
         prefix, suffix = marked.split("‸")
         tree = parse_tree("python", (prefix + suffix).encode())
-        assert decide(prefix, suffix, "python", tree, in_comments=True, in_strings=True, mid_line=True).complete
+        assert decide(
+            prefix, suffix, "python", tree, in_comments=True, in_strings=True, mid_line=True
+        ).complete
 
 
 def test_mid_line_when_configured_is_single_line() -> None:
@@ -88,5 +90,7 @@ def test_non_ascii_before_the_cursor_uses_byte_offsets() -> None:
         ("", None, False),
     ],
 )
-def test_in_open_brackets_tells_arguments_and_literals_from_block_bodies(prefix: str, language: str | None, inside: bool) -> None:
+def test_in_open_brackets_tells_arguments_and_literals_from_block_bodies(
+    prefix: str, language: str | None, inside: bool
+) -> None:
     assert in_open_brackets(prefix, language) is inside

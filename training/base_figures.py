@@ -50,7 +50,9 @@ class BaseFigures:
             "model": base_fingerprint(prepared.model_dir),
         }
         return {
-            rule: hashlib.sha256(json.dumps(parts | {"end_of_text": rule}, sort_keys=True, default=str).encode()).hexdigest()
+            rule: hashlib.sha256(
+                json.dumps(parts | {"end_of_text": rule}, sort_keys=True, default=str).encode()
+            ).hexdigest()
             for rule in get_args(EndOfText)
         }
 
@@ -74,11 +76,19 @@ class BaseFigures:
                     results.add(record)
             if before["key"] == key:
                 (prepared.run_dir / BEFORE_FILE).write_text(json.dumps(before))
-            self.say(f"reusing the base model's completions from {other.name} (same held-out samples and settings)")
+            self.say(
+                f"reusing the base model's completions from {other.name} (same held-out samples and settings)"
+            )
             return
 
-    def before_loss(self, prepared: Prepared, config: TrainConfig, forgetting: Sequence[Task], results: ResultsFile,
-                    measure: Callable[[], float]) -> float:  # fmt: skip
+    def before_loss(
+        self,
+        prepared: Prepared,
+        config: TrainConfig,
+        forgetting: Sequence[Task],
+        results: ResultsFile,
+        measure: Callable[[], float],
+    ) -> float:
         """The run's held-out loss before training: saved, reused from an earlier run, or `measure`d and saved."""
         saved = prepared.run_dir / BEFORE_FILE
         if not saved.is_file():

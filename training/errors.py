@@ -1,10 +1,10 @@
 """Errors of the conventions fine-tune (`housecoder train`), each one line for the user.
 
-    HousecoderError
-    └── TrainingError         the job cannot go on (says why and what to change)
-        ├── TooSmall          too few files or samples to train and hold some out
-        ├── OutOfMemory       a step did not fit; names the knobs that shrink it
-        └── NoCheckpoint      --resume with nothing to resume from
+HousecoderError
+└── TrainingError         the job cannot go on (says why and what to change)
+    ├── TooSmall          too few files or samples to train and hold some out
+    ├── OutOfMemory       a step did not fit; names the knobs that shrink it
+    └── NoCheckpoint      --resume with nothing to resume from
 """
 
 from __future__ import annotations

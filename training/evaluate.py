@@ -43,12 +43,18 @@ def generate(
     """Complete every task with the backend's current adapter state (`adapter` names the run `+adapter`).
 
     Records are appended to `results` (tasks already there are not run again), or kept in memory (None)."""
-    runner = Runner(backend, settings, open_index=(lambda _root: retriever) if retriever is not None else None,
-                    adapter=adapter)  # fmt: skip
+    runner = Runner(
+        backend,
+        settings,
+        open_index=(lambda _root: retriever) if retriever is not None else None,
+        adapter=adapter,
+    )
     spec = RunSpec(context, adapter=adapter is not None)
     done: list[Record] = []
     todo = [task for task in tasks if results is None or not results.has(spec.name, task.task_id)]
-    with progress.task(f"{label or spec.name}: {len(todo)} completions", total=len(todo), unit="tasks") as advance:
+    with progress.task(
+        f"{label or spec.name}: {len(todo)} completions", total=len(todo), unit="tasks"
+    ) as advance:
         for task in todo:
             record = runner.run_task(spec, task)
             done.append(record)
@@ -70,5 +76,9 @@ def compare(before: Sequence[Record], after: Sequence[Record], *, seed: int = 0)
     comparison."""
     both = [*before, *after]
     overall = [dataclasses.replace(record, kind="all") for record in both]
-    return BeforeAfter(RunScores.of(before), RunScores.of(after), summarize(both, seed=seed),
-                       [PairedFigures.of(c) for c in comparisons(overall, seed=seed)])  # fmt: skip
+    return BeforeAfter(
+        RunScores.of(before),
+        RunScores.of(after),
+        summarize(both, seed=seed),
+        [PairedFigures.of(c) for c in comparisons(overall, seed=seed)],
+    )

@@ -112,8 +112,12 @@ def git_commit(root: Path) -> str | None:
     """HEAD of the git repository holding `root`, or None: no git, no commit yet, or none of the files under
     `root` tracked (a folder that an enclosing repository ignores, such as a source tree unpacked into it)."""
     try:
-        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
-        tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "."], capture_output=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        )
+        tracked = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--", "."], capture_output=True, check=False
+        )
     except OSError:
         return None
     if done.returncode != 0 or tracked.returncode != 0 or not tracked.stdout:
@@ -124,7 +128,13 @@ def git_commit(root: Path) -> str | None:
 class TrainJob:
     """One training run for the repository at `root` with `settings` (read once by the CLI)."""
 
-    def __init__(self, root: Path, settings: Settings, progress: Progress = SILENT, say: Callable[[str], None] = log.info) -> None:
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        progress: Progress = SILENT,
+        say: Callable[[str], None] = log.info,
+    ) -> None:
         self.root = root.resolve()
         self.settings = settings
         self.config = settings.train
@@ -165,13 +175,20 @@ class TrainJob:
         mean_tokens = sum(len(e.input_ids) for e in encoded) / len(encoded)
         typical = min(encoded, key=lambda e: abs(len(e.input_ids) - mean_tokens))
         generated = evaluate.generate(
-            prepared.generator, sample_settings(self.settings), [prepared.held_out[0].as_task(str(self.root))],
+            prepared.generator,
+            sample_settings(self.settings),
+            [prepared.held_out[0].as_task(str(self.root))],
             None,
-            context=evaluate.HELD_OUT_CONTEXT, adapter=None, retriever=prepared.retriever, label="timing one completion",
-        )  # fmt: skip
+            context=evaluate.HELD_OUT_CONTEXT,
+            adapter=None,
+            retriever=prepared.retriever,
+            label="timing one completion",
+        )
         generate_seconds = generated[0].seconds if generated else 0.0
         model = add_lora(prepared.loaded.model, self.config)
-        trainer = Trainer(model, self.config, prepared.run_dir, pad_id(tokenizer), device=prepared.loaded.device)
+        trainer = Trainer(
+            model, self.config, prepared.run_dir, pad_id(tokenizer), device=prepared.loaded.device
+        )
         batch = {k: v.to(prepared.loaded.device) for k, v in collate([typical], trainer.pad).items()}
         timings = []
         for _ in range(2):  # the first pass also pays for allocating activations and gradients
@@ -189,37 +206,67 @@ class TrainJob:
         checks = steps // self.config.eval_every + 1
         forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
         completions = 2 * (min(self.config.generate_samples, len(prepared.held_out)) + forgetting)
-        total = sequences * step_seconds + (checks + 1) * len(self.loss_samples(prepared)) * step_seconds / 3 + completions * generate_seconds
+        total = (
+            sequences * step_seconds
+            + (checks + 1) * len(self.loss_samples(prepared)) * step_seconds / 3
+            + completions * generate_seconds
+        )
         return Estimate(
-            files=len(prepared.split.train) + len(prepared.split.held_out), split=prepared.split.describe(),
-            train_samples=len(prepared.train), eval_samples=len(prepared.held_out), steps=steps, sequences=sequences,
-            mean_tokens=mean_tokens, step_seconds=step_seconds, generate_seconds=generate_seconds, total_seconds=total,
+            files=len(prepared.split.train) + len(prepared.split.held_out),
+            split=prepared.split.describe(),
+            train_samples=len(prepared.train),
+            eval_samples=len(prepared.held_out),
+            steps=steps,
+            sequences=sequences,
+            mean_tokens=mean_tokens,
+            step_seconds=step_seconds,
+            generate_seconds=generate_seconds,
+            total_seconds=total,
             precision=self.preparation.precision_line(),
-        )  # fmt: skip
+        )
 
     # -- evaluation --------------------------------------------------------------------------
 
     def forgetting_tasks(self) -> list[Task]:
         if not self.config.forgetting_tasks:
             return []
-        tasks = pick_tasks(read_tasks(Path(self.config.forgetting_tasks)), self.config.forgetting_limit, self.config.seed)
+        tasks = pick_tasks(
+            read_tasks(Path(self.config.forgetting_tasks)), self.config.forgetting_limit, self.config.seed
+        )
         return evaluate.relabel(tasks, FORGETTING)
 
-    def generations(self, prepared: Prepared, results: ResultsFile, adapter: Path | None) -> dict[str, list[Record]]:
+    def generations(
+        self, prepared: Prepared, results: ResultsFile, adapter: Path | None
+    ) -> dict[str, list[Record]]:
         """Held-out middles (housecoder context) and forgetting tasks (in-file FIM), with or without the adapter."""
         settings = sample_settings(self.settings)
         held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
         which = "with the adapter" if adapter else "base model"
-        found = {HELD_OUT: evaluate.generate(
-            prepared.generator, settings, held, results, context=evaluate.HELD_OUT_CONTEXT, adapter=adapter, retriever=prepared.retriever,
-            progress=self.progress, label=f"held-out completions, {which}",
-        )}  # fmt: skip
+        found = {
+            HELD_OUT: evaluate.generate(
+                prepared.generator,
+                settings,
+                held,
+                results,
+                context=evaluate.HELD_OUT_CONTEXT,
+                adapter=adapter,
+                retriever=prepared.retriever,
+                progress=self.progress,
+                label=f"held-out completions, {which}",
+            )
+        }
         forgetting = self.forgetting_tasks()
         if forgetting:
             found[FORGETTING] = evaluate.generate(
-                prepared.generator, settings, forgetting, results, context=evaluate.FORGETTING_CONTEXT, adapter=adapter,
-                progress=self.progress, label=f"forgetting check, {which}",
-            )  # fmt: skip
+                prepared.generator,
+                settings,
+                forgetting,
+                results,
+                context=evaluate.FORGETTING_CONTEXT,
+                adapter=adapter,
+                progress=self.progress,
+                label=f"forgetting check, {which}",
+            )
         return found
 
     def encode(self, samples: Sequence[Sample], tokenizer: Any) -> list[Encoded]:
@@ -232,8 +279,13 @@ class TrainJob:
 
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
         try:
-            return held_out_loss(prepared.loaded.model, encoded, pad_id(prepared.loaded.tokenizer), prepared.loaded.device,
-                                 autocast_for(self.config, prepared.loaded.device))  # fmt: skip
+            return held_out_loss(
+                prepared.loaded.model,
+                encoded,
+                pad_id(prepared.loaded.tokenizer),
+                prepared.loaded.device,
+                autocast_for(self.config, prepared.loaded.device),
+            )
         except (RuntimeError, MemoryError) as err:
             if is_out_of_memory(err):
                 raise OutOfMemory("evaluation") from err
@@ -253,8 +305,9 @@ class TrainJob:
         held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
-        before_loss = self.base.before_loss(prepared, self.config, self.forgetting_tasks(), results,
-                                            lambda: self.loss(prepared, held_out))  # fmt: skip
+        before_loss = self.base.before_loss(
+            prepared, self.config, self.forgetting_tasks(), results, lambda: self.loss(prepared, held_out)
+        )
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 
@@ -263,7 +316,9 @@ class TrainJob:
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.
         from_checkpoint = resume and (run_dir / CHECKPOINT).is_dir()
-        result = trainer.train(train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss)
+        result = trainer.train(
+            train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss
+        )
         if result.best_dir is not None:
             for item in result.best_dir.iterdir():
                 shutil.copy2(item, run_dir / item.name)
@@ -275,22 +330,38 @@ class TrainJob:
         after = self.generations(prepared, results, run_dir)
         return self.finish(prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state))
 
-    def finish(self, prepared: Prepared, before_loss: float, after_loss: float, before: dict[str, list[Record]],
-               after: dict[str, list[Record]], state: dict[str, Any]) -> Outcome:  # fmt: skip
+    def finish(
+        self,
+        prepared: Prepared,
+        before_loss: float,
+        after_loss: float,
+        before: dict[str, list[Record]],
+        after: dict[str, list[Record]],
+        state: dict[str, Any],
+    ) -> Outcome:
         from housecoder.training.report import verdict, write_report
 
-        compared = {name: evaluate.compare(before[name], after.get(name, []), seed=self.config.seed) for name in before}
+        compared = {
+            name: evaluate.compare(before[name], after.get(name, []), seed=self.config.seed)
+            for name in before
+        }
         metrics = Metrics(Loss(before_loss, after_loss), compared.get(HELD_OUT), compared.get(FORGETTING))
         beat, why = verdict(metrics, self.config.max_forgetting, self.config.activation)
         figures = TrainingFigures.from_json(state) if state else TrainingFigures()
         meta = AdapterMeta(
-            base_model=self.settings.models.code_model, base_fingerprint=base_fingerprint(prepared.model_dir),
-            repository=str(self.root), commit=git_commit(self.root),
+            base_model=self.settings.models.code_model,
+            base_fingerprint=base_fingerprint(prepared.model_dir),
+            repository=str(self.root),
+            commit=git_commit(self.root),
             created=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            config=self.config.model_dump(mode="json"), split=prepared.split.describe(),
-            samples=SampleCounts(len(prepared.train), len(prepared.held_out)), metrics=metrics, beat_base=beat,
-            verdict=why, training=dataclasses.replace(figures, precision=self.preparation.precision_line()),
-        )  # fmt: skip
+            config=self.config.model_dump(mode="json"),
+            split=prepared.split.describe(),
+            samples=SampleCounts(len(prepared.train), len(prepared.held_out)),
+            metrics=metrics,
+            beat_base=beat,
+            verdict=why,
+            training=dataclasses.replace(figures, precision=self.preparation.precision_line()),
+        )
         write_report(prepared.run_dir, meta, state.get("history", []))
         write_adapter_meta(prepared.run_dir, meta.to_json())
         shutil.rmtree(prepared.run_dir / CHECKPOINT, ignore_errors=True)
@@ -305,12 +376,16 @@ class TrainJob:
         if adapter is None:
             found = list_adapters(self.settings, self.root)
             if not found:
-                raise TrainingError(f"{self.root}: no trained adapter to evaluate; run housecoder train first")
+                raise TrainingError(
+                    f"{self.root}: no trained adapter to evaluate; run housecoder train first"
+                )
             adapter = found[0].path
         if not (adapter / SAMPLES_FILE).is_file():
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
-        own = prepared.held_out[: self.config.eval_samples]  # the loss stays the run's own, comparable with it
+        own = prepared.held_out[
+            : self.config.eval_samples
+        ]  # the loss stays the run's own, comparable with it
         if held_out is not None:
             self.config = self.config.model_copy(update={"generate_samples": held_out})
             self.preparation.more_held_out(prepared, held_out)
@@ -325,7 +400,14 @@ class TrainJob:
         after = self.generations(prepared, results, adapter)
         history_file = adapter / "history.json"
         history = json.loads(history_file.read_text()) if history_file.is_file() else []
-        return self.finish(prepared, before_loss, after_loss, before, after, self.training_figures(adapter) | {"history": history})
+        return self.finish(
+            prepared,
+            before_loss,
+            after_loss,
+            before,
+            after,
+            self.training_figures(adapter) | {"history": history},
+        )
 
     @staticmethod
     def training_figures(adapter: Path) -> dict[str, Any]:

@@ -51,7 +51,9 @@ def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample
     with path.open("w", encoding="utf-8") as out:
         for split, samples in (("train", train), ("held-out", held_out)):
             for sample in samples:
-                out.write(json.dumps({"split": split, **dataclasses.asdict(sample)}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps({"split": split, **dataclasses.asdict(sample)}, ensure_ascii=False) + "\n"
+                )
 
 
 def read_samples(path: Path) -> tuple[list[Sample], list[Sample]]:
@@ -68,7 +70,9 @@ def read_samples(path: Path) -> tuple[list[Sample], list[Sample]]:
 class Preparation:
     """Everything up to the samples for the repository at `root` with `settings` (read once by the CLI)."""
 
-    def __init__(self, root: Path, settings: Settings, progress: Progress, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, root: Path, settings: Settings, progress: Progress, say: Callable[[str], None]
+    ) -> None:
         self.root = root
         self.settings = settings
         self.config = settings.train
@@ -82,17 +86,36 @@ class Preparation:
 
     def split(self, files: Sequence[SourceFile]) -> Split:
         if len(files) < 2:
-            raise TooSmall(f"{self.root}: {len(files)} usable source file(s); need at least 2 to hold one out")
-        return split_files(self.root, [f.path for f in files], fraction=self.config.held_out_fraction,
-                           seed=self.config.seed, since=self.config.since)  # fmt: skip
+            raise TooSmall(
+                f"{self.root}: {len(files)} usable source file(s); need at least 2 to hold one out"
+            )
+        return split_files(
+            self.root,
+            [f.path for f in files],
+            fraction=self.config.held_out_fraction,
+            seed=self.config.seed,
+            since=self.config.since,
+        )
 
     def unfinished_run(self) -> Path:
         """The newest run of this repository that has its samples (and maybe a checkpoint) but no finished adapter."""
         folder = repo_adapters_dir(self.settings, self.root)
-        runs = sorted((p for p in folder.glob("*") if (p / SAMPLES_FILE).is_file() and not (p / ADAPTER_META).is_file()),
-                      reverse=True) if folder.is_dir() else []  # fmt: skip
+        runs = (
+            sorted(
+                (
+                    p
+                    for p in folder.glob("*")
+                    if (p / SAMPLES_FILE).is_file() and not (p / ADAPTER_META).is_file()
+                ),
+                reverse=True,
+            )
+            if folder.is_dir()
+            else []
+        )
         if not runs:
-            raise NoCheckpoint(f"{self.root}: no unfinished training run to resume; start one without --resume")
+            raise NoCheckpoint(
+                f"{self.root}: no unfinished training run to resume; start one without --resume"
+            )
         return runs[0]
 
     def new_run_dir(self) -> Path:
@@ -122,8 +145,12 @@ class Preparation:
         from housecoder.models.loading import load_code_model
         from housecoder.models.store import store_for
 
-        resolved = store_for(self.settings).resolve(self.settings.models.code_model, "code", progress=self.progress)
-        with self.progress.task(f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"):
+        resolved = store_for(self.settings).resolve(
+            self.settings.models.code_model, "code", progress=self.progress
+        )
+        with self.progress.task(
+            f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"
+        ):
             loaded = load_code_model(resolved.path, self.models())
         return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
 
@@ -137,7 +164,9 @@ class Preparation:
         if pick_runtime(self.settings.model_copy(update={"inference": inference}), gguf) != "llama.cpp":
             return backend
         if gguf is None:
-            raise TrainingError(f"train.eval_runtime = llama.cpp needs a GGUF model; {self.settings.models.code_model} has none")
+            raise TrainingError(
+                f"train.eval_runtime = llama.cpp needs a GGUF model; {self.settings.models.code_model} has none"
+            )
         from housecoder.inference.llamacpp_backend import LlamaCppBackend
         from housecoder.models.store import store_for
 
@@ -149,7 +178,9 @@ class Preparation:
         from housecoder.models.store import store_for
 
         summary, _where = index_repository(self.root, self.settings, store_for(self.settings), self.progress)
-        self.say(f"index up to date: {summary.indexed} files indexed, {summary.unchanged} unchanged, {summary.chunks_total} chunks")
+        self.say(
+            f"index up to date: {summary.indexed} files indexed, {summary.unchanged} unchanged, {summary.chunks_total} chunks"
+        )
         return open_retriever(self.root, self.settings, self.progress)
 
     def prepare(self, *, resume: bool = False, run_dir: Path | None = None) -> Prepared:
@@ -166,22 +197,38 @@ class Preparation:
             self.say(f"reusing {len(train)} training and {len(held_out)} held-out samples from {saved}")
         else:
             train, held_out = self.build_samples(files, split, backend, retriever)
-        return Prepared(self.root, split, train, held_out, loaded, backend, generator, retriever, model_dir, run_dir)
+        return Prepared(
+            self.root, split, train, held_out, loaded, backend, generator, retriever, model_dir, run_dir
+        )
 
-    def build_samples(self, files: Sequence[SourceFile], split: Split, backend: Any,
-                      retriever: Retriever) -> tuple[list[Sample], list[Sample]]:  # fmt: skip
+    def build_samples(
+        self, files: Sequence[SourceFile], split: Split, backend: Any, retriever: Retriever
+    ) -> tuple[list[Sample], list[Sample]]:
         config, rng = self.config, random.Random(self.config.seed)
         held = set(split.held_out)
         settings = sample_settings(self.settings)
         chosen: dict[str, list[Sample]] = {}
         for name, wanted, per_file, group, source in (
-            ("train", config.max_samples, config.per_file, [f for f in files if f.path not in held], FilteredRetriever(retriever, held)),
-            ("held-out", max(config.eval_samples, config.generate_samples), config.eval_per_file, [f for f in files if f.path in held],
-             retriever),
-        ):  # fmt: skip
+            (
+                "train",
+                config.max_samples,
+                config.per_file,
+                [f for f in files if f.path not in held],
+                FilteredRetriever(retriever, held),
+            ),
+            (
+                "held-out",
+                max(config.eval_samples, config.generate_samples),
+                config.eval_per_file,
+                [f for f in files if f.path in held],
+                retriever,
+            ),
+        ):
             cuts = draw_cuts(group, config, wanted, rng, per_file)
             engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
-            with self.progress.task(f"{name} samples", total=min(wanted, len(cuts)), unit="samples") as advance:
+            with self.progress.task(
+                f"{name} samples", total=min(wanted, len(cuts)), unit="samples"
+            ) as advance:
                 chosen[name] = build_samples(cuts, engine, wanted, config.middle_tokens, advance)
         train, held_out = chosen["train"], chosen["held-out"]
         if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
@@ -207,10 +254,18 @@ class Preparation:
         files = [f for f in self.files() if f.path in held]
         rng = random.Random(f"{config.seed}:more held-out")  # not the first draw's sequence: new cuts
         cuts = draw_cuts(files, config, wanted, rng, config.eval_per_file, taken=prepared.held_out)
-        engine = CompletionEngine(prepared.backend, sample_settings(self.settings), repo_name=self.root.name,
-                                  retriever=prepared.retriever)  # fmt: skip
-        with self.progress.task("more held-out samples", total=min(missing, len(cuts)), unit="samples") as advance:
+        engine = CompletionEngine(
+            prepared.backend,
+            sample_settings(self.settings),
+            repo_name=self.root.name,
+            retriever=prepared.retriever,
+        )
+        with self.progress.task(
+            "more held-out samples", total=min(missing, len(cuts)), unit="samples"
+        ) as advance:
             new = build_samples(cuts, engine, missing, config.middle_tokens, advance, taken=prepared.held_out)
         prepared.held_out.extend(new)
         write_samples(prepared.run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
-        self.say(f"{len(new)} more held-out samples from the {len(files)} held-out files: {len(prepared.held_out)} now")
+        self.say(
+            f"{len(new)} more held-out samples from the {len(files)} held-out files: {len(prepared.held_out)} now"
+        )

@@ -34,27 +34,46 @@ def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") 
     # Better on one measure and no worse on the other: more exact middles bought with middles further off
     # elsewhere is not a better adapter.
     exact_up, exact_kept = after.exact > before.exact, after.exact >= before.exact
-    closer, as_close = after.edit_similarity > before.edit_similarity, after.edit_similarity >= before.edit_similarity
+    closer, as_close = (
+        after.edit_similarity > before.edit_similarity,
+        after.edit_similarity >= before.edit_similarity,
+    )
     if exact_up and not as_close:
         return False, f"not activated: more exact middles, but the others further off ({figures})"
     if not ((exact_up and as_close) or (exact_kept and closer)):
         return False, f"not activated: the adapter did not complete held-out code better ({figures})"
     paired = held.overall
-    if paired is not None and paired.similarity_difference is not None and paired.similarity_interval is not None:
-        figures += (f"; paired over {paired.tasks} middles: exact {_points(paired.difference, paired.interval)}, "
-                    f"edit similarity {_points(paired.similarity_difference, paired.similarity_interval)}")  # fmt: skip
+    if (
+        paired is not None
+        and paired.similarity_difference is not None
+        and paired.similarity_interval is not None
+    ):
+        figures += (
+            f"; paired over {paired.tasks} middles: exact {_points(paired.difference, paired.interval)}, "
+            f"edit similarity {_points(paired.similarity_difference, paired.similarity_interval)}"
+        )
     if activation == "clear":
         clear_exact = exact_up and as_close and paired is not None and paired.interval[0] > 0
-        clear_similarity = (exact_kept and closer and paired is not None and paired.similarity_interval is not None
-                            and paired.similarity_interval[0] > 0)  # fmt: skip
+        clear_similarity = (
+            exact_kept
+            and closer
+            and paired is not None
+            and paired.similarity_interval is not None
+            and paired.similarity_interval[0] > 0
+        )
         if not (clear_exact or clear_similarity):
-            return False, f"not activated: ahead of the base model, but within the noise of the held-out middles ({figures})"
+            return (
+                False,
+                f"not activated: ahead of the base model, but within the noise of the held-out middles ({figures})",
+            )
     if not loss.after < loss.before:
         return False, f"not activated: the held-out loss did not drop ({figures})"
     forgetting = metrics.forgetting
     if forgetting is not None:
         drop = forgetting.before.exact - forgetting.after.exact
-        figures += f"; forgetting check {100 * forgetting.before.exact:.1f} -> {100 * forgetting.after.exact:.1f}%"
+        figures += (
+            f"; forgetting check {100 * forgetting.before.exact:.1f} -> {100 * forgetting.after.exact:.1f}%"
+        )
         if drop > max_forgetting:
             return False, f"not activated: it forgot too much elsewhere ({figures})"
     return True, f"activated: beat the base model ({figures})"
@@ -71,30 +90,45 @@ def _points(difference: float, interval: Sequence[float]) -> str:
 def markdown(meta: AdapterMeta) -> str:
     loss = meta.metrics.held_out_loss
     lines = [
-        f"# Adapter for {Path(meta.repository).name}", "",
+        f"# Adapter for {Path(meta.repository).name}",
+        "",
         f"- {meta.verdict}",
         f"- base model: {meta.base_model} ({meta.base_fingerprint[:19]}), commit {meta.commit or 'n/a'}",
         f"- {meta.split}; samples: {meta.samples.train} training, {meta.samples.held_out} held out",
         f"- held-out loss per middle token: {loss.before:.4f} before, {loss.after:.4f} after",
-    ]  # fmt: skip
+    ]
     training = meta.training
     if training.to_json():
-        lines.append(f"- training: {training.step} steps (best at {training.best_step}), "
-                     f"{training.samples_seen} sequences, {(training.elapsed_s or 0) / 60:.1f} min"
-                     + (f" in {training.precision}" if training.precision else "")
-                     + (", stopped early" if training.stopped_early else ""))  # fmt: skip
+        lines.append(
+            f"- training: {training.step} steps (best at {training.best_step}), "
+            f"{training.samples_seen} sequences, {(training.elapsed_s or 0) / 60:.1f} min"
+            + (f" in {training.precision}" if training.precision else "")
+            + (", stopped early" if training.stopped_early else "")
+        )
     titles = {HELD_OUT: "Held-out code (generated middles)", FORGETTING: "Forgetting check (in-file FIM)"}
     for name, found in meta.metrics.sets():
-        lines += ["", f"## {titles[name]}", "", "| task kind | run | n | EM % | ES % | id F1 % |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            f"## {titles[name]}",
+            "",
+            "| task kind | run | n | EM % | ES % | id F1 % |",
+            "| --- | --- | ---: | ---: | ---: | ---: |",
+        ]
         for row in found.by_kind:
-            lines.append(f"| {row.kind} | {row.run} | {row.tasks} | {_pct(row.exact)} | "
-                         f"{_pct(row.edit_similarity)} | {_pct(row.identifier_f1)} |")  # fmt: skip
+            lines.append(
+                f"| {row.kind} | {row.run} | {row.tasks} | {_pct(row.exact)} | "
+                f"{_pct(row.edit_similarity)} | {_pct(row.identifier_f1)} |"
+            )
         for pair in found.paired:
             similarity = ""
             if pair.similarity_difference is not None and pair.similarity_interval is not None:
-                similarity = f"; edit similarity {_points(pair.similarity_difference, pair.similarity_interval)}"
-            lines.append(f"\nPaired over {pair.tasks} tasks: {len(pair.gained)} gained, {len(pair.lost)} lost, "
-                         f"{_points(pair.difference, pair.interval)}{similarity}.")  # fmt: skip
+                similarity = (
+                    f"; edit similarity {_points(pair.similarity_difference, pair.similarity_interval)}"
+                )
+            lines.append(
+                f"\nPaired over {pair.tasks} tasks: {len(pair.gained)} gained, {len(pair.lost)} lost, "
+                f"{_points(pair.difference, pair.interval)}{similarity}."
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +142,12 @@ def write_loss_chart(history: Sequence[dict[str, Any]], before_loss: float, path
     steps = [h["step"] for h in history]
     axis.plot(steps, [h["loss"] for h in history], label="training loss", linewidth=1)
     checks = [h for h in history if h.get("eval_loss") is not None]
-    axis.plot([0] + [h["step"] for h in checks], [before_loss] + [h["eval_loss"] for h in checks], "o-", label="held-out loss")
+    axis.plot(
+        [0] + [h["step"] for h in checks],
+        [before_loss] + [h["eval_loss"] for h in checks],
+        "o-",
+        label="held-out loss",
+    )
     axis.set_xlabel("optimiser step")
     axis.set_ylabel("loss per middle token")
     axis.legend()

@@ -41,7 +41,12 @@ class RunScores:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunScores:
-        return cls(int(data["tasks"]), float(data["exact"]), float(data["edit_similarity"]), float(data["identifier_f1"]))
+        return cls(
+            int(data["tasks"]),
+            float(data["exact"]),
+            float(data["edit_similarity"]),
+            float(data["identifier_f1"]),
+        )
 
 
 def _interval(value: Any) -> tuple[float, float]:
@@ -65,25 +70,43 @@ class PairedFigures:
     @classmethod
     def of(cls, comparison: Comparison) -> PairedFigures:
         result = comparison.result
-        return cls(comparison.tasks, list(result.gained), list(result.lost), result.difference, result.interval,
-                   comparison.similarity_difference, comparison.similarity_interval)  # fmt: skip
+        return cls(
+            comparison.tasks,
+            list(result.gained),
+            list(result.lost),
+            result.difference,
+            result.interval,
+            comparison.similarity_difference,
+            comparison.similarity_interval,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"tasks": self.tasks, "gained": self.gained, "lost": self.lost,
-                                "difference": self.difference, "interval": list(self.interval)}  # fmt: skip
+        data: dict[str, Any] = {
+            "tasks": self.tasks,
+            "gained": self.gained,
+            "lost": self.lost,
+            "difference": self.difference,
+            "interval": list(self.interval),
+        }
         if self.similarity_difference is not None and self.similarity_interval is not None:
-            data |= {"similarity_difference": self.similarity_difference, "similarity_interval": list(self.similarity_interval)}
+            data |= {
+                "similarity_difference": self.similarity_difference,
+                "similarity_interval": list(self.similarity_interval),
+            }
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PairedFigures:
         similarity = data.get("similarity_interval")
         return cls(
-            int(data["tasks"]), list(data.get("gained", [])), list(data.get("lost", [])), float(data["difference"]),
+            int(data["tasks"]),
+            list(data.get("gained", [])),
+            list(data.get("lost", [])),
+            float(data["difference"]),
             _interval(data["interval"]),
             float(data["similarity_difference"]) if "similarity_difference" in data else None,
             _interval(similarity) if similarity is not None else None,
-        )  # fmt: skip
+        )
 
 
 def _summary_to_json(summary: RunSummary) -> dict[str, Any]:
@@ -92,8 +115,15 @@ def _summary_to_json(summary: RunSummary) -> dict[str, Any]:
 
 def _summary_from_json(data: Mapping[str, Any]) -> RunSummary:
     values = {item.name: data[item.name] for item in fields(RunSummary)}
-    return RunSummary(**(values | {"exact_ci": _interval(values["exact_ci"]),
-                                   "edit_similarity_ci": _interval(values["edit_similarity_ci"])}))  # fmt: skip
+    return RunSummary(
+        **(
+            values
+            | {
+                "exact_ci": _interval(values["exact_ci"]),
+                "edit_similarity_ci": _interval(values["edit_similarity_ci"]),
+            }
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -111,15 +141,21 @@ class BeforeAfter:
         return self.paired[0] if self.paired else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"before": asdict(self.before), "after": asdict(self.after),
-                "by_kind": [_summary_to_json(summary) for summary in self.by_kind],
-                "paired": [pair.to_json() for pair in self.paired]}  # fmt: skip
+        return {
+            "before": asdict(self.before),
+            "after": asdict(self.after),
+            "by_kind": [_summary_to_json(summary) for summary in self.by_kind],
+            "paired": [pair.to_json() for pair in self.paired],
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BeforeAfter:
-        return cls(RunScores.from_json(data["before"]), RunScores.from_json(data["after"]),
-                   [_summary_from_json(row) for row in data.get("by_kind", [])],
-                   [PairedFigures.from_json(pair) for pair in data.get("paired", [])])  # fmt: skip
+        return cls(
+            RunScores.from_json(data["before"]),
+            RunScores.from_json(data["after"]),
+            [_summary_from_json(row) for row in data.get("by_kind", [])],
+            [PairedFigures.from_json(pair) for pair in data.get("paired", [])],
+        )
 
 
 @dataclass(frozen=True)
@@ -144,15 +180,19 @@ class Metrics:
         return [(name, figures) for name, figures in found if figures is not None]
 
     def to_json(self) -> dict[str, Any]:
-        return {"held_out_loss": asdict(self.held_out_loss)} | {name: figures.to_json() for name, figures in self.sets()}
+        return {"held_out_loss": asdict(self.held_out_loss)} | {
+            name: figures.to_json() for name, figures in self.sets()
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Metrics:
         loss = data["held_out_loss"]
         held, forgetting = data.get(HELD_OUT), data.get(FORGETTING)
-        return cls(Loss(float(loss["before"]), float(loss["after"])),
-                   BeforeAfter.from_json(held) if held is not None else None,
-                   BeforeAfter.from_json(forgetting) if forgetting is not None else None)  # fmt: skip
+        return cls(
+            Loss(float(loss["before"]), float(loss["after"])),
+            BeforeAfter.from_json(held) if held is not None else None,
+            BeforeAfter.from_json(forgetting) if forgetting is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -201,19 +241,36 @@ class AdapterMeta:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": self.format, "base_model": self.base_model, "base_fingerprint": self.base_fingerprint,
-            "repository": self.repository, "commit": self.commit, "created": self.created, "config": self.config,
-            "split": self.split, "samples": asdict(self.samples), "metrics": self.metrics.to_json(),
-            "beat_base": self.beat_base, "verdict": self.verdict, "training": self.training.to_json(),
-        }  # fmt: skip
+            "format": self.format,
+            "base_model": self.base_model,
+            "base_fingerprint": self.base_fingerprint,
+            "repository": self.repository,
+            "commit": self.commit,
+            "created": self.created,
+            "config": self.config,
+            "split": self.split,
+            "samples": asdict(self.samples),
+            "metrics": self.metrics.to_json(),
+            "beat_base": self.beat_base,
+            "verdict": self.verdict,
+            "training": self.training.to_json(),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AdapterMeta:
         samples = data.get("samples") or {}
         return cls(
-            base_model=data["base_model"], base_fingerprint=data["base_fingerprint"], repository=data["repository"],
-            commit=data.get("commit"), created=data.get("created", ""), config=dict(data.get("config") or {}),
-            split=data.get("split", ""), samples=SampleCounts(int(samples.get("train", 0)), int(samples.get("held_out", 0))),
-            metrics=Metrics.from_json(data["metrics"]), beat_base=bool(data["beat_base"]), verdict=data["verdict"],
-            training=TrainingFigures.from_json(data.get("training") or {}), format=int(data.get("format", FORMAT)),
-        )  # fmt: skip
+            base_model=data["base_model"],
+            base_fingerprint=data["base_fingerprint"],
+            repository=data["repository"],
+            commit=data.get("commit"),
+            created=data.get("created", ""),
+            config=dict(data.get("config") or {}),
+            split=data.get("split", ""),
+            samples=SampleCounts(int(samples.get("train", 0)), int(samples.get("held_out", 0))),
+            metrics=Metrics.from_json(data["metrics"]),
+            beat_base=bool(data["beat_base"]),
+            verdict=data["verdict"],
+            training=TrainingFigures.from_json(data.get("training") or {}),
+            format=int(data.get("format", FORMAT)),
+        )

@@ -26,7 +26,9 @@ from housecoder.indexer.sources import SourceFile
 from housecoder.models.progress import Advance
 from housecoder.training.spans import Span, candidate_spans, choose_spans
 
-OVERSAMPLE = 2  # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
+OVERSAMPLE = (
+    2  # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
+)
 SOURCE_BUDGET_MS = 10_000  # context sources get time to answer: samples are made offline, not while typing
 
 
@@ -77,9 +79,15 @@ class Sample:
     def as_task(self, repo: str) -> Task:
         """The sample as a benchmark task, so generation is scored by `housecoder.evaluation` like any task."""
         return Task(
-            task_id=self.sample_id, path=self.path, prefix=self.prefix, suffix=self.suffix, groundtruth=self.middle,
-            language=self.language, repo=repo, kind=self.kind,
-        )  # fmt: skip
+            task_id=self.sample_id,
+            path=self.path,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            groundtruth=self.middle,
+            language=self.language,
+            repo=repo,
+            kind=self.kind,
+        )
 
 
 def _normal(text: str) -> str:
@@ -92,8 +100,14 @@ def dedupe_key(middle: str, prefix: str) -> tuple[str, str]:
     return _normal(middle), _normal(before)
 
 
-def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng: random.Random,
-              per_file: int | None = None, taken: Sequence[Sample] = ()) -> list[Cut]:  # fmt: skip
+def draw_cuts(
+    files: Sequence[SourceFile],
+    config: TrainConfig,
+    count: int,
+    rng: random.Random,
+    per_file: int | None = None,
+    taken: Sequence[Sample] = (),
+) -> list[Cut]:
     """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, shuffled.
 
     Each file gives at most `per_file` (default `config.per_file`; and no more than its fair share), so
@@ -114,8 +128,10 @@ def draw_cuts(files: Sequence[SourceFile], config: TrainConfig, count: int, rng:
             continue
         candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
         if used:  # not the spans taken already: they would fill the file's room and then be dropped
-            candidates = {kind: [span for span in spans if sample_id(file.path, span.start, kind) not in used]
-                          for kind, spans in candidates.items()}  # fmt: skip
+            candidates = {
+                kind: [span for span in spans if sample_id(file.path, span.start, kind) not in used]
+                for kind, spans in candidates.items()
+            }
         for span in choose_spans(candidates, config.span_mix, room, rng):
             cut = Cut(file, span)
             key = dedupe_key(cut.middle, cut.prefix)
@@ -135,7 +151,9 @@ class FilteredRetriever:
         self.blocked = blocked
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
-        return [s for s in self.inner.definitions(names, exclude_path, max_lines) if s.path not in self.blocked]
+        return [
+            s for s in self.inner.definitions(names, exclude_path, max_lines) if s.path not in self.blocked
+        ]
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         # Ask for more, since blocked chunks (a held-out file may have several) are dropped after ranking.
@@ -152,15 +170,25 @@ def sample_settings(settings: Settings) -> Settings:
     train = settings.train
     overrides: dict[str, Any] = {
         "completion": {"max_prefix_tokens": train.prefix_tokens, "max_suffix_tokens": train.suffix_tokens},
-        "context": {"max_tokens": train.context_tokens, "open_documents": False,
-                    "definitions_ms": SOURCE_BUDGET_MS, "retrieval_ms": SOURCE_BUDGET_MS},
+        "context": {
+            "max_tokens": train.context_tokens,
+            "open_documents": False,
+            "definitions_ms": SOURCE_BUDGET_MS,
+            "retrieval_ms": SOURCE_BUDGET_MS,
+        },
         "server": {"cache_entries": 0},
-    }  # fmt: skip
+    }
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 
 
-def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max_middle_tokens: int,
-                  advance: Advance = lambda _n: None, taken: Sequence[Sample] = ()) -> list[Sample]:  # fmt: skip
+def build_samples(
+    cuts: Sequence[Cut],
+    engine: CompletionEngine,
+    count: int,
+    max_middle_tokens: int,
+    advance: Advance = lambda _n: None,
+    taken: Sequence[Sample] = (),
+) -> list[Sample]:
     """Prompt the first `count` cuts whose middle fits `max_middle_tokens` and whose sample id is new (to them
     and to `taken`), with `engine.build_prompt`; `advance(1)` after each sample."""
     samples: list[Sample] = []
@@ -173,13 +201,27 @@ def build_samples(cuts: Sequence[Cut], engine: CompletionEngine, count: int, max
             continue
         ids.add(key)
         prefix, suffix = cut.prefix, cut.suffix
-        prompt, snippets = engine.build_prompt(CompletionInput(  # one line or a block, as the evaluation asks for it
-            path=cut.file.path, text=prefix + suffix, offset=len(prefix), language=cut.file.language,
-            multi_line=not answers_one_line(cut.middle),
-        ))  # fmt: skip
-        samples.append(Sample(
-            path=cut.file.path, language=cut.file.language, kind=cut.span.kind, start=cut.span.start, middle=cut.middle,
-            prompt=prompt, snippet_paths=tuple(snippet.path for snippet in snippets), prefix=prefix, suffix=suffix,
-        ))  # fmt: skip
+        prompt, snippets = engine.build_prompt(
+            CompletionInput(  # one line or a block, as the evaluation asks for it
+                path=cut.file.path,
+                text=prefix + suffix,
+                offset=len(prefix),
+                language=cut.file.language,
+                multi_line=not answers_one_line(cut.middle),
+            )
+        )
+        samples.append(
+            Sample(
+                path=cut.file.path,
+                language=cut.file.language,
+                kind=cut.span.kind,
+                start=cut.span.start,
+                middle=cut.middle,
+                prompt=prompt,
+                snippet_paths=tuple(snippet.path for snippet in snippets),
+                prefix=prefix,
+                suffix=suffix,
+            )
+        )
         advance(1)
     return samples

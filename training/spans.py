@@ -42,32 +42,99 @@ from housecoder.syntax.spans import (
 )
 
 # Nodes whose named children are statements (blocks, module and class bodies).
-BLOCK_NODES = frozenset([
-    "module", "program", "source_file", "translation_unit", "compilation_unit", "block", "statement_block",
-    "statement_list", "compound_statement", "class_body", "declaration_list", "constructor_body",
-    "interface_body", "body_statement",
-])  # fmt: skip
+BLOCK_NODES = frozenset(
+    [
+        "module",
+        "program",
+        "source_file",
+        "translation_unit",
+        "compilation_unit",
+        "block",
+        "statement_block",
+        "statement_list",
+        "compound_statement",
+        "class_body",
+        "declaration_list",
+        "constructor_body",
+        "interface_body",
+        "body_statement",
+    ]
+)
 # Function-like nodes beyond the benchmark's, whose body is a block (checked with BODY_BLOCKS).
-MORE_FUNCTIONS = frozenset([
-    "arrow_function", "function_expression", "function", "generator_function", "generator_function_declaration",
-    "func_literal", "method", "singleton_method", "local_function_statement",
-])  # fmt: skip
+MORE_FUNCTIONS = frozenset(
+    [
+        "arrow_function",
+        "function_expression",
+        "function",
+        "generator_function",
+        "generator_function_declaration",
+        "func_literal",
+        "method",
+        "singleton_method",
+        "local_function_statement",
+    ]
+)
 BODY_BLOCKS = BLOCK_NODES - {"module", "program", "source_file", "translation_unit", "compilation_unit"}
-EXPRESSION_NODES = frozenset([
-    "call", "call_expression", "new_expression", "method_invocation", "object_creation_expression",
-    "invocation_expression", "function_call_expression", "member_call_expression", "macro_invocation",
-    "binary_operator", "binary_expression", "boolean_operator", "comparison_operator", "not_operator",
-    "unary_operator", "unary_expression", "conditional_expression", "ternary_expression", "await",
-    "await_expression", "attribute", "member_expression", "field_access", "selector_expression",
-    "field_expression", "subscript", "subscript_expression", "index_expression", "element_access_expression",
-    "list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression",
-    "list", "dictionary", "set", "tuple", "array", "object", "lambda", "arrow_function", "composite_literal",
-])  # fmt: skip
-CALL_NODES = frozenset([
-    "call", "call_expression", "new_expression", "method_invocation", "object_creation_expression",
-    "invocation_expression", "function_call_expression", "member_call_expression", "scoped_call_expression",
-    "explicit_constructor_invocation",
-])  # fmt: skip
+EXPRESSION_NODES = frozenset(
+    [
+        "call",
+        "call_expression",
+        "new_expression",
+        "method_invocation",
+        "object_creation_expression",
+        "invocation_expression",
+        "function_call_expression",
+        "member_call_expression",
+        "macro_invocation",
+        "binary_operator",
+        "binary_expression",
+        "boolean_operator",
+        "comparison_operator",
+        "not_operator",
+        "unary_operator",
+        "unary_expression",
+        "conditional_expression",
+        "ternary_expression",
+        "await",
+        "await_expression",
+        "attribute",
+        "member_expression",
+        "field_access",
+        "selector_expression",
+        "field_expression",
+        "subscript",
+        "subscript_expression",
+        "index_expression",
+        "element_access_expression",
+        "list_comprehension",
+        "set_comprehension",
+        "dictionary_comprehension",
+        "generator_expression",
+        "list",
+        "dictionary",
+        "set",
+        "tuple",
+        "array",
+        "object",
+        "lambda",
+        "arrow_function",
+        "composite_literal",
+    ]
+)
+CALL_NODES = frozenset(
+    [
+        "call",
+        "call_expression",
+        "new_expression",
+        "method_invocation",
+        "object_creation_expression",
+        "invocation_expression",
+        "function_call_expression",
+        "member_call_expression",
+        "scoped_call_expression",
+        "explicit_constructor_invocation",
+    ]
+)
 VALUE_FIELDS = ("right", "value", "condition")  # fields whose node is an expression whatever its type
 MIN_EXPRESSION_CHARS = 3  # non-space characters
 _LINE_RULES = LineRules()  # the benchmark's trivial-line and line-length rules
@@ -144,8 +211,12 @@ class _File:
 
 def _node_spans(file: _File, node: Any) -> Iterator[tuple[str, Span]]:
     """The spans `node` itself gives (statement, expression, arguments, body), if any."""
-    makers = (("statement", _statement_span), ("expression", _expression_span), ("arguments", _arguments_span),
-              ("body", _body))  # fmt: skip
+    makers = (
+        ("statement", _statement_span),
+        ("expression", _expression_span),
+        ("arguments", _arguments_span),
+        ("body", _body),
+    )
     for kind, make in makers:
         span = make(file, node)
         if span is not None:

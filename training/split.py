@@ -84,8 +84,10 @@ def _split_since(root: Path, paths: list[str], since: str) -> Split:
         raise TrainingError(f"--since {since}: {root} is not inside a git work tree")
     found = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "--short", f"{since}^{{commit}}"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if found.returncode != 0:
         raise TrainingError(f"--since {since}: no such commit in {root}")
     cut = found.stdout.strip()
@@ -110,8 +112,12 @@ def _commit_times(root: Path, paths: list[str]) -> dict[str, tuple[float, str]] 
     None without git, outside a work tree or before the first commit."""
     if shutil.which("git") is None or not _in_work_tree(root):
         return None
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "--short", "HEAD"],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if head.returncode != 0:
         return None
     dirty = set(_names(root, "diff", "--name-only", "--relative", "--no-renames", "-z", "HEAD")) | _untracked(
@@ -164,8 +170,12 @@ def _last_commits(root: Path, wanted: set[str]) -> Iterator[tuple[str, float, st
 
 
 def _in_work_tree(root: Path) -> bool:
-    found = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    found = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return found.returncode == 0 and found.stdout.strip() == "true"
 
 

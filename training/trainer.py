@@ -91,9 +91,14 @@ def lora_config(config: TrainConfig, layers: int | None = None) -> Any:
     if config.lora_layers is not None and layers is not None and config.lora_layers < layers:
         top = list(range(layers - config.lora_layers, layers))
     return LoraConfig(
-        r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=list(config.target_modules),
-        layers_to_transform=top, task_type="CAUSAL_LM", bias="none",
-    )  # fmt: skip
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=list(config.target_modules),
+        layers_to_transform=top,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
 
 
 def add_lora(model: Any, config: TrainConfig) -> Any:
@@ -116,7 +121,9 @@ def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:
     return lambda: torch.autocast(str(device).split(":")[0], dtype=dtype)
 
 
-def held_out_loss(model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]) -> float:
+def held_out_loss(
+    model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]
+) -> float:
     """Mean loss per middle token over `encoded` (each middle token counts once)."""
     import torch
 
@@ -148,8 +155,11 @@ class Trainer:
     def __init__(self, model: Any, config: TrainConfig, run_dir: Path, pad: int, *, device: str) -> None:
         from accelerate import Accelerator
 
-        self.accelerator = Accelerator(mixed_precision=precision.resolve(config, device), cpu=device == "cpu",
-                                       gradient_accumulation_steps=config.grad_accum)  # fmt: skip
+        self.accelerator = Accelerator(
+            mixed_precision=precision.resolve(config, device),
+            cpu=device == "cpu",
+            gradient_accumulation_steps=config.grad_accum,
+        )
         self.config = config
         self.run_dir = run_dir
         self.pad = pad
@@ -160,10 +170,14 @@ class Trainer:
         from transformers import get_cosine_schedule_with_warmup
 
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(trainable, lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
+        optimiser = torch.optim.AdamW(
+            trainable, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+        )
         # accelerate steps a prepared schedule once per process for each optimiser step, so it is sized in those.
         ticks = self.accelerator.num_processes
-        schedule = get_cosine_schedule_with_warmup(optimiser, min(self.config.warmup_steps, steps // 2) * ticks, steps * ticks)
+        schedule = get_cosine_schedule_with_warmup(
+            optimiser, min(self.config.warmup_steps, steps // 2) * ticks, steps * ticks
+        )
         return optimiser, schedule
 
     def _checkpoint(self, optimiser: Any, schedule: Any, state: TrainState) -> None:
@@ -173,8 +187,14 @@ class Trainer:
             return
         with atomic_path(self.run_dir / CHECKPOINT, directory=True) as staging:
             self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
-            torch.save({"optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(), "state": asdict(state)},
-                       staging / STATE_FILE)  # fmt: skip
+            torch.save(
+                {
+                    "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "state": asdict(state),
+                },
+                staging / STATE_FILE,
+            )
 
     def _restore(self, optimiser: Any, schedule: Any) -> TrainState:
         import torch
@@ -188,8 +208,10 @@ class Trainer:
         try:  # weights only: a checkpoint folder someone else wrote must not run pickled code
             saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
         except Exception as err:  # UnpicklingError, a truncated file, ...
-            raise NoCheckpoint(f"{folder / STATE_FILE}: not a checkpoint housecoder wrote ({first_line(err)}); "
-                               "start again without --resume") from err  # fmt: skip
+            raise NoCheckpoint(
+                f"{folder / STATE_FILE}: not a checkpoint housecoder wrote ({first_line(err)}); "
+                "start again without --resume"
+            ) from err
         set_peft_model_state_dict(self.model, load_file(str(weights)))
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])
@@ -225,8 +247,13 @@ class Trainer:
         def loader(epoch: int) -> Any:
             generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
             items: Any = list(train)  # a list is a map-style dataset
-            data: DataLoader[Any] = DataLoader(items, batch_size=config.batch_size, shuffle=True, generator=generator,
-                              collate_fn=lambda items: collate(items, self.pad))  # fmt: skip
+            data: DataLoader[Any] = DataLoader(
+                items,
+                batch_size=config.batch_size,
+                shuffle=True,
+                generator=generator,
+                collate_fn=lambda items: collate(items, self.pad),
+            )
             return accelerator.prepare(data)
 
         try:
@@ -252,18 +279,27 @@ class Trainer:
                     state.step += 1
                     now = time.perf_counter()
                     log = StepLog(
-                        step=state.step, total_steps=steps, loss=window_loss / max(1, config.grad_accum),
+                        step=state.step,
+                        total_steps=steps,
+                        loss=window_loss / max(1, config.grad_accum),
                         learning_rate=float(schedule.get_last_lr()[0]),
-                        samples_per_s=window_samples / max(now - window_started, 1e-9), elapsed_s=now - started,
-                    )  # fmt: skip
+                        samples_per_s=window_samples / max(now - window_started, 1e-9),
+                        elapsed_s=now - started,
+                    )
                     window_loss, window_samples, window_started = 0.0, 0, now
                     if state.step % config.eval_every == 0 or state.step == steps:
-                        log.eval_loss = held_out_loss(model, held_out, self.pad, accelerator.device, accelerator.autocast)
+                        log.eval_loss = held_out_loss(
+                            model, held_out, self.pad, accelerator.device, accelerator.autocast
+                        )
                         self._judge(log.eval_loss, state)
                     state.elapsed_s = time.perf_counter() - started
                     state.history.append(asdict(log))
                     on_step(log)
-                    if state.step % config.checkpoint_every == 0 or state.step == steps or state.stopped_early:
+                    if (
+                        state.step % config.checkpoint_every == 0
+                        or state.step == steps
+                        or state.stopped_early
+                    ):
                         self._checkpoint(optimiser, schedule, state)
                     if state.step >= steps or state.stopped_early:
                         break

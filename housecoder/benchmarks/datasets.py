@@ -35,7 +35,9 @@ def humaneval_tasks(parquet: Path, languages: tuple[str, ...] = ("python",)) -> 
     if not parquet.is_file():
         raise TaskError(f"{parquet}: no such parquet file")
     try:
-        rows = pq.read_table(parquet, columns=["name", "language", "prompt", "suffix", "canonical_solution"]).to_pylist()
+        rows = pq.read_table(
+            parquet, columns=["name", "language", "prompt", "suffix", "canonical_solution"]
+        ).to_pylist()
     except Exception as err:  # pyarrow raises several types for bad files and missing columns
         raise TaskError(f"{parquet}: not a HumanEval-FIM parquet file ({err})") from err
     tasks = []
@@ -45,10 +47,17 @@ def humaneval_tasks(parquet: Path, languages: tuple[str, ...] = ("python",)) -> 
             continue
         name = row["name"].removeprefix("humaneval-").replace(".json", "")
         tasks.append(
-            Task(task_id=f"humaneval-{language}/{name}", path=f"{name.split('-')[0]}.{extension}",
-                 prefix=own_line_before(row["prompt"]), suffix=own_line_after(row["suffix"]),
-                 groundtruth=row["canonical_solution"], language=language, kind="humaneval-fim", single_line=True)
-        )  # fmt: skip
+            Task(
+                task_id=f"humaneval-{language}/{name}",
+                path=f"{name.split('-')[0]}.{extension}",
+                prefix=own_line_before(row["prompt"]),
+                suffix=own_line_after(row["suffix"]),
+                groundtruth=row["canonical_solution"],
+                language=language,
+                kind="humaneval-fim",
+                single_line=True,
+            )
+        )
     return tasks
 
 
@@ -80,11 +89,23 @@ def cceval_tasks(inputs: Path) -> list[Task]:
                 for item in crossfile.get("list") or ()
             )
             tasks.append(
-                Task(task_id=meta["task_id"], path=meta["file"], prefix=row["prompt"], suffix=row["right_context"],
-                     groundtruth=row["groundtruth"], language=language, kind="cceval", single_line=True, context=context,
-                     context_text=crossfile.get("text") or "",
-                     metadata={"repository": meta.get("repository"), "line": meta.get("groundtruth_start_lineno")})
-            )  # fmt: skip
+                Task(
+                    task_id=meta["task_id"],
+                    path=meta["file"],
+                    prefix=row["prompt"],
+                    suffix=row["right_context"],
+                    groundtruth=row["groundtruth"],
+                    language=language,
+                    kind="cceval",
+                    single_line=True,
+                    context=context,
+                    context_text=crossfile.get("text") or "",
+                    metadata={
+                        "repository": meta.get("repository"),
+                        "line": meta.get("groundtruth_start_lineno"),
+                    },
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise TaskError(f"{inputs}:{number}: not a CrossCodeEval input row ({err})") from err
     return tasks

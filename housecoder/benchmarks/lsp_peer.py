@@ -69,7 +69,9 @@ class Peer:
         self.send(frame(message))
 
     def notify(self, method: str, params: Any = None) -> None:
-        self.send(frame({"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})}))
+        self.send(
+            frame({"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})})
+        )
 
     def response(self, msg_id: Any) -> dict[str, Any]:
         """The response to `msg_id` (requests the server sends meanwhile, e.g. progress tokens, are answered)."""
@@ -99,21 +101,37 @@ class Peer:
         return self.response(msg_id)
 
     def initialize(self, root: Path, options: dict[str, Any], msg_id: Any = 1) -> dict[str, Any]:
-        answer = self.call(msg_id, "initialize", {"processId": None, "rootUri": root.resolve().as_uri(),
-                                                  "capabilities": {}, "initializationOptions": options})  # fmt: skip
+        answer = self.call(
+            msg_id,
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": root.resolve().as_uri(),
+                "capabilities": {},
+                "initializationOptions": options,
+            },
+        )
         self.notify("initialized", {})
         return answer
 
     def open(self, path: Path, text: str, language: str = "python") -> str:
         uri = path.resolve().as_uri()
-        self.notify("textDocument/didOpen",
-                    {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}})  # fmt: skip
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
         return uri
 
     def inline(self, msg_id: Any, uri: str, line: int, character: int) -> dict[str, Any]:
-        return self.call(msg_id, "textDocument/inlineCompletion", {
-            "textDocument": {"uri": uri}, "position": {"line": line, "character": character},
-            "context": {"triggerKind": 2}})  # fmt: skip
+        return self.call(
+            msg_id,
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": line, "character": character},
+                "context": {"triggerKind": 2},
+            },
+        )
 
     def command(self, msg_id: Any, name: str, *arguments: Any) -> dict[str, Any]:
         return self.call(msg_id, "workspace/executeCommand", {"command": name, "arguments": list(arguments)})
@@ -122,8 +140,13 @@ class Peer:
 def start_stdio(cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], Peer]:
     """`python -m housecoder.server -v ARGS` in `cwd`, over stdio; its log (stderr) is read on a thread into
     `Peer.log` (an unread pipe would fill and block the server)."""
-    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "-v", *args], cwd=cwd,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "housecoder.server", "-v", *args],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     stdin = process.stdin
 

@@ -49,7 +49,9 @@ class Hit:
     context_seconds: float = 0.0
 
 
-def judge(groundtruth: str, in_file: str, snippets: Sequence[str]) -> tuple[bool | None, tuple[str, ...], tuple[str, ...]]:
+def judge(
+    groundtruth: str, in_file: str, snippets: Sequence[str]
+) -> tuple[bool | None, tuple[str, ...], tuple[str, ...]]:
     """(answer line in a snippet, answer identifiers missing from `in_file`, those found in `snippets`)."""
     first = next((line.strip() for line in groundtruth.splitlines() if line.strip()), "")
     lines = {line.strip() for text in snippets for line in text.splitlines()}
@@ -88,24 +90,41 @@ class PromptOnlyBackend:
         return {"runtime": "prompt-only", "model": self.model}
 
 
-def measure(runner: Runner, tasks: Sequence[Task], contexts: Sequence[str], progress: Progress = SILENT) -> list[Hit]:
+def measure(
+    runner: Runner, tasks: Sequence[Task], contexts: Sequence[str], progress: Progress = SILENT
+) -> list[Hit]:
     """A `Hit` per task and applicable context setting."""
     todo = [(task, context) for task in tasks for context in contexts if applies(context, task)]
     hits = []
-    with progress.task(f"{', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts") as advance:
+    with progress.task(
+        f"{', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts"
+    ) as advance:
         for task, context in todo:
             try:
                 engine, request = runner.prepare(RunSpec(context), task)
                 started = time.perf_counter()
                 prompt, snippets = engine.build_prompt(request)
                 seconds = time.perf_counter() - started
-                in_file = engine.prompt(request.path, request.text[: request.offset], request.text[request.offset :], [])
+                in_file = engine.prompt(
+                    request.path, request.text[: request.offset], request.text[request.offset :], []
+                )
             except HousecoderError as err:
                 hits.append(Hit(context, task.task_id, task.kind, None, (), (), 0, 0, error=first_line(err)))
             else:
                 answer_line, missing, found = judge(task.groundtruth, in_file, [s.text for s in snippets])
-                hits.append(Hit(context, task.task_id, task.kind, answer_line, missing, found,
-                                runner.backend.count_tokens(prompt), len(snippets), context_seconds=seconds))  # fmt: skip
+                hits.append(
+                    Hit(
+                        context,
+                        task.task_id,
+                        task.kind,
+                        answer_line,
+                        missing,
+                        found,
+                        runner.backend.count_tokens(prompt),
+                        len(snippets),
+                        context_seconds=seconds,
+                    )
+                )
             advance(1)
     return hits
 
@@ -143,13 +162,19 @@ def summarize(hits: Sequence[Hit]) -> list[RecallRow]:
     for (run, kind), group in groups.items():
         needing = [hit for hit in group if hit.missing]
         missing = sum(len(hit.missing) for hit in needing)
-        rows.append(RecallRow(
-            run, kind, len(group), _share([hit.answer_line for hit in group if hit.answer_line is not None]), len(needing),
-            sum(len(hit.found) for hit in needing) / missing if missing else None,
-            _share([len(hit.found) == len(hit.missing) for hit in needing]),
-            sum(hit.prompt_tokens for hit in group) / len(group),
-            *_p50_p95([1000 * hit.context_seconds for hit in group]),
-        ))  # fmt: skip
+        rows.append(
+            RecallRow(
+                run,
+                kind,
+                len(group),
+                _share([hit.answer_line for hit in group if hit.answer_line is not None]),
+                len(needing),
+                sum(len(hit.found) for hit in needing) / missing if missing else None,
+                _share([len(hit.found) == len(hit.missing) for hit in needing]),
+                sum(hit.prompt_tokens for hit in group) / len(group),
+                *_p50_p95([1000 * hit.context_seconds for hit in group]),
+            )
+        )
     runs = list(dict.fromkeys(hit.run for hit in hits))
     return sorted(rows, key=lambda row: (runs.index(row.run), row.kind == "all", row.kind))
 
@@ -158,19 +183,30 @@ def markdown(rows: Sequence[RecallRow], title: str) -> str:
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{100 * value:.1f}"
 
-    lines = [f"# {title}", "",
-             "| run | kind | n | answer line in context % | tasks needing outside names | identifier recall % | all found % | prompt tokens | context ms p50 / p95 |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines = [
+        f"# {title}",
+        "",
+        "| run | kind | n | answer line in context % | tasks needing outside names | identifier recall % | all found % | prompt tokens | context ms p50 / p95 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for row in rows:
-        lines.append(f"| {row.run} | {row.kind} | {row.n} | {pct(row.answer_line)} | {row.with_missing} | "
-                     f"{pct(row.identifier_recall)} | {pct(row.all_found)} | {row.prompt_tokens:.0f} | "
-                     f"{row.context_ms_p50:.0f} / {row.context_ms_p95:.0f} |")  # fmt: skip
+        lines.append(
+            f"| {row.run} | {row.kind} | {row.n} | {pct(row.answer_line)} | {row.with_missing} | "
+            f"{pct(row.identifier_recall)} | {pct(row.all_found)} | {row.prompt_tokens:.0f} | "
+            f"{row.context_ms_p50:.0f} / {row.context_ms_p95:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def compare(hits: Sequence[Hit], a: str, b: str) -> tuple[list[str], list[str]]:
     """Tasks needing outside names where run `a` finds them all and `b` does not, and the reverse."""
-    complete = {(hit.run, hit.task_id): len(hit.found) == len(hit.missing) for hit in hits if hit.missing and not hit.error}
+    complete = {
+        (hit.run, hit.task_id): len(hit.found) == len(hit.missing)
+        for hit in hits
+        if hit.missing and not hit.error
+    }
     tasks = [task_id for run, task_id in complete if run == a and (b, task_id) in complete]
-    return ([t for t in tasks if complete[(a, t)] and not complete[(b, t)]],
-            [t for t in tasks if complete[(b, t)] and not complete[(a, t)]])  # fmt: skip
+    return (
+        [t for t in tasks if complete[(a, t)] and not complete[(b, t)]],
+        [t for t in tasks if complete[(b, t)] and not complete[(a, t)]],
+    )

@@ -50,10 +50,14 @@ class Request:
     exact: bool = False  # the suggestion is exactly the rest of the line
 
 
-def _run(engine: CompletionEngine, session: TypingSession, typed: int, cancel: Cancellation, sent: float) -> tuple[CompletionOutput, float]:
+def _run(
+    engine: CompletionEngine, session: TypingSession, typed: int, cancel: Cancellation, sent: float
+) -> tuple[CompletionOutput, float]:
     text, offset = session.buffer(typed)
     started = time.perf_counter()
-    output = engine.complete(CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False), cancel)
+    output = engine.complete(
+        CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False), cancel
+    )
     return output, started - sent
 
 
@@ -75,10 +79,15 @@ def replay(
             if line_pause_s > 0:
                 text, offset = session.buffer(0)
                 idle = Cancellation()
-                warming = pool.submit(engine.warm, CompletionInput(session.path, text, offset, language_for(session.path),
-                                                                   multi_line=False), idle)  # fmt: skip
+                warming = pool.submit(
+                    engine.warm,
+                    CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False),
+                    idle,
+                )
                 if warmed is not None:
-                    warming.add_done_callback(lambda done: warmed.append(done.result() if done.exception() is None else 0))
+                    warming.add_done_callback(
+                        lambda done: warmed.append(done.result() if done.exception() is None else 0)
+                    )
                 time.sleep(line_pause_s)
                 idle.cancel()  # the first keystroke: idle work yields
             pauses = set(session.pauses())
@@ -107,10 +116,14 @@ def replay(
 
 def _continues(engine: CompletionEngine, session: TypingSession, typed: int) -> bool:
     text, offset = session.buffer(typed)
-    return engine.continues(CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False))
+    return engine.continues(
+        CompletionInput(session.path, text, offset, language_for(session.path), multi_line=False)
+    )
 
 
-def _record(request: Request, session: TypingSession, sent: float, done: Future[tuple[CompletionOutput, float]]) -> None:
+def _record(
+    request: Request, session: TypingSession, sent: float, done: Future[tuple[CompletionOutput, float]]
+) -> None:
     finished = time.perf_counter()
     try:
         output, waited = done.result()
@@ -149,10 +162,18 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         "ttft_p50_s": percentile(firsts, 50),
         "line_start_p50_s": percentile(line_starts, 50),  # the first keystroke of each line (a new prompt)
         "prompt_tokens_mean": statistics.fmean(r.prompt_tokens for r in modelled) if modelled else None,
-        "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled) if modelled else None,
-        "prefill_tokens_in_line_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in in_line) if in_line else None,
-        "reused_fraction": (sum(r.reused_tokens for r in modelled) / sum(r.prompt_tokens for r in modelled)) if modelled else None,
-        "context_reused_fraction": sum(r.context_reused for r in modelled) / len(modelled) if modelled else None,
+        "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled)
+        if modelled
+        else None,
+        "prefill_tokens_in_line_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in in_line)
+        if in_line
+        else None,
+        "reused_fraction": (sum(r.reused_tokens for r in modelled) / sum(r.prompt_tokens for r in modelled))
+        if modelled
+        else None,
+        "context_reused_fraction": sum(r.context_reused for r in modelled) / len(modelled)
+        if modelled
+        else None,
         "exact_at_pauses": sum(r.exact for r in at_pauses) / len(at_pauses) if at_pauses else None,
     }
 

@@ -56,20 +56,30 @@ class _Candidate:
     end: int
 
 
-def line_candidates(path: str, language: str, text: str, tree: Any | None, options: TaskOptions,
-                    allowed: set[int] | None) -> list[_Candidate]:  # fmt: skip
+def line_candidates(
+    path: str, language: str, text: str, tree: Any | None, options: TaskOptions, allowed: set[int] | None
+) -> list[_Candidate]:
     rules = LineRules(options.min_chars, options.max_line_chars)
-    return [_Candidate("line", path, language, span.row + 1, span.start, span.end) for span in line_spans(text, tree, rules, allowed)]
+    return [
+        _Candidate("line", path, language, span.row + 1, span.start, span.end)
+        for span in line_spans(text, tree, rules, allowed)
+    ]
 
 
 def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path: str) -> set[int]:
     """Lines of `path` that call a name defined in another file (`defined_in`: name -> defining files)."""
-    return {symbol.start_line for symbol in symbols
-            if symbol.role == "reference" and symbol.kind == "call" and defined_in.get(symbol.name, set()) - {path}}  # fmt: skip
+    return {
+        symbol.start_line
+        for symbol in symbols
+        if symbol.role == "reference"
+        and symbol.kind == "call"
+        and defined_in.get(symbol.name, set()) - {path}
+    }
 
 
-def function_candidates(path: str, language: str, text: str, tree: Any, options: TaskOptions,
-                        allowed: set[int] | None) -> list[_Candidate]:  # fmt: skip
+def function_candidates(
+    path: str, language: str, text: str, tree: Any, options: TaskOptions, allowed: set[int] | None
+) -> list[_Candidate]:
     lines = text.split("\n")
     offsets = line_offsets(text)
     found = []
@@ -90,7 +100,14 @@ def function_candidates(path: str, language: str, text: str, tree: Any, options:
             continue
         indent = len(lines[first]) - len(lines[first].lstrip())
         found.append(
-            _Candidate("function", path, language, first + 1, offsets[first] + indent, offsets[last] + len(lines[last].rstrip()))
+            _Candidate(
+                "function",
+                path,
+                language,
+                first + 1,
+                offsets[first] + indent,
+                offsets[last] + len(lines[last].rstrip()),
+            )
         )
     return found
 
@@ -99,13 +116,28 @@ def added_lines(root: Path, since: str) -> dict[str, set[int]]:
     """path -> 1-based line numbers added or changed after commit `since` (HEAD's version of each file)."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(root), "diff", "--relative", "--unified=0", "--no-color", "--no-renames", since, "HEAD"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                "git",
+                "-C",
+                str(root),
+                "diff",
+                "--relative",
+                "--unified=0",
+                "--no-color",
+                "--no-renames",
+                since,
+                "HEAD",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError as err:
         raise TaskError(f"cannot run git: {err}") from err
     if result.returncode != 0:
-        raise TaskError(f"{root}: git diff {since}..HEAD failed: {result.stderr.strip().splitlines()[-1:] or ['not a git repository']}")
+        raise TaskError(
+            f"{root}: git diff {since}..HEAD failed: {result.stderr.strip().splitlines()[-1:] or ['not a git repository']}"
+        )
     changed: dict[str, set[int]] = defaultdict(set)
     current: str | None = None
     for line in result.stdout.splitlines():
@@ -134,8 +166,10 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
         raise TaskError(f"{root}: no source files the indexer accepts")
     texts = {file.path: file.text for file in files}
     trees = {file.path: parse_tree(file.language, file.text.encode("utf-8")) for file in files}
-    symbols = {file.path: extract_symbols(file.path, file.language, trees[file.path]) if trees[file.path] else []
-               for file in files}  # fmt: skip
+    symbols = {
+        file.path: extract_symbols(file.path, file.language, trees[file.path]) if trees[file.path] else []
+        for file in files
+    }
     defined_in: dict[str, set[str]] = defaultdict(set)
     for path, found in symbols.items():
         for symbol in found:
@@ -152,9 +186,15 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
             candidates["line"] += lines
         if "api" in candidates:
             calls = _calls_by_line(symbols[file.path], defined_in, file.path)
-            candidates["api"] += [_Candidate("api", c.path, c.language, c.line, c.start, c.end) for c in lines if c.line in calls]
+            candidates["api"] += [
+                _Candidate("api", c.path, c.language, c.line, c.start, c.end)
+                for c in lines
+                if c.line in calls
+            ]
         if "function" in candidates and trees[file.path] is not None:
-            candidates["function"] += function_candidates(file.path, file.language, file.text, trees[file.path], options, allowed)
+            candidates["function"] += function_candidates(
+                file.path, file.language, file.text, trees[file.path], options, allowed
+            )
 
     tasks: list[Task] = []
     for kind in options.kinds:
@@ -163,15 +203,25 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
         for candidate in pick(candidates[kind], texts, options.count, per_file, options.seed):
             text = texts[candidate.path]
             tasks.append(
-                Task(task_id=f"{root.name}/{kind}/{candidate.path}:{candidate.line}", path=candidate.path,
-                     prefix=text[: candidate.start], suffix=text[candidate.end :],
-                     groundtruth=text[candidate.start : candidate.end], language=candidate.language, repo=str(root.resolve()),
-                     kind=kind, single_line=kind != "function", metadata={"line": candidate.line, "since": options.since})
-            )  # fmt: skip
+                Task(
+                    task_id=f"{root.name}/{kind}/{candidate.path}:{candidate.line}",
+                    path=candidate.path,
+                    prefix=text[: candidate.start],
+                    suffix=text[candidate.end :],
+                    groundtruth=text[candidate.start : candidate.end],
+                    language=candidate.language,
+                    repo=str(root.resolve()),
+                    kind=kind,
+                    single_line=kind != "function",
+                    metadata={"line": candidate.line, "since": options.since},
+                )
+            )
     return tasks
 
 
-def pick(candidates: list[_Candidate], texts: dict[str, str], count: int, max_per_file: int, seed: int) -> list[_Candidate]:
+def pick(
+    candidates: list[_Candidate], texts: dict[str, str], count: int, max_per_file: int, seed: int
+) -> list[_Candidate]:
     """Up to `count` candidates drawn with `seed`: distinct answers (ignoring spaces), at most
     `max_per_file` per file; in path and line order."""
     order = list(candidates)

@@ -34,7 +34,9 @@ class TypingSession:
         """Keystroke counts after which the user waits for a suggestion: the empty line, and the end of each
         run of spaces and symbols (after `= `, not between `=` and ` `)."""
         text = self.typed
-        return [0] + [n for n in range(1, len(text)) if text[n - 1] in PAUSE_AFTER and text[n] not in PAUSE_AFTER]
+        return [0] + [
+            n for n in range(1, len(text)) if text[n - 1] in PAUSE_AFTER and text[n] not in PAUSE_AFTER
+        ]
 
 
 def _candidate(line: str, previous: str) -> bool:

@@ -56,13 +56,15 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     project: Annotated[
-        Path | None, typer.Option("--project", "-C", help="Project root to read config from (default: found from cwd).")
+        Path | None,
+        typer.Option("--project", "-C", help="Project root to read config from (default: found from cwd)."),
     ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help=f"Model store directory (env {ENV_CACHE_DIR}).")
     ] = None,
     offline: Annotated[
-        bool | None, typer.Option("--offline/--online", help=f"Never contact a model hub (env {ENV_OFFLINE}=1).")
+        bool | None,
+        typer.Option("--offline/--online", help=f"Never contact a model hub (env {ENV_OFFLINE}=1)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     version: Annotated[
@@ -76,7 +78,9 @@ def _root(
         project=project,
         models_overrides={
             "cache_dir": cache_dir or os.environ.get(ENV_CACHE_DIR) or None,
-            "offline": offline if offline is not None else (env_offline.lower() in ("1", "true", "yes") if env_offline else None),
+            "offline": offline
+            if offline is not None
+            else (env_offline.lower() in ("1", "true", "yes") if env_offline else None),
         },
         verbose=verbose,
         trust_file=trust_file(os.environ),

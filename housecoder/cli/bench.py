@@ -33,16 +33,24 @@ import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console
 
-bench_app = typer.Typer(help="Benchmarks: completion quality on task files, latency on replayed typing.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: completion quality on task files, latency on replayed typing.", no_args_is_help=True
+)
 
 RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
     "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
-    "llama.cpp-wave1": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm", "reuse_in_flight": False}},
+    "llama.cpp-wave1": {
+        "inference": {"runtime": "llama.cpp"},
+        "completion": {"layout": "psm", "reuse_in_flight": False},
+    },
     "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
     "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
-    "llama.cpp-0.5b": {"models": {"code_model": "qwen2.5-coder-0.5b-instruct"}, "inference": {"runtime": "llama.cpp"},
-                       "completion": {"layout": "line-start"}},
+    "llama.cpp-0.5b": {
+        "models": {"code_model": "qwen2.5-coder-0.5b-instruct"},
+        "inference": {"runtime": "llama.cpp"},
+        "completion": {"layout": "line-start"},
+    },
     "transformers": {"inference": {"runtime": "transformers"}},
     "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
     "llama-server": {"inference": {"runtime": "openai"}},
@@ -51,7 +59,11 @@ RUNTIMES: dict[str, dict[str, Any]] = {
 
 def _python_files(root: Path) -> list[Path]:
     skip = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv", "node_modules"}
-    return [p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts[:-1]) and p.name != "setup.py"]
+    return [
+        p
+        for p in root.rglob("*.py")
+        if not skip & set(p.relative_to(root).parts[:-1]) and p.name != "setup.py"
+    ]
 
 
 def _settings(state: State, root: Path, runtime: str, url: str | None, keep_cache: bool) -> Any:
@@ -69,9 +81,26 @@ def _settings(state: State, root: Path, runtime: str, url: str | None, keep_cach
 def _start_llama_server(binary: Path, gguf: Path, threads: int, port: int) -> subprocess.Popen[bytes]:
     import urllib.request
 
-    command = [str(binary), "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--ctx-size", "4096",
-               "--threads", str(threads), "--threads-batch", str(threads), "--cache-reuse", "256", "--parallel", "1",
-               "--no-webui"]  # fmt: skip
+    command = [
+        str(binary),
+        "--model",
+        str(gguf),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ctx-size",
+        "4096",
+        "--threads",
+        str(threads),
+        "--threads-batch",
+        str(threads),
+        "--cache-reuse",
+        "256",
+        "--parallel",
+        "1",
+        "--no-webui",
+    ]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -102,15 +131,39 @@ def _peak_rss_mb(pid: int) -> float:
 @bench_app.command("latency")
 def latency(
     ctx: typer.Context,
-    repo: Annotated[Path, typer.Argument(help="Repository whose files are typed in (indexed first for retrieval).")],
-    runtimes: Annotated[str, typer.Option("--runtimes", help=f"Comma-separated, from: {', '.join(RUNTIMES)}.")] = "llama.cpp,transformers,llama-server",
+    repo: Annotated[
+        Path, typer.Argument(help="Repository whose files are typed in (indexed first for retrieval).")
+    ],
+    runtimes: Annotated[
+        str, typer.Option("--runtimes", help=f"Comma-separated, from: {', '.join(RUNTIMES)}.")
+    ] = "llama.cpp,transformers,llama-server",
     lines: Annotated[int, typer.Option("--lines", min=1, help="Typing sessions (one line each).")] = 8,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    interval_ms: Annotated[int, typer.Option("--interval-ms", min=0, help="Time between keystrokes within a word.")] = 100,
-    llama_server: Annotated[Path | None, typer.Option("--llama-server", help="llama-server binary (scripts/build_llama_server.sh).")] = None,
-    keep_cache: Annotated[bool, typer.Option("--with-completion-cache", help="Keep the completion cache on (off: every request reaches the model).")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Write every request and the summary as JSON here.")] = None,
-    line_pause_ms: Annotated[int, typer.Option("--line-pause-ms", min=0, help="The user pauses this long before typing each line (idle prefill's case); 0: types at once.")] = 0,
+    interval_ms: Annotated[
+        int, typer.Option("--interval-ms", min=0, help="Time between keystrokes within a word.")
+    ] = 100,
+    llama_server: Annotated[
+        Path | None,
+        typer.Option("--llama-server", help="llama-server binary (scripts/build_llama_server.sh)."),
+    ] = None,
+    keep_cache: Annotated[
+        bool,
+        typer.Option(
+            "--with-completion-cache",
+            help="Keep the completion cache on (off: every request reaches the model).",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write every request and the summary as JSON here.")
+    ] = None,
+    line_pause_ms: Annotated[
+        int,
+        typer.Option(
+            "--line-pause-ms",
+            min=0,
+            help="The user pauses this long before typing each line (idle prefill's case); 0: types at once.",
+        ),
+    ] = 0,
 ) -> None:
     """Replay typing sessions on each runtime: latency at pauses, time to first token, prefill with and
     without KV reuse, peak memory."""
@@ -128,7 +181,9 @@ def latency(
     if unknown:
         raise HousecoderError(f"unknown runtime {unknown[0]!r}: use {', '.join(RUNTIMES)}")
     if "llama-server" in wanted and (llama_server is None or not llama_server.is_file()):
-        raise HousecoderError("llama-server needs --llama-server PATH (build it with scripts/build_llama_server.sh)")
+        raise HousecoderError(
+            "llama-server needs --llama-server PATH (build it with scripts/build_llama_server.sh)"
+        )
     from housecoder.cli.common import store_for
     from housecoder.indexer.service import index_repository
 
@@ -152,13 +207,31 @@ def latency(
                 assert llama_server is not None
                 server = _start_llama_server(llama_server, gguf, len(os.sched_getaffinity(0)), 8089)
                 url = "http://127.0.0.1:8089"
-            command = [sys.executable, "-m", "housecoder", *(["--project", str(state.project)] if state.project else []),
-                       "bench", "latency-worker", str(root), runtime, "--lines", str(lines), "--seed", str(seed),
-                       "--interval-ms", str(interval_ms), "--line-pause-ms", str(line_pause_ms), *(["--url", url] if url else []),
-                       *(["--with-completion-cache"] if keep_cache else [])]  # fmt: skip
+            command = [
+                sys.executable,
+                "-m",
+                "housecoder",
+                *(["--project", str(state.project)] if state.project else []),
+                "bench",
+                "latency-worker",
+                str(root),
+                runtime,
+                "--lines",
+                str(lines),
+                "--seed",
+                str(seed),
+                "--interval-ms",
+                str(interval_ms),
+                "--line-pause-ms",
+                str(line_pause_ms),
+                *(["--url", url] if url else []),
+                *(["--with-completion-cache"] if keep_cache else []),
+            ]
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
-                raise HousecoderError(f"{runtime}: the replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+                raise HousecoderError(
+                    f"{runtime}: the replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+                )
             result = json.loads(done.stdout)
             if server is not None:
                 result["summary"]["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
@@ -169,9 +242,22 @@ def latency(
                 server.terminate()
                 server.wait(timeout=30)
     paused = f", {line_pause_ms} ms pause before each line" if line_pause_ms else ""
-    table = Table(title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes{paused}")
-    for column in ("runtime", "p50 s", "p95 s", "line start p50 s", "TTFT p50 s", "prompt tok", "prefill tok", "reused", "exact",
-                   "peak RSS MB", "answered"):  # fmt: skip
+    table = Table(
+        title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes{paused}"
+    )
+    for column in (
+        "runtime",
+        "p50 s",
+        "p95 s",
+        "line start p50 s",
+        "TTFT p50 s",
+        "prompt tok",
+        "prefill tok",
+        "reused",
+        "exact",
+        "peak RSS MB",
+        "answered",
+    ):
         table.add_column(column, justify="left" if column == "runtime" else "right")
 
     def fmt(value: Any, pattern: str = "{:.2f}") -> str:
@@ -181,18 +267,27 @@ def latency(
         s = result["summary"]
         remote = runtime == "llama-server"  # its cache hits are not reported on a stream closed at the stop
         table.add_row(
-            runtime, fmt(s["p50_s"]), fmt(s["p95_s"]), fmt(s.get("line_start_p50_s")), fmt(s["ttft_p50_s"]), fmt(s["prompt_tokens_mean"], "{:.0f}"),
+            runtime,
+            fmt(s["p50_s"]),
+            fmt(s["p95_s"]),
+            fmt(s.get("line_start_p50_s")),
+            fmt(s["ttft_p50_s"]),
+            fmt(s["prompt_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
-            "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"), fmt(s["exact_at_pauses"], "{:.0%}"),
-            fmt(s["peak_rss_mb"], "{:.0f}"), f"{s['pauses_answered']}/{s['pauses']}",
-        )  # fmt: skip
+            "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"),
+            fmt(s["exact_at_pauses"], "{:.0%}"),
+            fmt(s["peak_rss_mb"], "{:.0f}"),
+            f"{s['pauses_answered']}/{s['pauses']}",
+        )
     Console(width=160).print(table)
     reference = results.get("llama-server", {}).get("summary")
     if reference and reference["p50_s"]:
         for runtime, result in results.items():
             if runtime != "llama-server" and result["summary"]["p50_s"]:
                 s = result["summary"]
-                print(f"{runtime} / llama-server: p50 {s['p50_s'] / reference['p50_s']:.2f}, p95 {s['p95_s'] / reference['p95_s']:.2f}")
+                print(
+                    f"{runtime} / llama-server: p50 {s['p50_s'] / reference['p50_s']:.2f}, p95 {s['p95_s'] / reference['p95_s']:.2f}"
+                )
     if out is not None:
         out.write_text(json.dumps(results, indent=1))
 
@@ -222,10 +317,14 @@ def latency_worker(
     started = time.perf_counter()
     backend = load_backend(settings)
     load_seconds = time.perf_counter() - started
-    engine = CompletionEngine(backend, settings, repo_name=root.name, retriever=open_retriever(root, settings))
+    engine = CompletionEngine(
+        backend, settings, repo_name=root.name, retriever=open_retriever(root, settings)
+    )
     sessions = pick_sessions(root, _python_files(root), lines, seed)
     warmed: list[int] = []
-    requests = replay(engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed)
+    requests = replay(
+        engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed
+    )
     summary = summarize(requests)
     summary["idle_prefill_tokens_mean"] = sum(warmed) / len(warmed) if warmed else None
     summary["load_s"] = load_seconds
@@ -236,14 +335,25 @@ def latency_worker(
 @bench_app.command("make-tasks")
 def make_tasks_command(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A repository, HumanEval-FIM's .parquet, or a CrossCodeEval *.inputs.jsonl.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="A repository, HumanEval-FIM's .parquet, or a CrossCodeEval *.inputs.jsonl."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Task file to write (JSONL).")],
-    kinds: Annotated[str, typer.Option("--kinds", help="Repository task kinds: line, api, function.")] = "line,api,function",
+    kinds: Annotated[
+        str, typer.Option("--kinds", help="Repository task kinds: line, api, function.")
+    ] = "line,api,function",
     count: Annotated[int, typer.Option("--count", min=1, help="Tasks per kind (repository).")] = 150,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    since: Annotated[str | None, typer.Option("--since", help="Only code added after this commit (repository).")] = None,
-    max_per_file: Annotated[int, typer.Option("--max-per-file", min=0, help="0: enough for --count from half the files.")] = 0,
-    languages: Annotated[str, typer.Option("--languages", help="HumanEval-FIM languages: python, javascript, java.")] = "python",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only code added after this commit (repository).")
+    ] = None,
+    max_per_file: Annotated[
+        int, typer.Option("--max-per-file", min=0, help="0: enough for --count from half the files.")
+    ] = 0,
+    languages: Annotated[
+        str, typer.Option("--languages", help="HumanEval-FIM languages: python, javascript, java.")
+    ] = "python",
 ) -> None:
     """Write a task file from a repository (RepoEval-style lines, API calls and function bodies) or a published set."""
     from housecoder.benchmarks.datasets import cceval_tasks, humaneval_tasks
@@ -253,15 +363,22 @@ def make_tasks_command(
     state: State = ctx.obj
     if source.is_dir():
         root = source.resolve()
-        options = TaskOptions(kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), count=count, seed=seed,
-                              since=since, max_per_file=max_per_file)  # fmt: skip
+        options = TaskOptions(
+            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+            count=count,
+            seed=seed,
+            since=since,
+            max_per_file=max_per_file,
+        )
         tasks = make_tasks(root, state.settings(root).index, options)
     elif source.suffix == ".parquet":
         tasks = humaneval_tasks(source, tuple(name.strip() for name in languages.split(",") if name.strip()))
     elif source.name.endswith(".jsonl"):
         tasks = cceval_tasks(source)
     else:
-        raise TaskError(f"{source}: expected a repository directory, a HumanEval-FIM .parquet or a CrossCodeEval .jsonl")
+        raise TaskError(
+            f"{source}: expected a repository directory, a HumanEval-FIM .parquet or a CrossCodeEval .jsonl"
+        )
     written = write_tasks(out, tasks, relative_to=out.parent)
     from collections import Counter
 
@@ -272,18 +389,59 @@ def make_tasks_command(
 @bench_app.command("run")
 def run_command(
     ctx: typer.Context,
-    tasks_file: Annotated[Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")],
-    runs: Annotated[str, typer.Option("--runs", help="Context settings: infile, sparse, housecoder, provided, provided-comment.")] = "infile,sparse,housecoder,provided,provided-comment",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default bench-results/<task file name>).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings.")] = None,
-    adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter for the +adapter runs (default: the configured one).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run only N tasks, drawn with --seed (after the adapter's training files are left out).")] = None,
+    tasks_file: Annotated[
+        Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")
+    ],
+    runs: Annotated[
+        str,
+        typer.Option(
+            "--runs", help="Context settings: infile, sparse, housecoder, provided, provided-comment."
+        ),
+    ] = "infile,sparse,housecoder,provided,provided-comment",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder (default bench-results/<task file name>)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings."),
+    ] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option("--adapter", help="LoRA adapter for the +adapter runs (default: the configured one)."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="Run only N tasks, drawn with --seed (after the adapter's training files are left out).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only what is missing.")] = False,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")] = False,
-    max_new_tokens_multi: Annotated[int, typer.Option("--max-new-tokens-multi", min=1, help="Budget for multi-line tasks.")] = 256,
-    all_files: Annotated[bool, typer.Option("--all-files", help="Keep tasks in files the adapter trained on (default: its held-out files only).")] = False,
-    cursor: Annotated[str, typer.Option("--cursor", help="Where one-line tasks put the cursor: as-is, word (part of the line typed, up to a space or symbol) or mid-word (inside an identifier); tasks without such a place are left out.")] = "as-is",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Keep results.jsonl and run only what is missing.")
+    ] = False,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each).")
+    ] = False,
+    max_new_tokens_multi: Annotated[
+        int, typer.Option("--max-new-tokens-multi", min=1, help="Budget for multi-line tasks.")
+    ] = 256,
+    all_files: Annotated[
+        bool,
+        typer.Option(
+            "--all-files",
+            help="Keep tasks in files the adapter trained on (default: its held-out files only).",
+        ),
+    ] = False,
+    cursor: Annotated[
+        str,
+        typer.Option(
+            "--cursor",
+            help="Where one-line tasks put the cursor: as-is, word (part of the line typed, up to a space or symbol) or mid-word (inside an identifier); tasks without such a place are left out.",
+        ),
+    ] = "as-is",
 ) -> None:
     """Evaluate a task file: exact match, edit similarity, identifier match, latency, with and without
     repository context and adapter; paired comparisons; JSON, markdown and PNG."""
@@ -309,39 +467,63 @@ def run_command(
         placed = [moved for moved in (typed_into(task, cursor) for task in tasks) if moved is not None]
         stderr_console().print(f"--cursor {cursor}: {len(placed)} of {len(tasks)} tasks have such a place")
         tasks = placed
-    active = adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
+    active = (
+        adapter.resolve() if adapter else (Path(settings.models.adapter) if settings.models.adapter else None)
+    )
     console = stderr_console()
     if active is not None:  # checked against the model before its weights load (missing, other base)
-        settings = settings.model_copy(update={"models": settings.models.model_copy(update={"adapter": str(active)})})
+        settings = settings.model_copy(
+            update={"models": settings.models.model_copy(update={"adapter": str(active)})}
+        )
         trained = None if all_files else trained_files(active)
         if trained is not None:  # every run on the same tasks, so the comparisons stay paired
             kept = outside_training(tasks, *trained)
             if len(kept) < len(tasks):
-                console.print(f"left out {len(tasks) - len(kept)} of {len(tasks)} tasks in files the adapter trained on "
-                              f"(--all-files keeps them)")  # fmt: skip
+                console.print(
+                    f"left out {len(tasks) - len(kept)} of {len(tasks)} tasks in files the adapter trained on "
+                    f"(--all-files keeps them)"
+                )
             tasks = kept
             if not tasks:
-                raise HousecoderError(f"{tasks_file}: every task lies in a file the adapter {active} trained on; "
-                                      "use tasks from its held-out files, or --all-files")  # fmt: skip
+                raise HousecoderError(
+                    f"{tasks_file}: every task lies in a file the adapter {active} trained on; "
+                    "use tasks from its held-out files, or --all-files"
+                )
     tasks = pick_tasks(tasks, limit, seed)  # drawn from what can be scored, so --limit N runs N tasks
     specs = parse_runs(runs, adapter=active is not None)
     progress = RichProgress(console)
     backend = load_backend(settings, progress)
     folder = out or Path("bench-results") / tasks_file.name.removesuffix(".jsonl")
     results = ResultsFile(folder / "results.jsonl", resume=resume)
-    runner = Runner(backend, settings, open_index=_index_opener(settings, progress), adapter=active, max_new_tokens_multi=max_new_tokens_multi,
-                    realtime=realtime)  # fmt: skip
-    console.print(f"{len(tasks)} tasks, runs: {', '.join(spec.name for spec in specs)}; model {backend.describe()}")
+    runner = Runner(
+        backend,
+        settings,
+        open_index=_index_opener(settings, progress),
+        adapter=active,
+        max_new_tokens_multi=max_new_tokens_multi,
+        realtime=realtime,
+    )
+    console.print(
+        f"{len(tasks)} tasks, runs: {', '.join(spec.name for spec in specs)}; model {backend.describe()}"
+    )
     runner.run(tasks, specs, results, progress, seed=seed)
     wanted_ids = {task.task_id for task in tasks}
     wanted_runs = {spec.name for spec in specs}
     records = [r for r in results.records if r.task_id in wanted_ids and r.run in wanted_runs]
     meta = {
-        "tasks_file": str(tasks_file), "tasks": len(tasks), "limit": limit, "seed": seed, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "model": settings.models.code_model, "backend": backend.describe(), "adapter": str(active) if active else None,
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}", "realtime": realtime,
-        "completion": settings.completion.model_dump(), "context": settings.context.model_dump(),
-    }  # fmt: skip
+        "tasks_file": str(tasks_file),
+        "tasks": len(tasks),
+        "limit": limit,
+        "seed": seed,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "model": settings.models.code_model,
+        "backend": backend.describe(),
+        "adapter": str(active) if active else None,
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}",
+        "realtime": realtime,
+        "completion": settings.completion.model_dump(),
+        "context": settings.context.model_dump(),
+    }
     title = f"{tasks_file.name}: {len(tasks)} tasks"
     write_report(records, folder, title, meta, seed=seed)
     print((folder / "report.md").read_text(), end="")  # the bootstrap intervals are not computed twice
@@ -351,9 +533,14 @@ def run_command(
 @bench_app.command("report")
 def report_command(
     folder: Annotated[Path, typer.Argument(help="A `bench run` results folder (holding results.jsonl).")],
-    title: Annotated[str | None, typer.Option("--title", help="Heading of report.md and the chart (default: the folder's name).")] = None,
+    title: Annotated[
+        str | None,
+        typer.Option("--title", help="Heading of report.md and the chart (default: the folder's name)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
-    every_record: Annotated[bool, typer.Option("--every-record", help="Keep tasks that some runs have not done yet.")] = False,
+    every_record: Annotated[
+        bool, typer.Option("--every-record", help="Keep tasks that some runs have not done yet.")
+    ] = False,
 ) -> None:
     """Write summary.json, report.md and chart.png again from a folder's results.jsonl, without the model:
     for a run stopped part-way (by default only the tasks every run has done, so the comparisons stay
@@ -364,26 +551,35 @@ def report_command(
 
     results = folder / "results.jsonl"
     if not results.is_file():
-        raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run TASKS --out {folder}` writes one")
+        raise HousecoderError(
+            f"{folder}: no results.jsonl there; `housecoder bench run TASKS --out {folder}` writes one"
+        )
     records, bad = read_records(results)
     console = stderr_console()
     if bad:
         console.print(f"{results}: {len(bad)} unreadable line(s) left out (first at line {bad[0]})")
     kept = records if every_record else complete_tasks(records)
     if not kept:
-        raise HousecoderError(f"{results}: no task has a result under every run yet (--every-record shows what there is)")
+        raise HousecoderError(
+            f"{results}: no task has a result under every run yet (--every-record shows what there is)"
+        )
     summary = folder / "summary.json"
     try:
         meta = json.loads(summary.read_text())["meta"] if summary.is_file() else {}
     except (ValueError, KeyError, TypeError):
         meta = {}
     tasks = len({record.task_id for record in kept})
-    meta.update({"tasks": tasks, "records": len(kept), "rewritten_from_results": True, "every_record": every_record})
+    meta.update(
+        {"tasks": tasks, "records": len(kept), "rewritten_from_results": True, "every_record": every_record}
+    )
     write_report(kept, folder, f"{title or folder.name}: {tasks} tasks", meta, seed=seed)
     print((folder / "report.md").read_text(), end="")
     left = len({record.task_id for record in records}) - tasks
-    console.print(f"{tasks} tasks" + (f" ({left} left out: not done by every run)" if left else "") +
-                  f"; written to {folder}/ (summary.json, report.md, chart.png)")  # fmt: skip
+    console.print(
+        f"{tasks} tasks"
+        + (f" ({left} left out: not done by every run)" if left else "")
+        + f"; written to {folder}/ (summary.json, report.md, chart.png)"
+    )
 
 
 def _index_opener(settings: Any, progress: Any) -> Any:
@@ -408,13 +604,33 @@ def _index_opener(settings: Any, progress: Any) -> Any:
 @bench_app.command("context")
 def context_command(
     ctx: typer.Context,
-    tasks_file: Annotated[Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")],
-    runs: Annotated[str, typer.Option("--runs", help="Context settings: sparse, housecoder, provided, provided-comment, infile.")] = "sparse,housecoder",
-    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only N tasks, drawn with --seed.")] = None,
+    tasks_file: Annotated[
+        Path, typer.Argument(help="Task file (JSONL) from `bench make-tasks` or elsewhere.")
+    ],
+    runs: Annotated[
+        str,
+        typer.Option(
+            "--runs", help="Context settings: sparse, housecoder, provided, provided-comment, infile."
+        ),
+    ] = "sparse,housecoder",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="A housecoder.toml-style file applied on top of the project settings."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only N tasks, drawn with --seed.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write every task's result as JSONL here.")] = None,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Keep the context sources' time budgets (default: 10 s each), so the context time is the served one.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write every task's result as JSONL here.")
+    ] = None,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime",
+            help="Keep the context sources' time budgets (default: 10 s each), so the context time is the served one.",
+        ),
+    ] = False,
 ) -> None:
     """How often each setting's prompt holds what the answer needs (its line, the names its file lacks),
     without running the model: seconds per task, for trying retrieval changes before `bench run`."""
@@ -443,8 +659,10 @@ def context_command(
     print(markdown(summarize(hits), f"{tasks_file.name}: {len(tasks)} tasks, context recall"), end="")
     for other in contexts[1:]:  # each against the first setting
         better, worse = compare(hits, other, contexts[0])
-        print(f"\n{other} holds every outside name where {contexts[0]} does not: {len(better)} tasks; "
-              f"the reverse: {len(worse)}")
+        print(
+            f"\n{other} holds every outside name where {contexts[0]} does not: {len(better)} tasks; "
+            f"the reverse: {len(worse)}"
+        )
     errors = [hit for hit in hits if hit.error]
     if errors:
         print(f"{len(errors)} prompts failed, first: {errors[0].task_id}: {errors[0].error}")

@@ -49,9 +49,13 @@ class State:
         if self._settings is None:
             from housecoder.config import load_settings
 
-            logging.basicConfig(level=logging.DEBUG if self.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            self._settings = load_settings(self.project_root(start), {"models": self.models_overrides},
-                                           trusted=self.trusted(), warn=warn)  # fmt: skip
+            logging.basicConfig(
+                level=logging.DEBUG if self.verbose else logging.WARNING,
+                format="%(levelname)s %(name)s: %(message)s",
+            )
+            self._settings = load_settings(
+                self.project_root(start), {"models": self.models_overrides}, trusted=self.trusted(), warn=warn
+            )
         return self._settings
 
 

@@ -50,16 +50,33 @@ def split_at_cursor(text: str, line: int | None, col: int | None) -> tuple[str, 
 def complete(
     ctx: typer.Context,
     location: Annotated[str, typer.Argument(help="FILE, FILE:LINE or FILE:LINE:COL (1-based); the cursor.")],
-    line_option: Annotated[int | None, typer.Option("--line", "-l", min=1, help="Cursor line (1-based).")] = None,
-    col_option: Annotated[int | None, typer.Option("--col", "-c", min=1, help="Cursor column (1-based).")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Code model (default: models.code_model).")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1, help="Generation budget in tokens.")] = None,
-    multi_line: Annotated[
-        bool | None, typer.Option("--multi-line/--single-line", help="Force a block or one line (default: decided at the cursor).")
+    line_option: Annotated[
+        int | None, typer.Option("--line", "-l", min=1, help="Cursor line (1-based).")
     ] = None,
-    no_context: Annotated[bool, typer.Option("--no-context", help="Complete from the file alone, without the index.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print completion, snippets and timings as JSON.")] = False,
-    show_prompt: Annotated[bool, typer.Option("--show-prompt", help="Print the prompt the model saw (to stderr).")] = False,
+    col_option: Annotated[
+        int | None, typer.Option("--col", "-c", min=1, help="Cursor column (1-based).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Code model (default: models.code_model).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Generation budget in tokens.")
+    ] = None,
+    multi_line: Annotated[
+        bool | None,
+        typer.Option(
+            "--multi-line/--single-line", help="Force a block or one line (default: decided at the cursor)."
+        ),
+    ] = None,
+    no_context: Annotated[
+        bool, typer.Option("--no-context", help="Complete from the file alone, without the index.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print completion, snippets and timings as JSON.")
+    ] = False,
+    show_prompt: Annotated[
+        bool, typer.Option("--show-prompt", help="Print the prompt the model saw (to stderr).")
+    ] = False,
 ) -> None:
     """Complete the code at a cursor with the same pipeline as the server: context, prompt, model, filters."""
     import json
@@ -87,8 +104,11 @@ def complete(
     if max_new_tokens:
         overrides["completion"] = {"max_new_tokens": max_new_tokens}
     if overrides:
-        settings = settings.model_copy(update={name: getattr(settings, name).model_copy(update=values)
-                                               for name, values in overrides.items()})  # fmt: skip
+        settings = settings.model_copy(
+            update={
+                name: getattr(settings, name).model_copy(update=values) for name, values in overrides.items()
+            }
+        )
     console = stderr_console()
     from housecoder.completion import CompletionEngine, CompletionInput
     from housecoder.completion.loading import load_backend
@@ -103,8 +123,12 @@ def complete(
         try:
             retriever = open_retriever(root, settings, RichProgress(console))
         except IndexNotFound:
-            console.print(f"[yellow]no index for {root.name}: completing without repository context "
-                          "(run `housecoder index` first)[/]", highlight=False, soft_wrap=True)  # fmt: skip
+            console.print(
+                f"[yellow]no index for {root.name}: completing without repository context "
+                "(run `housecoder index` first)[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
     try:
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -114,7 +138,13 @@ def complete(
     with console.status("completing"):
         output = engine.complete(request)
     if as_json:
-        typer.echo(json.dumps({"path": relative, "line": line, "col": col, **output.as_dict()} | ({"prompt": output.prompt} if show_prompt else {}), indent=2))
+        typer.echo(
+            json.dumps(
+                {"path": relative, "line": line, "col": col, **output.as_dict()}
+                | ({"prompt": output.prompt} if show_prompt else {}),
+                indent=2,
+            )
+        )
         return
     if show_prompt:
         console.rule("prompt")
@@ -132,12 +162,20 @@ def _report(console: Console, output: CompletionOutput) -> None:
         console.print(f"[yellow]no completion here: {escape(output.trigger.reason)}[/]", highlight=False)
         return
     for snippet in output.snippets:
-        console.print(f"[dim]context[/] {escape(snippet.path)}:{snippet.start_line}-{snippet.end_line} "
-                      f"[cyan]{escape(snippet.reason)}[/]", highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"[dim]context[/] {escape(snippet.path)}:{snippet.start_line}-{snippet.end_line} "
+            f"[cyan]{escape(snippet.reason)}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     for name, why in output.skipped.items():
-        console.print(f"[dim]context[/] {name} [yellow]skipped: {escape(why)}[/]", highlight=False, soft_wrap=True)
+        console.print(
+            f"[dim]context[/] {name} [yellow]skipped: {escape(why)}[/]", highlight=False, soft_wrap=True
+        )
     stages = " ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in output.timings.items())
     console.print(
         f"[dim]{output.trigger.reason}; {output.new_tokens} tokens, prompt {output.prompt_tokens} tokens, "
-        f"stopped by {output.stopped_by or output.cached}; {stages}[/]", highlight=False, soft_wrap=True,
+        f"stopped by {output.stopped_by or output.cached}; {stages}[/]",
+        highlight=False,
+        soft_wrap=True,
     )

@@ -18,7 +18,9 @@ def _indexes_root(state: State) -> Path:
 
 def index(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path("."),
+    path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path(
+        "."
+    ),
     full: Annotated[bool, typer.Option("--full", help="Rebuild from scratch instead of updating.")] = False,
 ) -> None:
     """Index a repository: tree-sitter chunks and symbols, embedded, stored in LanceDB."""
@@ -33,7 +35,9 @@ def index(
         state.project = root
     settings = state.settings()
     console = stderr_console()
-    summary, location = index_repository(root, settings, store_for(settings), RichProgress(console), full=full)
+    summary, location = index_repository(
+        root, settings, store_for(settings), RichProgress(console), full=full
+    )
     from rich.markup import escape
 
     skipped = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common()) or "none"
@@ -54,7 +58,9 @@ def search(
     query: Annotated[str, typer.Argument(help="Words, code or an identifier.")],
     mode: Annotated[str, typer.Option("--mode", help="dense, bm25 or hybrid.")] = "hybrid",
     k: Annotated[int, typer.Option("-k", min=1, max=200, help="How many results.")] = 10,
-    path: Annotated[Path, typer.Option("--repo", help="Repository root (default: the current directory).")] = Path("."),
+    path: Annotated[
+        Path, typer.Option("--repo", help="Repository root (default: the current directory).")
+    ] = Path("."),
     preview: Annotated[int, typer.Option("--preview", min=0, help="Lines of each chunk to show.")] = 2,
 ) -> None:
     """Search the repository index."""
@@ -81,6 +87,8 @@ def search(
     if not hits:
         out.print("no results")
     for hit in hits:
-        out.print(f"[bold]{hit.score:.4f}[/] {escape(hit.path)}:{hit.start_line}-{hit.end_line} [cyan]{escape(hit.symbol)}[/]")
+        out.print(
+            f"[bold]{hit.score:.4f}[/] {escape(hit.path)}:{hit.start_line}-{hit.end_line} [cyan]{escape(hit.symbol)}[/]"
+        )
         for line in hit.text.splitlines()[:preview]:
             out.print(f"    {line}", markup=False)

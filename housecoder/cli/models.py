@@ -9,14 +9,20 @@ import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console, store_for
 
-models_app = typer.Typer(help="Pull, list and locate models (built-in offline defaults, GGUF files, hub ids).", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Pull, list and locate models (built-in offline defaults, GGUF files, hub ids).",
+    no_args_is_help=True,
+)
 
 
 @models_app.command("pull")
 def pull(
     ctx: typer.Context,
     names: Annotated[
-        list[str] | None, typer.Argument(help="Built-in name, .gguf file, model directory or hub id (default: the configured code model and embedder).")
+        list[str] | None,
+        typer.Argument(
+            help="Built-in name, .gguf file, model directory or hub id (default: the configured code model and embedder)."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if already in the store.")] = False,
 ) -> None:
@@ -36,7 +42,9 @@ def pull(
         else:
             kind: ModelKind = "embedder" if name == settings.models.embedder else "code"
             resolved = store.resolve(name, kind, progress=progress, pull=True)
-        console.print(f"[green]ready[/] {resolved.name} ({resolved.kind}) in {time.perf_counter() - started:.1f} s: {resolved.path}")
+        console.print(
+            f"[green]ready[/] {resolved.name} ({resolved.kind}) in {time.perf_counter() - started:.1f} s: {resolved.path}"
+        )
 
 
 @models_app.command("list")
@@ -59,7 +67,9 @@ def list_models(ctx: typer.Context) -> None:
         size = f"{entry.size_bytes / 1e9:.2f} GB" if entry else "-"
         table.add_row(model.name, model.kind, status, size, str(store.builtin_dir(model)) if entry else "-")
     for entry in stored.values():
-        table.add_row(entry.name, entry.kind, "converted", f"{entry.size_bytes / 1e9:.2f} GB", str(entry.path))
+        table.add_row(
+            entry.name, entry.kind, "converted", f"{entry.size_bytes / 1e9:.2f} GB", str(entry.path)
+        )
     Console().print(table)
 
 

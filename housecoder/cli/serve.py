@@ -13,13 +13,26 @@ from housecoder.cli.common import State
 def serve(
     ctx: typer.Context,
     tcp: Annotated[bool, typer.Option("--tcp", help="Listen on TCP instead of stdio.")] = False,
-    host: Annotated[str | None, typer.Option("--host", help="TCP address (default server.host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=0, max=65535, help="TCP port (default server.port, 2087).")] = None,
-    log_file: Annotated[Path | None, typer.Option("--log-file", help="Write the log here instead of stderr.")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="TCP address (default server.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=0, max=65535, help="TCP port (default server.port, 2087).")
+    ] = None,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Write the log here instead of stderr.")
+    ] = None,
 ) -> None:
     """Serve inline completions over the Language Server Protocol."""
     from housecoder.server.main import serve as run
 
     state: State = ctx.obj
-    run(tcp=tcp, host=host, port=port, overrides={"models": state.models_overrides}, trusted=state.trusted(),
-        verbose=state.verbose, log_file=log_file)  # fmt: skip
+    run(
+        tcp=tcp,
+        host=host,
+        port=port,
+        overrides={"models": state.models_overrides},
+        trusted=state.trusted(),
+        verbose=state.verbose,
+        log_file=log_file,
+    )

@@ -14,17 +14,32 @@ HELD_OUT_HELP = "With --eval-only: on this many held-out middles, drawing new on
 
 def train(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path("."),
-    max_samples: Annotated[int | None, typer.Option("--max-samples", min=1, help="Training samples (train.max_samples).")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimiser steps (train.steps; default: epochs).")] = None,
-    eval_only: Annotated[bool, typer.Option("--eval-only", help="Evaluate the newest adapter again; no training.")] = False,
-    held_out: Annotated[int | None, typer.Option("--held-out", min=1, help=HELD_OUT_HELP)] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the newest unfinished run from its checkpoint.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")] = False,
-    forgetting: Annotated[
-        Path | None, typer.Option("--forgetting", help="Task file for the forgetting check (train.forgetting_tasks).")
+    path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path(
+        "."
+    ),
+    max_samples: Annotated[
+        int | None, typer.Option("--max-samples", min=1, help="Training samples (train.max_samples).")
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="A housecoder.toml whose sections override.")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Optimiser steps (train.steps; default: epochs).")
+    ] = None,
+    eval_only: Annotated[
+        bool, typer.Option("--eval-only", help="Evaluate the newest adapter again; no training.")
+    ] = False,
+    held_out: Annotated[int | None, typer.Option("--held-out", min=1, help=HELD_OUT_HELP)] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the newest unfinished run from its checkpoint.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")
+    ] = False,
+    forgetting: Annotated[
+        Path | None,
+        typer.Option("--forgetting", help="Task file for the forgetting check (train.forgetting_tasks)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A housecoder.toml whose sections override.")
+    ] = None,
 ) -> None:
     """Train a LoRA adapter on the repository's own code and measure it on held-out files."""
     from rich.markup import escape
@@ -38,7 +53,9 @@ def train(
     if sum((eval_only, resume, dry_run)) > 1:
         raise HousecoderError("choose one of --eval-only, --resume and --dry-run")
     if held_out is not None and not eval_only:
-        raise HousecoderError("--held-out goes with --eval-only (a training run draws train.generate_samples)")
+        raise HousecoderError(
+            "--held-out goes with --eval-only (a training run draws train.generate_samples)"
+        )
     state: State = ctx.obj
     root = path.resolve()
     if state.project is None:
@@ -46,8 +63,11 @@ def train(
     settings = state.settings()
     if config is not None:
         settings = apply_config_file(settings, config)
-    overrides: dict[str, Any] = {"max_samples": max_samples, "steps": steps,
-                                 "forgetting_tasks": str(forgetting.resolve()) if forgetting else None}  # fmt: skip
+    overrides: dict[str, Any] = {
+        "max_samples": max_samples,
+        "steps": steps,
+        "forgetting_tasks": str(forgetting.resolve()) if forgetting else None,
+    }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if forgetting is not None and not forgetting.is_file():
         raise HousecoderError(f"--forgetting {forgetting}: no such task file")
@@ -61,10 +81,17 @@ def train(
         for line in job.estimate(prepared).lines():
             console.print(escape(line), highlight=False)
         return
-    outcome = job.eval_only(held_out=held_out) if eval_only else job.run(resume=resume, on_step=_step_printer(console))
+    outcome = (
+        job.eval_only(held_out=held_out)
+        if eval_only
+        else job.run(resume=resume, on_step=_step_printer(console))
+    )
     colour = "green" if outcome.beat_base else "yellow"
-    console.print(f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"
-                  f"  report: {escape(str(outcome.run_dir / 'report.md'))}", highlight=False)  # fmt: skip
+    console.print(
+        f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"
+        f"  report: {escape(str(outcome.run_dir / 'report.md'))}",
+        highlight=False,
+    )
 
 
 def _step_printer(console: Any) -> Any:

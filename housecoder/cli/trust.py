@@ -12,7 +12,9 @@ from housecoder.cli.common import State
 
 def trust(
     ctx: typer.Context,
-    path: Annotated[Path | None, typer.Argument(help="Project root (default: the current project's).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Project root (default: the current project's).")
+    ] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Stop trusting it.")] = False,
     list_roots: Annotated[bool, typer.Option("--list", help="Print the trusted project roots.")] = False,
 ) -> None:

@@ -69,8 +69,12 @@ class CompletionOutput:
     prompt_tokens: int = 0
     new_tokens: int = 0
     stopped_by: str = ""
-    cached: str = ""  # "", "prompt", "typed-through" or "in-flight" (the generation running when it was asked for)
-    layout: str = "psm"  # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
+    cached: str = (
+        ""  # "", "prompt", "typed-through" or "in-flight" (the generation running when it was asked for)
+    )
+    layout: str = (
+        "psm"  # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
+    )
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None
@@ -79,10 +83,16 @@ class CompletionOutput:
     def as_dict(self) -> dict[str, object]:
         return {
             "completion": self.text,
-            "trigger": {"complete": self.trigger.complete, "multi_line": self.trigger.multi_line, "reason": self.trigger.reason},
+            "trigger": {
+                "complete": self.trigger.complete,
+                "multi_line": self.trigger.multi_line,
+                "reason": self.trigger.reason,
+            },
             "snippets": [snippet.as_dict() for snippet in self.snippets],
             "timings_ms": {name: round(seconds * 1000, 1) for name, seconds in self.timings.items()},
-            "context_timings_ms": {name: round(seconds * 1000, 1) for name, seconds in self.context_timings.items()},
+            "context_timings_ms": {
+                name: round(seconds * 1000, 1) for name, seconds in self.context_timings.items()
+            },
             "skipped": self.skipped,
             "prompt_tokens": self.prompt_tokens,
             "new_tokens": self.new_tokens,
@@ -91,7 +101,9 @@ class CompletionOutput:
             "layout": self.layout,
             "context_reused": self.context_reused,
             "reused_tokens": self.reused_tokens,
-            "first_token_ms": None if self.first_token_seconds is None else round(self.first_token_seconds * 1000, 1),
+            "first_token_ms": None
+            if self.first_token_seconds is None
+            else round(self.first_token_seconds * 1000, 1),
             "raw": self.raw,
         }
 
@@ -128,7 +140,14 @@ class CompletionEngine:
     benchmarks such as HumanEval-FIM prompt the model.
     """
 
-    def __init__(self, backend: Backend, settings: Settings, *, repo_name: str | None, retriever: Retriever | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        settings: Settings,
+        *,
+        repo_name: str | None,
+        retriever: Retriever | None = None,
+    ) -> None:
         self.backend = backend
         self.settings = settings
         self.repo_name = repo_name
@@ -148,9 +167,14 @@ class CompletionEngine:
             log.warning("cannot parse for the trigger decision: %s", first_line(err))
             tree = None
         return decide(
-            prefix, suffix, language, tree,
-            in_comments=server.complete_in_comments, in_strings=server.complete_in_strings, mid_line=server.complete_mid_line,
-        )  # fmt: skip
+            prefix,
+            suffix,
+            language,
+            tree,
+            in_comments=server.complete_in_comments,
+            in_strings=server.complete_in_strings,
+            mid_line=server.complete_mid_line,
+        )
 
     def complete(self, request: CompletionInput, cancel: Cancellation | None = None) -> CompletionOutput:
         started = time.perf_counter()
@@ -208,7 +232,10 @@ class CompletionEngine:
         timings["model"] = time.perf_counter() - stage
         output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
         output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
-        output.reused_tokens, output.first_token_seconds = generation.reused_tokens, generation.first_token_seconds
+        output.reused_tokens, output.first_token_seconds = (
+            generation.reused_tokens,
+            generation.first_token_seconds,
+        )
         if generation.stopped_by == "cancelled":
             return self._finish(output, started)
 
@@ -225,19 +252,33 @@ class CompletionEngine:
         prefix, suffix = self._around(request)
         return self.settings.completion.reuse_in_flight and self.flights.follows(request.path, prefix, suffix)
 
-    def _generate(self, prompt: str, typed: str, around: PostContext, cancel: Cancellation | None,
-                  flight: Flight | None = None) -> Generation:  # fmt: skip
+    def _generate(
+        self,
+        prompt: str,
+        typed: str,
+        around: PostContext,
+        cancel: Cancellation | None,
+        flight: Flight | None = None,
+    ) -> Generation:
         budget = self.settings.completion
         single_line = around.single_line
         return self.backend.generate(
-            GenerationRequest(prompt, budget.max_new_tokens, single_line=single_line, temperature=budget.temperature,
-                              end_of_text=single_line or budget.multi_line_end == "model",
-                              scope_ended=partial(finished, context=around) if budget.stop_early and not single_line else None,
-                              typed=strip_controls(typed), heal_tokens=budget.heal_tokens,
-                              max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
-                              on_text=None if flight is None else partial(setattr, flight, "text")),
+            GenerationRequest(
+                prompt,
+                budget.max_new_tokens,
+                single_line=single_line,
+                temperature=budget.temperature,
+                end_of_text=single_line or budget.multi_line_end == "model",
+                scope_ended=partial(finished, context=around)
+                if budget.stop_early and not single_line
+                else None,
+                typed=strip_controls(typed),
+                heal_tokens=budget.heal_tokens,
+                max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
+                on_text=None if flight is None else partial(setattr, flight, "text"),
+            ),
             cancel,
-        )  # fmt: skip
+        )
 
     def typed_part(self, prefix: str) -> str:
         """The part of the cursor's line before the cursor, when the prompt takes the line-start layout:
@@ -246,7 +287,10 @@ class CompletionEngine:
         if budget.layout != "line-start" or not getattr(self.backend, "heals", False):
             return ""
         typed = split_cursor_line(prefix)[1]
-        if len(typed) > 4 * budget.max_prefix_tokens or self.backend.count_tokens(typed) > budget.max_prefix_tokens // 4:
+        if (
+            len(typed) > 4 * budget.max_prefix_tokens
+            or self.backend.count_tokens(typed) > budget.max_prefix_tokens // 4
+        ):
             return ""
         return typed
 
@@ -258,7 +302,9 @@ class CompletionEngine:
         """
         prefix, suffix = self._around(request)
         found = self._found(request, prefix, suffix, self._decide(request, prefix, suffix))
-        return self.prompt(request.path, prefix, suffix, found.snippets, typed=self.typed_part(prefix)), found.snippets
+        return self.prompt(
+            request.path, prefix, suffix, found.snippets, typed=self.typed_part(prefix)
+        ), found.snippets
 
     def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
         """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
@@ -273,20 +319,29 @@ class CompletionEngine:
             return 0
         typed = self.typed_part(prefix)
         prompt = self.prompt(request.path, prefix, suffix, found.snippets, typed=typed)
-        warming = GenerationRequest(prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens)
+        warming = GenerationRequest(
+            prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens
+        )
         try:
             generation = self.backend.generate(warming, cancel)
         except CannotHeal:
             return 0  # the request itself will fall back to psm; nothing worth prefilling for it
-        return 0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
+        return (
+            0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
+        )
 
     def _around(self, request: CompletionInput) -> tuple[str, str]:
         """The text before and after the cursor, cut around it when the buffer is oversized."""
-        return cap_document(request.text[: request.offset], request.text[request.offset :],
-                            self.settings.server.max_document_bytes)  # fmt: skip
+        return cap_document(
+            request.text[: request.offset],
+            request.text[request.offset :],
+            self.settings.server.max_document_bytes,
+        )
 
     def _found(self, request: CompletionInput, prefix: str, suffix: str, decision: Trigger) -> ContextResult:
-        found, _ = self._context(self._context_request(request, prefix, suffix), request.use_index, multi_line=decision.multi_line)
+        found, _ = self._context(
+            self._context_request(request, prefix, suffix), request.use_index, multi_line=decision.multi_line
+        )
         return found
 
     def _context_request(self, request: CompletionInput, prefix: str, suffix: str) -> ContextRequest:
@@ -308,7 +363,9 @@ class CompletionEngine:
             return Trigger(True, request.multi_line, "requested")
         return self.trigger(prefix, suffix, request.language)
 
-    def _context(self, request: ContextRequest, use_index: bool, *, multi_line: bool) -> tuple[ContextResult, bool]:
+    def _context(
+        self, request: ContextRequest, use_index: bool, *, multi_line: bool
+    ) -> tuple[ContextResult, bool]:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's.
         A block body (a multi-line completion not inside brackets) gets none unless `context.multi_line` asks."""
         config = self.settings.context
@@ -324,7 +381,9 @@ class CompletionEngine:
                 return found, True
         if config.enabled:  # the hidden parts cost token counts: only when the sources run
             request = replace(request, hidden=self._hidden(request.prefix, request.suffix))
-        found = gather(request, config, self.backend.count_tokens, self.retriever if use_index else None, wanted=wanted)
+        found = gather(
+            request, config, self.backend.count_tokens, self.retriever if use_index else None, wanted=wanted
+        )
         if not found.skipped:
             with self._lock:
                 self._contexts[key] = found
@@ -332,7 +391,9 @@ class CompletionEngine:
                     self._contexts.popitem(last=False)
         return found, False
 
-    def prompt(self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet], *, typed: str = "") -> str:
+    def prompt(
+        self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet], *, typed: str = ""
+    ) -> str:
         """The FIM prompt; the best snippet goes last, nearest the current file. `typed` (the end of `prefix`)
         goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest."""
         budget, count = self.settings.completion, self.backend.count_tokens

@@ -63,9 +63,13 @@ class Flights:
         typed = flight.typed(path, prefix, suffix)
         if not typed:
             return False
-        if flight.final is not None:  # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
+        if (
+            flight.final is not None
+        ):  # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
             return flight.adopted and len(flight.final) > len(typed) and flight.final.startswith(typed)
-        agrees = flight.text.startswith(typed)  # typed past what it wrote: it may go elsewhere, do not wait for it
+        agrees = flight.text.startswith(
+            typed
+        )  # typed past what it wrote: it may go elsewhere, do not wait for it
         flight.adopted = flight.adopted or agrees
         return agrees
 

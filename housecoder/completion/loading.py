@@ -92,7 +92,9 @@ def explicit_adapter(adapter: Path, fingerprint: str | None) -> AdapterChoice:
     return AdapterChoice(adapter, automatic=False, info=read_adapter(adapter))
 
 
-def choose_adapter(settings: Settings, fingerprint: str | None, repo_roots: Sequence[Path] = ()) -> AdapterChoice | None:
+def choose_adapter(
+    settings: Settings, fingerprint: str | None, repo_roots: Sequence[Path] = ()
+) -> AdapterChoice | None:
     """`models.adapter` when set (checked); else, with `models.auto_adapter`, the best registered adapter
     of the first of `repo_roots` that has one (never on the openai runtime); else None."""
     if settings.models.adapter:
@@ -124,7 +126,9 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         from housecoder.inference.llamacpp_backend import LlamaCppBackend
 
         if gguf is None:
-            raise ModelError(f"{settings.models.code_model}: the llama.cpp runtime needs a GGUF model (a built-in or a .gguf file)")
+            raise ModelError(
+                f"{settings.models.code_model}: the llama.cpp runtime needs a GGUF model (a built-in or a .gguf file)"
+            )
         backend = LlamaCppBackend(gguf, settings.inference, cache_root=store.root)
     elif runtime == "openai":
         import os
@@ -175,7 +179,7 @@ def prompt_token_counter(settings: Settings, progress: Progress = SILENT) -> Cal
 
 
 def describe_choice(choice: AdapterChoice) -> str:
-    """"<path> trained <date> (<summary>)" for a log line; plain adapters are just their path."""
+    """ "<path> trained <date> (<summary>)" for a log line; plain adapters are just their path."""
     if choice.info is None:
         return str(choice.path)
     trained = choice.info.created_at.strftime("%Y-%m-%d %H:%M")

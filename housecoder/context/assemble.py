@@ -61,7 +61,11 @@ def assemble(
     near = {line.strip() for line in around.split("\n") if line.strip()}
     for round_ in zip_longest(*sources):
         for snippet in round_:
-            if snippet is None or not snippet.text.strip() or (snippet.path == exclude_path and snippet.source != "in-file"):
+            if (
+                snippet is None
+                or not snippet.text.strip()
+                or (snippet.path == exclude_path and snippet.source != "in-file")
+            ):
                 continue
             if _duplicate(snippet, taken) or (near and line_overlap(snippet.text, near) > max_overlap):
                 continue

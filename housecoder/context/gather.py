@@ -65,7 +65,9 @@ class ContextRequest:
     prefix: str
     suffix: str
     documents: Sequence[OpenDocument] = ()
-    hidden: tuple[Part, ...] = ()  # stretches of the current file the prompt leaves out (`rest_of_file.hidden_parts`)
+    hidden: tuple[
+        Part, ...
+    ] = ()  # stretches of the current file the prompt leaves out (`rest_of_file.hidden_parts`)
 
 
 @dataclass
@@ -128,7 +130,13 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
 
 
-SOURCE_ORDER = ("rest_of_file", "definitions", "similar", "retrieval", "open_documents")  # the assembly's priority
+SOURCE_ORDER = (
+    "rest_of_file",
+    "definitions",
+    "similar",
+    "retrieval",
+    "open_documents",
+)  # the assembly's priority
 
 
 def near_cursor(prefix: str, suffix: str, lines: int) -> str:
@@ -144,7 +152,8 @@ def _sources(
     sources: dict[str, tuple[int, Callable[[], list[ContextSnippet]]]] = {}
     if retriever is not None and config.definitions:
         sources["definitions"] = (
-            config.definitions_ms, lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines)
+            config.definitions_ms,
+            lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines),
         )
     if retriever is not None and config.retrieval and query.strip():
         sources["retrieval"] = (
@@ -154,21 +163,41 @@ def _sources(
     if retriever is not None and config.similar and wanted.window_query.strip():
         sources["similar"] = (
             config.similar_ms,
-            lambda: retriever.similar(wanted.window_query, request.path, config.similar_k, config.max_snippet_lines),
+            lambda: retriever.similar(
+                wanted.window_query, request.path, config.similar_k, config.max_snippet_lines
+            ),
         )
     if config.rest_of_file and request.hidden:
         sources["rest_of_file"] = (
             config.similar_ms,
-            lambda: rest_of_file(request.path, request.hidden, wanted.window_query, size=config.window_lines,
-                                 k=config.similar_k, max_lines=config.max_snippet_lines),
-        )  # fmt: skip
-    documents = [(doc.path, doc.text) for doc in request.documents
-                 if doc.path != request.path and not is_secret(doc.path, doc.text)] if config.open_documents else []  # fmt: skip
+            lambda: rest_of_file(
+                request.path,
+                request.hidden,
+                wanted.window_query,
+                size=config.window_lines,
+                k=config.similar_k,
+                max_lines=config.max_snippet_lines,
+            ),
+        )
+    documents = (
+        [
+            (doc.path, doc.text)
+            for doc in request.documents
+            if doc.path != request.path and not is_secret(doc.path, doc.text)
+        ]
+        if config.open_documents
+        else []
+    )
     if documents:
         sources["open_documents"] = (
             config.open_documents_ms,
-            lambda: best_windows(wanted.window_query, documents, size=config.window_lines, k=4,
-                                 min_similarity=config.min_similarity),
+            lambda: best_windows(
+                wanted.window_query,
+                documents,
+                size=config.window_lines,
+                k=4,
+                min_similarity=config.min_similarity,
+            ),
         )
     return sources
 
@@ -189,7 +218,9 @@ def gather(
     started = time.perf_counter()
     running: dict[str, tuple[int, Future[tuple[list[ContextSnippet], float]]]] = {
         name: (budget, (pool or _POOL).submit(_timed(work)))
-        for name, (budget, work) in _sources(request, config, wanted or plan(request, config), retriever).items()
+        for name, (budget, work) in _sources(
+            request, config, wanted or plan(request, config), retriever
+        ).items()
     }
     found: dict[str, list[ContextSnippet]] = {}
     for name, (budget_ms, future) in running.items():
@@ -204,8 +235,17 @@ def gather(
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
     ordered = [found.get(name, []) for name in SOURCE_ORDER]
-    around = near_cursor(request.prefix, request.suffix, config.window_lines) if config.max_overlap < 1 else ""
-    result.snippets = assemble(ordered, config.max_tokens, count, exclude_path=request.path, around=around,
-                               max_overlap=config.max_overlap, per_file=config.per_file)  # fmt: skip
+    around = (
+        near_cursor(request.prefix, request.suffix, config.window_lines) if config.max_overlap < 1 else ""
+    )
+    result.snippets = assemble(
+        ordered,
+        config.max_tokens,
+        count,
+        exclude_path=request.path,
+        around=around,
+        max_overlap=config.max_overlap,
+        per_file=config.per_file,
+    )
     result.timings["assemble"] = time.perf_counter() - assembling
     return result

@@ -15,11 +15,163 @@ from collections.abc import Iterable
 
 IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
-KEYWORDS = frozenset(["and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "default", "del", "delete", "do", "elif", "else", "enum", "except", "export", "extends", "false", "final", "finally", "fn", "for", "from", "func", "function", "go", "if", "impl", "import", "in", "instanceof", "interface", "is", "lambda", "let", "loop", "match", "mod", "mut", "new", "nil", "none", "not", "null", "or", "package", "pass", "private", "protected", "pub", "public", "raise", "return", "self", "static", "struct", "super", "switch", "this", "throw", "throws", "true", "try", "type", "typeof", "use", "using", "var", "void", "while", "with", "yield", "None", "True", "False", "int", "str", "float", "bool", "bytes", "dict", "list", "set", "tuple", "object", "print", "len", "range", "isinstance", "string", "number", "boolean", "any", "unknown", "undefined", "string_view", "auto", "char", "double", "long", "short", "unsigned", "signed", "size_t", "usize", "isize", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "err", "error", "ok", "Some", "Ok", "Err", "Self", "byte", "rune", "uint", "int32", "int64", "float32", "float64", "interface", "map", "chan", "defer", "select", "fallthrough", "goto", "struct", "where", "crate"]) | frozenset(
-    name for name in dir(builtins) if not name.startswith("_")  # open, sorted, zip, ValueError, ...: never a repository's definition
+KEYWORDS = frozenset(
+    [
+        "and",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "def",
+        "default",
+        "del",
+        "delete",
+        "do",
+        "elif",
+        "else",
+        "enum",
+        "except",
+        "export",
+        "extends",
+        "false",
+        "final",
+        "finally",
+        "fn",
+        "for",
+        "from",
+        "func",
+        "function",
+        "go",
+        "if",
+        "impl",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "is",
+        "lambda",
+        "let",
+        "loop",
+        "match",
+        "mod",
+        "mut",
+        "new",
+        "nil",
+        "none",
+        "not",
+        "null",
+        "or",
+        "package",
+        "pass",
+        "private",
+        "protected",
+        "pub",
+        "public",
+        "raise",
+        "return",
+        "self",
+        "static",
+        "struct",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "throws",
+        "true",
+        "try",
+        "type",
+        "typeof",
+        "use",
+        "using",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "None",
+        "True",
+        "False",
+        "int",
+        "str",
+        "float",
+        "bool",
+        "bytes",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "object",
+        "print",
+        "len",
+        "range",
+        "isinstance",
+        "string",
+        "number",
+        "boolean",
+        "any",
+        "unknown",
+        "undefined",
+        "string_view",
+        "auto",
+        "char",
+        "double",
+        "long",
+        "short",
+        "unsigned",
+        "signed",
+        "size_t",
+        "usize",
+        "isize",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "f32",
+        "f64",
+        "err",
+        "error",
+        "ok",
+        "Some",
+        "Ok",
+        "Err",
+        "Self",
+        "byte",
+        "rune",
+        "uint",
+        "int32",
+        "int64",
+        "float32",
+        "float64",
+        "interface",
+        "map",
+        "chan",
+        "defer",
+        "select",
+        "fallthrough",
+        "goto",
+        "struct",
+        "where",
+        "crate",
+    ]
+) | frozenset(
+    name
+    for name in dir(builtins)
+    if not name.startswith("_")  # open, sorted, zip, ValueError, ...: never a repository's definition
 )
 
-_PYTHON_FROM = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\(?([^)#\n]+(?:\n[^)#]{0,4000})?)\)?", re.MULTILINE)
+_PYTHON_FROM = re.compile(
+    r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\(?([^)#\n]+(?:\n[^)#]{0,4000})?)\)?", re.MULTILINE
+)
 _JS_IMPORT = re.compile(r"^[ \t]*import\s+(?:type\s+)?([^'\";]{1,4000}?)\s+from\s+['\"]", re.MULTILINE)
 _JS_REQUIRE = re.compile(r"(?:const|let|var)\s+\{([^}]{1,4000})\}\s*=\s*require\(")
 _JAVA_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?[\w.]+\.(\w+)[ \t]*;", re.MULTILINE)
@@ -73,8 +225,13 @@ def identifiers_near(prefix: str, suffix: str, near_lines: int) -> list[str]:
     return _unique(word for word in ordered if len(word) > 1 and word not in KEYWORDS)
 
 
-_SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|function|fn|func)[ \t]+[\w$]*[ \t]*\((.*?)(?:\)|$)", re.MULTILINE)
-_ASSIGNED = re.compile(r"^[ \t]*(?:(?:let|const|var|mut|auto)[ \t]+)*([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)", re.MULTILINE)
+_SIGNATURE = re.compile(
+    r"^[ \t]*(?:async[ \t]+)?(?:def|function|fn|func)[ \t]+[\w$]*[ \t]*\((.*?)(?:\)|$)", re.MULTILINE
+)
+_ASSIGNED = re.compile(
+    r"^[ \t]*(?:(?:let|const|var|mut|auto)[ \t]+)*([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)",
+    re.MULTILINE,
+)
 _BOUND = re.compile(r"\b(?:for|as)\s+([A-Za-z_$][\w$]*)")
 
 

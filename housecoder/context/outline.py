@@ -9,7 +9,9 @@ the brace languages both read right; what it cannot place it leaves out.
 
 from __future__ import annotations
 
-CONTAINER_KINDS = frozenset(["class", "interface", "struct", "impl", "trait", "enum", "module", "namespace", "object", "type"])
+CONTAINER_KINDS = frozenset(
+    ["class", "interface", "struct", "impl", "trait", "enum", "module", "namespace", "object", "type"]
+)
 MAX_HEADER_LINES = 8
 _COMMENT = ("#", "//", "/*", "*", "--")
 _DOCSTRING = ('"""', "'''", 'r"""', "r'''")
@@ -42,7 +44,9 @@ def _header_end(lines: list[str]) -> int:
     """Index after the definition's header: decorators, attributes and doc comments, then the signature
     up to its `:` or `{`."""
     i = 0
-    while i < len(lines) - 1 and lines[i].lstrip().startswith(("@", "#[", *_COMMENT)) and i < MAX_HEADER_LINES:
+    while (
+        i < len(lines) - 1 and lines[i].lstrip().startswith(("@", "#[", *_COMMENT)) and i < MAX_HEADER_LINES
+    ):
         i = _statement(lines, i, MAX_HEADER_LINES)
     return _statement(lines, i, MAX_HEADER_LINES)
 

@@ -18,20 +18,62 @@ from housecoder.context.identifiers import IDENTIFIER, KEYWORDS
 
 LANGUAGES = frozenset(["python", "typescript", "tsx", "javascript"])
 _CHAIN = re.compile(r"(?<![\w$.])((?:self|this|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*)\.[A-Za-z_$][\w$]*")
-_TYPING = frozenset([
-    "Optional", "Union", "List", "Dict", "Set", "Tuple", "Type", "Callable", "Awaitable", "Iterable", "Iterator",
-    "Sequence", "Mapping", "Any", "ClassVar", "Final", "Literal", "Annotated", "Self", "Generic", "Protocol",
-    "AsyncIterator", "AsyncIterable", "Generator", "AsyncGenerator", "Coroutine", "TypeVar", "Promise", "Array",
-    "Record", "Partial", "Readonly", "Map", "ReadonlyArray", "Required", "Pick", "Omit", "NotRequired", "TypedDict",
-])  # fmt: skip
-_CLASS = re.compile(r"^([ \t]*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)([^\n:{]*)")
+_TYPING = frozenset(
+    [
+        "Optional",
+        "Union",
+        "List",
+        "Dict",
+        "Set",
+        "Tuple",
+        "Type",
+        "Callable",
+        "Awaitable",
+        "Iterable",
+        "Iterator",
+        "Sequence",
+        "Mapping",
+        "Any",
+        "ClassVar",
+        "Final",
+        "Literal",
+        "Annotated",
+        "Self",
+        "Generic",
+        "Protocol",
+        "AsyncIterator",
+        "AsyncIterable",
+        "Generator",
+        "AsyncGenerator",
+        "Coroutine",
+        "TypeVar",
+        "Promise",
+        "Array",
+        "Record",
+        "Partial",
+        "Readonly",
+        "Map",
+        "ReadonlyArray",
+        "Required",
+        "Pick",
+        "Omit",
+        "NotRequired",
+        "TypedDict",
+    ]
+)
+_CLASS = re.compile(
+    r"^([ \t]*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)([^\n:{]*)"
+)
 
 
 def type_names(annotation: str) -> list[str]:
     """The class names an annotation or constructor call mentions: `Optional[Store]` -> Store,
     `Map<string, Agent> | null` -> Agent."""
-    return [name for name in IDENTIFIER.findall(annotation)
-            if name[:1].isupper() and len(name) > 1 and name not in _TYPING and name not in KEYWORDS]  # fmt: skip
+    return [
+        name
+        for name in IDENTIFIER.findall(annotation)
+        if name[:1].isupper() and len(name) > 1 and name not in _TYPING and name not in KEYWORDS
+    ]
 
 
 def _annotation_of(name: str, text: str) -> list[str]:

@@ -36,7 +36,9 @@ def _is_import(line: str) -> bool:
     stripped = line.lstrip()
     if not stripped.startswith(_IMPORT_STARTS):
         return False
-    return not stripped.startswith("from ") or " import" in stripped or stripped.rstrip().endswith(("(", "\\"))
+    return (
+        not stripped.startswith("from ") or " import" in stripped or stripped.rstrip().endswith(("(", "\\"))
+    )
 
 
 def import_lines(text: str) -> list[tuple[int, str]]:
@@ -67,11 +69,15 @@ def import_block(path: str, parts: Sequence[Part]) -> ContextSnippet | None:
         found = import_lines(text)
         if found:
             body = "\n".join(line for _, line in found)
-            return ContextSnippet(path, first + found[0][0], first + found[-1][0], body, "in-file", "imports of this file", 1.0)
+            return ContextSnippet(
+                path, first + found[0][0], first + found[-1][0], body, "in-file", "imports of this file", 1.0
+            )
     return None
 
 
-def rest_of_file(path: str, parts: Sequence[Part], query: str, *, size: int, k: int, max_lines: int) -> list[ContextSnippet]:
+def rest_of_file(
+    path: str, parts: Sequence[Part], query: str, *, size: int, k: int, max_lines: int
+) -> list[ContextSnippet]:
     """The hidden part's import block, then its `k` windows most like `query`, best first."""
     found: list[ContextSnippet] = []
     block = import_block(path, parts)
@@ -79,6 +85,12 @@ def rest_of_file(path: str, parts: Sequence[Part], query: str, *, size: int, k: 
         found.append(block)
     if query.strip():
         index = WindowIndex(((path, text, first) for first, text in parts), size)
-        found += index.search(query, exclude_path=None, k=k, max_lines=max_lines, source="in-file",
-                              label="look-alike part of this file")  # fmt: skip
+        found += index.search(
+            query,
+            exclude_path=None,
+            k=k,
+            max_lines=max_lines,
+            source="in-file",
+            label="look-alike part of this file",
+        )
     return found

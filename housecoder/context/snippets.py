@@ -18,13 +18,22 @@ class ContextSnippet:
     score: float = 0.0
 
     def overlaps(self, other: ContextSnippet) -> bool:
-        return self.path == other.path and self.start_line <= other.end_line and other.start_line <= self.end_line
+        return (
+            self.path == other.path
+            and self.start_line <= other.end_line
+            and other.start_line <= self.end_line
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "path": self.path, "start_line": self.start_line, "end_line": self.end_line,
-            "source": self.source, "reason": self.reason, "score": round(self.score, 4), "text": self.text,
-        }  # fmt: skip
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "source": self.source,
+            "reason": self.reason,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
 
 
 def clip_lines(text: str, max_lines: int) -> tuple[str, int]:

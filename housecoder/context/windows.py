@@ -49,8 +49,17 @@ class WindowIndex:
     def paths(self) -> set[str]:
         return {path for path, *_ in self._windows}
 
-    def search(self, query: str, *, exclude_path: str | None, k: int, max_lines: int, min_similarity: float = 0.0,
-               source: str = "retrieval", label: str = "similar window") -> list[ContextSnippet]:  # fmt: skip
+    def search(
+        self,
+        query: str,
+        *,
+        exclude_path: str | None,
+        k: int,
+        max_lines: int,
+        min_similarity: float = 0.0,
+        source: str = "retrieval",
+        label: str = "similar window",
+    ) -> list[ContextSnippet]:
         """The `k` windows outside `exclude_path` most similar to `query` (at least `min_similarity`), best
         first, none overlapping another; each cut to `max_lines`."""
         wanted = identifier_set(query)
@@ -64,7 +73,9 @@ class WindowIndex:
             if path == exclude_path or score < min_similarity or score <= 0:
                 continue
             text, kept = clip_lines(body, max_lines)
-            scored.append(ContextSnippet(path, first, first + kept - 1, text, source, f"{label} {score:.2f}", score))
+            scored.append(
+                ContextSnippet(path, first, first + kept - 1, text, source, f"{label} {score:.2f}", score)
+            )
         return pick_best(scored, k)
 
 
@@ -78,8 +89,15 @@ def best_windows(
 ) -> list[ContextSnippet]:
     """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap."""
     index = WindowIndex(((path, text, 1) for path, text in documents), size)
-    return index.search(query, exclude_path=None, k=k, max_lines=size, min_similarity=min_similarity,
-                        source="open-document", label="open document, similarity")
+    return index.search(
+        query,
+        exclude_path=None,
+        k=k,
+        max_lines=size,
+        min_similarity=min_similarity,
+        source="open-document",
+        label="open document, similarity",
+    )
 
 
 def pick_best(snippets: Sequence[ContextSnippet], k: int) -> list[ContextSnippet]:

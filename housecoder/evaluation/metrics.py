@@ -23,14 +23,77 @@ from dataclasses import dataclass
 from housecoder.context.identifiers import IDENTIFIER
 
 # Language keywords only (builtins such as len or print are identifiers here, unlike in retrieval).
-_KEYWORDS = frozenset([
-    "and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "default",
-    "del", "delete", "do", "elif", "else", "enum", "except", "export", "extends", "false", "final", "finally", "for",
-    "from", "function", "global", "if", "implements", "import", "in", "instanceof", "interface", "is", "lambda", "let",
-    "new", "nonlocal", "not", "null", "or", "package", "pass", "private", "protected", "public", "raise", "return",
-    "static", "super", "switch", "this", "throw", "throws", "true", "try", "typeof", "var", "void", "while", "with",
-    "yield", "None", "True", "False",
-])  # fmt: skip
+_KEYWORDS = frozenset(
+    [
+        "and",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "def",
+        "default",
+        "del",
+        "delete",
+        "do",
+        "elif",
+        "else",
+        "enum",
+        "except",
+        "export",
+        "extends",
+        "false",
+        "final",
+        "finally",
+        "for",
+        "from",
+        "function",
+        "global",
+        "if",
+        "implements",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "is",
+        "lambda",
+        "let",
+        "new",
+        "nonlocal",
+        "not",
+        "null",
+        "or",
+        "package",
+        "pass",
+        "private",
+        "protected",
+        "public",
+        "raise",
+        "return",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "throws",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "None",
+        "True",
+        "False",
+    ]
+)
 
 
 def normalise(text: str, *, single_line: bool) -> str:
@@ -125,18 +188,23 @@ class Paired:
     interval: tuple[float, float]
 
 
-def paired(task_ids: Sequence[str], a: Sequence[bool], b: Sequence[bool], *, samples: int = 1000, seed: int = 0) -> Paired:
+def paired(
+    task_ids: Sequence[str], a: Sequence[bool], b: Sequence[bool], *, samples: int = 1000, seed: int = 0
+) -> Paired:
     """Paired comparison of two exact-match columns over the same tasks (paired bootstrap of the difference)."""
     if not (len(task_ids) == len(a) == len(b)):
         raise ValueError("paired runs must cover the same tasks")
     gained = [task for task, x, y in zip(task_ids, a, b, strict=True) if y and not x]
     lost = [task for task, x, y in zip(task_ids, a, b, strict=True) if x and not y]
-    difference, interval = paired_difference([float(x) for x in a], [float(y) for y in b], samples=samples, seed=seed)
+    difference, interval = paired_difference(
+        [float(x) for x in a], [float(y) for y in b], samples=samples, seed=seed
+    )
     return Paired(gained, lost, difference, interval)
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], *, samples: int = 1000,
-                      seed: int = 0) -> tuple[float, tuple[float, float]]:  # fmt: skip
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], *, samples: int = 1000, seed: int = 0
+) -> tuple[float, tuple[float, float]]:
     """mean(b - a) over the same tasks and its paired-bootstrap 95% interval (e.g. of edit similarity, whose
     per-task differences are much less noisy than exact match's flips)."""
     if len(a) != len(b):

@@ -23,8 +23,14 @@ from housecoder.evaluation.runner import Record
 
 # Comparisons worth reading: each setting against in-file only, housecoder against the baselines,
 # and every setting with the adapter against the same setting without it.
-BASELINES = (("infile", "sparse"), ("infile", "housecoder"), ("sparse", "housecoder"), ("infile", "provided"),
-             ("infile", "provided-comment"), ("provided", "provided-comment"))  # fmt: skip
+BASELINES = (
+    ("infile", "sparse"),
+    ("infile", "housecoder"),
+    ("sparse", "housecoder"),
+    ("infile", "provided"),
+    ("infile", "provided-comment"),
+    ("provided", "provided-comment"),
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,13 @@ class Comparison:
 
     def figures(self) -> dict[str, Any]:
         """The comparison's numbers as JSON: flips, and both differences with their intervals."""
-        return {"tasks": self.tasks, **asdict(self.result), "interval": list(self.result.interval),
-                "similarity_difference": self.similarity_difference,
-                "similarity_interval": list(self.similarity_interval)}  # fmt: skip
+        return {
+            "tasks": self.tasks,
+            **asdict(self.result),
+            "interval": list(self.result.interval),
+            "similarity_difference": self.similarity_difference,
+            "similarity_interval": list(self.similarity_interval),
+        }
 
 
 def _runs_in_order(records: Sequence[Record]) -> list[str]:
@@ -79,15 +89,23 @@ def summarize(records: Sequence[Record], *, seed: int = 0) -> list[RunSummary]:
             seconds = [record.seconds for record in chosen if not record.error]
             summaries.append(
                 RunSummary(
-                    run=run, kind=kind, tasks=len(chosen), exact=mean(exact), exact_ci=bootstrap_interval(exact, seed=seed),
-                    edit_similarity=mean(similarity), edit_similarity_ci=bootstrap_interval(similarity, seed=seed),
+                    run=run,
+                    kind=kind,
+                    tasks=len(chosen),
+                    exact=mean(exact),
+                    exact_ci=bootstrap_interval(exact, seed=seed),
+                    edit_similarity=mean(similarity),
+                    edit_similarity_ci=bootstrap_interval(similarity, seed=seed),
                     identifier_exact=mean([float(record.identifier_exact) for record in chosen]),
                     identifier_f1=mean([record.identifier_f1 for record in chosen]),
-                    p50_s=percentile(seconds, 50) or 0.0, p95_s=percentile(seconds, 95) or 0.0,
-                    prompt_tokens=mean([float(record.prompt_tokens) for record in chosen if not record.error]),
+                    p50_s=percentile(seconds, 50) or 0.0,
+                    p95_s=percentile(seconds, 95) or 0.0,
+                    prompt_tokens=mean(
+                        [float(record.prompt_tokens) for record in chosen if not record.error]
+                    ),
                     errors=sum(1 for record in chosen if record.error),
                 )
-            )  # fmt: skip
+            )
     return summaries
 
 
@@ -110,7 +128,9 @@ def comparisons(records: Sequence[Record], *, seed: int = 0) -> list[Comparison]
                 continue
             a, b = [by_run[base][t] for t in common], [by_run[other][t] for t in common]
             result = paired(common, [r.exact for r in a], [r.exact for r in b], seed=seed)
-            similarity = paired_difference([r.edit_similarity for r in a], [r.edit_similarity for r in b], seed=seed)
+            similarity = paired_difference(
+                [r.edit_similarity for r in a], [r.edit_similarity for r in b], seed=seed
+            )
             found.append(Comparison(kind, base, other, len(common), result, *similarity))
     return found
 
@@ -124,8 +144,12 @@ def _points(difference: float, interval: tuple[float, float]) -> str:
 
 
 def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], title: str) -> str:
-    lines = [f"# {title}", "", "| tasks | run | n | EM % (95% CI) | ES % (95% CI) | id EM % | id F1 % | p50 s | p95 s | prompt tok |",
-             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines = [
+        f"# {title}",
+        "",
+        "| tasks | run | n | EM % (95% CI) | ES % (95% CI) | id EM % | id F1 % | p50 s | p95 s | prompt tok |",
+        "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in summaries:
         errors = f" ({s.errors} errors)" if s.errors else ""
         lines.append(
@@ -134,14 +158,20 @@ def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], ti
             f"{_pct(s.identifier_exact)} | {_pct(s.identifier_f1)} | {s.p50_s:.2f} | {s.p95_s:.2f} | {s.prompt_tokens:.0f} |"
         )
     if compared:
-        lines += ["", "Paired (B vs A on the same tasks): tasks B gets exactly right and A not (+), the reverse (-); "
-                  "the differences of the means with paired-bootstrap 95% intervals.", "",
-                  "| tasks | A | B | n | + | - | EM B-A, points (95% CI) | ES B-A, points (95% CI) |",
-                  "| --- | --- | --- | ---: | ---: | ---: | --- | --- |"]  # fmt: skip
+        lines += [
+            "",
+            "Paired (B vs A on the same tasks): tasks B gets exactly right and A not (+), the reverse (-); "
+            "the differences of the means with paired-bootstrap 95% intervals.",
+            "",
+            "| tasks | A | B | n | + | - | EM B-A, points (95% CI) | ES B-A, points (95% CI) |",
+            "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+        ]
         for c in compared:
-            lines.append(f"| {c.kind} | {c.base} | {c.other} | {c.tasks} | {len(c.result.gained)} | {len(c.result.lost)} | "
-                         f"{_points(c.result.difference, c.result.interval)} | "
-                         f"{_points(c.similarity_difference, c.similarity_interval)} |")  # fmt: skip
+            lines.append(
+                f"| {c.kind} | {c.base} | {c.other} | {c.tasks} | {len(c.result.gained)} | {len(c.result.lost)} | "
+                f"{_points(c.result.difference, c.result.interval)} | "
+                f"{_points(c.similarity_difference, c.similarity_interval)} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +186,10 @@ def write_chart(summaries: Sequence[RunSummary], path: Path, title: str) -> None
     runs = list(dict.fromkeys(s.run for s in summaries))
     figure, axes = plt.subplots(1, 2, figsize=(max(8, 2.2 * len(kinds) * 2), 4.5), squeeze=False)
     width = 0.8 / max(len(runs), 1)
-    for axis, metric, label in ((axes[0][0], "exact", "exact match %"), (axes[0][1], "edit_similarity", "edit similarity %")):
+    for axis, metric, label in (
+        (axes[0][0], "exact", "exact match %"),
+        (axes[0][1], "edit_similarity", "edit similarity %"),
+    ):
         for index, run in enumerate(runs):
             xs, ys, errors_low, errors_high = [], [], [], []
             for position, kind in enumerate(kinds):
@@ -196,7 +229,9 @@ def with_overall(records: Sequence[Record]) -> list[Record]:
     return [*records, *(replace(record, kind="all") for record in records)]
 
 
-def write_report(records: Sequence[Record], out: Path, title: str, meta: dict[str, Any], *, seed: int = 0) -> list[RunSummary]:
+def write_report(
+    records: Sequence[Record], out: Path, title: str, meta: dict[str, Any], *, seed: int = 0
+) -> list[RunSummary]:
     """summary.json, report.md and chart.png in `out` (per task kind, and over all kinds); returns the summaries."""
     records = with_overall(records)
     summaries = summarize(records, seed=seed)

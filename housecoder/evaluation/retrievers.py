@@ -33,7 +33,9 @@ class WindowRetriever:
         return []
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        return self.index.search(query, exclude_path=exclude_path, k=k, max_lines=max_lines, label="jaccard window")
+        return self.index.search(
+            query, exclude_path=exclude_path, k=k, max_lines=max_lines, label="jaccard window"
+        )
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return []
@@ -57,8 +59,20 @@ class ProvidedRetriever:
             if rank == k:
                 break
             text, kept = clip_lines(snippet.text, max_lines)
-            first = rank * UNKNOWN_LINES + 1  # lines are not given: a range of its own, so only equal text is a duplicate
-            found.append(ContextSnippet(snippet.path, first, first + kept - 1, text, "retrieval", f"provided #{rank + 1}", snippet.score))
+            first = (
+                rank * UNKNOWN_LINES + 1
+            )  # lines are not given: a range of its own, so only equal text is a duplicate
+            found.append(
+                ContextSnippet(
+                    snippet.path,
+                    first,
+                    first + kept - 1,
+                    text,
+                    "retrieval",
+                    f"provided #{rank + 1}",
+                    snippet.score,
+                )
+            )
         return found
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:

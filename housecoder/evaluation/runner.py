@@ -68,7 +68,9 @@ def parse_runs(text: str, *, adapter: bool) -> list[RunSpec]:
     contexts = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in contexts if name not in CONTEXTS]
     if unknown or not contexts:
-        raise HousecoderError(f"unknown run {unknown[0] if unknown else text!r}: choose from {', '.join(CONTEXTS)}")
+        raise HousecoderError(
+            f"unknown run {unknown[0] if unknown else text!r}: choose from {', '.join(CONTEXTS)}"
+        )
     specs = [RunSpec(context) for context in contexts]
     return specs + [RunSpec(context, True) for context in contexts] if adapter else specs
 
@@ -107,9 +109,17 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
         overrides["context"]["enabled"] = False
     elif context in ("sparse", "provided"):
         # the baselines as defined put their context in front of every completion, block bodies too
-        overrides["context"] |= {"definitions": False, "open_documents": False, "similar": False, "rest_of_file": False,
-                                 "receivers": False, "retrieval": True, "multi_line": True, "max_overlap": 1.0,
-                                 "per_file": 1_000}  # fmt: skip
+        overrides["context"] |= {
+            "definitions": False,
+            "open_documents": False,
+            "similar": False,
+            "rest_of_file": False,
+            "receivers": False,
+            "retrieval": True,
+            "multi_line": True,
+            "max_overlap": 1.0,
+            "per_file": 1_000,
+        }
         if context == "sparse":
             overrides["context"]["query_lines"] = SPARSE_WINDOW
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
@@ -130,7 +140,9 @@ class Runner:
         realtime: bool = False,
     ) -> None:
         self.backend = backend
-        self.settings = {context: context_settings(settings, context, realtime=realtime) for context in CONTEXTS}
+        self.settings = {
+            context: context_settings(settings, context, realtime=realtime) for context in CONTEXTS
+        }
         self.open_index = open_index
         self.adapter = adapter
         self.max_new_tokens_multi = max_new_tokens_multi
@@ -142,7 +154,9 @@ class Runner:
             return ProvidedRetriever(task.context)
         if context == "sparse" and task.repo:
             if task.repo not in self._windows:
-                self._windows[task.repo] = WindowRetriever(Path(task.repo), self.settings["sparse"].index, size=SPARSE_WINDOW)
+                self._windows[task.repo] = WindowRetriever(
+                    Path(task.repo), self.settings["sparse"].index, size=SPARSE_WINDOW
+                )
             return self._windows[task.repo]
         if context == "housecoder" and task.repo:
             if self.open_index is None:
@@ -166,11 +180,21 @@ class Runner:
             prefix = task.context_text + trim_prefix(task.prefix, budget, count)
             completion["max_prefix_tokens"] = budget + count(task.context_text) + 8
         if completion:
-            settings = settings.model_copy(update={"completion": settings.completion.model_copy(update=completion)})
+            settings = settings.model_copy(
+                update={"completion": settings.completion.model_copy(update=completion)}
+            )
         repo_name = Path(task.repo).name if task.repo else task.metadata.get("repository")
-        engine = CompletionEngine(self.backend, settings, repo_name=repo_name, retriever=self._retriever(spec.context, task))
-        request = CompletionInput(path=task.path, text=prefix + task.suffix, offset=len(prefix), language=task.language,
-                                  use_index=True, multi_line=not task.is_single_line)  # fmt: skip
+        engine = CompletionEngine(
+            self.backend, settings, repo_name=repo_name, retriever=self._retriever(spec.context, task)
+        )
+        request = CompletionInput(
+            path=task.path,
+            text=prefix + task.suffix,
+            offset=len(prefix),
+            language=task.language,
+            use_index=True,
+            multi_line=not task.is_single_line,
+        )
         return engine, request
 
     def run_task(self, spec: RunSpec, task: Task) -> Record:
@@ -178,16 +202,35 @@ class Runner:
         output = engine.complete(request)
         scores = score(output.text, task.groundtruth, single_line=task.is_single_line)
         return Record(
-            run=spec.name, task_id=task.task_id, kind=task.kind, prediction=output.text, groundtruth=task.groundtruth,
-            single_line=task.is_single_line, exact=scores.exact, edit_similarity=scores.edit_similarity,
-            identifier_exact=scores.identifier_exact, identifier_f1=scores.identifier_f1,
-            seconds=output.timings.get("total", 0.0), model_seconds=output.timings.get("model", 0.0),
-            prompt_tokens=output.prompt_tokens, new_tokens=output.new_tokens, snippets=len(output.snippets),
-            stopped_by=output.stopped_by, snippet_paths=[snippet.path for snippet in output.snippets], skipped=output.skipped,
-        )  # fmt: skip
+            run=spec.name,
+            task_id=task.task_id,
+            kind=task.kind,
+            prediction=output.text,
+            groundtruth=task.groundtruth,
+            single_line=task.is_single_line,
+            exact=scores.exact,
+            edit_similarity=scores.edit_similarity,
+            identifier_exact=scores.identifier_exact,
+            identifier_f1=scores.identifier_f1,
+            seconds=output.timings.get("total", 0.0),
+            model_seconds=output.timings.get("model", 0.0),
+            prompt_tokens=output.prompt_tokens,
+            new_tokens=output.new_tokens,
+            snippets=len(output.snippets),
+            stopped_by=output.stopped_by,
+            snippet_paths=[snippet.path for snippet in output.snippets],
+            skipped=output.skipped,
+        )
 
-    def run(self, tasks: Sequence[Task], specs: Sequence[RunSpec], results: ResultsFile, progress: Progress = SILENT,
-            *, seed: int = 0) -> None:  # fmt: skip
+    def run(
+        self,
+        tasks: Sequence[Task],
+        specs: Sequence[RunSpec],
+        results: ResultsFile,
+        progress: Progress = SILENT,
+        *,
+        seed: int = 0,
+    ) -> None:
         """Every applicable (run, task) pair not yet in `results`: adapter-free runs first, then task by task
         (in an order shuffled with `seed`) every setting, so a run stopped early still holds paired results
         on a random sample of the tasks."""
@@ -195,8 +238,12 @@ class Runner:
         random.Random(seed).shuffle(order)
         for adapter in (False, True):
             chosen = [spec for spec in specs if spec.adapter == adapter]
-            todo = [(task, spec) for task in order for spec in chosen
-                    if applies(spec.context, task) and not results.has(spec.name, task.task_id)]  # fmt: skip
+            todo = [
+                (task, spec)
+                for task in order
+                for spec in chosen
+                if applies(spec.context, task) and not results.has(spec.name, task.task_id)
+            ]
             if not todo:
                 continue
             self.backend.set_adapter(self.adapter if adapter else None)
@@ -205,10 +252,29 @@ class Runner:
                 for task, spec in todo:
                     try:
                         record = self.run_task(spec, task)
-                    except HousecoderError as err:  # one bad task (a file the index refuses, ...) must not end the run
+                    except (
+                        HousecoderError
+                    ) as err:  # one bad task (a file the index refuses, ...) must not end the run
                         log.warning("%s %s: %s", spec.name, task.task_id, first_line(err))
-                        record = Record(spec.name, task.task_id, task.kind, "", task.groundtruth, task.is_single_line,
-                                        False, 0.0, False, 0.0, 0.0, 0.0, 0, 0, 0, "error", error=first_line(err))  # fmt: skip
+                        record = Record(
+                            spec.name,
+                            task.task_id,
+                            task.kind,
+                            "",
+                            task.groundtruth,
+                            task.is_single_line,
+                            False,
+                            0.0,
+                            False,
+                            0.0,
+                            0.0,
+                            0.0,
+                            0,
+                            0,
+                            0,
+                            "error",
+                            error=first_line(err),
+                        )
                     results.add(record)
                     advance(1)
 
@@ -221,9 +287,15 @@ class ResultsFile:
         self.records: list[Record] = []
         if resume and path.is_file():
             self.records, bad = read_records(path)
-            if bad:  # a run killed mid-write leaves a cut last line: drop it (its task runs again), keep the rest
-                log.warning("%s: %d unreadable line(s) dropped (first at line %d); those tasks run again",
-                            path, len(bad), bad[0])  # fmt: skip
+            if (
+                bad
+            ):  # a run killed mid-write leaves a cut last line: drop it (its task runs again), keep the rest
+                log.warning(
+                    "%s: %d unreadable line(s) dropped (first at line %d); those tasks run again",
+                    path,
+                    len(bad),
+                    bad[0],
+                )
                 self._rewrite()
         else:
             path.parent.mkdir(parents=True, exist_ok=True)

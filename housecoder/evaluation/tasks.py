@@ -80,11 +80,19 @@ def task_from_dict(data: dict[str, Any], where: str) -> Task:
         raise TaskError(f"{where}: bad context entry ({err})") from err
     single = data.get("single_line")
     return Task(
-        task_id=data["task_id"], path=data["path"], prefix=data["prefix"], suffix=data["suffix"],
-        groundtruth=data["groundtruth"], language=data.get("language"), repo=data.get("repo"),
-        kind=str(data.get("kind") or "line"), single_line=None if single is None else bool(single),
-        context=context, context_text=str(data.get("context_text") or ""), metadata=dict(data.get("metadata") or {}),
-    )  # fmt: skip
+        task_id=data["task_id"],
+        path=data["path"],
+        prefix=data["prefix"],
+        suffix=data["suffix"],
+        groundtruth=data["groundtruth"],
+        language=data.get("language"),
+        repo=data.get("repo"),
+        kind=str(data.get("kind") or "line"),
+        single_line=None if single is None else bool(single),
+        context=context,
+        context_text=str(data.get("context_text") or ""),
+        metadata=dict(data.get("metadata") or {}),
+    )
 
 
 def read_tasks(path: Path) -> list[Task]:
@@ -158,7 +166,9 @@ def outside_training(tasks: Sequence[Task], repository: str, trained: Collection
     an adapter scored on code it learnt measures its memory, not what it does for new code. A task's
     repository is that one when the folder names match (a copy elsewhere counts too)."""
     name = Path(repository).name
-    return [task for task in tasks if not (task.repo and Path(task.repo).name == name and task.path in trained)]
+    return [
+        task for task in tasks if not (task.repo and Path(task.repo).name == name and task.path in trained)
+    ]
 
 
 CURSORS = ("as-is", "word", "mid-word")
@@ -186,10 +196,16 @@ def typed_into(task: Task, cursor: str) -> Task | None:
     last = len(answer.rstrip())
     start = len(answer) - len(answer.lstrip())
     if cursor == "word":
-        places = [n for n in range(start + 1, last - 1) if answer[n - 1] in _BOUNDARY and answer[n] not in _BOUNDARY]
+        places = [
+            n for n in range(start + 1, last - 1) if answer[n - 1] in _BOUNDARY and answer[n] not in _BOUNDARY
+        ]
     else:
-        places = [n for n in range(start + 1, last - 1) if _word_char(answer[n - 1]) and _word_char(answer[n])]
+        places = [
+            n for n in range(start + 1, last - 1) if _word_char(answer[n - 1]) and _word_char(answer[n])
+        ]
     if not places:
         return None
     at = random.Random(f"{task.task_id}|{cursor}").choice(places)
-    return replace(task, task_id=f"{task.task_id}@{cursor}", prefix=task.prefix + answer[:at], groundtruth=answer[at:])
+    return replace(
+        task, task_id=f"{task.task_id}@{cursor}", prefix=task.prefix + answer[:at], groundtruth=answer[at:]
+    )

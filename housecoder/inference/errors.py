@@ -1,7 +1,7 @@
 """Errors of the inference runtimes that callers handle (model loading errors live in housecoder.models.errors).
 
-    HousecoderError
-    └── CannotHeal    token healing found no token to continue the typed text; prompt without healing
+HousecoderError
+└── CannotHeal    token healing found no token to continue the typed text; prompt without healing
 """
 
 from __future__ import annotations

@@ -32,7 +32,9 @@ from housecoder.inference.errors import CannotHeal
 
 def _word_byte(byte: int) -> bool:
     """Letters, digits, `_` and every byte of a non-ASCII character count as part of a word."""
-    return byte >= 0x80 or byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+    return (
+        byte >= 0x80 or byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+    )
 
 
 class Vocabulary:
@@ -57,7 +59,9 @@ class Vocabulary:
     def consistent(self, rest: bytes) -> np.ndarray:
         """Ids of the tokens that start with `rest` or are a (non-empty) prefix of it."""
         start = bisect.bisect_left(self._keys, rest)
-        end = bisect.bisect_left(self._keys, rest + b"\xff" * 8, lo=start)  # no token repeats 0xff eight times
+        end = bisect.bisect_left(
+            self._keys, rest + b"\xff" * 8, lo=start
+        )  # no token repeats 0xff eight times
         while end < len(self._keys) and self._keys[end].startswith(rest):
             end += 1
         shorter = [i for n in range(1, len(rest)) for i in self._exact.get(rest[:n], ())]
@@ -108,7 +112,9 @@ class Healing:
         return data[len(self.dropped) :].decode("utf-8", "ignore") if len(data) >= len(self.dropped) else ""
 
 
-def plan_healing(ids: list[int], vocabulary: Vocabulary, healable_text: str, max_tokens: int) -> tuple[list[int], Healing | None]:
+def plan_healing(
+    ids: list[int], vocabulary: Vocabulary, healable_text: str, max_tokens: int
+) -> tuple[list[int], Healing | None]:
     """The prompt ids to prefill (the tail dropped) and the healing to apply, for a prompt whose last
     `healable_text` is text the user typed. No healing (ids unchanged) where nothing can be dropped.
     Raises CannotHeal when no vocabulary token can start the dropped text."""

@@ -110,7 +110,9 @@ class LlamaCppBackend:
     runtime = "llama.cpp"
     heals = True
 
-    def __init__(self, gguf: Path, config: InferenceConfig | None = None, *, cache_root: Path | None = None) -> None:
+    def __init__(
+        self, gguf: Path, config: InferenceConfig | None = None, *, cache_root: Path | None = None
+    ) -> None:
         try:
             import llama_cpp
         except ImportError as err:
@@ -121,7 +123,9 @@ class LlamaCppBackend:
         threads = self.config.threads or len(os.sched_getaffinity(0))
         _route_llama_log(llama_cpp)
         try:
-            with contextlib.redirect_stderr(io.StringIO()):  # its prints while loading; never the file descriptors
+            with contextlib.redirect_stderr(
+                io.StringIO()
+            ):  # its prints while loading; never the file descriptors
                 self.llm = llama_cpp.Llama(
                     model_path=str(gguf),
                     n_ctx=self.config.context_tokens,
@@ -135,11 +139,15 @@ class LlamaCppBackend:
         self.llm.verbose = False  # no timing prints per call
         self._lib = llama_cpp
         self.arch = str(self.llm.metadata.get("general.architecture", "qwen2"))
-        controls = [self.tokenize(token) for token in FIM.all()]  # a token the vocabulary lacks splits into pieces
+        controls = [
+            self.tokenize(token) for token in FIM.all()
+        ]  # a token the vocabulary lacks splits into pieces
         self.stop_ids = sorted({ids[0] for ids in controls if len(ids) == 1} | {self.llm.token_eos()})
         self._adapter: Path | None = None
         self._lora: dict[Path, Any] = {}  # loaded adapters, freed with the model
-        self.saved: PrefixCache[Any] = PrefixCache(max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens)
+        self.saved: PrefixCache[Any] = PrefixCache(
+            max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens
+        )
         self._vocabulary: Vocabulary | None = None
 
     @property
@@ -258,7 +266,9 @@ class LlamaCppBackend:
         live = self._live()
         shared = min(common_prefix(live, ids), len(ids) - 1)
         entry, saved_shared = self.saved.take(ids, owner)
-        if entry is not None and saved_shared > shared + 16:  # loading a state costs a copy: worth it for a real gain
+        if (
+            entry is not None and saved_shared > shared + 16
+        ):  # loading a state costs a copy: worth it for a real gain
             if live:
                 self.saved.put(self._save(), owner)
             self._load(entry)
@@ -288,7 +298,9 @@ class LlamaCppBackend:
                 llm.eval([previous])
             if allowed is not None:
                 return self._among(allowed, request.temperature)
-            token = int(llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0))
+            token = int(
+                llm.sample(temp=request.temperature, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0)
+            )
             if not request.end_of_text and token in self.stop_ids:
                 token = self._other_than_stops(request.temperature)
             return token
@@ -298,10 +310,16 @@ class LlamaCppBackend:
 
         try:
             return run_generation(
-                request, cancel, prompt_tokens=len(ids), reused_tokens=shared,
+                request,
+                cancel,
+                prompt_tokens=len(ids),
+                reused_tokens=shared,
                 prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, llm.eval),
-                next_token=next_token, decode=decode, stop_ids=self.stop_ids, healing=healing,
-            )  # fmt: skip
+                next_token=next_token,
+                decode=decode,
+                stop_ids=self.stop_ids,
+                healing=healing,
+            )
         except Exception:
             self._forget()  # a failed eval leaves the KV in an unknown state
             raise

@@ -47,7 +47,9 @@ class OpenAIBackend:
     """Completions from an OpenAI-compatible HTTP engine."""
 
     runtime = "openai"
-    heals = False  # the completions API has no way to constrain the first tokens: the engine sends today's layout
+    heals = (
+        False  # the completions API has no way to constrain the first tokens: the engine sends today's layout
+    )
 
     def __init__(
         self,
@@ -82,7 +84,12 @@ class OpenAIBackend:
         self._adapter = adapter
 
     def describe(self) -> dict[str, Any]:
-        return {"runtime": self.runtime, "model_path": self.url, "device": "remote", "adapter": self.model_name if self._adapter else None}
+        return {
+            "runtime": self.runtime,
+            "model_path": self.url,
+            "device": "remote",
+            "adapter": self.model_name if self._adapter else None,
+        }
 
     def _post(self, request: GenerationRequest) -> Any:
         body = {
@@ -100,7 +107,9 @@ class OpenAIBackend:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        http = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        http = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
         try:
             return urllib.request.urlopen(http, timeout=self.config.timeout_s)
         except urllib.error.HTTPError as err:
@@ -113,7 +122,11 @@ class OpenAIBackend:
             detail = (detail.strip().splitlines() or [err.reason])[0][:200]
             raise ModelError(f"{self.url}: the engine answered {err.code}: {detail}") from err
         except (urllib.error.URLError, OSError) as err:
-            reason = err.reason if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException) else err
+            reason = (
+                err.reason
+                if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException)
+                else err
+            )
             raise ModelError(f"{self.url}: cannot reach the engine: {first_line(reason)}") from err
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
@@ -139,6 +152,8 @@ class OpenAIBackend:
                             decoding.stopped_by = "length" if finish == "length" else "eos"
                             break
                 except TimeoutError as err:
-                    raise ModelError(f"{self.url}: the engine stopped answering ({self.config.timeout_s:.0f} s)") from err
+                    raise ModelError(
+                        f"{self.url}: the engine stopped answering ({self.config.timeout_s:.0f} s)"
+                    ) from err
         decoding.text = strip_controls(decoding.text)  # an engine may send control tokens as text
         return decoding.result(prompt_tokens=self.count_tokens(request.prompt), new_tokens=pieces)

@@ -31,7 +31,11 @@ _ENDED_LINE = re.compile(r"\S[^\n]*\n")  # a line with visible text, and its end
 
 
 def stop_reason(
-    text: str, *, single_line: bool, stop_strings: Sequence[str], scope_ended: Callable[[str], bool] | None = None
+    text: str,
+    *,
+    single_line: bool,
+    stop_strings: Sequence[str],
+    scope_ended: Callable[[str], bool] | None = None,
 ) -> str | None:
     """Why generation should stop now, or None to continue."""
     if any(stop and stop in text for stop in stop_strings):
@@ -57,7 +61,12 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
 
 def out_of_time(text: str, piece: str, elapsed_s: float, max_seconds: float | None) -> bool:
     """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text."""
-    return max_seconds is not None and elapsed_s > max_seconds and "\n" in piece and bool(_ENDED_LINE.search(text))
+    return (
+        max_seconds is not None
+        and elapsed_s > max_seconds
+        and "\n" in piece
+        and bool(_ENDED_LINE.search(text))
+    )
 
 
 def whole_lines(text: str) -> str:
@@ -106,8 +115,12 @@ class Decoding:
         a stop string, the end of the line (single-line), the scope's end, or a spent time budget (the text is
         then cut back to its whole lines)."""
         request = self.request
-        why = stop_reason(self.text, single_line=request.single_line, stop_strings=request.stop_strings,
-                          scope_ended=request.scope_ended)  # fmt: skip
+        why = stop_reason(
+            self.text,
+            single_line=request.single_line,
+            stop_strings=request.stop_strings,
+            scope_ended=request.scope_ended,
+        )
         if why:
             self.stopped_by = why
             return True

@@ -28,7 +28,11 @@ from housecoder.prompt.fim import FIM
 
 def _byte_decoder() -> dict[str, int]:
     """GPT-2's byte-level BPE alphabet backwards: each printable stand-in character to its byte."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     codes, extra = list(printable), 0
     for byte in range(256):
         if byte not in printable:
@@ -145,11 +149,15 @@ class TransformersBackend:
 
         with torch.inference_mode():
             result = run_generation(
-                request, cancel,
-                prompt_tokens=len(ids), reused_tokens=shared,
-                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, forward), next_token=next_token,
-                decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True), stop_ids=self.stop_ids,
+                request,
+                cancel,
+                prompt_tokens=len(ids),
+                reused_tokens=shared,
+                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, forward),
+                next_token=next_token,
+                decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True),
+                stop_ids=self.stop_ids,
                 healing=healing,
-            )  # fmt: skip
+            )
         self.kv.put(entry, owner)  # not after a failure: a half-run forward pass leaves the KV inconsistent
         return result

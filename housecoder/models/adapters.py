@@ -75,9 +75,11 @@ class AdapterInfo:
         )
 
     def summary(self) -> str:
-        """"held-out exact match 31.0 -> 42.0%" when the metrics hold both figures, else the verdict."""
+        """ "held-out exact match 31.0 -> 42.0%" when the metrics hold both figures, else the verdict."""
         try:
-            before, after = (100 * float(self.metrics[HELD_OUT][side]["exact"]) for side in ("before", "after"))
+            before, after = (
+                100 * float(self.metrics[HELD_OUT][side]["exact"]) for side in ("before", "after")
+            )
         except (KeyError, TypeError, ValueError):
             return self.verdict
         return f"held-out exact match {before:.1f} -> {after:.1f}%"
@@ -89,10 +91,17 @@ class AdapterInfo:
 
 def _meta_of(info: AdapterInfo) -> dict[str, Any]:
     return {
-        "format": FORMAT, "base_model": info.base_model, "base_fingerprint": info.base_fingerprint,
-        "repository": info.repository, "commit": info.commit, "created": info.created, "config": info.config,
-        "metrics": info.metrics, "beat_base": info.beat_base, "verdict": info.verdict,
-    }  # fmt: skip
+        "format": FORMAT,
+        "base_model": info.base_model,
+        "base_fingerprint": info.base_fingerprint,
+        "repository": info.repository,
+        "commit": info.commit,
+        "created": info.created,
+        "config": info.config,
+        "metrics": info.metrics,
+        "beat_base": info.beat_base,
+        "verdict": info.verdict,
+    }
 
 
 def _parse(path: Path, meta: Any) -> AdapterInfo:
@@ -101,7 +110,9 @@ def _parse(path: Path, meta: Any) -> AdapterInfo:
     if not isinstance(meta, Mapping):
         raise ModelError(f"{where}: adapter metadata must be a JSON object")
     if meta.get("format") != FORMAT:
-        raise ModelError(f"{where}: unknown adapter metadata format {meta.get('format')!r} (expected {FORMAT})")
+        raise ModelError(
+            f"{where}: unknown adapter metadata format {meta.get('format')!r} (expected {FORMAT})"
+        )
     for key in _TEXT_FIELDS:
         if not isinstance(meta.get(key), str):
             raise ModelError(f"{where}: '{key}' must be a string")
@@ -118,10 +129,17 @@ def _parse(path: Path, meta: Any) -> AdapterInfo:
     except ValueError as err:
         raise ModelError(f"{where}: 'created' is not an ISO-8601 time ({first_line(err)})") from err
     return AdapterInfo(
-        path=path, base_model=meta["base_model"], base_fingerprint=meta["base_fingerprint"],
-        repository=meta["repository"], commit=commit, created=meta["created"], config=dict(meta["config"]),
-        metrics=dict(meta["metrics"]), beat_base=meta["beat_base"], verdict=" ".join(meta["verdict"].split()),
-    )  # fmt: skip
+        path=path,
+        base_model=meta["base_model"],
+        base_fingerprint=meta["base_fingerprint"],
+        repository=meta["repository"],
+        commit=commit,
+        created=meta["created"],
+        config=dict(meta["config"]),
+        metrics=dict(meta["metrics"]),
+        beat_base=meta["beat_base"],
+        verdict=" ".join(meta["verdict"].split()),
+    )
 
 
 def base_fingerprint(model_dir: Path) -> str:
@@ -136,7 +154,9 @@ def base_fingerprint(model_dir: Path) -> str:
     digest = hashlib.sha256()
     config = model_dir / "config.json"
     digest.update(config.read_bytes() if config.is_file() else b"")
-    weights = sorted(entry for entry in model_dir.iterdir() if entry.suffix in WEIGHT_SUFFIXES and entry.is_file())
+    weights = sorted(
+        entry for entry in model_dir.iterdir() if entry.suffix in WEIGHT_SUFFIXES and entry.is_file()
+    )
     for weight in weights:
         digest.update(f"\0{weight.name}\0{weight.stat().st_size}".encode())
     return digest.hexdigest()
@@ -144,7 +164,11 @@ def base_fingerprint(model_dir: Path) -> str:
 
 def adapters_root(settings: Settings) -> Path:
     """Where adapters are registered: `train.output`, else `<cache>/adapters` beside the model store."""
-    return Path(settings.train.output).expanduser() if settings.train.output else cache_base(settings) / "adapters"
+    return (
+        Path(settings.train.output).expanduser()
+        if settings.train.output
+        else cache_base(settings) / "adapters"
+    )
 
 
 def repo_adapters_dir(settings: Settings, repo_root: Path) -> Path:
@@ -194,7 +218,11 @@ def list_adapters(settings: Settings, repo_root: Path) -> list[AdapterInfo]:
     registered; corrupt metadata is skipped with a warning."""
     folder = repo_adapters_dir(settings, repo_root)
     try:
-        runs = [entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith(STAGING_PREFIX)]
+        runs = [
+            entry
+            for entry in folder.iterdir()
+            if entry.is_dir() and not entry.name.startswith(STAGING_PREFIX)
+        ]
     except OSError:
         return []
     found: list[AdapterInfo] = []

@@ -43,9 +43,10 @@ def sweep_staging(directory: Path, older_than: float = STALE_SECONDS) -> int:
         return 0
     cutoff = time.time() - older_than
     leftovers = [
-        entry for entry in directory.iterdir()
+        entry
+        for entry in directory.iterdir()
         if entry.name.startswith(STAGING_PREFIX) and entry.lstat().st_mtime < cutoff
-    ]  # fmt: skip
+    ]
     for entry in leftovers:
         _remove(entry)
     return len(leftovers)

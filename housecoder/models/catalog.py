@@ -85,4 +85,6 @@ MINILM_L6 = PackagedEmbedder(
 
 BuiltinModel = PartsGguf | PackagedEmbedder
 
-BUILTIN: dict[str, BuiltinModel] = {model.name: model for model in (QWEN_CODER_1_5B, QWEN_CODER_0_5B, MINILM_L6)}
+BUILTIN: dict[str, BuiltinModel] = {
+    model.name: model for model in (QWEN_CODER_1_5B, QWEN_CODER_0_5B, MINILM_L6)
+}

@@ -38,7 +38,9 @@ def _estimated_bytes(gguf_path: Path, dtype: str) -> int:
     return params * (4 if dtype == "float32" else 2)
 
 
-def gguf_to_safetensors(gguf_path: Path, dest: Path, dtype: str = "bfloat16", progress: Progress = SILENT) -> Path:
+def gguf_to_safetensors(
+    gguf_path: Path, dest: Path, dtype: str = "bfloat16", progress: Progress = SILENT
+) -> Path:
     """Write a transformers model directory (weights, config, tokenizer) for `gguf_path` at `dest`."""
     try:
         import gguf  # noqa: F401
@@ -66,7 +68,9 @@ def gguf_to_safetensors(gguf_path: Path, dest: Path, dtype: str = "bfloat16", pr
     return dest
 
 
-def _convert(folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, gguf_path: Path, progress: Progress) -> None:
+def _convert(
+    folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, gguf_path: Path, progress: Progress
+) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 

@@ -47,7 +47,9 @@ def _max_length(src: Path, config: dict[str, Any]) -> int:
 def export_embedder(src: Path, dest: Path, progress: Progress = SILENT) -> Path:
     """Export the sentence-embedding model directory `src` to an ONNX directory at `dest`."""
     if not (src / "config.json").is_file() or not (src / TOKENIZER_FILE).is_file():
-        raise ModelUnavailable(f"{src}: not a sentence-embedding model directory (needs config.json and tokenizer.json)")
+        raise ModelUnavailable(
+            f"{src}: not a sentence-embedding model directory (needs config.json and tokenizer.json)"
+        )
     try:
         import torch
         from transformers import AutoModel
@@ -78,7 +80,8 @@ def export_embedder(src: Path, dest: Path, progress: Progress = SILENT) -> Path:
             str(staging / ONNX_FILE),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["sentence_embedding"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in sample} | {"sentence_embedding": {0: "batch"}},
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in sample}
+            | {"sentence_embedding": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
@@ -105,7 +108,9 @@ def _check_export(wrapped: Any, exported: Path) -> None:
     encoded = [runtime.encode(text) for text in texts]
     ids, mask = runtime.pad(encoded)
     with torch.no_grad():
-        reference = wrapped(torch.from_numpy(ids), torch.from_numpy(mask), torch.zeros_like(torch.from_numpy(ids)))
+        reference = wrapped(
+            torch.from_numpy(ids), torch.from_numpy(mask), torch.zeros_like(torch.from_numpy(ids))
+        )
     diff = float(np.abs(runtime.embed(texts) - reference.numpy()).max())
     if diff > 1e-3:
         raise ModelError(f"ONNX export of the embedder disagrees with torch (max difference {diff:.2g})")

@@ -1,13 +1,13 @@
 """Model store errors, each with a one-line message that tells the user what to do.
 
-    HousecoderError
-    └── ModelError
-        ├── MissingParts       part packages of a built-in model are not installed
-        ├── HashMismatch       an assembled or given file is not the expected bytes
-        ├── ModelUnavailable   unknown name, hub unreachable, offline, not a model
-        ├── NotPulled          a built-in model is known but not in the store yet
-        ├── DiskFull           not enough free space for a pull or a conversion
-        └── AdapterMismatch    a LoRA adapter was trained for another base model
+HousecoderError
+└── ModelError
+    ├── MissingParts       part packages of a built-in model are not installed
+    ├── HashMismatch       an assembled or given file is not the expected bytes
+    ├── ModelUnavailable   unknown name, hub unreachable, offline, not a model
+    ├── NotPulled          a built-in model is known but not in the store yet
+    ├── DiskFull           not enough free space for a pull or a conversion
+    └── AdapterMismatch    a LoRA adapter was trained for another base model
 """
 
 from __future__ import annotations

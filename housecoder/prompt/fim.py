@@ -42,9 +42,16 @@ class FimTokens:
 
     def all(self) -> tuple[str, ...]:
         return (
-            self.repo_name, self.file_sep, self.prefix, self.suffix, self.middle, self.pad, self.end_of_text,
-            self.chat_end, self.chat_start,
-        )  # fmt: skip
+            self.repo_name,
+            self.file_sep,
+            self.prefix,
+            self.suffix,
+            self.middle,
+            self.pad,
+            self.end_of_text,
+            self.chat_end,
+            self.chat_start,
+        )
 
 
 FIM = FimTokens()

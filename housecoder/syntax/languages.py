@@ -28,10 +28,19 @@ class LanguageSpec:
     factory: str = "language"  # function in the module returning the grammar pointer
     definitions: frozenset[str] = field(default_factory=frozenset)
     containers: frozenset[str] = field(default_factory=frozenset)  # definitions split by member when large
-    wrappers: frozenset[str] = field(default_factory=frozenset)  # nodes wrapping one definition (decorators, export)
+    wrappers: frozenset[str] = field(
+        default_factory=frozenset
+    )  # nodes wrapping one definition (decorators, export)
 
 
-def _spec(name: str, module: str, definitions: str, containers: str = "", wrappers: str = "", factory: str = "language") -> LanguageSpec:
+def _spec(
+    name: str,
+    module: str,
+    definitions: str,
+    containers: str = "",
+    wrappers: str = "",
+    factory: str = "language",
+) -> LanguageSpec:
     return LanguageSpec(
         name=name,
         module=module,
@@ -46,15 +55,31 @@ _JS_DEFS = (
     "function_declaration generator_function_declaration class_declaration method_definition "
     "lexical_declaration variable_declaration"
 )
-_TS_DEFS = _JS_DEFS + " abstract_class_declaration interface_declaration type_alias_declaration enum_declaration internal_module module"
+_TS_DEFS = (
+    _JS_DEFS
+    + " abstract_class_declaration interface_declaration type_alias_declaration enum_declaration internal_module module"
+)
 _TS_CONTAINERS = "class_declaration abstract_class_declaration interface_declaration internal_module module"
 
 LANGUAGES: dict[str, LanguageSpec] = {
     spec.name: spec
     for spec in (
-        _spec("python", "tree_sitter_python", "function_definition class_definition", "class_definition", "decorated_definition"),
+        _spec(
+            "python",
+            "tree_sitter_python",
+            "function_definition class_definition",
+            "class_definition",
+            "decorated_definition",
+        ),
         _spec("javascript", "tree_sitter_javascript", _JS_DEFS, "class_declaration", "export_statement"),
-        _spec("typescript", "tree_sitter_typescript", _TS_DEFS, _TS_CONTAINERS, "export_statement", "language_typescript"),
+        _spec(
+            "typescript",
+            "tree_sitter_typescript",
+            _TS_DEFS,
+            _TS_CONTAINERS,
+            "export_statement",
+            "language_typescript",
+        ),
         _spec("tsx", "tree_sitter_typescript", _TS_DEFS, _TS_CONTAINERS, "export_statement", "language_tsx"),
         _spec("go", "tree_sitter_go", "function_declaration method_declaration type_declaration"),
         _spec(
@@ -70,7 +95,11 @@ LANGUAGES: dict[str, LanguageSpec] = {
             "constructor_declaration annotation_type_declaration",
             "class_declaration interface_declaration enum_declaration record_declaration",
         ),
-        _spec("c", "tree_sitter_c", "function_definition struct_specifier union_specifier enum_specifier type_definition"),
+        _spec(
+            "c",
+            "tree_sitter_c",
+            "function_definition struct_specifier union_specifier enum_specifier type_definition",
+        ),
         _spec(
             "cpp",
             "tree_sitter_cpp",
@@ -99,14 +128,31 @@ LANGUAGES: dict[str, LanguageSpec] = {
 QUERY_FILES = {"tsx": "typescript"}  # languages that share another's tags query
 
 EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".pyi": "python",
-    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-    ".go": "go", ".rs": "rust", ".java": "java",
-    ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
-    ".cs": "c_sharp", ".rb": "ruby", ".php": "php",
-}  # fmt: skip
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".hxx": "cpp",
+    ".cs": "c_sharp",
+    ".rb": "ruby",
+    ".php": "php",
+}
 
 
 def language_for(path: str) -> str | None:

@@ -57,8 +57,14 @@ def node_name(node: Any) -> str:
             return decode(target.text) if trait is None else f"{decode(trait.text)} for {decode(target.text)}"
     declarator = node.child_by_field_name("declarator")
     while declarator is not None:
-        if declarator.type in ("identifier", "field_identifier", "qualified_identifier", "type_identifier",
-                               "operator_name", "destructor_name"):
+        if declarator.type in (
+            "identifier",
+            "field_identifier",
+            "qualified_identifier",
+            "type_identifier",
+            "operator_name",
+            "destructor_name",
+        ):
             return decode(declarator.text)
         declarator = declarator.child_by_field_name("declarator")
     for child in node.named_children:

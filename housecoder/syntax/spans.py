@@ -15,14 +15,50 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-TRIVIAL = frozenset([
-    "pass", "else:", "try:", "finally:", "return", "break", "continue", "}", "};", "});", ");", ")", "]", "],", "},",
-    "end", "do", "begin", "else", "{", "} else {", "else {", "return;", "break;", "continue;", "default:", "*/",
-    "@override", "@Override",
-])  # fmt: skip
+TRIVIAL = frozenset(
+    [
+        "pass",
+        "else:",
+        "try:",
+        "finally:",
+        "return",
+        "break",
+        "continue",
+        "}",
+        "};",
+        "});",
+        ");",
+        ")",
+        "]",
+        "],",
+        "},",
+        "end",
+        "do",
+        "begin",
+        "else",
+        "{",
+        "} else {",
+        "else {",
+        "return;",
+        "break;",
+        "continue;",
+        "default:",
+        "*/",
+        "@override",
+        "@Override",
+    ]
+)
 COMMENT = re.compile(r"^(#|//|/\*|\*|--|\"\"\"|''')")
-FUNCTION_NODES = frozenset(["function_definition", "function_declaration", "method_definition", "method_declaration",
-                            "constructor_declaration", "function_item"])  # fmt: skip
+FUNCTION_NODES = frozenset(
+    [
+        "function_definition",
+        "function_declaration",
+        "method_definition",
+        "method_declaration",
+        "constructor_declaration",
+        "function_item",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +104,9 @@ def in_string_or_comment(tree: Any, row: int, column: int) -> bool:
     return False
 
 
-def line_spans(text: str, tree: Any | None, rules: LineRules = LineRules(), allowed: set[int] | None = None) -> list[LineSpan]:
+def line_spans(
+    text: str, tree: Any | None, rules: LineRules = LineRules(), allowed: set[int] | None = None
+) -> list[LineSpan]:
     """Every line answer of `text` (`tree`: its tree-sitter tree, None for text rules only); `allowed`
     limits them to those 1-based line numbers."""
     lines = text.split("\n")
@@ -94,8 +132,12 @@ def body_span(node: Any) -> tuple[int, int] | None:
     if body is None:
         return None
     statements = [child for child in body.named_children if child.type != "comment"]
-    if statements and statements[0].type == "expression_statement" and statements[0].named_children \
-            and statements[0].named_children[0].type == "string":  # fmt: skip
+    if (
+        statements
+        and statements[0].type == "expression_statement"
+        and statements[0].named_children
+        and statements[0].named_children[0].type == "string"
+    ):
         statements = statements[1:]  # a docstring stays in the prompt, as in RepoEval
     if not statements:
         return None

@@ -10,7 +10,7 @@ import pytest
 from housecoder.benchmarks.replay import Request, percentile, replay, summarize
 from housecoder.benchmarks.sessions import pick_sessions
 
-SOURCE = '''import os
+SOURCE = """import os
 
 
 def home(user):
@@ -22,7 +22,7 @@ def home(user):
 def shell():
 
     return os.environ.get("SHELL", "/bin/sh")
-'''
+"""
 
 
 def test_sessions_type_real_lines_and_leave_the_rest_of_the_file(tmp_path: Path) -> None:
@@ -45,7 +45,12 @@ def test_pauses_follow_word_ends(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("x = 1\nvalue = compute(x, y)\n")
     (session,) = pick_sessions(tmp_path, [tmp_path / "a.py"], count=1)
     assert session.typed == "value = compute(x, y)"
-    assert [session.typed[:n] for n in session.pauses()] == ["", "value = ", "value = compute(", "value = compute(x, "]
+    assert [session.typed[:n] for n in session.pauses()] == [
+        "",
+        "value = ",
+        "value = compute(",
+        "value = compute(x, ",
+    ]
 
 
 def test_percentile_and_summary_by_hand() -> None:
@@ -74,7 +79,9 @@ def test_replay_against_the_tiny_model(tiny_qwen_dir: Path, tmp_path: Path) -> N
     from housecoder.models.loading import load_code_model
 
     (tmp_path / "a.py").write_text(SOURCE)
-    settings = Settings.model_validate({"models": {"device": "cpu", "dtype": "float32"}, "completion": {"max_new_tokens": 4}})
+    settings = Settings.model_validate(
+        {"models": {"device": "cpu", "dtype": "float32"}, "completion": {"max_new_tokens": 4}}
+    )
     backend = TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
     engine = CompletionEngine(backend, settings, repo_name="r")
     sessions = pick_sessions(tmp_path, [tmp_path / "a.py"], count=2)

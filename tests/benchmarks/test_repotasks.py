@@ -36,7 +36,9 @@ def test_every_task_is_its_file_with_the_answer_cut_out(geometry_repo: Path) -> 
 
 def test_docstrings_and_trivial_lines_are_not_tasks(geometry_repo: Path) -> None:
     root = geometry_repo
-    lines = {task.groundtruth for task in make_tasks(root, IndexConfig(), TaskOptions(kinds=("line",), count=100))}
+    lines = {
+        task.groundtruth for task in make_tasks(root, IndexConfig(), TaskOptions(kinds=("line",), count=100))
+    }
     assert "checked = max(width, 0)" in lines and "return math.pi * self.radius ** 2" in lines
     assert not {'"""The area of a rectangle."""', "pass", "# a comment line is never a task"} & lines
     assert "surface = area(width, height)" in lines
@@ -46,27 +48,38 @@ def test_api_tasks_call_code_defined_in_another_file(geometry_repo: Path) -> Non
     root = geometry_repo
     api = make_tasks(root, IndexConfig(), TaskOptions(kinds=("api",), count=100))
     assert {task.groundtruth for task in api} == {
-        "surface = area(width, height)", "edge = perimeter(width, height)", "shapes = [Circle(r) for r in radii]",
+        "surface = area(width, height)",
+        "edge = perimeter(width, height)",
+        "shapes = [Circle(r) for r in radii]",
         "sizes = [shape.size() for shape in shapes]",  # Circle.size, a method of another file
-    }  # fmt: skip  # not `label = ...` (no repository call) nor `return sum(sizes)` (a builtin)
+    }  # not `label = ...` (no repository call) nor `return sum(sizes)` (a builtin)
     assert all(task.path == "pkg/report.py" for task in api)
 
 
 def test_function_tasks_hold_out_the_body_after_the_docstring(geometry_repo: Path) -> None:
     root = geometry_repo
-    bodies = {task.task_id.split(":")[0].split("/", 2)[2] + ":" + str(task.metadata["line"]): task
-              for task in make_tasks(root, IndexConfig(), TaskOptions(kinds=("function",), count=100))}  # fmt: skip
+    bodies = {
+        task.task_id.split(":")[0].split("/", 2)[2] + ":" + str(task.metadata["line"]): task
+        for task in make_tasks(root, IndexConfig(), TaskOptions(kinds=("function",), count=100))
+    }
     area_task = next(task for task in bodies.values() if task.groundtruth.startswith("checked"))
-    assert area_task.groundtruth == "checked = max(width, 0)\n    result = checked * max(height, 0)\n    return result"
+    assert (
+        area_task.groundtruth
+        == "checked = max(width, 0)\n    result = checked * max(height, 0)\n    return result"
+    )
     assert area_task.prefix.endswith('"""The area of a rectangle."""\n    ') and not area_task.is_single_line
-    assert not any(task.groundtruth == "return math.pi" for task in bodies.values())  # one-statement bodies are too short
+    assert not any(
+        task.groundtruth == "return math.pi" for task in bodies.values()
+    )  # one-statement bodies are too short
 
 
 def test_time_split_takes_only_code_added_after_the_commit(geometry_repo: Path) -> None:
     root = geometry_repo
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     git("init", "-q")
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "x", "--allow-empty")
@@ -78,9 +91,10 @@ def test_time_split_takes_only_code_added_after_the_commit(geometry_repo: Path) 
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "v2")
     tasks = make_tasks(root, IndexConfig(), TaskOptions(kinds=("line", "function"), count=50, since=cut))
     assert {task.groundtruth for task in tasks} == {
-        "squared = width ** 2 + height ** 2", "return math.sqrt(squared)",
+        "squared = width ** 2 + height ** 2",
+        "return math.sqrt(squared)",
         "squared = width ** 2 + height ** 2\n    return math.sqrt(squared)",
-    }  # fmt: skip
+    }
     with pytest.raises(TaskError, match=r"git diff nope\.\.HEAD failed"):
         make_tasks(root, IndexConfig(), TaskOptions(since="nope"))
 

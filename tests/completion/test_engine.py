@@ -33,11 +33,17 @@ class ScriptedBackend:
 
 class OneDefinition:
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
-        return [ContextSnippet("lib/io.py", 1, 2, "def read_json(path):\n    ...", "definition", "definition of read_json")]
+        return [
+            ContextSnippet(
+                "lib/io.py", 1, 2, "def read_json(path):\n    ...", "definition", "definition of read_json"
+            )
+        ]
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        return [ContextSnippet("lib/other.py", 5, 5, "OTHER = 1", "retrieval", "hybrid search #1"),
-                ContextSnippet("app/main.py", 1, 1, "leak", "retrieval", "own file")]
+        return [
+            ContextSnippet("lib/other.py", 5, 5, "OTHER = 1", "retrieval", "hybrid search #1"),
+            ContextSnippet("app/main.py", 1, 1, "leak", "retrieval", "own file"),
+        ]
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return []
@@ -58,7 +64,9 @@ def test_pipeline_builds_a_repository_prompt_and_post_processes() -> None:
     assert out.text == "read_json(path)"
     assert [s.path for s in out.snippets] == ["lib/io.py", "lib/other.py"]  # own file never used
     prompt = backend.prompts[0].prompt
-    assert prompt.startswith("<|repo_name|>demo\n<|file_sep|>lib/other.py\nOTHER = 1\n<|file_sep|>lib/io.py\n")
+    assert prompt.startswith(
+        "<|repo_name|>demo\n<|file_sep|>lib/other.py\nOTHER = 1\n<|file_sep|>lib/io.py\n"
+    )
     assert "<|file_sep|>app/main.py\n<|fim_prefix|>import json" in prompt and "leak" not in prompt
     assert backend.prompts[0].single_line
     assert list(out.timings) == ["trigger", "context", "prompt", "model", "postprocess", "total"]
@@ -68,7 +76,10 @@ def test_without_a_repository_name_the_prompt_is_plain_file_level_fim() -> None:
     backend = ScriptedBackend("json.load(f)")
     bare = CompletionEngine(backend, Settings(), repo_name=None)  # HumanEval-FIM style: no repository
     assert bare.complete(CompletionInput("t.py", TEXT, CURSOR, "python")).text == "json.load(f)"
-    assert backend.prompts[0].prompt == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+    assert (
+        backend.prompts[0].prompt
+        == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+    )
 
 
 def test_no_model_call_inside_a_comment() -> None:
@@ -76,7 +87,10 @@ def test_no_model_call_inside_a_comment() -> None:
     text = "# explain the\n"
     out = engine(backend).complete(CompletionInput("a.py", text, len("# explain the"), "python"))
     assert (out.text, out.trigger.reason, backend.prompts) == ("", "inside a comment", [])
-    assert engine(backend, complete_in_comments=True).complete(CompletionInput("a.py", text, 13, "python")).text == "x"
+    assert (
+        engine(backend, complete_in_comments=True).complete(CompletionInput("a.py", text, 13, "python")).text
+        == "x"
+    )
 
 
 def test_typing_through_a_suggestion_reuses_it_and_same_prompt_hits_the_cache() -> None:
@@ -86,7 +100,12 @@ def test_typing_through_a_suggestion_reuses_it_and_same_prompt_hits_the_cache() 
     again = eng.complete(CompletionInput("a.py", TEXT, CURSOR, "python"))
     typed = TEXT[:CURSOR] + "js" + TEXT[CURSOR:]
     through = eng.complete(CompletionInput("a.py", typed, CURSOR + 2, "python"))
-    assert (first.text, again.cached, through.text, through.cached) == ("json.load(f)", "prompt", "on.load(f)", "typed-through")
+    assert (first.text, again.cached, through.text, through.cached) == (
+        "json.load(f)",
+        "prompt",
+        "on.load(f)",
+        "typed-through",
+    )
     assert len(backend.prompts) == 1
 
 
@@ -115,17 +134,27 @@ def test_a_block_body_is_served_from_its_own_file_unless_context_multi_line_asks
     line = engine(backend, retriever).complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
     assert not line.trigger.multi_line and [s.path for s in line.snippets] == ["lib/io.py", "lib/other.py"]
     call = "import json\n\ndef load(path):\n    return read_json(\n"
-    arguments = engine(backend, retriever).complete(CompletionInput("app/main.py", call, len(call) - 1, "python"))
+    arguments = engine(backend, retriever).complete(
+        CompletionInput("app/main.py", call, len(call) - 1, "python")
+    )
     assert arguments.trigger.multi_line and arguments.snippets  # call arguments keep the definitions
-    wide = CompletionEngine(backend, Settings.model_validate({"context": {"multi_line": True}}), repo_name="demo",
-                            retriever=retriever)  # type: ignore[arg-type]  # fmt: skip
-    assert [s.path for s in wide.complete(CompletionInput("app/main.py", block, cursor, "python")).snippets] == [
-        "lib/io.py", "lib/other.py"]  # fmt: skip
+    wide = CompletionEngine(
+        backend,
+        Settings.model_validate({"context": {"multi_line": True}}),
+        repo_name="demo",
+        retriever=retriever,
+    )  # type: ignore[arg-type]
+    assert [
+        s.path for s in wide.complete(CompletionInput("app/main.py", block, cursor, "python")).snippets
+    ] == ["lib/io.py", "lib/other.py"]
     # the training job's prompts follow the same rule: a sample is trained as it would be served
-    prompt, snippets = engine(backend, retriever).build_prompt(CompletionInput("app/main.py", block, cursor, "python"))
+    prompt, snippets = engine(backend, retriever).build_prompt(
+        CompletionInput("app/main.py", block, cursor, "python")
+    )
     assert snippets == [] and prompt == backend.prompts[0].prompt
-    _, snippets = engine(backend, retriever).build_prompt(CompletionInput("app/main.py", block, cursor, "python",
-                                                                          multi_line=False))  # fmt: skip
+    _, snippets = engine(backend, retriever).build_prompt(
+        CompletionInput("app/main.py", block, cursor, "python", multi_line=False)
+    )
     assert snippets
 
 
@@ -135,16 +164,25 @@ class TokenByToken(ScriptedBackend):
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         self.prompts.append(request)
         pieces = self.text.splitlines(keepends=True)
-        return run_generation(request, cancel, prompt_tokens=1, reused_tokens=0, prefill=lambda _: True,
-                              next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
-                              decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
+        return run_generation(
+            request,
+            cancel,
+            prompt_tokens=1,
+            reused_tokens=0,
+            prefill=lambda _: True,
+            next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
+            decode=lambda tokens: "".join(pieces[: len(tokens)]),
+            stop_ids={len(pieces)},
+        )
 
 
 def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     text = "def load(path):\n    \n\nload('a')\n"
     cursor = text.index("    \n") + 4
     rest = "data = read(path)\n    return data\n\n\ndef save(path, data):\n    write(path, data)\n"
-    whole = engine(ScriptedBackend(rest)).complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
+    whole = engine(ScriptedBackend(rest)).complete(
+        CompletionInput("a.py", text, cursor, "python", multi_line=True)
+    )
     backend = TokenByToken(rest)
     out = engine(backend).complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
     assert out.text == whole.text == "data = read(path)\n    return data"
@@ -152,14 +190,18 @@ def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     assert backend.prompts[0].scope_ended is not None
     engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
     assert backend.prompts[1].scope_ended is None  # one line: the line's end stops it
-    off = CompletionEngine(backend, Settings.model_validate({"completion": {"stop_early": False}}), repo_name="demo")
+    off = CompletionEngine(
+        backend, Settings.model_validate({"completion": {"stop_early": False}}), repo_name="demo"
+    )
     whole_run = off.complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
     assert whole_run.stopped_by == "eos" and whole_run.raw == rest and whole_run.text == out.text
 
 
 def test_multi_line_end_scope_asks_the_model_never_to_end_a_multi_line_completion_itself() -> None:
     backend = ScriptedBackend("a = 1")
-    scope = CompletionEngine(backend, Settings.model_validate({"completion": {"multi_line_end": "scope"}}), repo_name="demo")
+    scope = CompletionEngine(
+        backend, Settings.model_validate({"completion": {"multi_line_end": "scope"}}), repo_name="demo"
+    )
     scope.complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
     scope.complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
     engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
@@ -171,7 +213,9 @@ def test_a_looping_generation_stops_and_shows_the_loop_once() -> None:
     text = "def check(n):\n    \n"
     loop = "".join(f"if n == {k}:\n        return False\n\n    " for k in range(40))
     backend = TokenByToken(loop)
-    out = engine(backend).complete(CompletionInput("a.py", text, text.index("    \n") + 4, "python", multi_line=True))
+    out = engine(backend).complete(
+        CompletionInput("a.py", text, text.index("    \n") + 4, "python", multi_line=True)
+    )
     assert out.text == "if n == 0:\n        return False"
     assert out.stopped_by == "scope" and out.raw.count("return False") <= 4
 
@@ -190,7 +234,9 @@ def test_with_the_tiny_model(tiny_qwen_dir: Path) -> None:
 
     settings = Settings.model_validate({"models": {"code_model": str(tiny_qwen_dir), "device": "cpu"}})
     backend = load_backend(settings)
-    out = CompletionEngine(backend, settings, repo_name="demo").complete(CompletionInput("a.py", TEXT, CURSOR, "python"))
+    out = CompletionEngine(backend, settings, repo_name="demo").complete(
+        CompletionInput("a.py", TEXT, CURSOR, "python")
+    )
     assert out.prompt_tokens > 10 and out.stopped_by in ("eos", "newline", "length")
     assert "\n" not in out.text  # single line after post-processing
 
@@ -219,11 +265,19 @@ def test_keystrokes_within_a_word_reuse_the_context_and_a_finished_word_refreshe
     retriever = CountingRetriever()
     pipeline = engine(ScriptedBackend("x"), retriever)
     head = "import json\n\ndef load(path):\n    data = "
-    outputs = [pipeline.complete(CompletionInput("app/main.py", head + typed + "\n", len(head + typed), "python"))
-               for typed in ("", "rea", "read_js", "read_json(")]  # fmt: skip
+    outputs = [
+        pipeline.complete(CompletionInput("app/main.py", head + typed + "\n", len(head + typed), "python"))
+        for typed in ("", "rea", "read_js", "read_json(")
+    ]
     assert [out.context_reused for out in outputs] == [False, True, True, False]
-    assert len(retriever.names) == 2 and "read_json" in retriever.names[1] and "read_json" not in retriever.names[0]
-    assert all(query.endswith("def load(path):") for query in retriever.queries)  # the cursor line is not in the query
+    assert (
+        len(retriever.names) == 2
+        and "read_json" in retriever.names[1]
+        and "read_json" not in retriever.names[0]
+    )
+    assert all(
+        query.endswith("def load(path):") for query in retriever.queries
+    )  # the cursor line is not in the query
     prompts = [out.prompt for out in outputs[:3]]
     front = prompts[0][: prompts[0].index("<|fim_prefix|>")]
     assert all(prompt.startswith(front) for prompt in prompts)
@@ -236,7 +290,9 @@ def test_a_context_with_a_source_left_out_is_not_remembered() -> None:
 
     pipeline = engine(ScriptedBackend("x"), Failing())
     first = pipeline.complete(CompletionInput("app/main.py", TEXT, CURSOR, "python"))
-    second = pipeline.complete(CompletionInput("app/main.py", TEXT.replace("return ", "return j"), CURSOR + 1, "python"))
+    second = pipeline.complete(
+        CompletionInput("app/main.py", TEXT.replace("return ", "return j"), CURSOR + 1, "python")
+    )
     assert "retrieval" in first.skipped and not second.context_reused
 
 
@@ -262,23 +318,43 @@ def _layout(layout: str) -> Settings:
 
 def test_line_start_layout_puts_the_typed_part_of_the_line_after_fim_middle() -> None:
     backend = HealingBackend("json.load(f)")
-    out = CompletionEngine(backend, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
+    out = CompletionEngine(backend, _layout("line-start"), repo_name=None).complete(
+        CompletionInput("t.py", TEXT, CURSOR, "python")
+    )
     line_start = TEXT.rindex("\n", 0, CURSOR) + 1
-    assert backend.prompts[0].prompt == (f"<|fim_prefix|>{TEXT[:line_start]}<|fim_suffix|>{TEXT[CURSOR:]}"
-                                         f"<|fim_middle|>{TEXT[line_start:CURSOR]}")  # fmt: skip
+    assert backend.prompts[0].prompt == (
+        f"<|fim_prefix|>{TEXT[:line_start]}<|fim_suffix|>{TEXT[CURSOR:]}"
+        f"<|fim_middle|>{TEXT[line_start:CURSOR]}"
+    )
     assert backend.prompts[0].typed == "    return " and backend.prompts[0].heal_tokens == 4
     assert (out.text, out.layout) == ("json.load(f)", "line-start")
 
 
 def test_line_start_falls_back_to_psm_where_the_backend_cannot_heal(caplog: pytest.LogCaptureFixture) -> None:
-    plain = ScriptedBackend("json.load(f)")  # an OpenAI-compatible engine: no way to constrain the first tokens
-    out = CompletionEngine(plain, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
-    assert plain.prompts[0].prompt.endswith("<|fim_middle|>") and plain.prompts[0].typed == "" and out.layout == "psm"
+    plain = ScriptedBackend(
+        "json.load(f)"
+    )  # an OpenAI-compatible engine: no way to constrain the first tokens
+    out = CompletionEngine(plain, _layout("line-start"), repo_name=None).complete(
+        CompletionInput("t.py", TEXT, CURSOR, "python")
+    )
+    assert (
+        plain.prompts[0].prompt.endswith("<|fim_middle|>")
+        and plain.prompts[0].typed == ""
+        and out.layout == "psm"
+    )
     refusing = HealingBackend("json.load(f)", refuse=True)
     with caplog.at_level("INFO"):
-        out = CompletionEngine(refusing, _layout("line-start"), repo_name=None).complete(CompletionInput("t.py", TEXT, CURSOR, "python"))
-    assert [r.typed for r in refusing.prompts] == ["    return ", ""]  # tried, refused, asked again the old way
-    assert refusing.prompts[1].prompt == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+        out = CompletionEngine(refusing, _layout("line-start"), repo_name=None).complete(
+            CompletionInput("t.py", TEXT, CURSOR, "python")
+        )
+    assert [r.typed for r in refusing.prompts] == [
+        "    return ",
+        "",
+    ]  # tried, refused, asked again the old way
+    assert (
+        refusing.prompts[1].prompt
+        == f"<|fim_prefix|>{TEXT[:CURSOR]}<|fim_suffix|>{TEXT[CURSOR:]}<|fim_middle|>"
+    )
     assert (out.text, out.layout) == ("json.load(f)", "psm")
     assert "psm instead" in caplog.text
 
@@ -311,7 +387,10 @@ def test_hostile_documents_take_linear_time(name: str) -> None:
     text = HOSTILE[name]
     started = time.perf_counter()
     engine(ScriptedBackend("y"), OneDefinition()).complete(
-        CompletionInput("a.py", text, len(text), "python", documents=(OpenDocument("b.py", text),), multi_line=False))
+        CompletionInput(
+            "a.py", text, len(text), "python", documents=(OpenDocument("b.py", text),), multi_line=False
+        )
+    )
     assert time.perf_counter() - started < 30
 
 
@@ -320,21 +399,28 @@ def test_secret_buffers_never_reach_the_prompt() -> None:
 
     aws = "AKIAIOSFODNN7EXAMPLE"
     stripe = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
-    documents = (OpenDocument(".env", "DATABASE_PASSWORD=hunter2hunter2\nreturn_value = load(path)\n"),
-                 OpenDocument("app/billing.py", f"STRIPE = '{stripe}'\ndef load(path):\n    return read_json(path)\n"),
-                 OpenDocument("app/cloud.py", f"KEY = '{aws}'\ndef load(path):\n    return read_json(path)\n"),
-                 OpenDocument("app/util.py", "def load(path):\n    return read_json(path)\n"))  # fmt: skip
+    documents = (
+        OpenDocument(".env", "DATABASE_PASSWORD=hunter2hunter2\nreturn_value = load(path)\n"),
+        OpenDocument("app/billing.py", f"STRIPE = '{stripe}'\ndef load(path):\n    return read_json(path)\n"),
+        OpenDocument("app/cloud.py", f"KEY = '{aws}'\ndef load(path):\n    return read_json(path)\n"),
+        OpenDocument("app/util.py", "def load(path):\n    return read_json(path)\n"),
+    )
     backend = ScriptedBackend("read_json(path)")
-    out = engine(backend, OneDefinition()).complete(CompletionInput("app/main.py", TEXT, CURSOR, "python", documents=documents))
+    out = engine(backend, OneDefinition()).complete(
+        CompletionInput("app/main.py", TEXT, CURSOR, "python", documents=documents)
+    )
     prompt = backend.prompts[0].prompt
     assert "app/util.py" in [s.path for s in out.snippets]  # open documents do reach the prompt
     assert not any(secret in prompt for secret in ("hunter2", stripe, aws))
 
 
-@pytest.mark.parametrize(("path", "text"), [
-    (".env", "API_URL=https://example.com\nDEBUG="),
-    ("app/settings.py", "KEY = 'AKIAIOSFODNN7EXAMPLE'\nDEBUG = "),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (".env", "API_URL=https://example.com\nDEBUG="),
+        ("app/settings.py", "KEY = 'AKIAIOSFODNN7EXAMPLE'\nDEBUG = "),
+    ],
+)
 def test_a_secret_file_gets_no_completion(path: str, text: str) -> None:
     backend = ScriptedBackend("True")
     out = engine(backend).complete(CompletionInput(path, text, len(text), "python", multi_line=False))

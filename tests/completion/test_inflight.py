@@ -25,13 +25,17 @@ PREFIX, SUFFIX = "def load(path):\n    return json.", "\n"
         ("", None, "l", False, None),  # nothing written yet: no evidence it agrees
     ],
 )
-def test_follows_and_answer(written: str, final: str | None, typed: str, follows: bool, answer: str | None) -> None:
+def test_follows_and_answer(
+    written: str, final: str | None, typed: str, follows: bool, answer: str | None
+) -> None:
     flights = Flights()
     flight = flights.start("a.py", PREFIX, SUFFIX)
     flight.text, flight.final = written, final
     assert flights.follows("a.py", PREFIX + typed, SUFFIX) is follows
     assert flights.answer("a.py", PREFIX + typed, SUFFIX) == answer
-    assert not flights.follows("b.py", PREFIX + typed, SUFFIX) and not flights.follows("a.py", PREFIX + typed, "x\n")
+    assert not flights.follows("b.py", PREFIX + typed, SUFFIX) and not flights.follows(
+        "a.py", PREFIX + typed, "x\n"
+    )
 
 
 def test_a_cancelled_generation_is_never_adopted() -> None:
@@ -78,16 +82,28 @@ class Paused:
                 self.go.wait(30)
             return index
 
-        return run_generation(request, cancel, prompt_tokens=1, reused_tokens=0, prefill=lambda _: True, next_token=next_token,
-                              decode=lambda tokens: self.text[: len(tokens)], stop_ids={len(self.text)})  # fmt: skip
+        return run_generation(
+            request,
+            cancel,
+            prompt_tokens=1,
+            reused_tokens=0,
+            prefill=lambda _: True,
+            next_token=next_token,
+            decode=lambda tokens: self.text[: len(tokens)],
+            stop_ids={len(self.text)},
+        )
 
 
 def test_typing_what_the_running_generation_writes_is_answered_from_it() -> None:
     backend = Paused("load(f)", pause_after=3)
-    engine = CompletionEngine(backend, Settings.model_validate({"server": {"cache_entries": 0}}), repo_name=None)  # type: ignore[arg-type]
+    engine = CompletionEngine(
+        backend, Settings.model_validate({"server": {"cache_entries": 0}}), repo_name=None
+    )  # type: ignore[arg-type]
     text = PREFIX + SUFFIX
     first: list[object] = []
-    worker = threading.Thread(target=lambda: first.append(engine.complete(CompletionInput("a.py", text, len(PREFIX), "python"))))
+    worker = threading.Thread(
+        target=lambda: first.append(engine.complete(CompletionInput("a.py", text, len(PREFIX), "python")))
+    )
     worker.start()
     assert backend.paused.wait(30)  # "loa" written, the model busy with the next token
     typed = PREFIX + "lo"
@@ -105,7 +121,9 @@ def test_reuse_can_be_turned_off() -> None:
     backend = Paused("load(f)", pause_after=3)
     settings = Settings.model_validate({"completion": {"reuse_in_flight": False}})
     engine = CompletionEngine(backend, settings, repo_name=None)  # type: ignore[arg-type]
-    worker = threading.Thread(target=lambda: engine.complete(CompletionInput("a.py", PREFIX + SUFFIX, len(PREFIX), "python")))
+    worker = threading.Thread(
+        target=lambda: engine.complete(CompletionInput("a.py", PREFIX + SUFFIX, len(PREFIX), "python"))
+    )
     worker.start()
     assert backend.paused.wait(30)
     typed = PREFIX + "lo"

@@ -21,11 +21,18 @@ PROMPT = "<|fim_prefix|>def f(x):\n    return <|fim_suffix|><|fim_middle|>"
 
 
 def settings_for(tiny_qwen_dir: Path, tmp_path: Path, **models: Any) -> Settings:
-    return Settings.model_validate({
-        "models": {"code_model": str(tiny_qwen_dir), "device": "cpu", "dtype": "float32",
-                   "cache_dir": str(tmp_path / "models"), **models},
-        "train": {"output": str(tmp_path / "adapters")},
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "models": {
+                "code_model": str(tiny_qwen_dir),
+                "device": "cpu",
+                "dtype": "float32",
+                "cache_dir": str(tmp_path / "models"),
+                **models,
+            },
+            "train": {"output": str(tmp_path / "adapters")},
+        }
+    )
 
 
 def last_logits(backend: Any) -> list[float]:
@@ -44,7 +51,11 @@ def test_a_registered_adapter_is_picked_for_the_repository_and_changes_the_outpu
     repo.mkdir()
     settings = settings_for(tiny_qwen_dir, tmp_path)
     plain = load(settings, repo_roots=[repo])
-    assert plain.adapter is None and plain.backend.adapter is None and plain.fingerprint == base_fingerprint(tiny_qwen_dir)
+    assert (
+        plain.adapter is None
+        and plain.backend.adapter is None
+        and plain.fingerprint == base_fingerprint(tiny_qwen_dir)
+    )
 
     registered = register(settings, repo, "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir)
     with caplog.at_level(logging.INFO, logger="housecoder.completion.loading"):
@@ -56,7 +67,10 @@ def test_a_registered_adapter_is_picked_for_the_repository_and_changes_the_outpu
     assert last_logits(tuned.backend) != pytest.approx(last_logits(plain.backend))
 
     # Off when asked, and without a repository there is nothing to pick from.
-    assert load_backend(settings_for(tiny_qwen_dir, tmp_path, auto_adapter=False), repo_root=repo).adapter is None
+    assert (
+        load_backend(settings_for(tiny_qwen_dir, tmp_path, auto_adapter=False), repo_root=repo).adapter
+        is None
+    )
     assert load_backend(settings).adapter is None
 
 
@@ -77,7 +91,9 @@ def test_a_registered_adapter_that_does_not_load_is_left_off(tiny_qwen_dir: Path
 def test_an_explicit_adapter_for_another_base_is_refused_in_one_line(
     tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
 ) -> None:
-    other = register(settings_for(tiny_qwen_dir, tmp_path), tmp_path, "other", "f" * 64, peft_dir=tiny_adapter_dir)
+    other = register(
+        settings_for(tiny_qwen_dir, tmp_path), tmp_path, "other", "f" * 64, peft_dir=tiny_adapter_dir
+    )
     with pytest.raises(AdapterMismatch) as caught:
         load_backend(settings_for(tiny_qwen_dir, tmp_path, adapter=str(other)))
     assert "\n" not in str(caught.value) and "not for the loaded model" in str(caught.value)

@@ -47,12 +47,16 @@ def test_left_over_budget_takes_the_head_of_a_skipped_definition_only() -> None:
     head = got[1]
     assert head.text == "\n".join(f"def m{i}(self): ..." for i in range(head.text.count("\n") + 1))
     assert head.end_line == 10 + head.text.count("\n") and sum(snippet_cost(s, count) for s in got) <= budget
-    assert assemble([[small, long_class]], snippet_cost(small, count) + 20, count) == [small]  # too little left
+    assert assemble([[small, long_class]], snippet_cost(small, count) + 20, count) == [
+        small
+    ]  # too little left
 
 
 def test_a_snippet_that_repeats_the_cursor_surroundings_is_dropped() -> None:
     around = "def total(items):\n    subtotal = sum(i.price for i in items)\n    tax = subtotal * RATE"
-    copy = snip("copy.py", 1, "def total(items):\n    subtotal = sum(i.price for i in items)\n    return subtotal")
+    copy = snip(
+        "copy.py", 1, "def total(items):\n    subtotal = sum(i.price for i in items)\n    return subtotal"
+    )
     helpful = snip("rates.py", 1, "RATE = 0.2\ndef total(items):\n    return 0")
     got = assemble([[copy, helpful]], 100, count, around=around, max_overlap=0.5)
     assert got == [helpful]  # 2 of 3 lines repeated vs 1 of 3

@@ -18,7 +18,16 @@ class FakeRetriever:
         self.asked.append(tuple(names))
         if self.fail:
             raise RuntimeError("index is broken\nsecond line")
-        return [ContextSnippet("lib/geo.py", 3, 4, "def scale_point(p, k):\n    return p * k", "definition", "definition of scale_point")]
+        return [
+            ContextSnippet(
+                "lib/geo.py",
+                3,
+                4,
+                "def scale_point(p, k):\n    return p * k",
+                "definition",
+                "definition of scale_point",
+            )
+        ]
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         if self.hold is not None:
@@ -27,7 +36,16 @@ class FakeRetriever:
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         self.asked.append(("similar", query))
-        return [ContextSnippet("lib/shapes.py", 7, 8, "def shrink(p):\n    return scale_point(p, 0.5)", "retrieval", "similar window 0.40")]
+        return [
+            ContextSnippet(
+                "lib/shapes.py",
+                7,
+                8,
+                "def shrink(p):\n    return scale_point(p, 0.5)",
+                "retrieval",
+                "similar window 0.40",
+            )
+        ]
 
 
 REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
@@ -39,9 +57,16 @@ def words(text: str) -> int:
 
 def test_all_sources_contribute_and_are_timed() -> None:
     retriever = FakeRetriever()
-    docs = [OpenDocument("app/util.py", "def enlarge_twice(p):\n    return enlarge(enlarge(p))\n"),
-            OpenDocument("app/main.py", "def enlarge(p): pass")]
-    result = gather(ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs), ContextConfig(), words, retriever)
+    docs = [
+        OpenDocument("app/util.py", "def enlarge_twice(p):\n    return enlarge(enlarge(p))\n"),
+        OpenDocument("app/main.py", "def enlarge(p): pass"),
+    ]
+    result = gather(
+        ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs),
+        ContextConfig(),
+        words,
+        retriever,
+    )
     assert [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py", "lib/other.py", "app/util.py"]
     assert all(s.path != "app/main.py" for s in result.snippets)
     assert set(result.timings) == {"definitions", "similar", "retrieval", "open_documents", "assemble"}
@@ -58,7 +83,10 @@ def test_a_slow_source_is_left_out_within_its_budget() -> None:
         # the search cannot answer before `hold` is set: gather answering at all means it did not wait for it
     finally:
         hold.set()
-    assert "retrieval" in result.skipped and [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py"]
+    assert "retrieval" in result.skipped and [s.path for s in result.snippets] == [
+        "lib/geo.py",
+        "lib/shapes.py",
+    ]
 
 
 def test_a_failing_source_is_reported_in_one_line() -> None:
@@ -74,7 +102,10 @@ def test_disabled_or_zero_budget_gives_nothing() -> None:
 
 def test_the_plan_reads_settled_text_only() -> None:
     config = ContextConfig()
-    typing = [ContextRequest("a.py", "python", "import os\n\ndef f(path):\n    x = os.pa" [: -n or None], "\n") for n in (0, 1, 2)]
+    typing = [
+        ContextRequest("a.py", "python", "import os\n\ndef f(path):\n    x = os.pa"[: -n or None], "\n")
+        for n in (0, 1, 2)
+    ]
     plans = [plan(request, config) for request in typing]
     assert plans[0] == plans[1]  # "os.pa" and "os.p": the word at the cursor is not a name yet
     assert plans[0].query == "import os\n\ndef f(path):"  # the cursor line is still being typed

@@ -53,7 +53,7 @@ def get_current_context(silent: bool = False) -> Context | None:
             raise RuntimeError("There is no active click context.") from e
     return None'''
 
-JAVA_CLASS = '''public class Store {
+JAVA_CLASS = """public class Store {
     private final List<Item> items;
 
     public Store(List<Item> items) {
@@ -68,7 +68,7 @@ JAVA_CLASS = '''public class Store {
         for (Item i : items) { t += i.price; }
         return t + tax;
     }
-}'''
+}"""
 
 
 @pytest.mark.parametrize(
@@ -76,15 +76,39 @@ JAVA_CLASS = '''public class Store {
     [
         (PY_CLASS, "class", 12, PY_CLASS_OUTLINE),
         (PY_CLASS, "class", 40, PY_CLASS),  # short enough: whole
-        (PY_FUNCTION, "function", 6, '@cache\ndef get_current_context(silent: bool = False) -> Context | None:\n'
-                                     '    """Returns the current click context."""\n    ...'),
+        (
+            PY_FUNCTION,
+            "function",
+            6,
+            "@cache\ndef get_current_context(silent: bool = False) -> Context | None:\n"
+            '    """Returns the current click context."""\n    ...',
+        ),
         ("def f(x):\n    y = x + 1\n    z = y * 2\n    return z", "function", 2, "def f(x): ..."),
-        (JAVA_CLASS, "class", 10, "public class Store {\n    private final List<Item> items;\n"
-                                  "    public Store(List<Item> items) { ... }\n    public int total(\n        int tax) { ... }\n}"),
-        ("/// Sums.\n#[inline]\nfn total(items: &[u32]) -> u32 {\n    let mut t = 0;\n    for i in items { t += i; }\n    t\n}",
-         "function", 3, "/// Sums.\n#[inline]\nfn total(items: &[u32]) -> u32 { ... }"),
-        ("function total(items) {\n  let t = 0;\n  return t;\n}", "method", 2, "function total(items) { ... }"),
-        ("class Empty:\n    pass\n    pass", "class", 1, "class Empty:\n    pass\n    pass"),  # members, no bodies to cut
+        (
+            JAVA_CLASS,
+            "class",
+            10,
+            "public class Store {\n    private final List<Item> items;\n"
+            "    public Store(List<Item> items) { ... }\n    public int total(\n        int tax) { ... }\n}",
+        ),
+        (
+            "/// Sums.\n#[inline]\nfn total(items: &[u32]) -> u32 {\n    let mut t = 0;\n    for i in items { t += i; }\n    t\n}",
+            "function",
+            3,
+            "/// Sums.\n#[inline]\nfn total(items: &[u32]) -> u32 { ... }",
+        ),
+        (
+            "function total(items) {\n  let t = 0;\n  return t;\n}",
+            "method",
+            2,
+            "function total(items) { ... }",
+        ),
+        (
+            "class Empty:\n    pass\n    pass",
+            "class",
+            1,
+            "class Empty:\n    pass\n    pass",
+        ),  # members, no bodies to cut
     ],
 )
 def test_outline(text: str, kind: str, max_lines: int, expected: str) -> None:

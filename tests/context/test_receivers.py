@@ -6,7 +6,7 @@ from housecoder.config import ContextConfig
 from housecoder.context import ContextRequest, plan
 from housecoder.context.receivers import enclosing_class, receiver_types, type_names
 
-PYTHON = '''from .store import Store
+PYTHON = """from .store import Store
 
 
 class Runner(BaseRunner, Generic[T]):
@@ -25,9 +25,9 @@ class Runner(BaseRunner, Generic[T]):
         self.cache.get(item)
         helper.flush()
         self.process(item)
-        '''
+        """
 
-TYPESCRIPT = '''export class Session extends BaseSession implements Closable {
+TYPESCRIPT = """export class Session extends BaseSession implements Closable {
   private readonly store: EventStore
   constructor(private client: HttpClient, opts?: Options) {
     super()
@@ -37,15 +37,28 @@ TYPESCRIPT = '''export class Session extends BaseSession implements Closable {
     await this.client.post(msg)
     writer.write(this.store.last())
     this.flush()
-    '''
+    """
 
 
 def test_python_receivers_resolve_through_annotations_assignments_and_parameters() -> None:
-    assert receiver_types(PYTHON, "", "python", 12) == ["BaseRunner", "Helper", "Cache", "Backend", "TaskQueue", "Store"]
+    assert receiver_types(PYTHON, "", "python", 12) == [
+        "BaseRunner",
+        "Helper",
+        "Cache",
+        "Backend",
+        "TaskQueue",
+        "Store",
+    ]
 
 
 def test_typescript_receivers_resolve_fields_constructor_parameters_and_new() -> None:
-    assert receiver_types(TYPESCRIPT, "", "typescript", 12) == ["BaseSession", "Closable", "EventStore", "StreamWriter", "HttpClient"]
+    assert receiver_types(TYPESCRIPT, "", "typescript", 12) == [
+        "BaseSession",
+        "Closable",
+        "EventStore",
+        "StreamWriter",
+        "HttpClient",
+    ]
 
 
 def test_the_enclosing_class_is_found_by_indentation() -> None:

@@ -17,7 +17,13 @@ def test_hidden_parts_are_what_the_prompt_does_not_show_with_their_line_numbers(
 
 
 def test_import_statements_with_their_continuation_lines() -> None:
-    assert [line for _, line in import_lines(TOP)] == ["import os", "from .models import (", "    Agent,", "    Tool,", ")"]
+    assert [line for _, line in import_lines(TOP)] == [
+        "import os",
+        "from .models import (",
+        "    Agent,",
+        "    Tool,",
+        ")",
+    ]
     ts = "import { a,\n  b } from './x'\nconst from = 1\nexport * from './y'\n"
     assert [i for i, _ in import_lines(ts)] == [0, 1, 3]
     block = import_block("app.py", [(1, TOP + FAR)])

@@ -13,8 +13,14 @@ def test_windows_overlap_by_half_and_cover_the_end() -> None:
 
 
 def test_best_windows_picks_the_similar_window_and_skips_overlaps() -> None:
-    other = "\n".join(["unrelated = 1"] * 10 + ["def parse_header(raw_bytes, offset):", "    return raw_bytes[offset:]"] + ["zzz = 2"] * 10)
-    found = best_windows("header = parse_header(raw_bytes, offset", [("b.py", other)], size=4, k=3, min_similarity=0.1)
+    other = "\n".join(
+        ["unrelated = 1"] * 10
+        + ["def parse_header(raw_bytes, offset):", "    return raw_bytes[offset:]"]
+        + ["zzz = 2"] * 10
+    )
+    found = best_windows(
+        "header = parse_header(raw_bytes, offset", [("b.py", other)], size=4, k=3, min_similarity=0.1
+    )
     assert found and "parse_header" in found[0].text and found[0].source == "open-document"
     assert not any(a.overlaps(b) for i, a in enumerate(found) for b in found[i + 1 :])
 
@@ -26,12 +32,16 @@ def test_best_windows_respects_the_similarity_floor() -> None:
 def test_window_index_ranks_by_jaccard_and_leaves_out_the_current_file() -> None:
     from housecoder.context.windows import WindowIndex
 
-    files = [("a.py", "total = price * quantity\ntax = total * rate", 1),
-             ("b.py", "total = price * quantity", 1),
-             ("c.py", "unrelated = other_name", 1)]  # fmt: skip
+    files = [
+        ("a.py", "total = price * quantity\ntax = total * rate", 1),
+        ("b.py", "total = price * quantity", 1),
+        ("c.py", "unrelated = other_name", 1),
+    ]
     index = WindowIndex(files, 4)
     found = index.search("total = price * quantity", exclude_path="b.py", k=3, max_lines=4)
     assert [(s.path, round(s.score, 2)) for s in found] == [("a.py", 0.6)]  # 3 shared of 5 names
     assert index.search("total = price * quantity", exclude_path=None, k=3, max_lines=4)[0].path == "b.py"
     assert index.search("nothing_shared", exclude_path=None, k=3, max_lines=4) == []
-    assert index.search("total tax", exclude_path=None, k=3, max_lines=1)[0].text == "total = price * quantity"
+    assert (
+        index.search("total tax", exclude_path=None, k=3, max_lines=1)[0].text == "total = price * quantity"
+    )

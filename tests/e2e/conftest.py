@@ -15,7 +15,9 @@ def index_repo(root: Path, location: Path, model_cache: Path) -> None:
     from housecoder.indexer.service import load_embedder, open_for_indexing
     from housecoder.models.store import ModelStore
 
-    settings = load_settings(root, {"models": {"cache_dir": model_cache}, "index": {"location": str(location)}})
+    settings = load_settings(
+        root, {"models": {"cache_dir": model_cache}, "index": {"location": str(location)}}
+    )
     embedder = load_embedder(settings, ModelStore(model_cache))
     store = open_for_indexing(root, settings, str(location), embedder.dimension, full=True)
     Indexer(root, settings.index, store, embedder).run()

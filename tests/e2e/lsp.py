@@ -56,15 +56,22 @@ class Client(LanguageClient):
 
     def open(self, path: Path, text: str | None = None, language: str = "python") -> str:
         uri = self.uri(path)
-        self.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1,
-                                                 text=path.read_text() if text is None else text)))  # fmt: skip
+        self.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language, version=1, text=path.read_text() if text is None else text
+                )
+            )
+        )
         return uri
 
     def change(self, uri: str, text: str, version: int) -> None:
-        self.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))  # fmt: skip
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
 
     async def inline(self, uri: str, line: int, character: int) -> types.InlineCompletionList | None:
         return await self.text_document_inline_completion_async(self.inline_params(uri, line, character))
@@ -78,7 +85,9 @@ class Client(LanguageClient):
         )
 
     async def command(self, name: str, *arguments: Any) -> Any:
-        return await self.workspace_execute_command_async(types.ExecuteCommandParams(command=name, arguments=list(arguments)))
+        return await self.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=name, arguments=list(arguments))
+        )
 
     def send_raw(self, message: dict[str, Any]) -> asyncio.Future[Any]:
         """Write a hand-made JSON-RPC message (e.g. malformed params) and await its response by id."""
@@ -113,16 +122,22 @@ def capabilities(inline: bool = True) -> types.ClientCapabilities:
 
 
 @contextlib.asynccontextmanager
-async def running_server(root: Path, options: dict[str, Any], *, inline: bool = True) -> AsyncIterator[Client]:
+async def running_server(
+    root: Path, options: dict[str, Any], *, inline: bool = True
+) -> AsyncIterator[Client]:
     """Start `python -m housecoder.server`, initialize it on `root` with `options`, shut it down after."""
     client = Client()
     await client.start_io(sys.executable, "-m", "housecoder.server", "-v")
     drain = asyncio.create_task(client.drain_stderr())
     try:
-        await client.initialize_async(types.InitializeParams(
-            capabilities=capabilities(inline), root_uri=root.resolve().as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.resolve().as_uri(), name=root.name)],
-            initialization_options=options))  # fmt: skip
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=capabilities(inline),
+                root_uri=root.resolve().as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.resolve().as_uri(), name=root.name)],
+                initialization_options=options,
+            )
+        )
         client.initialized(types.InitializedParams())
         yield client
     finally:
@@ -146,6 +161,11 @@ def shop(tmp_path: Path) -> Path:
 def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str, Any]:
     """initializationOptions: the tiny model, the session model store, an index in the test's temp dir."""
     return {
-        "models": {"cache_dir": str(model_cache), "code_model": str(tiny_qwen_dir), "offline": True, "device": "cpu"},
+        "models": {
+            "cache_dir": str(model_cache),
+            "code_model": str(tiny_qwen_dir),
+            "offline": True,
+            "device": "cpu",
+        },
         "index": {"location": str(tmp_path / "index")},
     }

@@ -33,14 +33,18 @@ EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 def nvim() -> str:
     found = shutil.which("nvim")
     if found is None:
-        message = "nvim is not installed: `make neovim` installs Debian's neovim package (apt-get install neovim)"
+        message = (
+            "nvim is not installed: `make neovim` installs Debian's neovim package (apt-get install neovim)"
+        )
         if IN_CI:
             pytest.fail(f"{message}; CI must run the Neovim test")
         pytest.skip(message)
     return found
 
 
-def run_neovim(nvim: str, workdir: Path, repo: Path, settings: dict[str, Any], *, timeout_s: int) -> dict[str, Any]:
+def run_neovim(
+    nvim: str, workdir: Path, repo: Path, settings: dict[str, Any], *, timeout_s: int
+) -> dict[str, Any]:
     """Run the driver on `repo`/shop/checkout.py at CURSOR; returns what it wrote (fails with the logs)."""
     log = workdir / "server.log"
     spec = {
@@ -60,18 +64,29 @@ def run_neovim(nvim: str, workdir: Path, repo: Path, settings: dict[str, Any], *
     env |= {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")}
     command = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {DRIVER}"]
     try:
-        proc = subprocess.run(command, cwd=repo, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout_s)  # fmt: skip
+        proc = subprocess.run(
+            command,
+            cwd=repo,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
         returncode, stderr = proc.returncode, proc.stderr
     except subprocess.TimeoutExpired as err:
         returncode, stderr = -1, f"timed out after {timeout_s} s; {err.stderr!r}"
-    result: dict[str, Any] = json.loads(spec_output.read_text()) if (spec_output := Path(spec["output"])).exists() else {}
+    result: dict[str, Any] = (
+        json.loads(spec_output.read_text()) if (spec_output := Path(spec["output"])).exists() else {}
+    )
     server_log = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
     nvim_log = home / "cache" / "nvim" / "lsp.log"
     client_log = nvim_log.read_text(errors="replace").splitlines()[-30:] if nvim_log.exists() else []
     assert returncode == 0 and "error" not in result, (
         f"nvim exited {returncode}: {result.get('error')}\nstderr: {stderr[-2000:]}\nserver log:\n"
-        + "\n".join(server_log) + "\nNeovim's LSP log:\n" + "\n".join(client_log)
+        + "\n".join(server_log)
+        + "\nNeovim's LSP log:\n"
+        + "\n".join(client_log)
     )
     return result
 
@@ -83,7 +98,9 @@ def check_editor_flow(result: dict[str, Any], repo: Path) -> str:
     [summary] = result["index"]
     assert Path(summary["root"]) == repo.resolve() and summary["indexed"] == 5, summary
     kinds = [value["kind"] for value in result["progress"] if isinstance(value, dict)]
-    assert kinds[0] == "begin" and kinds[-1] == "end", result["progress"]  # $/progress reached Neovim's handler
+    assert kinds[0] == "begin" and kinds[-1] == "end", result[
+        "progress"
+    ]  # $/progress reached Neovim's handler
     assert result["line_before"] == "    return "
 
     [item] = result["inline"]["items"]
@@ -104,7 +121,9 @@ def check_editor_flow(result: dict[str, Any], repo: Path) -> str:
     return text
 
 
-def test_neovim_completes_through_the_documented_setup(nvim: str, shop: Path, tmp_path: Path, options: dict[str, Any]) -> None:
+def test_neovim_completes_through_the_documented_setup(
+    nvim: str, shop: Path, tmp_path: Path, options: dict[str, Any]
+) -> None:
     """The tiny random model (fast): the text in Neovim's buffer is exactly what the server produced."""
     result = run_neovim(nvim, tmp_path, shop, options, timeout_s=300)
     text = check_editor_flow(result, shop)
@@ -126,7 +145,10 @@ def test_neovim_completes_with_the_real_model(nvim: str, shop: Path, tmp_path: P
         if IN_CI:
             raise
         pytest.skip(f"default model not pulled: {err}")
-    settings = {"models": {"offline": True, "cache_dir": str(store.root)}, "index": {"location": str(tmp_path / "index")}}
+    settings = {
+        "models": {"offline": True, "cache_dir": str(store.root)},
+        "index": {"location": str(tmp_path / "index")},
+    }
     result = run_neovim(nvim, tmp_path, shop, settings, timeout_s=900)
     text = check_editor_flow(result, shop)
     assert text == EXPECTED, result["last"]["snippets"]

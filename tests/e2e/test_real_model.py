@@ -30,7 +30,14 @@ def test_real_model_completes_with_a_cross_file_definition(shop: Path, tmp_path:
             uri = client.open(shop / "shop" / "checkout.py")
             result = await client.inline(uri, 8, 11)
             trace = await client.command("housecoder.lastCompletion", uri)
-            print(json.dumps({key: trace[key] for key in ("timings_ms", "context_timings_ms", "prompt_tokens", "new_tokens")}))
+            print(
+                json.dumps(
+                    {
+                        key: trace[key]
+                        for key in ("timings_ms", "context_timings_ms", "prompt_tokens", "new_tokens")
+                    }
+                )
+            )
             assert isinstance(result, types.InlineCompletionList) and result.items, client.stderr[-20:]
             assert result.items[0].insert_text == EXPECTED, trace["snippets"]
 

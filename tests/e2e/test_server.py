@@ -30,7 +30,9 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 240))
 
 
-def test_inline_completion_uses_definitions_from_other_files(shop: Path, options: dict[str, Any], model_cache: Path) -> None:
+def test_inline_completion_uses_definitions_from_other_files(
+    shop: Path, options: dict[str, Any], model_cache: Path
+) -> None:
     index_repo(shop, Path(options["index"]["location"]), model_cache)
 
     async def scenario() -> None:
@@ -43,14 +45,26 @@ def test_inline_completion_uses_definitions_from_other_files(shop: Path, options
             reasons = {(s["path"], s["reason"]) for s in trace["snippets"]}
             assert ("shop/orders.py", "definition of Order (class)") in reasons
             # The imported function's definition is there, as its own snippet or inside a retrieved chunk.
-            assert any(s["path"] == "shop/pricing.py" and "def price_with_vat(net_cents: int, country_code: str)" in s["text"]
-                       for s in trace["snippets"])
+            assert any(
+                s["path"] == "shop/pricing.py"
+                and "def price_with_vat(net_cents: int, country_code: str)" in s["text"]
+                for s in trace["snippets"]
+            )
             assert all(s["path"] != "shop/checkout.py" for s in trace["snippets"])
             assert trace["trigger"]["reason"] == "end of a line"
-            assert set(trace["timings_ms"]) >= {"trigger", "context", "prompt", "model", "postprocess", "total"}
+            assert set(trace["timings_ms"]) >= {
+                "trigger",
+                "context",
+                "prompt",
+                "model",
+                "postprocess",
+                "total",
+            }
             if result.items:
                 assert result.items[0].insert_text == trace["completion"]
-                assert result.items[0].range == types.Range(start=types.Position(*CURSOR), end=types.Position(*CURSOR))
+                assert result.items[0].range == types.Range(
+                    start=types.Position(*CURSOR), end=types.Position(*CURSOR)
+                )
             # The same request again is served from the cache.
             await client.inline(uri, *CURSOR)
             assert (await client.command("housecoder.lastCompletion", uri))["cached"] == "prompt"
@@ -66,7 +80,9 @@ def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     return options | {"completion": completion, "context": {"enabled": False}}
 
 
-def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path, options: dict[str, Any]) -> None:
+def test_cancel_request_stops_generation_and_newer_requests_supersede(
+    shop: Path, options: dict[str, Any]
+) -> None:
     async def scenario() -> None:
         async with running_server(shop, _slow_options(options)) as client:
             text = "def compute(values):\n"
@@ -84,8 +100,11 @@ def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path
 
             # $/cancelRequest: the server answers RequestCancelled promptly and the model thread is free again.
             client.change(uri, text + "\n", 2)
-            pending = client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION,
-                                                   client.inline_params(uri, 0, len(text) - 1), msg_id="slow-1")  # fmt: skip
+            pending = client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                client.inline_params(uri, 0, len(text) - 1),
+                msg_id="slow-1",
+            )
             await asyncio.sleep(min(0.5, full / 4))
             started = time.perf_counter()
             client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="slow-1"))
@@ -94,7 +113,8 @@ def test_cancel_request_stops_generation_and_newer_requests_supersede(shop: Path
             assert caught.value.code == -32800  # RequestCancelled
             client.change(uri, "x = 1\n", 3)
             assert await client.inline(uri, 0, 5) is not None
-            while (await client.command("housecoder.status"))["requests_in_flight"]:  # poll: nothing left running
+            # poll until nothing is left running
+            while (await client.command("housecoder.status"))["requests_in_flight"]:
                 assert time.perf_counter() - started < 60, "the cancelled generation kept the model busy"
                 await asyncio.sleep(0.05)
 
@@ -120,7 +140,10 @@ def test_a_reported_cursor_is_prefilled_while_idle(shop: Path, options: dict[str
             position = {"line": CURSOR[0], "character": CURSOR[1]}  # where a completion would trigger
             client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}, "position": position})
             client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": uri}})  # malformed: ignored
-            client.protocol.notify("housecoder/cursor", {"textDocument": {"uri": "file:///nowhere.py"}, "position": {"line": 0, "character": 0}})
+            client.protocol.notify(
+                "housecoder/cursor",
+                {"textDocument": {"uri": "file:///nowhere.py"}, "position": {"line": 0, "character": 0}},
+            )
             status = await client.command("housecoder.status")
             while not status["idle_work"]:
                 await asyncio.sleep(0.1)
@@ -133,10 +156,18 @@ def test_a_reported_cursor_is_prefilled_while_idle(shop: Path, options: dict[str
     run(scenario())
 
 
-def test_malformed_requests_get_errors_and_the_server_keeps_serving(shop: Path, options: dict[str, Any]) -> None:
+def test_malformed_requests_get_errors_and_the_server_keeps_serving(
+    shop: Path, options: dict[str, Any]
+) -> None:
     async def scenario() -> None:
         async with running_server(shop, options) as client:
-            bad = client.send_raw({"jsonrpc": "2.0", "method": types.TEXT_DOCUMENT_INLINE_COMPLETION, "params": {"textDocument": 5}})
+            bad = client.send_raw(
+                {
+                    "jsonrpc": "2.0",
+                    "method": types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                    "params": {"textDocument": 5},
+                }
+            )
             with pytest.raises(JsonRpcException) as caught:
                 await asyncio.wait_for(bad, 30)
             assert caught.value.code == -32602  # InvalidParams
@@ -159,7 +190,9 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(shop: Path, 
     run(scenario())
 
 
-def test_index_command_reports_progress_and_save_updates_the_index(shop: Path, options: dict[str, Any]) -> None:
+def test_index_command_reports_progress_and_save_updates_the_index(
+    shop: Path, options: dict[str, Any]
+) -> None:
     async def scenario() -> None:
         async with running_server(shop, options) as client:
             status = await client.command("housecoder.status")
@@ -178,7 +211,11 @@ def test_index_command_reports_progress_and_save_updates_the_index(shop: Path, o
             extra = shop / "shop" / "shipping.py"
             extra.write_text("def shipping_fee_cents(country_code: str) -> int:\n    return 499\n")
             assert (await client.command("housecoder.status"))["folders"][0]["stale_files"] == 1
-            client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=client.uri(extra))))
+            client.text_document_did_save(
+                types.DidSaveTextDocumentParams(
+                    text_document=types.TextDocumentIdentifier(uri=client.uri(extra))
+                )
+            )
             for _ in range(100):
                 if (await client.command("housecoder.status"))["folders"][0]["stale_files"] == 0:
                     break
@@ -187,12 +224,16 @@ def test_index_command_reports_progress_and_save_updates_the_index(shop: Path, o
             uri = client.open(shop / "shop" / "fees.py", text)
             await client.inline(uri, 3, 11)
             trace = await client.command("housecoder.lastCompletion", uri)
-            assert any(s["reason"] == "definition of shipping_fee_cents (function)" for s in trace["snippets"])
+            assert any(
+                s["reason"] == "definition of shipping_fee_cents (function)" for s in trace["snippets"]
+            )
 
     run(scenario())
 
 
-def test_documents_outside_the_workspace_get_no_repository_context(shop: Path, tmp_path: Path, options: dict[str, Any], model_cache: Path) -> None:
+def test_documents_outside_the_workspace_get_no_repository_context(
+    shop: Path, tmp_path: Path, options: dict[str, Any], model_cache: Path
+) -> None:
     index_repo(shop, Path(options["index"]["location"]), model_cache)
     outside = tmp_path / "elsewhere" / "secret.py"
     outside.parent.mkdir()
@@ -213,7 +254,9 @@ def test_documents_outside_the_workspace_get_no_repository_context(shop: Path, t
     run(scenario())
 
 
-def test_configuration_changes_and_completion_fallback(shop: Path, options: dict[str, Any], tmp_path: Path, tiny_qwen_dir: Path) -> None:
+def test_configuration_changes_and_completion_fallback(
+    shop: Path, options: dict[str, Any], tmp_path: Path, tiny_qwen_dir: Path
+) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -228,21 +271,32 @@ def test_configuration_changes_and_completion_fallback(shop: Path, options: dict
     async def scenario() -> None:
         async with running_server(shop, options, inline=False) as client:
             uri = client.open(shop / "shop" / "checkout.py")
-            listed = await client.text_document_completion_async(types.CompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*CURSOR)))  # fmt: skip
+            listed = await client.text_document_completion_async(
+                types.CompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*CURSOR)
+                )
+            )
             assert isinstance(listed, types.CompletionList) and listed.is_incomplete
             assert all(item.insert_text_format == types.InsertTextFormat.PlainText for item in listed.items)
             # Comments are skipped by default; a configuration change turns them on.
             client.change(uri, "# a comment about ", 2)
             await client.inline(uri, 0, 18)
-            assert (await client.command("housecoder.lastCompletion", uri))["trigger"]["reason"] == "inside a comment"
-            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-                settings={"housecoder": {"server": {"complete_in_comments": True}}}))  # fmt: skip
+            assert (await client.command("housecoder.lastCompletion", uri))["trigger"][
+                "reason"
+            ] == "inside a comment"
+            client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"housecoder": {"server": {"complete_in_comments": True}}}
+                )
+            )
             await client.inline(uri, 0, 18)
             assert (await client.command("housecoder.lastCompletion", uri))["trigger"]["complete"] is True
             # A bad value is reported in one line and the server goes on with defaults.
-            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-                settings={"housecoder": {"completion": {"max_new_tokens": -3}}}))  # fmt: skip
+            client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"housecoder": {"completion": {"max_new_tokens": -3}}}
+                )
+            )
             await client.inline(uri, 0, 18)
             assert any("max_new_tokens" in m.message for m in client.messages)
             # Adapters switch live; a bad one is refused with a message and the server keeps serving.
@@ -250,11 +304,16 @@ def test_configuration_changes_and_completion_fallback(shop: Path, options: dict
             assert (await client.command("housecoder.status"))["adapter"] == str(adapter)
             refused = await client.command("housecoder.reloadAdapter", str(tmp_path / "missing"))
             assert "not a LoRA adapter" in refused["error"]
-            assert (await client.command("housecoder.reloadAdapter"))["adapter"] is None  # back to the configured (none)
+            assert (await client.command("housecoder.reloadAdapter"))[
+                "adapter"
+            ] is None  # back to the configured (none)
             assert isinstance(await client.inline(uri, 0, 18), types.InlineCompletionList)
             # An adapter `housecoder train` registers for the workspace after start-up is picked up by a reload.
             registered = register(registry, shop, "run1", base_fingerprint(tiny_qwen_dir), peft_dir=adapter)
-            assert (await client.command("housecoder.reloadAdapter")) == {"adapter": str(registered), "automatic": True}
+            assert (await client.command("housecoder.reloadAdapter")) == {
+                "adapter": str(registered),
+                "automatic": True,
+            }
             status = await client.command("housecoder.status")
             assert status["adapter"] == str(registered) and status["adapter_automatic"] is True
             assert status["adapter_meta"]["summary"] == "held-out exact match 25.0 -> 50.0%"

@@ -22,9 +22,14 @@ def _free_port() -> int:
 
 def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any]) -> None:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "--tcp", "--port", str(port)], cwd=shop,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "housecoder.server", "--tcp", "--port", str(port)],
+        cwd=shop,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         async def scenario() -> None:
             client = Client()
             deadline = time.monotonic() + 120
@@ -33,13 +38,18 @@ def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any])
                     await client.start_tcp("127.0.0.1", port)
                     break
                 except OSError:
-                    assert process.poll() is None and time.monotonic() < deadline, "the server did not start listening"
+                    assert process.poll() is None and time.monotonic() < deadline, (
+                        "the server did not start listening"
+                    )
                     await asyncio.sleep(0.2)
             listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
             if listening.returncode == 0 and listening.stdout.strip():
                 assert [line.split()[3] for line in listening.stdout.splitlines()] == [f"127.0.0.1:{port}"]
-            await client.initialize_async(types.InitializeParams(
-                capabilities=capabilities(), root_uri=shop.as_uri(), initialization_options=options))  # fmt: skip
+            await client.initialize_async(
+                types.InitializeParams(
+                    capabilities=capabilities(), root_uri=shop.as_uri(), initialization_options=options
+                )
+            )
             client.initialized(types.InitializedParams())
             status = await client.command("housecoder.status")
             assert status["folders"][0]["root"] == str(shop.resolve())

@@ -22,7 +22,11 @@ from housecoder.evaluation.metrics import (
     [
         ("\n    return x  \nmore", True, "return x"),  # first non-blank line, stripped
         ("   \n\t\n", True, ""),
-        ("if a:\n    b()  \n\n    c()\n", False, "if a:\n    b()\n    c()"),  # trailing spaces and blank lines go
+        (
+            "if a:\n    b()  \n\n    c()\n",
+            False,
+            "if a:\n    b()\n    c()",
+        ),  # trailing spaces and blank lines go
         ("\n\nx = 1\n", False, "x = 1"),
     ],
 )
@@ -55,14 +59,21 @@ def test_identifier_match_by_hand() -> None:
     exact, f1 = identifier_match("a(b, c)", "a(b, d, e)", single_line=True)
     assert not exact and f1 == pytest.approx(4 / 7)
     assert identifier_match("x = foo(y)", "x = foo(y)", single_line=True) == (True, 1.0)
-    assert identifier_match("foo(x, x)", "foo(x)", single_line=True)[1] == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
+    assert identifier_match("foo(x, x)", "foo(x)", single_line=True)[1] == pytest.approx(
+        2 * (2 / 3) * 1 / (2 / 3 + 1)
+    )
     assert identifier_match("return", "pass", single_line=True) == (True, 1.0)  # no identifiers either side
     assert identifier_match("1 + 2", "total", single_line=True) == (False, 0.0)
 
 
 def test_score_bundles_the_metrics() -> None:
     scores = score("\n    return total", "    return total", single_line=True)
-    assert scores.exact and scores.edit_similarity == 1.0 and scores.identifier_exact and scores.identifier_f1 == 1.0
+    assert (
+        scores.exact
+        and scores.edit_similarity == 1.0
+        and scores.identifier_exact
+        and scores.identifier_f1 == 1.0
+    )
 
 
 def test_bootstrap_interval() -> None:

@@ -15,15 +15,22 @@ from housecoder.evaluation.runner import Record, ResultsFile
 
 def _record(run: str, task: str, exact: bool, kind: str = "line") -> Record:
     similarity = 1.0 if exact else 0.5
-    return Record(run, task, kind, "p", "g", True, exact, similarity, exact, similarity, 1.0, 1.0, 100, 3, 0, "newline")
+    return Record(
+        run, task, kind, "p", "g", True, exact, similarity, exact, similarity, 1.0, 1.0, 100, 3, 0, "newline"
+    )
 
 
 RECORDS = [
-    _record("infile", "t1", True), _record("sparse", "t1", False), _record("housecoder", "t1", True),
-    _record("infile", "t2", False, "api"), _record("sparse", "t2", True, "api"), _record("housecoder", "t2", True, "api"),
-    _record("infile", "t3", True), _record("sparse", "t3", True),  # housecoder has not reached t3 yet
+    _record("infile", "t1", True),
+    _record("sparse", "t1", False),
+    _record("housecoder", "t1", True),
+    _record("infile", "t2", False, "api"),
+    _record("sparse", "t2", True, "api"),
+    _record("housecoder", "t2", True, "api"),
+    _record("infile", "t3", True),
+    _record("sparse", "t3", True),  # housecoder has not reached t3 yet
     _record("infile", "t4", False, "api"),
-]  # fmt: skip
+]
 
 
 def test_complete_tasks_keeps_the_tasks_every_run_has_done() -> None:
@@ -35,7 +42,11 @@ def test_complete_tasks_keeps_the_tasks_every_run_has_done() -> None:
 def test_overall_rows_only_when_there_are_several_kinds() -> None:
     summaries = summarize(with_overall(complete_tasks(RECORDS)))
     overall = {s.run: s for s in summaries if s.kind == "all"}
-    assert {run: (s.tasks, s.exact) for run, s in overall.items()} == {"infile": (2, 0.5), "sparse": (2, 0.5), "housecoder": (2, 1.0)}
+    assert {run: (s.tasks, s.exact) for run, s in overall.items()} == {
+        "infile": (2, 0.5),
+        "sparse": (2, 0.5),
+        "housecoder": (2, 1.0),
+    }
     one_kind = [r for r in RECORDS if r.kind == "line"]
     assert with_overall(one_kind) == one_kind
 
@@ -63,16 +74,31 @@ def test_bench_report_rewrites_the_report_from_results(tmp_path: Path) -> None:
     ran = CliRunner().invoke(app, ["bench", "report", str(out), "--title", "click (partial)"])
     assert ran.exit_code == 0, ran.output
     assert "# click (partial): 2 tasks" in ran.output and "| all | housecoder | 2 | 100.0 (" in ran.output
-    assert "| line | infile | sparse | 1 | 0 | 1 | -100.0 (-100.0 to -100.0) | -50.0 (-50.0 to -50.0) |" in ran.output
+    assert (
+        "| line | infile | sparse | 1 | 0 | 1 | -100.0 (-100.0 to -100.0) | -50.0 (-50.0 to -50.0) |"
+        in ran.output
+    )
     payload = json.loads((out / "summary.json").read_text())
-    line = next(c for c in payload["comparisons"] if (c["kind"], c["base"], c["other"]) == ("line", "infile", "sparse"))
+    line = next(
+        c
+        for c in payload["comparisons"]
+        if (c["kind"], c["base"], c["other"]) == ("line", "infile", "sparse")
+    )
     assert line["similarity_difference"] == -0.5 and line["similarity_interval"] == [-0.5, -0.5]
-    assert payload["meta"]["model"] == "tiny" and payload["meta"]["tasks"] == 2 and payload["meta"]["rewritten_from_results"]
+    assert (
+        payload["meta"]["model"] == "tiny"
+        and payload["meta"]["tasks"] == 2
+        and payload["meta"]["rewritten_from_results"]
+    )
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "report.md").read_text() == ran.stdout
 
     every = CliRunner().invoke(app, ["bench", "report", str(out), "--every-record"])
-    assert every.exit_code == 0 and "| line | infile | 2 |" in every.output and "| api | infile | 2 |" in every.output
+    assert (
+        every.exit_code == 0
+        and "| line | infile | 2 |" in every.output
+        and "| api | infile | 2 |" in every.output
+    )
 
     missing = CliRunner().invoke(app, ["bench", "report", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1 and "no results.jsonl there" in str(missing.exception)

@@ -16,9 +16,19 @@ def test_tasks_round_trip_with_a_relative_repository(tmp_path: Path) -> None:
     repo.mkdir(parents=True)
     tasks = [
         Task("a", "m.py", "x = ", "\n", "1", "python", str(repo)),
-        Task("b", "n.py", "def f():\n    ", "\n", "return 2\n    pass", "python", None, kind="function",
-             context=(ProvidedSnippet("o.py", "y = 2", 0.5),), context_text="# o.py\n# y = 2\n"),
-    ]  # fmt: skip
+        Task(
+            "b",
+            "n.py",
+            "def f():\n    ",
+            "\n",
+            "return 2\n    pass",
+            "python",
+            None,
+            kind="function",
+            context=(ProvidedSnippet("o.py", "y = 2", 0.5),),
+            context_text="# o.py\n# y = 2\n",
+        ),
+    ]
     out = tmp_path / "sets" / "tasks.jsonl"
     assert write_tasks(out, tasks, relative_to=out.parent) == 2
     assert json.loads(out.read_text().splitlines()[0])["repo"] == "../repos/demo"  # portable with the file
@@ -32,13 +42,47 @@ def test_tasks_round_trip_with_a_relative_repository(tmp_path: Path) -> None:
     [
         (["{not json"], "tasks.jsonl:1: not JSON"),
         (["[1, 2]"], "must be a JSON object"),
-        ([json.dumps({"task_id": "a", "path": "m.py", "prefix": ""})], "missing or not a string: suffix, groundtruth"),
-        ([json.dumps({"task_id": "a", "path": "m", "prefix": "", "suffix": "", "groundtruth": "x"})] * 2, "tasks.jsonl:2: duplicate task_id 'a'"),
-        ([json.dumps({"task_id": "a", "path": "m", "prefix": "", "suffix": "", "groundtruth": "x", "repo": "nowhere"})], "repository 'nowhere' is not a directory"),
-        ([json.dumps({"task_id": "a", "path": "m", "prefix": "", "suffix": "", "groundtruth": "x", "context": [{"text": "y"}]})], "bad context entry"),
+        (
+            [json.dumps({"task_id": "a", "path": "m.py", "prefix": ""})],
+            "missing or not a string: suffix, groundtruth",
+        ),
+        (
+            [json.dumps({"task_id": "a", "path": "m", "prefix": "", "suffix": "", "groundtruth": "x"})] * 2,
+            "tasks.jsonl:2: duplicate task_id 'a'",
+        ),
+        (
+            [
+                json.dumps(
+                    {
+                        "task_id": "a",
+                        "path": "m",
+                        "prefix": "",
+                        "suffix": "",
+                        "groundtruth": "x",
+                        "repo": "nowhere",
+                    }
+                )
+            ],
+            "repository 'nowhere' is not a directory",
+        ),
+        (
+            [
+                json.dumps(
+                    {
+                        "task_id": "a",
+                        "path": "m",
+                        "prefix": "",
+                        "suffix": "",
+                        "groundtruth": "x",
+                        "context": [{"text": "y"}],
+                    }
+                )
+            ],
+            "bad context entry",
+        ),
         ([""], "no tasks"),
     ],
-)  # fmt: skip
+)
 def test_bad_task_files_are_one_line_errors(tmp_path: Path, lines: list[str], message: str) -> None:
     path = tmp_path / "tasks.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -52,7 +96,9 @@ def test_limit_draws_a_seeded_subset_in_file_order() -> None:
     tasks = [Task(str(i), "m.py", "", "", "x") for i in range(10)]
     picked = limit(tasks, 4, seed=7)
     assert len(picked) == 4 and picked == sorted(picked, key=lambda task: int(task.task_id))
-    assert limit(tasks, 4, seed=7) == picked and limit(tasks, None, 0) == tasks and limit(tasks, 50, 0) == tasks
+    assert (
+        limit(tasks, 4, seed=7) == picked and limit(tasks, None, 0) == tasks and limit(tasks, 50, 0) == tasks
+    )
 
 
 def test_humaneval_rows_become_bare_single_line_tasks(tmp_path: Path) -> None:
@@ -70,9 +116,17 @@ def test_humaneval_rows_become_bare_single_line_tasks(tmp_path: Path) -> None:
     path = tmp_path / "fim.parquet"
     pq.write_table(pa.table(rows), path)
     (task,) = humaneval_tasks(path)
-    assert task.task_id == "humaneval-python/HumanEval_1_f-L5" and task.language == "python" and task.repo is None
+    assert (
+        task.task_id == "humaneval-python/HumanEval_1_f-L5"
+        and task.language == "python"
+        and task.repo is None
+    )
     # the line breaks the parquet strips around the missing line are put back: the buffer is the real file
-    assert (task.prefix, task.suffix, task.groundtruth) == ("def f(x):\n    y = x\n", "\n    return y\n", "    y += 1")
+    assert (task.prefix, task.suffix, task.groundtruth) == (
+        "def f(x):\n    y = x\n",
+        "\n    return y\n",
+        "    y += 1",
+    )
     assert task.is_single_line and task.path == "HumanEval_1_f.py"
     java = humaneval_tasks(path, ("python", "java"))[1]
     assert java.language == "java" and (java.prefix, java.suffix) == ("class G {\n", "\n}")
@@ -83,16 +137,29 @@ def test_humaneval_rows_become_bare_single_line_tasks(tmp_path: Path) -> None:
 
 def test_cceval_rows_keep_the_benchmarks_context(tmp_path: Path) -> None:
     row = {
-        "prompt": "import x\nvalue = ", "groundtruth": "x.load(path)", "right_context": "\nprint(value)\n",
-        "metadata": {"task_id": "project_cc_python/1", "repository": "owner-repo-abc", "file": "pkg/mod.py",
-                     "groundtruth_start_lineno": 1},
-        "crossfile_context": {"text": "# from x.py\n# def load(path): ...\n",
-                              "list": [{"retrieved_chunk": "def load(path): ...", "filename": "x.py", "score": 0.9}]},
-    }  # fmt: skip
+        "prompt": "import x\nvalue = ",
+        "groundtruth": "x.load(path)",
+        "right_context": "\nprint(value)\n",
+        "metadata": {
+            "task_id": "project_cc_python/1",
+            "repository": "owner-repo-abc",
+            "file": "pkg/mod.py",
+            "groundtruth_start_lineno": 1,
+        },
+        "crossfile_context": {
+            "text": "# from x.py\n# def load(path): ...\n",
+            "list": [{"retrieved_chunk": "def load(path): ...", "filename": "x.py", "score": 0.9}],
+        },
+    }
     path = tmp_path / "python.inputs.jsonl"
     path.write_text(json.dumps(row) + "\n")
     (task,) = cceval_tasks(path)
-    assert (task.task_id, task.path, task.language, task.repo) == ("project_cc_python/1", "pkg/mod.py", "python", None)
+    assert (task.task_id, task.path, task.language, task.repo) == (
+        "project_cc_python/1",
+        "pkg/mod.py",
+        "python",
+        None,
+    )
     assert task.context == (ProvidedSnippet("x.py", "def load(path): ...", 0.9),)
     assert task.context_text.startswith("# from x.py") and task.metadata["repository"] == "owner-repo-abc"
     path.write_text('{"prompt": "x"}\n')
@@ -112,8 +179,12 @@ def test_the_shipped_data_converts() -> None:
 def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
     from housecoder.evaluation.tasks import outside_training
 
-    tasks = [Task("a", "m.py", "x = ", "\n", "1", "python", "/r/shop"), Task("b", "n.py", "x = ", "\n", "1", "python", "/r/shop"),
-             Task("c", "m.py", "x = ", "\n", "1", "python", "/r/other"), Task("d", "m.py", "x = ", "\n", "1", "python", None)]  # fmt: skip
+    tasks = [
+        Task("a", "m.py", "x = ", "\n", "1", "python", "/r/shop"),
+        Task("b", "n.py", "x = ", "\n", "1", "python", "/r/shop"),
+        Task("c", "m.py", "x = ", "\n", "1", "python", "/r/other"),
+        Task("d", "m.py", "x = ", "\n", "1", "python", None),
+    ]
     assert [t.task_id for t in outside_training(tasks, "/home/me/shop", {"m.py"})] == ["b", "c", "d"]
     assert outside_training(tasks, "/r/shop", set()) == tasks
 
@@ -121,12 +192,16 @@ def test_tasks_in_files_an_adapter_trained_on_are_left_out() -> None:
 def test_typed_into_puts_the_cursor_inside_the_line_as_typing_does() -> None:
     from housecoder.evaluation.tasks import TaskError, typed_into
 
-    task = Task("t1", "a.py", "def f(values):\n", "\n", "    total = sum_values(values, start=0)\n", language="python")
+    task = Task(
+        "t1", "a.py", "def f(values):\n", "\n", "    total = sum_values(values, start=0)\n", language="python"
+    )
     word = typed_into(task, "word")
     middle = typed_into(task, "mid-word")
     assert word is not None and middle is not None
     for moved in (word, middle):
-        assert moved.prefix + moved.groundtruth == task.prefix + task.groundtruth  # the same line, split elsewhere
+        assert (
+            moved.prefix + moved.groundtruth == task.prefix + task.groundtruth
+        )  # the same line, split elsewhere
         assert moved.prefix.startswith(task.prefix + "    t") and moved.groundtruth.strip()
     typed_word = word.prefix[len(task.prefix) :]
     assert typed_word[-1] in " .(,=:[" and word.groundtruth[0] not in " .(,=:["

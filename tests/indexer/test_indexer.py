@@ -33,29 +33,54 @@ def test_index_holds_code_and_never_secrets_or_ignored_files(repo: Path, tmp_pat
     paths = _paths(tmp_path / "index")
     assert {"app/config.py", "web/user.ts", "native/hash.c", "php/Router.php", "README.md"} <= paths
     forbidden = {
-        ".env", ".env.production", "keys/deploy.pem", "keys/id_rsa", "app/cloud.py", "app/leaked_key.txt",
-        "ignored_dir/hidden.py", "debug.log", "web/generated.js", "scratch/notes.py", "local_only.py",
-        "node_modules/left-pad/index.js", "vendor/lib.go", "assets/logo.png", "data/blob.dat", "web/app.min.js",
-        "gen/models_pb2.py", "gen/schema.py", "legacy/latin1.py",
-    }  # fmt: skip
+        ".env",
+        ".env.production",
+        "keys/deploy.pem",
+        "keys/id_rsa",
+        "app/cloud.py",
+        "app/leaked_key.txt",
+        "ignored_dir/hidden.py",
+        "debug.log",
+        "web/generated.js",
+        "scratch/notes.py",
+        "local_only.py",
+        "node_modules/left-pad/index.js",
+        "vendor/lib.go",
+        "assets/logo.png",
+        "data/blob.dat",
+        "web/app.min.js",
+        "gen/models_pb2.py",
+        "gen/schema.py",
+        "legacy/latin1.py",
+    }
     assert not paths & forbidden
-    assert summary.skipped["secret"] >= 6 and summary.skipped["ignored"] >= 4 and summary.skipped["binary"] >= 2
+    assert (
+        summary.skipped["secret"] >= 6 and summary.skipped["ignored"] >= 4 and summary.skipped["binary"] >= 2
+    )
     assert summary.skipped["generated"] >= 3 and summary.skipped["not-utf8"] == 1
     assert summary.fell_back == 1  # broken/broken.py: indexed as line windows
     store = open_for_search(str(tmp_path / "index"))
     definition = store.definitions("djb2_hash")[0]
-    assert (definition["path"], definition["start_line"], definition["kind"]) == ("native/hash.c", 8, "function")
+    assert (definition["path"], definition["start_line"], definition["kind"]) == (
+        "native/hash.c",
+        8,
+        "function",
+    )
     assert not any("hunter2" in row["text"] for row in store.tables["chunks"].to_arrow().to_pylist())
 
 
-def test_rerun_touches_only_changed_files_and_deletions_remove_rows(repo: Path, tmp_path: Path, minilm: Any) -> None:
+def test_rerun_touches_only_changed_files_and_deletions_remove_rows(
+    repo: Path, tmp_path: Path, minilm: Any
+) -> None:
     indexer, first = _index(repo, tmp_path / "index", minilm)
     assert first.indexed > 10
     again = indexer.run()
     assert (again.indexed, again.deleted, again.chunks_added) == (0, 0, 0)
     assert again.unchanged == len(indexer.store.files())  # every known file, read or not
 
-    (repo / "svc" / "server.go").write_text((repo / "svc" / "server.go").read_text() + "\nfunc Shutdown() {}\n")
+    (repo / "svc" / "server.go").write_text(
+        (repo / "svc" / "server.go").read_text() + "\nfunc Shutdown() {}\n"
+    )
     (repo / "ruby" / "invoice_mailer.rb").unlink()
     changed = indexer.run()
     assert (changed.indexed, changed.deleted) == (1, 1)
@@ -108,7 +133,9 @@ def test_search_modes(repo: Path, tmp_path: Path, minilm: Any) -> None:
     assert store.bm25("", 3) == [] and store.bm25("!!!", 3) == []
 
 
-def test_interrupted_run_leaves_the_previous_index_readable(repo: Path, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_run_leaves_the_previous_index_readable(
+    repo: Path, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     indexer, _ = _index(repo, tmp_path / "index", minilm)
     before = open_for_search(str(tmp_path / "index")).count("chunks")
     (repo / "svc" / "server.go").write_text("package svc\n\nfunc Replaced() {}\n")
@@ -122,7 +149,12 @@ def test_interrupted_run_leaves_the_previous_index_readable(repo: Path, tmp_path
     reader = open_for_search(str(tmp_path / "index"))
     assert reader.count("chunks") == before and reader.definitions("StartServer")
     monkeypatch.undo()
-    recovered = Indexer(repo, IndexConfig(), open_for_indexing(repo, SETTINGS, str(tmp_path / "index"), minilm.dimension, full=False), minilm).run()
+    recovered = Indexer(
+        repo,
+        IndexConfig(),
+        open_for_indexing(repo, SETTINGS, str(tmp_path / "index"), minilm.dimension, full=False),
+        minilm,
+    ).run()
     assert recovered.rolled_back and recovered.indexed == 1
     final = open_for_search(str(tmp_path / "index"))
     assert final.definitions("Replaced") and not final.definitions("StartServer")
@@ -143,7 +175,9 @@ def test_bad_inputs(tmp_path: Path, minilm: Any) -> None:
     with pytest.raises(IncompatibleIndex, match="--full"):
         IndexStore(str(tmp_path / "old"), dim=minilm.dimension, embedder="x")
     (tmp_path / "repo").mkdir()
-    rebuilt = open_for_indexing(tmp_path / "repo", SETTINGS, str(tmp_path / "old"), minilm.dimension, full=True)
+    rebuilt = open_for_indexing(
+        tmp_path / "repo", SETTINGS, str(tmp_path / "old"), minilm.dimension, full=True
+    )
     assert rebuilt.count("chunks") == 0
 
 
@@ -157,7 +191,12 @@ def test_an_interrupted_full_rebuild_leaves_the_previous_index_readable(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(IndexStore, "add", crash)
-    rebuild = Indexer(repo, IndexConfig(), open_for_indexing(repo, SETTINGS, str(tmp_path / "index"), minilm.dimension, full=True), minilm)
+    rebuild = Indexer(
+        repo,
+        IndexConfig(),
+        open_for_indexing(repo, SETTINGS, str(tmp_path / "index"), minilm.dimension, full=True),
+        minilm,
+    )
     with pytest.raises(KeyboardInterrupt):
         rebuild.run()  # every table was emptied, nothing added yet
     reader = open_for_search(str(tmp_path / "index"))
@@ -172,7 +211,9 @@ def test_one_writer_at_a_time(repo: Path, tmp_path: Path, minilm: Any) -> None:
 
     location = str(tmp_path / "index")
     first = open_for_indexing(repo, SETTINGS, location, minilm.dimension, full=False)
-    second = Indexer(repo, IndexConfig(), open_for_indexing(repo, SETTINGS, location, minilm.dimension, full=False), minilm)
+    second = Indexer(
+        repo, IndexConfig(), open_for_indexing(repo, SETTINGS, location, minilm.dimension, full=False), minilm
+    )
     with first.write_lock(), pytest.raises(IndexBusy, match="another housecoder run"):
         second.run()
     assert second.run().indexed > 0  # released: the next run writes

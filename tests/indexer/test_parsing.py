@@ -13,7 +13,12 @@ from housecoder.syntax.languages import LANGUAGES, grammar, language_for
 POLYGLOT = Path(__file__).resolve().parents[1] / "fixtures" / "polyglot"
 
 EXPECTED = [
-    ("app/config.py", "python", {"ConfigLoader", "load_config", "load", "__init__", "DEFAULT_TIMEOUT"}, {"load_config", "json"}),
+    (
+        "app/config.py",
+        "python",
+        {"ConfigLoader", "load_config", "load", "__init__", "DEFAULT_TIMEOUT"},
+        {"load_config", "json"},
+    ),
     ("web/cart.js", "javascript", {"addToCart", "ShoppingCart", "total", "emptyCart"}, {"push", "reduce"}),
     ("web/user.ts", "typescript", {"User", "UserId", "formatUser", "UserService", "findById"}, {"find"}),
     ("web/Button.tsx", "tsx", {"Button"}, set()),
@@ -28,8 +33,12 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize(("path", "language", "definitions", "references"), EXPECTED, ids=[e[1] for e in EXPECTED])
-def test_each_language_yields_its_known_symbols(path: str, language: str, definitions: set[str], references: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "language", "definitions", "references"), EXPECTED, ids=[e[1] for e in EXPECTED]
+)
+def test_each_language_yields_its_known_symbols(
+    path: str, language: str, definitions: set[str], references: set[str]
+) -> None:
     assert language_for(path) == language and grammar(language) is not None
     parsed = parse_file(path, (POLYGLOT / path).read_bytes(), ChunkLimits())
     assert parsed.language == language and not parsed.fell_back
@@ -59,7 +68,11 @@ PY_LONG = "\n".join(
         "class Big:",
         '    """A class too long for one chunk."""',
         "",
-        *[line for i in range(12) for line in (f"    def method_{i}(self):", *[f"        x{j} = {j}" for j in range(6)], "")],
+        *[
+            line
+            for i in range(12)
+            for line in (f"    def method_{i}(self):", *[f"        x{j} = {j}" for j in range(6)], "")
+        ],
         "def tiny_a():",
         "    return 1",
         "",
@@ -74,7 +87,9 @@ PY_LONG = "\n".join(
 
 
 def test_python_chunks_follow_syntax() -> None:
-    chunks = parse_file("big.py", PY_LONG, ChunkLimits(target_lines=30, max_lines=80, window_lines=40, window_overlap=10)).chunks
+    chunks = parse_file(
+        "big.py", PY_LONG, ChunkLimits(target_lines=30, max_lines=80, window_lines=40, window_overlap=10)
+    ).chunks
     symbols = [c.symbol for c in chunks]
     # the oversized class is split by member; its header opens the first member chunk
     big = [c for c in chunks if c.symbol.startswith("Big")]
@@ -88,7 +103,9 @@ def test_python_chunks_follow_syntax() -> None:
     # every chunk covers whole lines and its recorded bytes
     for chunk in chunks:
         assert PY_LONG[chunk.start_byte : chunk.end_byte].decode() == chunk.text
-        assert chunk.text.count("\n") == chunk.end_line - chunk.start_line + (0 if chunk.end_byte == len(PY_LONG) and not chunk.text.endswith("\n") else 1)
+        assert chunk.text.count("\n") == chunk.end_line - chunk.start_line + (
+            0 if chunk.end_byte == len(PY_LONG) and not chunk.text.endswith("\n") else 1
+        )
 
 
 def test_unknown_text_and_unparseable_code_become_windows() -> None:

@@ -28,7 +28,9 @@ def _retriever(tmp_path: Path, minilm: Any) -> IndexRetriever:
 
 def test_definitions_come_from_other_files_in_name_order(tmp_path: Path, minilm: Any) -> None:
     retriever = _retriever(tmp_path, minilm)
-    found = retriever.definitions(["Order", "price_with_vat", "run", "missing"], "shop/legacy.py", max_lines=40)
+    found = retriever.definitions(
+        ["Order", "price_with_vat", "run", "missing"], "shop/legacy.py", max_lines=40
+    )
     assert [(s.path, s.reason) for s in found] == [
         ("shop/orders.py", "definition of Order (class)"),
         ("shop/pricing.py", "definition of price_with_vat (function)"),
@@ -55,19 +57,39 @@ def test_search_excludes_the_current_file(tmp_path: Path, minilm: Any) -> None:
 
 def test_a_long_class_split_over_chunks_comes_back_whole_as_its_outline(tmp_path: Path, minilm: Any) -> None:
     root = tmp_path / "shop"
-    methods = "".join(f"\n    def method_{i}(self, x: int) -> int:\n        y = x * {i}\n        return y + {i}\n" for i in range(30))
+    methods = "".join(
+        f"\n    def method_{i}(self, x: int) -> int:\n        y = x * {i}\n        return y + {i}\n"
+        for i in range(30)
+    )
     big = f'class Catalog:\n    """Every product."""\n\n    currency = "EUR"\n{methods}'
     _retriever(tmp_path, minilm)  # indexes the shop
     (root / "shop" / "catalog.py").write_text(big)
     settings = Settings()
-    Indexer(root, settings.index, open_for_indexing(root, settings, str(tmp_path / "index"), minilm.dimension, full=False), minilm).run()
+    Indexer(
+        root,
+        settings.index,
+        open_for_indexing(root, settings, str(tmp_path / "index"), minilm.dimension, full=False),
+        minilm,
+    ).run()
     retriever = IndexRetriever(open_for_search(str(tmp_path / "index")), minilm)
     assert len(retriever.store.chunks_in(["shop/catalog.py"])) > 1  # split by member
     [catalog] = retriever.definitions(["Catalog"], "shop/checkout.py", max_lines=40)
-    assert catalog.reason == "definition of Catalog (outline)" and (catalog.start_line, catalog.end_line) == (1, big.count("\n"))
+    assert catalog.reason == "definition of Catalog (outline)" and (catalog.start_line, catalog.end_line) == (
+        1,
+        big.count("\n"),
+    )
     lines = catalog.text.splitlines()
-    assert lines[:4] == ["class Catalog:", '    """Every product."""', '    currency = "EUR"', "    def method_0(self, x: int) -> int: ..."]
-    assert len(lines) == 33 and lines[-1] == "    def method_29(self, x: int) -> int: ..." and "return" not in catalog.text
+    assert lines[:4] == [
+        "class Catalog:",
+        '    """Every product."""',
+        '    currency = "EUR"',
+        "    def method_0(self, x: int) -> int: ...",
+    ]
+    assert (
+        len(lines) == 33
+        and lines[-1] == "    def method_29(self, x: int) -> int: ..."
+        and "return" not in catalog.text
+    )
 
 
 def test_similar_windows_come_from_the_indexed_files_at_their_own_lines(tmp_path: Path, minilm: Any) -> None:
@@ -76,6 +98,8 @@ def test_similar_windows_come_from_the_indexed_files_at_their_own_lines(tmp_path
     query = "\n".join(pricing[:8])
     found = retriever.similar(query, "shop/checkout.py", 2, 40)
     assert found[0].path == "shop/pricing.py" and found[0].start_line == 1
-    assert found[0].text == "\n".join(pricing[:20]).rstrip("\n") or found[0].text.startswith("\n".join(pricing[:8]))
+    assert found[0].text == "\n".join(pricing[:20]).rstrip("\n") or found[0].text.startswith(
+        "\n".join(pricing[:8])
+    )
     assert all(s.path != "shop/pricing.py" for s in retriever.similar(query, "shop/pricing.py", 4, 40))
     assert retriever.windows() is retriever.windows()  # built once per retriever

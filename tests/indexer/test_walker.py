@@ -67,8 +67,17 @@ def test_symlinks_never_leave_the_repository(repo: Path, tmp_path: Path) -> None
 def test_walk_paths_agrees_with_walk(repo: Path) -> None:
     full = _decisions(repo)
     files = [path for path, decision in full.items() if not path.endswith("/")]
-    probe = [*files, "ignored_dir/hidden.py", "scratch/notes.py", "node_modules/left-pad/index.js", "missing.py"]
-    partial = {entry.path: "index" if isinstance(entry, Candidate) else entry.reason for entry in walk_paths(repo, probe)}
+    probe = [
+        *files,
+        "ignored_dir/hidden.py",
+        "scratch/notes.py",
+        "node_modules/left-pad/index.js",
+        "missing.py",
+    ]
+    partial = {
+        entry.path: "index" if isinstance(entry, Candidate) else entry.reason
+        for entry in walk_paths(repo, probe)
+    }
     for path in files:
         assert partial[path] == full[path], path
     assert partial["ignored_dir/hidden.py"] == "ignored"

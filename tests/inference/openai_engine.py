@@ -22,7 +22,9 @@ class Engine:
 
     def __init__(self) -> None:
         self.pieces = ["return", " json", ".load", "(f)", "\n", "    x = 1", "\n"]
-        self.delay = 0.05  # seconds between two pieces, so that a client closing the stream early closes it mid-way
+        self.delay = (
+            0.05  # seconds between two pieces, so that a client closing the stream early closes it mid-way
+        )
         self.requests: list[dict[str, object]] = []
         self.headers: list[dict[str, str]] = []
         self.sent: list[int] = []
@@ -53,7 +55,9 @@ def serve(state: Engine) -> Iterator[str]:
                 self.send_response(state.status if self.path == "/v1/completions" else 404)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(json.dumps({"error": {"message": "The model `nope` does not exist."}}).encode())
+                self.wfile.write(
+                    json.dumps({"error": {"message": "The model `nope` does not exist."}}).encode()
+                )
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -77,7 +81,9 @@ def serve(state: Engine) -> Iterator[str]:
             state.finished.set()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # shutdown() waits one
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )  # shutdown() waits one
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

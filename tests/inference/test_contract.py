@@ -72,7 +72,11 @@ def openai_runtime(engine: tuple[Engine, str], tiny_counter: Callable[[str], int
 
 @pytest.fixture(params=["transformers", "llama.cpp", "openai"])
 def backend(request: pytest.FixtureRequest) -> Any:
-    runtime = {"transformers": "transformers_runtime", "llama.cpp": "llama_runtime", "openai": "openai_runtime"}
+    runtime = {
+        "transformers": "transformers_runtime",
+        "llama.cpp": "llama_runtime",
+        "openai": "openai_runtime",
+    }
     return request.getfixturevalue(runtime[request.param])
 
 
@@ -97,14 +101,21 @@ def test_a_generation_reports_its_text_and_costs(backend: Any) -> None:
 def test_the_token_budget_ends_a_generation_with_length(backend: Any) -> None:
     streamed: list[str] = []
     result = backend.generate(GenerationRequest(PROMPT, 5, end_of_text=False, on_text=streamed.append))
-    assert (result.stopped_by, result.new_tokens) == ("length", 5)  # without end_of_text, nothing else stops it
+    assert (result.stopped_by, result.new_tokens) == (
+        "length",
+        5,
+    )  # without end_of_text, nothing else stops it
     assert len(streamed) == 5 and streamed[-1] == result.text  # the text so far, after every token
 
 
 def test_greedy_generation_is_deterministic(backend: Any) -> None:
     request = GenerationRequest(PROMPT, max_new_tokens=12)
     first, second = backend.generate(request), backend.generate(request)
-    assert (first.text, first.new_tokens, first.stopped_by) == (second.text, second.new_tokens, second.stopped_by)
+    assert (first.text, first.new_tokens, first.stopped_by) == (
+        second.text,
+        second.new_tokens,
+        second.stopped_by,
+    )
 
 
 def test_no_new_tokens_only_prefills(backend: Any) -> None:
@@ -118,7 +129,9 @@ def test_a_cancellation_set_before_the_call_returns_at_once_with_nothing(backend
     cancel = Cancellation()
     cancel.cancel()
     streamed: list[str] = []
-    result = backend.generate(GenerationRequest(PROMPT, 200, end_of_text=False, on_text=streamed.append), cancel)
+    result = backend.generate(
+        GenerationRequest(PROMPT, 200, end_of_text=False, on_text=streamed.append), cancel
+    )
     assert (result.text, result.new_tokens, result.stopped_by) == ("", 0, "cancelled")
     assert streamed == [] and result.first_token_seconds is None
 
@@ -158,7 +171,9 @@ def test_a_cancellation_from_another_thread_stops_before_the_next_token(backend:
     thread = threading.Thread(target=canceller)
     thread.start()
     try:
-        result = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, on_text=on_text), cancel)
+        result = backend.generate(
+            GenerationRequest(PROMPT, BUDGET, end_of_text=False, on_text=on_text), cancel
+        )
     finally:
         writing.set()  # never leave the other thread waiting, whatever happened
         thread.join(WAIT)
@@ -170,10 +185,16 @@ def test_a_cancellation_from_another_thread_stops_before_the_next_token(backend:
 
 def test_a_stop_string_ends_the_text_before_it(backend: Any) -> None:
     written = _written(backend)
-    at = next(i for i in range(1, len(written.text) - 1) if written.text[i : i + 2].isascii() and written.text[i : i + 2].isalpha())
+    at = next(
+        i
+        for i in range(1, len(written.text) - 1)
+        if written.text[i : i + 2].isascii() and written.text[i : i + 2].isalpha()
+    )
     stop = written.text[at : at + 2]
     streamed: list[str] = []
-    request = GenerationRequest(PROMPT, BUDGET, end_of_text=False, stop_strings=("\x00never", stop), on_text=streamed.append)
+    request = GenerationRequest(
+        PROMPT, BUDGET, end_of_text=False, stop_strings=("\x00never", stop), on_text=streamed.append
+    )
     result = backend.generate(request)
     assert result.stopped_by == "stop_string"
     assert result.text == written.text[: written.text.index(stop)]
@@ -185,7 +206,9 @@ def test_a_single_line_request_stops_at_the_end_of_its_line(backend: Any) -> Non
     written = _written(backend)
     assert ENDED_LINE.search(written.text), f"no line ended in {written.text!r}: choose another PROMPT"
     streamed: list[str] = []
-    result = backend.generate(GenerationRequest(PROMPT, BUDGET, single_line=True, end_of_text=False, on_text=streamed.append))
+    result = backend.generate(
+        GenerationRequest(PROMPT, BUDGET, single_line=True, end_of_text=False, on_text=streamed.append)
+    )
     assert result.stopped_by == "newline"
     assert result.text == cut(written.text, single_line=True, stop_strings=())
     assert "\n" not in result.text.lstrip("\n")
@@ -198,7 +221,9 @@ def test_a_spent_time_budget_ends_at_the_next_line_end_keeping_whole_lines(backe
     assert ENDED_LINE.search(written.text), f"no line ended in {written.text!r}: choose another PROMPT"
     spent = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, max_seconds=0.0))
     assert spent.stopped_by == "time" and spent.new_tokens < BUDGET
-    assert written.text.startswith(spent.text + "\n")  # whole lines: the line begun after the line end is dropped
+    assert written.text.startswith(
+        spent.text + "\n"
+    )  # whole lines: the line begun after the line end is dropped
     ample = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, max_seconds=3600.0))
     assert (ample.text, ample.stopped_by) == (written.text, "length")
 
@@ -206,17 +231,23 @@ def test_a_spent_time_budget_ends_at_the_next_line_end_keeping_whole_lines(backe
 def test_the_scope_check_stops_with_the_text_as_it_is(backend: Any) -> None:
     written = _written(backend)
     streamed: list[str] = []
-    request = GenerationRequest(PROMPT, BUDGET, end_of_text=False, scope_ended=lambda text: len(text) >= 3, on_text=streamed.append)
+    request = GenerationRequest(
+        PROMPT, BUDGET, end_of_text=False, scope_ended=lambda text: len(text) >= 3, on_text=streamed.append
+    )
     result = backend.generate(request)
     assert result.stopped_by == "scope"
-    assert result.text == streamed[-1] and len(result.text) >= 3 and all(len(text) < 3 for text in streamed[:-1])
+    assert (
+        result.text == streamed[-1] and len(result.text) >= 3 and all(len(text) < 3 for text in streamed[:-1])
+    )
     assert written.text.startswith(result.text)
 
 
 def test_count_tokens_uses_the_models_tokenizer(backend: Any) -> None:
     assert backend.count_tokens("") == 0
     assert backend.count_tokens("<|fim_middle|>") == 1  # control tokens are single tokens
-    assert backend.count_tokens("def f(x):\n    return x") == backend.count_tokens("def f(x):\n    return x") > 1
+    assert (
+        backend.count_tokens("def f(x):\n    return x") == backend.count_tokens("def f(x):\n    return x") > 1
+    )
     assert backend.generate(GenerationRequest(PROMPT, 1)).prompt_tokens == backend.count_tokens(PROMPT)
 
 

@@ -10,8 +10,30 @@ from housecoder.inference.errors import CannotHeal
 from housecoder.inference.healing import Healing, Vocabulary, plan_healing, tokens_to_drop
 from housecoder.inference.streaming import run_generation
 
-PIECES = [b"input", b":", b" ", b" str", b"  ", b"get", b"_def", b"aul", b"_default", b"t", b"_model", b"_settings",
-          b" =", b" ==", b"=", b"\xe5", b"\x90\x8d", "名".encode(), "前".encode(), b"(", b"\n", b""]  # fmt: skip
+PIECES = [
+    b"input",
+    b":",
+    b" ",
+    b" str",
+    b"  ",
+    b"get",
+    b"_def",
+    b"aul",
+    b"_default",
+    b"t",
+    b"_model",
+    b"_settings",
+    b" =",
+    b" ==",
+    b"=",
+    b"\xe5",
+    b"\x90\x8d",
+    "名".encode(),
+    "前".encode(),
+    b"(",
+    b"\n",
+    b"",
+]
 VOCAB = Vocabulary(PIECES, excluded=[len(PIECES) - 1])
 
 
@@ -28,7 +50,12 @@ def ids(*pieces: bytes) -> list[int]:
         ((b"get", b"_def", b"aul"), 7, 4, 2),  # ... never before the typed text
         ((b"(", b"get"), 4, 4, 1),  # a word after a symbol: the word
         ((b"x", b" ="), 3, 4, 1),  # a partial operator
-        ((b"\xe5", b"\x90\x8d"), 3, 4, 2),  # a character split over two tokens: both (bytes over 0x7f are word bytes)
+        (
+            (b"\xe5", b"\x90\x8d"),
+            3,
+            4,
+            2,
+        ),  # a character split over two tokens: both (bytes over 0x7f are word bytes)
         ((b"get",), 0, 4, 0),  # nothing typed
     ],
 )
@@ -56,7 +83,9 @@ def test_plan_drops_the_tail_and_the_control_token_is_never_healed() -> None:
 
 
 def test_a_tail_no_token_continues_is_refused() -> None:
-    no_space = Vocabulary(PIECES, excluded=[PIECES.index(p) for p in (b" ", b" str", b"  ", b" =", b" ==", b"")])
+    no_space = Vocabulary(
+        PIECES, excluded=[PIECES.index(p) for p in (b" ", b" str", b"  ", b" =", b" ==", b"")]
+    )
     with pytest.raises(CannotHeal):
         plan_healing(ids(b"input", b":", b" "), no_space, "input: ", max_tokens=4)
 
@@ -76,13 +105,24 @@ def _generate(prompt: list[int], typed: str, steps: list[dict[bytes, float]]) ->
         return token
 
     request = GenerationRequest("", 8, single_line=True, typed=typed, heal_tokens=4)
-    generation = run_generation(request, None, prompt_tokens=len(kept), reused_tokens=0, prefill=lambda _: True,
-                                next_token=next_token, decode=lambda t: "", stop_ids=(), healing=healing)  # fmt: skip
+    generation = run_generation(
+        request,
+        None,
+        prompt_tokens=len(kept),
+        reused_tokens=0,
+        prefill=lambda _: True,
+        next_token=next_token,
+        decode=lambda t: "",
+        stop_ids=(),
+        healing=healing,
+    )
     return generation.text, chosen
 
 
 def test_after_a_space_the_model_writes_the_word_with_its_space_once() -> None:
-    text, chosen = _generate(ids(b"input", b":", b" "), "input: ", [{b"  ": 2.0, b" str": 1.0, b"t": 0.5}, {b"t": 1.0}])
+    text, chosen = _generate(
+        ids(b"input", b":", b" "), "input: ", [{b"  ": 2.0, b" str": 1.0, b"t": 0.5}, {b"t": 1.0}]
+    )
     assert chosen[0] == b"  "  # the likeliest token that starts with the dropped space: allowed
     assert text == " t"
     text, chosen = _generate(ids(b"input", b":", b" "), "input: ", [{b"t": 3.0, b" str": 2.0}])
@@ -90,14 +130,21 @@ def test_after_a_space_the_model_writes_the_word_with_its_space_once() -> None:
 
 
 def test_a_partial_identifier_is_written_in_the_models_own_tokens() -> None:
-    text, chosen = _generate(ids(b"(", b"get", b"_def", b"aul"), "get_defaul",
-                             [{b"(": 5.0, b"get": 1.0}, {b"_default": 2.0, b"_def": 1.0}, {b"_model": 1.0}])  # fmt: skip
+    text, chosen = _generate(
+        ids(b"(", b"get", b"_def", b"aul"),
+        "get_defaul",
+        [{b"(": 5.0, b"get": 1.0}, {b"_default": 2.0, b"_def": 1.0}, {b"_model": 1.0}],
+    )
     assert chosen[:3] == [b"get", b"_default", b"_model"]
     assert text == "t_model"
 
 
 def test_a_character_split_over_tokens_is_written_whole_before_anything_else() -> None:
-    text, chosen = _generate(ids(b"(", b"\xe5", b"\x90\x8d"), "名", [{"前".encode(): 3.0, "名".encode(): 2.0}, {"前".encode(): 1.0}])
+    text, chosen = _generate(
+        ids(b"(", b"\xe5", b"\x90\x8d"),
+        "名",
+        [{"前".encode(): 3.0, "名".encode(): 2.0}, {"前".encode(): 1.0}],
+    )
     assert chosen[0] == "名".encode()  # "前" is likelier but does not write the dropped bytes
     assert text == "前"
 

@@ -44,14 +44,18 @@ def llama_backend(tiny_qwen_gguf: Path) -> Iterator[Any]:
 
     if not llama_cpp_available():
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
-    backend = LlamaCppBackend(tiny_qwen_gguf, InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1))
+    backend = LlamaCppBackend(
+        tiny_qwen_gguf, InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1)
+    )
     yield backend
     backend.close()
 
 
 @pytest.fixture(params=["transformers", "llama.cpp"])
 def backend(request: pytest.FixtureRequest) -> Any:
-    return request.getfixturevalue("transformers_backend" if request.param == "transformers" else "llama_backend")
+    return request.getfixturevalue(
+        "transformers_backend" if request.param == "transformers" else "llama_backend"
+    )
 
 
 @pytest.fixture
@@ -71,7 +75,9 @@ def healings(monkeypatch: pytest.MonkeyPatch) -> list[Healing]:
 
 
 @pytest.mark.parametrize("case", list(TYPED))
-def test_the_first_tokens_write_the_dropped_text_again(backend: Any, healings: list[Healing], case: str) -> None:
+def test_the_first_tokens_write_the_dropped_text_again(
+    backend: Any, healings: list[Healing], case: str
+) -> None:
     typed = TYPED[case]
     whole = backend.tokenize(_prompt(typed)) if hasattr(backend, "tokenize") else None
     generation = backend.generate(GenerationRequest(_prompt(typed), 12, typed=typed, heal_tokens=4))
@@ -79,7 +85,10 @@ def test_the_first_tokens_write_the_dropped_text_again(backend: Any, healings: l
     healing = healings[0]
     assert healing.dropped and typed.encode().endswith(healing.dropped)
     assert healing.written.startswith(healing.dropped)  # a random model, constrained: never another text
-    assert generation.text == healing.written[len(healing.dropped) :].decode("utf-8", "ignore")[: len(generation.text)]
+    assert (
+        generation.text
+        == healing.written[len(healing.dropped) :].decode("utf-8", "ignore")[: len(generation.text)]
+    )
     if whole is not None:
         assert generation.prompt_tokens < len(whole)  # the dropped tokens are not prefilled
 
@@ -89,7 +98,9 @@ def test_without_typed_text_nothing_is_healed(backend: Any, healings: list[Heali
     assert healings == [] and plain.prompt_tokens == backend.count_tokens(_prompt(""))
 
 
-def test_the_vocabulary_is_the_tokenizers_bytes(transformers_backend: TransformersBackend, llama_backend: Any) -> None:
+def test_the_vocabulary_is_the_tokenizers_bytes(
+    transformers_backend: TransformersBackend, llama_backend: Any
+) -> None:
     tokenizer = transformers_backend.loaded.tokenizer
     text = "def naïve(名前):\n\treturn x  >= 1 # ok"
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -107,8 +118,14 @@ def test_each_keystroke_of_a_line_prefills_only_its_new_tokens(backend: Any) -> 
     prefilled = []
     for n in range(start, len(line) + 1):
         typed = line[:n]
-        generation = backend.generate(GenerationRequest(_prompt(typed), 4, single_line=True, typed=typed, heal_tokens=4))
+        generation = backend.generate(
+            GenerationRequest(_prompt(typed), 4, single_line=True, typed=typed, heal_tokens=4)
+        )
         prefilled.append(generation.prompt_tokens - generation.reused_tokens)
-    psm = backend.count_tokens(build_fim_prompt(prefix=HEAD + line[: start + 3], suffix=SUFFIX, path="cfg.py", repo_name="r"))
-    assert max(prefilled[1:]) <= 5, prefilled  # after the line's first keystroke: the typed word's tokens, never the suffix
+    psm = backend.count_tokens(
+        build_fim_prompt(prefix=HEAD + line[: start + 3], suffix=SUFFIX, path="cfg.py", repo_name="r")
+    )
+    assert max(prefilled[1:]) <= 5, (
+        prefilled
+    )  # after the line's first keystroke: the typed word's tokens, never the suffix
     assert psm > 40  # what a psm keystroke would have to prefill at least: the suffix and the control tokens

@@ -25,7 +25,10 @@ def _backend(tiny_qwen_dir: Path, **inference: int) -> TransformersBackend:
 
 def _keystrokes(typed: str) -> list[str]:
     """The prompts of a user typing `typed` at the cursor, one per keystroke."""
-    return [build_fim_prompt(prefix=FILE + typed[:n], suffix=SUFFIX, path="cfg.py", repo_name="r") for n in range(len(typed) + 1)]
+    return [
+        build_fim_prompt(prefix=FILE + typed[:n], suffix=SUFFIX, path="cfg.py", repo_name="r")
+        for n in range(len(typed) + 1)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +41,20 @@ def cold(tiny_qwen_dir: Path) -> TransformersBackend:
     return _backend(tiny_qwen_dir, kv_cache_entries=0)
 
 
-def test_reuse_gives_the_same_tokens_as_a_cold_run(warm: TransformersBackend, cold: TransformersBackend) -> None:
+def test_reuse_gives_the_same_tokens_as_a_cold_run(
+    warm: TransformersBackend, cold: TransformersBackend
+) -> None:
     reused = []
-    for prompt in _keystrokes("return json.lo") + _keystrokes("retu"):  # typing, then "undo" to an older prompt
+    for prompt in _keystrokes("return json.lo") + _keystrokes(
+        "retu"
+    ):  # typing, then "undo" to an older prompt
         request = GenerationRequest(prompt, max_new_tokens=12)
         hot, reference = warm.generate(request), cold.generate(request)
-        assert (hot.text, hot.new_tokens, hot.stopped_by) == (reference.text, reference.new_tokens, reference.stopped_by)
+        assert (hot.text, hot.new_tokens, hot.stopped_by) == (
+            reference.text,
+            reference.new_tokens,
+            reference.stopped_by,
+        )
         assert reference.reused_tokens == 0
         reused.append(hot.reused_tokens / hot.prompt_tokens)
     assert reused[0] == 0.0
@@ -70,7 +81,9 @@ def test_cancellation_stops_within_one_token(warm: TransformersBackend) -> None:
         if len(seen) == 3:
             cancel.cancel()
 
-    result = warm.generate(GenerationRequest(_keystrokes("x")[-1], max_new_tokens=30, on_text=on_text), cancel)
+    result = warm.generate(
+        GenerationRequest(_keystrokes("x")[-1], max_new_tokens=30, on_text=on_text), cancel
+    )
     assert result.stopped_by == "cancelled"
     assert result.new_tokens == 3 and len(seen) == 3
 
@@ -99,9 +112,15 @@ def test_a_cancelled_prefill_keeps_what_it_computed(tiny_qwen_dir: Path) -> None
 def test_single_line_requests_stop_on_the_token_that_ends_the_line(warm: TransformersBackend) -> None:
     for typed in ("", "re", "return json"):
         streamed: list[str] = []
-        result = warm.generate(GenerationRequest(_keystrokes(typed)[-1], max_new_tokens=60, single_line=True, on_text=streamed.append))
+        result = warm.generate(
+            GenerationRequest(
+                _keystrokes(typed)[-1], max_new_tokens=60, single_line=True, on_text=streamed.append
+            )
+        )
         assert "\n" not in result.text.lstrip("\n")
-        assert len(streamed) == result.new_tokens - (result.stopped_by == "eos")  # no token generated past the stop
+        assert len(streamed) == result.new_tokens - (
+            result.stopped_by == "eos"
+        )  # no token generated past the stop
         if result.stopped_by == "newline":
             assert all("\n" not in text.lstrip("\n").rstrip() for text in streamed[:-1])
 
@@ -113,7 +132,9 @@ def test_adapter_switch_clears_the_kv_cache_and_changes_output(tiny_qwen_dir: Pa
 
     torch.manual_seed(3)
     base_model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
-    lora = LoraConfig(r=8, lora_alpha=256, target_modules=["q_proj", "v_proj", "o_proj", "up_proj"], init_lora_weights=False)
+    lora = LoraConfig(
+        r=8, lora_alpha=256, target_modules=["q_proj", "v_proj", "o_proj", "up_proj"], init_lora_weights=False
+    )
     get_peft_model(base_model, lora).save_pretrained(tmp_path / "adapter")
 
     backend = _backend(tiny_qwen_dir)

@@ -43,7 +43,9 @@ def backend():  # type: ignore[no-untyped-def]
 
     if not llama_cpp_available() and not IN_CI:
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
-    loaded = LlamaCppBackend(_default_gguf(), InferenceConfig(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024))
+    loaded = LlamaCppBackend(
+        _default_gguf(), InferenceConfig(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024)
+    )
     yield loaded
     loaded.close()
 
@@ -53,14 +55,21 @@ PRICES = "def price_with_vat(net_cents: int, country: str) -> int:\n    rate = V
 
 
 def _typing(prefix: str, typed: str, path: str) -> list[str]:
-    return [build_fim_prompt(prefix=prefix + typed[:n], suffix="\n", path=path, repo_name="r") for n in range(len(typed) + 1)]
+    return [
+        build_fim_prompt(prefix=prefix + typed[:n], suffix="\n", path=path, repo_name="r")
+        for n in range(len(typed) + 1)
+    ]
 
 
 def test_reuse_computes_the_same_distribution_as_a_cold_run(backend) -> None:  # type: ignore[no-untyped-def]
     """llama.cpp's numbers depend on batch shapes (a cold run in chunks of 16 and one in chunks of 512
     differ by up to ~0.6 in a logit here), so exact token equality is not a property of llama.cpp itself;
     stale or misplaced keys would be off by whole units and change the ranking."""
-    prompts = _typing(CONFIG, "return js", "cfg.py") + _typing(PRICES, "return", "pricing.py") + _typing(CONFIG, "ret", "cfg.py")
+    prompts = (
+        _typing(CONFIG, "return js", "cfg.py")
+        + _typing(PRICES, "return", "pricing.py")
+        + _typing(CONFIG, "ret", "cfg.py")
+    )
     reused = []
     for prompt in prompts:
         request = GenerationRequest(prompt, max_new_tokens=1)
@@ -82,7 +91,9 @@ def test_a_second_file_is_served_from_a_saved_state(backend) -> None:  # type: i
     config, prices = _typing(CONFIG, "re", "cfg.py"), _typing(PRICES, "ret", "pricing.py")
     backend._forget()
     backend.generate(GenerationRequest(config[0], max_new_tokens=1))
-    backend.generate(GenerationRequest(prices[0], max_new_tokens=1))  # another file: the first one's KV is saved
+    backend.generate(
+        GenerationRequest(prices[0], max_new_tokens=1)
+    )  # another file: the first one's KV is saved
     back = backend.generate(GenerationRequest(config[-1], max_new_tokens=1))
     # all but the cursor's tokens (typing re-splits the indentation before it) and the suffix
     assert back.reused_tokens >= back.prompt_tokens - 6
@@ -105,7 +116,9 @@ def test_cancellation_stops_within_one_token(backend) -> None:  # type: ignore[n
 
 
 def test_without_end_of_text_the_model_writes_on_past_where_it_would_stop(backend) -> None:  # type: ignore[no-untyped-def]
-    prompt = build_fim_prompt(prefix=CONFIG, suffix="\n\n\nconfig = load_config('a.json')\n", path="cfg.py", repo_name="r")
+    prompt = build_fim_prompt(
+        prefix=CONFIG, suffix="\n\n\nconfig = load_config('a.json')\n", path="cfg.py", repo_name="r"
+    )
     ended = backend.generate(GenerationRequest(prompt, max_new_tokens=24))
     assert ended.stopped_by == "eos" and ended.text.startswith("return json.load(f)")
     going = backend.generate(GenerationRequest(prompt, max_new_tokens=24, end_of_text=False))
@@ -166,7 +179,9 @@ def test_loading_keeps_stdout_open_for_other_threads(backend) -> None:  # type: 
         "LlamaCppBackend(Path(sys.argv[1]), InferenceConfig(context_tokens=512))\n"
         "done.set(); thread.join()\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(backend.path)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(backend.path)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     sent = int(lines[-1].split()[1])
@@ -185,14 +200,28 @@ def test_the_vocabulary_holds_every_tokens_whole_bytes(backend) -> None:  # type
 @pytest.mark.parametrize(
     ("before", "typed", "after", "expected"),
     [
-        ("import os\n\n\ndef get_default_model_settings():\n    return {}\n\n\ndef main():\n", "    settings = get_defaul", "\n",
-         "t_model_settings()"),  # mid-word: healed back to the word's start
-        ("import json\n\n\ndef load_config(path):\n    with open(path) as f:\n", "        return json.", "\n", "load(f)"),
+        (
+            "import os\n\n\ndef get_default_model_settings():\n    return {}\n\n\ndef main():\n",
+            "    settings = get_defaul",
+            "\n",
+            "t_model_settings()",
+        ),  # mid-word: healed back to the word's start
+        (
+            "import json\n\n\ndef load_config(path):\n    with open(path) as f:\n",
+            "        return json.",
+            "\n",
+            "load(f)",
+        ),
         ("def is_even(n):\n", "    return n % 2 =", "\n", "= 0"),  # a partial operator
     ],
 )
-def test_line_start_layout_with_healing_continues_the_typed_text(backend, before: str, typed: str, after: str,  # type: ignore[no-untyped-def]
-                                                                 expected: str) -> None:  # fmt: skip
+def test_line_start_layout_with_healing_continues_the_typed_text(
+    backend,
+    before: str,
+    typed: str,
+    after: str,  # type: ignore[no-untyped-def]
+    expected: str,
+) -> None:
     prompt = build_fim_prompt(prefix=before, suffix=after, middle=typed)
     generation = backend.generate(GenerationRequest(prompt, 16, single_line=True, typed=typed, heal_tokens=4))
     assert generation.text == expected

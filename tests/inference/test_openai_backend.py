@@ -16,14 +16,18 @@ from housecoder.models.errors import ModelError
 
 
 def _backend(url: str, **config: object) -> OpenAIBackend:
-    return OpenAIBackend(InferenceConfig(url=url, **config), lambda text: len(text.split()), model_name="qwen-coder")  # type: ignore[arg-type]
+    return OpenAIBackend(
+        InferenceConfig(url=url, **config), lambda text: len(text.split()), model_name="qwen-coder"
+    )  # type: ignore[arg-type]
 
 
 def test_sends_the_raw_fim_prompt_and_streams_until_the_line_ends(engine: tuple[Engine, str]) -> None:
     state, url = engine
     streamed: list[str] = []
     prompt = "<|fim_prefix|>with open(p) as f:\n    <|fim_suffix|>\n<|fim_middle|>"
-    result = _backend(url + "/v1").generate(GenerationRequest(prompt, max_new_tokens=16, single_line=True, on_text=streamed.append))
+    result = _backend(url + "/v1").generate(
+        GenerationRequest(prompt, max_new_tokens=16, single_line=True, on_text=streamed.append)
+    )
     assert result.text == "return json.load(f)" and result.stopped_by == "newline"
     assert result.new_tokens == 5 and streamed[-1] == "return json.load(f)\n"
     assert result.first_token_seconds is not None and result.first_token_seconds <= result.seconds
@@ -31,14 +35,18 @@ def test_sends_the_raw_fim_prompt_and_streams_until_the_line_ends(engine: tuple[
     assert body["prompt"] == prompt and body["model"] == "qwen-coder" and body["stream"] is True
     assert body["max_tokens"] == 16 and body["temperature"] == 0.0
     assert state.finished.wait(30)  # the handler noticed the closed stream
-    assert state.sent and state.sent[0] <= 6  # closed at the stop: at most one more piece was in flight, not all 7
+    assert (
+        state.sent and state.sent[0] <= 6
+    )  # closed at the stop: at most one more piece was in flight, not all 7
 
 
 def test_multi_line_reads_to_the_end_and_the_adapter_is_the_model_name(engine: tuple[Engine, str]) -> None:
     state, url = engine
     backend = _backend(url, remote_model="Qwen/Qwen2.5-Coder-1.5B")
     backend.set_adapter(Path("/adapters/house-style"))
-    result = backend.generate(GenerationRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", max_new_tokens=64))
+    result = backend.generate(
+        GenerationRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", max_new_tokens=64)
+    )
     assert result.text == "return json.load(f)\n    x = 1\n" and result.stopped_by == "eos"
     assert state.requests[0]["model"] == "house-style" and "ignore_eos" not in state.requests[0]
     backend.set_adapter(None)

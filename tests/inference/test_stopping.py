@@ -24,7 +24,9 @@ from housecoder.inference.stopping import cut, stop_reason
         ("return x\r\ny", True, (), "newline", "return x"),
     ],
 )
-def test_stop_and_cut(text: str, single_line: bool, stops: tuple[str, ...], reason: str | None, kept: str) -> None:
+def test_stop_and_cut(
+    text: str, single_line: bool, stops: tuple[str, ...], reason: str | None, kept: str
+) -> None:
     assert stop_reason(text, single_line=single_line, stop_strings=stops) == reason
     assert cut(text, single_line=single_line, stop_strings=stops) == kept
 
@@ -47,15 +49,26 @@ def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
     assert not out_of_time("x = 1", " 1", 5.0, 1.0)  # the line is not finished yet
     assert not out_of_time("x = 1\n", "\n", 0.5, 1.0) and not out_of_time("x = 1\n", "\n", 5.0, None)
     assert out_of_time("x = 1\n  ", "\n  ", 5.0, 1.0)
-    assert not out_of_time("x = 1\ny", "y", 5.0, 1.0)  # the line end came before the budget ran out: wait for the next
+    assert not out_of_time(
+        "x = 1\ny", "y", 5.0, 1.0
+    )  # the line end came before the budget ran out: wait for the next
     pieces = ["a = 1", "\n    b", " = 2", "\n", "c = 3\n"]
 
     def generate(max_seconds: float | None) -> tuple[str, str]:
-        generation = run_generation(GenerationRequest("", 64, max_seconds=max_seconds), None, prompt_tokens=1,
-                                    reused_tokens=0, prefill=lambda _: True,
-                                    next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
-                                    decode=lambda tokens: "".join(pieces[: len(tokens)]), stop_ids={len(pieces)})  # fmt: skip
+        generation = run_generation(
+            GenerationRequest("", 64, max_seconds=max_seconds),
+            None,
+            prompt_tokens=1,
+            reused_tokens=0,
+            prefill=lambda _: True,
+            next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
+            decode=lambda tokens: "".join(pieces[: len(tokens)]),
+            stop_ids={len(pieces)},
+        )
         return generation.stopped_by, generation.text
 
-    assert generate(0.0) == ("time", "a = 1")  # spent at once: the first whole line, the one being written dropped
+    assert generate(0.0) == (
+        "time",
+        "a = 1",
+    )  # spent at once: the first whole line, the one being written dropped
     assert generate(None) == ("eos", "a = 1\n    b = 2\nc = 3\n")

@@ -24,14 +24,19 @@ PROMPT = build_fim_prompt(prefix="def f(x):\n    return ", suffix="\n", path="a.
 
 def test_control_tokens_count_as_single_tokens(backend: TransformersBackend) -> None:
     assert backend.count_tokens("<|fim_middle|>") == 1
-    assert {backend.loaded.tokenizer.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|file_sep|>")} <= set(backend.stop_ids)
+    assert {
+        backend.loaded.tokenizer.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|file_sep|>")
+    } <= set(backend.stop_ids)
 
 
 def test_without_end_of_text_the_stop_tokens_are_never_chosen(backend: TransformersBackend) -> None:
-    first = backend.loaded.tokenizer(backend.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=1)).text,
-                                     add_special_tokens=False)["input_ids"][0]  # fmt: skip
+    first = backend.loaded.tokenizer(
+        backend.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=1)).text, add_special_tokens=False
+    )["input_ids"][0]
     stopping = TransformersBackend(backend.loaded)
-    stopping.stop_ids = sorted({*backend.stop_ids, first})  # the token the model picks first now ends the text
+    stopping.stop_ids = sorted(
+        {*backend.stop_ids, first}
+    )  # the token the model picks first now ends the text
     assert stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6)).stopped_by == "eos"
     result = stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6, end_of_text=False))
     assert result.stopped_by == "length" and result.new_tokens == 6

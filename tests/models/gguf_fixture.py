@@ -26,7 +26,9 @@ def write_qwen2_gguf(model_dir: Path, dest: Path) -> Path:
     writer.add_feed_forward_length(config["intermediate_size"])
     writer.add_head_count(config["num_attention_heads"])
     writer.add_head_count_kv(config["num_key_value_heads"])
-    writer.add_rope_freq_base(float(config.get("rope_theta") or config.get("rope_parameters", {}).get("rope_theta", 1e6)))
+    writer.add_rope_freq_base(
+        float(config.get("rope_theta") or config.get("rope_parameters", {}).get("rope_theta", 1e6))
+    )
     writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
 

@@ -20,7 +20,9 @@ def _adapter(base: Path, out: Path, seed: int) -> Path:
 
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base)
-    config = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False)
+    config = LoraConfig(
+        r=4, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False
+    )
     get_peft_model(model, config).save_pretrained(out)
     return out
 
@@ -28,7 +30,9 @@ def _adapter(base: Path, out: Path, seed: int) -> Path:
 def test_adapter_changes_the_output_and_switches_back(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
     backend = TransformersBackend(loaded)
-    request = GenerationRequest("<|fim_prefix|>def f(x):\n    return <|fim_suffix|><|fim_middle|>", max_new_tokens=8)
+    request = GenerationRequest(
+        "<|fim_prefix|>def f(x):\n    return <|fim_suffix|><|fim_middle|>", max_new_tokens=8
+    )
 
     def logits() -> list[float]:
         import torch
@@ -55,13 +59,17 @@ def test_bad_adapters_are_refused_in_one_line(tiny_qwen_dir: Path, tmp_path: Pat
         set_adapter(loaded, tmp_path)
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 4, "target_modules": ["nope_proj"]}')
+    (broken / "adapter_config.json").write_text(
+        '{"peft_type": "LORA", "r": 4, "target_modules": ["nope_proj"]}'
+    )
     with pytest.raises(ModelError) as caught:
         set_adapter(loaded, broken)
     assert "\n" not in str(caught.value) and loaded.adapter is None
 
 
-def test_an_adapter_without_lora_tensors_is_refused(tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path) -> None:
+def test_an_adapter_without_lora_tensors_is_refused(
+    tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+) -> None:
     import shutil
 
     from safetensors.numpy import save_file
@@ -79,7 +87,9 @@ def test_an_adapter_without_lora_tensors_is_refused(tiny_qwen_dir: Path, tiny_ad
     assert loaded.adapter is None
 
 
-def test_a_refused_adapter_leaves_no_layers_behind(tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path) -> None:
+def test_a_refused_adapter_leaves_no_layers_behind(
+    tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+) -> None:
     import json
     import shutil
 

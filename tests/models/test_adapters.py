@@ -36,11 +36,17 @@ OTHER = "b" * 64
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.model_validate({"models": {"cache_dir": str(tmp_path / "cache" / "models")},
-                                    "train": {"output": str(tmp_path / "adapters")}})  # fmt: skip
+    return Settings.model_validate(
+        {
+            "models": {"cache_dir": str(tmp_path / "cache" / "models")},
+            "train": {"output": str(tmp_path / "adapters")},
+        }
+    )
 
 
-def test_a_store_built_model_is_fingerprinted_by_its_verified_hash(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_a_store_built_model_is_fingerprinted_by_its_verified_hash(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     gguf = write_qwen2_gguf(tiny_qwen_dir, tmp_path / "tiny.gguf")
     resolved = ModelStore(tmp_path / "store", dtype="float32").resolve(str(gguf), "code")
     meta = read_meta(resolved.path)
@@ -71,7 +77,10 @@ def test_the_registry_sits_beside_the_indexes_under_the_same_repository_key(tmp_
     repo.mkdir()
     default = Settings.model_validate({"models": {"cache_dir": str(tmp_path / "cache" / "models")}})
     assert adapters_root(default) == tmp_path / "cache" / "adapters"
-    assert repo_adapters_dir(default, repo).name == Path(index_location(repo, default, indexes_root(default))).name
+    assert (
+        repo_adapters_dir(default, repo).name
+        == Path(index_location(repo, default, indexes_root(default))).name
+    )
     assert repo_adapters_dir(default, repo).name.startswith("shop-")
     chosen = Settings.model_validate({"train": {"output": str(tmp_path / "elsewhere")}})
     assert repo_adapters_dir(chosen, repo).parent == tmp_path / "elsewhere"

@@ -31,7 +31,10 @@ def test_converted_model_matches_the_original(tiny_qwen_dir: Path, tiny_gguf: Pa
     ids = torch.tensor([[5, 17, 300, 4000]])
     assert torch.allclose(original(ids).logits, converted(ids).logits, atol=1e-5)
     text = "def f(x):\n    return x<|fim_middle|>"
-    assert AutoTokenizer.from_pretrained(out)(text)["input_ids"] == AutoTokenizer.from_pretrained(tiny_qwen_dir)(text)["input_ids"]
+    assert (
+        AutoTokenizer.from_pretrained(out)(text)["input_ids"]
+        == AutoTokenizer.from_pretrained(tiny_qwen_dir)(text)["input_ids"]
+    )
 
 
 def test_generation_config_stops_on_fim_control_tokens(tiny_gguf: Path, tmp_path: Path) -> None:

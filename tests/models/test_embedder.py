@@ -11,7 +11,24 @@ import pytest
 from housecoder.models.embedder import OnnxEmbedder, export_embedder
 from housecoder.models.errors import ModelUnavailable
 
-WORDS = ["def", "return", "load", "config", "path", "json", "open", "file", "parse", "args", "class", "self", "import", "error", "value", "list"]
+WORDS = [
+    "def",
+    "return",
+    "load",
+    "config",
+    "path",
+    "json",
+    "open",
+    "file",
+    "parse",
+    "args",
+    "class",
+    "self",
+    "import",
+    "error",
+    "value",
+    "list",
+]
 
 
 def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
@@ -21,7 +38,9 @@ def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
     from tokenizers.models import WordPiece
     from transformers import BertConfig, BertModel
 
-    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS, "(", ")", ":", "."])}
+    vocab = {
+        token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS, "(", ")", ":", "."])
+    }
     tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -30,8 +49,13 @@ def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
     )
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64, pad_token_id=0,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=0,
     )
     root.mkdir(parents=True)
     BertModel(config).save_pretrained(root)
@@ -39,7 +63,9 @@ def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
     (root / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 16}))
     (root / "1_Pooling").mkdir()
     (root / "1_Pooling" / "config.json").write_text(
-        json.dumps({"pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_cls_token": pooling == "cls"})
+        json.dumps(
+            {"pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_cls_token": pooling == "cls"}
+        )
     )
     return root
 
@@ -53,7 +79,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_export_writes_a_self_contained_directory(exported: Path) -> None:
     meta = json.loads((exported / "housecoder-embedder.json").read_text())
     assert meta["pooling"] == "mean" and meta["max_length"] == 16 and meta["dimension"] == 32
-    assert {p.name for p in exported.iterdir()} >= {"model.onnx", "tokenizer.json", "housecoder-embedder.json"}
+    assert {p.name for p in exported.iterdir()} >= {
+        "model.onnx",
+        "tokenizer.json",
+        "housecoder-embedder.json",
+    }
 
 
 def test_vectors_are_unit_length_and_in_input_order(exported: Path) -> None:

@@ -17,7 +17,9 @@ def peft_adapter(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     from transformers import AutoModelForCausalLM
 
     out = tmp_path_factory.mktemp("lora") / "adapter"
-    config = LoraConfig(r=4, lora_alpha=16, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
+    config = LoraConfig(
+        r=4, lora_alpha=16, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False
+    )
     get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_qwen_dir), config).save_pretrained(out)
     return out
 
@@ -34,8 +36,10 @@ def test_peft_adapter_converts_to_llama_cpp_names(peft_adapter: Path, tmp_path: 
     tensors = {tensor.name: tensor for tensor in reader.tensors}
     assert set(tensors) == {
         f"blk.{layer}.{module}.weight.lora_{ab}"
-        for layer in (0, 1) for module in ("attn_q", "attn_v", "ffn_down") for ab in "ab"
-    }  # fmt: skip
+        for layer in (0, 1)
+        for module in ("attn_q", "attn_v", "ffn_down")
+        for ab in "ab"
+    }
     source = load_file(str(peft_adapter / "adapter_model.safetensors"))
     a = source["base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"]
     assert tensors["blk.1.attn_q.weight.lora_a"].data.shape == a.shape  # (r, in): numpy order kept
@@ -57,7 +61,10 @@ def test_bad_adapters_are_refused_in_one_line(tmp_path: Path) -> None:
     import numpy as np
     from safetensors.numpy import save_file
 
-    save_file({"base_model.model.model.embed_tokens.weight": np.zeros((2, 2), np.float32)}, str(tmp_path / "adapter_model.safetensors"))
+    save_file(
+        {"base_model.model.model.embed_tokens.weight": np.zeros((2, 2), np.float32)},
+        str(tmp_path / "adapter_model.safetensors"),
+    )
     with pytest.raises(ModelError, match="unexpected tensor"):
         convert_lora(tmp_path, tmp_path / "x.gguf", "qwen2")
     assert not (tmp_path / "x.gguf").exists()

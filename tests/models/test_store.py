@@ -22,7 +22,9 @@ def test_a_model_directory_is_used_in_place(tiny_qwen_dir: Path, store_root: Pat
     assert not store_root.exists()
 
 
-def test_a_gguf_file_is_converted_once_and_listed(tiny_qwen_dir: Path, store_root: Path, tmp_path: Path) -> None:
+def test_a_gguf_file_is_converted_once_and_listed(
+    tiny_qwen_dir: Path, store_root: Path, tmp_path: Path
+) -> None:
     gguf = write_qwen2_gguf(tiny_qwen_dir, tmp_path / "tiny.gguf")
     store = ModelStore(store_root, dtype="float32")
     with pytest.raises(NotPulled):

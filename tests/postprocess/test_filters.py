@@ -55,11 +55,19 @@ def test_stop_at_suffix_repeat(document: str, completion: str, expected: str) ->
 @pytest.mark.parametrize(
     ("document", "completion", "expected"),
     [
-        ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2\ndef g():", "\n        return 1"),  # the if-block ends
+        (
+            "def f(x):\n    if x:‸\n",
+            "\n        return 1\n    return 2\ndef g():",
+            "\n        return 1",
+        ),  # the if-block ends
         ("def f(x):\n    ‸\n", "a = 1\n    b = 2\n\ndef g():\n    pass", "a = 1\n    b = 2"),
         ("function f() {‸\n", "\n  return 1;\n}\nfunction g() {}", "\n  return 1;\n}"),
         ("function f() {‸\n}\n", "\n  return 1;\n}\nfunction g() {}", "\n  return 1;"),
-        ("class A:\n    def m(self):\n        ‸", "x = 1\n        return x\n    def n(self):", "x = 1\n        return x"),
+        (
+            "class A:\n    def m(self):\n        ‸",
+            "x = 1\n        return x\n    def n(self):",
+            "x = 1\n        return x",
+        ),
         ("x = 1\n‸", "y = 2\nz = 3", "y = 2\nz = 3"),
     ],
 )
@@ -75,8 +83,11 @@ NARGS = "".join(f"\n\n    if param.nargs == {n}:\n        return False" for n in
     [
         ("hello();\nhello();\n‸\n", "hello();\n" * 10 + "hel", "hello();"),  # Tabby's case
         ("const a = 1;\n‸", "".join(f"const {c} = 1;\n" for c in "bcdefghij") + "const k =", "const b = 1;"),
-        ("def f(param):\n    ‸\n", "if param is None:\n        return False" + NARGS + "\n\n    if param.n",
-         "if param is None:\n        return False\n\n    if param.nargs == 0:\n        return False"),  # blocks loop
+        (
+            "def f(param):\n    ‸\n",
+            "if param is None:\n        return False" + NARGS + "\n\n    if param.n",
+            "if param is None:\n        return False\n\n    if param.nargs == 0:\n        return False",
+        ),  # blocks loop
         ("x = 1\n‸", "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7\n", None),  # different lines
         ("x = 1\n‸", "y = 1\n" * 5 + "z", None),  # four steps: not yet a loop
         ("x = 1\n‸", "assert t(r[0], e[0])\nassert t(r[1], e[1])\nok()\n", None),
@@ -93,7 +104,11 @@ def test_drop_repetitive_tail(document: str, completion: str, expected: str | No
 @pytest.mark.parametrize(
     ("document", "completion", "ended"),
     [
-        ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2", False),  # the leaving line may not be done
+        (
+            "def f(x):\n    if x:‸\n",
+            "\n        return 1\n    return 2",
+            False,
+        ),  # the leaving line may not be done
         ("def f(x):\n    if x:‸\n", "\n        return 1\n    return 2\n", True),
         ("def f(x):\n    if x:‸\n", "\n        return 1\n        y = 2\n", False),  # still inside
         ("def f(x):\n    ‸\n", "a = 1\n\ndef g():\n", True),
@@ -155,7 +170,11 @@ def test_balance_brackets(document: str, completion: str, expected: str) -> None
         ("x = ‸\n", "f()<|endoftext|>garbage", "f()"),
         ("x = ‸\n", "a | b | c", "a | b | c"),  # no marker
         ("x = ‸\n", "'<|x-y|>'", "'<|x-y|>'"),  # not a marker's shape
-        ("END = '<|endoftext|>'\nx = ‸\n", "END + '<|endoftext|>'", "END + '<|endoftext|>'"),  # the document has it
+        (
+            "END = '<|endoftext|>'\nx = ‸\n",
+            "END + '<|endoftext|>'",
+            "END + '<|endoftext|>'",
+        ),  # the document has it
         ("x = ‸\nSEP = '<|file_sep|>'\n", "'<|file_sep|>' + '<|fim_pad|>'", "'<|file_sep|>' + '"),
     ],
 )
@@ -184,12 +203,27 @@ def test_drop_duplicate_of_next_line(document: str, completion: str, expected: s
 @pytest.mark.parametrize(
     ("document", "single", "completion", "expected"),
     [
-        ("import json\n\ndef load(path):\n    with open(path) as f:\n        ‸\n", True, "return json.load(f)\n\ndef save(", "return json.load(f)"),
+        (
+            "import json\n\ndef load(path):\n    with open(path) as f:\n        ‸\n",
+            True,
+            "return json.load(f)\n\ndef save(",
+            "return json.load(f)",
+        ),
         ("print(‸)\n", True, "'hello')\nprint('again')", "'hello'"),
         ("def f():\n    ‸\n    return 1\n", True, "return 1\n", ""),
         ("x = ‸\n", True, "   \n", ""),
-        ("class C:\n    ‸\n", False, "def get(self) -> List[str]:<|cursor|>\n        return []", "def get(self) -> List[str]:"),
-        ("def f(x):\n    if x:‸\n", False, "\n        return 1\n        y = 2\n\n\nclass B:", "\n        return 1\n        y = 2"),
+        (
+            "class C:\n    ‸\n",
+            False,
+            "def get(self) -> List[str]:<|cursor|>\n        return []",
+            "def get(self) -> List[str]:",
+        ),
+        (
+            "def f(x):\n    if x:‸\n",
+            False,
+            "\n        return 1\n        y = 2\n\n\nclass B:",
+            "\n        return 1\n        y = 2",
+        ),
     ],
 )
 def test_pipeline(document: str, single: bool, completion: str, expected: str) -> None:
@@ -200,10 +234,16 @@ def test_pipeline(document: str, single: bool, completion: str, expected: str) -
     ("document", "completion"),
     [
         *MULTI_LINE,
-        ("def f(param):\n    ‸\n", "if param is None:\n        return False" + NARGS * 3),  # loops to the budget
+        (
+            "def f(param):\n    ‸\n",
+            "if param is None:\n        return False" + NARGS * 3,
+        ),  # loops to the budget
         ("def f():\n    ‸\n", "a = 1\n" + "    b.append(1)\n" * 12),
         # reaches the suffix: the line after the cursor, written out again, then more
-        ("def total(xs):\n    ‸\n    return t\n", "t = 0\n    for x in xs:\n        t += x\n    return t\n\n\ndef mean(xs):\n"),
+        (
+            "def total(xs):\n    ‸\n    return t\n",
+            "t = 0\n    for x in xs:\n        t += x\n    return t\n\n\ndef mean(xs):\n",
+        ),
     ],
 )
 def test_finished_stops_where_the_filters_have_cut_for_good(document: str, completion: str) -> None:

@@ -33,7 +33,12 @@ CASES = [
         id="snippets in order, each ending in exactly one newline",
     ),
     pytest.param(
-        {"prefix": "a<|fim_middle|>b", "suffix": "<|endoftext|>c", "path": "x<|file_sep|>.py", "repo_name": "r"},
+        {
+            "prefix": "a<|fim_middle|>b",
+            "suffix": "<|endoftext|>c",
+            "path": "x<|file_sep|>.py",
+            "repo_name": "r",
+        },
         "<|repo_name|>r\n<|file_sep|>x.py\n<|fim_prefix|>ab<|fim_suffix|>c<|fim_middle|>",
         id="control tokens in user text are removed",
     ),

@@ -37,8 +37,16 @@ def repo(tmp_path: Path) -> Path:
 
 
 CONFIGS = {
-    "unwritable index location": ('[index]\nlocation = "/proc/housecoder-index"\n', ["index"], "/proc/housecoder-index"),
-    "nested inline tables": ("[index]\nx = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", ["index"], "nested too deeply"),
+    "unwritable index location": (
+        '[index]\nlocation = "/proc/housecoder-index"\n',
+        ["index"],
+        "/proc/housecoder-index",
+    ),
+    "nested inline tables": (
+        "[index]\nx = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n",
+        ["index"],
+        "nested too deeply",
+    ),
 }
 
 
@@ -54,13 +62,18 @@ def test_a_config_file_that_is_a_directory_is_an_error_not_ignored(repo: Path, m
     _one_error_line(_run("index", cwd=repo, cache=model_cache), "not a file")
 
 
-@pytest.mark.parametrize("args", [["--cache-dir", "/dev/null/x", "index"], ["--cache-dir", "/dev/null/x", "models", "pull"]])
+@pytest.mark.parametrize(
+    "args", [["--cache-dir", "/dev/null/x", "index"], ["--cache-dir", "/dev/null/x", "models", "pull"]]
+)
 def test_a_cache_dir_under_a_file(repo: Path, model_cache: Path, args: list[str]) -> None:
     _one_error_line(_run(*args, cwd=repo, cache=model_cache), "/dev/null/x: Not a directory")
 
 
 def test_a_tcp_host_that_does_not_resolve(repo: Path, model_cache: Path) -> None:
-    _one_error_line(_run("serve", "--tcp", "--host", "999.1.1.1", cwd=repo, cache=model_cache), "cannot listen on 999.1.1.1")
+    _one_error_line(
+        _run("serve", "--tcp", "--host", "999.1.1.1", cwd=repo, cache=model_cache),
+        "cannot listen on 999.1.1.1",
+    )
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://box", "http://", "http://box:99999"])

@@ -38,8 +38,14 @@ def _repo(root: Path, generation: int, files: int = FILES) -> Path:
 def _index(root: Path, cache: Path, location: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "HOUSECODER_CACHE_DIR": str(cache), "HOUSECODER_OFFLINE": "1"}
     (root / ".housecoder.toml").write_text(f'[index]\nlocation = "{location}"\n')
-    return subprocess.Popen([str(SCRIPT), "index", str(root), *extra], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [str(SCRIPT), "index", str(root), *extra],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _writing(location: Path) -> bool:
@@ -69,7 +75,9 @@ def _at(when: str, writing: Callable[[], bool]) -> Callable[[], bool]:
 
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
 @pytest.mark.parametrize("when", ["at-once", "mid-write"])
-def test_kill_9_during_index_keeps_the_previous_index(tmp_path: Path, model_cache: Path, minilm: object, full: bool, when: str) -> None:
+def test_kill_9_during_index_keeps_the_previous_index(
+    tmp_path: Path, model_cache: Path, minilm: object, full: bool, when: str
+) -> None:
     root, location = _repo(tmp_path / "repo", 0), tmp_path / "index"
     first = _index(root, model_cache, location)
     assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
@@ -77,7 +85,10 @@ def test_kill_9_during_index_keeps_the_previous_index(tmp_path: Path, model_cach
     assert before > 0
 
     _repo(root, 1)  # every file changed: the next run rewrites every row
-    _kill(_index(root, model_cache, location, *(["--full"] if full else [])), _at(when, lambda: _writing(location)))
+    _kill(
+        _index(root, model_cache, location, *(["--full"] if full else [])),
+        _at(when, lambda: _writing(location)),
+    )
 
     reader = open_for_search(str(location))  # the state the killed run started from
     assert reader.count("chunks") == before and reader.definitions("compute_7")
@@ -86,7 +97,9 @@ def test_kill_9_during_index_keeps_the_previous_index(tmp_path: Path, model_cach
     recovery = _index(root, model_cache, location)
     assert recovery.wait(TIMEOUT_S * 3) == 0, recovery.stderr.read() if recovery.stderr else ""
     after = open_for_search(str(location))
-    assert after.definitions("compute_7") and any("generation_1" in hit.text for hit in after.bm25("compute_7", 3))
+    assert after.definitions("compute_7") and any(
+        "generation_1" in hit.text for hit in after.bm25("compute_7", 3)
+    )
 
 
 def _staging(cache: Path) -> bool:
@@ -99,8 +112,13 @@ def test_kill_9_during_models_pull_keeps_the_pulled_model(tmp_path: Path, when: 
     env = {**os.environ, "HOUSECODER_OFFLINE": "1"}
 
     def pull(*extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([str(SCRIPT), "--cache-dir", str(cache), "models", "pull", "all-minilm-l6-v2", *extra],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        return subprocess.Popen(
+            [str(SCRIPT), "--cache-dir", str(cache), "models", "pull", "all-minilm-l6-v2", *extra],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     first = pull()
     assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
@@ -133,16 +151,27 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     repo = _repo(tmp_path / "train-repo", 0, files=12)
     adapters = tmp_path / "adapters"
     config = tmp_path / "train.toml"
-    config.write_text(TRAIN_CONFIG.format(model=tiny_qwen_dir, cache=model_cache, index=tmp_path / "index", adapters=adapters))
+    config.write_text(
+        TRAIN_CONFIG.format(
+            model=tiny_qwen_dir, cache=model_cache, index=tmp_path / "index", adapters=adapters
+        )
+    )
     env = {**os.environ, "HOUSECODER_OFFLINE": "1"}
 
     def train(*extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([str(SCRIPT), "train", str(repo), "--config", str(config), "--max-samples", "8", *extra],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        return subprocess.Popen(
+            [str(SCRIPT), "train", str(repo), "--config", str(config), "--max-samples", "8", *extra],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     first = train("--steps", "2")
     assert first.wait(TIMEOUT_S * 3) == 0, first.stderr.read() if first.stderr else ""
-    settings = load_settings(None, {"models": {"cache_dir": str(model_cache)}, "train": {"output": str(adapters)}})
+    settings = load_settings(
+        None, {"models": {"cache_dir": str(model_cache)}, "train": {"output": str(adapters)}}
+    )
     before = [(info.path, info.created_at) for info in list_adapters(settings, repo)]
     best = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
     assert len(before) == 1
@@ -151,9 +180,13 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     _kill(long, lambda: any(adapters.rglob("checkpoint/*")), TIMEOUT_S * 3)
     assert long.returncode == -signal.SIGKILL, "the run ended before it could be killed"
 
-    assert [(info.path, info.created_at) for info in list_adapters(settings, repo)] == before  # nothing half-registered
+    assert [
+        (info.path, info.created_at) for info in list_adapters(settings, repo)
+    ] == before  # nothing half-registered
     after = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
     assert (after.path if after else None) == (best.path if best else None)
-    resumed = train("--resume", "--steps", "3")  # continues the killed run from its checkpoint and registers it
+    resumed = train(
+        "--resume", "--steps", "3"
+    )  # continues the killed run from its checkpoint and registers it
     assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
     assert len(list_adapters(settings, repo)) == 2

@@ -33,17 +33,23 @@ def _exit(process: subprocess.Popen[bytes], peer: Peer) -> int:
     return process.wait(TIMEOUT_S)
 
 
-def test_a_request_before_initialize_is_refused_and_a_second_initialize_too(server: Any, shop: Path, options: dict[str, Any]) -> None:
+def test_a_request_before_initialize_is_refused_and_a_second_initialize_too(
+    server: Any, shop: Path, options: dict[str, Any]
+) -> None:
     _, peer = server
     assert peer.call("early", "housecoder/nothing")["error"]["code"] == NOT_INITIALIZED
     assert "capabilities" in peer.initialize(shop, options)["result"]
-    again = peer.call(2, "initialize", {"processId": None, "rootUri": Path("/etc").as_uri(), "capabilities": {}})
+    again = peer.call(
+        2, "initialize", {"processId": None, "rootUri": Path("/etc").as_uri(), "capabilities": {}}
+    )
     assert again["error"]["code"] == INVALID_REQUEST
     status = peer.command(3, "housecoder.status")["result"]
     assert [folder["root"] for folder in status["folders"]] == [str(shop.resolve())]  # not moved to /etc
 
 
-def test_requests_after_shutdown_get_invalid_request_and_exit_codes_follow_the_spec(server: Any, shop: Path, options: dict[str, Any]) -> None:
+def test_requests_after_shutdown_get_invalid_request_and_exit_codes_follow_the_spec(
+    server: Any, shop: Path, options: dict[str, Any]
+) -> None:
     process, peer = server
     peer.initialize(shop, options)
     assert peer.call(2, "shutdown")["result"] is None
@@ -65,7 +71,9 @@ def test_header_names_are_case_insensitive(server: Any, shop: Path, options: dic
 
 
 @pytest.mark.parametrize("length", [10**12, 10**30])
-def test_an_absurd_content_length_does_not_kill_the_server(server: Any, shop: Path, options: dict[str, Any], length: int) -> None:
+def test_an_absurd_content_length_does_not_kill_the_server(
+    server: Any, shop: Path, options: dict[str, Any], length: int
+) -> None:
     process, peer = server
     peer.initialize(shop, options)
     peer.send(f"Content-Length: {length}\r\n\r\n{{}}".encode())
@@ -77,7 +85,9 @@ def test_an_absurd_content_length_does_not_kill_the_server(server: Any, shop: Pa
     assert "Traceback" not in stderr and "MemoryError" not in stderr and "OverflowError" not in stderr
 
 
-def test_an_oversized_message_is_skipped_and_answered_with_a_parse_error(server: Any, shop: Path, options: dict[str, Any]) -> None:
+def test_an_oversized_message_is_skipped_and_answered_with_a_parse_error(
+    server: Any, shop: Path, options: dict[str, Any]
+) -> None:
     from housecoder.server.transport import MAX_MESSAGE_BYTES
 
     _, peer = server
@@ -88,34 +98,61 @@ def test_an_oversized_message_is_skipped_and_answered_with_a_parse_error(server:
     assert errors and errors[0]["error"]["code"] == PARSE_ERROR
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b'"just a string"'])
-def test_unreadable_bodies_are_answered_and_the_server_reads_on(server: Any, shop: Path, options: dict[str, Any], body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b'"just a string"']
+)
+def test_unreadable_bodies_are_answered_and_the_server_reads_on(
+    server: Any, shop: Path, options: dict[str, Any], body: bytes
+) -> None:
     _, peer = server
     peer.initialize(shop, options)
     peer.send(frame(body))
     _alive(peer, 2)
 
 
-def test_garbage_headers_and_missing_length_are_skipped(server: Any, shop: Path, options: dict[str, Any]) -> None:
+def test_garbage_headers_and_missing_length_are_skipped(
+    server: Any, shop: Path, options: dict[str, Any]
+) -> None:
     _, peer = server
     peer.initialize(shop, options)
-    peer.send(b"no colon here\r\nX-Other: 1\r\n\r\n" + b"Content-Length: abc\r\n\r\n" + b"x" * 20_000 + b"\r\n")
+    peer.send(
+        b"no colon here\r\nX-Other: 1\r\n\r\n" + b"Content-Length: abc\r\n\r\n" + b"x" * 20_000 + b"\r\n"
+    )
     _alive(peer, 2)
 
 
-def test_params_of_the_wrong_type_get_invalid_params(server: Any, shop: Path, options: dict[str, Any]) -> None:
+def test_params_of_the_wrong_type_get_invalid_params(
+    server: Any, shop: Path, options: dict[str, Any]
+) -> None:
     _, peer = server
     peer.initialize(shop, options)
-    numeric_uri = peer.call(2, "textDocument/inlineCompletion", {
-        "textDocument": {"uri": 12345}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 2}})  # fmt: skip
+    numeric_uri = peer.call(
+        2,
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": 12345},
+            "position": {"line": 0, "character": 0},
+            "context": {"triggerKind": 2},
+        },
+    )
     assert numeric_uri["error"]["code"] == INVALID_PARAMS
-    string_arguments = peer.call(3, "workspace/executeCommand", {"command": "housecoder.lastCompletion", "arguments": "file:///x"})
+    string_arguments = peer.call(
+        3, "workspace/executeCommand", {"command": "housecoder.lastCompletion", "arguments": "file:///x"}
+    )
     assert string_arguments["error"]["code"] == INVALID_PARAMS
     _alive(peer, 4)
 
 
-ODD_URIS = ["untitled:Untitled-1", "file:///nonexistent/%C3%BC%20n%CC%83.py", "http://example.com/x.py", "file:///tmp/a%0Ab.py",
-            "file:///tmp/nul%00.py", "file://remote-host/share/x.py", "not a uri at all", "file:///" + "d/" * 2000 + "x.py"]  # fmt: skip
+ODD_URIS = [
+    "untitled:Untitled-1",
+    "file:///nonexistent/%C3%BC%20n%CC%83.py",
+    "http://example.com/x.py",
+    "file:///tmp/a%0Ab.py",
+    "file:///tmp/nul%00.py",
+    "file://remote-host/share/x.py",
+    "not a uri at all",
+    "file:///" + "d/" * 2000 + "x.py",
+]
 
 
 def test_huge_and_odd_documents_are_answered(server: Any, shop: Path, options: dict[str, Any]) -> None:
@@ -125,8 +162,17 @@ def test_huge_and_odd_documents_are_answered(server: Any, shop: Path, options: d
     uri = peer.open(shop / "huge.py", huge)
     assert "result" in peer.inline("huge", uri, 0, len(huge))
     for number, odd in enumerate(ODD_URIS):
-        peer.notify("textDocument/didOpen", {"textDocument": {"uri": odd, "languageId": "python", "version": 1,
-                                                              "text": "def f(values):\n    return "}})  # fmt: skip
+        peer.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": odd,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "def f(values):\n    return ",
+                }
+            },
+        )
         answer = peer.inline(f"odd-{number}", odd, 1, 11)
         assert "result" in answer or answer["error"]["code"] == INVALID_PARAMS, (odd, answer)
     _alive(peer, "after")

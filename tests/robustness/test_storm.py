@@ -13,7 +13,9 @@ KEYS = 150
 REQUEST_CANCELLED = -32800
 
 
-def test_every_request_of_a_cancel_storm_is_answered_and_nothing_leaks(shop: Path, options: dict[str, Any]) -> None:
+def test_every_request_of_a_cancel_storm_is_answered_and_nothing_leaks(
+    shop: Path, options: dict[str, Any]
+) -> None:
     process, peer = start_stdio(shop)
     try:
         peer.initialize(shop, options)
@@ -22,11 +24,24 @@ def test_every_request_of_a_cancel_storm_is_answered_and_nothing_leaks(shop: Pat
         typed = "sum(value * 2 for value in values if value)" * 4
         for key in range(KEYS):
             text = line + typed[: key + 1]
-            peer.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": key + 2},
-                                                   "contentChanges": [{"text": text}]})  # fmt: skip
-            peer.send(frame({"jsonrpc": "2.0", "id": f"k{key}", "method": "textDocument/inlineCompletion", "params": {
-                "textDocument": {"uri": uri}, "position": {"line": 1, "character": len(text.split("\n")[1])},
-                "context": {"triggerKind": 2}}}))  # fmt: skip
+            peer.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": key + 2}, "contentChanges": [{"text": text}]},
+            )
+            peer.send(
+                frame(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": f"k{key}",
+                        "method": "textDocument/inlineCompletion",
+                        "params": {
+                            "textDocument": {"uri": uri},
+                            "position": {"line": 1, "character": len(text.split("\n")[1])},
+                            "context": {"triggerKind": 2},
+                        },
+                    }
+                )
+            )
             if key:
                 peer.notify("$/cancelRequest", {"id": f"k{key - 1}"})
         answers = [peer.response(f"k{key}") for key in range(KEYS)]

@@ -19,14 +19,21 @@ from housecoder.benchmarks.lsp_peer import TIMEOUT_S, connect, hang_up
 @pytest.fixture
 def tcp_server(shop: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     log = tmp_path / "server.log"
-    process = subprocess.Popen([sys.executable, "-m", "housecoder.server", "--tcp", "--port", "0", "-v", "--log-file", str(log)],
-                               cwd=shop, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "housecoder.server", "--tcp", "--port", "0", "-v", "--log-file", str(log)],
+        cwd=shop,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + TIMEOUT_S
     port = None
     while port is None:  # poll the log for the bound port
         found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text() if log.exists() else "")
         port = int(found.group(1)) if found else None
-        assert port or (process.poll() is None and time.monotonic() < deadline), "the server did not start listening"
+        assert port or (process.poll() is None and time.monotonic() < deadline), (
+            "the server did not start listening"
+        )
         if port is None:
             time.sleep(0.05)
     yield process, port, log
@@ -75,7 +82,9 @@ def test_clients_get_their_own_answers_and_sessions_and_share_one_model(
             assert time.monotonic() < deadline, f"{sessions} sessions still hold the model"
         hang_up(sock_d)
         assert process.poll() is None
-        assert len(re.findall(r"model \S+ loaded", log.read_text())) == 1, "every client must share the one model"
+        assert len(re.findall(r"model \S+ loaded", log.read_text())) == 1, (
+            "every client must share the one model"
+        )
     finally:
         for sock in (sock_a, sock_b):
             hang_up(sock)

@@ -16,14 +16,21 @@ TEXT = "def compute(values):\n"
 def _session(tiny_qwen_dir: Path, tmp_path: Path, timeout_ms: int) -> Session:
     root = tmp_path / "repo"
     root.mkdir(exist_ok=True)
-    settings = Settings.model_validate({
-        "models": {"code_model": str(tiny_qwen_dir), "device": "cpu", "dtype": "float32", "offline": True,
-                   "cache_dir": str(tmp_path / "cache" / "models")},
-        # a long generation from the random model: thousands of tokens unless something stops it
-        "completion": {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0, "layout": "psm"},
-        "context": {"enabled": False},
-        "server": {"request_timeout_ms": timeout_ms, "cache_entries": 0},
-    })  # fmt: skip
+    settings = Settings.model_validate(
+        {
+            "models": {
+                "code_model": str(tiny_qwen_dir),
+                "device": "cpu",
+                "dtype": "float32",
+                "offline": True,
+                "cache_dir": str(tmp_path / "cache" / "models"),
+            },
+            # a long generation from the random model: thousands of tokens unless something stops it
+            "completion": {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0, "layout": "psm"},
+            "context": {"enabled": False},
+            "server": {"request_timeout_ms": timeout_ms, "cache_entries": 0},
+        }
+    )
     return Session(settings, [root])
 
 
@@ -33,7 +40,9 @@ def _complete(session: Session, cancel: Cancellation) -> object:
     return session.model_pool.submit(session.complete, located, request, cancel).result()
 
 
-def test_a_request_past_its_deadline_answers_empty_and_frees_the_model(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_a_request_past_its_deadline_answers_empty_and_frees_the_model(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     session = _session(tiny_qwen_dir, tmp_path, timeout_ms=1)
     try:
         session.load_model().result()

@@ -17,7 +17,9 @@ def test_locate_inside_outside_and_non_file_uris(tmp_path: Path) -> None:
     inside = locate((root / "pkg" / "mod.py").as_uri(), folders)
     assert (inside.root, inside.relative, inside.language) == (root.resolve(), "pkg/mod.py", "python")
     assert locate((tmp_path / "other.py").as_uri(), folders).root is None
-    assert locate((root / "link.py").as_uri(), folders).root is None  # a symlink out of the workspace is outside
+    assert (
+        locate((root / "link.py").as_uri(), folders).root is None
+    )  # a symlink out of the workspace is outside
     untitled = locate("untitled:Untitled-1", folders, "typescript")
     assert (untitled.root, untitled.path, untitled.language) == (None, None, "typescript")
     assert locate((root / "pkg" / ".." / ".." / "other.py").as_uri(), folders).root is None
@@ -37,13 +39,24 @@ def test_context_documents_are_recent_same_folder_and_bounded(tmp_path: Path) ->
     a.mkdir(), b.mkdir()
     folders = [a, b]
     recent = RecentDocuments(limit=3)
-    uris = {name: (folder / f"{name}.py").as_uri() for folder, name in ((a, "one"), (a, "two"), (b, "three"), (a, "big"))}
-    texts = {uris["one"]: "1", uris["two"]: "2", uris["three"]: "3", uris["big"]: "x" * 100, "untitled:x": "u"}
+    uris = {
+        name: (folder / f"{name}.py").as_uri()
+        for folder, name in ((a, "one"), (a, "two"), (b, "three"), (a, "big"))
+    }
+    texts = {
+        uris["one"]: "1",
+        uris["two"]: "2",
+        uris["three"]: "3",
+        uris["big"]: "x" * 100,
+        "untitled:x": "u",
+    }
     for name in ("one", "two", "three", "big"):
         recent.touch(uris[name])
     recent.touch("untitled:x")  # pushes "one" out (limit 3)
     current = locate(uris["two"], folders)
-    assert recent.context_for(current, uris["two"], texts, folders, max_chars=50) == []  # big is too big, one forgotten
+    assert (
+        recent.context_for(current, uris["two"], texts, folders, max_chars=50) == []
+    )  # big is too big, one forgotten
     recent.touch(uris["one"])
     docs = recent.context_for(current, uris["two"], texts, folders, max_chars=50)
     assert [doc.path for doc in docs] == ["one.py"]

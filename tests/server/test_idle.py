@@ -22,11 +22,18 @@ CURSOR = TEXT.index("json.\n") + len("json.")
 
 
 def _settings(tiny_qwen_dir: Path, tmp_path: Path, **completion: object) -> Settings:
-    return Settings.model_validate({
-        "models": {"code_model": str(tiny_qwen_dir), "device": "cpu", "dtype": "float32", "offline": True,
-                   "cache_dir": str(tmp_path / "cache" / "models")},
-        "completion": {"max_new_tokens": 8, **completion},
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "models": {
+                "code_model": str(tiny_qwen_dir),
+                "device": "cpu",
+                "dtype": "float32",
+                "offline": True,
+                "cache_dir": str(tmp_path / "cache" / "models"),
+            },
+            "completion": {"max_new_tokens": 8, **completion},
+        }
+    )
 
 
 @pytest.fixture(params=["psm", "line-start"])
@@ -81,7 +88,9 @@ def test_a_real_request_cancels_idle_work_that_has_not_run(session: Session) -> 
     release.set()
     assert idle.result(60) == 0
     output = real.result(60).output
-    assert output is not None and output.prompt_tokens - output.reused_tokens > 20  # nothing was prefilled for it
+    assert (
+        output is not None and output.prompt_tokens - output.reused_tokens > 20
+    )  # nothing was prefilled for it
 
 
 def test_a_newer_idle_job_replaces_the_older(session: Session) -> None:
@@ -92,17 +101,24 @@ def test_a_newer_idle_job_replaces_the_older(session: Session) -> None:
     assert first.result(60) == 0 and second.result(60) > 0
 
 
-def test_an_edit_during_idle_prefill_gives_the_edited_documents_answer(session: Session, tiny_qwen_dir: Path,
-                                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_an_edit_during_idle_prefill_gives_the_edited_documents_answer(
+    session: Session, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     session.warm(_located(session), _at(TEXT, CURSOR)).result()
     edited = TEXT.replace("def load_config(path):", "def load_settings(name, path):")
     offset = edited.index("json.\n") + len("json.")
     hot = _complete(session, _at(edited, offset)).output  # type: ignore[attr-defined]
-    cold_settings = session.settings.model_copy(update={"inference": session.settings.inference.model_copy(update={"kv_cache_entries": 0})})
+    cold_settings = session.settings.model_copy(
+        update={"inference": session.settings.inference.model_copy(update={"kv_cache_entries": 0})}
+    )
     cold = Session(cold_settings, session.folders)
     cold.load_model().result()
     try:
-        reference = cold.model_pool.submit(cold.complete, _located(cold), _at(edited, offset), Cancellation()).result().output
+        reference = (
+            cold.model_pool.submit(cold.complete, _located(cold), _at(edited, offset), Cancellation())
+            .result()
+            .output
+        )
     finally:
         cold.shutdown()
     assert reference is not None and reference.reused_tokens == 0
@@ -110,12 +126,15 @@ def test_an_edit_during_idle_prefill_gives_the_edited_documents_answer(session: 
     assert 0 < hot.reused_tokens < hot.prompt_tokens  # the unchanged front came from the idle prefill
 
 
-def test_a_model_switch_during_idle_work_neither_hangs_nor_serves_the_old_model(session: Session, tiny_qwen_dir: Path,
-                                                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_a_model_switch_during_idle_work_neither_hangs_nor_serves_the_old_model(
+    session: Session, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     release = _hold(session)
     idle = session.warm(_located(session), _at(TEXT, CURSOR))
     queued = session.model_pool.submit(session.complete, _located(session), _at(TEXT, CURSOR), Cancellation())
-    other = session.settings.model_copy(update={"models": session.settings.models.model_copy(update={"dtype": "bfloat16"})})
+    other = session.settings.model_copy(
+        update={"models": session.settings.models.model_copy(update={"dtype": "bfloat16"})}
+    )
     session.update_settings(other)  # the reload queues behind the idle job and the request
     release.set()
     assert idle.result(60) == 0  # the model it would have warmed is being replaced
@@ -127,7 +146,9 @@ def test_a_model_switch_during_idle_work_neither_hangs_nor_serves_the_old_model(
     assert after is not None and after.reused_tokens == 0  # a fresh model: no KV from the old one
 
 
-def test_the_suggestion_after_an_accepted_one_is_computed_into_the_cache(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_the_suggestion_after_an_accepted_one_is_computed_into_the_cache(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     session = Session(_settings(tiny_qwen_dir, tmp_path), [root])
@@ -158,8 +179,9 @@ def test_idle_work_never_waits_for_a_model_that_is_loading(tiny_qwen_dir: Path, 
         session.shutdown()
 
 
-def test_the_request_a_precompute_is_for_waits_for_it_and_a_prefill_never_replaces_it(tiny_qwen_dir: Path,
-                                                                                       tmp_path: Path) -> None:  # fmt: skip
+def test_the_request_a_precompute_is_for_waits_for_it_and_a_prefill_never_replaces_it(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     session = Session(_settings(tiny_qwen_dir, tmp_path), [root])

@@ -17,11 +17,18 @@ from housecoder.server.session import Session
 
 @pytest.fixture
 def settings(tiny_qwen_dir: Path, tmp_path: Path) -> Settings:
-    return Settings.model_validate({
-        "models": {"code_model": str(tiny_qwen_dir), "device": "cpu", "dtype": "float32", "offline": True,
-                   "cache_dir": str(tmp_path / "cache" / "models")},
-        "train": {"output": str(tmp_path / "adapters")},
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "models": {
+                "code_model": str(tiny_qwen_dir),
+                "device": "cpu",
+                "dtype": "float32",
+                "offline": True,
+                "cache_dir": str(tmp_path / "cache" / "models"),
+            },
+            "train": {"output": str(tmp_path / "adapters")},
+        }
+    )
 
 
 @pytest.fixture
@@ -42,7 +49,9 @@ def session(settings: Settings, folders: list[Path]) -> Iterator[Session]:
 def test_the_first_folder_with_a_registered_adapter_supplies_it_at_load(
     session: Session, settings: Settings, folders: list[Path], tiny_qwen_dir: Path, tiny_adapter_dir: Path
 ) -> None:
-    adapter = register(settings, folders[1], "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir)
+    adapter = register(
+        settings, folders[1], "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir
+    )
     session.load_model().result()
     status = session.status()
     assert status["adapter"] == str(adapter) and status["adapter_automatic"] is True
@@ -51,7 +60,12 @@ def test_the_first_folder_with_a_registered_adapter_supplies_it_at_load(
 
 
 def test_reload_without_argument_picks_up_a_newly_registered_adapter(
-    session: Session, settings: Settings, folders: list[Path], tiny_qwen_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+    session: Session,
+    settings: Settings,
+    folders: list[Path],
+    tiny_qwen_dir: Path,
+    tiny_adapter_dir: Path,
+    tmp_path: Path,
 ) -> None:
     session.load_model().result()
     assert session.status()["adapter"] is None and session.status()["adapter_meta"] is None
@@ -59,8 +73,15 @@ def test_reload_without_argument_picks_up_a_newly_registered_adapter(
 
     fingerprint = base_fingerprint(tiny_qwen_dir)
     trained = register(settings, folders[0], "run1", fingerprint, peft_dir=tiny_adapter_dir)
-    register(settings, folders[0], "run2", fingerprint, peft_dir=tiny_adapter_dir, created="2025-02-01T00:00:00+00:00",
-             beat_base=False)  # fmt: skip
+    register(
+        settings,
+        folders[0],
+        "run2",
+        fingerprint,
+        peft_dir=tiny_adapter_dir,
+        created="2025-02-01T00:00:00+00:00",
+        beat_base=False,
+    )
     assert session.set_adapter(None) == {"adapter": str(trained), "automatic": True}
     assert session.status()["adapter_automatic"] is True
 
@@ -77,8 +98,9 @@ def test_reload_without_argument_picks_up_a_newly_registered_adapter(
     assert status["adapter_automatic"] is False and status["adapter_meta"] is None
 
 
-def test_no_automatic_adapter_when_turned_off(settings: Settings, folders: list[Path], tiny_qwen_dir: Path,
-                                             tiny_adapter_dir: Path) -> None:  # fmt: skip
+def test_no_automatic_adapter_when_turned_off(
+    settings: Settings, folders: list[Path], tiny_qwen_dir: Path, tiny_adapter_dir: Path
+) -> None:
     register(settings, folders[0], "run1", base_fingerprint(tiny_qwen_dir), peft_dir=tiny_adapter_dir)
     off = settings.model_copy(update={"models": settings.models.model_copy(update={"auto_adapter": False})})
     session = Session(off, folders)

@@ -72,7 +72,9 @@ HEADER_NAME = st.sampled_from(["Content-Length", "content-length", "CONTENT-LENG
 
 @st.composite
 def frames(draw: st.DrawFn) -> tuple[bytes, list[Any]]:
-    messages = draw(st.lists(st.dictionaries(st.sampled_from(["id", "method", "params"]), JSON, min_size=1), max_size=6))
+    messages = draw(
+        st.lists(st.dictionaries(st.sampled_from(["id", "method", "params"]), JSON, min_size=1), max_size=6)
+    )
     data = b""
     for message in messages:
         body = json.dumps(message).encode()
@@ -102,7 +104,9 @@ def test_a_broken_message_costs_only_itself(case: tuple[bytes, list[Any]], junk:
     connection = _read(broken + data)
     handled = connection.protocol.handled
     assert handled[len(handled) - len(messages) :] == messages
-    assert len(handled) - len(messages) + len(connection.protocol.sent) <= 1  # the junk: dispatched or answered
+    assert (
+        len(handled) - len(messages) + len(connection.protocol.sent) <= 1
+    )  # the junk: dispatched or answered
 
 
 def test_lengths_past_the_limit_are_skipped_not_allocated() -> None:

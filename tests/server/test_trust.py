@@ -32,12 +32,17 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def _initialize(server: HousecoderServer, root: Path, shown: list[types.ShowMessageParams], **options: object) -> Settings:
+def _initialize(
+    server: HousecoderServer, root: Path, shown: list[types.ShowMessageParams], **options: object
+) -> Settings:
     """Run the server's initialize handler for a workspace at `root` with the editor's settings `options`;
     what it shows the user lands in `shown`."""
     server.window_show_message = shown.append  # type: ignore[method-assign]
-    params = types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
-                                    initialization_options={"housecoder": options})  # fmt: skip
+    params = types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        root_uri=root.as_uri(),
+        initialization_options={"housecoder": options},
+    )
     server.protocol.fm.features[types.INITIALIZE](params)
     assert server.session is not None
     settings: Settings = server.session.settings
@@ -55,11 +60,18 @@ def server() -> Iterator[HousecoderServer]:
 def test_a_hostile_repository_config_does_not_reach_the_server(server: HousecoderServer, repo: Path) -> None:
     shown: list[types.ShowMessageParams] = []
     settings = _initialize(server, repo, shown, completion={"max_new_tokens": 9})
-    assert (settings.inference.runtime, settings.inference.url, settings.inference.api_key_env) == ("auto", None, None)
+    assert (settings.inference.runtime, settings.inference.url, settings.inference.api_key_env) == (
+        "auto",
+        None,
+        None,
+    )
     assert (settings.server.host, settings.server.port) == ("127.0.0.1", 2087)
     assert settings.server.complete_in_comments is True and settings.completion.max_new_tokens == 9
     assert len(shown) == 1 and shown[0].type == types.MessageType.Warning
-    assert "ignored inference.runtime, inference.url, inference.api_key_env, server.host, server.port" in shown[0].message
+    assert (
+        "ignored inference.runtime, inference.url, inference.api_key_env, server.host, server.port"
+        in shown[0].message
+    )
     assert f"housecoder trust {repo.resolve()}" in shown[0].message
 
     change = server.protocol.fm.features[types.WORKSPACE_DID_CHANGE_CONFIGURATION]

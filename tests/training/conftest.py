@@ -147,13 +147,33 @@ def train_settings(model_cache: Path, tiny_qwen_dir: Path, tmp_path: Path) -> Ca
 
 
 def _settings(model_cache: Path, tiny_qwen_dir: Path, tmp_path: Path, train: dict[str, Any]) -> Settings:
-    recipe = {"max_samples": 12, "eval_samples": 6, "per_file": 6, "steps": 4, "grad_accum": 2, "eval_every": 2,
-              "checkpoint_every": 2, "generate_samples": 3, "learning_rate": 5e-3, "warmup_steps": 0, "dropout": 0.0,
-              "mixed_precision": "no", "held_out_fraction": 0.3, "output": str(tmp_path / "adapters")} | train  # fmt: skip
-    return Settings.model_validate({
-        "models": {"cache_dir": str(model_cache), "offline": True, "device": "cpu", "dtype": "float32",
-                   "code_model": str(tiny_qwen_dir)},
-        "index": {"location": str(tmp_path / "index")},
-        "completion": {"max_new_tokens": 6},
-        "train": recipe,
-    })  # fmt: skip
+    recipe = {
+        "max_samples": 12,
+        "eval_samples": 6,
+        "per_file": 6,
+        "steps": 4,
+        "grad_accum": 2,
+        "eval_every": 2,
+        "checkpoint_every": 2,
+        "generate_samples": 3,
+        "learning_rate": 5e-3,
+        "warmup_steps": 0,
+        "dropout": 0.0,
+        "mixed_precision": "no",
+        "held_out_fraction": 0.3,
+        "output": str(tmp_path / "adapters"),
+    } | train
+    return Settings.model_validate(
+        {
+            "models": {
+                "cache_dir": str(model_cache),
+                "offline": True,
+                "device": "cpu",
+                "dtype": "float32",
+                "code_model": str(tiny_qwen_dir),
+            },
+            "index": {"location": str(tmp_path / "index")},
+            "completion": {"max_new_tokens": 6},
+            "train": recipe,
+        }
+    )

@@ -13,27 +13,36 @@ def _config(tmp_path: Path, tiny_qwen_dir: Path, model_cache: Path) -> Path:
     config.write_text(
         f'[models]\ncode_model = "{tiny_qwen_dir}"\ncache_dir = "{model_cache}"\noffline = true\ndevice = "cpu"\ndtype = "float32"\n'
         f'[index]\nlocation = "{tmp_path / "index"}"\n[completion]\nmax_new_tokens = 4\n'
-        f'[train]\neval_samples = 5\nper_file = 6\ngrad_accum = 2\ngenerate_samples = 2\nheld_out_fraction = 0.3\n'
+        f"[train]\neval_samples = 5\nper_file = 6\ngrad_accum = 2\ngenerate_samples = 2\nheld_out_fraction = 0.3\n"
         f'mixed_precision = "no"\nlearning_rate = 0.005\noutput = "{tmp_path / "adapters"}"\n'
     )
     return config
 
 
-def test_dry_run_then_a_short_run(inventory_repo: Path, tiny_qwen_dir: Path, model_cache: Path, tmp_path: Path) -> None:
+def test_dry_run_then_a_short_run(
+    inventory_repo: Path, tiny_qwen_dir: Path, model_cache: Path, tmp_path: Path
+) -> None:
     from housecoder.cli import app
 
     config = _config(tmp_path, tiny_qwen_dir, model_cache)
-    dry = CliRunner().invoke(app, ["train", str(inventory_repo), "--config", str(config), "--max-samples", "10", "--dry-run"])
+    dry = CliRunner().invoke(
+        app, ["train", str(inventory_repo), "--config", str(config), "--max-samples", "10", "--dry-run"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "10 training samples, 5 held-out samples" in dry.output and "estimated" in dry.output
     assert "5 optimiser steps (10 sequences)" in dry.output  # one epoch, 2 sequences per step
     assert not (tmp_path / "adapters").exists()
 
-    ran = CliRunner().invoke(app, ["train", str(inventory_repo), "--config", str(config), "--max-samples", "10", "--steps", "2"])
+    ran = CliRunner().invoke(
+        app, ["train", str(inventory_repo), "--config", str(config), "--max-samples", "10", "--steps", "2"]
+    )
     assert ran.exit_code == 0, ran.output
     assert "step 2/2: loss" in ran.output and "report.md" in ran.output
     [run] = [p for p in (tmp_path / "adapters").glob("*/*") if p.is_dir()]
-    assert json.loads((run / "housecoder-adapter.json").read_text())["verdict"].split(":")[0] in ("activated", "not activated")
+    assert json.loads((run / "housecoder-adapter.json").read_text())["verdict"].split(":")[0] in (
+        "activated",
+        "not activated",
+    )
 
 
 def test_cli_errors_are_one_line(inventory_repo: Path, tmp_path: Path) -> None:
@@ -45,5 +54,7 @@ def test_cli_errors_are_one_line(inventory_repo: Path, tmp_path: Path) -> None:
     assert both.exit_code == 1 and "choose one of" in str(both.exception)
     held = CliRunner().invoke(app, ["train", str(inventory_repo), "--held-out", "100"])
     assert held.exit_code == 1 and "--held-out goes with --eval-only" in str(held.exception)
-    forgetting = CliRunner().invoke(app, ["train", str(inventory_repo), "--forgetting", str(tmp_path / "none.jsonl")])
+    forgetting = CliRunner().invoke(
+        app, ["train", str(inventory_repo), "--forgetting", str(tmp_path / "none.jsonl")]
+    )
     assert forgetting.exit_code == 1 and "no such task file" in str(forgetting.exception)

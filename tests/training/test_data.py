@@ -22,7 +22,13 @@ CASES = [
     ("def f(x):\n    y = g(", "x, 1", ")\n    return y\n", False, True),  # arguments: stop before the ")"
     ("def f(x):\n    y = ", "g(x)", " + 1\n", False, True),  # an expression inside the line
     ("def f(x):\n    ", "y = x\n    return y", "\n", False, False),  # a two-line body: the scope stop ends it
-    ("def f(x):\n    ", "return x", "\n", False, False),  # after a block opener the editor serves several lines
+    (
+        "def f(x):\n    ",
+        "return x",
+        "\n",
+        False,
+        False,
+    ),  # after a block opener the editor serves several lines
     ("if ok:\n    a = 1\nelse:\n    ", "a = 2", "\nprint(a)\n", False, False),  # likewise after `else:`
     ("x = [\n    ", "1, 2", "\n]\n", False, False),  # after an opening bracket
     ("values = ", "load()", "   \n", True, False),  # trailing blanks after the middle still end the line

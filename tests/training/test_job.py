@@ -18,7 +18,9 @@ from housecoder.training.trainer import CHECKPOINT
 
 
 def _forgetting_file(tmp_path: Path) -> Path:
-    tasks = [Task(f"he/{i}", "f.py", f"def add_{i}(a, b):\n    ", "\n", "return a + b", "python") for i in range(3)]
+    tasks = [
+        Task(f"he/{i}", "f.py", f"def add_{i}(a, b):\n    ", "\n", "return a + b", "python") for i in range(3)
+    ]
     path = tmp_path / "forgetting.jsonl"
     write_tasks(path, tasks)
     return path
@@ -27,26 +29,45 @@ def _forgetting_file(tmp_path: Path) -> Path:
 def test_a_run_writes_a_registered_adapter_with_its_report(
     inventory_repo: Path, train_settings: Any, tmp_path: Path
 ) -> None:
-    settings = train_settings(forgetting_tasks=str(_forgetting_file(tmp_path)),
-                              forgetting_limit=3)  # fmt: skip
+    settings = train_settings(forgetting_tasks=str(_forgetting_file(tmp_path)), forgetting_limit=3)
     steps = []
     outcome = TrainJob(inventory_repo, settings).run(on_step=steps.append)
 
     run = outcome.run_dir
     assert run.parent.parent == tmp_path / "adapters"
-    for name in ("adapter_config.json", "adapter_model.safetensors", "housecoder-adapter.json", "report.md", "report.json",
-                 "loss.png", SAMPLES_FILE, "split.json", "history.json", "generations.jsonl"):  # fmt: skip
+    for name in (
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "housecoder-adapter.json",
+        "report.md",
+        "report.json",
+        "loss.png",
+        SAMPLES_FILE,
+        "split.json",
+        "history.json",
+        "generations.jsonl",
+    ):
         assert (run / name).is_file(), name
     assert not (run / CHECKPOINT).exists()  # a finished run drops its optimiser state
-    assert [log.step for log in steps] == [1, 2, 3, 4] and steps[1].eval_loss is not None and steps[0].eval_loss is None
+    assert (
+        [log.step for log in steps] == [1, 2, 3, 4]
+        and steps[1].eval_loss is not None
+        and steps[0].eval_loss is None
+    )
 
     info = read_adapter(run)
     assert info is not None and info.beat_base == outcome.beat_base and info.verdict == outcome.verdict
     meta = json.loads((run / "housecoder-adapter.json").read_text())
     report_json = json.loads((run / "report.json").read_text())
-    assert meta["base_model"] == settings.models.code_model and report_json["samples"] == {"train": 12, "held_out": 6}
+    assert meta["base_model"] == settings.models.code_model and report_json["samples"] == {
+        "train": 12,
+        "held_out": 6,
+    }
     assert set(meta["metrics"]) == {"held_out_loss", "held-out", "forgetting"}
-    assert meta["metrics"]["held-out"]["before"]["tasks"] == 3 and meta["metrics"]["forgetting"]["after"]["tasks"] == 3
+    assert (
+        meta["metrics"]["held-out"]["before"]["tasks"] == 3
+        and meta["metrics"]["forgetting"]["after"]["tasks"] == 3
+    )
     assert [a.path for a in list_adapters(settings, inventory_repo)] == [run]
     report = (run / "report.md").read_text()
     assert outcome.verdict in report and "Forgetting check" in report
@@ -104,7 +125,9 @@ def test_resume_continues_an_interrupted_run(
     assert (unfinished / CHECKPOINT).is_dir() and not (unfinished / "housecoder-adapter.json").exists()
 
     resumed: list[int] = []
-    outcome = TrainJob(inventory_repo, settings).run(resume=True, on_step=lambda log: resumed.append(log.step))
+    outcome = TrainJob(inventory_repo, settings).run(
+        resume=True, on_step=lambda log: resumed.append(log.step)
+    )
     assert seen == [1, 2, 3] and resumed == [3, 4]  # the checkpoint at step 2 is where it picks up
     assert outcome.run_dir == unfinished and (unfinished / "housecoder-adapter.json").is_file()
     with pytest.raises(NoCheckpoint, match="no unfinished training run"):
@@ -126,7 +149,11 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_with_its_samples(
     samples = (unfinished / SAMPLES_FILE).read_text()
     steps: list[int] = []
     outcome = TrainJob(inventory_repo, settings).run(resume=True, on_step=lambda log: steps.append(log.step))
-    assert outcome.run_dir == unfinished and steps == [1, 2] and (unfinished / SAMPLES_FILE).read_text() == samples
+    assert (
+        outcome.run_dir == unfinished
+        and steps == [1, 2]
+        and (unfinished / SAMPLES_FILE).read_text() == samples
+    )
 
 
 def test_eval_only_scores_the_newest_adapter_again(
@@ -151,12 +178,16 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert read_samples(first.run_dir / SAMPLES_FILE) == (train, held_out)
     more = TrainJob(inventory_repo, train_settings(steps=2)).eval_only(held_out=len(held_out) + 4)
     train_after, held_after = read_samples(first.run_dir / SAMPLES_FILE)
-    assert train_after == train and held_after[: len(held_out)] == held_out and len(held_after) > len(held_out)
+    assert (
+        train_after == train and held_after[: len(held_out)] == held_out and len(held_after) > len(held_out)
+    )
     assert all(s.path in split["held_out"] for s in held_after)
     assert len({s.sample_id for s in held_after}) == len(held_after)
     assert more.metrics.held_out.before.tasks == len(held_after)
     assert more.metrics.held_out_loss.after == pytest.approx(again.metrics.held_out_loss.after, rel=1e-4)
-    before = json.loads((first.run_dir / "before.json").read_text())  # keyed to the samples its records are of
+    before = json.loads(
+        (first.run_dir / "before.json").read_text()
+    )  # keyed to the samples its records are of
     job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
     assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.end_of_text]
 
@@ -189,9 +220,15 @@ def test_the_recorded_commit_is_the_one_that_holds_the_repository(tmp_path: Path
     assert git_commit(outer) is None  # no commit yet
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    assert git_commit(outer) == head and git_commit(outer / "src") == head  # a tracked sub-folder: the same commit
-    assert git_commit(outer / "unpacked") is None  # ignored by the enclosing repository: no commit holds its files
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert (
+        git_commit(outer) == head and git_commit(outer / "src") == head
+    )  # a tracked sub-folder: the same commit
+    assert (
+        git_commit(outer / "unpacked") is None
+    )  # ignored by the enclosing repository: no commit holds its files
 
 
 def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,8 +238,12 @@ def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatc
     from housecoder.training.job import require_ml
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
-    with pytest.raises(MissingDependency, match=r"peft is not installed; install it with: pip install 'housecoder\[ml\]'"):
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a)
+    )
+    with pytest.raises(
+        MissingDependency, match=r"peft is not installed; install it with: pip install 'housecoder\[ml\]'"
+    ):
         require_ml()
 
 
@@ -221,19 +262,30 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     second = TrainJob(inventory_repo, tuned, say=said.append).run()
     assert second.run_dir != first.run_dir
     assert any("reusing the base model's completions" in line for line in said)
-    assert base_records(second.run_dir) == base_records(first.run_dir)  # copied, timings included: not generated again
-    assert json.loads((second.run_dir / "before.json").read_text()) == json.loads((first.run_dir / "before.json").read_text())
+    assert base_records(second.run_dir) == base_records(
+        first.run_dir
+    )  # copied, timings included: not generated again
+    assert json.loads((second.run_dir / "before.json").read_text()) == json.loads(
+        (first.run_dir / "before.json").read_text()
+    )
 
     said.clear()  # another end-of-text rule: the same completions, the held-out loss measured again under the rule
-    always = TrainJob(inventory_repo, train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="always"),
-                      say=said.append).run()  # fmt: skip
+    always = TrainJob(
+        inventory_repo,
+        train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="always"),
+        say=said.append,
+    ).run()
     assert any("reusing the base model's completions" in line for line in said)
     assert base_records(always.run_dir) == base_records(first.run_dir)
-    before, measured = (json.loads((run / "before.json").read_text()) for run in (first.run_dir, always.run_dir))
+    before, measured = (
+        json.loads((run / "before.json").read_text()) for run in (first.run_dir, always.run_dir)
+    )
     assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # more end-of-text targets
 
     said.clear()
-    other = train_settings(forgetting_tasks=forgetting, forgetting_limit=2)  # other forgetting tasks: measured again
+    other = train_settings(
+        forgetting_tasks=forgetting, forgetting_limit=2
+    )  # other forgetting tasks: measured again
     third = TrainJob(inventory_repo, other, say=said.append).run()
     assert not any("reusing the base model's completions" in line for line in said)
     assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2
@@ -249,8 +301,13 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
     from models.gguf_fixture import write_qwen2_gguf
 
     on_gguf = train_settings(eval_runtime="llama.cpp", steps=2, eval_every=2, checkpoint_every=2)
-    on_gguf = on_gguf.model_copy(update={"models": on_gguf.models.model_copy(
-        update={"code_model": str(write_qwen2_gguf(tiny_qwen_dir, tmp_path / "tiny.gguf"))})})  # fmt: skip
+    on_gguf = on_gguf.model_copy(
+        update={
+            "models": on_gguf.models.model_copy(
+                update={"code_model": str(write_qwen2_gguf(tiny_qwen_dir, tmp_path / "tiny.gguf"))}
+            )
+        }
+    )
     job = TrainJob(inventory_repo, on_gguf)
     outcome = job.run()
     records = [json.loads(line) for line in (outcome.run_dir / "generations.jsonl").read_text().splitlines()]
@@ -259,9 +316,15 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
     assert outcome.metrics.held_out.after.tasks == 3
 
     prepared = job.prepare(run_dir=outcome.run_dir)
-    assert prepared.generator.describe()["runtime"] == "llama.cpp" and prepared.generator is not prepared.backend
-    transformers = TrainJob(inventory_repo, on_gguf.model_copy(update={"train": on_gguf.train.model_copy(
-        update={"eval_runtime": "transformers"})})).prepare(run_dir=outcome.run_dir)  # fmt: skip
+    assert (
+        prepared.generator.describe()["runtime"] == "llama.cpp" and prepared.generator is not prepared.backend
+    )
+    transformers = TrainJob(
+        inventory_repo,
+        on_gguf.model_copy(
+            update={"train": on_gguf.train.model_copy(update={"eval_runtime": "transformers"})}
+        ),
+    ).prepare(run_dir=outcome.run_dir)
     assert transformers.generator is transformers.backend
     other_runtime = TrainJob(inventory_repo, on_gguf).base_keys(transformers)  # other runtime, other figures
     assert set(job.base_keys(prepared).values()).isdisjoint(other_runtime.values())

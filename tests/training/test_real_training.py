@@ -22,12 +22,22 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
 
     # train.mixed_precision = auto: bf16 autocast on a CPU with bf16 instructions, float32 weights elsewhere (one
     # real LoRA step in emulated bf16 took over ten minutes on 2 AVX2 cores)
-    settings = Settings.model_validate({
-        "index": {"location": str(tmp_path / "index")},
-        "completion": {"max_new_tokens": 12},
-        "train": {"max_samples": 8, "eval_samples": 4, "steps": 1, "grad_accum": 2, "eval_every": 1, "generate_samples": 2,
-                  "held_out_fraction": 0.3, "output": str(tmp_path / "adapters")},
-    })  # fmt: skip
+    settings = Settings.model_validate(
+        {
+            "index": {"location": str(tmp_path / "index")},
+            "completion": {"max_new_tokens": 12},
+            "train": {
+                "max_samples": 8,
+                "eval_samples": 4,
+                "steps": 1,
+                "grad_accum": 2,
+                "eval_every": 1,
+                "generate_samples": 2,
+                "held_out_fraction": 0.3,
+                "output": str(tmp_path / "adapters"),
+            },
+        }
+    )
     job = TrainJob(inventory_repo, settings)
     outcome = job.run()
     info = read_adapter(outcome.run_dir)
@@ -38,10 +48,17 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
     if outcome.beat_base:
         assert best_adapter(settings, inventory_repo, QWEN_CODER_1_5B.sha256) == info
 
-    served = Settings.model_validate(settings.model_dump() | {"models": {**settings.models.model_dump(), "adapter": str(outcome.run_dir)},
-                                                              "inference": {"runtime": "llama.cpp"}})  # fmt: skip
+    served = Settings.model_validate(
+        settings.model_dump()
+        | {
+            "models": {**settings.models.model_dump(), "adapter": str(outcome.run_dir)},
+            "inference": {"runtime": "llama.cpp"},
+        }
+    )
     backend = load_backend(served)
     assert backend.adapter == outcome.run_dir
     text = "def with_vat(net_cents, country):\n    rate = VAT.get(country, 0)\n    "
-    output = CompletionEngine(backend, served, repo_name=None).complete(CompletionInput("p.py", text, len(text), "python"))
+    output = CompletionEngine(backend, served, repo_name=None).complete(
+        CompletionInput("p.py", text, len(text), "python")
+    )
     assert output.stopped_by != "cancelled" and output.prompt_tokens > 10 and output.text.strip()

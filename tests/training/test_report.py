@@ -12,45 +12,91 @@ from housecoder.training.report import markdown, verdict, write_report
 from housecoder.training.results import AdapterMeta, Metrics
 
 
-def _metrics(em: tuple[float, float], es: tuple[float, float], loss: tuple[float, float],
-             forgetting: tuple[float, float] | None = None, spread: float = 0.01) -> dict[str, Any]:  # fmt: skip
+def _metrics(
+    em: tuple[float, float],
+    es: tuple[float, float],
+    loss: tuple[float, float],
+    forgetting: tuple[float, float] | None = None,
+    spread: float = 0.01,
+) -> dict[str, Any]:
     """Held-out scores before and after; the paired intervals are each difference +- `spread`."""
 
     def scores(exact: float, similarity: float) -> dict[str, Any]:
         return {"tasks": 10, "exact": exact, "edit_similarity": similarity, "identifier_f1": 0.5}
 
     exact, similarity = em[1] - em[0], es[1] - es[0]
-    paired = {"tasks": 10, "gained": [], "lost": [], "difference": exact, "interval": [exact - spread, exact + spread],
-              "similarity_difference": similarity, "similarity_interval": [similarity - spread, similarity + spread]}  # fmt: skip
+    paired = {
+        "tasks": 10,
+        "gained": [],
+        "lost": [],
+        "difference": exact,
+        "interval": [exact - spread, exact + spread],
+        "similarity_difference": similarity,
+        "similarity_interval": [similarity - spread, similarity + spread],
+    }
     found: dict[str, Any] = {
         "held_out_loss": {"before": loss[0], "after": loss[1]},
-        "held-out": {"before": scores(em[0], es[0]), "after": scores(em[1], es[1]), "by_kind": [], "paired": [paired]},
+        "held-out": {
+            "before": scores(em[0], es[0]),
+            "after": scores(em[1], es[1]),
+            "by_kind": [],
+            "paired": [paired],
+        },
     }
     if forgetting:
-        found["forgetting"] = {"before": scores(forgetting[0], 0.9), "after": scores(forgetting[1], 0.9), "by_kind": [], "paired": []}
+        found["forgetting"] = {
+            "before": scores(forgetting[0], 0.9),
+            "after": scores(forgetting[1], 0.9),
+            "by_kind": [],
+            "paired": [],
+        }
     return found
 
 
 @pytest.mark.parametrize(
     ("metrics", "beat", "reason"),
     [
-        (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0)), True, "activated: beat the base model (held-out exact match 30.0 -> 40.0%"),
+        (
+            _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0)),
+            True,
+            "activated: beat the base model (held-out exact match 30.0 -> 40.0%",
+        ),
         (_metrics((0.3, 0.3), (0.6, 0.65), (1.2, 1.0)), True, "activated"),
         (_metrics((0.3, 0.3), (0.6, 0.6), (1.2, 1.0)), False, "did not complete held-out code better"),
         (_metrics((0.4, 0.3), (0.6, 0.9), (1.2, 1.0)), False, "did not complete held-out code better"),
         (_metrics((0.3, 0.4), (0.6, 0.6), (1.2, 1.0)), True, "activated"),
-        (_metrics((0.3, 0.4), (0.65, 0.6), (1.2, 1.0)), False, "more exact middles, but the others further off"),
-        (_metrics((0.281, 0.344), (0.634, 0.621), (1.325, 1.219)), False, "further off"),  # the long smolagents run
+        (
+            _metrics((0.3, 0.4), (0.65, 0.6), (1.2, 1.0)),
+            False,
+            "more exact middles, but the others further off",
+        ),
+        (
+            _metrics((0.281, 0.344), (0.634, 0.621), (1.325, 1.219)),
+            False,
+            "further off",
+        ),  # the long smolagents run
         (_metrics((0.3, 0.3), (0.6, 0.59), (1.2, 1.0)), False, "did not complete held-out code better"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.0, 1.0)), False, "the held-out loss did not drop"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.76)), True, "forgetting check 80.0 -> 76.0%"),
         (_metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.7)), False, "forgot too much elsewhere"),
         # Ahead on the point estimates only: click's lr 1e-4 adapter, 40 middles (exact +0.0, -7.5 to +7.5;
         # similarity +3.1, -2.5 to +10.1).
-        (_metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056), False, "within the noise of the held-out middles"),
-        (_metrics((0.3, 0.4), (0.6, 0.6), (1.2, 1.0), spread=0.11), False, "exact +10.0 points (95% CI -1.0 to +21.0)"),
+        (
+            _metrics((0.35, 0.35), (0.675, 0.706), (0.839, 0.736), spread=0.056),
+            False,
+            "within the noise of the held-out middles",
+        ),
+        (
+            _metrics((0.3, 0.4), (0.6, 0.6), (1.2, 1.0), spread=0.11),
+            False,
+            "exact +10.0 points (95% CI -1.0 to +21.0)",
+        ),
         (_metrics((0.3, 0.4), (0.6, 0.59), (1.2, 1.0), spread=0.05), False, "further off"),
-        (_metrics((0.3, 0.4), (0.6, 0.65), (1.2, 1.0), spread=0.099), True, "edit similarity +5.0 points (95% CI -4.9 to +14.9)"),
+        (
+            _metrics((0.3, 0.4), (0.6, 0.65), (1.2, 1.0), spread=0.099),
+            True,
+            "edit similarity +5.0 points (95% CI -4.9 to +14.9)",
+        ),
     ],
 )
 def test_verdict(metrics: dict[str, Any], beat: bool, reason: str) -> None:
@@ -75,16 +121,50 @@ def test_verdict_without_paired_figures_is_not_clear() -> None:
 
 def test_report_files(tmp_path: Path) -> None:
     metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0), (0.8, 0.8))
-    metrics["held-out"]["by_kind"] = [{"run": "housecoder", "kind": "line", "tasks": 4, "exact": 0.25, "exact_ci": [0.0, 0.5],
-                                        "edit_similarity": 0.5, "edit_similarity_ci": [0.4, 0.6], "identifier_exact": 0.25,
-                                        "identifier_f1": 0.5, "p50_s": 1.0, "p95_s": 2.0, "prompt_tokens": 300.0, "errors": 0}]  # fmt: skip
-    metrics["held-out"]["paired"] = [{"tasks": 10, "gained": ["a", "b"], "lost": ["c"], "difference": 0.1, "interval": [-0.1, 0.3],
-                                      "similarity_difference": 0.1, "similarity_interval": [0.02, 0.2]}]  # fmt: skip
+    metrics["held-out"]["by_kind"] = [
+        {
+            "run": "housecoder",
+            "kind": "line",
+            "tasks": 4,
+            "exact": 0.25,
+            "exact_ci": [0.0, 0.5],
+            "edit_similarity": 0.5,
+            "edit_similarity_ci": [0.4, 0.6],
+            "identifier_exact": 0.25,
+            "identifier_f1": 0.5,
+            "p50_s": 1.0,
+            "p95_s": 2.0,
+            "prompt_tokens": 300.0,
+            "errors": 0,
+        }
+    ]
+    metrics["held-out"]["paired"] = [
+        {
+            "tasks": 10,
+            "gained": ["a", "b"],
+            "lost": ["c"],
+            "difference": 0.1,
+            "interval": [-0.1, 0.3],
+            "similarity_difference": 0.1,
+            "similarity_interval": [0.02, 0.2],
+        }
+    ]
     beat, why = verdict(Metrics.from_json(metrics), 0.05)
-    meta = {"format": 1, "base_model": "m", "base_fingerprint": "sha256:" + "ab" * 32, "repository": "/src/shop", "commit": None,
-            "created": "2026-11-25T09:00:00+00:00", "config": {"rank": 16}, "split": "held out 2 of 9 files by hash",
-            "samples": {"train": 40, "held_out": 10}, "metrics": metrics, "beat_base": beat, "verdict": why,
-            "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120}}  # fmt: skip
+    meta = {
+        "format": 1,
+        "base_model": "m",
+        "base_fingerprint": "sha256:" + "ab" * 32,
+        "repository": "/src/shop",
+        "commit": None,
+        "created": "2026-11-25T09:00:00+00:00",
+        "config": {"rank": 16},
+        "split": "held out 2 of 9 files by hash",
+        "samples": {"train": 40, "held_out": 10},
+        "metrics": metrics,
+        "beat_base": beat,
+        "verdict": why,
+        "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120},
+    }
     typed = AdapterMeta.from_json(meta)
     assert typed.to_json() == json.loads(json.dumps(meta))  # the JSON reads back as written
     history = [{"step": 1, "loss": 1.5, "eval_loss": None}, {"step": 2, "loss": 1.3, "eval_loss": 1.1}]
@@ -92,8 +172,10 @@ def test_report_files(tmp_path: Path) -> None:
     text = (tmp_path / "report.md").read_text()
     assert text == markdown(typed) and text.startswith("# Adapter for shop\n\n- activated")
     assert "| line | housecoder | 4 | 25.0 | 50.0 | 50.0 |" in text
-    assert ("Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +10.0 points "
-            "(95% CI +2.0 to +20.0).") in text  # fmt: skip
+    assert (
+        "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0); edit similarity +10.0 points "
+        "(95% CI +2.0 to +20.0)."
+    ) in text
     for key in ("similarity_difference", "similarity_interval"):  # a report written before they were measured
         del metrics["held-out"]["paired"][0][key]
     older = AdapterMeta.from_json(meta)

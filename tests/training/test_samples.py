@@ -33,31 +33,49 @@ def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
     backend, retriever = _engine_parts(inventory_repo, settings, tiny_qwen_dir)
     text = (inventory_repo / "inventory/orders.py").read_text()
     start = text.index("with_vat(cents * count, country)")
-    cut = Cut(SourceFile("inventory/orders.py", "python", text), Span(start, start + len("with_vat(cents * count, country)"), "expression"))
+    cut = Cut(
+        SourceFile("inventory/orders.py", "python", text),
+        Span(start, start + len("with_vat(cents * count, country)"), "expression"),
+    )
     engine = CompletionEngine(backend, settings, repo_name=inventory_repo.name, retriever=retriever)
     [sample] = build_samples([cut], engine, 1, 64)
 
     served = CompletionEngine(backend, settings, repo_name=inventory_repo.name, retriever=retriever).complete(
-        CompletionInput("inventory/orders.py", cut.prefix + cut.suffix, len(cut.prefix), "python", multi_line=False)
+        CompletionInput(
+            "inventory/orders.py", cut.prefix + cut.suffix, len(cut.prefix), "python", multi_line=False
+        )
     )
     assert served.prompt == sample.prompt
     assert sample.prompt.startswith(f"<|repo_name|>{inventory_repo.name}\n<|file_sep|>")
     assert sample.prompt.endswith("<|fim_middle|>        subtotal = ")  # the served line-start layout
-    assert sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths  # other files, never its own
-    assert sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
+    assert (
+        sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths
+    )  # other files, never its own
+    assert (
+        sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
+    )
     assert sample.as_task(str(inventory_repo)).groundtruth == sample.middle
     # an expression inside it, at the same offset, would share its id (its records): one of the two is kept
     inner = Cut(cut.file, Span(start, start + len("with_vat"), "expression"))
-    assert build_samples([cut, inner], engine, 2, 64) == [sample] and build_samples([inner], engine, 1, 64, taken=[sample]) == []
+    assert (
+        build_samples([cut, inner], engine, 2, 64) == [sample]
+        and build_samples([inner], engine, 1, 64, taken=[sample]) == []
+    )
 
     # two statements after a plain line: the trigger alone would ask for one line there (with context); the
     # evaluation asks for the block, so the sample is prompted as a block: from its own file
     start = text.index("    gross = order_total")
-    body = Cut(SourceFile("inventory/orders.py", "python", text), Span(start, text.index("\n", text.index("discount(gross")) + 1, "statement"))
+    body = Cut(
+        SourceFile("inventory/orders.py", "python", text),
+        Span(start, text.index("\n", text.index("discount(gross")) + 1, "statement"),
+    )
     assert not engine.trigger(body.prefix, body.suffix, "python").multi_line
     [block] = build_samples([body], engine, 1, 64)
-    served = engine.complete(CompletionInput("inventory/orders.py", body.prefix + body.suffix, len(body.prefix), "python",
-                                             multi_line=True))  # fmt: skip
+    served = engine.complete(
+        CompletionInput(
+            "inventory/orders.py", body.prefix + body.suffix, len(body.prefix), "python", multi_line=True
+        )
+    )
     assert block.prompt == served.prompt and block.snippet_paths == ()
 
 
@@ -66,7 +84,10 @@ class _Everything:
         return [ContextSnippet(p, 1, 2, "x", "definition", "d") for p in ("a.py", "held.py", "b.py")]
 
     def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        return [ContextSnippet(p, 1, 2, "x", "retrieval", "r") for p in ("held.py", "a.py", "held.py", "b.py", "c.py")][:k]
+        return [
+            ContextSnippet(p, 1, 2, "x", "retrieval", "r")
+            for p in ("held.py", "a.py", "held.py", "b.py", "c.py")
+        ][:k]
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return [ContextSnippet(p, 1, 2, "y", "retrieval", "w") for p in ("held.py", "d.py")][:k]
@@ -79,7 +100,9 @@ def test_filtered_retriever_drops_blocked_paths_and_still_fills_k() -> None:
 
 
 def test_cuts_are_capped_per_file_and_deduplicated() -> None:
-    big = SourceFile("big.py", "python", "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(40)))
+    big = SourceFile(
+        "big.py", "python", "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(40))
+    )
     copy = SourceFile("copy.py", "python", "def g(x):\n    y = x + 1\n    return y\n")
     config = TrainConfig(per_file=5, span_mix={"line": 1.0})
     cuts = draw_cuts([big, copy], config, 100, random.Random(0))
@@ -96,10 +119,15 @@ def test_cuts_are_capped_per_file_and_deduplicated() -> None:
     # is), and the taken ones count against their file's cap
     from housecoder.training.samples import Sample
 
-    taken = [Sample(c.file.path, "python", c.span.kind, c.span.start, c.middle, "", (), c.prefix, c.suffix) for c in cuts]
+    taken = [
+        Sample(c.file.path, "python", c.span.kind, c.span.start, c.middle, "", (), c.prefix, c.suffix)
+        for c in cuts
+    ]
     again = draw_cuts([big, copy], config, 100, random.Random(1), per_file=12, taken=taken)
     assert sum(1 for c in again if c.file.path == "big.py") == 12 - 5
-    assert not {(" ".join(c.middle.split()), c.prefix.rstrip().rsplit("\n", 1)[-1].strip()) for c in again} & set(keys)
+    assert not {
+        (" ".join(c.middle.split()), c.prefix.rstrip().rsplit("\n", 1)[-1].strip()) for c in again
+    } & set(keys)
     assert not draw_cuts([big], config, 100, random.Random(1), per_file=5, taken=taken)  # its cap is spent
 
 
@@ -109,8 +137,17 @@ def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_d
     from housecoder.training.samples import Sample
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_qwen_dir)
-    sample = Sample("a.py", "python", "line", 10, "return x", "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
-                    (), "def f(x):\n    ", "\n")  # fmt: skip
+    sample = Sample(
+        "a.py",
+        "python",
+        "line",
+        10,
+        "return x",
+        "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
+        (),
+        "def f(x):\n    ",
+        "\n",
+    )
     encoded = encode(sample, tokenizer)
     prompt_length = len(tokenizer(sample.prompt, add_special_tokens=False)["input_ids"])
     assert encoded.labels[:prompt_length] == [IGNORE] * prompt_length
@@ -125,4 +162,6 @@ def test_encoding_puts_the_loss_on_the_middle_and_the_end_token_only(tiny_qwen_d
 
 
 def test_filtered_retriever_drops_blocked_look_alike_windows() -> None:
-    assert [s.path for s in FilteredRetriever(_Everything(), {"held.py"}).similar("q", "x.py", 2, 10)] == ["d.py"]
+    assert [s.path for s in FilteredRetriever(_Everything(), {"held.py"}).similar("q", "x.py", 2, 10)] == [
+        "d.py"
+    ]

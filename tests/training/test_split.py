@@ -18,8 +18,18 @@ def git(root: Path, *args: str, day: int = 1) -> str:
     """Run git in `root` as a fixed author, with commits dated 2024-01-`day`."""
     date = f"2024-01-{day:02d}T12:00:00+00:00"
     env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    command = ["git", "-C", str(root), "-c", "user.name=Test", "-c", "user.email=test@example.com",
-               "-c", "commit.gpgsign=false", *args]  # fmt: skip
+    command = [
+        "git",
+        "-C",
+        str(root),
+        "-c",
+        "user.name=Test",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        *args,
+    ]
     return subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 

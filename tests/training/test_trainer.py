@@ -23,13 +23,29 @@ def _peft(tiny_qwen_dir: Path) -> Any:
 
 
 def _config(**changes: Any) -> TrainConfig:
-    base = {"rank": 4, "alpha": 8, "dropout": 0.0, "learning_rate": 2e-2, "warmup_steps": 0, "steps": 6, "grad_accum": 2,
-            "eval_every": 2, "checkpoint_every": 2, "patience": 3, "mixed_precision": "no", "seed": 1}  # fmt: skip
+    base = {
+        "rank": 4,
+        "alpha": 8,
+        "dropout": 0.0,
+        "learning_rate": 2e-2,
+        "warmup_steps": 0,
+        "steps": 6,
+        "grad_accum": 2,
+        "eval_every": 2,
+        "checkpoint_every": 2,
+        "patience": 3,
+        "mixed_precision": "no",
+        "seed": 1,
+    }
     return TrainConfig.model_validate(base | changes)
 
 
-DATA = [Encoded([5, 6, 7, 8, 9, 10], [IGNORE, IGNORE, IGNORE, 8, 9, 10]), Encoded([11, 12, 13, 14], [IGNORE, IGNORE, 13, 14]),
-        Encoded([20, 21, 22, 23, 24], [IGNORE, IGNORE, 22, 23, 24]), Encoded([30, 31, 32], [IGNORE, 31, 32])]  # fmt: skip
+DATA = [
+    Encoded([5, 6, 7, 8, 9, 10], [IGNORE, IGNORE, IGNORE, 8, 9, 10]),
+    Encoded([11, 12, 13, 14], [IGNORE, IGNORE, 13, 14]),
+    Encoded([20, 21, 22, 23, 24], [IGNORE, IGNORE, 22, 23, 24]),
+    Encoded([30, 31, 32], [IGNORE, 31, 32]),
+]
 
 
 def _weights(model: Any) -> dict[str, Any]:
@@ -42,7 +58,9 @@ def test_steps_from_epochs_or_explicit() -> None:
     assert total_steps(TrainConfig(steps=7), 400) == 7
 
 
-def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     model = _peft(tiny_qwen_dir)
     trainer = Trainer(model, _config(), tmp_path, pad=0, device="cpu")
     from housecoder.training.trainer import held_out_loss
@@ -57,12 +75,16 @@ def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(tiny_qwen_
 
 
 def test_early_stop_after_patience_checks_without_gain(tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    trainer = Trainer(_peft(tiny_qwen_dir), _config(steps=20, eval_every=1, patience=2), tmp_path, pad=0, device="cpu")
+    trainer = Trainer(
+        _peft(tiny_qwen_dir), _config(steps=20, eval_every=1, patience=2), tmp_path, pad=0, device="cpu"
+    )
     result = trainer.train(DATA, DATA, initial_loss=0.0)  # nothing beats a loss of 0
     assert result.state.stopped_early and result.state.step == 2 and result.best_dir is None
 
 
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
     whole = _peft(tiny_qwen_dir)
     Trainer(whole, _config(), tmp_path / "whole", pad=0, device="cpu").train(DATA, DATA, initial_loss=99.0)
 
@@ -75,9 +97,13 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_qwen_d
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        Trainer(first, _config(), tmp_path / "split", pad=0, device="cpu").train(DATA, DATA, initial_loss=99.0, on_step=interrupt)
+        Trainer(first, _config(), tmp_path / "split", pad=0, device="cpu").train(
+            DATA, DATA, initial_loss=99.0, on_step=interrupt
+        )
     second = _peft(tiny_qwen_dir)  # a fresh process: new LoRA weights, restored from the step-4 checkpoint
-    result = Trainer(second, _config(), tmp_path / "split", pad=0, device="cpu").train(DATA, DATA, resume=True)
+    result = Trainer(second, _config(), tmp_path / "split", pad=0, device="cpu").train(
+        DATA, DATA, resume=True
+    )
     assert stopped == [1, 2, 3, 4, 5] and result.state.step == 6
     assert [h["step"] for h in result.state.history] == [1, 2, 3, 4, 5, 6]
     expected, got = _weights(whole), _weights(second)
@@ -114,7 +140,11 @@ def test_lora_layers_puts_lora_on_the_top_layers_only(tiny_qwen_dir: Path) -> No
     model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
     layers = model.config.num_hidden_layers
     peft = get_peft_model(model, lora_config(_config(lora_layers=1), layers))
-    touched = {int(name.split(".layers.")[1].split(".")[0]) for name, _ in peft.named_parameters() if "lora_A" in name}
+    touched = {
+        int(name.split(".layers.")[1].split(".")[0])
+        for name, _ in peft.named_parameters()
+        if "lora_A" in name
+    }
     assert touched == {layers - 1}
     assert lora_config(_config(lora_layers=layers + 3), layers).layers_to_transform is None
 
