@@ -12,36 +12,12 @@ import re
 from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
-SECRET_NAMES = (
-    ".env",
-    ".env.*",
-    "*.env",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.ppk",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    ".netrc",
-    ".npmrc",
-    ".pypirc",
-    ".git-credentials",
-    ".htpasswd",
-    "credentials",
-    "credentials.json",
-    "*.credentials",
-    "*.token",
-    "token.json",
-    "service-account*.json",
-    "*secret*.json",
-    "*secrets*.yaml",
-    "*secrets*.yml",
-    ".dockercfg",
+SECRET_NAMES = tuple(
+    """
+    .env .env.* *.env *.pem *.key *.p12 *.pfx *.jks *.keystore *.ppk id_rsa* id_dsa* id_ecdsa* id_ed25519*
+    .netrc .npmrc .pypirc .git-credentials .htpasswd credentials credentials.json *.credentials *.token
+    token.json service-account*.json *secret*.json *secrets*.yaml *secrets*.yml .dockercfg
+    """.split()
 )
 _SECRET_SOURCES = [
     r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",

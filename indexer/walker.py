@@ -23,97 +23,18 @@ from pathspec import GitIgnoreSpec
 from housecoder.secrets import is_secret_name
 
 SKIPPED_DIRS = frozenset(
-    [
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".idea",
-        ".vscode",
-        ".gradle",
-        ".cache",
-        "vendor",
-        "third_party",
-        "bower_components",
-        "site-packages",
-        "dist",
-        "build",
-        "target",
-        "out",
-        ".next",
-        ".nuxt",
-        "coverage",
-        "htmlcov",
-        ".eggs",
-    ]
+    """
+    .git .hg .svn node_modules __pycache__ .venv venv .tox .nox .mypy_cache .pytest_cache .ruff_cache
+    .idea .vscode .gradle .cache vendor third_party bower_components site-packages dist build target out
+    .next .nuxt coverage htmlcov .eggs
+    """.split()
 )
 BINARY_SUFFIXES = frozenset(
-    [
-        ".png",
-        ".jpg",
-        ".jpeg",
-        ".gif",
-        ".bmp",
-        ".ico",
-        ".webp",
-        ".tiff",
-        ".pdf",
-        ".zip",
-        ".gz",
-        ".tgz",
-        ".bz2",
-        ".xz",
-        ".7z",
-        ".rar",
-        ".jar",
-        ".war",
-        ".whl",
-        ".egg",
-        ".so",
-        ".dll",
-        ".dylib",
-        ".a",
-        ".o",
-        ".obj",
-        ".exe",
-        ".bin",
-        ".class",
-        ".pyc",
-        ".pyo",
-        ".wasm",
-        ".onnx",
-        ".gguf",
-        ".safetensors",
-        ".pt",
-        ".pth",
-        ".ckpt",
-        ".npy",
-        ".npz",
-        ".parquet",
-        ".arrow",
-        ".lance",
-        ".db",
-        ".sqlite",
-        ".mp3",
-        ".mp4",
-        ".wav",
-        ".ogg",
-        ".mov",
-        ".avi",
-        ".ttf",
-        ".otf",
-        ".woff",
-        ".woff2",
-        ".eot",
-    ]
+    """
+    .png .jpg .jpeg .gif .bmp .ico .webp .tiff .pdf .zip .gz .tgz .bz2 .xz .7z .rar .jar .war .whl .egg
+    .so .dll .dylib .a .o .obj .exe .bin .class .pyc .pyo .wasm .onnx .gguf .safetensors .pt .pth .ckpt
+    .npy .npz .parquet .arrow .lance .db .sqlite .mp3 .mp4 .wav .ogg .mov .avi .ttf .otf .woff .woff2 .eot
+    """.split()
 )
 GENERATED_NAMES = (
     "*.min.js",

@@ -43,22 +43,10 @@ from housecoder.syntax.spans import (
 
 # Nodes whose named children are statements (blocks, module and class bodies).
 BLOCK_NODES = frozenset(
-    [
-        "module",
-        "program",
-        "source_file",
-        "translation_unit",
-        "compilation_unit",
-        "block",
-        "statement_block",
-        "statement_list",
-        "compound_statement",
-        "class_body",
-        "declaration_list",
-        "constructor_body",
-        "interface_body",
-        "body_statement",
-    ]
+    """
+    module program source_file translation_unit compilation_unit block statement_block statement_list
+    compound_statement class_body declaration_list constructor_body interface_body body_statement
+    """.split()
 )
 # Function-like nodes beyond the benchmark's, whose body is a block (checked with BODY_BLOCKS).
 MORE_FUNCTIONS = frozenset(
@@ -76,50 +64,15 @@ MORE_FUNCTIONS = frozenset(
 )
 BODY_BLOCKS = BLOCK_NODES - {"module", "program", "source_file", "translation_unit", "compilation_unit"}
 EXPRESSION_NODES = frozenset(
-    [
-        "call",
-        "call_expression",
-        "new_expression",
-        "method_invocation",
-        "object_creation_expression",
-        "invocation_expression",
-        "function_call_expression",
-        "member_call_expression",
-        "macro_invocation",
-        "binary_operator",
-        "binary_expression",
-        "boolean_operator",
-        "comparison_operator",
-        "not_operator",
-        "unary_operator",
-        "unary_expression",
-        "conditional_expression",
-        "ternary_expression",
-        "await",
-        "await_expression",
-        "attribute",
-        "member_expression",
-        "field_access",
-        "selector_expression",
-        "field_expression",
-        "subscript",
-        "subscript_expression",
-        "index_expression",
-        "element_access_expression",
-        "list_comprehension",
-        "set_comprehension",
-        "dictionary_comprehension",
-        "generator_expression",
-        "list",
-        "dictionary",
-        "set",
-        "tuple",
-        "array",
-        "object",
-        "lambda",
-        "arrow_function",
-        "composite_literal",
-    ]
+    """
+    call call_expression new_expression method_invocation object_creation_expression invocation_expression
+    function_call_expression member_call_expression macro_invocation binary_operator binary_expression
+    boolean_operator comparison_operator not_operator unary_operator unary_expression
+    conditional_expression ternary_expression await await_expression attribute member_expression
+    field_access selector_expression field_expression subscript subscript_expression index_expression
+    element_access_expression list_comprehension set_comprehension dictionary_comprehension
+    generator_expression list dictionary set tuple array object lambda arrow_function composite_literal
+    """.split()
 )
 CALL_NODES = frozenset(
     [

@@ -19,47 +19,12 @@ from housecoder.context.identifiers import IDENTIFIER, KEYWORDS
 LANGUAGES = frozenset(["python", "typescript", "tsx", "javascript"])
 _CHAIN = re.compile(r"(?<![\w$.])((?:self|this|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*)\.[A-Za-z_$][\w$]*")
 _TYPING = frozenset(
-    [
-        "Optional",
-        "Union",
-        "List",
-        "Dict",
-        "Set",
-        "Tuple",
-        "Type",
-        "Callable",
-        "Awaitable",
-        "Iterable",
-        "Iterator",
-        "Sequence",
-        "Mapping",
-        "Any",
-        "ClassVar",
-        "Final",
-        "Literal",
-        "Annotated",
-        "Self",
-        "Generic",
-        "Protocol",
-        "AsyncIterator",
-        "AsyncIterable",
-        "Generator",
-        "AsyncGenerator",
-        "Coroutine",
-        "TypeVar",
-        "Promise",
-        "Array",
-        "Record",
-        "Partial",
-        "Readonly",
-        "Map",
-        "ReadonlyArray",
-        "Required",
-        "Pick",
-        "Omit",
-        "NotRequired",
-        "TypedDict",
-    ]
+    """
+    Optional Union List Dict Set Tuple Type Callable Awaitable Iterable Iterator Sequence Mapping Any
+    ClassVar Final Literal Annotated Self Generic Protocol AsyncIterator AsyncIterable Generator
+    AsyncGenerator Coroutine TypeVar Promise Array Record Partial Readonly Map ReadonlyArray Required Pick
+    Omit NotRequired TypedDict
+    """.split()
 )
 _CLASS = re.compile(
     r"^([ \t]*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)([^\n:{]*)"

@@ -24,75 +24,13 @@ from housecoder.context.identifiers import IDENTIFIER
 
 # Language keywords only (builtins such as len or print are identifiers here, unlike in retrieval).
 _KEYWORDS = frozenset(
-    [
-        "and",
-        "as",
-        "assert",
-        "async",
-        "await",
-        "break",
-        "case",
-        "catch",
-        "class",
-        "const",
-        "continue",
-        "def",
-        "default",
-        "del",
-        "delete",
-        "do",
-        "elif",
-        "else",
-        "enum",
-        "except",
-        "export",
-        "extends",
-        "false",
-        "final",
-        "finally",
-        "for",
-        "from",
-        "function",
-        "global",
-        "if",
-        "implements",
-        "import",
-        "in",
-        "instanceof",
-        "interface",
-        "is",
-        "lambda",
-        "let",
-        "new",
-        "nonlocal",
-        "not",
-        "null",
-        "or",
-        "package",
-        "pass",
-        "private",
-        "protected",
-        "public",
-        "raise",
-        "return",
-        "static",
-        "super",
-        "switch",
-        "this",
-        "throw",
-        "throws",
-        "true",
-        "try",
-        "typeof",
-        "var",
-        "void",
-        "while",
-        "with",
-        "yield",
-        "None",
-        "True",
-        "False",
-    ]
+    """
+    and as assert async await break case catch class const continue def default del delete do elif else
+    enum except export extends false final finally for from function global if implements import in
+    instanceof interface is lambda let new nonlocal not null or package pass private protected public
+    raise return static super switch this throw throws true try typeof var void while with yield None True
+    False
+    """.split()
 )
 
 

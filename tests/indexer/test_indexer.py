@@ -32,27 +32,13 @@ def test_index_holds_code_and_never_secrets_or_ignored_files(repo: Path, tmp_pat
     _, summary = _index(repo, tmp_path / "index", minilm)
     paths = _paths(tmp_path / "index")
     assert {"app/config.py", "web/user.ts", "native/hash.c", "php/Router.php", "README.md"} <= paths
-    forbidden = {
-        ".env",
-        ".env.production",
-        "keys/deploy.pem",
-        "keys/id_rsa",
-        "app/cloud.py",
-        "app/leaked_key.txt",
-        "ignored_dir/hidden.py",
-        "debug.log",
-        "web/generated.js",
-        "scratch/notes.py",
-        "local_only.py",
-        "node_modules/left-pad/index.js",
-        "vendor/lib.go",
-        "assets/logo.png",
-        "data/blob.dat",
-        "web/app.min.js",
-        "gen/models_pb2.py",
-        "gen/schema.py",
-        "legacy/latin1.py",
-    }
+    forbidden = set(
+        """
+        .env .env.production keys/deploy.pem keys/id_rsa app/cloud.py app/leaked_key.txt ignored_dir/hidden.py
+        debug.log web/generated.js scratch/notes.py local_only.py node_modules/left-pad/index.js vendor/lib.go
+        assets/logo.png data/blob.dat web/app.min.js gen/models_pb2.py gen/schema.py legacy/latin1.py
+        """.split()
+    )
     assert not paths & forbidden
     assert (
         summary.skipped["secret"] >= 6 and summary.skipped["ignored"] >= 4 and summary.skipped["binary"] >= 2

@@ -11,24 +11,9 @@ import pytest
 from housecoder.models.embedder import OnnxEmbedder, export_embedder
 from housecoder.models.errors import ModelUnavailable
 
-WORDS = [
-    "def",
-    "return",
-    "load",
-    "config",
-    "path",
-    "json",
-    "open",
-    "file",
-    "parse",
-    "args",
-    "class",
-    "self",
-    "import",
-    "error",
-    "value",
-    "list",
-]
+WORDS = """
+    def return load config path json open file parse args class self import error value list
+    """.split()
 
 
 def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
