@@ -381,6 +381,18 @@ class TrainConfig(_Section):
         "paired 95% interval of its gain (exact match or edit similarity) lies above zero; ahead, on the point "
         "estimates alone",
     )
+    history_weight: int = Field(
+        default=1,
+        ge=0,
+        description="how many times each of the user's kept or rewritten suggestions (the feedback store) "
+        "counts as a training sample (0: they are not trained on)",
+    )
+    history_min_tasks: int = Field(
+        default=20,
+        ge=2,
+        description="with this many kept or rewritten suggestions recorded, the newest half is held out and an "
+        "adapter that completes them worse is not activated",
+    )
     seed: int = 0
     output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
 
@@ -395,6 +407,33 @@ class TrainConfig(_Section):
         return mix
 
 
+class TelemetryConfig(_Section):
+    """The local feedback loop: what happened to each suggestion shown, kept in one SQLite file per workspace
+    under the user cache. Nothing is ever sent anywhere."""
+
+    enabled: bool = Field(
+        default=True, description="record suggestions shown, accepted, rejected and retained"
+    )
+    retention_checks_s: tuple[int, ...] = Field(
+        default=(30, 300),
+        description="seconds after an accept (or a rejection) when the server measures what is left of the "
+        "suggestion at its place in the buffer",
+    )
+    max_mb: int = Field(
+        default=64, ge=1, description="the store's size cap; over it the oldest half is dropped"
+    )
+    max_context_chars: int = Field(
+        default=8000, ge=256, description="text kept before the cursor (half as much after it) per suggestion"
+    )
+
+    @field_validator("retention_checks_s")
+    @classmethod
+    def _checks(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(not 1 <= seconds <= 86_400 for seconds in value):
+            raise ValueError("give one or more delays between 1 and 86400 seconds")
+        return tuple(sorted(set(value)))
+
+
 class Settings(_Section):
     """Every part's configuration."""
 
@@ -405,6 +444,7 @@ class Settings(_Section):
     index: IndexConfig = IndexConfig()
     server: ServerConfig = ServerConfig()
     train: TrainConfig = TrainConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
 
 def find_project_root(start: Path) -> Path:

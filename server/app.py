@@ -28,13 +28,20 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT
 from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
+from housecoder.server.feedback import FeedbackRecorder
 from housecoder.server.host import ModelHost
 from housecoder.server.progress import LspProgress
 from housecoder.server.protocol import HardenedProtocol, strict_converter
 from housecoder.server.session import Session
 
 log = logging.getLogger(__name__)
-COMMANDS = ("housecoder.index", "housecoder.status", "housecoder.reloadAdapter", "housecoder.lastCompletion")
+COMMANDS = (
+    "housecoder.index",
+    "housecoder.status",
+    "housecoder.reloadAdapter",
+    "housecoder.lastCompletion",
+    "housecoder.accepted",
+)
 # How long a generation the client cancelled waits for a next request that continues it: longer than a client's
 # debounce plus a pause between keystrokes. Cheap: any other request cancels it at once.
 ABANDON_GRACE_S = 1.0
@@ -86,6 +93,7 @@ class HousecoderServer(LanguageServer):
         self.seen: dict[str, int] = {}  # completion requests per document, to tell whether a newer one came
         self.last: dict[str, CompletionOutput] = {}
         self.shown: set[str] = set()
+        self.feedback: FeedbackRecorder | None = None  # set at `initialize`, with the settings
         self._tokens = itertools.count(1)
 
     # -- connection --------------------------------------------------------------------
@@ -103,6 +111,8 @@ class HousecoderServer(LanguageServer):
         self.inflight.clear()
         if self.session is not None:
             self.session.shutdown()
+        if self.feedback is not None:
+            self.feedback.close()
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve stdin/stdout until `exit` or the end of stdin (`server.transport`); the exit code is kept in
@@ -137,14 +147,16 @@ class HousecoderServer(LanguageServer):
 
     # -- completion --------------------------------------------------------------------
 
-    async def complete_at(self, uri: str, position: types.Position) -> str:
-        """The completion text for a cursor ('' for nothing); supersedes an older request for the same document."""
+    async def complete_at(self, uri: str, position: types.Position) -> tuple[str, str | None]:
+        """The completion text for a cursor ('' for nothing) and the id it was recorded under (None: not
+        recorded); supersedes an older request for the same document."""
         session = self.session
         document = self.workspace.text_documents.get(uri)  # never the disk: only buffers the client sent
         if session is None or document is None:
-            return ""
+            return "", None
         cancel = Cancellation()
         loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             located, request = self._cursor(session, uri, document, position)
             session.cancel_idle(
@@ -169,19 +181,20 @@ class HousecoderServer(LanguageServer):
             raise
         except HousecoderError as err:
             self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
-            return ""
+            return "", None
         except Exception as err:
             log.exception("completion failed for %s", uri)
             self.notify_user(
                 f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True
             )
-            return ""
+            return "", None
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
         output = answer.output
         if output is None or cancel.cancelled:
-            return ""
+            return "", None
         self.last[uri] = output
+        shown_id = self._record_shown(uri, located, request, output, (loop.time() - started) * 1000)
         server = session.settings.server
         if (
             output.text and server.precompute_next and server.cache_entries > 0
@@ -199,7 +212,41 @@ class HousecoderServer(LanguageServer):
             output.cached or output.stopped_by,
             " ".join(f"{name}={seconds * 1000:.0f}ms" for name, seconds in output.timings.items()),
         )
-        return output.text
+        return output.text, shown_id
+
+    def _record_shown(
+        self,
+        uri: str,
+        located: Located,
+        request: CompletionInput,
+        output: CompletionOutput,
+        latency_ms: float,
+    ) -> str | None:
+        """Record the suggestion about to be shown (never fails a completion)."""
+        if self.feedback is None or self.session is None or not output.text:
+            return None
+        try:
+            choice = self.session.loaded().adapter if self.session.model_ready else None
+            name = choice.path.name if choice is not None else None
+            return self.feedback.shown(uri, located, request, output, latency_ms, name)
+        except Exception as err:
+            log.warning("not recording the suggestion: %s", first_line(err))
+            return None
+
+    def read_document(self, uri: str) -> str | None:
+        """A document's text now: the client's buffer while it is open, else the saved file (None: neither)."""
+        document = self.workspace.text_documents.get(uri)
+        if document is not None:
+            return str(document.source)
+        path = uri_to_path(uri)
+        try:
+            return path.read_text(encoding="utf-8") if path is not None and path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def schedule(self, delay_s: float, work: Any) -> None:
+        """Run `work` on the event loop in `delay_s` seconds (from the event loop thread)."""
+        asyncio.get_running_loop().call_later(delay_s, work)
 
     def _abandon(self, uri: str, cancel: Cancellation, seen: int) -> None:
         """A request the client cancelled: stop it unless a later request for the document came (which either
@@ -291,6 +338,13 @@ class HousecoderServer(LanguageServer):
         return result
 
 
+def _accept_command(shown_id: str | None) -> types.Command | None:
+    """What a client runs when the user accepts the item: reports the accept (None: it was not recorded)."""
+    if shown_id is None:
+        return None
+    return types.Command(title="housecoder: accepted", command="housecoder.accepted", arguments=[shown_id])
+
+
 def _cursor_params(params: Any) -> tuple[str, types.Position]:
     """`housecoder/cursor` params (a dict, or the object pygls makes of one) as a URI and a position."""
 
@@ -337,6 +391,7 @@ def create_server(
             except HousecoderError:
                 settings = Settings()
         ls.session = Session(settings, folders, ls.host)
+        ls.feedback = FeedbackRecorder(settings, ls.read_document, ls.schedule)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:
@@ -363,6 +418,8 @@ def create_server(
         for cancel in ls.inflight.pop(uri, []):
             cancel.cancel()
         ls.seen.pop(uri, None)
+        if ls.feedback is not None:
+            ls.feedback.closed(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     async def did_save(ls: HousecoderServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -390,6 +447,8 @@ def create_server(
             return
         ls.client_options = options
         ls.session.update_settings(settings)
+        if ls.feedback is not None:
+            ls.feedback.update_settings(settings)
 
     @server.feature(CURSOR)
     def cursor(ls: HousecoderServer, params: Any) -> None:
@@ -404,18 +463,19 @@ def create_server(
     async def inline_completion(
         ls: HousecoderServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        text = await ls.complete_at(params.text_document.uri, params.position)
+        text, shown_id = await ls.complete_at(params.text_document.uri, params.position)
         if not text:
             return types.InlineCompletionList(items=[])
         where = types.Range(start=params.position, end=params.position)
-        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=where)])
+        item = types.InlineCompletionItem(insert_text=text, range=where, command=_accept_command(shown_id))
+        return types.InlineCompletionList(items=[item])
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
     async def completion(ls: HousecoderServer, params: types.CompletionParams) -> types.CompletionList | None:
         document_caps = ls.client_capabilities.text_document
         if document_caps is not None and document_caps.inline_completion is not None:
             return None  # the client shows inline completions; a second list entry would duplicate them
-        text = await ls.complete_at(params.text_document.uri, params.position)
+        text, shown_id = await ls.complete_at(params.text_document.uri, params.position)
         document = ls.workspace.text_documents.get(params.text_document.uri)
         if not text or document is None:
             return types.CompletionList(is_incomplete=True, items=[])
@@ -436,6 +496,7 @@ def create_server(
             text_edit=types.TextEdit(
                 range=types.Range(start=start, end=params.position), new_text=word + text
             ),
+            command=_accept_command(shown_id),
         )
         return types.CompletionList(is_incomplete=True, items=[item])
 
@@ -460,8 +521,25 @@ def create_server(
     async def status_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
         if ls.session is None:
             return {}
-        status = await asyncio.get_running_loop().run_in_executor(None, ls.session.status)
-        return {**status, "requests_in_flight": sum(len(alive) for alive in ls.inflight.values())}
+        loop = asyncio.get_running_loop()
+        status = await loop.run_in_executor(None, ls.session.status)
+        feedback = (
+            await loop.run_in_executor(None, ls.feedback.status, ls.session.folders) if ls.feedback else {}
+        )
+        in_flight = sum(len(alive) for alive in ls.inflight.values())
+        return {**status, "requests_in_flight": in_flight, "feedback": feedback}
+
+    @server.command("housecoder.accepted")
+    async def accepted_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
+        """[id] when the user accepted a suggestion, [id, characters] when they took only part of it."""
+        if ls.feedback is None:
+            return {"recorded": False, "error": "the server is not initialized"}
+        if not args or not isinstance(args[0], str):
+            return {"recorded": False, "error": "housecoder.accepted takes [id] or [id, characters]"}
+        chars = args[1] if len(args) > 1 else None
+        if chars is not None and (isinstance(chars, bool) or not isinstance(chars, int) or chars < 0):
+            return {"recorded": False, "error": "the accepted characters must be a whole number"}
+        return ls.feedback.accepted(args[0], chars)
 
     @server.command("housecoder.reloadAdapter")
     async def reload_adapter_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:

@@ -21,14 +21,25 @@ FOLDERS = {
     "indexer": "housecoder.indexer",
     "training": "housecoder.training",
 }
-PARTS = ("syntax", "indexer", "evaluation", "training", "benchmarks", "server", "cli")
+PARTS = ("syntax", "feedback", "indexer", "evaluation", "training", "benchmarks", "server", "cli")
 BASE = ("config", "errors", "locations", "secrets")  # settings, errors and paths everything uses
 CORE = ("trigger", "prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {
-    "base": {"syntax", "core", "indexer", "evaluation", "training", "benchmarks", "server", "cli"},
-    "syntax": {"core", "indexer", "evaluation", "training", "benchmarks", "server", "cli"},
-    "core": {"indexer", "evaluation", "training", "benchmarks", "server", "cli"},
+    "base": {
+        "syntax",
+        "feedback",
+        "core",
+        "indexer",
+        "evaluation",
+        "training",
+        "benchmarks",
+        "server",
+        "cli",
+    },
+    "syntax": {"core", "feedback", "indexer", "evaluation", "training", "benchmarks", "server", "cli"},
+    "feedback": {"syntax", "core", "indexer", "evaluation", "training", "benchmarks", "server", "cli"},
+    "core": {"feedback", "indexer", "evaluation", "training", "benchmarks", "server", "cli"},
     "indexer": {"evaluation", "training", "benchmarks", "server", "cli"},
     "evaluation": {"training", "benchmarks", "server", "cli"},
     "training": {"benchmarks", "server", "cli"},

@@ -21,6 +21,7 @@ from housecoder.cli.complete import complete
 from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
 from housecoder.cli.serve import serve
+from housecoder.cli.stats import stats
 from housecoder.cli.train import train
 from housecoder.cli.trust import trust
 
@@ -38,6 +39,7 @@ app.command(name="complete")(complete)
 app.command(name="index")(index)
 app.command(name="search")(search)
 app.command(name="serve")(serve)
+app.command(name="stats")(stats)
 app.command(name="train")(train)
 app.command(name="trust")(trust)
 

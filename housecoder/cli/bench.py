@@ -354,14 +354,34 @@ def make_tasks_command(
     languages: Annotated[
         str, typer.Option("--languages", help="HumanEval-FIM languages: python, javascript, java.")
     ] = "python",
+    from_history: Annotated[
+        bool,
+        typer.Option(
+            "--from-history",
+            help="From the suggestions recorded in this workspace: what the user kept, and rewrote.",
+        ),
+    ] = False,
 ) -> None:
-    """Write a task file from a repository (RepoEval-style lines, API calls and function bodies) or a published set."""
+    """Write a task file from a repository (RepoEval-style lines, API calls and function bodies), a published set,
+    or (--from-history) the user's own accepted and rewritten suggestions."""
     from housecoder.benchmarks.datasets import cceval_tasks, humaneval_tasks
     from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
     from housecoder.evaluation.tasks import TaskError, write_tasks
 
     state: State = ctx.obj
-    if source.is_dir():
+    if from_history:
+        from housecoder.evaluation.history import workspace_history
+
+        if not source.is_dir():
+            raise TaskError(f"{source}: --from-history takes the workspace folder the server recorded")
+        root = source.resolve()
+        tasks, recorded = workspace_history(state.settings(root), root)
+        if not tasks:
+            raise TaskError(
+                f"{root}: no kept or rewritten suggestions recorded yet ({recorded} suggestions in its store); "
+                "accepted ones become tasks after their first retention check"
+            )
+    elif source.is_dir():
         root = source.resolve()
         options = TaskOptions(
             kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),

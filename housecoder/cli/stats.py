@@ -1,0 +1,72 @@
+"""`housecoder stats [PATH]`: what happened to the suggestions shown in a workspace (the local feedback store)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from housecoder.cli.common import State
+
+_SPAN = re.compile(r"^(\d+)([hdw])$")
+_SECONDS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def since_seconds(text: str) -> float:
+    """`7d`, `12h`, `2w` as seconds; anything else is a one-line error."""
+    from housecoder.errors import HousecoderError
+
+    found = _SPAN.match(text.strip())
+    if found is None or int(found.group(1)) == 0:
+        raise HousecoderError(f"--since {text!r}: give a span such as 12h, 7d or 2w")
+    return int(found.group(1)) * _SECONDS[found.group(2)]
+
+
+def stats(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Workspace folder (default: the current directory).")] = Path(
+        "."
+    ),
+    since: Annotated[str, typer.Option("--since", help="How far back: 12h, 7d, 2w.")] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Write a PNG of suggestions and acceptance per day.")
+    ] = None,
+) -> None:
+    """Suggestions shown, acceptance, accepted and retained characters, latency: overall and split."""
+    from housecoder.errors import HousecoderError, MissingDependency
+    from housecoder.feedback.stats import render, summarize, write_chart
+    from housecoder.feedback.store import open_existing, store_path
+
+    if not path.is_dir():
+        raise HousecoderError(f"{path}: not a directory")
+    state: State = ctx.obj
+    root = path.resolve()
+    settings = state.settings(root)
+    start = time.time() - since_seconds(since)
+    where = store_path(settings, root)
+    store = open_existing(where)
+    if store is None:
+        suggestions, checks = [], {}
+    else:
+        suggestions, checks = store.suggestions(since=start), store.checks(since=start)
+        store.close()
+    figures = summarize(suggestions, checks, start)
+    if chart is not None:
+        try:
+            write_chart(figures, chart)
+        except ImportError as err:
+            raise MissingDependency("matplotlib", "bench") from err
+    if as_json:
+        typer.echo(json.dumps({**figures.as_dict(), "store": str(where)}, indent=1))
+        return
+    if store is None:
+        typer.echo(f"nothing recorded for {root} yet (the store would be {where})")
+        return
+    for line in render(figures):
+        typer.echo(line)
+    typer.echo(f"\nstore: {where}")

@@ -1,0 +1,179 @@
+"""`housecoder stats`: acceptance, accepted and retained characters, and latency, overall and split.
+
+Acceptance counts a partial accept as an accept. Retained characters are those of the accepted text still at
+its place at the last check that found the place (Copilot's "accepted and retained characters"). Latency is
+that of the suggestions shown (from request to answer). Splits: language, kind (single line or block), with
+or without repository context, with or without an adapter, prompt layout.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from housecoder.feedback.store import Check, Suggestion
+
+NO_ACCEPTS = "no accept events: your editor does not report acceptance"
+SPLITS: dict[str, Callable[[Suggestion], str]] = {
+    "language": lambda s: s.language or "other",
+    "kind": lambda s: s.kind,
+    "context": lambda s: "repository context" if s.context else "in-file",
+    "adapter": lambda s: "adapter" if s.adapter else "base model",
+    "layout": lambda s: s.layout,
+}
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The `q`-th percentile (0-100) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def retained_chars(suggestion: Suggestion, checks: Sequence[Check]) -> int | None:
+    """Characters of the accepted text still in place at the latest check that found the place (0 when the
+    latest check found it gone); None before any check."""
+    if not checks:
+        return None
+    latest = checks[-1]
+    return min(latest.kept_chars, len(suggestion.accepted_text)) if latest.found else 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One group of suggestions."""
+
+    name: str
+    shown: int
+    accepted: int  # partial accepts included
+    acceptance: float | None  # accepted / shown
+    accepted_chars: int
+    retained_chars: int  # at the latest check of each accepted suggestion that had one
+    checked: int  # accepted suggestions with a retention check
+    p50_ms: float | None
+    p95_ms: float | None
+
+    @classmethod
+    def of(cls, name: str, suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]) -> Figures:
+        taken = [s for s in suggestions if s.outcome in ("accepted", "partial")]
+        retained = [retained_chars(s, checks.get(s.id, [])) for s in taken]
+        latencies = [s.latency_ms for s in suggestions]
+        return cls(
+            name=name,
+            shown=len(suggestions),
+            accepted=len(taken),
+            acceptance=len(taken) / len(suggestions) if suggestions else None,
+            accepted_chars=sum(len(s.accepted_text) for s in taken),
+            retained_chars=sum(r for r in retained if r is not None),
+            checked=sum(r is not None for r in retained),
+            p50_ms=percentile(latencies, 50),
+            p95_ms=percentile(latencies, 95),
+        )
+
+
+@dataclass(frozen=True)
+class Stats:
+    since: float
+    total: Figures
+    rejected: int
+    splits: dict[str, list[Figures]] = field(default_factory=dict)
+    days: list[Figures] = field(default_factory=list)  # one per day with suggestions, oldest first
+    notice: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(suggestions: Sequence[Suggestion], checks: dict[str, list[Check]], since: float) -> Stats:
+    total = Figures.of("all", suggestions, checks)
+    splits = {}
+    for split, key in SPLITS.items():
+        groups: dict[str, list[Suggestion]] = {}
+        for suggestion in suggestions:
+            groups.setdefault(key(suggestion), []).append(suggestion)
+        splits[split] = [Figures.of(name, group, checks) for name, group in sorted(groups.items())]
+    by_day: dict[str, list[Suggestion]] = {}
+    for suggestion in suggestions:
+        by_day.setdefault(_day(suggestion.shown_at), []).append(suggestion)
+    days = [Figures.of(day, group, checks) for day, group in sorted(by_day.items())]
+    notice = NO_ACCEPTS if suggestions and total.accepted == 0 else ""
+    rejected = sum(s.outcome == "rejected" for s in suggestions)
+    return Stats(since, total, rejected, splits, days, notice)
+
+
+def today(suggestions: Sequence[Suggestion]) -> dict[str, Any]:
+    """Today's suggestions shown and accepted, and the acceptance rate (None when nothing was shown)."""
+    now = _day(datetime.datetime.now().timestamp())
+    shown = [s for s in suggestions if _day(s.shown_at) == now]
+    accepted = sum(s.outcome in ("accepted", "partial") for s in shown)
+    return {
+        "shown": len(shown),
+        "accepted": accepted,
+        "rate": round(accepted / len(shown), 4) if shown else None,
+    }
+
+
+def _day(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def render(stats: Stats) -> list[str]:
+    """A plain-text report: the totals, then a table per split."""
+    total = stats.total
+    lines = [
+        f"{total.shown} suggestions shown, {total.accepted} accepted ({_pct(total.acceptance)}), {stats.rejected} rejected",
+        f"accepted characters {total.accepted_chars}, retained {total.retained_chars} "
+        f"(of the {total.checked} accepted suggestions checked)",
+        f"latency of suggestions shown: p50 {_ms(total.p50_ms)} ms, p95 {_ms(total.p95_ms)} ms",
+    ]
+    if stats.notice:
+        lines.append(stats.notice)
+    header = f"{'':<22} {'shown':>6} {'accepted':>9} {'rate':>7} {'acc chars':>10} {'retained':>9} {'p50 ms':>7} {'p95 ms':>7}"
+    for split, groups in stats.splits.items():
+        lines += ["", f"by {split}", header]
+        for g in groups:
+            lines.append(
+                f"{g.name[:22]:<22} {g.shown:>6} {g.accepted:>9} {_pct(g.acceptance):>7} {g.accepted_chars:>10} "
+                f"{g.retained_chars:>9} {_ms(g.p50_ms):>7} {_ms(g.p95_ms):>7}"
+            )
+    return lines
+
+
+def write_chart(stats: Stats, path: Path) -> None:
+    """A PNG: suggestions shown per day (bars) and the day's acceptance rate (line). Needs matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, shown_axis = plt.subplots(figsize=(7, 3.5), dpi=120)
+    days = [day.name for day in stats.days]
+    shown_axis.bar(days, [day.shown for day in stats.days], color="#c8d6e5", label="shown")
+    shown_axis.set_ylabel("suggestions shown")
+    rate_axis = shown_axis.twinx()
+    rate_axis.plot(
+        days, [100 * (day.acceptance or 0.0) for day in stats.days], "o-", color="#10ac84", label="accepted"
+    )
+    rate_axis.set_ylabel("accepted %")
+    rate_axis.set_ylim(0, 100)
+    shown_axis.tick_params(axis="x", labelrotation=45)
+    shown_axis.set_title("housecoder suggestions per day")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,273 @@
+"""The server's side of the feedback loop: each suggestion shown gets an id, the client reports accepts through
+the `housecoder.accepted` command the item carries, a newer suggestion for the document (or closing it)
+rejects the one before, and some time after each decision the buffer is read again to measure what is left
+of the suggestion at its place (`housecoder.feedback.retention`).
+
+Typing through a suggestion (each key typed matches it, and the server answers with the rest) keeps its id:
+it is one suggestion shown, and an accept after it counts the typed part as accepted. A suggestion outside a
+workspace folder, in a file the index excludes, or in a secret file is never recorded. Writes go to the
+workspace's store (`housecoder.feedback.store`) on one background thread, so a slow disk never holds up a
+completion.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pathspec import GitIgnoreSpec
+
+from housecoder.completion import CompletionInput, CompletionOutput
+from housecoder.config import Settings
+from housecoder.errors import first_line
+from housecoder.feedback.retention import retained
+from housecoder.feedback.stats import today
+from housecoder.feedback.store import Check, FeedbackStore, Suggestion, store_path
+from housecoder.secrets import is_secret
+from housecoder.server.documents import Located
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 256  # suggestions remembered for an accept (older ids answer "unknown")
+MAX_SCHEDULED = 512  # retention checks waiting at once; more are not measured
+COMPARE_CHARS = 200  # text before the cursor compared to tell typing through from a new place
+
+
+@dataclass
+class Pending:
+    """A recorded suggestion the server still tracks: its store, its document, its record."""
+
+    root: Path
+    uri: str
+    suggestion: Suggestion
+
+
+class FeedbackRecorder:
+    """One connection's recorder. `read(uri)` is the buffer's text now (None: closed and not on disk);
+    `schedule(delay_s, work)` runs `work` later on the event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        read: Callable[[str], str | None],
+        schedule: Callable[[float, Callable[[], None]], Any],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.read = read
+        self.schedule = schedule
+        self.clock = clock
+        self.stores: dict[Path, FeedbackStore] = {}
+        self.pending: OrderedDict[str, Pending] = OrderedDict()  # by id, oldest first
+        self.current: dict[str, str] = {}  # uri -> id of the suggestion last shown there
+        self.scheduled = 0
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-feedback")
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.telemetry.enabled
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def store(self, root: Path) -> FeedbackStore:
+        found = self.stores.get(root)
+        if found is None:
+            found = self.stores[root] = FeedbackStore(
+                store_path(self.settings, root), max_mb=self.settings.telemetry.max_mb
+            )
+        return found
+
+    def _write(self, store: FeedbackStore, work: Callable[[FeedbackStore], object]) -> None:
+        def run() -> None:
+            try:
+                work(store)
+            except Exception as err:  # never let the recorder's thread die on one write
+                log.warning("feedback store %s: %s", store.path, first_line(err))
+
+        self.writer.submit(run)
+
+    def excluded(self, located: Located, text: str) -> bool:
+        """Files the user keeps out of the index, and secret files, are never recorded."""
+        patterns = self.settings.index.exclude
+        if patterns and GitIgnoreSpec.from_lines(list(patterns)).match_file(located.relative):
+            return True
+        return is_secret(located.relative, text)
+
+    # -- events --------------------------------------------------------------------------
+
+    def shown(
+        self,
+        uri: str,
+        located: Located,
+        request: CompletionInput,
+        output: CompletionOutput,
+        latency_ms: float,
+        adapter: str | None,
+    ) -> str | None:
+        """Record a suggestion shown at the request's cursor; its id, for the item's accept command (None: not
+        recorded). The same id when the user typed through the previous one."""
+        if (
+            not self.enabled
+            or not output.text
+            or located.root is None
+            or self.excluded(located, request.text)
+        ):
+            return None
+        previous = self._pending(self.current.get(uri))
+        if previous is not None:
+            typed = _typed_through(previous.suggestion, request, output.text)
+            if typed is not None:
+                previous.suggestion = replace(previous.suggestion, typed=typed)
+                self._write(
+                    self.store(previous.root), lambda store: store.typed(previous.suggestion.id, typed)
+                )
+                return previous.suggestion.id
+            self._reject(previous)
+        limit = self.settings.telemetry.max_context_chars
+        before, after = request.text[: request.offset], request.text[request.offset :]
+        suggestion = Suggestion(
+            id=uuid.uuid4().hex[:16],
+            shown_at=self.clock(),
+            path=located.relative,
+            language=located.language,
+            kind="block" if output.trigger.multi_line else "line",
+            context=bool(output.snippets),
+            adapter=adapter,
+            layout=output.layout,
+            latency_ms=latency_ms,
+            text=output.text,
+            before=before[-limit:],
+            after=after[: limit // 2],
+            cursor=request.offset,
+        )
+        pending = Pending(located.root, uri, suggestion)
+        self.pending[suggestion.id] = pending
+        while len(self.pending) > MAX_PENDING:
+            self.pending.popitem(last=False)
+        self.current[uri] = suggestion.id
+        self._write(self.store(located.root), lambda store: store.shown(suggestion))
+        return suggestion.id
+
+    def accepted(self, suggestion_id: str, chars: int | None = None) -> dict[str, Any]:
+        """The client accepted a suggestion (all of it; `chars` of it after the part typed through: partly)."""
+        pending = self._pending(suggestion_id)
+        if pending is None:
+            log.info("accept of an unknown suggestion %r: not recorded", suggestion_id)
+            return {"recorded": False, "error": f"unknown suggestion {suggestion_id!r}"}
+        suggestion = pending.suggestion
+        rest = len(suggestion.text) - suggestion.typed
+        partial = chars is not None and 0 <= chars < rest
+        taken = chars if partial and chars is not None else rest
+        decided = self.clock()
+        pending.suggestion = replace(
+            suggestion, outcome="partial" if partial else "accepted", accepted_chars=taken, decided_at=decided
+        )
+        self._write(
+            self.store(pending.root),
+            lambda store: store.decide(suggestion.id, pending.suggestion.outcome, taken, decided),
+        )
+        for delay in self.settings.telemetry.retention_checks_s:
+            self._later(delay, pending, pending.suggestion.accepted_text)
+        return {"recorded": True, "outcome": pending.suggestion.outcome, "accepted_chars": taken}
+
+    def closed(self, uri: str) -> None:
+        """The document was closed: a suggestion still shown there was not taken."""
+        pending = self._pending(self.current.pop(uri, None))
+        if pending is not None:
+            self._reject(pending)
+
+    def _reject(self, pending: Pending) -> None:
+        if pending.suggestion.outcome != "shown":
+            return
+        decided = self.clock()
+        pending.suggestion = replace(pending.suggestion, outcome="rejected", decided_at=decided)
+        suggestion_id = pending.suggestion.id
+        self._write(
+            self.store(pending.root), lambda store: store.decide(suggestion_id, "rejected", None, decided)
+        )
+        # what the user wrote there instead, once, at the last check
+        self._later(self.settings.telemetry.retention_checks_s[-1], pending, pending.suggestion.text)
+
+    def _pending(self, suggestion_id: str | None) -> Pending | None:
+        return self.pending.get(suggestion_id) if suggestion_id else None
+
+    # -- retention -------------------------------------------------------------------------
+
+    def _later(self, delay: int, pending: Pending, text: str) -> None:
+        if self.scheduled >= MAX_SCHEDULED:
+            return
+        self.scheduled += 1
+
+        def measure() -> None:
+            self.scheduled -= 1
+            self.measure(pending, text, delay)
+
+        self.schedule(delay, measure)
+
+    def measure(self, pending: Pending, text: str, after_s: int) -> None:
+        """Record what is at the suggestion's place now (the buffer, else the saved file)."""
+        suggestion = pending.suggestion
+        document = self.read(pending.uri)
+        found = (
+            retained(text, document, suggestion.before, suggestion.after, suggestion.cursor)
+            if document is not None
+            else None
+        )
+        check = Check(
+            suggestion.id,
+            after_s,
+            self.clock(),
+            found is not None,
+            found.kept_chars if found else 0,
+            found.share if found else 0.0,
+            found.now if found else "",
+        )
+        self._write(self.store(pending.root), lambda store: store.check(check))
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def status(self, roots: list[Path]) -> dict[str, Any]:
+        """For `housecoder.status`: whether recording is on, where, and today's acceptance (first folder)."""
+        if not roots:
+            return {"enabled": self.enabled}
+        store = self.store(roots[0])
+        self.flush()
+        try:
+            start = datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
+            figures = today(store.suggestions(since=start)) if store.path.is_file() else today([])
+        except Exception as err:  # a broken store must not break the status command
+            return {"enabled": self.enabled, "store": str(store.path), "error": first_line(err)}
+        return {"enabled": self.enabled, "store": str(store.path), "today": figures, "problem": store.problem}
+
+    def flush(self) -> None:
+        """Wait for the writes queued so far."""
+        self.writer.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        for store in self.stores.values():
+            store.close()
+
+
+def _typed_through(previous: Suggestion, request: CompletionInput, text: str) -> int | None:
+    """How many characters of `previous` the user typed before this request, when this request is the same
+    suggestion typed through (its answer is the rest of it); else None."""
+    if previous.outcome != "shown":
+        return None
+    typed = request.offset - previous.cursor
+    if not 0 < typed < len(previous.text) or previous.text[typed:] != text:
+        return None
+    if request.text[previous.cursor : request.offset] != previous.text[:typed]:
+        return None
+    start = max(0, previous.cursor - COMPARE_CHARS)
+    kept = previous.before[len(previous.before) - (previous.cursor - start) :]
+    return typed if request.text[start : previous.cursor] == kept else None

@@ -1,0 +1,60 @@
+"""`housecoder stats` figures from a store's records."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from housecoder.feedback.stats import NO_ACCEPTS, percentile, render, summarize, today, write_chart
+from housecoder.feedback.store import Check, Suggestion
+
+BASE = Suggestion(
+    id="a", shown_at=1_700_000_000.0, path="app/x.py", language="python", kind="line", context=True, adapter=None,
+    layout="line-start", latency_ms=100.0, text="return total", before="def f():\n    ", after="\n", cursor=13,
+)  # fmt: skip
+
+
+def test_acceptance_characters_and_latency_overall_and_split() -> None:
+    suggestions = [
+        replace(BASE, id="a", outcome="accepted", accepted_chars=12, latency_ms=100.0),
+        replace(
+            BASE, id="b", outcome="partial", accepted_chars=6, latency_ms=300.0, kind="block", adapter="run-1"
+        ),
+        replace(BASE, id="c", outcome="rejected", latency_ms=200.0, context=False, language="go"),
+        replace(BASE, id="d", latency_ms=400.0, shown_at=BASE.shown_at + 86_400),
+    ]
+    checks = {"a": [Check("a", 30, 0, True, 12, 1.0, "return total"), Check("a", 300, 0, True, 6, 0.5, "return")],
+              "b": [Check("b", 30, 0, False, 0, 0.0, "")]}  # fmt: skip
+    stats = summarize(suggestions, checks, since=0)
+    total = stats.total
+    assert (total.shown, total.accepted, stats.rejected) == (4, 2, 1) and total.acceptance == 0.5
+    assert total.accepted_chars == 12 + 6 and total.retained_chars == 6 and total.checked == 2
+    assert total.p50_ms == 250.0 and percentile([100, 200, 300, 400], 95) == total.p95_ms
+    kinds = {g.name: (g.shown, g.accepted) for g in stats.splits["kind"]}
+    assert kinds == {"block": (1, 1), "line": (3, 1)}
+    assert {g.name: g.shown for g in stats.splits["context"]} == {"in-file": 1, "repository context": 3}
+    assert {g.name: g.accepted for g in stats.splits["adapter"]} == {"adapter": 1, "base model": 1}
+    assert [(d.shown, d.accepted) for d in stats.days] == [(3, 2), (1, 0)]
+    assert stats.notice == ""
+    text = "\n".join(render(stats))
+    assert "4 suggestions shown, 2 accepted (50.0%), 1 rejected" in text and "by language" in text
+
+
+def test_a_client_that_never_reports_accepts_is_told_so() -> None:
+    stats = summarize([replace(BASE, id=str(n)) for n in range(5)], {}, since=0)
+    assert stats.notice == NO_ACCEPTS and NO_ACCEPTS in render(stats)
+    assert summarize([], {}, since=0).notice == ""
+
+
+def test_today_counts_only_today() -> None:
+    now = time.time()
+    figures = today([replace(BASE, shown_at=now, outcome="accepted"), replace(BASE, shown_at=now), BASE])
+    assert figures == {"shown": 2, "accepted": 1, "rate": 0.5}
+    assert today([]) == {"shown": 0, "accepted": 0, "rate": None}
+
+
+def test_the_chart_is_a_png(tmp_path: Path) -> None:
+    stats = summarize([replace(BASE, outcome="accepted", accepted_chars=3)], {}, since=0)
+    write_chart(stats, tmp_path / "out" / "chart.png")
+    assert (tmp_path / "out" / "chart.png").read_bytes().startswith(b"\x89PNG")

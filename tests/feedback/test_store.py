@@ -1,0 +1,93 @@
+"""The SQLite store: round trips, a corrupted or locked file, a full disk, the size cap."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from housecoder.feedback.store import Check, FeedbackStore, Suggestion
+
+
+def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Suggestion:
+    base = Suggestion(
+        id=f"s{number}", shown_at=shown_at + number, path="app/main.py", language="python", kind="line",
+        context=True, adapter=None, layout="line-start", latency_ms=120.0 + number, text="return value",
+        before="def f(value):\n    ", after="\n", cursor=18,
+    )  # fmt: skip
+    return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_a_suggestion_and_its_fate_read_back(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "f" / "repo.sqlite")
+    assert store.shown(suggestion(1, before="x" * 5000 + "\N{SNOWMAN}"))
+    assert store.typed("s1", 3) and store.decide("s1", "partial", 4, at=2000.0)
+    assert store.check(Check("s1", 30, 2030.0, True, 7, 7 / 12, "retu!rn"))
+    [back] = store.suggestions()
+    assert (
+        back.outcome == "partial"
+        and back.typed == 3
+        and back.accepted_chars == 4
+        and back.decided_at == 2000.0
+    )
+    assert (
+        back.before.endswith("\N{SNOWMAN}") and len(back.before) == 5001 and back.accepted_text == "return "
+    )
+    assert store.checks() == {"s1": [Check("s1", 30, 2030.0, True, 7, 7 / 12, "retu!rn")]}
+    assert store.suggestions(since=5000.0) == []
+    with pytest.raises(ValueError):
+        store.decide("s1", "maybe")
+
+
+def test_a_corrupted_store_is_moved_aside_with_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "repo.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    store = FeedbackStore(path)
+    with caplog.at_level(logging.WARNING):
+        assert store.shown(suggestion(1))
+    [line] = [r.getMessage() for r in caplog.records if "feedback store" in r.getMessage()]
+    assert "moved aside" in line and "\n" not in line
+    assert [s.id for s in store.suggestions()] == ["s1"]
+    assert len(list(tmp_path.glob("repo.sqlite.broken-*"))) == 1
+
+
+def test_a_store_locked_by_another_process_starts_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "repo.sqlite"
+    FeedbackStore(path).shown(suggestion(1))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing and never finishing
+    try:
+        store = FeedbackStore(path)
+        assert store.shown(suggestion(2))  # recording goes on, in a new file
+        assert [s.id for s in store.suggestions()] == ["s2"]
+        assert len(list(tmp_path.glob("repo.sqlite.broken-[0-9]*[0-9]"))) == 1  # its -wal and -shm beside it
+    finally:
+        holder.close()
+
+
+def test_a_full_disk_drops_the_write_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = FeedbackStore(tmp_path / "repo.sqlite")
+    assert store.shown(suggestion(0))
+    pages = store._open().execute("PRAGMA page_count").fetchone()[0]
+    store._open().execute(f"PRAGMA max_page_count = {pages}")  # the database cannot grow: SQLITE_FULL
+    with caplog.at_level(logging.WARNING):
+        results = [store.shown(suggestion(n, before=secrets.token_hex(20_000))) for n in range(1, 4)]
+    assert results == [False, False, False]
+    assert "disk is full" in store.problem and "\n" not in store.problem
+    assert sum("cannot record" in r.getMessage() for r in caplog.records) == 1  # one line, not one per write
+    assert [s.id for s in store.suggestions()] == ["s0"]
+
+
+def test_over_the_cap_the_oldest_half_goes(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "repo.sqlite")
+    for n in range(40):
+        store.shown(suggestion(n, before=f"{n}" * 3000))
+    store.max_bytes = 1  # any size is over it
+    store.trim()
+    kept = [s.id for s in store.suggestions()]
+    assert kept == [f"s{n}" for n in range(21, 40)]

@@ -1,0 +1,117 @@
+"""The server's recorder: ids, typing through, rejections, accepts, retention checks, what is never recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from housecoder.completion import CompletionInput, CompletionOutput
+from housecoder.config import Settings
+from housecoder.server.documents import Located
+from housecoder.server.feedback import FeedbackRecorder
+from housecoder.trigger import Trigger
+
+TEXT = "def total(items):\n    \n"
+CURSOR = len("def total(items):\n    ")
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, **telemetry: object) -> None:
+        self.root = tmp_path / "repo"
+        self.root.mkdir(parents=True)
+        self.documents: dict[str, str] = {}
+        self.later: list[tuple[float, Callable[[], None]]] = []
+        self.now = 1_000.0
+        settings = Settings.model_validate(
+            {"models": {"cache_dir": str(tmp_path / "cache" / "models")}, "telemetry": telemetry,
+             "index": {"exclude": ["generated/"]}}
+        )  # fmt: skip
+        self.recorder = FeedbackRecorder(
+            settings,
+            self.documents.get,
+            lambda delay, work: self.later.append((delay, work)),
+            lambda: self.now,
+        )
+
+    def show(
+        self, text: str, offset: int, answer: str, path: str = "app/calc.py", multi: bool = False
+    ) -> str | None:
+        uri = f"file://{self.root}/{path}"
+        self.documents[uri] = text
+        located = Located(self.root, path, self.root / path, "python")
+        output = CompletionOutput(answer, Trigger(True, multi, "end of a line"), layout="line-start")
+        return self.recorder.shown(
+            uri, located, CompletionInput(path, text, offset, "python"), output, 80.0, None
+        )
+
+    def run_later(self) -> list[float]:
+        delays = [delay for delay, _ in self.later]
+        for _, work in self.later:
+            work()
+        self.later.clear()
+        self.recorder.flush()
+        return delays
+
+    def store(self):  # type: ignore[no-untyped-def]
+        self.recorder.flush()
+        return self.recorder.store(self.root)
+
+
+def test_an_accepted_suggestion_is_measured_later(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    shown = h.show(TEXT, CURSOR, "return sum(items)")
+    assert shown is not None
+    assert h.recorder.accepted(shown) == {"recorded": True, "outcome": "accepted", "accepted_chars": 17}
+    uri = f"file://{h.root}/app/calc.py"
+    h.documents[uri] = TEXT[:CURSOR] + "return sum(items) + 1" + TEXT[CURSOR:]  # the user edited the end
+    assert h.run_later() == [30, 300]
+    [record] = h.store().suggestions()
+    assert record.outcome == "accepted" and record.accepted_chars == 17 and record.kind == "line"
+    checks = h.store().checks()[shown]
+    assert [(c.after_s, c.found, c.kept_chars, c.now) for c in checks] == [
+        (30, True, 17, "return sum(items) + 1"), (300, True, 17, "return sum(items) + 1")
+    ]  # fmt: skip
+
+
+def test_typing_through_keeps_the_id_and_a_new_place_rejects(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    first = h.show(TEXT, CURSOR, "return sum(items)")
+    typed = TEXT[:CURSOR] + "ret" + TEXT[CURSOR:]
+    assert h.show(typed, CURSOR + 3, "urn sum(items)") == first  # the same suggestion, typed through
+    other = h.show(typed, CURSOR + 3, "urn len(items)")  # a different answer at the same place: a new one
+    assert other not in (None, first)
+    assert h.recorder.accepted(other, 3)["outcome"] == "partial"  # type: ignore[arg-type]
+    records = {s.id: s for s in h.store().suggestions()}
+    assert records[first].outcome == "rejected" and records[first].typed == 3  # type: ignore[index]
+    assert records[other].accepted_text == "urn"  # type: ignore[index]
+    assert sorted(h.run_later()) == [30, 300, 300]  # the accepted one twice, the rejected one once
+
+
+def test_unknown_ids_and_disabled_recording(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    assert h.recorder.accepted("nope") == {"recorded": False, "error": "unknown suggestion 'nope'"}
+    off = Harness(tmp_path / "off", enabled=False)
+    assert off.show(TEXT, CURSOR, "return 1") is None
+    assert not off.recorder.store(off.root).path.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [("generated/api.py", TEXT), (".env", TEXT), ("app/keys.py", TEXT + 'KEY = "AKIAABCDEFGHIJKLMNOP"\n')],
+)
+def test_excluded_and_secret_files_are_never_recorded(tmp_path: Path, path: str, text: str) -> None:
+    h = Harness(tmp_path)
+    assert h.show(text, CURSOR, "return 1", path=path) is None
+    assert h.store().suggestions() == []
+
+
+def test_a_closed_document_rejects_what_it_showed(tmp_path: Path) -> None:
+    h = Harness(tmp_path, retention_checks_s=[2])
+    shown = h.show(TEXT, CURSOR, "return 0")
+    h.recorder.closed(f"file://{h.root}/app/calc.py")
+    h.documents.clear()  # closed and never saved: the check finds nothing
+    assert h.run_later() == [2]
+    assert h.store().suggestions()[0].outcome == "rejected"
+    assert [c.found for c in h.store().checks()[shown]] == [False]  # type: ignore[index]
