@@ -26,7 +26,7 @@ from typing import Any
 
 from housecoder.config import Settings
 from housecoder.evaluation.runner import Record, ResultsFile
-from housecoder.evaluation.tasks import Task, read_tasks
+from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
 from housecoder.models.adapters import SPLIT_FILE, base_fingerprint, write_adapter_meta
 from housecoder.models.progress import SILENT, Progress
@@ -34,10 +34,11 @@ from housecoder.training import evaluate
 from housecoder.training.base_figures import GENERATIONS_FILE, BaseFigures
 from housecoder.training.data import Encoded, encode, pad_id
 from housecoder.training.errors import OutOfMemory, TrainingError
-from housecoder.training.preparation import SAMPLES_FILE, Preparation, Prepared, write_samples
+from housecoder.training.preparation import HISTORY_FILE, SAMPLES_FILE, Preparation, Prepared, write_samples
 from housecoder.training.results import (
     FORGETTING,
     HELD_OUT,
+    HISTORY,
     AdapterMeta,
     Loss,
     Metrics,
@@ -154,7 +155,7 @@ class TrainJob:
         return self.preparation.unfinished_run()
 
     def base_keys(self, prepared: Prepared) -> dict[str, str]:
-        return self.base.keys(prepared, self.config, self.forgetting_tasks())
+        return self.base.keys(prepared, self.config, [*self.forgetting_tasks(), *prepared.history])
 
     def use_adapter(self, prepared: Prepared, adapter: Path | None) -> None:
         """Put `adapter` on the trained model (losses) and on the completing backend."""
@@ -205,7 +206,8 @@ class TrainJob:
         sequences = steps * self.config.grad_accum * self.config.batch_size
         checks = steps // self.config.eval_every + 1
         forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
-        completions = 2 * (min(self.config.generate_samples, len(prepared.held_out)) + forgetting)
+        held = min(self.config.generate_samples, len(prepared.held_out))
+        completions = 2 * (held + forgetting + len(prepared.history))
         total = (
             sequences * step_seconds
             + (checks + 1) * len(self.loss_samples(prepared)) * step_seconds / 3
@@ -238,7 +240,8 @@ class TrainJob:
     def generations(
         self, prepared: Prepared, results: ResultsFile, adapter: Path | None
     ) -> dict[str, list[Record]]:
-        """Held-out middles (housecoder context) and forgetting tasks (in-file FIM), with or without the adapter."""
+        """Held-out middles (housecoder context), forgetting tasks (in-file FIM) and the user's own newest kept and
+        rewritten suggestions (housecoder context), with or without the adapter."""
         settings = sample_settings(self.settings)
         held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
         which = "with the adapter" if adapter else "base model"
@@ -266,6 +269,18 @@ class TrainJob:
                 adapter=adapter,
                 progress=self.progress,
                 label=f"forgetting check, {which}",
+            )
+        if prepared.history:
+            found[HISTORY] = evaluate.generate(
+                prepared.generator,
+                settings,
+                evaluate.relabel(prepared.history, HISTORY),
+                results,
+                context=evaluate.HELD_OUT_CONTEXT,
+                adapter=adapter,
+                retriever=prepared.retriever,
+                progress=self.progress,
+                label=f"your own suggestions, {which}",
             )
         return found
 
@@ -299,6 +314,8 @@ class TrainJob:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / SAMPLES_FILE).is_file():
             write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+            if prepared.history:
+                write_tasks(run_dir / HISTORY_FILE, prepared.history)
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
@@ -306,7 +323,11 @@ class TrainJob:
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
         before_loss = self.base.before_loss(
-            prepared, self.config, self.forgetting_tasks(), results, lambda: self.loss(prepared, held_out)
+            prepared,
+            self.config,
+            [*self.forgetting_tasks(), *prepared.history],
+            results,
+            lambda: self.loss(prepared, held_out),
         )
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
@@ -345,7 +366,12 @@ class TrainJob:
             name: evaluate.compare(before[name], after.get(name, []), seed=self.config.seed)
             for name in before
         }
-        metrics = Metrics(Loss(before_loss, after_loss), compared.get(HELD_OUT), compared.get(FORGETTING))
+        metrics = Metrics(
+            Loss(before_loss, after_loss),
+            compared.get(HELD_OUT),
+            compared.get(FORGETTING),
+            compared.get(HISTORY),
+        )
         beat, why = verdict(metrics, self.config.max_forgetting, self.config.activation)
         figures = TrainingFigures.from_json(state) if state else TrainingFigures()
         meta = AdapterMeta(

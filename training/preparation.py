@@ -17,16 +17,25 @@ from typing import Any
 from housecoder.completion import CompletionEngine
 from housecoder.config import InferenceConfig, ModelsConfig, Settings
 from housecoder.context import Retriever
+from housecoder.evaluation.tasks import Task, read_tasks
 from housecoder.indexer.sources import SourceFile, source_files
 from housecoder.models.adapters import ADAPTER_META, SPLIT_FILE, repo_adapters_dir
 from housecoder.models.loading import LoadedModel
 from housecoder.models.progress import Progress
 from housecoder.training import precision
 from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
-from housecoder.training.samples import FilteredRetriever, Sample, build_samples, draw_cuts, sample_settings
+from housecoder.training.samples import (
+    FilteredRetriever,
+    Sample,
+    build_samples,
+    draw_cuts,
+    history_samples,
+    sample_settings,
+)
 from housecoder.training.split import Split, split_files
 
 SAMPLES_FILE = "samples.jsonl"
+HISTORY_FILE = "history.jsonl"  # the history tasks a run holds out for the activation rule
 MIN_TRAIN_SAMPLES = 8
 MIN_EVAL_SAMPLES = 4
 
@@ -45,6 +54,9 @@ class Prepared:
     retriever: Retriever | None
     model_dir: Path
     run_dir: Path
+    history: list[Task] = dataclasses.field(
+        default_factory=list
+    )  # the user's newest kept/rewritten, held out
 
 
 def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample]) -> None:
@@ -194,12 +206,54 @@ class Preparation:
         saved = run_dir / SAMPLES_FILE
         if saved.is_file():
             train, held_out = read_samples(saved)
+            history = read_tasks(run_dir / HISTORY_FILE) if (run_dir / HISTORY_FILE).is_file() else []
             self.say(f"reusing {len(train)} training and {len(held_out)} held-out samples from {saved}")
         else:
             train, held_out = self.build_samples(files, split, backend, retriever)
+            history_train, history = self.history(split)
+            engine = CompletionEngine(
+                backend,
+                sample_settings(self.settings),
+                repo_name=self.root.name,
+                retriever=FilteredRetriever(retriever, set(split.held_out)),
+            )
+            added = history_samples(
+                history_train, engine, self.config.middle_tokens, self.config.history_weight
+            )
+            train = [*train, *added]
+            if history_train or history:
+                self.say(
+                    f"your own suggestions: {len(history_train)} kept or rewritten trained on"
+                    f" (x{self.config.history_weight}), {len(history)} newest held out for the activation rule"
+                )
         return Prepared(
-            self.root, split, train, held_out, loaded, backend, generator, retriever, model_dir, run_dir
+            self.root,
+            split,
+            train,
+            held_out,
+            loaded,
+            backend,
+            generator,
+            retriever,
+            model_dir,
+            run_dir,
+            history,
         )
+
+    def history(self, split: Split) -> tuple[list[Task], list[Task]]:
+        """The user's kept and rewritten suggestions (the workspace's feedback store), split into those to train
+        on and those held out: with `history_min_tasks` or more, the newest half is held out for the activation
+        rule. Suggestions in held-out files are never trained on."""
+        from housecoder.evaluation.history import workspace_history
+
+        tasks, _recorded = workspace_history(self.settings, self.root)
+        held_out: list[Task] = []
+        if len(tasks) >= self.config.history_min_tasks:
+            half = len(tasks) // 2
+            tasks, held_out = tasks[:half], tasks[half:]
+        blocked = set(split.held_out)
+        train = [task for task in tasks if task.path not in blocked] if self.config.history_weight else []
+        return train, held_out
 
     def build_samples(
         self, files: Sequence[SourceFile], split: Split, backend: Any, retriever: Retriever

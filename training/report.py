@@ -4,7 +4,9 @@
 better (more exact middles, or as many and a higher edit similarity), by default
 clearly (the paired bootstrap interval of that gain above zero), with a lower
 held-out loss, and lose at most `max_forgetting` exact match on the forgetting
-check. The report is written next to the adapter.
+check, and, when the user's own kept and rewritten suggestions are recorded in numbers
+(`train.history_min_tasks`), complete the newest of them no worse on either measure. The report is
+written next to the adapter.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from housecoder.training.results import FORGETTING, HELD_OUT, AdapterMeta, Metrics
+from housecoder.training.results import FORGETTING, HELD_OUT, HISTORY, AdapterMeta, Metrics
 
 
 def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
@@ -31,6 +33,16 @@ def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") 
     em = f"held-out exact match {100 * before.exact:.1f} -> {100 * after.exact:.1f}%"
     es = f"edit similarity {100 * before.edit_similarity:.1f} -> {100 * after.edit_similarity:.1f}"
     figures = f"{em}, {es}, loss {loss.before:.3f} -> {loss.after:.3f}"
+    history = metrics.history  # the user's own code first: an adapter worse there is never switched on
+    if history is not None:
+        base, mine = history.before, history.after
+        figures += (
+            f"; your own {mine.tasks} newest kept or rewritten completions: exact {100 * base.exact:.1f} -> "
+            f"{100 * mine.exact:.1f}%, edit similarity {100 * base.edit_similarity:.1f} -> "
+            f"{100 * mine.edit_similarity:.1f}"
+        )
+        if mine.exact < base.exact or mine.edit_similarity < base.edit_similarity:
+            return False, f"not activated: it completes your own recent code worse ({figures})"
     # Better on one measure and no worse on the other: more exact middles bought with middles further off
     # elsewhere is not a better adapter.
     exact_up, exact_kept = after.exact > before.exact, after.exact >= before.exact
@@ -105,7 +117,11 @@ def markdown(meta: AdapterMeta) -> str:
             + (f" in {training.precision}" if training.precision else "")
             + (", stopped early" if training.stopped_early else "")
         )
-    titles = {HELD_OUT: "Held-out code (generated middles)", FORGETTING: "Forgetting check (in-file FIM)"}
+    titles = {
+        HELD_OUT: "Held-out code (generated middles)",
+        FORGETTING: "Forgetting check (in-file FIM)",
+        HISTORY: "Your own recent code (kept and rewritten suggestions)",
+    }
     for name, found in meta.metrics.sets():
         lines += [
             "",

@@ -18,6 +18,7 @@ from housecoder.evaluation.runner import Record
 
 HELD_OUT = "held-out"
 FORGETTING = "forgetting"
+HISTORY = "history"  # the user's own kept and rewritten suggestions (housecoder.feedback)
 FORMAT = 1
 
 
@@ -173,10 +174,11 @@ class Metrics:
     held_out_loss: Loss
     held_out: BeforeAfter | None = None  # generated middles of the held-out files
     forgetting: BeforeAfter | None = None  # the forgetting tasks (in-file FIM), when configured
+    history: BeforeAfter | None = None  # the newest of the user's kept and rewritten suggestions, when enough
 
     def sets(self) -> list[tuple[str, BeforeAfter]]:
         """(JSON name, figures) of the task sets measured, held-out first."""
-        found = ((HELD_OUT, self.held_out), (FORGETTING, self.forgetting))
+        found = ((HELD_OUT, self.held_out), (FORGETTING, self.forgetting), (HISTORY, self.history))
         return [(name, figures) for name, figures in found if figures is not None]
 
     def to_json(self) -> dict[str, Any]:
@@ -187,11 +189,12 @@ class Metrics:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Metrics:
         loss = data["held_out_loss"]
-        held, forgetting = data.get(HELD_OUT), data.get(FORGETTING)
+        held, forgetting, history = data.get(HELD_OUT), data.get(FORGETTING), data.get(HISTORY)
         return cls(
             Loss(float(loss["before"]), float(loss["after"])),
             BeforeAfter.from_json(held) if held is not None else None,
             BeforeAfter.from_json(forgetting) if forgetting is not None else None,
+            BeforeAfter.from_json(history) if history is not None else None,
         )
 
 

@@ -225,3 +225,40 @@ def build_samples(
         )
         advance(1)
     return samples
+
+
+HISTORY_KIND = "history"
+
+
+def history_samples(
+    tasks: Sequence[Task], engine: CompletionEngine, max_middle_tokens: int, repeat: int
+) -> list[Sample]:
+    """The user's kept and rewritten suggestions (`housecoder.evaluation.history`) as samples, prompted by
+    `engine` as any sample, each `repeat` times (their weight in training); a middle over `max_middle_tokens`
+    is left out."""
+    samples: list[Sample] = []
+    for task in tasks:
+        if repeat <= 0 or engine.backend.count_tokens(task.groundtruth) > max_middle_tokens:
+            continue
+        prompt, snippets = engine.build_prompt(
+            CompletionInput(
+                path=task.path,
+                text=task.prefix + task.suffix,
+                offset=len(task.prefix),
+                language=task.language,
+                multi_line=not task.is_single_line,
+            )
+        )
+        sample = Sample(
+            path=task.path,
+            language=task.language or "text",
+            kind=HISTORY_KIND,
+            start=len(task.prefix),
+            middle=task.groundtruth,
+            prompt=prompt,
+            snippet_paths=tuple(snippet.path for snippet in snippets),
+            prefix=task.prefix,
+            suffix=task.suffix,
+        )
+        samples.extend([sample] * repeat)
+    return samples

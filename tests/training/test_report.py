@@ -184,3 +184,20 @@ def test_report_files(tmp_path: Path) -> None:
     assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_adapter_worse_on_the_users_own_code_is_refused_first() -> None:
+    metrics = _metrics((0.3, 0.4), (0.6, 0.7), (1.2, 1.0))
+    own = {"tasks": 10, "exact": 0.5, "edit_similarity": 0.8, "identifier_f1": 0.5}
+    metrics["history"] = {
+        "before": own,
+        "after": own | {"edit_similarity": 0.79},
+        "by_kind": [],
+        "paired": [],
+    }
+    beat, why = verdict(Metrics.from_json(metrics), 0.05)
+    assert not beat and why.startswith("not activated: it completes your own recent code worse")
+    assert "your own 10 newest kept or rewritten completions: exact 50.0 -> 50.0%" in why
+    metrics["history"]["after"] = own
+    beat, why = verdict(Metrics.from_json(metrics), 0.05)
+    assert beat and "your own 10 newest" in why  # no worse there: the held-out rule decides
