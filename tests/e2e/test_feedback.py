@@ -101,7 +101,10 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
         return
     assert made.returncode == 0, made.stderr
     [task] = [json.loads(line) for line in tasks_file.read_text().splitlines()]
-    assert task["groundtruth"] == state["keep"] + "EDITED" and (task["prefix"], task["suffix"]) == (TEXT, AFTER)
+    assert task["groundtruth"] == state["keep"] + "EDITED" and (task["prefix"], task["suffix"]) == (
+        TEXT,
+        AFTER,
+    )
 
     config = tmp_path / "tiny.toml"
     config.write_text(
