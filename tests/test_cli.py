@@ -76,6 +76,9 @@ def test_cursor_outside_the_file(line: int, col: int | None, message: str) -> No
         (["models", "pull", "./missing-model-dir"], "does not exist"),
         (["complete", "bad.py", "--model", "Org/Not-Cached"], "offline mode is on"),
         (["complete", "latin1.py"], "not UTF-8 text"),
+        (["stats", ".", "--since", "forever"], "--since 'forever': give a span such as 12h, 7d or 2w"),
+        (["stats", "nope"], "nope: not a directory"),
+        (["bench", "make-tasks", ".", "--from-history", "-o", "t.jsonl"], "no kept or rewritten suggestions"),
     ],
 )
 def test_user_errors_are_one_red_line_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:
@@ -225,3 +228,9 @@ def test_an_untrusted_project_config_is_reported_in_one_line(
     ]
     assert run("trust", cwd=project).returncode == 0
     assert run("models", "list", cwd=project, env_cache=tmp_path / "store").stderr == ""
+
+
+def test_stats_of_a_workspace_with_nothing_recorded(tmp_path: Path) -> None:
+    result = run("stats", str(tmp_path), cwd=tmp_path, env_cache=tmp_path / "store")
+    assert result.returncode == 0 and "nothing recorded" in result.stdout, result.stderr
+    assert str(tmp_path / "feedback") in result.stdout
