@@ -21,7 +21,11 @@ EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 
 @pytest.mark.slow
 def test_real_model_completes_with_a_cross_file_definition(shop: Path, tmp_path: Path) -> None:
-    options = {"models": {"offline": True}, "index": {"location": str(tmp_path / "index")}}
+    options = {
+        "models": {"offline": True},
+        "index": {"location": str(tmp_path / "index")},
+        "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
+    }
 
     async def scenario() -> None:
         async with running_server(shop, options) as client:
