@@ -18,9 +18,8 @@ from housecoder.context.windows import WindowIndex
 from housecoder.indexer.indexer import Embedder
 from housecoder.indexer.store import IndexStore
 
-MAX_DEFINITIONS_PER_NAME = (
-    3  # a name defined more often (get, run, __init__) says little about which one is meant
-)
+# a name defined more often (get, run, __init__) says little about which one is meant
+MAX_DEFINITIONS_PER_NAME = 3
 OUTLINE_OVER_LINES = 12  # a longer definition is shown as its outline (signature, docstring head, members)
 WINDOW_LINES = 20  # look-alike windows: the size of the sparse baseline (RepoCoder, CrossCodeEval)
 

@@ -159,14 +159,12 @@ class HousecoderServer(LanguageServer):
         started = loop.time()
         try:
             located, request = self._cursor(session, uri, document, position)
-            session.cancel_idle(
-                keep=request
-            )  # idle work yields to every real request but the one it precomputes
+            # idle work yields to every real request but the one it precomputes
+            session.cancel_idle(keep=request)
             alive = self.inflight.setdefault(uri, [])
             if alive and not session.continues(located, request):
-                for (
-                    older
-                ) in alive:  # unless they write what was just typed: then they run on and answer this one
+                # unless they write what was just typed: then they run on and answer this one
+                for older in alive:
                     older.cancel()
                 alive.clear()
             seen = self.seen[uri] = self.seen.get(uri, 0) + 1
@@ -196,9 +194,8 @@ class HousecoderServer(LanguageServer):
         self.last[uri] = output
         shown_id = self._record_shown(uri, located, request, output, (loop.time() - started) * 1000)
         server = session.settings.server
-        if (
-            output.text and server.precompute_next and server.cache_entries > 0
-        ):  # ready before Tab: the one after it
+        # ready before Tab: the one after it
+        if output.text and server.precompute_next and server.cache_entries > 0:
             text = request.text[: request.offset] + output.text + request.text[request.offset :]
             session.warm(
                 located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True

@@ -23,9 +23,8 @@ from typing import Any, BinaryIO, Protocol
 from pygls.io_ import StdoutWriter
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE_BYTES = (
-    64 << 20
-)  # a 1 MB document is about 1.1 MB of JSON; far larger is a broken or hostile client
+# a 1 MB document is about 1.1 MB of JSON; far larger is a broken or hostile client
+MAX_MESSAGE_BYTES = 64 << 20
 MAX_HEADER_BYTES = 8192
 _CHUNK = 1 << 20
 

@@ -61,9 +61,8 @@ def geometry_repo(tmp_path: Path) -> Path:
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "geometry.py").write_text(GEOMETRY)
     (root / "pkg" / "report.py").write_text(REPORT)
-    (root / "pkg" / "keys.py").write_text(
-        'KEY = "AKIAABCDEFGHIJKLMNOP"\nother_value = compute_other(KEY)\n'
-    )  # a secret
+    # a secret
+    (root / "pkg" / "keys.py").write_text('KEY = "AKIAABCDEFGHIJKLMNOP"\nother_value = compute_other(KEY)\n')
     (root / "build").mkdir()
     (root / "build" / "gen.py").write_text("x = 1\nignored_value = area(1, 2)\n")
     (root / ".gitignore").write_text("build/\n")

@@ -177,9 +177,8 @@ def test_trust_adds_lists_and_removes_project_roots(tmp_path: Path) -> None:
     assert added.exit_code == 0 and added.output.startswith(
         f"trusted {first.resolve()}: its config may set inference.runtime"
     )
-    assert (
-        runner.invoke(app, ["-C", str(second), "trust"], env=env).exit_code == 0
-    )  # the current project by default
+    # the current project by default
+    assert runner.invoke(app, ["-C", str(second), "trust"], env=env).exit_code == 0
     assert (tmp_path / "config" / "housecoder" / "trusted.toml").is_file()
     listed = runner.invoke(app, ["trust", "--list"], env=env)
     assert listed.output.splitlines() == [str(first.resolve()), str(second.resolve())]

@@ -54,9 +54,8 @@ class Prepared:
     retriever: Retriever | None
     model_dir: Path
     run_dir: Path
-    history: list[Task] = dataclasses.field(
-        default_factory=list
-    )  # the user's newest kept/rewritten, held out
+    # the user's newest kept/rewritten, held out
+    history: list[Task] = dataclasses.field(default_factory=list)
 
 
 def write_samples(path: Path, train: Sequence[Sample], held_out: Sequence[Sample]) -> None:

@@ -26,9 +26,8 @@ from housecoder.indexer.sources import SourceFile
 from housecoder.models.progress import Advance
 from housecoder.training.spans import Span, candidate_spans, choose_spans
 
-OVERSAMPLE = (
-    2  # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
-)
+# spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
+OVERSAMPLE = 2
 SOURCE_BUDGET_MS = 10_000  # context sources get time to answer: samples are made offline, not while typing
 
 

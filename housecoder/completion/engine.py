@@ -69,12 +69,10 @@ class CompletionOutput:
     prompt_tokens: int = 0
     new_tokens: int = 0
     stopped_by: str = ""
-    cached: str = (
-        ""  # "", "prompt", "typed-through" or "in-flight" (the generation running when it was asked for)
-    )
-    layout: str = (
-        "psm"  # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
-    )
+    # "", "prompt", "typed-through" or "in-flight" (the generation running when it was asked for)
+    cached: str = ""
+    # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
+    layout: str = "psm"
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None

@@ -63,13 +63,11 @@ class Flights:
         typed = flight.typed(path, prefix, suffix)
         if not typed:
             return False
-        if (
-            flight.final is not None
-        ):  # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
+        # finished: adopted earlier, or a suggestion already shown (not ours to reuse)
+        if flight.final is not None:
             return flight.adopted and len(flight.final) > len(typed) and flight.final.startswith(typed)
-        agrees = flight.text.startswith(
-            typed
-        )  # typed past what it wrote: it may go elsewhere, do not wait for it
+        # typed past what it wrote: it may go elsewhere, do not wait for it
+        agrees = flight.text.startswith(typed)
         flight.adopted = flight.adopted or agrees
         return agrees
 

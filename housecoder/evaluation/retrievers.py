@@ -59,9 +59,8 @@ class ProvidedRetriever:
             if rank == k:
                 break
             text, kept = clip_lines(snippet.text, max_lines)
-            first = (
-                rank * UNKNOWN_LINES + 1
-            )  # lines are not given: a range of its own, so only equal text is a duplicate
+            # lines are not given: a range of its own, so only equal text is a duplicate
+            first = rank * UNKNOWN_LINES + 1
             found.append(
                 ContextSnippet(
                     snippet.path,

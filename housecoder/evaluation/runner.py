@@ -287,9 +287,8 @@ class ResultsFile:
         self.records: list[Record] = []
         if resume and path.is_file():
             self.records, bad = read_records(path)
-            if (
-                bad
-            ):  # a run killed mid-write leaves a cut last line: drop it (its task runs again), keep the rest
+            # a run killed mid-write leaves a cut last line: drop it (its task runs again), keep the rest
+            if bad:
                 log.warning(
                     "%s: %d unreadable line(s) dropped (first at line %d); those tasks run again",
                     path,

@@ -41,9 +41,8 @@ class GenerationRequest:
     # Stop once this says the text so far is finished (post-processing has cut it for good: the engine
     # passes `postprocess.finished` for multi-line requests: the block ended, the suffix came back, or the text loops).
     scope_ended: Callable[[str], bool] | None = field(default=None, compare=False)
-    on_text: Callable[[str], None] | None = field(
-        default=None, compare=False
-    )  # streamed text so far, per token
+    # streamed text so far, per token
+    on_text: Callable[[str], None] | None = field(default=None, compare=False)
     # The prompt ends with this text the user typed (the line-start layout). A backend that heals drops the
     # prompt's last tokens inside it (at most `heal_tokens`) and makes the model write them again; the text it
     # returns is what follows. "" or 0: the prompt is run as it is.

@@ -59,9 +59,8 @@ class Vocabulary:
     def consistent(self, rest: bytes) -> np.ndarray:
         """Ids of the tokens that start with `rest` or are a (non-empty) prefix of it."""
         start = bisect.bisect_left(self._keys, rest)
-        end = bisect.bisect_left(
-            self._keys, rest + b"\xff" * 8, lo=start
-        )  # no token repeats 0xff eight times
+        # no token repeats 0xff eight times
+        end = bisect.bisect_left(self._keys, rest + b"\xff" * 8, lo=start)
         while end < len(self._keys) and self._keys[end].startswith(rest):
             end += 1
         shorter = [i for n in range(1, len(rest)) for i in self._exact.get(rest[:n], ())]

@@ -266,9 +266,8 @@ class LlamaCppBackend:
         live = self._live()
         shared = min(common_prefix(live, ids), len(ids) - 1)
         entry, saved_shared = self.saved.take(ids, owner)
-        if (
-            entry is not None and saved_shared > shared + 16
-        ):  # loading a state costs a copy: worth it for a real gain
+        # loading a state costs a copy: worth it for a real gain
+        if entry is not None and saved_shared > shared + 16:
             if live:
                 self.saved.put(self._save(), owner)
             self._load(entry)

@@ -47,9 +47,8 @@ class OpenAIBackend:
     """Completions from an OpenAI-compatible HTTP engine."""
 
     runtime = "openai"
-    heals = (
-        False  # the completions API has no way to constrain the first tokens: the engine sends today's layout
-    )
+    # the completions API has no way to constrain the first tokens: the engine sends today's layout
+    heals = False
 
     def __init__(
         self,

@@ -66,9 +66,8 @@ def run_generation(
             if decoding.cancelled():
                 break
             allowed = healing.allowed() if healing is not None else None
-            if (
-                allowed is not None and len(allowed) == 0
-            ):  # no token writes the dropped bytes on: nothing to show
+            # no token writes the dropped bytes on: nothing to show
+            if allowed is not None and len(allowed) == 0:
                 decoding.stopped_by = "eos"
                 break
             token = next_token(previous, allowed)

@@ -28,9 +28,8 @@ class LanguageSpec:
     factory: str = "language"  # function in the module returning the grammar pointer
     definitions: frozenset[str] = field(default_factory=frozenset)
     containers: frozenset[str] = field(default_factory=frozenset)  # definitions split by member when large
-    wrappers: frozenset[str] = field(
-        default_factory=frozenset
-    )  # nodes wrapping one definition (decorators, export)
+    # nodes wrapping one definition (decorators, export)
+    wrappers: frozenset[str] = field(default_factory=frozenset)
 
 
 def _spec(

@@ -68,9 +68,8 @@ def test_function_tasks_hold_out_the_body_after_the_docstring(geometry_repo: Pat
         == "checked = max(width, 0)\n    result = checked * max(height, 0)\n    return result"
     )
     assert area_task.prefix.endswith('"""The area of a rectangle."""\n    ') and not area_task.is_single_line
-    assert not any(
-        task.groundtruth == "return math.pi" for task in bodies.values()
-    )  # one-statement bodies are too short
+    # one-statement bodies are too short
+    assert not any(task.groundtruth == "return math.pi" for task in bodies.values())
 
 
 def test_time_split_takes_only_code_added_after_the_commit(geometry_repo: Path) -> None:

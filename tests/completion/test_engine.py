@@ -275,9 +275,8 @@ def test_keystrokes_within_a_word_reuse_the_context_and_a_finished_word_refreshe
         and "read_json" in retriever.names[1]
         and "read_json" not in retriever.names[0]
     )
-    assert all(
-        query.endswith("def load(path):") for query in retriever.queries
-    )  # the cursor line is not in the query
+    # the cursor line is not in the query
+    assert all(query.endswith("def load(path):") for query in retriever.queries)
     prompts = [out.prompt for out in outputs[:3]]
     front = prompts[0][: prompts[0].index("<|fim_prefix|>")]
     assert all(prompt.startswith(front) for prompt in prompts)
@@ -331,9 +330,8 @@ def test_line_start_layout_puts_the_typed_part_of_the_line_after_fim_middle() ->
 
 
 def test_line_start_falls_back_to_psm_where_the_backend_cannot_heal(caplog: pytest.LogCaptureFixture) -> None:
-    plain = ScriptedBackend(
-        "json.load(f)"
-    )  # an OpenAI-compatible engine: no way to constrain the first tokens
+    # an OpenAI-compatible engine: no way to constrain the first tokens
+    plain = ScriptedBackend("json.load(f)")
     out = CompletionEngine(plain, _layout("line-start"), repo_name=None).complete(
         CompletionInput("t.py", TEXT, CURSOR, "python")
     )

@@ -96,9 +96,9 @@ class Paused:
 
 def test_typing_what_the_running_generation_writes_is_answered_from_it() -> None:
     backend = Paused("load(f)", pause_after=3)
-    engine = CompletionEngine(
+    engine = CompletionEngine(  # type: ignore[arg-type]
         backend, Settings.model_validate({"server": {"cache_entries": 0}}), repo_name=None
-    )  # type: ignore[arg-type]
+    )
     text = PREFIX + SUFFIX
     first: list[object] = []
     worker = threading.Thread(

@@ -93,9 +93,8 @@ def test_versus_pairs_one_runs_adapter_against_anothers_on_the_middles_both_comp
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     one = _run(tmp_path / "one", [("line", False, True), ("body", False, False), ("line", True, True)])
-    two = _run(
-        tmp_path / "two", [("line", False, False), ("body", False, True)]
-    )  # drew only the first two middles
+    # drew only the first two middles
+    two = _run(tmp_path / "two", [("line", False, False), ("body", False, True)])
     monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(two), "--versus", str(one)])
     _script().main()  # type: ignore[attr-defined]
     out = capsys.readouterr().out

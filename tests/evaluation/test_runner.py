@@ -131,21 +131,18 @@ def test_every_setting_with_and_without_the_adapter(
         run: {r.task_id: (r.prompt_tokens, r.prediction) for r in by_run[run] if r.kind == "function"}
         for run in ("infile", "housecoder")
     }
-    assert (
-        bodies["housecoder"] == bodies["infile"] and bodies["infile"]
-    )  # the in-file prompt, the in-file answer
+    # the in-file prompt, the in-file answer
+    assert bodies["housecoder"] == bodies["infile"] and bodies["infile"]
     assert any(r.snippets for r in by_run["sparse"] if r.kind == "function")
     infile_cc = next(r for r in by_run["infile"] if r.task_id == "cc/1")
-    assert (
-        by_run["provided-comment"][0].prompt_tokens > infile_cc.prompt_tokens + 10
-    )  # the comment block is in the prompt
+    # the comment block is in the prompt
+    assert by_run["provided-comment"][0].prompt_tokens > infile_cc.prompt_tokens + 10
     assert by_run["provided-comment"][0].snippets == 0  # the benchmark's block sits in the prefix instead
     assert all(not r.error and r.seconds > 0 and r.prompt_tokens > 0 for r in results.records)
     assert all(not r.single_line for r in results.records if r.kind == "function")
     with_adapter = {r.task_id: r.prediction for r in by_run["infile+adapter"]}
-    assert any(
-        with_adapter[r.task_id] != r.prediction for r in by_run["infile"]
-    )  # the adapter was really applied
+    # the adapter was really applied
+    assert any(with_adapter[r.task_id] != r.prediction for r in by_run["infile"])
     assert backend.adapter == tiny_adapter_dir
 
     lines = (tmp_path / "out" / "results.jsonl").read_text().count("\n")
@@ -333,9 +330,8 @@ def test_adapter_runs_keep_to_the_files_the_adapter_did_not_train_on(
     assert len(held) == 2 * report_tasks and {r["run"] for r in held} == {"infile", "infile+adapter"}
     assert all("report.py" in r["task_id"] for r in held)  # paired: both runs on the held-out file only
     assert len(run("all", "--all-files")) == 2 * len(paths)
-    assert (
-        report_tasks > 1 and len(run("one", "--limit", "1", "--seed", "3")) == 2
-    )  # drawn from the held-out tasks
+    # drawn from the held-out tasks
+    assert report_tasks > 1 and len(run("one", "--limit", "1", "--seed", "3")) == 2
 
     (adapter / SPLIT_FILE).write_text(
         json.dumps({"train": ["pkg/geometry.py", "pkg/report.py"], "held_out": []})

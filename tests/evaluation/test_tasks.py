@@ -199,9 +199,8 @@ def test_typed_into_puts_the_cursor_inside_the_line_as_typing_does() -> None:
     middle = typed_into(task, "mid-word")
     assert word is not None and middle is not None
     for moved in (word, middle):
-        assert (
-            moved.prefix + moved.groundtruth == task.prefix + task.groundtruth
-        )  # the same line, split elsewhere
+        # the same line, split elsewhere
+        assert moved.prefix + moved.groundtruth == task.prefix + task.groundtruth
         assert moved.prefix.startswith(task.prefix + "    t") and moved.groundtruth.strip()
     typed_word = word.prefix[len(task.prefix) :]
     assert typed_word[-1] in " .(,=:[" and word.groundtruth[0] not in " .(,=:["

@@ -44,9 +44,8 @@ def test_index_then_search(repo: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
         cache=cache,
     )
-    assert "web/[id]/page.tsx:1-3" in dynamic.stdout, (
-        dynamic.stdout + dynamic.stderr
-    )  # no rich markup in paths
+    # no rich markup in paths
+    assert "web/[id]/page.tsx:1-3" in dynamic.stdout, dynamic.stdout + dynamic.stderr
     hybrid = run("search", "read a json settings file", "--repo", str(repo), cwd=tmp_path, cache=cache)
     assert "app/config.py" in hybrid.stdout
 

@@ -22,9 +22,8 @@ class Engine:
 
     def __init__(self) -> None:
         self.pieces = ["return", " json", ".load", "(f)", "\n", "    x = 1", "\n"]
-        self.delay = (
-            0.05  # seconds between two pieces, so that a client closing the stream early closes it mid-way
-        )
+        # seconds between two pieces, so that a client closing the stream early closes it mid-way
+        self.delay = 0.05
         self.requests: list[dict[str, object]] = []
         self.headers: list[dict[str, str]] = []
         self.sent: list[int] = []
@@ -81,9 +80,8 @@ def serve(state: Engine) -> Iterator[str]:
             state.finished.set()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )  # shutdown() waits one
+    # shutdown() waits one
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -221,9 +221,8 @@ def test_a_spent_time_budget_ends_at_the_next_line_end_keeping_whole_lines(backe
     assert ENDED_LINE.search(written.text), f"no line ended in {written.text!r}: choose another PROMPT"
     spent = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, max_seconds=0.0))
     assert spent.stopped_by == "time" and spent.new_tokens < BUDGET
-    assert written.text.startswith(
-        spent.text + "\n"
-    )  # whole lines: the line begun after the line end is dropped
+    # whole lines: the line begun after the line end is dropped
+    assert written.text.startswith(spent.text + "\n")
     ample = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, max_seconds=3600.0))
     assert (ample.text, ample.stopped_by) == (written.text, "length")
 

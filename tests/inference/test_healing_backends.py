@@ -125,7 +125,6 @@ def test_each_keystroke_of_a_line_prefills_only_its_new_tokens(backend: Any) -> 
     psm = backend.count_tokens(
         build_fim_prompt(prefix=HEAD + line[: start + 3], suffix=SUFFIX, path="cfg.py", repo_name="r")
     )
-    assert max(prefilled[1:]) <= 5, (
-        prefilled
-    )  # after the line's first keystroke: the typed word's tokens, never the suffix
+    # after the line's first keystroke: the typed word's tokens, never the suffix
+    assert max(prefilled[1:]) <= 5, prefilled
     assert psm > 40  # what a psm keystroke would have to prefill at least: the suffix and the control tokens

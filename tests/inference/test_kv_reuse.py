@@ -118,9 +118,8 @@ def test_single_line_requests_stop_on_the_token_that_ends_the_line(warm: Transfo
             )
         )
         assert "\n" not in result.text.lstrip("\n")
-        assert len(streamed) == result.new_tokens - (
-            result.stopped_by == "eos"
-        )  # no token generated past the stop
+        # no token generated past the stop
+        assert len(streamed) == result.new_tokens - (result.stopped_by == "eos")
         if result.stopped_by == "newline":
             assert all("\n" not in text.lstrip("\n").rstrip() for text in streamed[:-1])
 

@@ -91,9 +91,8 @@ def test_a_second_file_is_served_from_a_saved_state(backend) -> None:  # type: i
     config, prices = _typing(CONFIG, "re", "cfg.py"), _typing(PRICES, "ret", "pricing.py")
     backend._forget()
     backend.generate(GenerationRequest(config[0], max_new_tokens=1))
-    backend.generate(
-        GenerationRequest(prices[0], max_new_tokens=1)
-    )  # another file: the first one's KV is saved
+    # another file: the first one's KV is saved
+    backend.generate(GenerationRequest(prices[0], max_new_tokens=1))
     back = backend.generate(GenerationRequest(config[-1], max_new_tokens=1))
     # all but the cursor's tokens (typing re-splits the indentation before it) and the suffix
     assert back.reused_tokens >= back.prompt_tokens - 6

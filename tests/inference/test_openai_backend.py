@@ -16,9 +16,9 @@ from housecoder.models.errors import ModelError
 
 
 def _backend(url: str, **config: object) -> OpenAIBackend:
-    return OpenAIBackend(
+    return OpenAIBackend(  # type: ignore[arg-type]
         InferenceConfig(url=url, **config), lambda text: len(text.split()), model_name="qwen-coder"
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_sends_the_raw_fim_prompt_and_streams_until_the_line_ends(engine: tuple[Engine, str]) -> None:
@@ -35,9 +35,8 @@ def test_sends_the_raw_fim_prompt_and_streams_until_the_line_ends(engine: tuple[
     assert body["prompt"] == prompt and body["model"] == "qwen-coder" and body["stream"] is True
     assert body["max_tokens"] == 16 and body["temperature"] == 0.0
     assert state.finished.wait(30)  # the handler noticed the closed stream
-    assert (
-        state.sent and state.sent[0] <= 6
-    )  # closed at the stop: at most one more piece was in flight, not all 7
+    # closed at the stop: at most one more piece was in flight, not all 7
+    assert state.sent and state.sent[0] <= 6
 
 
 def test_multi_line_reads_to_the_end_and_the_adapter_is_the_model_name(engine: tuple[Engine, str]) -> None:

@@ -49,9 +49,8 @@ def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
     assert not out_of_time("x = 1", " 1", 5.0, 1.0)  # the line is not finished yet
     assert not out_of_time("x = 1\n", "\n", 0.5, 1.0) and not out_of_time("x = 1\n", "\n", 5.0, None)
     assert out_of_time("x = 1\n  ", "\n  ", 5.0, 1.0)
-    assert not out_of_time(
-        "x = 1\ny", "y", 5.0, 1.0
-    )  # the line end came before the budget ran out: wait for the next
+    # the line end came before the budget ran out: wait for the next
+    assert not out_of_time("x = 1\ny", "y", 5.0, 1.0)
     pieces = ["a = 1", "\n    b", " = 2", "\n", "c = 3\n"]
 
     def generate(max_seconds: float | None) -> tuple[str, str]:

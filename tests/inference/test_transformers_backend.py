@@ -34,9 +34,8 @@ def test_without_end_of_text_the_stop_tokens_are_never_chosen(backend: Transform
         backend.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=1)).text, add_special_tokens=False
     )["input_ids"][0]
     stopping = TransformersBackend(backend.loaded)
-    stopping.stop_ids = sorted(
-        {*backend.stop_ids, first}
-    )  # the token the model picks first now ends the text
+    # the token the model picks first now ends the text
+    stopping.stop_ids = sorted({*backend.stop_ids, first})
     assert stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6)).stopped_by == "eos"
     result = stopping.generate(GenerationRequest(prompt=PROMPT, max_new_tokens=6, end_of_text=False))
     assert result.stopped_by == "length" and result.new_tokens == 6

@@ -185,8 +185,7 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     ] == before  # nothing half-registered
     after = best_adapter(settings, repo, base_fingerprint(tiny_qwen_dir))
     assert (after.path if after else None) == (best.path if best else None)
-    resumed = train(
-        "--resume", "--steps", "3"
-    )  # continues the killed run from its checkpoint and registers it
+    # continues the killed run from its checkpoint and registers it
+    resumed = train("--resume", "--steps", "3")
     assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
     assert len(list_adapters(settings, repo)) == 2

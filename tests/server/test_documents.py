@@ -17,9 +17,8 @@ def test_locate_inside_outside_and_non_file_uris(tmp_path: Path) -> None:
     inside = locate((root / "pkg" / "mod.py").as_uri(), folders)
     assert (inside.root, inside.relative, inside.language) == (root.resolve(), "pkg/mod.py", "python")
     assert locate((tmp_path / "other.py").as_uri(), folders).root is None
-    assert (
-        locate((root / "link.py").as_uri(), folders).root is None
-    )  # a symlink out of the workspace is outside
+    # a symlink out of the workspace is outside
+    assert locate((root / "link.py").as_uri(), folders).root is None
     untitled = locate("untitled:Untitled-1", folders, "typescript")
     assert (untitled.root, untitled.path, untitled.language) == (None, None, "typescript")
     assert locate((root / "pkg" / ".." / ".." / "other.py").as_uri(), folders).root is None
@@ -54,9 +53,8 @@ def test_context_documents_are_recent_same_folder_and_bounded(tmp_path: Path) ->
         recent.touch(uris[name])
     recent.touch("untitled:x")  # pushes "one" out (limit 3)
     current = locate(uris["two"], folders)
-    assert (
-        recent.context_for(current, uris["two"], texts, folders, max_chars=50) == []
-    )  # big is too big, one forgotten
+    # big is too big, one forgotten
+    assert recent.context_for(current, uris["two"], texts, folders, max_chars=50) == []
     recent.touch(uris["one"])
     docs = recent.context_for(current, uris["two"], texts, folders, max_chars=50)
     assert [doc.path for doc in docs] == ["one.py"]

@@ -88,9 +88,8 @@ def test_a_real_request_cancels_idle_work_that_has_not_run(session: Session) -> 
     release.set()
     assert idle.result(60) == 0
     output = real.result(60).output
-    assert (
-        output is not None and output.prompt_tokens - output.reused_tokens > 20
-    )  # nothing was prefilled for it
+    # nothing was prefilled for it
+    assert output is not None and output.prompt_tokens - output.reused_tokens > 20
 
 
 def test_a_newer_idle_job_replaces_the_older(session: Session) -> None:

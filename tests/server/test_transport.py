@@ -104,9 +104,8 @@ def test_a_broken_message_costs_only_itself(case: tuple[bytes, list[Any]], junk:
     connection = _read(broken + data)
     handled = connection.protocol.handled
     assert handled[len(handled) - len(messages) :] == messages
-    assert (
-        len(handled) - len(messages) + len(connection.protocol.sent) <= 1
-    )  # the junk: dispatched or answered
+    # the junk: dispatched or answered
+    assert len(handled) - len(messages) + len(connection.protocol.sent) <= 1
 
 
 def test_lengths_past_the_limit_are_skipped_not_allocated() -> None:

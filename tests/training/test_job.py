@@ -185,9 +185,8 @@ def test_eval_only_scores_the_newest_adapter_again(
     assert len({s.sample_id for s in held_after}) == len(held_after)
     assert more.metrics.held_out.before.tasks == len(held_after)
     assert more.metrics.held_out_loss.after == pytest.approx(again.metrics.held_out_loss.after, rel=1e-4)
-    before = json.loads(
-        (first.run_dir / "before.json").read_text()
-    )  # keyed to the samples its records are of
+    # keyed to the samples its records are of
+    before = json.loads((first.run_dir / "before.json").read_text())
     job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
     assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.end_of_text]
 
@@ -223,12 +222,10 @@ def test_the_recorded_commit_is_the_one_that_holds_the_repository(tmp_path: Path
     head = subprocess.run(
         [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert (
-        git_commit(outer) == head and git_commit(outer / "src") == head
-    )  # a tracked sub-folder: the same commit
-    assert (
-        git_commit(outer / "unpacked") is None
-    )  # ignored by the enclosing repository: no commit holds its files
+    # a tracked sub-folder: the same commit
+    assert git_commit(outer) == head and git_commit(outer / "src") == head
+    # ignored by the enclosing repository: no commit holds its files
+    assert git_commit(outer / "unpacked") is None
 
 
 def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,9 +259,8 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     second = TrainJob(inventory_repo, tuned, say=said.append).run()
     assert second.run_dir != first.run_dir
     assert any("reusing the base model's completions" in line for line in said)
-    assert base_records(second.run_dir) == base_records(
-        first.run_dir
-    )  # copied, timings included: not generated again
+    # copied, timings included: not generated again
+    assert base_records(second.run_dir) == base_records(first.run_dir)
     assert json.loads((second.run_dir / "before.json").read_text()) == json.loads(
         (first.run_dir / "before.json").read_text()
     )
@@ -283,9 +279,8 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # more end-of-text targets
 
     said.clear()
-    other = train_settings(
-        forgetting_tasks=forgetting, forgetting_limit=2
-    )  # other forgetting tasks: measured again
+    # other forgetting tasks: measured again
+    other = train_settings(forgetting_tasks=forgetting, forgetting_limit=2)
     third = TrainJob(inventory_repo, other, say=said.append).run()
     assert not any("reusing the base model's completions" in line for line in said)
     assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2

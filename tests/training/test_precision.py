@@ -48,9 +48,8 @@ def test_auto_loads_float32_weights_only_on_a_cpu_without_bf16(hardware: Any) ->
     assert precision.training_models(models, explicit, "cpu").dtype == "bfloat16"
     assert precision.training_models(models, TrainConfig(mixed_precision="no"), "cpu").dtype == "bfloat16"
     assert precision.training_models(ModelsConfig(dtype="float16"), auto, "cpu").dtype == "float16"  # as set
-    assert (
-        precision.training_models(models, auto, "cuda").dtype == "float32"
-    )  # fp16 autocast over fp32 weights
+    # fp16 autocast over fp32 weights
+    assert precision.training_models(models, auto, "cuda").dtype == "float32"
     hardware("cpu", "cuda")
     assert precision.training_models(models, auto, "cpu").dtype == "bfloat16"
     assert precision.training_models(models, auto, "cuda").dtype == "bfloat16"

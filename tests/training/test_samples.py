@@ -48,9 +48,8 @@ def test_a_sample_prompt_is_the_prompt_the_server_sends_for_that_cursor(
     assert served.prompt == sample.prompt
     assert sample.prompt.startswith(f"<|repo_name|>{inventory_repo.name}\n<|file_sep|>")
     assert sample.prompt.endswith("<|fim_middle|>        subtotal = ")  # the served line-start layout
-    assert (
-        sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths
-    )  # other files, never its own
+    # other files, never its own
+    assert sample.snippet_paths and "inventory/orders.py" not in sample.snippet_paths
     assert (
         sample.middle == "with_vat(cents * count, country)" and "with_vat(cents * count" not in sample.prompt
     )
