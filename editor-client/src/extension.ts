@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 
 import { CursorWatcher } from './core/cursor';
-import { summarizeAdapter, summarizeIndex, formatStatus, summarizeStatus } from './core/report';
+import { formatLastCompletion, summarizeAdapter, summarizeIndex, formatStatus, summarizeStatus } from './core/report';
 import { displayCommand, LaunchError, trainCommand } from './core/serverCommand';
 import { currentSettings, environment, HousecoderServer } from './server';
 
@@ -67,6 +67,16 @@ export function activate(context: vscode.ExtensionContext): void {
     if ((await vscode.window.showInformationMessage(summarizeStatus(status), 'Details')) === 'Details') {
       output.show();
     }
+  });
+
+  register('housecoder.showLastCompletion', async () => {
+    const document = vscode.window.activeTextEditor?.document;
+    if (document === undefined) {
+      throw new Error('open the file whose last completion you want to see');
+    }
+    const trace = await current.command('housecoder.lastCompletion', document.uri.toString());
+    output.info(`last completion in ${vscode.workspace.asRelativePath(document.uri)}\n${formatLastCompletion(trace)}`);
+    output.show(true);
   });
 
   register('housecoder.switchAdapter', async () => {
@@ -147,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): void {
         cursor.moved({ uri: editor.document.uri.toString(), line: active.line, character: active.character });
       }
     }),
+    vscode.workspace.onDidChangeTextDocument((event) => current.documentChanged(event)),
     vscode.window.onDidChangeTextEditorSelection((event) => {
       const active = event.selections[0]?.active;
       if (active !== undefined) {

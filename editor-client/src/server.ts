@@ -21,10 +21,11 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 
+import { acceptedId, PartialAccepts, type TextChange } from './core/accepts';
 import { RestartPolicy } from './core/backoff';
 import type { CursorEvent } from './core/cursor';
 import { InlineRequests } from './core/inline';
-import { modelState } from './core/report';
+import { feedbackToday, modelState } from './core/report';
 import { LaunchError, serveCommand, type CommandLine, type Environment } from './core/serverCommand';
 import {
   configurationChange,
@@ -53,6 +54,8 @@ const MODEL_POLL_LIMIT_MS = 15 * 60_000;
  * stalls the status (servers before the llama.cpp loading fix lost their output while loading).
  */
 const STATUS_TIMEOUT_MS = 3000;
+/** After a suggestion was shown or accepted, the status bar's acceptance figures are asked for again this much later. */
+const FEEDBACK_REFRESH_MS = 2000;
 
 export function currentSettings(): ExtensionSettings {
   const config = vscode.workspace.getConfiguration('housecoder');
@@ -88,6 +91,8 @@ export class HousecoderServer implements vscode.Disposable {
   private sent: ServerSections = {};
   private settings: ExtensionSettings = currentSettings();
   private readonly inline: InlineRequests<vscode.CancellationToken>;
+  private readonly partial = new PartialAccepts();
+  private feedbackTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
 
   constructor(
@@ -163,7 +168,19 @@ export class HousecoderServer implements vscode.Disposable {
           if (!isLanguageEnabled(this.settings, document.languageId)) {
             return undefined;
           }
-          return this.inline.run(token, (linked) => next(document, position, context, linked));
+          return this.inline.run(token, (linked) => next(document, position, context, linked)).then((result) => {
+            this.remember(document.uri.toString(), result);
+            return result;
+          });
+        },
+        // A whole accept: VS Code runs the item's `housecoder.accepted` command, which the client forwards.
+        executeCommand: (command, args: unknown[], next): unknown => {
+          const answer: unknown = next(command, args);
+          if (command === 'housecoder.accepted') {
+            this.partial.clear();
+            this.refreshFeedbackSoon();
+          }
+          return answer;
         },
       },
     };
@@ -185,6 +202,63 @@ export class HousecoderServer implements vscode.Disposable {
     this.pollModel(generation, Date.now());
   }
 
+  // -- accepts ---------------------------------------------------------------------------
+
+  /** The first item of an inline answer is what VS Code shows: track it for partial accepts. */
+  private remember(uri: string, result: vscode.InlineCompletionItem[] | vscode.InlineCompletionList | undefined | null): void {
+    const items = Array.isArray(result) ? result : result?.items ?? [];
+    const item = items[0];
+    const id = acceptedId(item?.command);
+    if (item === undefined || typeof item.insertText !== 'string' || !item.insertText || id === undefined || item.range === undefined) {
+      return; // nothing shown (VS Code may keep showing what it had), or nothing the server could count
+    }
+    const start = item.range.start;
+    this.partial.shown({ uri, id, start: { line: start.line, character: start.character }, text: item.insertText });
+    this.refreshFeedbackSoon();
+  }
+
+  /** A document changed: a partial accept (next word, next line) of the suggestion shown is sent as `housecoder.accepted [id, chars]`. */
+  documentChanged(event: vscode.TextDocumentChangeEvent): void {
+    if (event.contentChanges.length === 0) {
+      return;
+    }
+    const changes: TextChange[] = event.contentChanges.map((change) => ({
+      start: { line: change.range.start.line, character: change.range.start.character },
+      end: { line: change.range.end.line, character: change.range.end.character },
+      text: change.text,
+    }));
+    const accept = this.partial.changed(event.document.uri.toString(), changes);
+    if (accept === undefined || !this.running) {
+      return;
+    }
+    this.command('housecoder.accepted', accept.id, accept.acceptedChars).then(
+      () => this.refreshFeedbackSoon(),
+      (err: unknown) => this.output.debug(`housecoder.accepted: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  /** Ask for today's acceptance figures a little later (once for a burst of suggestions and accepts). */
+  private refreshFeedbackSoon(): void {
+    if (this.feedbackTimer !== undefined) {
+      return;
+    }
+    const generation = this.generation;
+    this.feedbackTimer = setTimeout(() => {
+      this.feedbackTimer = undefined;
+      if (generation !== this.generation || !this.running) {
+        return;
+      }
+      this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
+        (status) => {
+          if (generation === this.generation) {
+            this.apply({ type: 'feedback', feedback: feedbackToday(status) });
+          }
+        },
+        (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, FEEDBACK_REFRESH_MS);
+  }
+
   /** The process died or never came up: schedule a restart, or give up with a visible error. Returns a log line. */
   private onServerGone(generation: number, reason: string): string | undefined {
     if (generation !== this.generation || this.disposed) {
@@ -192,6 +266,7 @@ export class HousecoderServer implements vscode.Disposable {
     }
     this.generation += 1; // the start() still awaiting for this process must not act on it again
     this.inline.cancelAll();
+    this.partial.clear();
     const old = this.client;
     this.client = undefined;
     // Disposed after the language client has finished handling the close that called us.
@@ -221,6 +296,7 @@ export class HousecoderServer implements vscode.Disposable {
     this.clearTimers();
     this.generation += 1;
     this.inline.cancelAll();
+    this.partial.clear();
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -247,6 +323,10 @@ export class HousecoderServer implements vscode.Disposable {
       clearTimeout(this.pollTimer);
       this.pollTimer = undefined;
     }
+    if (this.feedbackTimer !== undefined) {
+      clearTimeout(this.feedbackTimer);
+      this.feedbackTimer = undefined;
+    }
   }
 
   /** Ask `housecoder.status` until the model is loaded (or failed), for the status bar. */
@@ -256,8 +336,11 @@ export class HousecoderServer implements vscode.Disposable {
         return;
       }
       let state;
+      let feedback;
       try {
-        state = modelState(await this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status'));
+        const status = await this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status');
+        state = modelState(status);
+        feedback = feedbackToday(status);
       } catch (err) {
         this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -265,6 +348,7 @@ export class HousecoderServer implements vscode.Disposable {
         return;
       }
       if (state !== undefined) {
+        this.apply({ type: 'feedback', feedback });
         this.apply({ type: 'model', ...state });
       }
       if ((state === undefined || state.state === 'loading') && Date.now() - since < MODEL_POLL_LIMIT_MS) {

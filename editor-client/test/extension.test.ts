@@ -54,7 +54,7 @@ describe('extension', () => {
 
   it('uses no command id of the server: the language client registers those itself and VS Code refuses duplicates', () => {
     const app = readFileSync(join(__dirname, '..', '..', 'server', 'app.py'), 'utf8');
-    const serverCommands = [...(/^COMMANDS = \((.*)\)$/m.exec(app)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    const serverCommands = [...(/^COMMANDS = \(([^)]*)\)$/m.exec(app)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     expect(serverCommands).toContain('housecoder.reloadAdapter');
     const ours = manifest.contributes.commands.map((c) => c.command);
     expect(ours.filter((id) => serverCommands.includes(id))).toEqual([]);
@@ -112,8 +112,9 @@ describe('extension', () => {
     const middleware = lastClient().clientOptions.middleware;
     const next = vi.fn(() => Promise.resolve({ items: [{ insertText: 'json.load(f)' }] }));
     const token = new CancellationTokenSource().token;
-    expect(middleware.provideInlineCompletionItems({ languageId: 'markdown' }, {}, {}, token, next)).toBeUndefined();
-    const answer = middleware.provideInlineCompletionItems({ languageId: 'python' }, {}, {}, token, next) as Promise<unknown>;
+    const uri = { toString: () => 'file:///work/shop/a.py' };
+    expect(middleware.provideInlineCompletionItems({ languageId: 'markdown', uri }, {}, {}, token, next)).toBeUndefined();
+    const answer = middleware.provideInlineCompletionItems({ languageId: 'python', uri }, {}, {}, token, next) as Promise<unknown>;
     await vi.advanceTimersByTimeAsync(50);
     expect(next).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(50);
@@ -237,5 +238,85 @@ describe('extension', () => {
     editor.taskEnded.fire({ execution: editor.executions[0], exitCode: 2 });
     await vi.advanceTimersByTimeAsync(0);
     expect(editor.messages.at(-1)).toMatchObject({ kind: 'error', text: 'housecoder: training exited with status 2; see its terminal.' });
+  });
+
+  describe('accepts', () => {
+    const uri = { toString: () => 'file:///work/shop/a.py' };
+    const item = {
+      insertText: 'price_with_vat(order.net_cents)',
+      range: { start: { line: 8, character: 11 }, end: { line: 8, character: 11 } },
+      command: { title: 'housecoder: accepted', command: 'housecoder.accepted', arguments: ['s1'] },
+    };
+    const at = (character: number) => ({ line: 8, character });
+    const insert = (character: number, text: string) => editor.documentChanged.fire({
+      document: { uri }, contentChanges: [{ range: { start: at(character), end: at(character) }, text }],
+    });
+    async function show(): Promise<unknown> {
+      await start({ 'housecoder.debounceMs': 0 });
+      const answer = lastClient().clientOptions.middleware.provideInlineCompletionItems(
+        { languageId: 'python', uri }, at(11), {}, new CancellationTokenSource().token, () => Promise.resolve([item]),
+      ) as Promise<unknown>;
+      await vi.advanceTimersByTimeAsync(0);
+      return answer;
+    }
+    const acceptedRequests = () => lastClient().requests.filter((r) => (r.params as { command: string }).command === 'housecoder.accepted');
+
+    it('keep the item and its housecoder.accepted command: VS Code runs it on Tab and the client forwards it', async () => {
+      expect(await show()).toEqual([item]);
+      const next = vi.fn(() => Promise.resolve({ recorded: true }));
+      const executeCommand = lastClient().clientOptions.middleware.executeCommand;
+      expect(await (executeCommand('housecoder.accepted', ['s1'], next) as Promise<unknown>)).toEqual({ recorded: true });
+      expect(next).toHaveBeenCalledWith('housecoder.accepted', ['s1']);
+      insert(11, item.insertText); // the whole text, as Tab inserts it: reported by the command, not again
+      await vi.advanceTimersByTimeAsync(0);
+      expect(acceptedRequests()).toEqual([]);
+    });
+
+    it('send a partial accept (the next word, Ctrl+Right) as housecoder.accepted [id, characters]', async () => {
+      await show();
+      insert(11, 'p'); // typed: not an accept
+      insert(12, 'rice_'); // the next word
+      insert(17, 'with_'); // and the next
+      await vi.advanceTimersByTimeAsync(0);
+      expect(acceptedRequests().map((r) => r.params)).toEqual([
+        { command: 'housecoder.accepted', arguments: ['s1', 5] },
+        { command: 'housecoder.accepted', arguments: ['s1', 10] },
+      ]);
+      insert(30, 'xy'); // elsewhere: the suggestion is gone
+      insert(22, 'vat(');
+      expect(acceptedRequests()).toHaveLength(2);
+    });
+
+    it("show today's acceptance rate once the server reports it, refreshed after an accept", async () => {
+      let today = { shown: 11, accepted: 4, rate: 4 / 11 };
+      await start({}, () => ({ model: 'm', model_state: 'ready', feedback: { enabled: true, today } }));
+      expect(statusText()).toBe('$(check) housecoder · 36% accepted today');
+      expect(editor.statusItems[0].tooltip).toContain('Today: 4 of 11 suggestions accepted (36%).');
+      today = { shown: 12, accepted: 5, rate: 5 / 12 };
+      const executeCommand = lastClient().clientOptions.middleware.executeCommand;
+      await (executeCommand('housecoder.accepted', ['s1'], () => Promise.resolve({ recorded: true })) as Promise<unknown>);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(statusText()).toBe('$(check) housecoder · 42% accepted today');
+    });
+
+    it('show no rate while nothing was shown today, nor for a server without the figures', async () => {
+      await start({}, () => ({ model: 'm', model_state: 'ready', feedback: { enabled: true, today: { shown: 0, accepted: 0, rate: null } } }));
+      expect(statusText()).toBe('$(check) housecoder');
+      expect(editor.statusItems[0].tooltip).toContain('No suggestions shown today yet.');
+      await deactivate();
+      editor.reset();
+      await start();
+      expect(editor.statusItems[0].tooltip).toBe('housecoder: ready (qwen2.5-coder-1.5b-instruct)\nClick for details.');
+    });
+  });
+
+  it("shows the server's trace of the active document's last completion", async () => {
+    await start();
+    editor.activeLanguage = 'py';
+    server.answer['housecoder.lastCompletion'] = (args) => args[0] === 'file:///work/shop/a.py'
+      ? { completion: 'json.load(f)', trigger: { reason: 'end of a line' }, snippets: [], timings_ms: { model: 80 } } : null;
+    await editor.commands.get('housecoder.showLastCompletion')?.();
+    expect(editor.log.join('\n')).toContain('completion: "json.load(f)"\ntrigger: end of a line\ntimings: model 80 ms');
+    expect(editor.log.at(-1)).toBe('(shown)');
   });
 });

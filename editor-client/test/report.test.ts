@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatStatus, modelState, summarizeAdapter, summarizeIndex, summarizeStatus } from '../src/core/report';
+import { feedbackToday, formatLastCompletion, formatStatus, modelState, summarizeAdapter, summarizeIndex, summarizeStatus } from '../src/core/report';
 
 // The shape of Session.status() in server/session.py and folder_status() in server/status.py.
 const STATUS = {
@@ -63,5 +63,33 @@ describe('index and adapter results', () => {
     expect(summarizeAdapter({ adapter: null, error: 'no adapter_config.json' }))
       .toEqual({ ok: false, message: 'housecoder: no adapter_config.json' });
     expect(summarizeAdapter({}).ok).toBe(false);
+  });
+});
+
+describe('acceptance figures and the last completion', () => {
+  it("reads today's figures from the status, when the server records them", () => {
+    const today = { shown: 12, accepted: 5, rate: 0.4167 };
+    expect(feedbackToday({ ...STATUS, feedback: { enabled: true, today } })).toEqual(today);
+    expect(feedbackToday({ ...STATUS, feedback: { enabled: true, today: { shown: 0, accepted: 0, rate: null } } })).toEqual({ shown: 0, accepted: 0, rate: null });
+    expect(feedbackToday({ ...STATUS, feedback: { enabled: false, today } })).toBeUndefined();
+    expect(feedbackToday({ ...STATUS, feedback: { enabled: true, today: { shown: '12' } } })).toBeUndefined();
+    expect(feedbackToday(STATUS)).toBeUndefined();
+    expect(formatStatus({ ...STATUS, feedback: { enabled: true, today } })).toContain('adapter: none\ntoday: 12 suggestions shown, 5 accepted (42%)\n');
+  });
+
+  it("formats the server's trace with the completion as JSON on its own line", () => {
+    const trace = {
+      completion: 'price_with_vat(order.net_cents, "de")\n', trigger: { reason: 'end of a line', multi_line: false },
+      snippets: [{ path: 'shop/pricing.py', reason: 'definition of price_with_vat (function)' }],
+      timings_ms: { context: 42.5, model: 23.7 }, prompt_tokens: 412, new_tokens: 9, stopped_by: 'newline', cached: '',
+    };
+    expect(formatLastCompletion(trace)).toBe([
+      'completion: "price_with_vat(order.net_cents, \\"de\\")\\n"',
+      'trigger: end of a line',
+      'prompt 412 tokens, 9 new, stopped by newline',
+      'snippet: shop/pricing.py (definition of price_with_vat (function))',
+      'timings: context 42.5 ms, model 23.7 ms',
+    ].join('\n'));
+    expect(formatLastCompletion(null)).toBe('no completion for this document yet');
   });
 });

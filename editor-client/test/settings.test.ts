@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -6,6 +9,7 @@ import {
   isLanguageEnabled,
   needsRestart,
   readSettings,
+  SERVER_SECTIONS,
   serverSections,
   unknownSections,
   type ExtensionSettings,
@@ -107,5 +111,12 @@ describe('needsRestart', () => {
     expect(needsRestart(settings(), settings({ verbose: true }))).toBe(true);
     expect(needsRestart(settings(), settings({ logFile: '/tmp/hc.log' }))).toBe(true);
     expect(needsRestart(settings(), settings({ model: 'x', contextBudget: 5, languages: {} }))).toBe(false);
+  });
+
+  it('knows exactly the sections of the server\'s Settings (housecoder/config.py)', () => {
+    const config = readFileSync(join(__dirname, '..', '..', 'housecoder', 'config.py'), 'utf8');
+    const body = /^class Settings\b[^\n]*\n((?:[ \t]+[^\n]*\n|\n)*)/m.exec(config)?.[1] ?? '';
+    const sections = [...body.matchAll(/^ {4}(\w+): \w+Config = /gm)].map((m) => m[1]);
+    expect([...SERVER_SECTIONS].sort()).toEqual(sections.sort());
   });
 });

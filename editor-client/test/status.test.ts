@@ -64,4 +64,20 @@ describe('status transitions', () => {
     reduce(before, { type: 'indexStart' });
     expect(before).toEqual(copy);
   });
+
+  it("shows today's acceptance rate when ready, and says so in the tooltip", () => {
+    const ready = run([{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready', model: 'qwen' },
+      { type: 'feedback', feedback: { shown: 12, accepted: 5, rate: 5 / 12 } }]);
+    expect(view(ready)).toEqual({
+      text: '$(check) housecoder · 42% accepted today',
+      tooltip: 'housecoder: ready (qwen)\nToday: 5 of 12 suggestions accepted (42%).',
+      severity: 'normal',
+    });
+    expect(view(reduce(ready, { type: 'generateStart' })).text).toBe('$(loading~spin) housecoder: generating');
+    expect(view(ready, false).tooltip).toBe('housecoder: ready; off for this language (housecoder.languages)\nToday: 5 of 12 suggestions accepted (42%).');
+    const none = reduce(ready, { type: 'feedback', feedback: { shown: 0, accepted: 0, rate: null } });
+    expect(view(none).text).toBe('$(check) housecoder');
+    expect(view(none).tooltip).toBe('housecoder: ready (qwen)\nNo suggestions shown today yet.');
+    expect(view(reduce(ready, { type: 'feedback', feedback: undefined })).tooltip).toBe('housecoder: ready (qwen)');
+  });
 });

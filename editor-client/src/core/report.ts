@@ -6,6 +6,8 @@
  * Pure: the shapes are checked here, so a server that answers something else gives a plain message.
  */
 
+import type { FeedbackToday } from './status';
+
 export interface FolderStatus {
   root: string;
   index?: string;
@@ -62,6 +64,21 @@ export function modelState(status: unknown): { state: 'loading' | 'ready' | 'err
   };
 }
 
+/**
+ * Today's acceptance figures from a status answer (`feedback: {enabled, today: {shown, accepted, rate}}`);
+ * undefined when the server does not report them or recording is off.
+ */
+export function feedbackToday(status: unknown): FeedbackToday | undefined {
+  if (!isRecord(status) || !isRecord(status.feedback) || status.feedback.enabled !== true || !isRecord(status.feedback.today)) {
+    return undefined;
+  }
+  const { shown, accepted, rate } = status.feedback.today;
+  if (typeof shown !== 'number' || typeof accepted !== 'number') {
+    return undefined;
+  }
+  return { shown, accepted, rate: typeof rate === 'number' && Number.isFinite(rate) ? rate : null };
+}
+
 /** The index's commit time: seconds since the epoch (LanceDB meta `committed_at`) or a string as it is. */
 function when(value: string | number): string {
   return typeof value === 'number' ? new Date(value * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : value;
@@ -107,6 +124,11 @@ export function formatStatus(status: unknown): string {
     lines.push(`model path: ${s.model_path}`);
   }
   lines.push(`adapter: ${s.adapter ?? 'none'}`);
+  const today = feedbackToday(status);
+  if (today !== undefined) {
+    lines.push(`today: ${today.shown} suggestions shown, ${today.accepted} accepted` +
+      (today.rate === null ? '' : ` (${Math.round(today.rate * 100)}%)`));
+  }
   for (const folder of s.folders ?? []) {
     lines.push(...folderLines(folder));
   }
@@ -155,4 +177,38 @@ export function summarizeAdapter(result: unknown): { ok: boolean; message: strin
     message: typeof result.adapter === 'string' && result.adapter
       ? `housecoder: adapter ${result.adapter} active` : 'housecoder: no adapter (base model)',
   };
+}
+
+/**
+ * `housecoder.lastCompletion` (the server's trace of a document's last completion) for the log: the
+ * completion as a JSON string on its own line, why it was triggered, the snippets and the stage timings.
+ */
+export function formatLastCompletion(trace: unknown): string {
+  if (!isRecord(trace) || typeof trace.completion !== 'string') {
+    return 'no completion for this document yet';
+  }
+  const lines = [`completion: ${JSON.stringify(trace.completion)}`];
+  const trigger = isRecord(trace.trigger) ? trace.trigger : {};
+  if (typeof trigger.reason === 'string') {
+    lines.push(`trigger: ${trigger.reason}${trigger.multi_line === true ? ' (multi-line)' : ''}`);
+  }
+  const stats = [
+    typeof trace.prompt_tokens === 'number' ? `prompt ${trace.prompt_tokens} tokens` : '',
+    typeof trace.new_tokens === 'number' ? `${trace.new_tokens} new` : '',
+    typeof trace.stopped_by === 'string' && trace.stopped_by ? `stopped by ${trace.stopped_by}` : '',
+    typeof trace.cached === 'string' && trace.cached ? `cached: ${trace.cached}` : '',
+  ].filter(Boolean);
+  if (stats.length) {
+    lines.push(stats.join(', '));
+  }
+  for (const snippet of Array.isArray(trace.snippets) ? trace.snippets : []) {
+    if (isRecord(snippet)) {
+      const text = (value: unknown) => (typeof value === 'string' ? value : '?');
+      lines.push(`snippet: ${text(snippet.path)} (${text(snippet.reason)})`);
+    }
+  }
+  if (isRecord(trace.timings_ms)) {
+    lines.push(`timings: ${Object.entries(trace.timings_ms).map(([stage, ms]) => `${stage} ${String(ms)} ms`).join(', ')}`);
+  }
+  return lines.join('\n');
 }

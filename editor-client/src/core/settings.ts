@@ -7,7 +7,7 @@
  */
 
 /** Section names of housecoder's `Settings` (housecoder/config.py); the server rejects any other. */
-export const SERVER_SECTIONS = ['models', 'inference', 'completion', 'context', 'index', 'server'] as const;
+export const SERVER_SECTIONS = ['models', 'inference', 'completion', 'context', 'index', 'server', 'train', 'telemetry'] as const;
 
 export type ServerSections = Record<string, Record<string, unknown>>;
 

@@ -21,12 +21,22 @@ export interface StatusState {
   message?: string;
   /** Seconds until the next restart attempt, while one is scheduled. */
   restartInSeconds?: number;
+  /** Today's suggestions shown and accepted, from `housecoder.status` (absent: the server does not record them). */
+  feedback?: FeedbackToday;
+}
+
+export interface FeedbackToday {
+  shown: number;
+  accepted: number;
+  /** accepted / shown; null while nothing was shown today. */
+  rate: number | null;
 }
 
 export type StatusEvent =
   | { type: 'starting' }
   | { type: 'running' }
   | { type: 'model'; state: 'loading' | 'ready' | 'error'; model?: string; error?: string }
+  | { type: 'feedback'; feedback: FeedbackToday | undefined }
   | { type: 'indexStart' }
   | { type: 'indexEnd' }
   | { type: 'generateStart' }
@@ -52,6 +62,8 @@ export function reduce(state: StatusState, event: StatusEvent): StatusState {
         return { ...state, phase: 'error', model: event.model ?? state.model, message: event.error ?? 'the model failed to load' };
       }
       return { ...state, phase: event.state, model: event.model ?? state.model, message: undefined };
+    case 'feedback':
+      return { ...state, feedback: event.feedback };
     case 'indexStart':
       return { ...state, indexing: state.indexing + 1 };
     case 'indexEnd':
@@ -102,8 +114,33 @@ export function view(state: StatusState, languageEnabled = true): StatusView {
   if (state.generating > 0) {
     return { text: '$(loading~spin) housecoder: generating', tooltip: `housecoder: generating a completion${model}`, severity: 'normal' };
   }
+  const today = feedbackLine(state.feedback);
   if (!languageEnabled) {
-    return { text: '$(circle-slash) housecoder', tooltip: 'housecoder: ready; off for this language (housecoder.languages)', severity: 'normal' };
+    return {
+      text: '$(circle-slash) housecoder',
+      tooltip: `housecoder: ready; off for this language (housecoder.languages)${today ? `\n${today}` : ''}`,
+      severity: 'normal',
+    };
   }
-  return { text: '$(check) housecoder', tooltip: `housecoder: ready${model}`, severity: 'normal' };
+  const rate = state.feedback?.rate;
+  return {
+    text: rate === null || rate === undefined ? '$(check) housecoder' : `$(check) housecoder · ${percent(rate)} accepted today`,
+    tooltip: `housecoder: ready${model}${today ? `\n${today}` : ''}`,
+    severity: 'normal',
+  };
+}
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 100)}%`;
+}
+
+/** The tooltip's line about today's accepts, or '' when the server does not report them. */
+function feedbackLine(feedback: FeedbackToday | undefined): string {
+  if (feedback === undefined) {
+    return '';
+  }
+  if (feedback.rate === null || feedback.shown === 0) {
+    return 'No suggestions shown today yet.';
+  }
+  return `Today: ${feedback.accepted} of ${feedback.shown} suggestions accepted (${percent(feedback.rate)}).`;
 }

@@ -37,6 +37,7 @@ export interface ClientOptions {
   middleware: {
     provideInlineCompletionItems: (document: unknown, position: unknown, context: unknown, token: unknown,
       next: (...args: unknown[]) => unknown) => unknown;
+    executeCommand: (command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown) => unknown;
   };
 }
 

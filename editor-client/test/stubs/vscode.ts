@@ -40,6 +40,10 @@ export const editor = {
   editorChanged: new Emitter<unknown>(),
   selectionChanged: new Emitter<{ textEditor: { document: { uri: { toString(): string } } }; selections: Array<{ active: { line: number; character: number } }> }>(),
   taskEnded: new Emitter<{ execution: unknown; exitCode: number | undefined }>(),
+  documentChanged: new Emitter<{
+    document: { uri: { toString(): string } };
+    contentChanges: Array<{ range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }>;
+  }>(),
   reset(): void {
     this.config = {};
     this.folders = [];
@@ -132,6 +136,8 @@ export const workspace = {
     return editor.folders;
   },
   onDidChangeConfiguration: editor.configChanged.event,
+  onDidChangeTextDocument: editor.documentChanged.event,
+  asRelativePath: (uri: { toString(): string }) => uri.toString(),
 };
 
 export const window = {
@@ -159,7 +165,9 @@ export const window = {
   showOpenDialog: () => Promise.resolve(undefined),
   showWorkspaceFolderPick: () => Promise.resolve(editor.folders[0]),
   get activeTextEditor() {
-    return editor.activeLanguage ? { document: { languageId: editor.activeLanguage } } : undefined;
+    return editor.activeLanguage
+      ? { document: { languageId: editor.activeLanguage, uri: { toString: () => `file:///work/shop/a.${editor.activeLanguage}` } } }
+      : undefined;
   },
   onDidChangeActiveTextEditor: editor.editorChanged.event,
   onDidChangeTextEditorSelection: editor.selectionChanged.event,
