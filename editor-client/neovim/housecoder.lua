@@ -7,9 +7,11 @@
 --     settings = { context = { max_tokens = 768 } },  -- any sections of .housecoder.toml
 --   })
 --
--- Neovim 0.12 and later show inline (ghost text) completions from textDocument/inlineCompletion;
--- <Tab> accepts one. Neovim 0.7 to 0.11 have no inline completions: the server then answers
--- textDocument/completion with one item, which <C-x><C-o> (omnifunc) or a completion plugin shows.
+-- Ghost text from textDocument/inlineCompletion, <Tab> accepts it: Neovim 0.12 and later through
+-- vim.lsp.inline_completion; Neovim 0.10 and 0.11 through this file's own (an extmark with inline virtual
+-- text, the debounce and cancellation below). Neovim 0.7 to 0.9 (or `ghost_text = false`): the server
+-- answers textDocument/completion with one item, which <C-x><C-o> (omnifunc) or a completion plugin shows.
+-- Accepting either runs the item's command (housecoder.accepted), so the server counts accepted suggestions.
 -- Commands: :HousecoderIndex, :HousecoderStatus, :HousecoderReloadAdapter [path].
 
 local M = {}
@@ -24,9 +26,248 @@ M.config = {
   root_markers = { ".git", ".housecoder.toml", "pyproject.toml" },
   settings = {},
   accept_key = "<Tab>",
+  -- Neovim 0.10 and 0.11: ghost text drawn by this file (false: the textDocument/completion item instead).
+  ghost_text = true,
+  -- Wait after the last keystroke before asking the server (this file's ghost text); a newer keystroke
+  -- cancels the request in flight, and the server stops generating at its next token.
+  debounce_ms = 150,
 }
 
 local uv = vim.uv or vim.loop
+local NEW_API = vim.fn.has("nvim-0.11") == 1 -- client:request(...) rather than client.request(...)
+
+--- `client:method(...)` on Neovim 0.11+, `client.method(...)` before.
+local function call(client, method, ...)
+  if NEW_API then
+    return client[method](client, ...)
+  end
+  return client[method](...)
+end
+
+--- Run an LSP command the server handed out with an item (housecoder.accepted) on the server.
+local function run_command(client, command, bufnr)
+  if command == nil then
+    return
+  end
+  if client.exec_cmd then -- Neovim 0.11+
+    client:exec_cmd(command, { bufnr = bufnr })
+  else
+    call(client, "request", "workspace/executeCommand", command, function() end, bufnr)
+  end
+end
+
+-- -- ghost text for Neovim 0.10 and 0.11 ----------------------------------------------------------------
+
+local ghost_ns = vim.api.nvim_create_namespace("housecoder-ghost")
+local ghosts = {} -- bufnr -> { client, timer, request, tick, row, col, item, text, shown_at, key_at }
+
+--- Whether this Neovim gets this file's ghost text (0.12 has its own; before 0.10 no inline virtual text).
+local function own_ghost_text()
+  return M.config.ghost_text and vim.lsp.inline_completion == nil and vim.fn.has("nvim-0.10") == 1
+end
+
+local function ghost_clear(bufnr)
+  local state = ghosts[bufnr]
+  if state == nil then
+    return
+  end
+  state.timer:stop()
+  if state.request then
+    pcall(call, state.client, "cancel_request", state.request)
+    state.request = nil
+  end
+  state.item, state.text = nil, nil
+  if vim.api.nvim_buf_is_valid(bufnr) then
+    vim.api.nvim_buf_clear_namespace(bufnr, ghost_ns, 0, -1)
+  end
+end
+
+local function ghost_show(bufnr, state, row, col, text)
+  local lines = vim.split(text, "\n", { plain = true })
+  local extra = {}
+  for i = 2, #lines do
+    table.insert(extra, { { lines[i], "HousecoderGhost" } })
+  end
+  vim.api.nvim_buf_set_extmark(bufnr, ghost_ns, row, col, {
+    virt_text = { { lines[1], "HousecoderGhost" } },
+    virt_text_pos = "inline",
+    virt_lines = #extra > 0 and extra or nil,
+    hl_mode = "combine",
+  })
+  state.text = text
+  state.shown_at = uv.hrtime()
+end
+
+--- Ask the server for an inline completion at the cursor; show the first item where it still applies.
+local function ghost_request(bufnr)
+  local state = ghosts[bufnr]
+  if state == nil or vim.api.nvim_get_current_buf() ~= bufnr or not vim.api.nvim_get_mode().mode:find("^i") then
+    return
+  end
+  local client = state.client
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  params.context = { triggerKind = 2 } -- Automatic
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  local ok, id
+  ok, id = call(client, "request", "textDocument/inlineCompletion", params, function(err, result)
+    if state.request == id then
+      state.request = nil
+    end
+    if err or result == nil or vim.api.nvim_buf_get_changedtick(bufnr) ~= tick
+      or not vim.api.nvim_get_mode().mode:find("^i") then
+      return -- an error, nothing, or the buffer moved on: a newer request is coming
+    end
+    local now = vim.api.nvim_win_get_cursor(0)
+    if now[1] ~= cursor[1] or now[2] ~= cursor[2] then
+      return
+    end
+    local item = (result.items or result)[1]
+    local start = item and item.range and item.range.start
+    -- Shown where it starts at the cursor (housecoder's items do), as plain text.
+    if item == nil or type(item.insertText) ~= "string" or item.insertText == ""
+      or (start and (start.line ~= params.position.line or start.character ~= params.position.character)) then
+      return
+    end
+    vim.api.nvim_buf_clear_namespace(bufnr, ghost_ns, 0, -1)
+    state.item = item
+    ghost_show(bufnr, state, cursor[1] - 1, cursor[2], item.insertText)
+  end, bufnr)
+  state.request = ok and id or nil
+end
+
+--- Accept the ghost text shown in the current buffer: insert it, move past it, report the accept.
+--- Returns false when none is shown.
+function M.accept(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local state = ghosts[bufnr]
+  if state == nil or state.text == nil then
+    return false
+  end
+  local item, text = state.item, state.text
+  local mark = vim.api.nvim_buf_get_extmarks(bufnr, ghost_ns, 0, -1, { limit = 1 })[1]
+  ghost_clear(bufnr)
+  if mark == nil then
+    return false
+  end
+  local row, col = mark[2], mark[3]
+  local lines = vim.split(text, "\n", { plain = true })
+  vim.api.nvim_buf_set_text(bufnr, row, col, row, col, lines)
+  vim.api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  run_command(state.client, item.command, bufnr)
+  return true
+end
+
+--- The ghost text now shown in a buffer, for scripts and tests: { text, item, shown_at, key_at } (hrtime, ns).
+function M.ghost(bufnr)
+  local state = ghosts[bufnr or vim.api.nvim_get_current_buf()]
+  if state == nil then
+    return nil
+  end
+  return { text = state.text, item = state.item, shown_at = state.shown_at, key_at = state.key_at }
+end
+
+local function ghost_attach(client, bufnr)
+  vim.api.nvim_set_hl(0, "HousecoderGhost", { link = "Comment", default = true })
+  if ghosts[bufnr] then
+    ghost_clear(bufnr)
+  end
+  local state = { client = client, timer = uv.new_timer() }
+  ghosts[bufnr] = state
+  local group = vim.api.nvim_create_augroup("housecoder-ghost-" .. bufnr, { clear = true })
+  vim.api.nvim_create_autocmd("TextChangedI", {
+    buffer = bufnr,
+    group = group,
+    callback = function()
+      ghost_clear(bufnr)
+      state.key_at = uv.hrtime()
+      state.timer:start(M.config.debounce_ms, 0, vim.schedule_wrap(function()
+        ghost_request(bufnr)
+      end))
+    end,
+  })
+  vim.api.nvim_create_autocmd("CursorMovedI", {
+    buffer = bufnr,
+    group = group,
+    callback = function()
+      local mark = vim.api.nvim_buf_get_extmarks(bufnr, ghost_ns, 0, -1, { limit = 1 })[1]
+      local cursor = vim.api.nvim_win_get_cursor(0)
+      if mark and (mark[2] ~= cursor[1] - 1 or mark[3] ~= cursor[2]) then
+        ghost_clear(bufnr)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd({ "InsertLeave", "BufLeave" }, {
+    buffer = bufnr,
+    group = group,
+    callback = function()
+      ghost_clear(bufnr)
+    end,
+  })
+  vim.api.nvim_create_autocmd("LspDetach", {
+    buffer = bufnr,
+    group = group,
+    callback = function(args)
+      if args.data and args.data.client_id == client.id then
+        ghost_clear(bufnr)
+        state.timer:close()
+        ghosts[bufnr] = nil
+        vim.api.nvim_del_augroup_by_id(group)
+      end
+    end,
+  })
+  vim.keymap.set("i", M.config.accept_key, function()
+    if ghosts[bufnr] and ghosts[bufnr].text then
+      return "<Cmd>lua require('housecoder').accept()<CR>"
+    end
+    return M.config.accept_key
+  end, { buffer = bufnr, expr = true, replace_keycodes = true, desc = "housecoder: accept the ghost text" })
+end
+
+--- The rest of a housecoder item after the word the menu inserted: Neovim 0.10 and 0.11 insert a plain-text
+--- item's text only up to its first blank ("return x" gives "return"), and apply the rest only for snippets.
+local function complete_rest(bufnr, item, word)
+  local new_text = type(item.textEdit) == "table" and item.textEdit.newText or item.insertText
+  if type(new_text) ~= "string" or #new_text <= #word or new_text:sub(1, #word) ~= word then
+    return
+  end
+  local lines = vim.split(new_text:sub(#word + 1), "\n", { plain = true })
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  local row, col = cursor[1] - 1, cursor[2]
+  local function insert()
+    vim.api.nvim_buf_set_text(bufnr, row, col, row, col, lines)
+    vim.api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  end
+  if not pcall(insert) then
+    vim.schedule(insert) -- an editor that forbids changing the text in CompleteDone
+  end
+end
+
+--- The completion fallback: accepting the housecoder item from the menu inserts all of it and runs its
+--- command (housecoder.accepted).
+local function complete_done_attach(client, bufnr)
+  vim.api.nvim_create_autocmd("CompleteDone", {
+    buffer = bufnr,
+    group = vim.api.nvim_create_augroup("housecoder-complete-" .. bufnr, { clear = true }),
+    callback = function()
+      local reason = vim.v.event and vim.v.event.reason
+      if reason ~= nil and reason ~= "accept" then
+        return -- Neovim 0.10+: cancelled or discarded
+      end
+      local completed = vim.v.completed_item
+      local data = type(completed) == "table" and type(completed.user_data) == "table" and completed.user_data
+      local item = data and data.nvim and data.nvim.lsp and data.nvim.lsp.completion_item
+      local command = type(item) == "table" and item.command
+      if type(command) ~= "table" or command.command ~= "housecoder.accepted" then
+        return -- another server's item, or none
+      end
+      complete_rest(bufnr, item, completed.word or "")
+      run_command(client, command, bufnr)
+    end,
+  })
+end
+
+-- -- the client ------------------------------------------------------------------------------------------
 
 local function find_root(file)
   local dir = vim.fn.fnamemodify(file, ":p:h")
@@ -80,19 +321,33 @@ local function watch_cursor(client, bufnr)
   })
 end
 
---- Inline completions where Neovim has them (0.12+), the completion fallback otherwise.
+--- Ghost text: Neovim's own (0.12+; it runs the item's command on accept) or this file's (0.10, 0.11);
+--- the completion fallback otherwise.
 function M.on_attach(client, bufnr)
   watch_cursor(client, bufnr)
-  if vim.lsp.inline_completion then
+  if vim.lsp.inline_completion and M.config.ghost_text then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     vim.keymap.set("i", M.config.accept_key, function()
       if not vim.lsp.inline_completion.get() then
         return M.config.accept_key
       end
     end, { buffer = bufnr, expr = true, desc = "housecoder: accept the inline completion" })
+  elseif own_ghost_text() then
+    ghost_attach(client, bufnr)
   else
     vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
+    complete_done_attach(client, bufnr)
   end
+end
+
+--- The client's capabilities: with this file's ghost text, it announces inline completion, so the server
+--- leaves textDocument/completion empty (a completion plugin would otherwise pay for the same model run).
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  if own_ghost_text() then
+    caps.textDocument.inlineCompletion = { dynamicRegistration = false }
+  end
+  return caps
 end
 
 local function client_config(root)
@@ -101,6 +356,7 @@ local function client_config(root)
     cmd = M.config.cmd,
     root_dir = root,
     init_options = M.config.settings,
+    capabilities = capabilities(),
     on_attach = M.on_attach,
   }
 end
@@ -201,6 +457,7 @@ function M.setup(opts)
       filetypes = M.config.filetypes,
       root_markers = M.config.root_markers,
       init_options = M.config.settings,
+      capabilities = capabilities(),
       on_attach = M.on_attach,
     })
     vim.lsp.enable("housecoder")
