@@ -74,6 +74,8 @@ def test_clients_get_their_own_answers_and_sessions_and_share_one_model(
         assert c.command("c-2", "housecoder.status")["result"]["model_sessions"] == 2
         sock_d, d = connect(port)
         d.initialize(shop, options, msg_id=1)
+        # D holds the model before the others leave (a request after `initialized` is answered after it)
+        assert d.command("d-2", "housecoder.status")["result"]["model_sessions"] == 3
         hang_up(sock_b)  # clients that vanish without shutdown
         hang_up(sock_c)
         deadline, sessions = time.monotonic() + TIMEOUT_S, 0
