@@ -13,6 +13,7 @@ completion.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 import uuid
@@ -95,12 +96,14 @@ class FeedbackRecorder:
 
         self.writer.submit(run)
 
-    def excluded(self, located: Located, text: str) -> bool:
-        """Files the user keeps out of the index, and secret files, are never recorded."""
-        patterns = self.settings.index.exclude
-        if patterns and GitIgnoreSpec.from_lines(list(patterns)).match_file(located.relative):
+    def excluded(self, located: Located, kept: str) -> bool:
+        """Files the user keeps out of the index, and secret files, are never recorded. `kept` is the text that
+        would be stored (the completion engine has already refused files that hold a secret anywhere near the
+        cursor, so checking what is kept is enough, and bounded: a few milliseconds, not a whole file's scan)."""
+        patterns = tuple(self.settings.index.exclude)
+        if patterns and _spec(patterns).match_file(located.relative):
             return True
-        return is_secret(located.relative, text)
+        return is_secret(located.relative, kept)
 
     # -- events --------------------------------------------------------------------------
 
@@ -115,12 +118,11 @@ class FeedbackRecorder:
     ) -> str | None:
         """Record a suggestion shown at the request's cursor; its id, for the item's accept command (None: not
         recorded). The same id when the user typed through the previous one."""
-        if (
-            not self.enabled
-            or not output.text
-            or located.root is None
-            or self.excluded(located, request.text)
-        ):
+        if not self.enabled or not output.text or located.root is None:
+            return None
+        limit = self.settings.telemetry.max_context_chars
+        before, after = request.text[: request.offset][-limit:], request.text[request.offset :][: limit // 2]
+        if self.excluded(located, before + output.text + after):
             return None
         previous = self._pending(self.current.get(uri))
         if previous is not None:
@@ -132,8 +134,6 @@ class FeedbackRecorder:
                 )
                 return previous.suggestion.id
             self._reject(previous)
-        limit = self.settings.telemetry.max_context_chars
-        before, after = request.text[: request.offset], request.text[request.offset :]
         suggestion = Suggestion(
             id=uuid.uuid4().hex[:16],
             shown_at=self.clock(),
@@ -145,8 +145,8 @@ class FeedbackRecorder:
             layout=output.layout,
             latency_ms=latency_ms,
             text=output.text,
-            before=before[-limit:],
-            after=after[: limit // 2],
+            before=before,
+            after=after,
             cursor=request.offset,
         )
         pending = Pending(located.root, uri, suggestion)
@@ -256,6 +256,11 @@ class FeedbackRecorder:
         self.writer.shutdown(wait=True)
         for store in self.stores.values():
             store.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _spec(patterns: tuple[str, ...]) -> GitIgnoreSpec:
+    return GitIgnoreSpec.from_lines(list(patterns))
 
 
 def _typed_through(previous: Suggestion, request: CompletionInput, text: str) -> int | None:
