@@ -10,9 +10,20 @@ from housecoder.feedback.stats import NO_ACCEPTS, percentile, render, summarize,
 from housecoder.feedback.store import Check, Suggestion
 
 BASE = Suggestion(
-    id="a", shown_at=1_700_000_000.0, path="app/x.py", language="python", kind="line", context=True, adapter=None,
-    layout="line-start", latency_ms=100.0, text="return total", before="def f():\n    ", after="\n", cursor=13,
-)  # fmt: skip
+    id="a",
+    shown_at=1_700_000_000.0,
+    path="app/x.py",
+    language="python",
+    kind="line",
+    context=True,
+    adapter=None,
+    layout="line-start",
+    latency_ms=100.0,
+    text="return total",
+    before="def f():\n    ",
+    after="\n",
+    cursor=13,
+)
 
 
 def test_acceptance_characters_and_latency_overall_and_split() -> None:
@@ -24,8 +35,10 @@ def test_acceptance_characters_and_latency_overall_and_split() -> None:
         replace(BASE, id="c", outcome="rejected", latency_ms=200.0, context=False, language="go"),
         replace(BASE, id="d", latency_ms=400.0, shown_at=BASE.shown_at + 86_400),
     ]
-    checks = {"a": [Check("a", 30, 0, True, 12, 1.0, "return total"), Check("a", 300, 0, True, 6, 0.5, "return")],
-              "b": [Check("b", 30, 0, False, 0, 0.0, "")]}  # fmt: skip
+    checks = {
+        "a": [Check("a", 30, 0, True, 12, 1.0, "return total"), Check("a", 300, 0, True, 6, 0.5, "return")],
+        "b": [Check("b", 30, 0, False, 0, 0.0, "")],
+    }
     stats = summarize(suggestions, checks, since=0)
     total = stats.total
     assert (total.shown, total.accepted, stats.rejected) == (4, 2, 1) and total.acceptance == 0.5

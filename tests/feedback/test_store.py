@@ -14,10 +14,20 @@ from housecoder.feedback.store import Check, FeedbackStore, Suggestion
 
 def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Suggestion:
     base = Suggestion(
-        id=f"s{number}", shown_at=shown_at + number, path="app/main.py", language="python", kind="line",
-        context=True, adapter=None, layout="line-start", latency_ms=120.0 + number, text="return value",
-        before="def f(value):\n    ", after="\n", cursor=18,
-    )  # fmt: skip
+        id=f"s{number}",
+        shown_at=shown_at + number,
+        path="app/main.py",
+        language="python",
+        kind="line",
+        context=True,
+        adapter=None,
+        layout="line-start",
+        latency_ms=120.0 + number,
+        text="return value",
+        before="def f(value):\n    ",
+        after="\n",
+        cursor=18,
+    )
     return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 

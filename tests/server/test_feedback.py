@@ -25,9 +25,12 @@ class Harness:
         self.later: list[tuple[float, Callable[[], None]]] = []
         self.now = 1_000.0
         settings = Settings.model_validate(
-            {"models": {"cache_dir": str(tmp_path / "cache" / "models")}, "telemetry": telemetry,
-             "index": {"exclude": ["generated/"]}}
-        )  # fmt: skip
+            {
+                "models": {"cache_dir": str(tmp_path / "cache" / "models")},
+                "telemetry": telemetry,
+                "index": {"exclude": ["generated/"]},
+            }
+        )
         self.recorder = FeedbackRecorder(
             settings,
             self.documents.get,
@@ -71,8 +74,9 @@ def test_an_accepted_suggestion_is_measured_later(tmp_path: Path) -> None:
     assert record.outcome == "accepted" and record.accepted_chars == 17 and record.kind == "line"
     checks = h.store().checks()[shown]
     assert [(c.after_s, c.found, c.kept_chars, c.now) for c in checks] == [
-        (30, True, 17, "return sum(items) + 1"), (300, True, 17, "return sum(items) + 1")
-    ]  # fmt: skip
+        (30, True, 17, "return sum(items) + 1"),
+        (300, True, 17, "return sum(items) + 1"),
+    ]
 
 
 def test_typing_through_keeps_the_id_and_a_new_place_rejects(tmp_path: Path) -> None:
