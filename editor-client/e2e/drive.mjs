@@ -7,8 +7,9 @@
 //
 // usage: node drive.mjs SPEC.json
 // SPEC: url, browser (executable), output, screenshot, timeoutMs, index (bool), file (name for Quick Open),
-// line (1-based), erase (characters to delete at the line's end first), type (the keystrokes), typeDelayMs,
-// samples (more {line, erase, type, partial} runs, timed; partial: accept the next word with Ctrl+Right, then
+// line (1-based), erase (characters to delete at the line's end first), idleMs (a pause before typing), type
+// (the keystrokes), typeDelayMs,
+// samples (more {line, erase, idleMs, type, partial} runs, timed; partial: accept the next word with Ctrl+Right, then
 // dismiss the rest), settleMs (a wait before reading the status bar at the end).
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -86,7 +87,7 @@ async function lineText(page, line) {
 }
 
 /** Go to the end of `line` (0: of the file), delete `erase` characters, type `keys`; returns the ghost text and its latency. */
-async function typeAndWait(page, { line, erase = 0, type }) {
+async function typeAndWait(page, { line, erase = 0, type, idleMs = 0 }) {
   await page.keyboard.press('Escape');
   if (line > 0) {
     await page.keyboard.press('Control+G');
@@ -100,9 +101,15 @@ async function typeAndWait(page, { line, erase = 0, type }) {
   for (let i = 0; i < erase; i++) {
     await page.keyboard.press('Backspace');
   }
-  await page.waitForFunction(() => document.querySelector('.ghost-text-decoration, .ghost-text') === null, null, { timeout });
+  // The cursor settled on the line: the extension tells the server, which prefills the line's prompt while idle.
+  await page.waitForTimeout(idleMs);
+  // Nothing on screen before the keystrokes (a suggestion from an earlier edit would be typed through).
+  if (await page.locator(GHOST).count()) {
+    await page.keyboard.press('Escape');
+  }
+  await page.waitForFunction(() => document.querySelector('.ghost-text-decoration, .ghost-text') === null, null, { timeout: 10_000 });
   await page.keyboard.type(type, { delay: spec.typeDelayMs ?? 80 });
-  await page.waitForFunction(() => window.__housecoder.ghostAt > 0, null, { timeout, polling: 50 });
+  await page.waitForFunction(() => window.__housecoder.ghostAt > 0, null, { timeout: spec.ghostTimeoutMs ?? 120_000, polling: 50 });
   // the whole suggestion: the ghost text stops changing
   let text = await ghostText(page);
   for (let stable = 0; stable < 3;) {
