@@ -47,9 +47,9 @@ IDLE_MS = 15_000
 # More keystrokes after the first, only timed: new functions typed at the end of the file.
 SAMPLES = [
     {"line": 0, "type": "\n\ndef net_total(order: Order) -> int:\n    return ", "partial": True},
-    {"line": 0, "type": "\n\ndef vat_part(order: Order) -> int:\n    gross = "},
-    {"line": 0, "type": "\n\ndef describe(order: Order) -> str:\n    return "},
-    {"line": 0, "type": "\n\ndef is_free(order: Order) -> bool:\n    return "},
+    {"line": 0, "type": "\n\ndef vat_part(order: Order) -> int:\n    gross = ", "partial": True},
+    {"line": 0, "type": "\n\ndef describe(order: Order) -> str:\n    return ", "partial": True},
+    {"line": 0, "type": "\n\ndef is_free(order: Order) -> bool:\n    return ", "partial": True},
 ]
 
 
@@ -331,9 +331,9 @@ def test_vscode_shows_and_accepts_ghost_text(
     report(result, "tiny random Qwen2 (2 layers)")
 
     # The accepts reached the server: Tab ran the item's housecoder.accepted command, and Ctrl+Right's word
-    # went as housecoder.accepted [id, characters] (or, when the word was all of it, as the command).
-    sample = result["samples"][0]
-    assert 0 < sample["partial_chars"] <= len(sample["text"]), sample
+    # of a later suggestion went as housecoder.accepted [id, characters] (the extension saw it in the document).
+    [sample] = [sample for sample in result["samples"] if "partial_chars" in sample]
+    assert 0 < sample["partial_chars"] < len(sample["text"]), sample  # a word of it, as the cursor moved
     total = feedback_stats(shop, options["models"]["cache_dir"])["total"]
     assert total["accepted"] == 2, total
     assert total["accepted_chars"] == len(ghost) + sample["partial_chars"], (total, ghost, sample)
