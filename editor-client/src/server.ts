@@ -168,7 +168,8 @@ export class HousecoderServer implements vscode.Disposable {
           if (!isLanguageEnabled(this.settings, document.languageId)) {
             return undefined;
           }
-          return this.inline.run(token, (linked) => next(document, position, context, linked)).then((result) => {
+          const invoked = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+          return this.inline.run(token, (linked) => next(document, position, context, linked), invoked).then((result) => {
             this.remember(document.uri.toString(), result);
             return result;
           });

@@ -119,4 +119,13 @@ describe('InlineRequests', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(await answer).toBe('x');
   });
+
+  it('sends at once what the user asked for (Trigger Inline Suggestion), without the debounce', async () => {
+    const { requests } = setup(500);
+    const send = vi.fn(() => 'x');
+    const answer = requests.run(new FakeToken(), send, true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(await answer).toBe('x');
+  });
 });

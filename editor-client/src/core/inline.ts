@@ -45,9 +45,14 @@ export class InlineRequests<T extends CancellationTokenLike> {
 
   /**
    * Debounce, then `send` with a token that is cancelled when the editor cancels `token` or a newer
-   * request arrives. Resolves undefined for a request that was superseded or cancelled.
+   * request arrives. Resolves undefined for a request that was superseded or cancelled. An `invoked`
+   * request (the user asked for a suggestion: *Trigger Inline Suggestion*, Alt+\\) is not debounced.
    */
-  async run<R>(token: CancellationTokenLike, send: (token: T) => PromiseLike<R | null | undefined> | R | null | undefined): Promise<R | undefined> {
+  async run<R>(
+    token: CancellationTokenLike,
+    send: (token: T) => PromiseLike<R | null | undefined> | R | null | undefined,
+    invoked = false,
+  ): Promise<R | undefined> {
     this.current?.cancel();
     const source = this.options.newSource();
     this.current = source;
@@ -56,7 +61,7 @@ export class InlineRequests<T extends CancellationTokenLike> {
       source.cancel();
     }
     try {
-      await this.wait(this.options.debounceMs(), source.token);
+      await this.wait(invoked ? 0 : this.options.debounceMs(), source.token);
       if (source.token.isCancellationRequested) {
         return undefined;
       }

@@ -90,6 +90,11 @@ export enum StatusBarAlignment {
   Right = 2,
 }
 
+export enum InlineCompletionTriggerKind {
+  Invoke = 0,
+  Automatic = 1,
+}
+
 export enum TaskRevealKind {
   Always = 1,
 }
