@@ -86,7 +86,7 @@ def tools() -> str:
         if IN_CI:
             pytest.fail(f"{message}; CI must run the VS Code test")
         pytest.skip(message)
-    sources = [path for path in (ROOT / "editor-client" / "src").rglob("*.ts")]
+    sources = [*(ROOT / "editor-client" / "src").rglob("*.ts"), ROOT / "editor-client" / "package.json"]
     stale = [path for path in sources if path.stat().st_mtime > VSIX.stat().st_mtime]
     assert not stale, f"editor-client/housecoder.vsix is older than {stale[0]}: run `make editor`"
     browser = _browser()
