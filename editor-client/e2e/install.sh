@@ -19,6 +19,11 @@ DEST=${DEST:-$ROOT/.cache/editor-e2e}
 CODE_SERVER=${CODE_SERVER:-4.100.3}
 NEOVIM=${NEOVIM:-0.11.4}
 PYTHON=${PYTHON:-python3}
+# node-gyp builds code-server's native modules against the installed Node's own headers (Debian's nodejs
+# ships them in /usr/include/node), never a header download.
+if [ -z "${npm_config_nodedir:-}" ] && [ -e /usr/include/node/node.h ]; then
+  export npm_config_nodedir=/usr
+fi
 mkdir -p "$DEST"
 rm -f "$DEST"/*.failed
 LOG="$DEST/install.log"
