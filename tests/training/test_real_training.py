@@ -43,7 +43,7 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
     info = read_adapter(outcome.run_dir)
     assert info is not None and info.base_fingerprint == QWEN_CODER_1_5B.sha256
     loss = outcome.metrics.held_out_loss
-    assert 0 < loss["after"] < 10 and 0 < loss["before"] < 10
+    assert 0 < loss.after < 10 and 0 < loss.before < 10
     assert outcome.metrics.held_out.before.tasks == 2 and outcome.metrics.held_out.after.tasks == 2
     if outcome.beat_base:
         assert best_adapter(settings, inventory_repo, QWEN_CODER_1_5B.sha256) == info
