@@ -12,8 +12,6 @@ completion.
 
 from __future__ import annotations
 
-import datetime
-import functools
 import logging
 import time
 import uuid
@@ -24,15 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pathspec import GitIgnoreSpec
-
 from housecoder.completion import CompletionInput, CompletionOutput
 from housecoder.config import Settings
 from housecoder.errors import first_line
 from housecoder.feedback.retention import retained
+from housecoder.feedback.rules import excluded
 from housecoder.feedback.stats import today
 from housecoder.feedback.store import Check, FeedbackStore, Suggestion, store_path
-from housecoder.secrets import is_secret
 from housecoder.server.documents import Located
 
 log = logging.getLogger(__name__)
@@ -96,15 +92,6 @@ class FeedbackRecorder:
 
         self.writer.submit(run)
 
-    def excluded(self, located: Located, kept: str) -> bool:
-        """Files the user keeps out of the index, and secret files, are never recorded. `kept` is the text that
-        would be stored (the completion engine has already refused files that hold a secret anywhere near the
-        cursor, so checking what is kept is enough, and bounded: a few milliseconds, not a whole file's scan)."""
-        patterns = tuple(self.settings.index.exclude)
-        if patterns and _spec(patterns).match_file(located.relative):
-            return True
-        return is_secret(located.relative, kept)
-
     # -- events --------------------------------------------------------------------------
 
     def shown(
@@ -122,7 +109,9 @@ class FeedbackRecorder:
             return None
         limit = self.settings.telemetry.max_context_chars
         before, after = request.text[: request.offset][-limit:], request.text[request.offset :][: limit // 2]
-        if self.excluded(located, before + output.text + after):
+        # the engine has already refused files with a secret near the cursor: checking what is kept is enough,
+        # and bounded (a few milliseconds, not a whole file's scan)
+        if excluded(located.relative, before + output.text + after, self.settings.index.exclude):
             return None
         previous = self._pending(self.current.get(uri))
         if previous is not None:
@@ -242,8 +231,7 @@ class FeedbackRecorder:
         store = self.store(roots[0])
         self.flush()
         try:
-            start = datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
-            figures = today(store.suggestions(since=start)) if store.path.is_file() else today([])
+            figures = today(store)
         except Exception as err:  # a broken store must not break the status command
             return {"enabled": self.enabled, "store": str(store.path), "error": first_line(err)}
         return {"enabled": self.enabled, "store": str(store.path), "today": figures, "problem": store.problem}
@@ -256,11 +244,6 @@ class FeedbackRecorder:
         self.writer.shutdown(wait=True)
         for store in self.stores.values():
             store.close()
-
-
-@functools.lru_cache(maxsize=8)
-def _spec(patterns: tuple[str, ...]) -> GitIgnoreSpec:
-    return GitIgnoreSpec.from_lines(list(patterns))
 
 
 def _typed_through(previous: Suggestion, request: CompletionInput, text: str) -> int | None:

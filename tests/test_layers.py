@@ -22,7 +22,7 @@ FOLDERS = {
     "training": "housecoder.training",
 }
 PARTS = ("syntax", "feedback", "indexer", "evaluation", "training", "benchmarks", "server", "cli")
-BASE = ("config", "errors", "locations", "secrets")  # settings, errors and paths everything uses
+BASE = ("config", "errors", "locations", "secrets", "numeric")  # settings, errors, paths, numbers
 CORE = ("trigger", "prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {

@@ -199,31 +199,52 @@ def build_samples(
         if key in ids or engine.backend.count_tokens(cut.middle) > max_middle_tokens:
             continue
         ids.add(key)
-        prefix, suffix = cut.prefix, cut.suffix
-        prompt, snippets = engine.build_prompt(
-            CompletionInput(  # one line or a block, as the evaluation asks for it
-                path=cut.file.path,
-                text=prefix + suffix,
-                offset=len(prefix),
-                language=cut.file.language,
-                multi_line=not answers_one_line(cut.middle),
-            )
-        )
+        # one line or a block, as the evaluation asks for it
+        multi_line = not answers_one_line(cut.middle)
         samples.append(
-            Sample(
-                path=cut.file.path,
-                language=cut.file.language,
-                kind=cut.span.kind,
-                start=cut.span.start,
-                middle=cut.middle,
-                prompt=prompt,
-                snippet_paths=tuple(snippet.path for snippet in snippets),
-                prefix=prefix,
-                suffix=suffix,
+            prompted(
+                engine,
+                cut.file.path,
+                cut.file.language,
+                cut.span.kind,
+                cut.prefix,
+                cut.middle,
+                cut.suffix,
+                multi_line,
             )
         )
         advance(1)
     return samples
+
+
+def prompted(
+    engine: CompletionEngine,
+    path: str,
+    language: str | None,
+    kind: str,
+    prefix: str,
+    middle: str,
+    suffix: str,
+    multi_line: bool,
+) -> Sample:
+    """The sample whose middle lies between `prefix` and `suffix`, prompted with `engine.build_prompt` as the
+    server prompts that cursor (a file of no known language is "text" in the sample)."""
+    prompt, snippets = engine.build_prompt(
+        CompletionInput(
+            path=path, text=prefix + suffix, offset=len(prefix), language=language, multi_line=multi_line
+        )
+    )
+    return Sample(
+        path=path,
+        language=language or "text",
+        kind=kind,
+        start=len(prefix),
+        middle=middle,
+        prompt=prompt,
+        snippet_paths=tuple(snippet.path for snippet in snippets),
+        prefix=prefix,
+        suffix=suffix,
+    )
 
 
 HISTORY_KIND = "history"
@@ -239,25 +260,15 @@ def history_samples(
     for task in tasks:
         if repeat <= 0 or engine.backend.count_tokens(task.groundtruth) > max_middle_tokens:
             continue
-        prompt, snippets = engine.build_prompt(
-            CompletionInput(
-                path=task.path,
-                text=task.prefix + task.suffix,
-                offset=len(task.prefix),
-                language=task.language,
-                multi_line=not task.is_single_line,
-            )
-        )
-        sample = Sample(
-            path=task.path,
-            language=task.language or "text",
-            kind=HISTORY_KIND,
-            start=len(task.prefix),
-            middle=task.groundtruth,
-            prompt=prompt,
-            snippet_paths=tuple(snippet.path for snippet in snippets),
-            prefix=task.prefix,
-            suffix=task.suffix,
+        sample = prompted(
+            engine,
+            task.path,
+            task.language,
+            HISTORY_KIND,
+            task.prefix,
+            task.groundtruth,
+            task.suffix,
+            not task.is_single_line,
         )
         samples.extend([sample] * repeat)
     return samples

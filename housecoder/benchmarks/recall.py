@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.errors import HousecoderError, first_line
-from housecoder.evaluation.metrics import identifiers, percentile
+from housecoder.evaluation.metrics import identifiers
 from housecoder.evaluation.runner import Runner, RunSpec, applies
 from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
+from housecoder.numeric import percentile
 
 MIN_LINE = 8  # shorter answer lines (`i += 1`) are found everywhere and say nothing
 

@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 
 from housecoder.benchmarks.sessions import TypingSession
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
-from housecoder.evaluation.metrics import percentile
 from housecoder.inference.base import Cancellation
+from housecoder.numeric import percentile
 from housecoder.syntax.languages import language_for
 
 

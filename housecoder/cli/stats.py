@@ -40,7 +40,7 @@ def stats(
     """Suggestions shown, acceptance, accepted and retained characters, latency: overall and split."""
     from housecoder.errors import HousecoderError, MissingDependency
     from housecoder.feedback.stats import render, summarize, write_chart
-    from housecoder.feedback.store import open_existing, store_path
+    from housecoder.feedback.store import recorded, store_path
 
     if not path.is_dir():
         raise HousecoderError(f"{path}: not a directory")
@@ -49,12 +49,8 @@ def stats(
     settings = state.settings(root)
     start = time.time() - since_seconds(since)
     where = store_path(settings, root)
-    store = open_existing(where)
-    if store is None:
-        suggestions, checks = [], {}
-    else:
-        suggestions, checks = store.suggestions(since=start), store.checks(since=start)
-        store.close()
+    found = recorded(where, since=start)
+    suggestions, checks = found if found is not None else ([], {})
     figures = summarize(suggestions, checks, start)
     if chart is not None:
         try:
@@ -64,7 +60,7 @@ def stats(
     if as_json:
         typer.echo(json.dumps({**figures.as_dict(), "store": str(where)}, indent=1))
         return
-    if store is None:
+    if found is None:
         typer.echo(f"nothing recorded for {root} yet (the store would be {where})")
         return
     for line in render(figures):

@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pathspec import GitIgnoreSpec
-
 from housecoder.config import Settings
 from housecoder.evaluation.tasks import Task
-from housecoder.feedback.store import Check, Suggestion, open_existing, store_path
-from housecoder.secrets import is_secret
+from housecoder.feedback.rules import excluded
+from housecoder.feedback.store import Check, Suggestion, recorded, store_path
 
 MIN_KEPT_SHARE = 0.5  # an accepted suggestion counts as retained when at least this share of it stayed
 DEDUPE_CHARS = 200  # text before the cursor that tells two places apart
@@ -49,13 +47,12 @@ def history_tasks(
     exclude: Sequence[str] = (),
 ) -> list[Task]:
     """Tasks from the suggestions of the workspace at `repo`, oldest first (the newest of duplicates kept)."""
-    spec = GitIgnoreSpec.from_lines(list(exclude)) if exclude else None
     chosen: dict[tuple[str, str, str], Task] = {}
     for suggestion in suggestions:
         answer = _answer(suggestion, checks.get(suggestion.id, ()))
-        if answer is None or (spec is not None and spec.match_file(suggestion.path)):
-            continue
-        if is_secret(suggestion.path, suggestion.before + answer + suggestion.after):
+        if answer is None or excluded(
+            suggestion.path, suggestion.before + answer + suggestion.after, exclude
+        ):
             continue
         key = (suggestion.path, suggestion.before[-DEDUPE_CHARS:], answer)
         chosen.pop(key, None)
@@ -80,11 +77,8 @@ def history_tasks(
 
 def workspace_history(settings: Settings, root: Path, since: float = 0.0) -> tuple[list[Task], int]:
     """The history tasks of the workspace at `root` (its feedback store), and how many suggestions it holds."""
-    store = open_existing(store_path(settings, root))
-    if store is None:
+    found = recorded(store_path(settings, root), since=since)
+    if found is None:
         return [], 0
-    try:
-        suggestions, checks = store.suggestions(since=since), store.checks(since=since)
-    finally:
-        store.close()
+    suggestions, checks = found
     return history_tasks(suggestions, checks, root, settings.index.exclude), len(suggestions)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from housecoder.context.identifiers import IDENTIFIER
+from housecoder.numeric import percentile
 
 # Language keywords only (builtins such as len or print are identifiers here, unlike in retrieval).
 _KEYWORDS = frozenset(
@@ -93,17 +94,6 @@ def score(prediction: str, truth: str, *, single_line: bool) -> Scores:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def bootstrap_interval(values: Sequence[float], *, samples: int = 1000, seed: int = 0) -> tuple[float, float]:

@@ -17,9 +17,9 @@ from housecoder.evaluation.metrics import (
     mean,
     paired,
     paired_difference,
-    percentile,
 )
 from housecoder.evaluation.runner import Record
+from housecoder.numeric import percentile
 
 # Comparisons worth reading: each setting against in-file only, housecoder against the baselines,
 # and every setting with the adapter against the same setting without it.

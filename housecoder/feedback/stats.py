@@ -9,13 +9,13 @@ or without repository context, with or without an adapter, prompt layout.
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from housecoder.feedback.store import Check, Suggestion
+from housecoder.feedback.store import Check, FeedbackStore, Suggestion
+from housecoder.numeric import percentile
 
 NO_ACCEPTS = "no accept events: your editor does not report acceptance"
 SPLITS: dict[str, Callable[[Suggestion], str]] = {
@@ -25,16 +25,6 @@ SPLITS: dict[str, Callable[[Suggestion], str]] = {
     "adapter": lambda s: "adapter" if s.adapter else "base model",
     "layout": lambda s: s.layout,
 }
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The `q`-th percentile (0-100) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def retained_chars(suggestion: Suggestion, checks: Sequence[Check]) -> int | None:
@@ -108,16 +98,11 @@ def summarize(suggestions: Sequence[Suggestion], checks: dict[str, list[Check]],
     return Stats(since, total, rejected, splits, days, notice)
 
 
-def today(suggestions: Sequence[Suggestion]) -> dict[str, Any]:
+def today(store: FeedbackStore) -> dict[str, Any]:
     """Today's suggestions shown and accepted, and the acceptance rate (None when nothing was shown)."""
-    now = _day(datetime.datetime.now().timestamp())
-    shown = [s for s in suggestions if _day(s.shown_at) == now]
-    accepted = sum(s.outcome in ("accepted", "partial") for s in shown)
-    return {
-        "shown": len(shown),
-        "accepted": accepted,
-        "rate": round(accepted / len(shown), 4) if shown else None,
-    }
+    start = datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
+    shown, accepted = store.counts(since=start) if store.path.is_file() else (0, 0)
+    return {"shown": shown, "accepted": accepted, "rate": round(accepted / shown, 4) if shown else None}
 
 
 def _day(timestamp: float) -> str:

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,6 +314,20 @@ class FeedbackStore:
             for r in rows
         ]
 
+    def counts(self, since: float = 0.0) -> tuple[int, int]:
+        """(shown, accepted) since `since`: partial accepts count as accepted."""
+        with self._lock:
+            shown, accepted = (
+                self._open()
+                .execute(
+                    "SELECT count(*), coalesce(sum(outcome IN ('accepted', 'partial')), 0) FROM suggestions "
+                    "WHERE shown_at >= ?",
+                    (since,),
+                )
+                .fetchone()
+            )
+        return int(shown), int(accepted)
+
     def checks(self, since: float = 0.0) -> dict[str, list[Check]]:
         """The checks of the suggestions shown since `since`, by suggestion id, earliest first."""
         with self._lock:
@@ -331,10 +345,14 @@ class FeedbackStore:
             found.setdefault(r[0], []).append(Check(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]))
         return found
 
-    def __iter__(self) -> Iterator[Suggestion]:
-        return iter(self.suggestions())
 
-
-def open_existing(path: Path) -> FeedbackStore | None:
-    """The store at `path` for reading, or None when nothing was recorded there yet."""
-    return FeedbackStore(path) if path.is_file() else None
+def recorded(path: Path, since: float = 0.0) -> tuple[list[Suggestion], dict[str, list[Check]]] | None:
+    """The suggestions shown since `since` in the store at `path`, and their checks; None when nothing was
+    recorded there yet."""
+    if not path.is_file():
+        return None
+    store = FeedbackStore(path)
+    try:
+        return store.suggestions(since=since), store.checks(since=since)
+    finally:
+        store.close()

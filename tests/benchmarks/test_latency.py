@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.benchmarks.replay import Request, percentile, replay, summarize
+from housecoder.benchmarks.replay import Request, replay, summarize
 from housecoder.benchmarks.sessions import pick_sessions
+from housecoder.numeric import percentile
 
 SOURCE = """import os
 

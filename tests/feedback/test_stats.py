@@ -6,8 +6,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from housecoder.feedback.stats import NO_ACCEPTS, percentile, render, summarize, today, write_chart
-from housecoder.feedback.store import Check, Suggestion
+from housecoder.feedback.stats import NO_ACCEPTS, render, summarize, today, write_chart
+from housecoder.feedback.store import Check, FeedbackStore, Suggestion
+from housecoder.numeric import percentile
 
 BASE = Suggestion(
     id="a",
@@ -60,11 +61,18 @@ def test_a_client_that_never_reports_accepts_is_told_so() -> None:
     assert summarize([], {}, since=0).notice == ""
 
 
-def test_today_counts_only_today() -> None:
+def test_today_counts_only_today(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "repo.sqlite")
+    assert today(store) == {"shown": 0, "accepted": 0, "rate": None}
     now = time.time()
-    figures = today([replace(BASE, shown_at=now, outcome="accepted"), replace(BASE, shown_at=now), BASE])
+    for suggestion in (
+        replace(BASE, id="a", shown_at=now, outcome="accepted"),
+        replace(BASE, id="b", shown_at=now),
+        replace(BASE, id="c"),
+    ):
+        store.shown(suggestion)
+    figures = today(store)
     assert figures == {"shown": 2, "accepted": 1, "rate": 0.5}
-    assert today([]) == {"shown": 0, "accepted": 0, "rate": None}
 
 
 def test_the_chart_is_a_png(tmp_path: Path) -> None:
