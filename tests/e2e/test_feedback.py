@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from editors import feedback_stats
 from lsp import running_server
 
 from housecoder.config import Settings
@@ -85,9 +86,7 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
     assert len(state["keep"]) <= checks[-1].kept_chars < len(state["suggestion"])
 
     cache = ["--cache-dir", str(model_cache)]
-    stats = housecoder(*cache, "stats", "--json", str(shop), cwd=tmp_path)
-    assert stats.returncode == 0, stats.stderr
-    figures = json.loads(stats.stdout)
+    figures = feedback_stats(shop, str(model_cache))
     assert figures["total"]["shown"] == 1 and figures["total"]["accepted"] == 1
     assert figures["total"]["accepted_chars"] == len(state["suggestion"])
     assert figures["total"]["retained_chars"] == checks[-1].kept_chars and figures["notice"] == ""

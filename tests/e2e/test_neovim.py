@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from editors import IN_CI, default_model_store
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).parent / "nvim" / "complete.lua"
 SNIPPET_DIR = ROOT / "editor-client" / "neovim"
-IN_CI = os.environ.get("CI") == "true"
 CURSOR = (8, 11)  # shop/checkout.py, after "    return "
 EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 
@@ -134,19 +134,9 @@ def test_neovim_completes_through_the_documented_setup(
 @pytest.mark.slow
 def test_neovim_completes_with_the_real_model(nvim: str, shop: Path, tmp_path: Path) -> None:
     """The real default model: Neovim receives the call with the fields from the other files' definitions."""
-    from housecoder.config import Settings
-    from housecoder.models.errors import ModelError
-    from housecoder.models.store import store_for
-
-    store = store_for(Settings())
-    try:
-        store.resolve("qwen2.5-coder-1.5b-instruct", "code", pull=False)
-    except ModelError as err:
-        if IN_CI:
-            raise
-        pytest.skip(f"default model not pulled: {err}")
+    models = default_model_store()
     settings = {
-        "models": {"offline": True, "cache_dir": str(store.root)},
+        "models": {"offline": True, "cache_dir": str(models)},
         "index": {"location": str(tmp_path / "index")},
     }
     result = run_neovim(nvim, tmp_path, shop, settings, timeout_s=900)

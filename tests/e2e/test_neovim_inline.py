@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from editors import IN_CI, feedback_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 NEOVIM = "0.11.4"
 NVIM = ROOT / ".cache" / "editor-e2e" / f"nvim-{NEOVIM}" / "bin" / "nvim"
 SETUP = Path(__file__).parent / "nvim" / "inline.lua"
 SNIPPET_DIR = ROOT / "editor-client" / "neovim"
-IN_CI = os.environ.get("CI") == "true"
 LINE = 9  # shop/checkout.py: "    return " ends gross_total
 
 
@@ -145,19 +145,6 @@ def wait_ready(editor: Editor) -> dict[str, Any]:
     return editor.wait("the server and its model", ready, 120)
 
 
-def accepted(workspace: Path, cache_dir: str) -> dict[str, Any]:
-    """What the server recorded (`housecoder stats --json`)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "housecoder", "--cache-dir", cache_dir, "stats", "--json", str(workspace)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    total: dict[str, Any] = json.loads(proc.stdout)["total"]
-    return total
-
-
 def test_neovim_shows_and_accepts_ghost_text(
     nvim: Path, shop: Path, tmp_path: Path, options: dict[str, Any]
 ) -> None:
@@ -190,7 +177,7 @@ def test_neovim_shows_and_accepts_ghost_text(
         assert state["lines"][LINE - 1 :][: len(text.split("\n"))] == ("    return " + text).split("\n")
         assert state["mode"] == "i"
         editor.keys("<Esc>")
-    total = accepted(shop, options["models"]["cache_dir"])
+    total = feedback_stats(shop, options["models"]["cache_dir"])["total"]
     assert total["accepted"] == 1 and total["accepted_chars"] == len(text), total
 
 
@@ -210,11 +197,11 @@ def test_neovim_completion_fallback_reports_the_accept(
             editor.lua("vim.json.encode(vim.v.completed_item.user_data.nvim.lsp.completion_item)")
         )
         editor.keys("<Esc>")
-        total = accepted(shop, options["models"]["cache_dir"])
+        total = feedback_stats(shop, options["models"]["cache_dir"])["total"]
         deadline = time.monotonic() + 10
         while total["accepted"] < 1 and time.monotonic() < deadline:  # the command is sent asynchronously
             time.sleep(0.2)
-            total = accepted(shop, options["models"]["cache_dir"])
+            total = feedback_stats(shop, options["models"]["cache_dir"])["total"]
     # all of the suggestion, not only its first word (what Neovim 0.11 inserts of a plain-text item)
     assert line == "    return " + item["textEdit"]["newText"].split("\n")[0], (line, item)
     assert total["accepted"] == 1 and total["accepted_chars"] == len(line) - len("    return "), (total, line)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from editors import IN_CI, default_model_store, feedback_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".cache" / "editor-e2e"
@@ -38,7 +39,6 @@ E2E = ROOT / "editor-client" / "e2e"
 DRIVER = E2E / "drive.mjs"
 VSIX = ROOT / "editor-client" / "housecoder.vsix"
 ARTIFACTS = TOOLS / "artifacts"
-IN_CI = os.environ.get("CI") == "true"
 LINE = 9  # shop/checkout.py: "    return " ends gross_total
 EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 # The real model: a pause on the line before typing, as a person reading it makes; the server prefills the
@@ -290,19 +290,6 @@ def check_flow(result: dict[str, Any], log: Path, workspace: Path) -> str:
     return ghost
 
 
-def feedback_stats(workspace: Path, cache_dir: str) -> dict[str, Any]:
-    """`housecoder stats --json` on the workspace: what the server recorded of the suggestions and accepts."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "housecoder", "--cache-dir", cache_dir, "stats", "--json", str(workspace)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    figures: dict[str, Any] = json.loads(proc.stdout)
-    return figures
-
-
 def report(result: dict[str, Any], model: str, idle_ms: int = 0) -> dict[str, Any]:
     """Print the times from the last keystroke to the ghost text on screen (the first, after `idle_ms` on
     the line, then the samples typed on new lines at once)."""
@@ -346,19 +333,9 @@ def test_vscode_shows_and_accepts_ghost_text(
 @pytest.mark.slow
 def test_vscode_ghost_text_with_the_real_model(tools: str, shop: Path, tmp_path: Path) -> None:
     """The real default model: the ghost text is the call with the fields from the other files' definitions."""
-    from housecoder.config import Settings
-    from housecoder.models.errors import ModelError
-    from housecoder.models.store import store_for
-
-    store = store_for(Settings())
-    try:
-        store.resolve("qwen2.5-coder-1.5b-instruct", "code", pull=False)
-    except ModelError as err:
-        if IN_CI:
-            raise
-        pytest.skip(f"default model not pulled: {err}")
+    models = default_model_store()
     settings = {
-        "models": {"offline": True, "cache_dir": str(store.root)},
+        "models": {"offline": True, "cache_dir": str(models)},
         "index": {"location": str(tmp_path / "index")},
         "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
         # a loaded 2-core CI machine may take longer than the default 15 s for the file's first prompt
