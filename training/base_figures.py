@@ -35,15 +35,16 @@ class BaseFigures:
         self.precision = precision
         self.say = say
 
-    def keys(self, prepared: Prepared, config: TrainConfig, forgetting: Sequence[Task]) -> dict[str, str]:
+    def keys(self, prepared: Prepared, config: TrainConfig, tasks: Sequence[Task]) -> dict[str, str]:
         """For each `end_of_text` rule, a hash of everything the base model's figures depend on: held-out samples,
-        the forgetting tasks, the completion settings, the evaluation budget, the runtime that completes and the
-        model; and, for the held-out loss only, the rule (that loss counts the end-of-text token or not)."""
+        the other task sets (`tasks`: the forgetting check's, the user's held-out history), the completion
+        settings, the evaluation budget, the runtime that completes and the model; and, for the held-out loss
+        only, the rule (that loss counts the end-of-text token or not)."""
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
             "generate": config.generate_samples,
             "loss_samples": config.eval_samples,
-            "forgetting": [dataclasses.asdict(task) for task in forgetting],
+            "forgetting": [dataclasses.asdict(task) for task in tasks],  # the name earlier runs' keys hashed
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.precision,
             "runtime": prepared.generator.describe()["runtime"],
@@ -85,14 +86,14 @@ class BaseFigures:
         self,
         prepared: Prepared,
         config: TrainConfig,
-        forgetting: Sequence[Task],
+        tasks: Sequence[Task],
         results: ResultsFile,
         measure: Callable[[], float],
     ) -> float:
         """The run's held-out loss before training: saved, reused from an earlier run, or `measure`d and saved."""
         saved = prepared.run_dir / BEFORE_FILE
         if not saved.is_file():
-            keys = self.keys(prepared, config, forgetting)
+            keys = self.keys(prepared, config, tasks)
             self.reuse(prepared, keys, config.end_of_text, results)
             if not saved.is_file():
                 self.save(prepared, keys[config.end_of_text], measure())
