@@ -149,7 +149,14 @@ class CompletionConfig(_Section):
         default=3000,
         ge=0,
         description="once a request has taken this long (prefill included), "
-        "decoding ends at the next line end; 0: no limit",
+        "decoding ends at the next line end, and at twice this at once; 0: no limit",
+    )
+    cold_prefill_tokens: int = Field(
+        default=512,
+        ge=0,
+        description="a request whose prompt the model holds less than all but this many tokens of (a file it "
+        "has not prefilled) goes without repository context, its prefix and suffix cut to fit, so it answers "
+        "in seconds; idle prefill gives later requests the whole prompt; 0: always the whole prompt",
     )
     multi_line_end: Literal["model", "scope"] = Field(
         default="model",

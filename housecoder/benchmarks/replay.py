@@ -48,6 +48,7 @@ class Request:
     stopped_by: str = ""
     suggestion: str = ""
     exact: bool = False  # the suggestion is exactly the rest of the line
+    cold: bool = False  # sent the smaller prompt of a file the model held too little of
 
 
 def _run(
@@ -132,7 +133,7 @@ def _record(
         return
     request.stopped_by = output.stopped_by or output.cached or "no-model"
     request.prompt_tokens, request.reused_tokens = output.prompt_tokens, output.reused_tokens
-    request.context_reused = output.context_reused
+    request.context_reused, request.cold = output.context_reused, output.cold
     if output.stopped_by == "cancelled":
         return
     request.completed = True
@@ -174,6 +175,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         "context_reused_fraction": sum(r.context_reused for r in modelled) / len(modelled)
         if modelled
         else None,
+        "cold_fraction": sum(r.cold for r in modelled) / len(modelled) if modelled else None,
         "exact_at_pauses": sum(r.exact for r in at_pauses) / len(at_pauses) if at_pauses else None,
     }
 

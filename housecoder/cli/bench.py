@@ -46,6 +46,10 @@ RUNTIMES: dict[str, dict[str, Any]] = {
     },
     "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
     "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
+    "llama.cpp-whole-prompt": {
+        "inference": {"runtime": "llama.cpp"},
+        "completion": {"layout": "line-start", "cold_prefill_tokens": 0},
+    },
     "llama.cpp-0.5b": {
         "models": {"code_model": "qwen2.5-coder-0.5b-instruct"},
         "inference": {"runtime": "llama.cpp"},
@@ -254,6 +258,7 @@ def latency(
         "prompt tok",
         "prefill tok",
         "reused",
+        "cold",
         "exact",
         "peak RSS MB",
         "answered",
@@ -275,6 +280,7 @@ def latency(
             fmt(s["prompt_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"),
+            "n/a" if remote else fmt(s.get("cold_fraction"), "{:.0%}"),
             fmt(s["exact_at_pauses"], "{:.0%}"),
             fmt(s["peak_rss_mb"], "{:.0f}"),
             f"{s['pauses_answered']}/{s['pauses']}",

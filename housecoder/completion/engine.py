@@ -73,6 +73,8 @@ class CompletionOutput:
     cached: str = ""
     # the prompt's layout: "psm", or "line-start" (the typed part of the line after <|fim_middle|>)
     layout: str = "psm"
+    # the model held too little of the prompt: sent without repository context, with a smaller window
+    cold: bool = False
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None
@@ -97,6 +99,7 @@ class CompletionOutput:
             "stopped_by": self.stopped_by,
             "cached": self.cached,
             "layout": self.layout,
+            "cold": self.cold,
             "context_reused": self.context_reused,
             "reused_tokens": self.reused_tokens,
             "first_token_ms": None
@@ -125,6 +128,10 @@ def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
 
 
 CONTEXT_MEMO_ENTRIES = 32
+
+
+# the cold prompt's window starts on a multiple of this many lines (`trim_prefix`'s `step_lines`)
+COLD_WINDOW_STEP_LINES = 16
 
 
 class CompletionEngine:
@@ -205,11 +212,18 @@ class CompletionEngine:
         typed = self.typed_part(prefix)
         output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
         output.layout = "line-start" if typed else "psm"
-        timings["prompt"] = time.perf_counter() - stage
         single_line = not decision.multi_line
         key = f"{int(single_line)}|{output.prompt}"
         with self._lock:
             cached = self.cache.get(key)
+        if cached is None:
+            cold = self._cold_prompt(output.prompt, request.path, prefix, suffix, typed)
+            if cold is not None:
+                output.prompt, output.cold, output.snippets = cold, True, []
+                key = f"{int(single_line)}|{output.prompt}"
+                with self._lock:
+                    cached = self.cache.get(key)
+        timings["prompt"] = time.perf_counter() - stage
         if cached is not None:
             output.text, output.cached = cached, "prompt"
             return self._finish(output, started)
@@ -224,7 +238,7 @@ class CompletionEngine:
             generation = self._generate(output.prompt, typed, around, cancel, flight)
         except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
             log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
-            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets)
+            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, cold=output.cold)
             output.layout = "psm"
             generation = self._generate(output.prompt, "", around, cancel, flight)
         timings["model"] = time.perf_counter() - stage
@@ -328,6 +342,22 @@ class CompletionEngine:
             0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
         )
 
+    def _cold_prompt(self, prompt: str, path: str, prefix: str, suffix: str, typed: str) -> str | None:
+        """The smaller prompt to send instead of `prompt` when the model would prefill more than
+        `completion.cold_prefill_tokens` of it (a file it holds nothing of), or None to send `prompt`: no
+        repository context, prefix and suffix cut to fit, chosen only when it saves at least half that
+        budget (a prompt mostly prefilled at idle keeps its context). Within a line the same choice recurs,
+        so its keys and values are reused keystroke after keystroke."""
+        budget = self.settings.completion.cold_prefill_tokens
+        uncached = getattr(self.backend, "uncached_tokens", None)
+        if budget <= 0 or uncached is None:
+            return None
+        missing = uncached(prompt)
+        if missing <= budget:
+            return None
+        cold = self.prompt(path, prefix, suffix, (), typed=typed, cold=True)
+        return cold if uncached(cold) + budget // 2 <= missing else None
+
     def _around(self, request: CompletionInput) -> tuple[str, str]:
         """The text before and after the cursor, cut around it when the buffer is oversized."""
         return cap_document(
@@ -390,15 +420,28 @@ class CompletionEngine:
         return found, False
 
     def prompt(
-        self, path: str, prefix: str, suffix: str, snippets: Sequence[ContextSnippet], *, typed: str = ""
+        self,
+        path: str,
+        prefix: str,
+        suffix: str,
+        snippets: Sequence[ContextSnippet],
+        *,
+        typed: str = "",
+        cold: bool = False,
     ) -> str:
         """The FIM prompt; the best snippet goes last, nearest the current file. `typed` (the end of `prefix`)
-        goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest."""
+        goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest. `cold`
+        scales the prefix and suffix budgets into `completion.cold_prefill_tokens` (3 : 1)."""
         budget, count = self.settings.completion, self.backend.count_tokens
+        prefix_tokens, suffix_tokens, step = budget.max_prefix_tokens, budget.max_suffix_tokens, 0
+        if cold:  # no snippets in front: a window that starts on a step lets the next lines reuse it too
+            prefix_tokens = min(prefix_tokens, budget.cold_prefill_tokens * 3 // 4)
+            suffix_tokens = min(suffix_tokens, budget.cold_prefill_tokens - prefix_tokens)
+            step = COLD_WINDOW_STEP_LINES
         head = prefix[: len(prefix) - len(typed)]
         return build_fim_prompt(
-            prefix=trim_prefix(head, budget.max_prefix_tokens, count),
-            suffix=trim_suffix(suffix, budget.max_suffix_tokens, count),
+            prefix=trim_prefix(head, prefix_tokens, count, step_lines=step),
+            suffix=trim_suffix(suffix, suffix_tokens, count),
             path=path,
             repo_name=self.repo_name,
             snippets=[Snippet(snippet.path, snippet.text) for snippet in reversed(snippets)],

@@ -102,7 +102,12 @@ class Record:
 
 def context_settings(settings: Settings, context: str, *, realtime: bool) -> Settings:
     """The settings a context setting runs with (completion cache off: every task reaches the model)."""
-    overrides: dict[str, Any] = {"server": {"cache_entries": 0}, "context": {}}
+    # every task is a file the model has not prefilled: the whole prompt, as served once it has had time
+    overrides: dict[str, Any] = {
+        "server": {"cache_entries": 0},
+        "completion": {"cold_prefill_tokens": 0},
+        "context": {},
+    }
     if not realtime:
         overrides["context"] |= {"definitions_ms": QUALITY_BUDGET_MS, "retrieval_ms": QUALITY_BUDGET_MS}
     if context in ("infile", "provided-comment"):

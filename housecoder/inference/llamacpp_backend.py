@@ -167,6 +167,14 @@ class LlamaCppBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
+    def uncached_tokens(self, prompt: str) -> int:
+        """Tokens of `prompt` a request would prefill: those after the longest prefix the live context or a
+        saved KV state holds."""
+        ids = self.tokenize(prompt)
+        if self.config.kv_cache_entries <= 0:
+            return len(ids)
+        return len(ids) - max(common_prefix(self._live(), ids), self.saved.shared(ids, self._adapter))
+
     @property
     def adapter(self) -> Path | None:
         return self._adapter

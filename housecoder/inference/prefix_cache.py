@@ -76,6 +76,12 @@ class PrefixCache(Generic[KV]):
         self._entries.remove(best)
         return best, shared
 
+    def shared(self, ids: Sequence[int], owner: object) -> int:
+        """The longest prefix of `ids` an entry holds (0 for another `owner`), leaving the entries as they are."""
+        if owner != self.owner:
+            return 0
+        return max((common_prefix(entry.ids, ids) for entry in self._entries), default=0)
+
     def put(self, entry: Entry[KV], owner: object) -> None:
         """Store `entry` as the most recent; evict the oldest until both bounds hold."""
         if owner != self.owner:

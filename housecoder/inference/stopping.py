@@ -60,13 +60,11 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
 
 
 def out_of_time(text: str, piece: str, elapsed_s: float, max_seconds: float | None) -> bool:
-    """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text."""
-    return (
-        max_seconds is not None
-        and elapsed_s > max_seconds
-        and "\n" in piece
-        and bool(_ENDED_LINE.search(text))
-    )
+    """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text,
+    or at once after twice that (a line that never ends must not hold the model)."""
+    if max_seconds is None or elapsed_s <= max_seconds:
+        return False
+    return elapsed_s > 2 * max_seconds or ("\n" in piece and bool(_ENDED_LINE.search(text)))
 
 
 def whole_lines(text: str) -> str:

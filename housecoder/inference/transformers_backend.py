@@ -86,6 +86,13 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def uncached_tokens(self, prompt: str) -> int:
+        """Tokens of `prompt` a request would prefill: those after the longest prefix a saved KV state holds."""
+        ids: list[int] = self.loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if self.config.kv_cache_entries <= 0:
+            return len(ids)
+        return len(ids) - self.kv.shared(ids, (id(self.loaded.model), self.loaded.adapter))
+
     @property
     def adapter(self) -> Path | None:
         return self.loaded.adapter

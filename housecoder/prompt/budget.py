@@ -32,13 +32,24 @@ def _keep_lines(text: str, budget: int, count: CountTokens, *, from_end: bool) -
     return joined(taken)
 
 
-def trim_prefix(prefix: str, budget: int, count: CountTokens) -> str:
-    """The longest tail of `prefix` (whole lines, except a too-long cursor line) within `budget` tokens."""
+def trim_prefix(prefix: str, budget: int, count: CountTokens, *, step_lines: int = 0) -> str:
+    """The longest tail of `prefix` (whole lines, except a too-long cursor line) within `budget` tokens.
+
+    With `step_lines` the tail starts at a line number that is a multiple of it (a few lines later than it
+    could): as the cursor moves down the file the start stays put for about that many lines, so prompts
+    for those lines share their front, token for token.
+    """
     if budget <= 0:
         return ""
     if count(prefix) <= budget:
         return prefix
     kept = _keep_lines(prefix, budget, count, from_end=True)
+    if kept and step_lines > 0:
+        lines = prefix.splitlines(keepends=True)
+        start = len(lines) - len(kept.splitlines(keepends=True))
+        snapped = -(-start // step_lines) * step_lines  # the next multiple at or after the start
+        if snapped < len(lines) - 1:  # two lines at least
+            return "".join(lines[snapped:])
     if kept:
         return kept
     # The cursor line alone is over budget: keep its end, cutting characters from the left.

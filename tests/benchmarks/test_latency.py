@@ -62,7 +62,7 @@ def test_percentile_and_summary_by_hand() -> None:
         Request(0, 0, True, True, 2.0, 1.0, 100, 0, False, "newline", "x = 1", True),
         Request(0, 1, False, False, None, None, 101, 90, True, "cancelled"),
         Request(0, 2, False, False, None, None, 0, 0, True, "cancelled"),  # cancelled before the model
-        Request(0, 3, True, True, 4.0, 3.0, 103, 95, True, "newline", "y", False),
+        Request(0, 3, True, True, 4.0, 3.0, 103, 95, True, "newline", "y", False, cold=True),
     ]
     summary = summarize(requests)
     assert summary["pauses"] == 2 and summary["pauses_answered"] == 2
@@ -71,6 +71,7 @@ def test_percentile_and_summary_by_hand() -> None:
     assert summary["prefill_tokens_mean"] == pytest.approx((100 + 11 + 8) / 3)
     assert summary["reused_fraction"] == pytest.approx(185 / 304)
     assert summary["exact_at_pauses"] == 0.5
+    assert summary["cold_fraction"] == pytest.approx(1 / 3)
 
 
 def test_replay_against_the_tiny_model(tiny_qwen_dir: Path, tmp_path: Path) -> None:

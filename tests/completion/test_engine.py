@@ -423,3 +423,109 @@ def test_a_secret_file_gets_no_completion(path: str, text: str) -> None:
     backend = ScriptedBackend("True")
     out = engine(backend).complete(CompletionInput(path, text, len(text), "python", multi_line=False))
     assert (out.text, out.trigger.reason, backend.prompts) == ("", "the file holds a secret", [])
+
+
+class KVBackend(HealingBackend):
+    """A healing backend that holds the last prompt it ran (its KV cache, word by word) and says how much
+    of a new prompt it would prefill, as the local runtimes do."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.held: list[str] = []
+
+    def uncached_tokens(self, prompt: str) -> int:
+        words = prompt.split()
+        shared = 0
+        for held, word in zip(self.held, words, strict=False):
+            if held != word:
+                break
+            shared += 1
+        return len(words) - shared
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        self.held = request.prompt.split()
+        return super().generate(request, cancel)
+
+
+LONG = (
+    "import json\n\n"
+    + "".join(f"x{n} = read_json('f{n}')\n" for n in range(40))
+    + "def load(path):\n    y = 1\n    "
+)
+AFTER = "\n" + "".join(f"y{n} = {n}\n" for n in range(40))
+
+
+def _cold(tokens: int) -> Settings:
+    return Settings.model_validate(
+        {
+            "completion": {"layout": "line-start", "cold_prefill_tokens": tokens},
+            "server": {"cache_entries": 0},
+        }
+    )
+
+
+def test_a_file_the_model_holds_nothing_of_gets_a_cold_prompt_that_stays_put_within_the_line() -> None:
+    backend = KVBackend("x")
+    pipeline = CompletionEngine(backend, _cold(48), repo_name="demo", retriever=CountingRetriever())
+    typed = ("", "da", "data = ")
+    outputs = [
+        pipeline.complete(CompletionInput("app/main.py", LONG + t + AFTER, len(LONG + t), "python"))
+        for t in typed
+    ]
+    assert all(out.cold and not out.snippets for out in outputs)
+    full = pipeline.prompt("app/main.py", LONG, AFTER, [], typed="    ")
+    for out in outputs:
+        assert "<|file_sep|>lib/io.py" not in out.prompt  # no repository context
+        head, tail = out.prompt.split("<|fim_suffix|>")
+        assert (
+            len(head.split("<|fim_prefix|>")[1].split()) <= 36
+            and len(tail.split("<|fim_middle|>")[0].split()) <= 12
+        )
+        assert len(out.prompt.split()) < len(full.split())
+    # within the line each keystroke extends the same front: only the typed words are new
+    fronts = [out.prompt[: out.prompt.index("<|fim_middle|>")] for out in outputs]
+    assert len(set(fronts)) == 1
+
+
+def test_after_idle_prefill_the_whole_prompt_is_sent_and_without_a_budget_always() -> None:
+    backend = KVBackend("x")
+    pipeline = CompletionEngine(backend, _cold(48), repo_name="demo", retriever=CountingRetriever())
+    request = CompletionInput("app/main.py", LONG + AFTER, len(LONG), "python")
+    assert pipeline.warm(request) > 48  # the idle prefill runs the whole prompt
+    warm = pipeline.complete(CompletionInput("app/main.py", LONG + "d" + AFTER, len(LONG) + 1, "python"))
+    assert not warm.cold and "<|file_sep|>lib/io.py" in warm.prompt
+
+    # a prompt partly prefilled at idle keeps its context unless the smaller one saves half the budget
+    whole = pipeline.build_prompt(request)[0].split()
+    backend.held = whole[: len(whole) - 60]
+    assert not pipeline.complete(request).cold
+    backend.held = whole[:10]
+    assert pipeline.complete(request).cold
+
+    unbudgeted = CompletionEngine(KVBackend("x"), _cold(0), repo_name="demo", retriever=CountingRetriever())
+    out = unbudgeted.complete(request)
+    assert not out.cold and "<|file_sep|>lib/io.py" in out.prompt
+
+
+def test_backends_that_cannot_say_what_they_hold_always_get_the_whole_prompt() -> None:
+    backend = HealingBackend("x")  # no uncached_tokens: a remote engine
+    out = CompletionEngine(backend, _cold(8), repo_name="demo", retriever=CountingRetriever()).complete(
+        CompletionInput("app/main.py", LONG + AFTER, len(LONG), "python")
+    )
+    assert not out.cold and "<|file_sep|>lib/io.py" in out.prompt
+
+
+def test_typing_on_line_after_line_reuses_the_cold_prompts_front() -> None:
+    backend = KVBackend("x")
+    pipeline = CompletionEngine(backend, _cold(160), repo_name="demo", retriever=CountingRetriever())
+    body = "import json\n\n" + "".join(f"x{n} = read_json('f{n}')\n" for n in range(80))
+    starts, prefilled = [], []
+    for line in range(6):  # the user types a line, then the next, without a pause
+        head = body + "".join(f"z{n} = {n}\n" for n in range(line))
+        held = backend.uncached_tokens(pipeline.prompt("app/main.py", head, AFTER, [], cold=True))
+        out = pipeline.complete(CompletionInput("app/main.py", head + AFTER, len(head), "python"))
+        assert out.cold
+        starts.append(out.prompt.split("<|fim_prefix|>")[1].split()[0])
+        prefilled.append(held)
+    assert len(set(starts)) <= 2  # the window's start moves in steps, not with every line
+    assert sorted(prefilled)[-2] < 60  # most lines prefill the new line and the suffix, not the window

@@ -370,3 +370,13 @@ def test_the_baselines_get_only_their_own_source() -> None:
         }
         assert enabled == {"retrieval"}, context
     assert not context_settings(Settings(), "infile", realtime=False).context.enabled
+
+
+def test_every_task_is_measured_with_the_whole_prompt() -> None:
+    from housecoder.config import Settings
+    from housecoder.evaluation.runner import context_settings
+
+    # each task is a file the model holds nothing of: no cold prompt, whatever the realtime budgets
+    for realtime in (False, True):
+        settings = context_settings(Settings(), "housecoder", realtime=realtime)
+        assert settings.completion.cold_prefill_tokens == 0 and Settings().completion.cold_prefill_tokens > 0

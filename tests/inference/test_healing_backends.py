@@ -128,3 +128,15 @@ def test_each_keystroke_of_a_line_prefills_only_its_new_tokens(backend: Any) -> 
     # after the line's first keystroke: the typed word's tokens, never the suffix
     assert max(prefilled[1:]) <= 5, prefilled
     assert psm > 40  # what a psm keystroke would have to prefill at least: the suffix and the control tokens
+
+
+def test_the_backend_says_how_much_of_a_prompt_it_would_prefill(backend: Any) -> None:
+    first, other = _prompt("        return "), _prompt("        value = ").replace("load_config", "read_all")
+    generation = backend.generate(GenerationRequest(first, 2, single_line=True))
+    assert backend.uncached_tokens(first) == 0  # the live context holds it
+    assert backend.uncached_tokens(first + "x") <= 2
+    assert backend.uncached_tokens(other) >= backend.count_tokens(other) - 20  # shares only the file's start
+    backend.generate(GenerationRequest(other, 2, single_line=True))
+    if backend.runtime == "llama.cpp":  # it saves a copy of the state it leaves; transformers crops its own
+        assert backend.uncached_tokens(first) <= 1
+    assert generation.prompt_tokens == backend.count_tokens(first)

@@ -46,11 +46,13 @@ def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
     from housecoder.inference.stopping import out_of_time
     from housecoder.inference.streaming import run_generation
 
-    assert not out_of_time("x = 1", " 1", 5.0, 1.0)  # the line is not finished yet
+    assert not out_of_time("x = 1", " 1", 1.5, 1.0)  # the line is not finished yet
     assert not out_of_time("x = 1\n", "\n", 0.5, 1.0) and not out_of_time("x = 1\n", "\n", 5.0, None)
-    assert out_of_time("x = 1\n  ", "\n  ", 5.0, 1.0)
+    assert out_of_time("x = 1\n  ", "\n  ", 1.5, 1.0)
     # the line end came before the budget ran out: wait for the next
-    assert not out_of_time("x = 1\ny", "y", 5.0, 1.0)
+    assert not out_of_time("x = 1\ny", "y", 1.5, 1.0)
+    # twice the budget: stop even inside a line (a line that never ends must not hold the model)
+    assert out_of_time("x = 1\ny", "y", 2.5, 1.0) and out_of_time("'a very long", " long", 2.5, 1.0)
     pieces = ["a = 1", "\n    b", " = 2", "\n", "c = 3\n"]
 
     def generate(max_seconds: float | None) -> tuple[str, str]:

@@ -55,3 +55,18 @@ def test_with_the_real_tokenizer_the_budget_holds() -> None:
         assert count(kept) <= budget and source.endswith(kept)
         head = trim_suffix(source, budget, count)
         assert count(head) <= budget and source.startswith(head)
+
+
+def test_a_stepped_prefix_keeps_its_start_while_the_cursor_moves_down() -> None:
+    def head(lines: int) -> str:
+        return "".join(f"w{n}\n" for n in range(lines))
+
+    starts = []
+    for lines in range(100, 120):
+        kept = trim_prefix(head(lines), 40, words, step_lines=16)
+        assert words(kept) <= 40 and head(lines).endswith(kept)
+        starts.append(int(kept.split()[0][1:]))
+    assert starts == [64] * 5 + [80] * 15  # the start moves in steps of 16 lines, never past the budget
+    assert trim_prefix(head(100), 40, words) == "".join(f"w{n}\n" for n in range(60, 100))
+    # too few lines to step: the plain tail
+    assert trim_prefix("a b c\nd e f\ng", 4, words, step_lines=16) == "d e f\ng"
