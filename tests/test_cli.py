@@ -79,6 +79,10 @@ def test_cursor_outside_the_file(line: int, col: int | None, message: str) -> No
         (["stats", ".", "--since", "forever"], "--since 'forever': give a span such as 12h, 7d or 2w"),
         (["stats", "nope"], "nope: not a directory"),
         (["bench", "make-tasks", ".", "--from-history", "-o", "t.jsonl"], "no kept or rewritten suggestions"),
+        (
+            ["bench", "latency", ".", "--runtimes", "llama.cpp", "--config", "gone.toml"],
+            "no such config file",
+        ),
     ],
 )
 def test_user_errors_are_one_red_line_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:

@@ -70,10 +70,14 @@ def _python_files(root: Path) -> list[Path]:
     ]
 
 
-def _settings(state: State, root: Path, runtime: str, url: str | None, keep_cache: bool) -> Any:
-    from housecoder.config import Settings, merge_sections
+def _settings(
+    state: State, root: Path, runtime: str, url: str | None, keep_cache: bool, config: Path | None = None
+) -> Any:
+    from housecoder.config import Settings, apply_config_file, merge_sections
 
     settings: Settings = state.settings(root)
+    if config is not None:
+        settings = apply_config_file(settings, config)
     overrides = copy.deepcopy(RUNTIMES[runtime])
     if url:
         overrides["inference"]["url"] = url
@@ -168,6 +172,13 @@ def latency(
             help="The user pauses this long before typing each line (idle prefill's case); 0: types at once.",
         ),
     ] = 0,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A housecoder.toml-style file applied on top of the project settings (each runtime).",
+        ),
+    ] = None,
 ) -> None:
     """Replay typing sessions on each runtime: latency at pauses, time to first token, prefill with and
     without KV reuse, peak memory."""
@@ -192,6 +203,10 @@ def latency(
     from housecoder.indexer.service import index_repository
 
     settings = state.settings(root)
+    if config is not None:
+        from housecoder.config import apply_config_file
+
+        settings = apply_config_file(settings, config)  # a bad file stops here, in one line
     index_repository(root, settings, store_for(settings), RichProgress(stderr_console()))
     results: dict[str, Any] = {}
     console = stderr_console()
@@ -230,6 +245,7 @@ def latency(
                 str(line_pause_ms),
                 *(["--url", url] if url else []),
                 *(["--with-completion-cache"] if keep_cache else []),
+                *(["--config", str(config.resolve())] if config else []),
             ]
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
@@ -309,6 +325,7 @@ def latency_worker(
     url: Annotated[str | None, typer.Option("--url")] = None,
     keep_cache: Annotated[bool, typer.Option("--with-completion-cache")] = False,
     line_pause_ms: Annotated[int, typer.Option("--line-pause-ms")] = 0,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """One runtime's replay, printed as JSON (run by `bench latency` in its own process)."""
     from housecoder.benchmarks.replay import as_rows, replay, summarize
@@ -319,7 +336,7 @@ def latency_worker(
 
     state: State = ctx.obj
     root = repo.resolve()
-    settings = _settings(state, root, runtime, url, keep_cache)
+    settings = _settings(state, root, runtime, url, keep_cache, config)
     started = time.perf_counter()
     backend = load_backend(settings)
     load_seconds = time.perf_counter() - started
