@@ -59,12 +59,16 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
     return text
 
 
-def out_of_time(text: str, piece: str, elapsed_s: float, max_seconds: float | None) -> bool:
+def out_of_time(
+    text: str, piece: str, elapsed_s: float, max_seconds: float | None, decoding_s: float = 0.0
+) -> bool:
     """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text,
-    or at once after twice that (a line that never ends must not hold the model)."""
+    or at once when decoding alone (`decoding_s`, after the first token) has taken that long: a line that
+    never ends must not hold the model, and a slow prefill must not cut the first line. A budget of 0 s is
+    spent before the first token: the first line end."""
     if max_seconds is None or elapsed_s <= max_seconds:
         return False
-    return elapsed_s > 2 * max_seconds or ("\n" in piece and bool(_ENDED_LINE.search(text)))
+    return 0 < max_seconds < decoding_s or ("\n" in piece and bool(_ENDED_LINE.search(text)))
 
 
 def whole_lines(text: str) -> str:
@@ -122,7 +126,9 @@ class Decoding:
         if why:
             self.stopped_by = why
             return True
-        if out_of_time(self.text, piece, self.elapsed(), request.max_seconds):
+        elapsed = self.elapsed()
+        decoding = elapsed - (elapsed if self.first_token_seconds is None else self.first_token_seconds)
+        if out_of_time(self.text, piece, elapsed, request.max_seconds, decoding):
             self.stopped_by, self.text = "time", whole_lines(self.text)
             return True
         return False
