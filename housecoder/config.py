@@ -149,7 +149,7 @@ class CompletionConfig(_Section):
         default=3000,
         ge=0,
         description="once a request has taken this long (prefill included), "
-        "decoding ends at the next line end, and at once when decoding alone took this long; 0: no limit",
+        "decoding ends at the next line end (in a block, at once when one line took this long alone); 0: no limit",
     )
     cold_prefill_tokens: int = Field(
         default=512,

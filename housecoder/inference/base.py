@@ -99,7 +99,7 @@ class Backend(Protocol):
 
         Stops at the first of: the model's end of text ("eos"; never with `end_of_text=False`), a stop string
         ("stop_string"), the end of the first non-blank line of a single-line request ("newline"),
-        `scope_ended` ("scope"), a line end once `max_seconds` are spent, or at once when decoding alone took that long ("time": whole lines kept),
+        `scope_ended` ("scope"), a line end once `max_seconds` are spent, or, in a multi-line one, at once when one line took that long alone ("time": whole lines kept),
         `max_new_tokens` ("length"; 0 only prefills), or `cancel` set or past its deadline, checked before
         the first token and between two tokens ("cancelled": what was written so far, nothing when set
         before the call). The text is cut at the stop string and at the end of a single-line request's line,

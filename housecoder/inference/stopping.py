@@ -60,20 +60,20 @@ def cut(text: str, *, single_line: bool, stop_strings: Sequence[str]) -> str:
 
 
 def out_of_time(
-    text: str, piece: str, elapsed_s: float, max_seconds: float | None, decoding_s: float = 0.0
+    text: str, piece: str, elapsed_s: float, max_seconds: float | None, line_s: float = 0.0
 ) -> bool:
     """True once `max_seconds` have passed and the newest `piece` of `text` ended a line with visible text,
-    or at once when decoding alone (`decoding_s`, after the first token) has taken that long: a line that
-    never ends must not hold the model, and a slow prefill must not cut the first line. A budget of 0 s is
-    spent before the first token: the first line end."""
+    or at once when the line being written has alone been decoding that long (`line_s`; the caller passes
+    it for multi-line completions, where a line that never ends must not hold the model). A budget of 0 s
+    is spent before the first token: the first line end."""
     if max_seconds is None or elapsed_s <= max_seconds:
         return False
-    return 0 < max_seconds < decoding_s or ("\n" in piece and bool(_ENDED_LINE.search(text)))
+    return 0 < max_seconds < line_s or ("\n" in piece and bool(_ENDED_LINE.search(text)))
 
 
 def whole_lines(text: str) -> str:
-    """`text` up to its last line break (what the newest token began of the next line is dropped)."""
-    return text[: text.rfind("\n")] if "\n" in text else text
+    """`text` up to its last line break: the line the newest token began, or never ended, is dropped."""
+    return text[: text.rfind("\n")] if "\n" in text else ""
 
 
 class Decoding:
@@ -89,6 +89,7 @@ class Decoding:
         self.text = ""
         self.stopped_by = "length"
         self.first_token_seconds: float | None = None
+        self.line_started: float | None = None  # when the line being written began (elapsed seconds)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -127,8 +128,12 @@ class Decoding:
             self.stopped_by = why
             return True
         elapsed = self.elapsed()
-        decoding = elapsed - (elapsed if self.first_token_seconds is None else self.first_token_seconds)
-        if out_of_time(self.text, piece, elapsed, request.max_seconds, decoding):
+        if self.line_started is None or "\n" in piece:
+            self.line_started = elapsed
+        line = (
+            0.0 if request.single_line else elapsed - self.line_started
+        )  # one line: max_new_tokens bounds it
+        if out_of_time(self.text, piece, elapsed, request.max_seconds, line):
             self.stopped_by, self.text = "time", whole_lines(self.text)
             return True
         return False

@@ -13,7 +13,7 @@ returns are `stopping.Decoding`'s, which the remote runtime applies too.
 With token healing (`housecoder.inference.healing`) the first tokens must write
 the bytes dropped from the prompt's end again; the text streamed, checked and
 returned is what follows them. Those tokens count against `max_new_tokens` too.
-Once `max_seconds` are spent the generation ends at the next line end, and at once when decoding alone took that long.
+Once `max_seconds` are spent the generation ends at the next line end, and in a multi-line one at once when one line took that long alone.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_scope_check_stops_a_multi_line_generation_and_keeps_its_text() -> None:
 
 def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
     from housecoder.inference.base import GenerationRequest
-    from housecoder.inference.stopping import out_of_time
+    from housecoder.inference.stopping import out_of_time, whole_lines
     from housecoder.inference.streaming import run_generation
 
     assert not out_of_time("x = 1", " 1", 1.5, 1.0)  # the line is not finished yet
@@ -51,10 +51,11 @@ def test_a_spent_time_budget_ends_at_a_line_end_and_keeps_whole_lines() -> None:
     assert out_of_time("x = 1\n  ", "\n  ", 1.5, 1.0)
     # the line end came before the budget ran out: wait for the next
     assert not out_of_time("x = 1\ny", "y", 1.5, 1.0)
-    # decoding alone took the budget: stop even inside a line (a line that never ends must not hold the
-    # model); a slow prefill alone never cuts a line
+    # the line being written has taken the budget alone: stop inside it (a line that never ends must not
+    # hold the model); a slow prefill never cuts a line
     assert out_of_time("x = 1\ny", "y", 2.5, 1.0, 1.5) and out_of_time("'a very long", " long", 2.5, 1.0, 1.5)
     assert not out_of_time("'a very long", " long", 9.0, 1.0, 0.5)
+    assert whole_lines("x = 1\n    'a very long") == "x = 1" and whole_lines("'a very long") == ""
     pieces = ["a = 1", "\n    b", " = 2", "\n", "c = 3\n"]
 
     def generate(max_seconds: float | None) -> tuple[str, str]:
