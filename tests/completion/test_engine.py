@@ -13,6 +13,7 @@ from housecoder.config import Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.errors import CannotHeal
+from housecoder.inference.prefix_cache import common_prefix
 from housecoder.inference.streaming import run_generation
 
 
@@ -435,12 +436,7 @@ class KVBackend(HealingBackend):
 
     def uncached_tokens(self, prompt: str) -> int:
         words = prompt.split()
-        shared = 0
-        for held, word in zip(self.held, words, strict=False):
-            if held != word:
-                break
-            shared += 1
-        return len(words) - shared
+        return len(words) - common_prefix(self.held, words)
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         self.held = request.prompt.split()

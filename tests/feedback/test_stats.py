@@ -6,23 +6,20 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from feedback_fixture import suggestion as make_suggestion
+
 from housecoder.feedback.stats import NO_ACCEPTS, render, summarize, today, write_chart
-from housecoder.feedback.store import Check, FeedbackStore, Suggestion
+from housecoder.feedback.store import Check, FeedbackStore
 from housecoder.numeric import percentile
 
-BASE = Suggestion(
+BASE = make_suggestion(
+    0,
     id="a",
     shown_at=1_700_000_000.0,
     path="app/x.py",
-    language="python",
-    kind="line",
-    context=True,
-    adapter=None,
-    layout="line-start",
     latency_ms=100.0,
     text="return total",
     before="def f():\n    ",
-    after="\n",
     cursor=13,
 )
 

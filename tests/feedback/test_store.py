@@ -8,27 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from feedback_fixture import suggestion
 
-from housecoder.feedback.store import Check, FeedbackStore, Suggestion
-
-
-def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Suggestion:
-    base = Suggestion(
-        id=f"s{number}",
-        shown_at=shown_at + number,
-        path="app/main.py",
-        language="python",
-        kind="line",
-        context=True,
-        adapter=None,
-        layout="line-start",
-        latency_ms=120.0 + number,
-        text="return value",
-        before="def f(value):\n    ",
-        after="\n",
-        cursor=18,
-    )
-    return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+from housecoder.feedback.store import Check, FeedbackStore
 
 
 def test_a_suggestion_and_its_fate_read_back(tmp_path: Path) -> None:

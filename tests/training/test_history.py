@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from housecoder.feedback.store import Check, FeedbackStore, Suggestion, store_path
+from feedback_fixture import suggestion as make_suggestion
+
+from housecoder.feedback.store import Check, FeedbackStore, store_path
 from housecoder.training import evaluate
 from housecoder.training.job import TrainJob
 from housecoder.training.preparation import HISTORY_FILE, SAMPLES_FILE, read_samples
@@ -38,15 +40,10 @@ def record(root: Path, settings: Any, answers: Sequence[str] | None = None) -> N
         start = text.index(line) + len(line) - len(line.lstrip())
         end = start + len(line.strip())
         kept = answers[number] if answers is not None else text[start:end]
-        suggestion = Suggestion(
+        suggestion = make_suggestion(
+            number,
             id=f"h{number}",
-            shown_at=1_000.0 + number,
             path=file,
-            language="python",
-            kind="line",
-            context=True,
-            adapter=None,
-            layout="line-start",
             latency_ms=90.0,
             text=kept,
             before=text[:start],
