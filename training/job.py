@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import Settings
+from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
@@ -245,42 +246,34 @@ class TrainJob:
         settings = sample_settings(self.settings)
         held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
         which = "with the adapter" if adapter else "base model"
-        found = {
-            HELD_OUT: evaluate.generate(
+
+        def generate(
+            tasks: Sequence[Task], context: str, label: str, retriever: Retriever | None = None
+        ) -> list[Record]:
+            return evaluate.generate(
                 prepared.generator,
                 settings,
-                held,
+                tasks,
                 results,
-                context=evaluate.HELD_OUT_CONTEXT,
+                context=context,
                 adapter=adapter,
-                retriever=prepared.retriever,
+                retriever=retriever,
                 progress=self.progress,
-                label=f"held-out completions, {which}",
+                label=f"{label}, {which}",
             )
+
+        found = {
+            HELD_OUT: generate(held, evaluate.HELD_OUT_CONTEXT, "held-out completions", prepared.retriever)
         }
         forgetting = self.forgetting_tasks()
         if forgetting:
-            found[FORGETTING] = evaluate.generate(
-                prepared.generator,
-                settings,
-                forgetting,
-                results,
-                context=evaluate.FORGETTING_CONTEXT,
-                adapter=adapter,
-                progress=self.progress,
-                label=f"forgetting check, {which}",
-            )
+            found[FORGETTING] = generate(forgetting, evaluate.FORGETTING_CONTEXT, "forgetting check")
         if prepared.history:
-            found[HISTORY] = evaluate.generate(
-                prepared.generator,
-                settings,
+            found[HISTORY] = generate(
                 evaluate.relabel(prepared.history, HISTORY),
-                results,
-                context=evaluate.HELD_OUT_CONTEXT,
-                adapter=adapter,
-                retriever=prepared.retriever,
-                progress=self.progress,
-                label=f"your own suggestions, {which}",
+                evaluate.HELD_OUT_CONTEXT,
+                "your own suggestions",
+                prepared.retriever,
             )
         return found
 
