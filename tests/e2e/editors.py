@@ -1,5 +1,5 @@
-"""What the real-editor tests share: whether this is CI, the default model's store, and what the server
-recorded of the suggestions (`housecoder stats --json`)."""
+"""What the real-editor tests share: whether this is CI, the default model's store, what the server
+recorded of the suggestions (`housecoder stats --json`), and the Neovim drivers' spec and environment."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 IN_CI = os.environ.get("CI") == "true"
+NEOVIM_SNIPPET_DIR = Path(__file__).resolve().parents[2] / "editor-client" / "neovim"
 
 
 def default_model_store() -> Path:
@@ -42,3 +43,22 @@ def feedback_stats(workspace: Path, cache_dir: str) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr[-2000:]
     figures: dict[str, Any] = json.loads(proc.stdout)
     return figures
+
+
+def neovim_spec(workdir: Path, repo: Path, settings: dict[str, Any], **extra: Any) -> dict[str, str]:
+    """Write the Neovim driver's `spec.json` in `workdir` (the housecoder server, logging to
+    `workdir/server.log`, with `settings`, on `repo`/shop/checkout.py, and `extra`); returns the environment
+    that points Neovim at it, with Neovim's own state and logs under `workdir/nvim-home`."""
+    spec = {
+        "snippet_dir": str(NEOVIM_SNIPPET_DIR),
+        "cmd": [sys.executable, "-m", "housecoder", "-v", "serve", "--log-file", str(workdir / "server.log")],
+        "settings": settings,
+        "file": str(repo / "shop" / "checkout.py"),
+        **extra,
+    }
+    (workdir / "spec.json").write_text(json.dumps(spec))
+    home = workdir / "nvim-home"
+    env = os.environ | {"HOUSECODER_NVIM_SPEC": str(workdir / "spec.json"), "LANCEDB_LOG": "error"}
+    return env | {
+        f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")
+    }

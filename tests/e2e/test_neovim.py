@@ -12,19 +12,16 @@ skip, except in CI (CI=true), where they fail.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from editors import IN_CI, default_model_store
+from editors import IN_CI, default_model_store, neovim_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).parent / "nvim" / "complete.lua"
-SNIPPET_DIR = ROOT / "editor-client" / "neovim"
 CURSOR = (8, 11)  # shop/checkout.py, after "    return "
 EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 
@@ -46,22 +43,17 @@ def run_neovim(
     nvim: str, workdir: Path, repo: Path, settings: dict[str, Any], *, timeout_s: int
 ) -> dict[str, Any]:
     """Run the driver on `repo`/shop/checkout.py at CURSOR; returns what it wrote (fails with the logs)."""
-    log = workdir / "server.log"
-    spec = {
-        "snippet_dir": str(SNIPPET_DIR),
-        "cmd": [sys.executable, "-m", "housecoder", "-v", "serve", "--log-file", str(log)],
-        "settings": settings,
-        "file": str(repo / "shop" / "checkout.py"),
-        "line": CURSOR[0],
-        "col": CURSOR[1],
-        "index": True,
-        "timeout_ms": (timeout_s - 30) * 1000,
-        "output": str(workdir / "result.json"),
-    }
-    (workdir / "spec.json").write_text(json.dumps(spec))
-    home = workdir / "nvim-home"  # Neovim's own state and logs stay in the test's directory
-    env = os.environ | {"HOUSECODER_NVIM_SPEC": str(workdir / "spec.json"), "LANCEDB_LOG": "error"}
-    env |= {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")}
+    log, home, output = workdir / "server.log", workdir / "nvim-home", workdir / "result.json"
+    env = neovim_spec(
+        workdir,
+        repo,
+        settings,
+        line=CURSOR[0],
+        col=CURSOR[1],
+        index=True,
+        timeout_ms=(timeout_s - 30) * 1000,
+        output=str(output),
+    )
     command = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {DRIVER}"]
     try:
         proc = subprocess.run(
@@ -76,9 +68,7 @@ def run_neovim(
         returncode, stderr = proc.returncode, proc.stderr
     except subprocess.TimeoutExpired as err:
         returncode, stderr = -1, f"timed out after {timeout_s} s; {err.stderr!r}"
-    result: dict[str, Any] = (
-        json.loads(spec_output.read_text()) if (spec_output := Path(spec["output"])).exists() else {}
-    )
+    result: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     server_log = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
     nvim_log = home / "cache" / "nvim" / "lsp.log"
     client_log = nvim_log.read_text(errors="replace").splitlines()[-30:] if nvim_log.exists() else []

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from editors import IN_CI, feedback_stats
+from editors import IN_CI, feedback_stats, neovim_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 NEOVIM = "0.11.4"
 NVIM = ROOT / ".cache" / "editor-e2e" / f"nvim-{NEOVIM}" / "bin" / "nvim"
 SETUP = Path(__file__).parent / "nvim" / "inline.lua"
-SNIPPET_DIR = ROOT / "editor-client" / "neovim"
 LINE = 9  # shop/checkout.py: "    return " ends gross_total
 
 
@@ -84,18 +81,8 @@ class Editor:
 def neovim(
     nvim: Path, workdir: Path, repo: Path, settings: dict[str, Any], ghost_text: bool
 ) -> Iterator[Editor]:
-    log = workdir / "server.log"
-    spec = {
-        "snippet_dir": str(SNIPPET_DIR),
-        "cmd": [sys.executable, "-m", "housecoder", "-v", "serve", "--log-file", str(log)],
-        "settings": settings,
-        "file": str(repo / "shop" / "checkout.py"),
-        "ghost_text": ghost_text,
-    }
-    (workdir / "spec.json").write_text(json.dumps(spec))
-    home = workdir / "nvim-home"
-    env = os.environ | {"HOUSECODER_NVIM_SPEC": str(workdir / "spec.json"), "LANCEDB_LOG": "error"}
-    env |= {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")}
+    env = neovim_spec(workdir, repo, settings, ghost_text=ghost_text)
+    log, home = workdir / "server.log", workdir / "nvim-home"
     socket = workdir / "nvim.sock"
     command = [str(nvim), "--headless", "--listen", str(socket), "-u", "NONE", "-i", "NONE", "-n"]
     proc = subprocess.Popen(
