@@ -210,6 +210,11 @@ class ContextConfig(_Section):
         description="also look up the classes of the receivers near the cursor "
         "(`self.store.` -> Store, the current class's bases for `self.`), first",
     )
+    modules: bool = Field(
+        default=False,
+        description="also outline the repository modules used near the cursor "
+        "(`exceptions.` after `from . import exceptions` -> the top level of exceptions.py)",
+    )
     near_lines: int = Field(
         default=12, ge=1, description="lines around the cursor whose identifiers are looked up"
     )

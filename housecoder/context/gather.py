@@ -20,6 +20,7 @@ from typing import Protocol
 from housecoder.config import ContextConfig
 from housecoder.context.assemble import CountTokens, assemble
 from housecoder.context.identifiers import lookup_names
+from housecoder.context.modules import module_files, module_receivers
 from housecoder.context.receivers import receiver_types
 from housecoder.context.rest_of_file import Part, rest_of_file
 from housecoder.context.snippets import ContextSnippet
@@ -45,6 +46,11 @@ class Retriever(Protocol):
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         """The `k` line windows of the repository outside `exclude_path` whose names are most like
         `query`'s (identifier Jaccard), best first, none overlapping another."""
+        ...
+
+    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
+        """For each module (its possible paths, `housecoder.context.modules.module_files`), the outline of
+        the first indexed file outside `exclude_path` that matches, in the order given."""
         ...
 
 
@@ -116,6 +122,7 @@ class ContextPlan:
     query: str
     names: tuple[str, ...]
     window_query: str = ""  # the look-alike windows' query: the last `window_lines` settled lines
+    modules: tuple[tuple[str, ...], ...] = ()  # the possible paths of each module used near the cursor
 
 
 def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
@@ -127,12 +134,18 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     if config.receivers:  # the classes of the receivers near the cursor come first
         types = receiver_types(prefix, request.suffix, request.language, config.near_lines)
         names = list(dict.fromkeys([*types, *names]))[: config.max_identifiers]
-    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
+    modules: tuple[tuple[str, ...], ...] = ()
+    if config.modules:
+        used = module_receivers(prefix, request.suffix, request.language, config.near_lines)
+        found = (module_files(module, request.path, request.language) for module in used)
+        modules = tuple(paths for paths in found if paths)
+    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]), modules)
 
 
 SOURCE_ORDER = (
     "rest_of_file",
     "definitions",
+    "modules",
     "similar",
     "retrieval",
     "open_documents",
@@ -154,6 +167,11 @@ def _sources(
         sources["definitions"] = (
             config.definitions_ms,
             lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines),
+        )
+    if retriever is not None and wanted.modules:
+        sources["modules"] = (
+            config.definitions_ms,
+            lambda: retriever.modules(wanted.modules, request.path),
         )
     if retriever is not None and config.retrieval and query.strip():
         sources["retrieval"] = (

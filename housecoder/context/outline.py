@@ -94,14 +94,14 @@ def outline(text: str, kind: str, max_lines: int) -> str:
     if lines[-1].strip() in _CLOSERS and _indent(lines[-1]) < body_indent:
         closing, last = lines[-1].rstrip(), len(lines) - 1
     doc = _docstring_head(lines, body[0])
-    members = _members(lines[head:last], body_indent) if kind in CONTAINER_KINDS else []
-    if doc is None and not members:  # `def f(x): ...`, `void f() { ... }`
+    listed = members(lines[head:last], body_indent) if kind in CONTAINER_KINDS else []
+    if doc is None and not listed:  # `def f(x): ...`, `void f() { ... }`
         return "\n".join([*header[:-1], _elide(header[-1])])
-    kept = header + ([doc] if doc is not None else []) + (members or [" " * body_indent + "..."])
+    kept = header + ([doc] if doc is not None else []) + (listed or [" " * body_indent + "..."])
     return "\n".join(kept + ([closing] if closing is not None else []))
 
 
-def _members(lines: list[str], indent: int) -> list[str]:
+def members(lines: list[str], indent: int) -> list[str]:
     """The lines at member indentation (attributes, decorators, method signatures), bodies elided; comments
     and docstrings left out."""
     kept: list[str] = []

@@ -40,6 +40,9 @@ class WindowRetriever:
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
         return []
 
+    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
+        return []
+
 
 UNKNOWN_LINES = 1_000_000
 
@@ -75,4 +78,7 @@ class ProvidedRetriever:
         return found
 
     def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        return []
+
+    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
         return []
