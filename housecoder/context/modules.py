@@ -21,15 +21,17 @@ from housecoder.context.outline import members
 
 LANGUAGES = frozenset(["python", "typescript", "tsx", "javascript"])
 MODULE_OUTLINE_LINES = 16  # about 150 tokens: a module has many members, the budget is 384 for all snippets
-_PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+?)[ \t]*(?:#.*)?$", re.MULTILINE)
+# every pattern is linear: no two adjacent parts can match the same character, spans are bounded
+_PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#]*)", re.MULTILINE)
 _PY_FROM = re.compile(
-    r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(?:\(([^)]{0,4000})\)|([^\n#(]+))", re.MULTILINE
+    r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(?:\(([^)]{0,4000})\)|([^\n#(]+))", re.MULTILINE
 )
 _JS_NAMESPACE = re.compile(
     r"^[ \t]*import[ \t]+\*[ \t]+as[ \t]+([A-Za-z_$][\w$]*)[ \t]+from[ \t]+['\"]([^'\"\n]+)['\"]",
     re.MULTILINE,
 )
 _JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.tsx", "/index.js")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from|export[ \t]+\*)[ \t]")
 
 
@@ -42,7 +44,9 @@ def imported_modules(text: str, language: str | None) -> dict[str, str]:
         for match in _PY_IMPORT.finditer(text):
             for part in match.group(1).split(","):
                 words = part.split()
-                if len(words) == 3 and words[1] == "as":
+                if not words or not _DOTTED.fullmatch(words[0]):
+                    continue
+                if len(words) == 3 and words[1] == "as" and IDENTIFIER.fullmatch(words[2]):
                     found[words[2]] = words[0]
                 elif len(words) == 1:
                     found[words[0].split(".")[0]] = words[0].split(".")[0]

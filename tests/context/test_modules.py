@@ -127,3 +127,25 @@ def test_a_module_outline_keeps_its_top_level_names_and_signatures() -> None:
         "class FormatParseError(ValueError): ...",
     ]
     assert module_outline("import os\n") == ""
+
+
+HOSTILE = {
+    "spaces after import": "import " + " " * 200_000 + "(",
+    "dots after from": "from " + "." * 200_000 + " (",
+    "an unclosed import": "from a import (" + "b, " * 70_000,
+    "a long word": "import a\nx = " + "a" * 200_000 + ".b",
+    "a long chain": "import a\n" + "a." * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_text_takes_linear_time(name: str) -> None:
+    # linear takes well under a second on these; a quadratic pattern takes minutes. The bound only tells them apart.
+    import time
+
+    text = HOSTILE[name]
+    started = time.perf_counter()
+    module_receivers(text, text, "python", 12)
+    imported_modules(text, "python")
+    module_outline(text)
+    assert time.perf_counter() - started < 30
