@@ -138,14 +138,16 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     if config.modules:
         used = module_receivers(prefix, request.suffix, request.language, config.near_lines)
         found = (module_files(module, request.path, request.language) for module in used)
-        modules = tuple(paths for paths in found if paths)
+        modules = tuple(paths for paths in found if paths)[:MAX_MODULES]
     return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]), modules)
 
 
+MAX_MODULES = 2  # module outlines are long (up to 16 lines): the nearest two
+
 SOURCE_ORDER = (
     "rest_of_file",
+    "modules",  # a module named near the cursor as `name.` says more than a name looked up
     "definitions",
-    "modules",
     "similar",
     "retrieval",
     "open_documents",

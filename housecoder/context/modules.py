@@ -31,6 +31,8 @@ _JS_NAMESPACE = re.compile(
     re.MULTILINE,
 )
 _JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.tsx", "/index.js")
+_PRIVATE = re.compile(r"(?:async[ \t]+)?(?:def[ \t]+|class[ \t]+)?_")  # `_x = `, `def _f`, `__all__`
+_CLOSERS = frozenset(")]}")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from|export[ \t]+\*)[ \t]")
 
@@ -123,8 +125,22 @@ def matches(candidate: str, path: str) -> bool:
 
 
 def module_outline(text: str, max_lines: int = MODULE_OUTLINE_LINES) -> str:
-    """A module's top level without its imports: class and function signatures with bodies elided,
-    constants and assignments; at most `max_lines` lines."""
-    lines = text.split("\n")
-    kept = [line for line in members(lines, 0) if not _IMPORT_LINE.match(line)]
-    return "\n".join(kept[:max_lines])
+    """A module's public top level: class and function signatures with bodies elided, constants and
+    assignments; imports, `__all__` and private names (`_x`) left out; at most `max_lines` lines, whole
+    statements only."""
+    statements: list[list[str]] = []
+    for line in members(text.split("\n"), 0):
+        opens = line[:1] not in " \t" and line.strip()[:1] not in _CLOSERS
+        if opens and not (statements and statements[-1][-1].startswith("@")):
+            statements.append([line])
+        elif statements:
+            statements[-1].append(line)
+    kept: list[str] = []
+    for statement in statements:
+        head = next((line for line in statement if not line.startswith("@")), statement[0])
+        if _IMPORT_LINE.match(head) or _PRIVATE.match(head):
+            continue
+        if len(kept) + len(statement) > max_lines:
+            break
+        kept += statement
+    return "\n".join(kept)

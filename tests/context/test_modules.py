@@ -98,7 +98,15 @@ MODULE = '''"""Errors."""
 import os
 from typing import Any
 
+__all__ = [
+    "resolve",
+]
 LIMIT = 10
+_CACHE: dict[str, Any] = {}
+
+
+def _helper() -> None:
+    pass
 
 
 class FormatParseError(ValueError):
@@ -112,15 +120,22 @@ def resolve(model_id: str,
             strict: bool = False) -> type:
     """Find the provider."""
     return os.environ[model_id]
+
+
+@cache
+def names() -> list[str]:
+    return []
 '''
 
 
-def test_a_module_outline_keeps_its_top_level_names_and_signatures() -> None:
+def test_a_module_outline_keeps_its_public_top_level_names_and_signatures() -> None:
     assert module_outline(MODULE).split("\n") == [
         "LIMIT = 10",
         "class FormatParseError(ValueError): ...",
         "def resolve(model_id: str,",
         "            strict: bool = False) -> type: ...",
+        "@cache",
+        "def names() -> list[str]: ...",
     ]
     assert module_outline(MODULE, max_lines=2).split("\n") == [
         "LIMIT = 10",
