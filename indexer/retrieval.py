@@ -8,6 +8,7 @@ they would leak the answer.
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,7 +34,7 @@ class IndexRetriever:
         self.embedder = embedder
         self._windows: WindowIndex | None = None
         self._windows_lock = threading.Lock()
-        self._paths: list[str] | None = None
+        self._by_name: dict[str, list[str]] | None = None  # file name -> indexed paths, for module lookups
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
         rows = self.store.definitions_of(names, exclude_path)
@@ -93,12 +94,21 @@ class IndexRetriever:
         return self.windows().search(query, exclude_path=exclude_path, k=k, max_lines=max_lines)
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        if self._paths is None:  # the server opens a new retriever after each index update
-            self._paths = sorted(self.store.files())
+        by_name = self._by_name
+        if by_name is None:  # built once: the server opens a new retriever after each index update
+            by_name = {}
+            for indexed in sorted(self.store.files()):
+                by_name.setdefault(posixpath.basename(indexed), []).append(indexed)
+            self._by_name = by_name
         found: list[str] = []
         for options in candidates:
             path = next(
-                (p for option in options for p in self._paths if p != exclude_path and matches(option, p)),
+                (
+                    p
+                    for option in options
+                    for p in by_name.get(posixpath.basename(option), ())
+                    if p != exclude_path and matches(option, p)
+                ),
                 None,
             )
             if path is not None and path not in found:
