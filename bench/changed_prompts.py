@@ -25,10 +25,8 @@ from housecoder.evaluation.runner import Runner, RunSpec
 from housecoder.evaluation.tasks import Task, read_tasks
 
 
-def _prompts(settings: Settings, tasks: list[Task], run: str) -> dict[str, str]:
-    progress = RichProgress(stderr_console())
-    backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
-    runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
+def _prompts(backend: PromptOnlyBackend, settings: Settings, tasks: list[Task], run: str) -> dict[str, str]:
+    runner = Runner(backend, settings, open_index=_index_opener(settings, RichProgress(stderr_console())))
     prompts = {}
     for task in tasks:
         engine, request = runner.prepare(RunSpec(run), task)
@@ -45,8 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     tasks = read_tasks(args.tasks)
     default = load_settings(Path.cwd())
-    before = _prompts(default, tasks, args.run)
-    after = _prompts(apply_config_file(default, args.config), tasks, args.run)
+    # one tokenizer for both settings: the config must not change the model, or prompts differ by design
+    count = prompt_token_counter(default, RichProgress(stderr_console()))
+    backend = PromptOnlyBackend(count, default.models.code_model)
+    before = _prompts(backend, default, tasks, args.run)
+    after = _prompts(backend, apply_config_file(default, args.config), tasks, args.run)
     changed = {task_id for task_id in before if before[task_id] != after[task_id]}
     lines = [line for line in args.tasks.read_text().splitlines() if json.loads(line)["task_id"] in changed]
     args.out.parent.mkdir(parents=True, exist_ok=True)
