@@ -125,6 +125,9 @@ class ContextPlan:
     modules: tuple[tuple[str, ...], ...] = ()  # the possible paths of each module used near the cursor
 
 
+MAX_MODULES = 2  # module outlines are long (up to 16 lines): the nearest two
+
+
 def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     lines = request.prefix.split("\n")
     settled = lines[:-1] if len(lines) > 1 and "".join(lines[:-1]).strip() else lines
@@ -141,8 +144,6 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
         modules = tuple(paths for paths in found if paths)[:MAX_MODULES]
     return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]), modules)
 
-
-MAX_MODULES = 2  # module outlines are long (up to 16 lines): the nearest two
 
 SOURCE_ORDER = (
     "rest_of_file",
