@@ -234,6 +234,19 @@ class ContextConfig(_Section):
         "windows from the parts of it the prompt leaves out",
     )
     similar_k: int = Field(default=4, ge=1)
+    strong_window: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="a look-alike window at least this similar (identifier Jaccard) comes before every "
+        "other source's snippets (1 keeps the sources' order)",
+    )
+    window_follow: int = Field(
+        default=0,
+        ge=0,
+        description="look-alike windows are shown this many lines further on: the code that followed "
+        "the stretch matched against the lines above the cursor, where the next line's counterpart is",
+    )
     max_overlap: float = Field(
         default=1.0,
         ge=0.0,

@@ -159,8 +159,10 @@ class FilteredRetriever:
         found = self.inner.search(query, exclude_path, 3 * k if self.blocked else k, max_lines)
         return [s for s in found if s.path not in self.blocked][:k]
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        found = self.inner.similar(query, exclude_path, 3 * k if self.blocked else k, max_lines)
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
+        found = self.inner.similar(query, exclude_path, 3 * k if self.blocked else k, max_lines, follow)
         return [s for s in found if s.path not in self.blocked][:k]
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:

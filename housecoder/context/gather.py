@@ -43,9 +43,12 @@ class Retriever(Protocol):
         """The `k` chunks outside `exclude_path` that best match `query`, best first."""
         ...
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
         """The `k` line windows of the repository outside `exclude_path` whose names are most like
-        `query`'s (identifier Jaccard), best first, none overlapping another."""
+        `query`'s (identifier Jaccard), best first, none overlapping another; each shown `follow` lines
+        further on (`housecoder.context.windows`)."""
         ...
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
@@ -155,6 +158,16 @@ SOURCE_ORDER = (
 )  # the assembly's priority
 
 
+def promote_strong(sources: Sequence[Sequence[ContextSnippet]], floor: float) -> list[list[ContextSnippet]]:
+    """`sources` behind a first source of the look-alike windows at least `floor` similar, taken out of
+    theirs, most similar first: a window that shares most names with the lines above the cursor is the
+    likeliest to hold the next line, and a fixed source order let short definitions crowd it out."""
+    strong = sorted(
+        (s for source in sources for s in source if s.look_alike and s.score >= floor), key=lambda s: -s.score
+    )
+    return [strong, *([s for s in source if s not in strong] for source in sources)]
+
+
 def near_cursor(prefix: str, suffix: str, lines: int) -> str:
     """The `lines` lines before the cursor and half as many after: what a snippet should not merely repeat."""
     return "\n".join([*prefix.split("\n")[-lines:], *suffix.split("\n")[: max(1, lines // 2)]])
@@ -185,7 +198,11 @@ def _sources(
         sources["similar"] = (
             config.similar_ms,
             lambda: retriever.similar(
-                wanted.window_query, request.path, config.similar_k, config.max_snippet_lines
+                wanted.window_query,
+                request.path,
+                config.similar_k,
+                config.max_snippet_lines,
+                follow=config.window_follow,
             ),
         )
     if config.rest_of_file and request.hidden:
@@ -198,6 +215,7 @@ def _sources(
                 size=config.window_lines,
                 k=config.similar_k,
                 max_lines=config.max_snippet_lines,
+                follow=config.window_follow,
             ),
         )
     documents = (
@@ -218,6 +236,7 @@ def _sources(
                 size=config.window_lines,
                 k=4,
                 min_similarity=config.min_similarity,
+                follow=config.window_follow,
             ),
         )
     return sources
@@ -255,7 +274,7 @@ def gather(
             log.warning("context source %s failed: %s", name, first_line(err))
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
-    ordered = [found.get(name, []) for name in SOURCE_ORDER]
+    ordered = promote_strong([found.get(name, []) for name in SOURCE_ORDER], config.strong_window)
     around = (
         near_cursor(request.prefix, request.suffix, config.window_lines) if config.max_overlap < 1 else ""
     )

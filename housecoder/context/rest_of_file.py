@@ -76,9 +76,10 @@ def import_block(path: str, parts: Sequence[Part]) -> ContextSnippet | None:
 
 
 def rest_of_file(
-    path: str, parts: Sequence[Part], query: str, *, size: int, k: int, max_lines: int
+    path: str, parts: Sequence[Part], query: str, *, size: int, k: int, max_lines: int, follow: int = 0
 ) -> list[ContextSnippet]:
-    """The hidden part's import block, then its `k` windows most like `query`, best first."""
+    """The hidden part's import block, then its `k` windows most like `query`, best first, each shown
+    `follow` lines further on (`housecoder.context.windows`)."""
     found: list[ContextSnippet] = []
     block = import_block(path, parts)
     if block is not None:
@@ -92,5 +93,6 @@ def rest_of_file(
             max_lines=max_lines,
             source="in-file",
             label="look-alike part of this file",
+            follow=follow,
         )
     return found

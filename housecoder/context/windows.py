@@ -5,6 +5,11 @@ most of its names with the lines above the cursor is often code written the
 same way, and holds the very line the user is about to write. Runs over the
 editor's buffers (code the index may not have yet) and over the whole
 repository (`WindowIndex`, built once per index version).
+
+A search may show each window moved on by `follow` lines (same size, within its
+file): the window is matched against the lines *above* the cursor, so the line
+that corresponds to the cursor's comes right after the matched stretch, which
+an unmoved window leaves out.
 """
 
 from __future__ import annotations
@@ -31,23 +36,25 @@ class WindowIndex:
     def __init__(self, files: Iterable[tuple[str, str, int]], size: int) -> None:
         """`files`: (path, text, line number of the text's first line)."""
         self.size = size
-        self._windows: list[tuple[str, int, str, frozenset[str]]] = []
+        self._parts: list[tuple[str, int, list[str]]] = []  # (path, first line number, lines)
+        self._windows: list[tuple[int, int, frozenset[str]]] = []  # (part, first line's index, names)
         self._postings: dict[str, list[int]] = {}
         for path, text, offset in files:
+            part = len(self._parts)
+            self._parts.append((path, offset, text.split("\n")))
             for start, body in windows(text, size):
-                first = start + offset - 1
                 names = identifier_set(body)
                 if not names:
                     continue
                 for name in names:
                     self._postings.setdefault(name, []).append(len(self._windows))
-                self._windows.append((path, first, body, names))
+                self._windows.append((part, start - 1, names))
 
     def __len__(self) -> int:
         return len(self._windows)
 
     def paths(self) -> set[str]:
-        return {path for path, *_ in self._windows}
+        return {path for path, *_ in self._parts}
 
     def search(
         self,
@@ -59,23 +66,27 @@ class WindowIndex:
         min_similarity: float = 0.0,
         source: str = "retrieval",
         label: str = "similar window",
+        follow: int = 0,
     ) -> list[ContextSnippet]:
         """The `k` windows outside `exclude_path` most similar to `query` (at least `min_similarity`), best
-        first, none overlapping another; each cut to `max_lines`."""
+        first, none overlapping another; each shown `follow` lines further on (as far as its text goes) and
+        cut to `max_lines`."""
         wanted = identifier_set(query)
         shared: Counter[int] = Counter()
         for name in wanted:
             shared.update(self._postings.get(name, ()))
         scored: list[ContextSnippet] = []
         for number, common in sorted(shared.items()):  # file order, so ties go to the earlier window
-            path, first, body, names = self._windows[number]
+            part, start, names = self._windows[number]
+            path, offset, lines = self._parts[part]
             score = common / (len(wanted) + len(names) - common)  # Jaccard: |a ∩ b| / |a ∪ b|
             if path == exclude_path or score < min_similarity or score <= 0:
                 continue
-            text, kept = clip_lines(body, max_lines)
-            scored.append(
-                ContextSnippet(path, first, first + kept - 1, text, source, f"{label} {score:.2f}", score)
-            )
+            shown = min(start + follow, max(start, len(lines) - self.size))
+            text, kept = clip_lines("\n".join(lines[shown : shown + self.size]), max_lines)
+            first = offset + shown
+            reason = f"{label} {score:.2f}"
+            scored.append(ContextSnippet(path, first, first + kept - 1, text, source, reason, score, True))
         return pick_best(scored, k)
 
 
@@ -86,8 +97,10 @@ def best_windows(
     size: int,
     k: int,
     min_similarity: float,
+    follow: int = 0,
 ) -> list[ContextSnippet]:
-    """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap."""
+    """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap,
+    each shown `follow` lines further on."""
     index = WindowIndex(((path, text, 1) for path, text in documents), size)
     return index.search(
         query,
@@ -97,6 +110,7 @@ def best_windows(
         min_similarity=min_similarity,
         source="open-document",
         label="open document, similarity",
+        follow=follow,
     )
 
 

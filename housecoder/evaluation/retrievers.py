@@ -37,7 +37,9 @@ class WindowRetriever:
             query, exclude_path=exclude_path, k=k, max_lines=max_lines, label="jaccard window"
         )
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
         return []
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
@@ -77,7 +79,9 @@ class ProvidedRetriever:
             )
         return found
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
         return []
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:

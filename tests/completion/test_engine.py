@@ -46,7 +46,9 @@ class OneDefinition:
             ContextSnippet("app/main.py", 1, 1, "leak", "retrieval", "own file"),
         ]
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
         return []
 
 

@@ -34,8 +34,10 @@ class FakeRetriever:
             self.hold.wait(60)
         return [ContextSnippet("lib/other.py", 1, 1, "HELPER = 1", "retrieval", "hybrid search #1")]
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
-        self.asked.append(("similar", query))
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
+        self.asked.append(("similar", query, str(follow)))
         return [
             ContextSnippet(
                 "lib/shapes.py",
@@ -74,7 +76,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
     assert [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py", "lib/other.py", "app/util.py"]
     assert all(s.path != "app/main.py" for s in result.snippets)
     assert set(result.timings) == {"definitions", "similar", "retrieval", "open_documents", "assemble"}
-    assert ("similar", "def enlarge(p):") in retriever.asked  # settled lines only
+    assert ("similar", "def enlarge(p):", "0") in retriever.asked  # settled lines only
     assert retriever.asked[0] == ("scale_point", "enlarge")  # one-letter names are not looked up
 
 
@@ -142,3 +144,18 @@ def test_modules_used_near_the_cursor_are_outlined_when_enabled() -> None:
     assert ("modules", "/app/errors.py") in retriever.asked and "modules" in result.timings
     assert plan(request, ContextConfig()).modules == ()  # off by default
     assert "modules" not in gather(request, ContextConfig(), words, FakeRetriever()).timings
+
+
+def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> None:
+    retriever = FakeRetriever()
+    far = "\n".join(f"step_{i} = run_step({i})" for i in range(30))
+    prefix = far + "\npad = 0\nstep_1 = run_step(1)\n"
+    doc = OpenDocument("app/steps.py", "step_1 = run_step(1)\nstep_2 = run_step(2)\nfinal = finish()\n")
+    request = ContextRequest("app/main.py", "python", prefix, "", (doc,), hidden=((1, far),))
+    config = ContextConfig(window_follow=2, window_lines=2, definitions=False, retrieval=False)
+    result = gather(request, config, words, retriever)
+    assert [asked[2] for asked in retriever.asked if asked[0] == "similar"] == ["2"]
+    in_file = [s for s in result.snippets if s.source == "in-file"]
+    assert in_file[0].start_line == 3  # the best match (lines 1-2, the first of a tie) is shown from line 3
+    opened = next(s for s in result.snippets if s.path == "app/steps.py")
+    assert opened.text.split("\n")[-1] == "final = finish()"

@@ -88,7 +88,9 @@ class _Everything:
             for p in ("held.py", "a.py", "held.py", "b.py", "c.py")
         ][:k]
 
-    def similar(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
         return [ContextSnippet(p, 1, 2, "y", "retrieval", "w") for p in ("held.py", "d.py")][:k]
 
 
