@@ -235,14 +235,14 @@ class ContextConfig(_Section):
     )
     similar_k: int = Field(default=4, ge=1)
     strong_window: float = Field(
-        default=1.0,
+        default=0.3,
         ge=0.0,
         le=1.0,
         description="a look-alike window at least this similar (identifier Jaccard) comes before every "
         "other source's snippets (1 keeps the sources' order)",
     )
     window_follow: int = Field(
-        default=0,
+        default=5,
         ge=0,
         description="look-alike windows are shown this many lines further on: the code that followed "
         "the stretch matched against the lines above the cursor, where the next line's counterpart is",

@@ -119,6 +119,7 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
             "open_documents": False,
             "similar": False,
             "rest_of_file": False,
+            "strong_window": 1.0,
             "receivers": False,
             "retrieval": True,
             "multi_line": True,

@@ -69,14 +69,16 @@ def test_all_sources_contribute_and_are_timed() -> None:
     ]
     result = gather(
         ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs),
-        ContextConfig(),
+        ContextConfig(
+            strong_window=1.0
+        ),  # in the sources' order (by default the look-alike util.py is first)
         words,
         retriever,
     )
     assert [s.path for s in result.snippets] == ["lib/geo.py", "lib/shapes.py", "lib/other.py", "app/util.py"]
     assert all(s.path != "app/main.py" for s in result.snippets)
     assert set(result.timings) == {"definitions", "similar", "retrieval", "open_documents", "assemble"}
-    assert ("similar", "def enlarge(p):", "0") in retriever.asked  # settled lines only
+    assert ("similar", "def enlarge(p):", "5") in retriever.asked  # settled lines only
     assert retriever.asked[0] == ("scale_point", "enlarge")  # one-letter names are not looked up
 
 
@@ -159,3 +161,43 @@ def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> No
     assert in_file[0].start_line == 3  # the best match (lines 1-2, the first of a tie) is shown from line 3
     opened = next(s for s in result.snippets if s.path == "app/steps.py")
     assert opened.text.split("\n")[-1] == "final = finish()"
+
+
+def _window(path: str, score: float) -> ContextSnippet:
+    return ContextSnippet(
+        path, 1, 20, f"{path} = {score}", "retrieval", f"similar window {score}", score, True
+    )
+
+
+def test_strong_look_alike_windows_go_first_and_leave_their_source() -> None:
+    from housecoder.context.gather import promote_strong
+
+    imports = ContextSnippet("app/main.py", 1, 3, "import os", "in-file", "imports of this file", 1.0)
+    definition = ContextSnippet("lib/a.py", 1, 2, "def a(): ...", "definition", "definition of a", 1.0)
+    weak, strong, in_file = (
+        _window("w/weak.py", 0.2),
+        _window("w/strong.py", 0.5),
+        _window("app/main.py", 0.4),
+    )
+    sources = [[imports, in_file], [definition], [strong, weak]]
+    assert promote_strong(sources, 0.3) == [[strong, in_file], [imports], [definition], [weak]]
+    assert promote_strong(sources, 1.0) == [[], *sources]  # 1: the sources' order as it was
+    assert promote_strong(sources, 0.0)[0] == [strong, in_file, weak]  # never a definition or import block
+
+
+def test_a_strong_window_is_not_crowded_out_by_definitions_within_a_small_budget() -> None:
+    class Crowded(FakeRetriever):
+        def definitions(
+            self, names: Sequence[str], exclude_path: str, max_lines: int
+        ) -> list[ContextSnippet]:
+            return [ContextSnippet(f"lib/d{i}.py", 1, 1, "d = 1 " * 5, "definition", "d") for i in range(4)]
+
+        def similar(
+            self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+        ) -> list[ContextSnippet]:
+            return [ContextSnippet("lib/twin.py", 1, 2, "twin " * 20, "retrieval", "w 0.6", 0.6, True)]
+
+    in_place = ContextConfig(max_tokens=30, retrieval=False, strong_window=1.0)
+    assert "lib/twin.py" not in [s.path for s in gather(REQUEST, in_place, words, Crowded()).snippets]
+    promoted = gather(REQUEST, ContextConfig(max_tokens=30, retrieval=False), words, Crowded())
+    assert promoted.snippets[0].path == "lib/twin.py"
