@@ -103,6 +103,9 @@ def test_similar_windows_come_from_the_indexed_files_at_their_own_lines(tmp_path
         "\n".join(pricing[:8])
     )
     assert all(s.path != "shop/pricing.py" for s in retriever.similar(query, "shop/pricing.py", 4, 40))
+    moved = retriever.similar(query, "shop/checkout.py", 2, 40, follow=5)[0]
+    assert moved.path == "shop/pricing.py" and moved.score == found[0].score and moved.look_alike
+    assert (moved.text, moved.start_line) == (found[0].text, 1)  # a file shorter than a window stays put
     assert retriever.windows() is retriever.windows()  # built once per retriever
 
 
