@@ -16,9 +16,8 @@ class ContextSnippet:
     source: str  # "definition", "retrieval" or "open-document"
     reason: str  # for people: "definition of load_config", "hybrid search #2", ...
     score: float = 0.0
-    look_alike: bool = (
-        False  # a window found by its likeness to the lines above the cursor (`score`: Jaccard)
-    )
+    # a window found by its likeness to the lines above the cursor (`score`: identifier Jaccard)
+    look_alike: bool = False
 
     def overlaps(self, other: ContextSnippet) -> bool:
         return (

@@ -69,9 +69,8 @@ def test_all_sources_contribute_and_are_timed() -> None:
     ]
     result = gather(
         ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs),
-        ContextConfig(
-            strong_window=1.0
-        ),  # in the sources' order (by default the look-alike util.py is first)
+        # in the sources' order (by default the look-alike util.py is first)
+        ContextConfig(strong_window=1.0),
         words,
         retriever,
     )
