@@ -239,7 +239,7 @@ class ContextConfig(_Section):
         ge=0.0,
         le=1.0,
         description="a look-alike window at least this similar (identifier Jaccard) comes before every "
-        "other source's snippets (at 1 only a window with exactly the query's names does)",
+        "other source's snippets (1: none does, each source keeps its place)",
     )
     window_follow: int = Field(
         default=5,

@@ -161,7 +161,10 @@ SOURCE_ORDER = (
 def promote_strong(sources: Sequence[Sequence[ContextSnippet]], floor: float) -> list[list[ContextSnippet]]:
     """`sources` behind a first source of the look-alike windows at least `floor` similar, taken out of
     theirs, most similar first: a window that shares most names with the lines above the cursor is the
-    likeliest to hold the next line, and a fixed source order let short definitions crowd it out."""
+    likeliest to hold the next line, and a fixed source order let short definitions crowd it out.
+    A `floor` of 1 or more promotes none."""
+    if floor >= 1.0:
+        return [[], *(list(source) for source in sources)]
     strong = sorted(
         (s for source in sources for s in source if s.look_alike and s.score >= floor), key=lambda s: -s.score
     )

@@ -54,6 +54,9 @@ class FakeRetriever:
         return [ContextSnippet("app/errors.py", 1, 9, "class Bad(ValueError): ...", "definition", "outline")]
 
 
+# time budgets no loaded test machine runs out of, except where a test is about running out
+ROOMY = {f"{source}_ms": 60_000 for source in ("definitions", "retrieval", "similar", "open_documents")}
+
 REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
 
 
@@ -70,7 +73,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
     result = gather(
         ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs),
         # in the sources' order (by default the look-alike util.py is first)
-        ContextConfig(strong_window=1.0),
+        ContextConfig(**ROOMY, strong_window=1.0),
         words,
         retriever,
     )
@@ -82,7 +85,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
 
 
 def test_a_slow_source_is_left_out_within_its_budget() -> None:
-    config = ContextConfig(retrieval_ms=50)
+    config = ContextConfig(**(ROOMY | {"retrieval_ms": 50}))
     hold = threading.Event()
     retriever = FakeRetriever(hold)
     try:
@@ -97,18 +100,18 @@ def test_a_slow_source_is_left_out_within_its_budget() -> None:
 
 
 def test_a_failing_source_is_reported_in_one_line() -> None:
-    result = gather(REQUEST, ContextConfig(), words, FakeRetriever(fail=True))
+    result = gather(REQUEST, ContextConfig(**ROOMY), words, FakeRetriever(fail=True))
     assert result.skipped["definitions"] == "failed: index is broken"
     assert [s.path for s in result.snippets] == ["lib/shapes.py", "lib/other.py"]
 
 
 def test_disabled_or_zero_budget_gives_nothing() -> None:
-    assert gather(REQUEST, ContextConfig(enabled=False), words, FakeRetriever()).snippets == []
-    assert gather(REQUEST, ContextConfig(max_tokens=0), words, FakeRetriever()).snippets == []
+    assert gather(REQUEST, ContextConfig(**ROOMY, enabled=False), words, FakeRetriever()).snippets == []
+    assert gather(REQUEST, ContextConfig(**ROOMY, max_tokens=0), words, FakeRetriever()).snippets == []
 
 
 def test_the_plan_reads_settled_text_only() -> None:
-    config = ContextConfig()
+    config = ContextConfig(**ROOMY)
     typing = [
         ContextRequest("a.py", "python", "import os\n\ndef f(path):\n    x = os.pa"[: -n or None], "\n")
         for n in (0, 1, 2)
@@ -138,13 +141,13 @@ def test_modules_used_near_the_cursor_are_outlined_when_enabled() -> None:
         "\n",
     )
     retriever = FakeRetriever()
-    wanted = plan(request, ContextConfig(modules=True))
+    wanted = plan(request, ContextConfig(**ROOMY, modules=True))
     assert wanted.modules == (("/app/errors.py", "/app/errors/__init__.py"),)
-    result = gather(request, ContextConfig(modules=True), words, retriever)
+    result = gather(request, ContextConfig(**ROOMY, modules=True), words, retriever)
     assert "class Bad(ValueError): ..." in [s.text for s in result.snippets]
     assert ("modules", "/app/errors.py") in retriever.asked and "modules" in result.timings
-    assert plan(request, ContextConfig()).modules == ()  # off by default
-    assert "modules" not in gather(request, ContextConfig(), words, FakeRetriever()).timings
+    assert plan(request, ContextConfig(**ROOMY)).modules == ()  # off by default
+    assert "modules" not in gather(request, ContextConfig(**ROOMY), words, FakeRetriever()).timings
 
 
 def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> None:
@@ -153,7 +156,7 @@ def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> No
     prefix = far + "\npad = 0\nstep_1 = run_step(1)\n"
     doc = OpenDocument("app/steps.py", "step_1 = run_step(1)\nstep_2 = run_step(2)\nfinal = finish()\n")
     request = ContextRequest("app/main.py", "python", prefix, "", (doc,), hidden=((1, far),))
-    config = ContextConfig(window_follow=2, window_lines=2, definitions=False, retrieval=False)
+    config = ContextConfig(**ROOMY, window_follow=2, window_lines=2, definitions=False, retrieval=False)
     result = gather(request, config, words, retriever)
     assert [asked[2] for asked in retriever.asked if asked[0] == "similar"] == ["2"]
     in_file = [s for s in result.snippets if s.source == "in-file"]
@@ -181,6 +184,9 @@ def test_strong_look_alike_windows_go_first_and_leave_their_source() -> None:
     sources = [[imports, in_file], [definition], [strong, weak]]
     assert promote_strong(sources, 0.3) == [[strong, in_file], [imports], [definition], [weak]]
     assert promote_strong(sources, 1.0) == [[], *sources]  # 1: the sources' order as it was
+    twin = _window("w/twin.py", 1.0)  # exactly the query's names: still in its place at 1
+    assert promote_strong([[imports], [twin]], 1.0) == [[], [imports], [twin]]
+    assert promote_strong([[imports], [twin]], 0.99)[0] == [twin]
     assert promote_strong(sources, 0.0)[0] == [strong, in_file, weak]  # never a definition or import block
 
 
@@ -196,7 +202,7 @@ def test_a_strong_window_is_not_crowded_out_by_definitions_within_a_small_budget
         ) -> list[ContextSnippet]:
             return [ContextSnippet("lib/twin.py", 1, 2, "twin " * 20, "retrieval", "w 0.6", 0.6, True)]
 
-    in_place = ContextConfig(max_tokens=30, retrieval=False, strong_window=1.0)
+    in_place = ContextConfig(**ROOMY, max_tokens=30, retrieval=False, strong_window=1.0)
     assert "lib/twin.py" not in [s.path for s in gather(REQUEST, in_place, words, Crowded()).snippets]
-    promoted = gather(REQUEST, ContextConfig(max_tokens=30, retrieval=False), words, Crowded())
+    promoted = gather(REQUEST, ContextConfig(**ROOMY, max_tokens=30, retrieval=False), words, Crowded())
     assert promoted.snippets[0].path == "lib/twin.py"
