@@ -106,12 +106,12 @@ def test_a_failing_source_is_reported_in_one_line() -> None:
 
 
 def test_disabled_or_zero_budget_gives_nothing() -> None:
-    assert gather(REQUEST, ContextConfig(**ROOMY, enabled=False), words, FakeRetriever()).snippets == []
-    assert gather(REQUEST, ContextConfig(**ROOMY, max_tokens=0), words, FakeRetriever()).snippets == []
+    assert gather(REQUEST, ContextConfig(enabled=False), words, FakeRetriever()).snippets == []
+    assert gather(REQUEST, ContextConfig(max_tokens=0), words, FakeRetriever()).snippets == []
 
 
 def test_the_plan_reads_settled_text_only() -> None:
-    config = ContextConfig(**ROOMY)
+    config = ContextConfig()
     typing = [
         ContextRequest("a.py", "python", "import os\n\ndef f(path):\n    x = os.pa"[: -n or None], "\n")
         for n in (0, 1, 2)
@@ -141,12 +141,12 @@ def test_modules_used_near_the_cursor_are_outlined_when_enabled() -> None:
         "\n",
     )
     retriever = FakeRetriever()
-    wanted = plan(request, ContextConfig(**ROOMY, modules=True))
+    wanted = plan(request, ContextConfig(modules=True))
     assert wanted.modules == (("/app/errors.py", "/app/errors/__init__.py"),)
     result = gather(request, ContextConfig(**ROOMY, modules=True), words, retriever)
     assert "class Bad(ValueError): ..." in [s.text for s in result.snippets]
     assert ("modules", "/app/errors.py") in retriever.asked and "modules" in result.timings
-    assert plan(request, ContextConfig(**ROOMY)).modules == ()  # off by default
+    assert plan(request, ContextConfig()).modules == ()  # off by default
     assert "modules" not in gather(request, ContextConfig(**ROOMY), words, FakeRetriever()).timings
 
 
