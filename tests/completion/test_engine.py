@@ -56,8 +56,12 @@ TEXT = "import json\n\ndef load(path):\n    return \n"
 CURSOR = TEXT.index("return ") + len("return ")
 
 
+# time budgets no loaded machine runs out of: these tests are about what the sources find, not their speed
+ROOMY = {f"{source}_ms": 60_000 for source in ("definitions", "retrieval", "similar", "open_documents")}
+
+
 def engine(backend: ScriptedBackend, retriever: object = None, **server: object) -> CompletionEngine:
-    settings = Settings.model_validate({"server": server}) if server else Settings()
+    settings = Settings.model_validate({"server": server, "context": ROOMY})
     return CompletionEngine(backend, settings, repo_name="demo", retriever=retriever)  # type: ignore[arg-type]
 
 
@@ -143,7 +147,7 @@ def test_a_block_body_is_served_from_its_own_file_unless_context_multi_line_asks
     assert arguments.trigger.multi_line and arguments.snippets  # call arguments keep the definitions
     wide = CompletionEngine(
         backend,
-        Settings.model_validate({"context": {"multi_line": True}}),
+        Settings.model_validate({"context": ROOMY | {"multi_line": True}}),
         repo_name="demo",
         retriever=retriever,
     )  # type: ignore[arg-type]
