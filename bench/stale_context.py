@@ -29,13 +29,14 @@ from housecoder.evaluation.tasks import Task, read_tasks
 
 
 def earlier(request: CompletionInput, back: int) -> CompletionInput:
-    """`request` with the cursor at the start of the line `back` lines above its line, and those lines and
-    the cursor line's typed part not written yet; the context is asked for a single line."""
+    """`request` with the cursor on an empty line `back` lines above its line: those lines, and all of the
+    cursor's line, not written yet; the context is asked for a single line."""
     prefix, suffix = request.text[: request.offset], request.text[request.offset :]
     lines = prefix.split("\n")
     kept = "\n".join(lines[: max(len(lines) - back, 1) - 1])
     head = kept + "\n" if kept else ""
-    return replace(request, text=head + suffix, offset=len(head), multi_line=False)
+    after = suffix.split("\n", 1)[1] if "\n" in suffix else ""
+    return replace(request, text=head + "\n" + after, offset=len(head), multi_line=False)
 
 
 def main() -> None:
