@@ -53,13 +53,14 @@ def main() -> None:
     progress = RichProgress(stderr_console())
     backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
     runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
+    backs = [int(value) for value in args.back.split(",")]
     hits = []
-    for back in (int(value) for value in args.back.split(",")):
-        for task in tasks:
-            engine, request = runner.prepare(RunSpec("housecoder"), task)
-            in_file = engine.prompt(
-                request.path, request.text[: request.offset], request.text[request.offset :], []
-            )
+    for task in tasks:
+        engine, request = runner.prepare(RunSpec("housecoder"), task)
+        in_file = engine.prompt(
+            request.path, request.text[: request.offset], request.text[request.offset :], []
+        )
+        for back in backs:
             _, snippets = engine.build_prompt(earlier(request, back))
             answer_line, missing, found = judge(task.groundtruth, in_file, [s.text for s in snippets])
             tokens = sum(backend.count_tokens(s.text) for s in snippets)

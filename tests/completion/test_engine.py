@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from context_budgets import ROOMY
 
 from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.completion.engine import cap_document
@@ -54,10 +55,6 @@ class OneDefinition:
 
 TEXT = "import json\n\ndef load(path):\n    return \n"
 CURSOR = TEXT.index("return ") + len("return ")
-
-
-# time budgets no loaded machine runs out of: these tests are about what the sources find, not their speed
-ROOMY = {f"{source}_ms": 60_000 for source in ("definitions", "retrieval", "similar", "open_documents")}
 
 
 def engine(backend: ScriptedBackend, retriever: object = None, **server: object) -> CompletionEngine:

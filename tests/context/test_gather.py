@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from context_budgets import ROOMY
+
 from housecoder.config import ContextConfig
 from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gather, plan
 
@@ -53,9 +55,6 @@ class FakeRetriever:
         self.asked.append(("modules", *(paths[0] for paths in candidates)))
         return [ContextSnippet("app/errors.py", 1, 9, "class Bad(ValueError): ...", "definition", "outline")]
 
-
-# time budgets no loaded test machine runs out of, except where a test is about running out
-ROOMY = {f"{source}_ms": 60_000 for source in ("definitions", "retrieval", "similar", "open_documents")}
 
 REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
 
