@@ -201,6 +201,12 @@ class ContextConfig(_Section):
         "multi-line call arguments and bracketed lists (Python: dicts too) always get it",
     )
     max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
+    refresh_lines: int = Field(
+        default=10,
+        ge=0,
+        description="where prefill is slow (a local model), a file keeps the snippets prefilled at idle while "
+        "the cursor moves, and idle prefill chooses new ones this many lines away; 0: new ones at every line",
+    )
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True
     definitions_ms: int = Field(default=150, ge=1)

@@ -49,6 +49,8 @@ class Request:
     suggestion: str = ""
     exact: bool = False  # the suggestion is exactly the rest of the line
     cold: bool = False  # sent the smaller prompt of a file the model held too little of
+    standing: bool = False  # with the file's standing snippet block, chosen for an earlier line
+    snippets: int = 0  # repository snippets in the prompt
 
 
 def _run(
@@ -134,6 +136,7 @@ def _record(
     request.stopped_by = output.stopped_by or output.cached or "no-model"
     request.prompt_tokens, request.reused_tokens = output.prompt_tokens, output.reused_tokens
     request.context_reused, request.cold = output.context_reused, output.cold
+    request.standing, request.snippets = output.standing, len(output.snippets)
     if output.stopped_by == "cancelled":
         return
     request.completed = True
@@ -162,6 +165,7 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         "p95_s": percentile(latencies, 95),
         "ttft_p50_s": percentile(firsts, 50),
         "line_start_p50_s": percentile(line_starts, 50),  # the first keystroke of each line (a new prompt)
+        "line_start_p95_s": percentile(line_starts, 95),
         "prompt_tokens_mean": statistics.fmean(r.prompt_tokens for r in modelled) if modelled else None,
         "prefill_tokens_mean": statistics.fmean(r.prompt_tokens - r.reused_tokens for r in modelled)
         if modelled
@@ -176,6 +180,8 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
         if modelled
         else None,
         "cold_fraction": sum(r.cold for r in modelled) / len(modelled) if modelled else None,
+        "standing_fraction": sum(r.standing for r in modelled) / len(modelled) if modelled else None,
+        "with_context_fraction": sum(r.snippets > 0 for r in modelled) / len(modelled) if modelled else None,
         "exact_at_pauses": sum(r.exact for r in at_pauses) / len(at_pauses) if at_pauses else None,
     }
 

@@ -50,8 +50,12 @@ def _candidate(line: str, previous: str) -> bool:
     )
 
 
-def pick_sessions(root: Path, files: Iterable[Path], count: int, seed: int = 0) -> list[TypingSession]:
-    """`count` sessions over `files` (paths under `root`), at most one per file while files last."""
+def pick_sessions(
+    root: Path, files: Iterable[Path], count: int, seed: int = 0, per_file: int = 1
+) -> list[TypingSession]:
+    """`count` sessions over `files` (paths under `root`), at most one per file while files last; with
+    `per_file` > 1, runs of that many lines of one file, one after the other in the file's order (the user
+    writes down the file), one run per file."""
     by_file: list[list[TypingSession]] = []
     for path in sorted(files):
         try:
@@ -79,6 +83,12 @@ def pick_sessions(root: Path, files: Iterable[Path], count: int, seed: int = 0) 
     rng = random.Random(seed)
     rng.shuffle(by_file)
     picked: list[TypingSession] = []
+    if per_file > 1:
+        for sessions in by_file:
+            if len(sessions) >= per_file and len(picked) < count:
+                start = rng.randrange(len(sessions) - per_file + 1)
+                picked.extend(sessions[start : start + min(per_file, count - len(picked))])
+        return picked
     while len(picked) < count and any(by_file):
         for sessions in by_file:
             if sessions and len(picked) < count:

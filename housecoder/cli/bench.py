@@ -146,6 +146,14 @@ def latency(
         str, typer.Option("--runtimes", help=f"Comma-separated, from: {', '.join(RUNTIMES)}.")
     ] = "llama.cpp,transformers,llama-server",
     lines: Annotated[int, typer.Option("--lines", min=1, help="Typing sessions (one line each).")] = 8,
+    per_file: Annotated[
+        int,
+        typer.Option(
+            "--lines-per-file",
+            min=1,
+            help="Type runs of this many lines of a file, one after the other (1: every line in another file).",
+        ),
+    ] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     interval_ms: Annotated[
         int, typer.Option("--interval-ms", min=0, help="Time between keystrokes within a word.")
@@ -237,6 +245,8 @@ def latency(
                 runtime,
                 "--lines",
                 str(lines),
+                "--lines-per-file",
+                str(per_file),
                 "--seed",
                 str(seed),
                 "--interval-ms",
@@ -262,8 +272,9 @@ def latency(
                 server.terminate()
                 server.wait(timeout=30)
     paused = f", {line_pause_ms} ms pause before each line" if line_pause_ms else ""
+    runs = f" in runs of {per_file}" if per_file > 1 else ""
     table = Table(
-        title=f"typing replay: {lines} lines of {root.name}, {interval_ms} ms between keystrokes{paused}"
+        title=f"typing replay: {lines} lines{runs} of {root.name}, {interval_ms} ms between keystrokes{paused}"
     )
     for column in (
         "runtime",
@@ -275,6 +286,7 @@ def latency(
         "prefill tok",
         "reused",
         "cold",
+        "context",
         "exact",
         "peak RSS MB",
         "answered",
@@ -297,6 +309,7 @@ def latency(
             "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
             "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"),
             "n/a" if remote else fmt(s.get("cold_fraction"), "{:.0%}"),
+            fmt(s.get("with_context_fraction"), "{:.0%}"),
             fmt(s["exact_at_pauses"], "{:.0%}"),
             fmt(s["peak_rss_mb"], "{:.0f}"),
             f"{s['pauses_answered']}/{s['pauses']}",
@@ -320,6 +333,7 @@ def latency_worker(
     repo: Path,
     runtime: str,
     lines: Annotated[int, typer.Option("--lines")] = 8,
+    per_file: Annotated[int, typer.Option("--lines-per-file")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     interval_ms: Annotated[int, typer.Option("--interval-ms")] = 100,
     url: Annotated[str | None, typer.Option("--url")] = None,
@@ -343,7 +357,7 @@ def latency_worker(
     engine = CompletionEngine(
         backend, settings, repo_name=root.name, retriever=open_retriever(root, settings)
     )
-    sessions = pick_sessions(root, _python_files(root), lines, seed)
+    sessions = pick_sessions(root, _python_files(root), lines, seed, per_file)
     warmed: list[int] = []
     requests = replay(
         engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed

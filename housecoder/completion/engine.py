@@ -18,6 +18,7 @@ from functools import partial
 
 from housecoder.completion.cache import CompletionCache
 from housecoder.completion.inflight import Flight, Flights
+from housecoder.completion.standing import Block, StandingBlocks
 from housecoder.config import Settings
 from housecoder.context import (
     ContextRequest,
@@ -76,6 +77,7 @@ class CompletionOutput:
     # the model held too little of the prompt: sent without repository context, with a smaller window
     cold: bool = False
     context_reused: bool = False  # the snippets of an earlier keystroke with the same context plan
+    standing: bool = False  # the file's standing snippet block, chosen for an earlier line
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None
     raw: str = ""
@@ -101,6 +103,7 @@ class CompletionOutput:
             "layout": self.layout,
             "cold": self.cold,
             "context_reused": self.context_reused,
+            "standing": self.standing,
             "reused_tokens": self.reused_tokens,
             "first_token_ms": None
             if self.first_token_seconds is None
@@ -130,8 +133,9 @@ def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
 CONTEXT_MEMO_ENTRIES = 32
 
 
-# the cold prompt's window starts on a multiple of this many lines (`trim_prefix`'s `step_lines`)
-COLD_WINDOW_STEP_LINES = 16
+# the prefix window starts on a multiple of this many lines (`trim_prefix`'s `step_lines`): the lines below
+# reuse its keys and values (with the same snippet block in front)
+PREFIX_STEP_LINES = 16
 
 
 class CompletionEngine:
@@ -140,7 +144,10 @@ class CompletionEngine:
     Context results are remembered per context plan (`housecoder.context.plan`): keystrokes within a
     line that complete no new word get the same snippets without running the sources again, which
     also keeps the front of the prompt identical for the model's KV cache. Results with a source left
-    out (over budget or failed) are not remembered. Build a new engine when the index changes.
+    out (over budget or failed) are not remembered. Where a new snippet block costs seconds of prefill (a
+    backend that says what it holds, with `completion.cold_prefill_tokens`), a file keeps a standing block
+    across lines (`housecoder.completion.standing`): keystrokes use it while the model holds it, idle
+    prefill replaces it every `context.refresh_lines` lines. Build a new engine when the index changes.
     Without a `repo_name` the prompt is plain file-level FIM (no path, no snippets), as published
     benchmarks such as HumanEval-FIM prompt the model.
     """
@@ -160,6 +167,7 @@ class CompletionEngine:
         self.cache = CompletionCache(settings.server.cache_entries)
         self.flights = Flights()
         self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
+        self.blocks = StandingBlocks(settings.context.refresh_lines if self._costly_prefill() else 0)
         self._lock = threading.Lock()
 
     def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
@@ -202,27 +210,43 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        found, output.context_reused = self._context(
-            self._context_request(request, prefix, suffix), request.use_index, multi_line=decision.multi_line
-        )
-        output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
+        typed = self.typed_part(prefix)
+        line = request.text.count("\n", 0, request.offset)
+        wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
+        standing = self._standing_prompt(request.path, prefix, suffix, typed, line) if wants else None
+        if standing is not None:  # the file's block, still held by the model: no source runs
+            output.prompt, block = standing
+            output.snippets, output.context_reused, output.standing = list(block.snippets), True, True
+        else:
+            found, output.context_reused = self._context(
+                self._context_request(request, prefix, suffix),
+                request.use_index,
+                multi_line=decision.multi_line,
+            )
+            output.snippets, output.context_timings, output.skipped = (
+                found.snippets,
+                found.timings,
+                found.skipped,
+            )
         timings["context"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        typed = self.typed_part(prefix)
-        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
+        if standing is None:
+            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
         output.layout = "line-start" if typed else "psm"
         single_line = not decision.multi_line
         key = f"{int(single_line)}|{output.prompt}"
         with self._lock:
             cached = self.cache.get(key)
-        if cached is None:
+        if cached is None and standing is None:
             cold = self._cold_prompt(output.prompt, request.path, prefix, suffix, typed)
             if cold is not None:
                 output.prompt, output.cold, output.snippets = cold, True, []
                 key = f"{int(single_line)}|{output.prompt}"
                 with self._lock:
                     cached = self.cache.get(key)
+            elif wants:  # sent whole: the model will hold this block
+                self.blocks.settle(request.path, Block(tuple(output.snippets), line))
         timings["prompt"] = time.perf_counter() - stage
         if cached is not None:
             output.text, output.cached = cached, "prompt"
@@ -326,11 +350,22 @@ class CompletionEngine:
         decision = self._decide(request, prefix, suffix)
         if not decision.complete:
             return 0
-        found = self._found(request, prefix, suffix, decision)
+        line = request.text.count("\n", 0, request.offset)
+        block = None
+        if self.blocks.refresh_lines and self._wants_context(
+            request.language, prefix, multi_line=decision.multi_line
+        ):  # the file's block while it is near, else a new one (pending until prefilled in full)
+            block = self.blocks.to_prefill(request.path, line)
+            if block is None:
+                found = self._found(request, prefix, suffix, decision)
+                block = self.blocks.choose(request.path, tuple(found.snippets), line)
+            snippets: Sequence[ContextSnippet] = block.snippets
+        else:
+            snippets = self._found(request, prefix, suffix, decision).snippets
         if cancel is not None and cancel.cancelled:
             return 0
         typed = self.typed_part(prefix)
-        prompt = self.prompt(request.path, prefix, suffix, found.snippets, typed=typed)
+        prompt = self.prompt(request.path, prefix, suffix, snippets, typed=typed)
         warming = GenerationRequest(
             prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens
         )
@@ -338,9 +373,30 @@ class CompletionEngine:
             generation = self.backend.generate(warming, cancel)
         except CannotHeal:
             return 0  # the request itself will fall back to psm; nothing worth prefilling for it
+        if generation.stopped_by == "cancelled":
+            return 0
+        if block is not None:
+            self.blocks.settle(request.path, block)
+        return generation.prompt_tokens - generation.reused_tokens
+
+    def _costly_prefill(self) -> bool:
+        """True where a prompt the model holds little of goes cold (`completion.cold_prefill_tokens`)."""
         return (
-            0 if generation.stopped_by == "cancelled" else generation.prompt_tokens - generation.reused_tokens
+            self.settings.completion.cold_prefill_tokens > 0
+            and getattr(self.backend, "uncached_tokens", None) is not None
         )
+
+    def _standing_prompt(
+        self, path: str, prefix: str, suffix: str, typed: str, line: int
+    ) -> tuple[str, Block] | None:
+        """The prompt with the file's standing block for a keystroke at `line`, when the model holds all but
+        `completion.cold_prefill_tokens` of it (the lines typed since and the suffix); else None."""
+        block = self.blocks.serving(path, line)
+        if block is None:
+            return None
+        prompt = self.prompt(path, prefix, suffix, block.snippets, typed=typed)
+        held = self.backend.uncached_tokens(prompt) <= self.settings.completion.cold_prefill_tokens  # type: ignore[attr-defined]
+        return (prompt, block) if held else None
 
     def _cold_prompt(self, prompt: str, path: str, prefix: str, suffix: str, typed: str) -> str | None:
         """The smaller prompt to send instead of `prompt` when the model would prefill more than
@@ -381,7 +437,8 @@ class CompletionEngine:
             return ()
         budget, count = self.settings.completion, self.backend.count_tokens
         typed = self.typed_part(prefix)
-        shown = trim_prefix(prefix[: len(prefix) - len(typed)], budget.max_prefix_tokens, count) + typed
+        head = prefix[: len(prefix) - len(typed)]
+        shown = trim_prefix(head, budget.max_prefix_tokens, count, step_lines=PREFIX_STEP_LINES) + typed
         return hidden_parts(prefix, suffix, shown, trim_suffix(suffix, budget.max_suffix_tokens, count))
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
@@ -391,13 +448,18 @@ class CompletionEngine:
             return Trigger(True, request.multi_line, "requested")
         return self.trigger(prefix, suffix, request.language)
 
+    def _wants_context(self, language: str | None, prefix: str, *, multi_line: bool) -> bool:
+        """False for a block body (a multi-line completion not inside brackets) unless `context.multi_line` asks."""
+        config = self.settings.context
+        return config.enabled and (not multi_line or config.multi_line or in_open_brackets(prefix, language))
+
     def _context(
         self, request: ContextRequest, use_index: bool, *, multi_line: bool
     ) -> tuple[ContextResult, bool]:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's.
         A block body (a multi-line completion not inside brackets) gets none unless `context.multi_line` asks."""
         config = self.settings.context
-        if multi_line and not config.multi_line and not in_open_brackets(request.prefix, request.language):
+        if not self._wants_context(request.language, request.prefix, multi_line=multi_line):
             return ContextResult(), False
         documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
         wanted = plan(request, config)
@@ -407,8 +469,7 @@ class CompletionEngine:
             if found is not None:
                 self._contexts.move_to_end(key)
                 return found, True
-        if config.enabled:  # the hidden parts cost token counts: only when the sources run
-            request = replace(request, hidden=self._hidden(request.prefix, request.suffix))
+        request = replace(request, hidden=self._hidden(request.prefix, request.suffix))
         found = gather(
             request, config, self.backend.count_tokens, self.retriever if use_index else None, wanted=wanted
         )
@@ -433,14 +494,13 @@ class CompletionEngine:
         goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest. `cold`
         scales the prefix and suffix budgets into `completion.cold_prefill_tokens` (3 : 1)."""
         budget, count = self.settings.completion, self.backend.count_tokens
-        prefix_tokens, suffix_tokens, step = budget.max_prefix_tokens, budget.max_suffix_tokens, 0
-        if cold:  # no snippets in front: a window that starts on a step lets the next lines reuse it too
+        prefix_tokens, suffix_tokens = budget.max_prefix_tokens, budget.max_suffix_tokens
+        if cold:
             prefix_tokens = min(prefix_tokens, budget.cold_prefill_tokens * 3 // 4)
             suffix_tokens = min(suffix_tokens, budget.cold_prefill_tokens - prefix_tokens)
-            step = COLD_WINDOW_STEP_LINES
         head = prefix[: len(prefix) - len(typed)]
         return build_fim_prompt(
-            prefix=trim_prefix(head, prefix_tokens, count, step_lines=step),
+            prefix=trim_prefix(head, prefix_tokens, count, step_lines=PREFIX_STEP_LINES),
             suffix=trim_suffix(suffix, suffix_tokens, count),
             path=path,
             repo_name=self.repo_name,

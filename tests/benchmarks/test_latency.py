@@ -42,6 +42,24 @@ def test_sessions_type_real_lines_and_leave_the_rest_of_the_file(tmp_path: Path)
     assert pick_sessions(tmp_path, [tmp_path / "pkg" / "paths.py"], count=5, seed=1) == sessions  # seeded
 
 
+def test_runs_of_lines_go_down_one_file_then_the_next(tmp_path: Path) -> None:
+    source = "import os\n\n\ndef f(a):\n" + "".join(
+        f"    value{n} = os.path.join(a, 'x{n}')\n" for n in range(8)
+    )
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(source)
+    files = [tmp_path / "a.py", tmp_path / "b.py"]
+    sessions = pick_sessions(tmp_path, files, count=6, seed=2, per_file=3)
+    assert (
+        len(sessions) == 6 and len({s.path for s in sessions[:3]}) == len({s.path for s in sessions[3:]}) == 1
+    )
+    assert sessions[0].path != sessions[3].path
+    for run in (sessions[:3], sessions[3:]):
+        rows = [source[: len(s.before)].count("\n") for s in run]
+        assert rows == list(range(rows[0], rows[0] + 3))  # consecutive lines, top down
+    assert pick_sessions(tmp_path, files, count=6, seed=2, per_file=3) == sessions
+
+
 def test_pauses_follow_word_ends(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("x = 1\nvalue = compute(x, y)\n")
     (session,) = pick_sessions(tmp_path, [tmp_path / "a.py"], count=1)

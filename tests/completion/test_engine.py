@@ -528,3 +528,85 @@ def test_typing_on_line_after_line_reuses_the_cold_prompts_front() -> None:
         prefilled.append(held)
     assert len(set(starts)) <= 2  # the window's start moves in steps, not with every line
     assert sorted(prefilled)[-2] < 60  # most lines prefill the new line and the suffix, not the window
+
+
+class InterruptedBackend(KVBackend):
+    """Keeps the prompts it ran (llama.cpp saves a few states); with `interrupt`, an idle prefill stops
+    halfway, as when the user types, and what it prefilled is kept too."""
+
+    interrupt = False
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.states: list[list[str]] = []
+
+    def uncached_tokens(self, prompt: str) -> int:
+        words = prompt.split()
+        return len(words) - max((common_prefix(state, words) for state in self.states), default=0)
+
+    def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+        words = request.prompt.split()
+        if self.interrupt and request.max_new_tokens == 0:
+            self.states.append(words[: len(words) // 2])
+            return Generation("", len(words), 0, 0.01, "cancelled")
+        self.states.append(words)
+        return super().generate(request, cancel)
+
+
+BODY = "import json\n\n" + "".join(f"x{n} = read_json('f{n}')\n" for n in range(203))  # window from line 48
+
+
+def _at_line(line: int) -> CompletionInput:
+    head = BODY + "".join(f"z{n} = {n}\n" for n in range(line))
+    return CompletionInput("app/main.py", head + AFTER, len(head), "python")
+
+
+def _standing(tokens: int, refresh_lines: int = 10) -> Settings:
+    return Settings.model_validate(
+        {
+            "completion": {"layout": "line-start", "cold_prefill_tokens": tokens},
+            "context": {**ROOMY, "refresh_lines": refresh_lines},
+            "server": {"cache_entries": 0},
+        }
+    )
+
+
+def test_lines_below_an_idle_prefill_keep_its_snippets_until_idle_prefill_replaces_them() -> None:
+    backend, retriever = InterruptedBackend("x"), CountingRetriever()
+    pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=retriever)
+    pipeline.warm(_at_line(0))  # idle: the whole prompt with a new block
+    chose = len(retriever.queries)
+    assert chose == 1 and pipeline.blocks.serving("app/main.py", 205).line == 205
+    for line in range(1, 8):  # the user types line after line without a pause
+        held = backend.held
+        out = pipeline.complete(_at_line(line))
+        assert out.standing and not out.cold and "<|file_sep|>lib/io.py" in out.prompt
+        words = out.prompt.split()  # prefilled: the new line and the suffix; the window above stays put
+        assert len(words) - common_prefix(held, words) < 160 < len(words)
+    pipeline.warm(_at_line(5))  # near its line: idle prefill keeps the block
+    assert len(retriever.queries) == chose  # no source ran for those lines
+
+    backend.interrupt = True  # far enough: idle prefill chooses a new block; the user interrupts it
+    assert pipeline.warm(_at_line(12)) == 0 and len(retriever.queries) == chose + 1
+    out = pipeline.complete(_at_line(13))
+    assert out.standing and pipeline.blocks.serving("app/main.py", 218).line == 205  # the old block serves
+    backend.interrupt = False
+    pipeline.warm(_at_line(14))  # the next idle moment finishes the pending block: not chosen again
+    assert len(retriever.queries) == chose + 1 and pipeline.blocks.serving("app/main.py", 219).line == 217
+
+
+def test_a_standing_block_the_model_no_longer_holds_goes_cold() -> None:
+    backend = KVBackend("x")
+    pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=CountingRetriever())
+    pipeline.warm(_at_line(0))
+    pipeline.complete(CompletionInput("app/other.py", LONG + AFTER, len(LONG), "python"))  # elsewhere
+    out = pipeline.complete(_at_line(1))
+    assert out.cold and not out.standing and not out.snippets
+
+
+def test_without_a_refresh_distance_every_line_chooses_its_own_snippets() -> None:
+    backend, retriever = KVBackend("x"), CountingRetriever()
+    pipeline = CompletionEngine(backend, _standing(160, 0), repo_name="demo", retriever=retriever)
+    pipeline.warm(_at_line(0))
+    out = pipeline.complete(_at_line(1))
+    assert not out.standing and len(retriever.queries) == 2
