@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from housecoder.benchmarks.recall import PromptOnlyBackend
-from housecoder.cli.bench import _index_opener
+from housecoder.cli.bench import prompt_only_runner
 from housecoder.cli.common import RichProgress, stderr_console
 from housecoder.completion.loading import prompt_token_counter
 from housecoder.config import Settings, apply_config_file, load_settings
-from housecoder.evaluation.runner import Runner, RunSpec
+from housecoder.evaluation.runner import RunSpec
 from housecoder.evaluation.tasks import Task, read_tasks
 
 
-def _prompts(backend: PromptOnlyBackend, settings: Settings, tasks: list[Task], run: str) -> dict[str, str]:
-    runner = Runner(backend, settings, open_index=_index_opener(settings, RichProgress(stderr_console())))
+def _prompts(count: Callable[[str], int], settings: Settings, tasks: list[Task], run: str) -> dict[str, str]:
+    runner = prompt_only_runner(settings, RichProgress(stderr_console()), count=count)
     prompts = {}
     for task in tasks:
         engine, request = runner.prepare(RunSpec(run), task)
@@ -45,9 +45,8 @@ def main() -> None:
     default = load_settings(Path.cwd())
     # one tokenizer for both settings: the config must not change the model, or prompts differ by design
     count = prompt_token_counter(default, RichProgress(stderr_console()))
-    backend = PromptOnlyBackend(count, default.models.code_model)
-    before = _prompts(backend, default, tasks, args.run)
-    after = _prompts(backend, apply_config_file(default, args.config), tasks, args.run)
+    before = _prompts(count, default, tasks, args.run)
+    after = _prompts(count, apply_config_file(default, args.config), tasks, args.run)
     changed = {task_id for task_id in before if before[task_id] != after[task_id]}
     lines = [line for line in args.tasks.read_text().splitlines() if json.loads(line)["task_id"] in changed]
     args.out.parent.mkdir(parents=True, exist_ok=True)

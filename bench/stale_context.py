@@ -10,22 +10,32 @@ against the answer and the task's own in-file text exactly as `bench context` ju
 
     python bench/stale_context.py bench-results/tasks/unseen-py-lines.jsonl --back 0,3,10 \
         --config bench/configs/context-1536.toml
+
+With `--out DIR` (one `--back` value) the model runs too: each task is completed at its own cursor with the
+block chosen that many lines up, as `bench run` would run the `housecoder` setting (records, report and
+summary in DIR, paired with other runs by `bench/compare_results.py`).
+
+    python bench/stale_context.py bench-results/tasks/unseen-py-lines.jsonl --back 5 --limit 150 \
+        --config bench/configs/context-1536.toml --out bench-results/runs/unseen/py-1536-back5
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from housecoder.benchmarks.recall import Hit, PromptOnlyBackend, judge, markdown, summarize
-from housecoder.cli.bench import _index_opener
+from housecoder.benchmarks.recall import markdown, measure, summarize
+from housecoder.cli.bench import _index_opener, prompt_only_runner
 from housecoder.cli.common import RichProgress, stderr_console
 from housecoder.completion.engine import CompletionInput
-from housecoder.completion.loading import prompt_token_counter
-from housecoder.config import apply_config_file, load_settings
-from housecoder.evaluation.runner import Runner, RunSpec
+from housecoder.completion.loading import load_backend
+from housecoder.config import Settings, apply_config_file, load_settings
+from housecoder.evaluation.report import write_report
+from housecoder.evaluation.runner import ResultsFile, Runner, RunSpec
 from housecoder.evaluation.tasks import Task, read_tasks
+from housecoder.evaluation.tasks import limit as pick_tasks
 
 
 def earlier(request: CompletionInput, back: int) -> CompletionInput:
@@ -44,40 +54,46 @@ def main() -> None:
     parser.add_argument("tasks", type=Path)
     parser.add_argument("--back", default="0,3,10", help="lines above the task's line (comma-separated)")
     parser.add_argument("--config", type=Path, help="a housecoder.toml-style file on top of the defaults")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
+    parser.add_argument("--limit", type=int, help="only N tasks, drawn with --seed (as `bench run`)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="run the model too (one --back value); results here")
     args = parser.parse_args()
-    tasks: list[Task] = read_tasks(args.tasks)[: args.limit or None]
+    tasks: list[Task] = pick_tasks(read_tasks(args.tasks), args.limit, args.seed)
     settings = load_settings(Path.cwd())
     if args.config:
         settings = apply_config_file(settings, args.config)
     progress = RichProgress(stderr_console())
-    backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
-    runner = Runner(backend, settings, open_index=_index_opener(settings, progress))
-    backs = [int(value) for value in args.back.split(",")]
+    if args.out:
+        if "," in args.back:
+            parser.error("--out runs the model for one --back value")
+        run_model(settings, tasks, int(args.back), args.out, progress, args.seed)
+        return
+    runner = prompt_only_runner(settings, progress)
     hits = []
-    for task in tasks:
-        engine, request = runner.prepare(RunSpec("housecoder"), task)
-        in_file = engine.prompt(
-            request.path, request.text[: request.offset], request.text[request.offset :], []
-        )
-        for back in backs:
-            _, snippets = engine.build_prompt(earlier(request, back))
-            answer_line, missing, found = judge(task.groundtruth, in_file, [s.text for s in snippets])
-            tokens = sum(backend.count_tokens(s.text) for s in snippets)
-            hits.append(
-                Hit(
-                    f"{back} lines up",
-                    task.task_id,
-                    task.kind,
-                    answer_line,
-                    missing,
-                    found,
-                    tokens,
-                    len(snippets),
-                )
-            )
-    title = f"Context chosen k lines up, {args.tasks.name}, {args.config or 'defaults'} (prompt tokens: snippets only)"
+    for back in (int(value) for value in args.back.split(",")):
+        at = partial(earlier, back=back)
+        hits += measure(runner, tasks, ["housecoder"], progress, at=at, label=f"{back} lines up")
+    title = f"Context chosen k lines up, {args.tasks.name}, {args.config or 'defaults'}"
     print(markdown(summarize(hits), title))
+
+
+def run_model(
+    settings: Settings, tasks: list[Task], back: int, out: Path, progress: RichProgress, seed: int
+) -> None:
+    """Complete each task with the block chosen `back` lines up; records resume from `out`."""
+    runner = Runner(
+        load_backend(settings, progress),
+        settings,
+        open_index=_index_opener(settings, progress),
+        context_at=partial(earlier, back=back),
+    )
+    results = ResultsFile(out / "results.jsonl", resume=True)
+    runner.run(tasks, [RunSpec("housecoder")], results, progress, seed=seed)
+    wanted = {task.task_id for task in tasks}
+    records = [record for record in results.records if record.task_id in wanted]
+    meta = {"tasks": len(tasks), "seed": seed, "back": back, "context": settings.context.model_dump()}
+    write_report(records, out, f"block chosen {back} lines up: {len(tasks)} tasks", meta, seed=seed)
+    print((out / "report.md").read_text(), end="")
 
 
 if __name__ == "__main__":

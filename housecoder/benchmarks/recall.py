@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from housecoder.completion import CompletionInput
 from housecoder.errors import HousecoderError, first_line
 from housecoder.evaluation.metrics import identifiers
 from housecoder.evaluation.runner import Runner, RunSpec, applies
@@ -92,19 +93,27 @@ class PromptOnlyBackend:
 
 
 def measure(
-    runner: Runner, tasks: Sequence[Task], contexts: Sequence[str], progress: Progress = SILENT
+    runner: Runner,
+    tasks: Sequence[Task],
+    contexts: Sequence[str],
+    progress: Progress = SILENT,
+    *,
+    at: Callable[[CompletionInput], CompletionInput] | None = None,
+    label: str | None = None,
 ) -> list[Hit]:
-    """A `Hit` per task and applicable context setting."""
+    """A `Hit` per task and applicable context setting (named `label` when given). With `at`, the context is
+    gathered for the cursor `at` makes of the task's (the answer is judged against the task's own text)."""
     todo = [(task, context) for task in tasks for context in contexts if applies(context, task)]
     hits = []
     with progress.task(
-        f"{', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts"
+        f"{label or ', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts"
     ) as advance:
-        for task, context in todo:
+        for task, run in todo:
+            context = label or run
             try:
-                engine, request = runner.prepare(RunSpec(context), task)
+                engine, request = runner.prepare(RunSpec(run), task)
                 started = time.perf_counter()
-                prompt, snippets = engine.build_prompt(request)
+                prompt, snippets = engine.build_prompt(request if at is None else at(request))
                 seconds = time.perf_counter() - started
                 in_file = engine.prompt(
                     request.path, request.text[: request.offset], request.text[request.offset :], []

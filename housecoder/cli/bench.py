@@ -658,6 +658,17 @@ def _index_opener(settings: Any, progress: Any) -> Any:
     return open_index
 
 
+def prompt_only_runner(settings: Any, progress: Any, *, count: Any = None, realtime: bool = False) -> Any:
+    """A `Runner` that builds prompts without a model (the tokenizer counts the budgets, `count` when given),
+    each repository with its own index: `bench context` and the prompt studies under bench/."""
+    from housecoder.benchmarks.recall import PromptOnlyBackend
+    from housecoder.completion.loading import prompt_token_counter
+    from housecoder.evaluation.runner import Runner
+
+    backend = PromptOnlyBackend(count or prompt_token_counter(settings, progress), settings.models.code_model)
+    return Runner(backend, settings, open_index=_index_opener(settings, progress), realtime=realtime)
+
+
 @bench_app.command("context")
 def context_command(
     ctx: typer.Context,
@@ -693,10 +704,9 @@ def context_command(
     without running the model: seconds per task, for trying retrieval changes before `bench run`."""
     import dataclasses
 
-    from housecoder.benchmarks.recall import PromptOnlyBackend, compare, markdown, measure, summarize
-    from housecoder.completion.loading import prompt_token_counter
+    from housecoder.benchmarks.recall import compare, markdown, measure, summarize
     from housecoder.config import apply_config_file
-    from housecoder.evaluation.runner import Runner, parse_runs
+    from housecoder.evaluation.runner import parse_runs
     from housecoder.evaluation.tasks import limit as pick_tasks
     from housecoder.evaluation.tasks import read_tasks
 
@@ -707,8 +717,7 @@ def context_command(
     tasks = pick_tasks(read_tasks(tasks_file), limit, seed)
     contexts = [spec.context for spec in parse_runs(runs, adapter=False)]
     progress = RichProgress(stderr_console())
-    backend = PromptOnlyBackend(prompt_token_counter(settings, progress), settings.models.code_model)
-    runner = Runner(backend, settings, open_index=_index_opener(settings, progress), realtime=realtime)
+    runner = prompt_only_runner(settings, progress, realtime=realtime)
     hits = measure(runner, tasks, contexts, progress)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -189,7 +189,15 @@ class CompletionEngine:
             mid_line=server.complete_mid_line,
         )
 
-    def complete(self, request: CompletionInput, cancel: Cancellation | None = None) -> CompletionOutput:
+    def complete(
+        self,
+        request: CompletionInput,
+        cancel: Cancellation | None = None,
+        *,
+        snippets: Sequence[ContextSnippet] | None = None,
+    ) -> CompletionOutput:
+        """The completion at `request`'s cursor; `snippets`, when given, is the repository context to use
+        instead of gathering it (a benchmark's block chosen elsewhere)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         prefix, suffix = self._around(request)
@@ -213,11 +221,15 @@ class CompletionEngine:
         typed = self.typed_part(prefix)
         line = request.text.count("\n", 0, request.offset)
         wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
-        standing = self._standing_prompt(request.path, prefix, suffix, typed, line) if wants else None
+        standing = None
+        if snippets is not None:
+            output.snippets = list(snippets)
+        elif wants:
+            standing = self._standing_prompt(request.path, prefix, suffix, typed, line)
         if standing is not None:  # the file's block, still held by the model: no source runs
             output.prompt, block = standing
             output.snippets, output.context_reused, output.standing = list(block.snippets), True, True
-        else:
+        elif snippets is None:
             found, output.context_reused = self._context(
                 self._context_request(request, prefix, suffix),
                 request.use_index,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from housecoder.benchmarks.recall import Hit, compare, judge, markdown, summarize
+from housecoder.benchmarks.recall import Hit, compare, judge, markdown, measure, summarize
+from housecoder.completion import CompletionInput
+from housecoder.models.progress import SILENT
 
 
 def test_judge_by_hand() -> None:
@@ -108,3 +111,32 @@ def test_bench_context_cli_builds_prompts_without_the_model(
     )
     bad = CliRunner().invoke(app, ["bench", "context", str(tasks), "--runs", "nearby"])
     assert bad.exit_code == 1 and "unknown run 'nearby'" in str(bad.exception)
+
+
+def test_measure_can_gather_at_another_cursor_under_its_own_name(
+    geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path, tmp_path: Path
+) -> None:
+    from housecoder.cli import app
+    from housecoder.cli.bench import prompt_only_runner
+    from housecoder.config import Settings
+    from housecoder.evaluation.tasks import read_tasks
+
+    tasks_file = tmp_path / "geo.jsonl"
+    made = CliRunner().invoke(
+        app,
+        ["bench", "make-tasks", str(geometry_repo), "-o", str(tasks_file), "--kinds", "line", "--count", "3"],
+    )
+    assert made.exit_code == 0, made.output
+    tasks = read_tasks(tasks_file)
+    settings = Settings.model_validate(
+        {"models": {"code_model": str(tiny_qwen_dir), "cache_dir": str(model_cache), "offline": True}}
+    )
+    moved: list[int] = []
+
+    def at_the_top(request: CompletionInput) -> CompletionInput:
+        moved.append(request.offset)
+        return replace(request, text="\n" + request.text[request.offset :], offset=0)
+
+    hits = measure(prompt_only_runner(settings, SILENT), tasks, ["housecoder"], at=at_the_top, label="top")
+    assert [hit.run for hit in hits] == ["top"] * len(tasks) and len(moved) == len(tasks)
+    assert all(not hit.error and hit.prompt_tokens > 0 for hit in hits)

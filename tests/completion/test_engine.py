@@ -610,3 +610,13 @@ def test_without_a_refresh_distance_every_line_chooses_its_own_snippets() -> Non
     pipeline.warm(_at_line(0))
     out = pipeline.complete(_at_line(1))
     assert not out.standing and len(retriever.queries) == 2
+
+
+def test_given_snippets_replace_the_gathered_context() -> None:
+    backend, retriever = ScriptedBackend("x"), CountingRetriever()
+    given = [ContextSnippet("lib/x.py", 1, 1, "X = 1", "retrieval", "given")]
+    out = engine(backend, retriever).complete(
+        CompletionInput("app/main.py", TEXT, CURSOR, "python"), snippets=given
+    )
+    assert out.snippets == given and not retriever.queries
+    assert "<|file_sep|>lib/x.py\nX = 1\n<|file_sep|>app/main.py" in backend.prompts[0].prompt
