@@ -154,8 +154,8 @@ class CompletionConfig(_Section):
     cold_prefill_tokens: int = Field(
         default=512,
         ge=0,
-        description="a request whose prompt the model holds less than all but this many tokens of (a file it "
-        "has not prefilled) goes without repository context, its prefix and suffix cut to fit, so it answers "
+        description="on the CPU, a request whose prompt the model holds less than all but this many tokens of "
+        "(a file it has not prefilled) goes without repository context, its prefix and suffix cut to fit, so it answers "
         "in seconds; idle prefill gives later requests the whole prompt; 0: always the whole prompt",
     )
     multi_line_end: Literal["model", "scope"] = Field(
@@ -186,6 +186,12 @@ class IndexConfig(_Section):
     threads: int | None = Field(default=None, ge=1)
 
 
+# the snippet budget left to follow the hardware (docs/experiments/0018 and 0019): where each new snippet
+# block costs seconds of prefill (a CPU), and where it costs little (a GPU, a remote engine)
+CPU_CONTEXT_TOKENS = 384
+FAST_PREFILL_CONTEXT_TOKENS = 1536
+
+
 class ContextConfig(_Section):
     """Repository context put in front of the current file; budgets in model tokens and milliseconds.
 
@@ -200,7 +206,12 @@ class ContextConfig(_Section):
         "`{` or a docstring); false serves them from the current file alone; "
         "multi-line call arguments and bracketed lists (Python: dicts too) always get it",
     )
-    max_tokens: int = Field(default=384, ge=0, description="all snippets together, model tokens")
+    max_tokens: int | None = Field(
+        default=None,
+        ge=0,
+        description="all snippets together, model tokens; unset: 384 where the model runs on the CPU, "
+        "1536 on a GPU or a remote engine",
+    )
     refresh_lines: int = Field(
         default=10,
         ge=0,
@@ -267,6 +278,19 @@ class ContextConfig(_Section):
     min_similarity: float = Field(
         default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows"
     )
+
+    @property
+    def snippet_tokens(self) -> int:
+        """`max_tokens`, or the CPU budget while it is left to follow the hardware (see `for_device`)."""
+        return CPU_CONTEXT_TOKENS if self.max_tokens is None else self.max_tokens
+
+    def for_device(self, device: str) -> ContextConfig:
+        """This config with `max_tokens` set for a model on `device` ("cpu", "cuda:0", "remote", ...) where it
+        is left to follow the hardware."""
+        if self.max_tokens is not None:
+            return self
+        tokens = CPU_CONTEXT_TOKENS if device == "cpu" else FAST_PREFILL_CONTEXT_TOKENS
+        return self.model_copy(update={"max_tokens": tokens})
 
 
 class ServerConfig(_Section):

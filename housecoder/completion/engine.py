@@ -161,7 +161,9 @@ class CompletionEngine:
         retriever: Retriever | None = None,
     ) -> None:
         self.backend = backend
-        self.settings = settings
+        describe = getattr(backend, "describe", None)
+        self.device = str(describe().get("device", "cpu")) if describe is not None else "cpu"
+        self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
         self.repo_name = repo_name
         self.retriever = retriever
         self.cache = CompletionCache(settings.server.cache_entries)
@@ -392,9 +394,11 @@ class CompletionEngine:
         return generation.prompt_tokens - generation.reused_tokens
 
     def _costly_prefill(self) -> bool:
-        """True where a prompt the model holds little of goes cold (`completion.cold_prefill_tokens`)."""
+        """True where a prompt the model holds little of goes cold (`completion.cold_prefill_tokens`): a local
+        model on the CPU that says what it holds."""
         return (
-            self.settings.completion.cold_prefill_tokens > 0
+            self.device == "cpu"
+            and self.settings.completion.cold_prefill_tokens > 0
             and getattr(self.backend, "uncached_tokens", None) is not None
         )
 
@@ -418,7 +422,7 @@ class CompletionEngine:
         so its keys and values are reused keystroke after keystroke."""
         budget = self.settings.completion.cold_prefill_tokens
         uncached = getattr(self.backend, "uncached_tokens", None)
-        if budget <= 0 or uncached is None:
+        if not self._costly_prefill() or uncached is None:
             return None
         missing = uncached(prompt)
         if missing <= budget:

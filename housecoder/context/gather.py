@@ -253,10 +253,10 @@ def gather(
     pool: ThreadPoolExecutor | None = None,
     wanted: ContextPlan | None = None,
 ) -> ContextResult:
-    """Snippets for `request` from every enabled source, assembled within `config.max_tokens`.
+    """Snippets for `request` from every enabled source, assembled within `config.snippet_tokens`.
     `wanted` is `plan(request, config)` when the caller already has it."""
     result = ContextResult()
-    if not config.enabled or config.max_tokens <= 0:
+    if not config.enabled or config.snippet_tokens <= 0:
         return result
     started = time.perf_counter()
     running: dict[str, tuple[int, Future[tuple[list[ContextSnippet], float]]]] = {
@@ -283,7 +283,7 @@ def gather(
     )
     result.snippets = assemble(
         ordered,
-        config.max_tokens,
+        config.snippet_tokens,
         count,
         exclude_path=request.path,
         around=around,

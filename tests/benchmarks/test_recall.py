@@ -114,20 +114,13 @@ def test_bench_context_cli_builds_prompts_without_the_model(
 
 
 def test_measure_can_gather_at_another_cursor_under_its_own_name(
-    geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path, tmp_path: Path
+    geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path
 ) -> None:
-    from housecoder.cli import app
+    from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
     from housecoder.cli.bench import prompt_only_runner
-    from housecoder.config import Settings
-    from housecoder.evaluation.tasks import read_tasks
+    from housecoder.config import IndexConfig, Settings
 
-    tasks_file = tmp_path / "geo.jsonl"
-    made = CliRunner().invoke(
-        app,
-        ["bench", "make-tasks", str(geometry_repo), "-o", str(tasks_file), "--kinds", "line", "--count", "3"],
-    )
-    assert made.exit_code == 0, made.output
-    tasks = read_tasks(tasks_file)
+    tasks = make_tasks(geometry_repo, IndexConfig(), TaskOptions(kinds=("line",), count=3, seed=0))
     settings = Settings.model_validate(
         {"models": {"code_model": str(tiny_qwen_dir), "cache_dir": str(model_cache), "offline": True}}
     )

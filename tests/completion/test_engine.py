@@ -620,3 +620,23 @@ def test_given_snippets_replace_the_gathered_context() -> None:
     )
     assert out.snippets == given and not retriever.queries
     assert "<|file_sep|>lib/x.py\nX = 1\n<|file_sep|>app/main.py" in backend.prompts[0].prompt
+
+
+class GPUBackend(KVBackend):
+    """A local model on a GPU: it says what it holds, but prefill costs little there."""
+
+    def describe(self) -> dict[str, object]:
+        return {"runtime": "transformers", "device": "cuda:0"}
+
+
+def test_the_snippet_budget_and_the_cold_prompt_follow_the_hardware() -> None:
+    cpu = CompletionEngine(KVBackend("x"), _standing(48), repo_name="demo", retriever=CountingRetriever())
+    gpu = CompletionEngine(GPUBackend("x"), _standing(48), repo_name="demo", retriever=CountingRetriever())
+    assert (cpu.settings.context.max_tokens, gpu.settings.context.max_tokens) == (384, 1536)
+    assert gpu.blocks.refresh_lines == 0 and cpu.blocks.refresh_lines == 10
+    request = CompletionInput("app/main.py", LONG + AFTER, len(LONG), "python")
+    assert cpu.complete(request).cold
+    out = gpu.complete(request)  # prefill is cheap: the whole prompt, context and all
+    assert not out.cold and "<|file_sep|>lib/io.py" in out.prompt
+    pinned = Settings.model_validate({"context": {"max_tokens": 700}})
+    assert CompletionEngine(GPUBackend("x"), pinned, repo_name="demo").settings.context.max_tokens == 700

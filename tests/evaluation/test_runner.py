@@ -64,6 +64,20 @@ def _backend(tiny_qwen_dir: Path) -> Any:
     return TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
 
 
+# a task that brings its own context (as CrossCodeEval's do)
+PROVIDED = Task(
+    "cc/1",
+    "pkg/new.py",
+    "from pkg.geometry import area\nvalue = ",
+    "\n",
+    "area(2, 3)",
+    "python",
+    context=(ProvidedSnippet("pkg/geometry.py", "def area(width, height):"),),
+    context_text="# pkg/geometry.py\n# def area(width, height):\n",
+    metadata={"repository": "geo"},
+)
+
+
 def test_every_setting_with_and_without_the_adapter(
     geometry_repo: Path, tiny_qwen_dir: Path, tiny_adapter_dir: Path, model_cache: Path, tmp_path: Path
 ) -> None:
@@ -85,18 +99,7 @@ def test_every_setting_with_and_without_the_adapter(
         return open_retriever(root, settings)
 
     tasks = make_tasks(geometry_repo, settings.index, TaskOptions(kinds=("api", "function"), count=2, seed=0))
-    provided = Task(
-        "cc/1",
-        "pkg/new.py",
-        "from pkg.geometry import area\nvalue = ",
-        "\n",
-        "area(2, 3)",
-        "python",
-        context=(ProvidedSnippet("pkg/geometry.py", "def area(width, height):"),),
-        context_text="# pkg/geometry.py\n# def area(width, height):\n",
-        metadata={"repository": "geo"},
-    )
-    tasks.append(provided)
+    tasks.append(PROVIDED)
     backend = _backend(tiny_qwen_dir)
     runner = Runner(
         backend, settings, open_index=open_index, adapter=tiny_adapter_dir, max_new_tokens_multi=8
@@ -399,16 +402,7 @@ def test_a_context_chosen_at_another_cursor_is_used_at_the_tasks_own() -> None:
             self.prompts.append(request.prompt)
             return Generation("area(2, 3)", 1, 1, 0.0, "eos")
 
-    task = Task(
-        "cc/2",
-        "pkg/new.py",
-        "from pkg.geometry import area\nvalue = ",
-        "\n",
-        "area(2, 3)",
-        "python",
-        context=(ProvidedSnippet("pkg/geometry.py", "def area(width, height):"),),
-        metadata={"repository": "geo"},
-    )
+    task = PROVIDED
     moved: list[CompletionInput] = []
 
     def at_the_top(request: CompletionInput) -> CompletionInput:
