@@ -215,8 +215,10 @@ class ContextConfig(_Section):
     refresh_lines: int = Field(
         default=10,
         ge=0,
-        description="where prefill is slow (a local model), a file keeps the snippets prefilled at idle while "
-        "the cursor moves, and idle prefill chooses new ones this many lines away; 0: new ones at every line",
+        description="where prefill is slow (a local model on the CPU), a file's snippets prefilled at idle serve "
+        "the lines up to twice this far from the one they were chosen for, until idle prefill has run new ones; "
+        "snippets still being prefilled for a line this near are continued, not chosen again; 0: every line waits "
+        "for its own",
     )
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True

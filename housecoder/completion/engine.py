@@ -359,38 +359,62 @@ class CompletionEngine:
     def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
         """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
         the cursor on another line); returns the tokens prefilled, 0 where the trigger would not complete or
-        when cancelled (what a cancelled prefill computed stays in the KV cache for the next request)."""
+        when cancelled (what a cancelled prefill computed stays in the KV cache for the next request).
+
+        Where the file keeps a standing block, first the prompt with that block (what the next keystroke
+        uses, a few hundred tokens), then a block chosen for this cursor (or the one still being prefilled
+        from a line near it), which serves from the moment its prefill is complete."""
         prefix, suffix = self._around(request)
         decision = self._decide(request, prefix, suffix)
         if not decision.complete:
             return 0
-        line = request.text.count("\n", 0, request.offset)
-        block = None
-        if self.blocks.refresh_lines and self._wants_context(
-            request.language, prefix, multi_line=decision.multi_line
-        ):  # the file's block while it is near, else a new one (pending until prefilled in full)
-            block = self.blocks.to_prefill(request.path, line)
-            if block is None:
-                found = self._found(request, prefix, suffix, decision)
-                block = self.blocks.choose(request.path, tuple(found.snippets), line)
-            snippets: Sequence[ContextSnippet] = block.snippets
-        else:
-            snippets = self._found(request, prefix, suffix, decision).snippets
-        if cancel is not None and cancel.cancelled:
-            return 0
         typed = self.typed_part(prefix)
-        prompt = self.prompt(request.path, prefix, suffix, snippets, typed=typed)
+        if not self.blocks.refresh_lines or not self._wants_context(
+            request.language, prefix, multi_line=decision.multi_line
+        ):
+            found = self._found(request, prefix, suffix, decision)
+            if cancel is not None and cancel.cancelled:
+                return 0
+            return max(
+                self._prefill(
+                    self.prompt(request.path, prefix, suffix, found.snippets, typed=typed), typed, cancel
+                ),
+                0,
+            )
+        line = request.text.count("\n", 0, request.offset)
+        done = 0
+        serving = self.blocks.serving(request.path, line)
+        if serving is not None:
+            done = self._prefill(
+                self.prompt(request.path, prefix, suffix, serving.snippets, typed=typed), typed, cancel
+            )
+            if done < 0 or serving.line == line:
+                return max(done, 0)
+        block = self.blocks.pending_near(request.path, line)
+        if block is None:
+            found = self._found(request, prefix, suffix, decision)
+            block = self.blocks.choose(request.path, tuple(found.snippets), line)
+        if cancel is not None and cancel.cancelled:
+            return done
+        more = self._prefill(
+            self.prompt(request.path, prefix, suffix, block.snippets, typed=typed), typed, cancel
+        )
+        if more < 0:
+            return done
+        self.blocks.settle(request.path, block)
+        return done + more
+
+    def _prefill(self, prompt: str, typed: str, cancel: Cancellation | None) -> int:
+        """Prefill `prompt` (idle work): the tokens computed, -1 when cancelled or refused."""
         warming = GenerationRequest(
             prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens
         )
         try:
             generation = self.backend.generate(warming, cancel)
         except CannotHeal:
-            return 0  # the request itself will fall back to psm; nothing worth prefilling for it
+            return -1  # the request itself will fall back to psm; nothing worth prefilling for it
         if generation.stopped_by == "cancelled":
-            return 0
-        if block is not None:
-            self.blocks.settle(request.path, block)
+            return -1
         return generation.prompt_tokens - generation.reused_tokens
 
     def _costly_prefill(self) -> bool:

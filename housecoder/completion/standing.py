@@ -4,13 +4,14 @@ A prompt's repository context sits in front of the current file, so a new block
 costs its whole length in prefill, and on a CPU that is seconds. The context
 plan changes from line to line; without a standing block every new line would
 either wait for a new block or go without context (the cold prompt). Instead a
-file keeps one block: chosen for a cursor line at idle time, it becomes the
-file's *settled* block once it was prefilled in full, and keystrokes on the
-lines below and above use it while the model still holds it. Idle prefill
-chooses a new block once the cursor is `refresh_lines` away from the line the
-settled one was chosen for; until that one is prefilled in full (over as many
-idle moments as it takes: it stays *pending* and is not chosen again) the
-settled one keeps serving, up to twice that distance.
+file keeps a *settled* block, one that idle prefill ran in full: keystrokes on
+the lines within twice `refresh_lines` of the line it was chosen for use it
+while the model still holds it. At each idle moment the engine first prefills
+the settled block's prompt for the new cursor (a few hundred tokens: what the
+next keystroke sends), then a block chosen for the cursor's line, which settles
+once its prefill is complete. A block still being prefilled (*pending*) for a
+line within `refresh_lines` is continued rather than chosen again, so short
+pauses add up to a full prefill.
 """
 
 from __future__ import annotations
@@ -55,16 +56,14 @@ class StandingBlocks:
             return None
         return block
 
-    def to_prefill(self, path: str, line: int) -> Block | None:
-        """The block idle prefill at `line` should use: the settled one while it is near, else the pending one
-        while it is near; None when a new block should be chosen (`choose`)."""
+    def pending_near(self, path: str, line: int) -> Block | None:
+        """The block idle prefill was preparing for a line within `refresh_lines` of `line`, to go on with."""
         with self._lock:
             held = self._files.get(path)
-            candidates = () if held is None else (held.settled, held.pending)
-        for block in candidates:
-            if block is not None and abs(line - block.line) < self.refresh_lines:
-                return block
-        return None
+            block = None if held is None else held.pending
+        if block is None or abs(line - block.line) >= self.refresh_lines:
+            return None
+        return block
 
     def choose(self, path: str, snippets: tuple[ContextSnippet, ...], line: int) -> Block:
         """A new block for `path`, pending until `settle`; returns it."""

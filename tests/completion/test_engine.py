@@ -531,8 +531,8 @@ def test_typing_on_line_after_line_reuses_the_cold_prompts_front() -> None:
 
 
 class InterruptedBackend(KVBackend):
-    """Keeps the prompts it ran (llama.cpp saves a few states); with `interrupt`, an idle prefill stops
-    halfway, as when the user types, and what it prefilled is kept too."""
+    """Keeps the prompts it ran (llama.cpp saves a few states); with `interrupt`, an idle prefill of more
+    than 160 new tokens stops halfway, as when the user types again during it; what it computed is kept."""
 
     interrupt = False
 
@@ -546,11 +546,20 @@ class InterruptedBackend(KVBackend):
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         words = request.prompt.split()
-        if self.interrupt and request.max_new_tokens == 0:
+        if self.interrupt and request.max_new_tokens == 0 and self.uncached_tokens(request.prompt) > 160:
             self.states.append(words[: len(words) // 2])
             return Generation("", len(words), 0, 0.01, "cancelled")
         self.states.append(words)
         return super().generate(request, cancel)
+
+
+class ShiftingRetriever(CountingRetriever):
+    """Each search finds another module: every block chosen differs from the one before."""
+
+    def search(self, query: str, exclude_path: str, k: int, max_lines: int) -> list[ContextSnippet]:
+        self.queries.append(query)
+        n = len(self.queries)
+        return [ContextSnippet(f"lib/m{n}.py", 1, 1, f"M{n} = {n}", "retrieval", "hybrid search #1")]
 
 
 BODY = "import json\n\n" + "".join(f"x{n} = read_json('f{n}')\n" for n in range(203))  # window from line 48
@@ -572,27 +581,28 @@ def _standing(tokens: int, refresh_lines: int = 10) -> Settings:
 
 
 def test_lines_below_an_idle_prefill_keep_its_snippets_until_idle_prefill_replaces_them() -> None:
-    backend, retriever = InterruptedBackend("x"), CountingRetriever()
+    backend, retriever = InterruptedBackend("x"), ShiftingRetriever()
     pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=retriever)
     pipeline.warm(_at_line(0))  # idle: the whole prompt with a new block
-    chose = len(retriever.queries)
-    assert chose == 1 and pipeline.blocks.serving("app/main.py", 205).line == 205
+    assert len(retriever.queries) == 1 and pipeline.blocks.serving("app/main.py", 205).line == 205
     for line in range(1, 8):  # the user types line after line without a pause
         held = backend.held
         out = pipeline.complete(_at_line(line))
-        assert out.standing and not out.cold and "<|file_sep|>lib/io.py" in out.prompt
+        assert out.standing and not out.cold and "<|file_sep|>lib/m1.py" in out.prompt
         words = out.prompt.split()  # prefilled: the new line and the suffix; the window above stays put
         assert len(words) - common_prefix(held, words) < 160 < len(words)
-    pipeline.warm(_at_line(5))  # near its line: idle prefill keeps the block
-    assert len(retriever.queries) == chose  # no source ran for those lines
+    assert len(retriever.queries) == 1  # no source ran for those lines
 
-    backend.interrupt = True  # far enough: idle prefill chooses a new block; the user interrupts it
-    assert pipeline.warm(_at_line(12)) == 0 and len(retriever.queries) == chose + 1
+    backend.interrupt = True  # a short pause: the next keystroke's prompt is ready, the new block is not
+    pipeline.warm(_at_line(12))
+    assert len(retriever.queries) == 2  # chosen, its prefill cut short
     out = pipeline.complete(_at_line(13))
-    assert out.standing and pipeline.blocks.serving("app/main.py", 218).line == 205  # the old block serves
+    assert out.standing and "<|file_sep|>lib/m1.py" in out.prompt  # the old block serves meanwhile
     backend.interrupt = False
-    pipeline.warm(_at_line(14))  # the next idle moment finishes the pending block: not chosen again
-    assert len(retriever.queries) == chose + 1 and pipeline.blocks.serving("app/main.py", 219).line == 217
+    pipeline.warm(_at_line(14))  # the next pause finishes the new block: not chosen again
+    assert len(retriever.queries) == 2 and pipeline.blocks.serving("app/main.py", 219).line == 217
+    out = pipeline.complete(_at_line(15))
+    assert out.standing and "<|file_sep|>lib/m2.py" in out.prompt
 
 
 def test_a_standing_block_the_model_no_longer_holds_goes_cold() -> None:

@@ -21,26 +21,25 @@ def test_a_settled_block_serves_up_to_twice_the_refresh_distance_and_only_its_fi
     assert blocks.serving("b.py", 20) is None
 
 
-def test_idle_prefill_keeps_a_near_block_chooses_anew_far_away_and_finishes_a_pending_one() -> None:
+def test_a_block_being_prefilled_is_continued_near_its_line_and_serves_once_settled() -> None:
     blocks = StandingBlocks(refresh_lines=10)
-    assert blocks.to_prefill("a.py", 0) is None  # nothing yet: choose one
+    assert blocks.pending_near("a.py", 0) is None  # nothing yet: choose one
     settled = blocks.choose("a.py", _snippets("one"), 0)
-    assert blocks.to_prefill("a.py", 3) is settled  # pending and near: prefill it further
+    assert blocks.pending_near("a.py", 3) is settled  # short pauses add up to its full prefill
     blocks.settle("a.py", settled)
-    assert blocks.to_prefill("a.py", 9) is settled
-    assert blocks.to_prefill("a.py", 10) is None  # far enough: a new block
+    assert blocks.pending_near("a.py", 3) is None
     pending = blocks.choose("a.py", _snippets("two"), 10)
-    assert blocks.to_prefill("a.py", 12) is pending  # an interrupted prefill goes on with the same block
+    assert blocks.pending_near("a.py", 19) is pending and blocks.pending_near("a.py", 20) is None
     assert blocks.serving("a.py", 12) is settled  # meanwhile the old block serves keystrokes
     blocks.settle("a.py", pending)
-    assert blocks.serving("a.py", 12) is pending and blocks.to_prefill("a.py", 25) is None
+    assert blocks.serving("a.py", 12) is pending
 
 
 def test_without_a_refresh_distance_nothing_is_kept() -> None:
     blocks = StandingBlocks(refresh_lines=0)
     block = blocks.choose("a.py", _snippets("one"), 0)
     blocks.settle("a.py", block)
-    assert blocks.serving("a.py", 0) is None and blocks.to_prefill("a.py", 0) is None
+    assert blocks.serving("a.py", 0) is None and blocks.pending_near("a.py", 0) is None
 
 
 def test_the_least_recent_file_is_forgotten_first() -> None:
