@@ -212,13 +212,11 @@ class ContextConfig(_Section):
         description="all snippets together, model tokens; unset: 384 where the model runs on the CPU, "
         "1536 on a GPU or a remote engine",
     )
-    refresh_lines: int = Field(
+    standing_lines: int = Field(
         default=10,
         ge=0,
-        description="where prefill is slow (a local model on the CPU), a file's snippets prefilled at idle serve "
-        "the lines up to twice this far from the one they were chosen for, until idle prefill has run new ones; "
-        "snippets still being prefilled for a line this near are continued, not chosen again; 0: every line waits "
-        "for its own",
+        description="a local model on the CPU: a line whose own snippets the model does not hold yet gets the "
+        "file's last snippets it holds, chosen at most this many lines away, instead of none; 0: none",
     )
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True

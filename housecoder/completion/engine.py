@@ -145,9 +145,9 @@ class CompletionEngine:
     line that complete no new word get the same snippets without running the sources again, which
     also keeps the front of the prompt identical for the model's KV cache. Results with a source left
     out (over budget or failed) are not remembered. Where a new snippet block costs seconds of prefill (a
-    backend that says what it holds, with `completion.cold_prefill_tokens`), a file keeps a standing block
-    across lines (`housecoder.completion.standing`): keystrokes use it while the model holds it, idle
-    prefill replaces it every `context.refresh_lines` lines. Build a new engine when the index changes.
+    local model on the CPU, `completion.cold_prefill_tokens`), a keystroke whose own prompt the model holds
+    too little of gets the file's last block it holds (`housecoder.completion.standing`) before it goes
+    without context. Build a new engine when the index changes.
     Without a `repo_name` the prompt is plain file-level FIM (no path, no snippets), as published
     benchmarks such as HumanEval-FIM prompt the model.
     """
@@ -169,7 +169,7 @@ class CompletionEngine:
         self.cache = CompletionCache(settings.server.cache_entries)
         self.flights = Flights()
         self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
-        self.blocks = StandingBlocks(settings.context.refresh_lines if self._costly_prefill() else 0)
+        self.blocks = StandingBlocks(settings.context.standing_lines if self._costly_prefill() else 0)
         self._lock = threading.Lock()
 
     def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
@@ -220,18 +220,9 @@ class CompletionEngine:
             return self._finish(output, started)
 
         stage = time.perf_counter()
-        typed = self.typed_part(prefix)
-        line = request.text.count("\n", 0, request.offset)
-        wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
-        standing = None
         if snippets is not None:
             output.snippets = list(snippets)
-        elif wants:
-            standing = self._standing_prompt(request.path, prefix, suffix, typed, line)
-        if standing is not None:  # the file's block, still held by the model: no source runs
-            output.prompt, block = standing
-            output.snippets, output.context_reused, output.standing = list(block.snippets), True, True
-        elif snippets is None:
+        else:
             found, output.context_reused = self._context(
                 self._context_request(request, prefix, suffix),
                 request.use_index,
@@ -245,22 +236,32 @@ class CompletionEngine:
         timings["context"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        if standing is None:
-            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
+        typed = self.typed_part(prefix)
+        line = request.text.count("\n", 0, request.offset)
+        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
         output.layout = "line-start" if typed else "psm"
         single_line = not decision.multi_line
         key = f"{int(single_line)}|{output.prompt}"
         with self._lock:
             cached = self.cache.get(key)
-        if cached is None and standing is None:
-            cold = self._cold_prompt(output.prompt, request.path, prefix, suffix, typed)
-            if cold is not None:
-                output.prompt, output.cold, output.snippets = cold, True, []
+        if cached is None and self._costly_prefill():
+            budget = self.settings.completion.cold_prefill_tokens
+            if self.backend.uncached_tokens(output.prompt) <= budget:  # type: ignore[attr-defined]
+                if output.snippets:  # sent whole: the model will hold this block
+                    self.blocks.settle(request.path, Block(tuple(output.snippets), line))
+            else:  # the file's last block the model holds, else no repository context at all
+                wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
+                standing = self._standing_prompt(request.path, prefix, suffix, typed, line) if wants else None
+                if standing is not None:
+                    output.prompt, output.snippets = standing
+                    output.standing = output.context_reused = True
+                else:
+                    cold = self._cold_prompt(output.prompt, request.path, prefix, suffix, typed)
+                    if cold is not None:
+                        output.prompt, output.cold, output.snippets = cold, True, []
                 key = f"{int(single_line)}|{output.prompt}"
                 with self._lock:
                     cached = self.cache.get(key)
-            elif wants:  # sent whole: the model will hold this block
-                self.blocks.settle(request.path, Block(tuple(output.snippets), line))
         timings["prompt"] = time.perf_counter() - stage
         if cached is not None:
             output.text, output.cached = cached, "prompt"
@@ -359,50 +360,23 @@ class CompletionEngine:
     def warm(self, request: CompletionInput, cancel: Cancellation | None = None) -> int:
         """Prefill, without generating, the prompt `complete` would send for `request` (idle time: a file opened,
         the cursor on another line); returns the tokens prefilled, 0 where the trigger would not complete or
-        when cancelled (what a cancelled prefill computed stays in the KV cache for the next request).
-
-        Where the file keeps a standing block, first the prompt with that block (what the next keystroke
-        uses, a few hundred tokens), then a block chosen for this cursor (or the one still being prefilled
-        from a line near it), which serves from the moment its prefill is complete."""
+        when cancelled (what a cancelled prefill computed stays in the KV cache for the next request). A prompt
+        prefilled in full gives its file a new standing block."""
         prefix, suffix = self._around(request)
         decision = self._decide(request, prefix, suffix)
         if not decision.complete:
             return 0
-        typed = self.typed_part(prefix)
-        if not self.blocks.refresh_lines or not self._wants_context(
-            request.language, prefix, multi_line=decision.multi_line
-        ):
-            found = self._found(request, prefix, suffix, decision)
-            if cancel is not None and cancel.cancelled:
-                return 0
-            return max(
-                self._prefill(
-                    self.prompt(request.path, prefix, suffix, found.snippets, typed=typed), typed, cancel
-                ),
-                0,
-            )
-        line = request.text.count("\n", 0, request.offset)
-        done = 0
-        serving = self.blocks.serving(request.path, line)
-        if serving is not None:
-            done = self._prefill(
-                self.prompt(request.path, prefix, suffix, serving.snippets, typed=typed), typed, cancel
-            )
-            if done < 0 or serving.line == line:
-                return max(done, 0)
-        block = self.blocks.pending_near(request.path, line)
-        if block is None:
-            found = self._found(request, prefix, suffix, decision)
-            block = self.blocks.choose(request.path, tuple(found.snippets), line)
+        found = self._found(request, prefix, suffix, decision)
         if cancel is not None and cancel.cancelled:
-            return done
-        more = self._prefill(
-            self.prompt(request.path, prefix, suffix, block.snippets, typed=typed), typed, cancel
+            return 0
+        typed = self.typed_part(prefix)
+        done = self._prefill(
+            self.prompt(request.path, prefix, suffix, found.snippets, typed=typed), typed, cancel
         )
-        if more < 0:
-            return done
-        self.blocks.settle(request.path, block)
-        return done + more
+        if done >= 0 and found.snippets:
+            line = request.text.count("\n", 0, request.offset)
+            self.blocks.settle(request.path, Block(tuple(found.snippets), line))
+        return max(done, 0)
 
     def _prefill(self, prompt: str, typed: str, cancel: Cancellation | None) -> int:
         """Prefill `prompt` (idle work): the tokens computed, -1 when cancelled or refused."""
@@ -428,7 +402,7 @@ class CompletionEngine:
 
     def _standing_prompt(
         self, path: str, prefix: str, suffix: str, typed: str, line: int
-    ) -> tuple[str, Block] | None:
+    ) -> tuple[str, list[ContextSnippet]] | None:
         """The prompt with the file's standing block for a keystroke at `line`, when the model holds all but
         `completion.cold_prefill_tokens` of it (the lines typed since and the suffix); else None."""
         block = self.blocks.serving(path, line)
@@ -436,7 +410,7 @@ class CompletionEngine:
             return None
         prompt = self.prompt(path, prefix, suffix, block.snippets, typed=typed)
         held = self.backend.uncached_tokens(prompt) <= self.settings.completion.cold_prefill_tokens  # type: ignore[attr-defined]
-        return (prompt, block) if held else None
+        return (prompt, list(block.snippets)) if held else None
 
     def _cold_prompt(self, prompt: str, path: str, prefix: str, suffix: str, typed: str) -> str | None:
         """The smaller prompt to send instead of `prompt` when the model would prefill more than

@@ -570,39 +570,38 @@ def _at_line(line: int) -> CompletionInput:
     return CompletionInput("app/main.py", head + AFTER, len(head), "python")
 
 
-def _standing(tokens: int, refresh_lines: int = 10) -> Settings:
+def _standing(tokens: int, standing_lines: int = 10) -> Settings:
     return Settings.model_validate(
         {
             "completion": {"layout": "line-start", "cold_prefill_tokens": tokens},
-            "context": {**ROOMY, "refresh_lines": refresh_lines},
+            "context": {**ROOMY, "standing_lines": standing_lines},
             "server": {"cache_entries": 0},
         }
     )
 
 
-def test_lines_below_an_idle_prefill_keep_its_snippets_until_idle_prefill_replaces_them() -> None:
+def test_a_line_whose_own_snippets_are_not_held_gets_the_files_last_block() -> None:
     backend, retriever = InterruptedBackend("x"), ShiftingRetriever()
     pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=retriever)
-    pipeline.warm(_at_line(0))  # idle: the whole prompt with a new block
-    assert len(retriever.queries) == 1 and pipeline.blocks.serving("app/main.py", 205).line == 205
+    pipeline.warm(_at_line(0))  # idle: the whole prompt, its block in full
     for line in range(1, 8):  # the user types line after line without a pause
         held = backend.held
         out = pipeline.complete(_at_line(line))
         assert out.standing and not out.cold and "<|file_sep|>lib/m1.py" in out.prompt
+        assert f"<|file_sep|>lib/m{line + 1}.py" not in out.prompt  # the line's own block: not held
         words = out.prompt.split()  # prefilled: the new line and the suffix; the window above stays put
         assert len(words) - common_prefix(held, words) < 160 < len(words)
-    assert len(retriever.queries) == 1  # no source ran for those lines
 
-    backend.interrupt = True  # a short pause: the next keystroke's prompt is ready, the new block is not
-    pipeline.warm(_at_line(12))
-    assert len(retriever.queries) == 2  # chosen, its prefill cut short
-    out = pipeline.complete(_at_line(13))
-    assert out.standing and "<|file_sep|>lib/m1.py" in out.prompt  # the old block serves meanwhile
+    backend.interrupt = True  # a short pause: the line's own block is prefilled only in part
+    pipeline.warm(_at_line(8))
+    out = pipeline.complete(_at_line(8))
+    assert out.standing and "<|file_sep|>lib/m1.py" in out.prompt
     backend.interrupt = False
-    pipeline.warm(_at_line(14))  # the next pause finishes the new block: not chosen again
-    assert len(retriever.queries) == 2 and pipeline.blocks.serving("app/main.py", 219).line == 217
-    out = pipeline.complete(_at_line(15))
-    assert out.standing and "<|file_sep|>lib/m2.py" in out.prompt
+    pipeline.warm(_at_line(9))  # a long enough pause: the line's own block, in full
+    out = pipeline.complete(_at_line(9))
+    assert not out.standing and not out.cold and out.prompt == pipeline.build_prompt(_at_line(9))[0]
+    later = pipeline.complete(_at_line(12))  # it is the file's block now
+    assert later.standing and out.prompt.split("<|file_sep|>app/main.py")[0] in later.prompt
 
 
 def test_a_standing_block_the_model_no_longer_holds_goes_cold() -> None:
@@ -614,12 +613,12 @@ def test_a_standing_block_the_model_no_longer_holds_goes_cold() -> None:
     assert out.cold and not out.standing and not out.snippets
 
 
-def test_without_a_refresh_distance_every_line_chooses_its_own_snippets() -> None:
-    backend, retriever = KVBackend("x"), CountingRetriever()
+def test_without_standing_lines_a_line_whose_snippets_are_not_held_goes_cold() -> None:
+    backend, retriever = KVBackend("x"), ShiftingRetriever()
     pipeline = CompletionEngine(backend, _standing(160, 0), repo_name="demo", retriever=retriever)
     pipeline.warm(_at_line(0))
     out = pipeline.complete(_at_line(1))
-    assert not out.standing and len(retriever.queries) == 2
+    assert out.cold and not out.standing and not out.snippets
 
 
 def test_given_snippets_replace_the_gathered_context() -> None:
@@ -643,7 +642,7 @@ def test_the_snippet_budget_and_the_cold_prompt_follow_the_hardware() -> None:
     cpu = CompletionEngine(KVBackend("x"), _standing(48), repo_name="demo", retriever=CountingRetriever())
     gpu = CompletionEngine(GPUBackend("x"), _standing(48), repo_name="demo", retriever=CountingRetriever())
     assert (cpu.settings.context.max_tokens, gpu.settings.context.max_tokens) == (384, 1536)
-    assert gpu.blocks.refresh_lines == 0 and cpu.blocks.refresh_lines == 10
+    assert gpu.blocks.standing_lines == 0 and cpu.blocks.standing_lines == 10
     request = CompletionInput("app/main.py", LONG + AFTER, len(LONG), "python")
     assert cpu.complete(request).cold
     out = gpu.complete(request)  # prefill is cheap: the whole prompt, context and all
