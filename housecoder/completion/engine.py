@@ -245,8 +245,8 @@ class CompletionEngine:
         with self._lock:
             cached = self.cache.get(key)
         if cached is None and self._costly_prefill():
-            budget = self.settings.completion.cold_prefill_tokens
-            if self.backend.uncached_tokens(output.prompt) <= budget:  # type: ignore[attr-defined]
+            missing = self.backend.uncached_tokens(output.prompt)  # type: ignore[attr-defined]
+            if missing <= self.settings.completion.cold_prefill_tokens:
                 if output.snippets:  # sent whole: the model will hold this block
                     self.blocks.settle(request.path, Block(tuple(output.snippets), line))
             else:  # the file's last block the model holds, else no repository context at all
@@ -256,7 +256,7 @@ class CompletionEngine:
                     output.prompt, output.snippets = standing
                     output.standing = output.context_reused = True
                 else:
-                    cold = self._cold_prompt(output.prompt, request.path, prefix, suffix, typed)
+                    cold = self._cold_prompt(missing, request.path, prefix, suffix, typed)
                     if cold is not None:
                         output.prompt, output.cold, output.snippets = cold, True, []
                 key = f"{int(single_line)}|{output.prompt}"
@@ -412,21 +412,15 @@ class CompletionEngine:
         held = self.backend.uncached_tokens(prompt) <= self.settings.completion.cold_prefill_tokens  # type: ignore[attr-defined]
         return (prompt, list(block.snippets)) if held else None
 
-    def _cold_prompt(self, prompt: str, path: str, prefix: str, suffix: str, typed: str) -> str | None:
-        """The smaller prompt to send instead of `prompt` when the model would prefill more than
-        `completion.cold_prefill_tokens` of it (a file it holds nothing of), or None to send `prompt`: no
-        repository context, prefix and suffix cut to fit, chosen only when it saves at least half that
-        budget (a prompt mostly prefilled at idle keeps its context). Within a line the same choice recurs,
-        so its keys and values are reused keystroke after keystroke."""
-        budget = self.settings.completion.cold_prefill_tokens
-        uncached = getattr(self.backend, "uncached_tokens", None)
-        if not self._costly_prefill() or uncached is None:
-            return None
-        missing = uncached(prompt)
-        if missing <= budget:
-            return None
+    def _cold_prompt(self, missing: int, path: str, prefix: str, suffix: str, typed: str) -> str | None:
+        """The smaller prompt to send instead of one the model would prefill `missing` tokens of (more than
+        `completion.cold_prefill_tokens`: a file it holds nothing of), or None to send that one: no repository
+        context, prefix and suffix cut to fit, chosen only when it saves at least half that budget (a prompt
+        mostly prefilled at idle keeps its context). Within a line the same choice recurs, so its keys and
+        values are reused keystroke after keystroke."""
         cold = self.prompt(path, prefix, suffix, (), typed=typed, cold=True)
-        return cold if uncached(cold) + budget // 2 <= missing else None
+        saved = missing - self.backend.uncached_tokens(cold)  # type: ignore[attr-defined]
+        return cold if saved >= self.settings.completion.cold_prefill_tokens // 2 else None
 
     def _around(self, request: CompletionInput) -> tuple[str, str]:
         """The text before and after the cursor, cut around it when the buffer is oversized."""
