@@ -1,5 +1,5 @@
 """Context recall when the snippets were chosen some lines before the cursor, as a snippet block kept stable
-while the user types (refreshed at idle, not per line) would be. No model runs.
+while the user types (refreshed at idle, not per line) would be; without `--out` no model runs.
 
 A stable block is what would make a bigger `context.max_tokens` cheap per keystroke: its keys and values are
 computed once and reused line after line. The question is how much a block chosen `k` lines up, before the
@@ -81,8 +81,9 @@ def run_model(
     settings: Settings, tasks: list[Task], back: int, out: Path, progress: RichProgress, seed: int
 ) -> None:
     """Complete each task with the block chosen `back` lines up; records resume from `out`."""
+    backend = load_backend(settings, progress)
     runner = Runner(
-        load_backend(settings, progress),
+        backend,
         settings,
         open_index=_index_opener(settings, progress),
         context_at=partial(earlier, back=back),
@@ -91,7 +92,12 @@ def run_model(
     runner.run(tasks, [RunSpec("housecoder")], results, progress, seed=seed)
     wanted = {task.task_id for task in tasks}
     records = [record for record in results.records if record.task_id in wanted]
-    meta = {"tasks": len(tasks), "seed": seed, "back": back, "context": settings.context.model_dump()}
+    meta = {
+        "tasks": len(tasks),
+        "seed": seed,
+        "back": back,
+        "context": settings.context.for_device(str(backend.describe().get("device", "cpu"))).model_dump(),
+    }
     write_report(records, out, f"block chosen {back} lines up: {len(tasks)} tasks", meta, seed=seed)
     print((out / "report.md").read_text(), end="")
 

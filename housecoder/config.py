@@ -216,7 +216,7 @@ class ContextConfig(_Section):
         default=10,
         ge=0,
         description="a local model on the CPU: a line whose own snippets the model does not hold yet gets the "
-        "file's last snippets it holds, chosen at most this many lines away, instead of none; 0: none",
+        "file's last snippets it holds, chosen fewer than this many lines away, instead of none; 0: none",
     )
     max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True
@@ -334,8 +334,8 @@ class TrainConfig(_Section):
 
     Sizes are in model tokens. The CPU defaults keep training sequences short (the context,
     prefix, suffix and middle budgets add up to 864 tokens); on a GPU raise the
-    prompt budgets to the server's (`completion.*`, `context.max_tokens`) so the adapter
-    trains on prompts exactly as long as it will be served.
+    prompt budgets to the server's (`completion.*`, `context.max_tokens`: 1536 there when unset) so the
+    adapter trains on prompts exactly as long as it will be served.
     """
 
     # Samples: FIM middles on syntax nodes of the repository's own files.

@@ -103,6 +103,8 @@ def measure(
 ) -> list[Hit]:
     """A `Hit` per task and applicable context setting (named `label` when given). With `at`, the context is
     gathered for the cursor `at` makes of the task's (the answer is judged against the task's own text)."""
+    if label is not None and len(contexts) != 1:
+        raise ValueError("a label names the hits of one context setting")
     todo = [(task, context) for task in tasks for context in contexts if applies(context, task)]
     hits = []
     with progress.task(
@@ -115,9 +117,12 @@ def measure(
                 started = time.perf_counter()
                 prompt, snippets = engine.build_prompt(request if at is None else at(request))
                 seconds = time.perf_counter() - started
-                in_file = engine.prompt(
-                    request.path, request.text[: request.offset], request.text[request.offset :], []
-                )
+                prefix, suffix = request.text[: request.offset], request.text[request.offset :]
+                in_file = engine.prompt(request.path, prefix, suffix, [])
+                if at is not None:  # the prompt scored: the task's own cursor with those snippets
+                    prompt = engine.prompt(
+                        request.path, prefix, suffix, snippets, typed=engine.typed_part(prefix)
+                    )
             except HousecoderError as err:
                 hits.append(Hit(context, task.task_id, task.kind, None, (), (), 0, 0, error=first_line(err)))
             else:

@@ -57,7 +57,8 @@ RUNTIMES: dict[str, dict[str, Any]] = {
     },
     "transformers": {"inference": {"runtime": "transformers"}},
     "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
-    "llama-server": {"inference": {"runtime": "openai"}},
+    # on this machine's CPU: the CPU's snippet budget, not a remote engine's (like for like with llama.cpp)
+    "llama-server": {"inference": {"runtime": "openai"}, "context": {"max_tokens": 384}},
 }
 
 
@@ -579,7 +580,7 @@ def run_command(
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}",
         "realtime": realtime,
         "completion": settings.completion.model_dump(),
-        "context": settings.context.model_dump(),
+        "context": settings.context.for_device(str(backend.describe().get("device", "cpu"))).model_dump(),
     }
     title = f"{tasks_file.name}: {len(tasks)} tasks"
     write_report(records, folder, title, meta, seed=seed)

@@ -130,6 +130,11 @@ def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
     return cut_prefix, cut_suffix
 
 
+def _line_of(request: CompletionInput) -> int:
+    """The cursor's line number (0-based)."""
+    return request.text.count("\n", 0, request.offset)
+
+
 CONTEXT_MEMO_ENTRIES = 32
 
 
@@ -199,7 +204,8 @@ class CompletionEngine:
         snippets: Sequence[ContextSnippet] | None = None,
     ) -> CompletionOutput:
         """The completion at `request`'s cursor; `snippets`, when given, is the repository context to use
-        instead of gathering it (a benchmark's block chosen elsewhere)."""
+        instead of gathering it (a benchmark's block chosen elsewhere); on the CPU it is still replaced by
+        the file's standing block or the cold prompt when the model holds too little of its prompt."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         prefix, suffix = self._around(request)
@@ -237,7 +243,7 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         typed = self.typed_part(prefix)
-        line = request.text.count("\n", 0, request.offset)
+        line = _line_of(request)
         output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
         output.layout = "line-start" if typed else "psm"
         single_line = not decision.multi_line
@@ -246,19 +252,19 @@ class CompletionEngine:
             cached = self.cache.get(key)
         if cached is None and self._costly_prefill():
             missing = self.backend.uncached_tokens(output.prompt)  # type: ignore[attr-defined]
-            if missing <= self.settings.completion.cold_prefill_tokens:
-                if output.snippets:  # sent whole: the model will hold this block
+            cold = None
+            if missing > self.settings.completion.cold_prefill_tokens:
+                cold = self._cold_prompt(missing, request.path, prefix, suffix, typed)
+            if cold is None:  # sent whole: the model will hold this block
+                if output.snippets:
                     self.blocks.settle(request.path, Block(tuple(output.snippets), line))
             else:  # the file's last block the model holds, else no repository context at all
                 wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
                 standing = self._standing_prompt(request.path, prefix, suffix, typed, line) if wants else None
                 if standing is not None:
-                    output.prompt, output.snippets = standing
-                    output.standing = output.context_reused = True
+                    output.prompt, output.snippets, output.standing = *standing, True
                 else:
-                    cold = self._cold_prompt(missing, request.path, prefix, suffix, typed)
-                    if cold is not None:
-                        output.prompt, output.cold, output.snippets = cold, True, []
+                    output.prompt, output.cold, output.snippets = cold, True, []
                 key = f"{int(single_line)}|{output.prompt}"
                 with self._lock:
                     cached = self.cache.get(key)
@@ -374,8 +380,7 @@ class CompletionEngine:
             self.prompt(request.path, prefix, suffix, found.snippets, typed=typed), typed, cancel
         )
         if done >= 0 and found.snippets:
-            line = request.text.count("\n", 0, request.offset)
-            self.blocks.settle(request.path, Block(tuple(found.snippets), line))
+            self.blocks.settle(request.path, Block(tuple(found.snippets), _line_of(request)))
         return max(done, 0)
 
     def _prefill(self, prompt: str, typed: str, cancel: Cancellation | None) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.completion.engine import PREFIX_STEP_LINES
 from housecoder.config import Settings, merge_sections
 from housecoder.context import Retriever
 from housecoder.errors import HousecoderError, first_line
@@ -187,7 +188,7 @@ class Runner:
         if spec.context == "provided-comment":
             count = self.backend.count_tokens
             budget = settings.completion.max_prefix_tokens
-            prefix = task.context_text + trim_prefix(task.prefix, budget, count)
+            prefix = task.context_text + trim_prefix(task.prefix, budget, count, step_lines=PREFIX_STEP_LINES)
             completion["max_prefix_tokens"] = budget + count(task.context_text) + 8
         if completion:
             settings = settings.model_copy(

@@ -604,6 +604,18 @@ def test_a_line_whose_own_snippets_are_not_held_gets_the_files_last_block() -> N
     assert later.standing and out.prompt.split("<|file_sep|>app/main.py")[0] in later.prompt
 
 
+def test_a_line_mostly_prefilled_keeps_its_own_block_which_becomes_the_files() -> None:
+    backend, retriever = KVBackend("x"), ShiftingRetriever()
+    pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=retriever)
+    pipeline.warm(_at_line(0))
+    request = _at_line(1)
+    whole = pipeline.build_prompt(request)[0].split()  # the line's own block
+    backend.held = whole[: len(whole) - 200]  # over budget, but the cold prompt would not save half of it
+    out = pipeline.complete(request)
+    assert not out.standing and not out.cold and "<|file_sep|>lib/m2.py" in out.prompt
+    assert pipeline.blocks.serving("app/main.py", 206).snippets == tuple(out.snippets)
+
+
 def test_a_standing_block_the_model_no_longer_holds_goes_cold() -> None:
     backend = KVBackend("x")
     pipeline = CompletionEngine(backend, _standing(160), repo_name="demo", retriever=CountingRetriever())

@@ -415,4 +415,4 @@ def test_a_context_chosen_at_another_cursor_is_used_at_the_tasks_own() -> None:
     record = Runner(backend, Settings(), context_at=at_the_top).run_task(spec, task)  # type: ignore[arg-type]
     assert [request.offset for request in moved] == [len(task.prefix)]  # moved from the task's cursor
     assert record.snippet_paths == []  # an empty first line: nothing to look up there
-    assert record.exact and backend.prompts[1].endswith("value = <|fim_suffix|>\n<|fim_middle|>")
+    assert backend.prompts[1].endswith("value = <|fim_suffix|>\n<|fim_middle|>")  # asked at the task's own

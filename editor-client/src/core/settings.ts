@@ -25,7 +25,7 @@ export interface ExtensionSettings {
   model: string;
   /** `models.adapter`: LoRA adapter directory. Empty: the project's or none. */
   adapter: string;
-  /** `context.max_tokens`: repository context budget in model tokens. null: the project's or 384. */
+  /** `context.max_tokens`: repository context budget in model tokens. null: the project's, else 384 on a CPU, 1536 on a GPU or a remote engine. */
   contextBudget: number | null;
   /** `completion.max_new_tokens`. null: the project's or 64. */
   maxNewTokens: number | null;
