@@ -36,6 +36,7 @@ from housecoder.evaluation.report import write_report
 from housecoder.evaluation.runner import ResultsFile, Runner, RunSpec
 from housecoder.evaluation.tasks import Task, read_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
+from housecoder.inference.base import device_of
 
 
 def earlier(request: CompletionInput, back: int) -> CompletionInput:
@@ -96,7 +97,7 @@ def run_model(
         "tasks": len(tasks),
         "seed": seed,
         "back": back,
-        "context": settings.context.for_device(str(backend.describe().get("device", "cpu"))).model_dump(),
+        "context": settings.context.for_device(device_of(backend)).model_dump(),
     }
     write_report(records, out, f"block chosen {back} lines up: {len(tasks)} tasks", meta, seed=seed)
     print((out / "report.md").read_text(), end="")

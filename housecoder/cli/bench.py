@@ -57,8 +57,7 @@ RUNTIMES: dict[str, dict[str, Any]] = {
     },
     "transformers": {"inference": {"runtime": "transformers"}},
     "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
-    # on this machine's CPU: the CPU's snippet budget, not a remote engine's (like for like with llama.cpp)
-    "llama-server": {"inference": {"runtime": "openai"}, "context": {"max_tokens": 384}},
+    "llama-server": {"inference": {"runtime": "openai"}},
 }
 
 
@@ -74,7 +73,7 @@ def _python_files(root: Path) -> list[Path]:
 def _settings(
     state: State, root: Path, runtime: str, url: str | None, keep_cache: bool, config: Path | None = None
 ) -> Any:
-    from housecoder.config import Settings, apply_config_file, merge_sections
+    from housecoder.config import CPU_CONTEXT_TOKENS, Settings, apply_config_file, merge_sections
 
     settings: Settings = state.settings(root)
     if config is not None:
@@ -82,6 +81,10 @@ def _settings(
     overrides = copy.deepcopy(RUNTIMES[runtime])
     if url:
         overrides["inference"]["url"] = url
+    if (
+        runtime == "llama-server"
+    ):  # on this machine's CPU: the CPU's snippet budget, like for like with llama.cpp
+        overrides["context"] = {"max_tokens": CPU_CONTEXT_TOKENS}
     if not keep_cache:
         overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
@@ -514,6 +517,7 @@ def run_command(
     from housecoder.evaluation.runner import ResultsFile, Runner, parse_runs
     from housecoder.evaluation.tasks import limit as pick_tasks
     from housecoder.evaluation.tasks import outside_training, read_tasks, typed_into
+    from housecoder.inference.base import device_of
     from housecoder.models.adapters import trained_files
 
     state: State = ctx.obj
@@ -580,7 +584,7 @@ def run_command(
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}",
         "realtime": realtime,
         "completion": settings.completion.model_dump(),
-        "context": settings.context.for_device(str(backend.describe().get("device", "cpu"))).model_dump(),
+        "context": settings.context.for_device(device_of(backend)).model_dump(),
     }
     title = f"{tasks_file.name}: {len(tasks)} tasks"
     write_report(records, folder, title, meta, seed=seed)

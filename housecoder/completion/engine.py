@@ -32,7 +32,7 @@ from housecoder.context import (
     plan,
 )
 from housecoder.errors import first_line
-from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest
+from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest, device_of
 from housecoder.inference.errors import CannotHeal
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
@@ -166,8 +166,7 @@ class CompletionEngine:
         retriever: Retriever | None = None,
     ) -> None:
         self.backend = backend
-        describe = getattr(backend, "describe", None)
-        self.device = str(describe().get("device", "cpu")) if describe is not None else "cpu"
+        self.device = device_of(backend)
         self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
         self.repo_name = repo_name
         self.retriever = retriever
@@ -243,7 +242,6 @@ class CompletionEngine:
 
         stage = time.perf_counter()
         typed = self.typed_part(prefix)
-        line = _line_of(request)
         output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
         output.layout = "line-start" if typed else "psm"
         single_line = not decision.multi_line
@@ -251,6 +249,7 @@ class CompletionEngine:
         with self._lock:
             cached = self.cache.get(key)
         if cached is None and self._costly_prefill():
+            line = _line_of(request)
             missing = self.backend.uncached_tokens(output.prompt)  # type: ignore[attr-defined]
             cold = None
             if missing > self.settings.completion.cold_prefill_tokens:

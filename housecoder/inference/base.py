@@ -124,3 +124,10 @@ class Backend(Protocol):
     def describe(self) -> dict[str, Any]:
         """Runtime, model, device and adapter, for status displays."""
         ...
+
+
+def device_of(backend: object) -> str:
+    """Where `backend` runs its model, as `describe()` says ("cpu", "cuda:0", "remote", ...); "cpu" for a
+    backend that does not say."""
+    describe = getattr(backend, "describe", None)
+    return str(describe().get("device", "cpu")) if describe is not None else "cpu"
