@@ -186,5 +186,17 @@ def summarize(requests: Sequence[Request]) -> dict[str, float | int | None]:
     }
 
 
+def replay_title(repo: str, asked: int, replayed: int, per_file: int, interval_ms: int, pause_ms: int) -> str:
+    """The replay table's title; says so where the repository had fewer lines to type than asked."""
+    lines = (
+        f"{replayed} lines (of {asked} asked: the files have too few)"
+        if replayed < asked
+        else f"{asked} lines"
+    )
+    runs = f" in runs of {per_file}" if per_file > 1 else ""
+    paused = f", {pause_ms} ms pause before each line" if pause_ms else ""
+    return f"typing replay: {lines}{runs} of {repo}, {interval_ms} ms between keystrokes{paused}"
+
+
 def as_rows(requests: Sequence[Request]) -> list[dict[str, object]]:
     return [asdict(request) for request in requests]

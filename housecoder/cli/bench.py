@@ -197,6 +197,7 @@ def latency(
     from rich.console import Console
     from rich.table import Table
 
+    from housecoder.benchmarks.replay import replay_title
     from housecoder.errors import HousecoderError
 
     state: State = ctx.obj
@@ -275,11 +276,8 @@ def latency(
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
-    paused = f", {line_pause_ms} ms pause before each line" if line_pause_ms else ""
-    runs = f" in runs of {per_file}" if per_file > 1 else ""
-    table = Table(
-        title=f"typing replay: {lines} lines{runs} of {root.name}, {interval_ms} ms between keystrokes{paused}"
-    )
+    replayed = min((result["summary"].get("lines", lines) for result in results.values()), default=lines)
+    table = Table(title=replay_title(root.name, lines, replayed, per_file, interval_ms, line_pause_ms))
     for column in (
         "runtime",
         "p50 s",
@@ -367,6 +365,7 @@ def latency_worker(
         engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed
     )
     summary = summarize(requests)
+    summary["lines"] = len(sessions)
     summary["idle_prefill_tokens_mean"] = sum(warmed) / len(warmed) if warmed else None
     summary["load_s"] = load_seconds
     summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -111,3 +111,16 @@ def test_replay_against_the_tiny_model(tiny_qwen_dir: Path, tmp_path: Path) -> N
     assert paused and all(request.completed for request in paused)  # a pause waits for its answer
     assert all(request.seconds is not None and request.seconds > 0 for request in paused)
     assert summarize(requests)["reused_fraction"] > 0.3  # keystrokes share the front of their prompts
+
+
+def test_the_replay_title_says_when_fewer_lines_were_typed_than_asked() -> None:
+    from housecoder.benchmarks.replay import replay_title
+
+    full = replay_title("repo", 32, 32, 8, 100, 3000)
+    assert (
+        full
+        == "typing replay: 32 lines in runs of 8 of repo, 100 ms between keystrokes, 3000 ms pause before each line"
+    )
+    assert replay_title("repo", 32, 20, 1, 100, 0) == (
+        "typing replay: 20 lines (of 32 asked: the files have too few) of repo, 100 ms between keystrokes"
+    )

@@ -126,10 +126,17 @@ def test_measure_can_gather_at_another_cursor_under_its_own_name(
     )
     moved: list[int] = []
 
-    def at_the_top(request: CompletionInput) -> CompletionInput:
+    def in_an_empty_file(request: CompletionInput) -> CompletionInput:
         moved.append(request.offset)
-        return replace(request, text="\n" + request.text[request.offset :], offset=0)
+        return replace(request, text="\n", offset=0)
 
-    hits = measure(prompt_only_runner(settings, SILENT), tasks, ["housecoder"], at=at_the_top, label="top")
+    runner = prompt_only_runner(settings, SILENT)
+    hits = measure(runner, tasks, ["housecoder"], at=in_an_empty_file, label="top")
     assert [hit.run for hit in hits] == ["top"] * len(tasks) and len(moved) == len(tasks)
     assert all(not hit.error and hit.prompt_tokens > 0 for hit in hits)
+    # in an empty file nothing is looked up, so the prompt scored is the task's own cursor's in-file
+    # prompt; at the task's own cursor the same tasks do get snippets
+    own = measure(runner, tasks, ["housecoder"])
+    in_file = measure(runner, tasks, ["infile"])
+    assert all(hit.snippets == 0 for hit in hits) and any(hit.snippets > 0 for hit in own)
+    assert [hit.prompt_tokens for hit in hits] == [hit.prompt_tokens for hit in in_file]
