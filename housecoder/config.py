@@ -264,12 +264,6 @@ class ContextConfig(_Section):
         description="look-alike windows are shown this many lines further on: the code that followed "
         "the stretch matched against the lines above the cursor, where the next line's counterpart is",
     )
-    window_shown: int = Field(
-        default=0,
-        ge=0,
-        description="a look-alike window shows only its last this many lines (the end of the matched stretch "
-        "and the lines after it), so more windows fit the budget; 0: the whole window",
-    )
     max_overlap: float = Field(
         default=1.0,
         ge=0.0,

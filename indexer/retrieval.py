@@ -91,10 +91,10 @@ class IndexRetriever:
         return snippets
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         return self.windows().search(
-            query, exclude_path=exclude_path, k=k, max_lines=max_lines, follow=follow, shown=shown
+            query, exclude_path=exclude_path, k=k, max_lines=max_lines, follow=follow
         )
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:

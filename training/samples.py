@@ -160,11 +160,9 @@ class FilteredRetriever:
         return [s for s in found if s.path not in self.blocked][:k]
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
-        found = self.inner.similar(
-            query, exclude_path, 3 * k if self.blocked else k, max_lines, follow, shown
-        )
+        found = self.inner.similar(query, exclude_path, 3 * k if self.blocked else k, max_lines, follow)
         return [s for s in found if s.path not in self.blocked][:k]
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:

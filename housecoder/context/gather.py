@@ -44,11 +44,11 @@ class Retriever(Protocol):
         ...
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         """The `k` line windows of the repository outside `exclude_path` whose names are most like
         `query`'s (identifier Jaccard), best first, none overlapping another; each shown `follow` lines
-        further on, its last `shown` lines (0: all; `housecoder.context.windows`)."""
+        further on (`housecoder.context.windows`)."""
         ...
 
     def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
@@ -206,7 +206,6 @@ def _sources(
                 config.similar_k,
                 config.max_snippet_lines,
                 follow=config.window_follow,
-                shown=config.window_shown,
             ),
         )
     if config.rest_of_file and request.hidden:
@@ -220,7 +219,6 @@ def _sources(
                 k=config.similar_k,
                 max_lines=config.max_snippet_lines,
                 follow=config.window_follow,
-                shown=config.window_shown,
             ),
         )
     documents = (
@@ -242,7 +240,6 @@ def _sources(
                 k=4,
                 min_similarity=config.min_similarity,
                 follow=config.window_follow,
-                shown=config.window_shown,
             ),
         )
     return sources

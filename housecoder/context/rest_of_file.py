@@ -76,18 +76,10 @@ def import_block(path: str, parts: Sequence[Part]) -> ContextSnippet | None:
 
 
 def rest_of_file(
-    path: str,
-    parts: Sequence[Part],
-    query: str,
-    *,
-    size: int,
-    k: int,
-    max_lines: int,
-    follow: int = 0,
-    shown: int = 0,
+    path: str, parts: Sequence[Part], query: str, *, size: int, k: int, max_lines: int, follow: int = 0
 ) -> list[ContextSnippet]:
     """The hidden part's import block, then its `k` windows most like `query`, best first, each shown
-    `follow` lines further on, its last `shown` lines (0: all; `housecoder.context.windows`)."""
+    `follow` lines further on (`housecoder.context.windows`)."""
     found: list[ContextSnippet] = []
     block = import_block(path, parts)
     if block is not None:
@@ -102,6 +94,5 @@ def rest_of_file(
             source="in-file",
             label="look-alike part of this file",
             follow=follow,
-            shown=shown,
         )
     return found

@@ -67,11 +67,10 @@ class WindowIndex:
         source: str = "retrieval",
         label: str = "similar window",
         follow: int = 0,
-        shown: int = 0,
     ) -> list[ContextSnippet]:
         """The `k` windows outside `exclude_path` most similar to `query` (at least `min_similarity`), best
-        first, none overlapping another; each shown `follow` lines further on (as far as its text goes), only
-        its last `shown` lines of those (0: all), and cut to `max_lines`."""
+        first, none overlapping another; each shown `follow` lines further on (as far as its text goes) and
+        cut to `max_lines`."""
         wanted = identifier_set(query)
         shared: Counter[int] = Counter()
         for name in wanted:
@@ -83,11 +82,9 @@ class WindowIndex:
             score = common / (len(wanted) + len(names) - common)  # Jaccard: |a ∩ b| / |a ∪ b|
             if path == exclude_path or score < min_similarity or score <= 0:
                 continue
-            moved = min(start + follow, max(start, len(lines) - self.size))
-            end = min(moved + self.size, len(lines))
-            begin = max(moved, end - shown) if shown else moved
-            text, kept = clip_lines("\n".join(lines[begin:end]), max_lines)
-            first = offset + begin
+            shown = min(start + follow, max(start, len(lines) - self.size))
+            text, kept = clip_lines("\n".join(lines[shown : shown + self.size]), max_lines)
+            first = offset + shown
             reason = f"{label} {score:.2f}"
             scored.append(ContextSnippet(path, first, first + kept - 1, text, source, reason, score, True))
         return pick_best(scored, k)
@@ -101,10 +98,9 @@ def best_windows(
     k: int,
     min_similarity: float,
     follow: int = 0,
-    shown: int = 0,
 ) -> list[ContextSnippet]:
     """The `k` windows of `documents` ((path, text) pairs) most similar to `query`, at most one per overlap,
-    each shown `follow` lines further on, its last `shown` lines (0: all)."""
+    each shown `follow` lines further on."""
     index = WindowIndex(((path, text, 1) for path, text in documents), size)
     return index.search(
         query,
@@ -115,7 +111,6 @@ def best_windows(
         source="open-document",
         label="open document, similarity",
         follow=follow,
-        shown=shown,
     )
 
 

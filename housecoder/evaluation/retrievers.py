@@ -38,7 +38,7 @@ class WindowRetriever:
         )
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         return []
 
@@ -80,7 +80,7 @@ class ProvidedRetriever:
         return found
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         return []
 

@@ -48,7 +48,7 @@ class OneDefinition:
         ]
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         return []
 

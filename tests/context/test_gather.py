@@ -37,7 +37,7 @@ class FakeRetriever:
         return [ContextSnippet("lib/other.py", 1, 1, "HELPER = 1", "retrieval", "hybrid search #1")]
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         self.asked.append(("similar", query, str(follow)))
         return [
@@ -197,7 +197,7 @@ def test_a_strong_window_is_not_crowded_out_by_definitions_within_a_small_budget
             return [ContextSnippet(f"lib/d{i}.py", 1, 1, "d = 1 " * 5, "definition", "d") for i in range(4)]
 
         def similar(
-            self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+            self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
         ) -> list[ContextSnippet]:
             return [ContextSnippet("lib/twin.py", 1, 2, "twin " * 20, "retrieval", "w 0.6", 0.6, True)]
 

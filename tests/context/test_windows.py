@@ -70,18 +70,3 @@ def test_a_window_at_the_end_of_its_text_moves_only_as_far_as_the_text_goes() ->
     found = index.search("shared_name = shared_value(x)", exclude_path=None, k=1, max_lines=4, follow=3)
     assert found[0].text.split("\n") == lines[4:]  # the last window (3 lines) stays where it is
     assert (found[0].start_line, found[0].end_line) == (14, 16)  # the text starts at line 10
-
-
-def test_a_window_can_show_only_its_last_lines_after_moving_on() -> None:
-    from housecoder.context.windows import WindowIndex
-
-    filler = [f"unrelated_{i} = {i}" for i in range(6)]
-    body = ["rows = load_rows(path)", "rows = clean_rows(rows)", "report = build_report(rows)"]
-    tail = ["send(report)", "log_done(report)", "close(path)"]
-    index = WindowIndex([("lib/other.py", "\n".join(filler + body + tail), 1)], 4)
-    query = "\n".join(body)
-    whole = index.search(query, exclude_path=None, k=1, max_lines=10, follow=1)[0]
-    last = index.search(query, exclude_path=None, k=1, max_lines=10, follow=1, shown=2)[0]
-    assert len(whole.text.split("\n")) == 4 and whole.score == last.score
-    assert last.text.split("\n") == whole.text.split("\n")[-2:]  # the end of the stretch and the line after
-    assert (last.start_line, last.end_line) == (whole.end_line - 1, whole.end_line)

@@ -89,7 +89,7 @@ class _Everything:
         ][:k]
 
     def similar(
-        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0, shown: int = 0
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
         return [ContextSnippet(p, 1, 2, "y", "retrieval", "w") for p in ("held.py", "d.py")][:k]
 
