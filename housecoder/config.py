@@ -274,7 +274,12 @@ class ContextConfig(_Section):
     per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
     open_documents: bool = True
     open_documents_ms: int = Field(default=50, ge=1)
-    window_lines: int = Field(default=20, ge=2, description="sliding windows over open documents")
+    window_lines: int = Field(
+        default=10,
+        ge=2,
+        description="the lines above the cursor that look-alike windows are matched against, and the size of "
+        "the windows over the current file's hidden parts and open documents (the repository's are 20 lines)",
+    )
     min_similarity: float = Field(
         default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows"
     )
