@@ -81,9 +81,7 @@ def _settings(
     overrides = copy.deepcopy(RUNTIMES[runtime])
     if url:
         overrides["inference"]["url"] = url
-    if (
-        runtime == "llama-server"
-    ):  # on this machine's CPU: the CPU's snippet budget, like for like with llama.cpp
+    if runtime == "llama-server":  # on this machine's CPU: the CPU's snippet budget, as llama.cpp gets
         overrides["context"] = {"max_tokens": CPU_CONTEXT_TOKENS}
     if not keep_cache:
         overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
