@@ -186,10 +186,12 @@ class IndexConfig(_Section):
     threads: int | None = Field(default=None, ge=1)
 
 
-# the snippet budget left to follow the hardware (docs/experiments/0018 and 0019): where each new snippet
-# block costs seconds of prefill (a CPU), and where it costs little (a GPU, a remote engine)
+# the snippet budget left to follow the hardware (docs/experiments/0018, 0019 and 0021): where each new
+# snippet block costs seconds of prefill (a CPU), and where it costs little (a GPU, a remote engine, a CPU
+# measured to prefill the bigger block's prompt in the time the reference 2-core CPU takes for the smaller)
 CPU_CONTEXT_TOKENS = 384
 FAST_PREFILL_CONTEXT_TOKENS = 1536
+FAST_CPU_PREFILL_TOKENS_PER_S = 400.0
 
 
 class ContextConfig(_Section):
@@ -209,8 +211,8 @@ class ContextConfig(_Section):
     max_tokens: int | None = Field(
         default=None,
         ge=0,
-        description="all snippets together, model tokens; unset: 384 where the model runs on the CPU, "
-        "1536 on a GPU or a remote engine",
+        description="all snippets together, model tokens; unset: 1536 on a GPU, a remote engine or a CPU "
+        "the server measures to prefill at least 400 tokens a second, else 384",
     )
     standing_lines: int = Field(
         default=10,
@@ -289,13 +291,16 @@ class ContextConfig(_Section):
         """`max_tokens`, or the CPU budget while it is left to follow the hardware (see `for_device`)."""
         return CPU_CONTEXT_TOKENS if self.max_tokens is None else self.max_tokens
 
-    def for_device(self, device: str) -> ContextConfig:
+    def for_device(self, device: str, prefill_rate: float | None = None) -> ContextConfig:
         """This config with `max_tokens` set for a model on `device` ("cpu", "cuda:0", "remote", ...) where it
-        is left to follow the hardware."""
+        is left to follow the hardware; on the CPU, `prefill_rate` (tokens per second, when measured) of
+        at least `FAST_CPU_PREFILL_TOKENS_PER_S` counts as fast prefill."""
         if self.max_tokens is not None:
             return self
-        tokens = CPU_CONTEXT_TOKENS if device == "cpu" else FAST_PREFILL_CONTEXT_TOKENS
-        return self.model_copy(update={"max_tokens": tokens})
+        slow = device == "cpu" and (prefill_rate is None or prefill_rate < FAST_CPU_PREFILL_TOKENS_PER_S)
+        return self.model_copy(
+            update={"max_tokens": CPU_CONTEXT_TOKENS if slow else FAST_PREFILL_CONTEXT_TOKENS}
+        )
 
 
 class ServerConfig(_Section):

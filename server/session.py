@@ -340,6 +340,7 @@ class Session:
                     self.settings,
                     repo_name=folder.root.name if folder is not self._outside else "",
                     retriever=folder.retriever,
+                    follow_prefill=True,
                 )
             return folder.engine
 
@@ -404,6 +405,10 @@ class Session:
             "adapter": described.get("adapter"),
             **adapter_status(loaded.adapter if loaded else None),
             "kv_cache": described.get("kv_cache"),
+            "prefill_tokens_per_s": described.get("prefill_tokens_per_s"),  # llama.cpp measures it
+            "snippet_tokens": next(  # the budget the folders' engines fill now
+                (f.engine.settings.context.snippet_tokens for f in self._folders.values() if f.engine), None
+            ),
             "model_sessions": self.host.users(self._model_key)
             if self._model_key
             else 0,  # clients sharing it (TCP)

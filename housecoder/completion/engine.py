@@ -19,7 +19,7 @@ from functools import partial
 from housecoder.completion.cache import CompletionCache
 from housecoder.completion.inflight import Flight, Flights
 from housecoder.completion.standing import Block, StandingBlocks
-from housecoder.config import Settings
+from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, ContextConfig, Settings
 from housecoder.context import (
     ContextRequest,
     ContextResult,
@@ -34,6 +34,7 @@ from housecoder.context import (
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest, device_of
 from housecoder.inference.errors import CannotHeal
+from housecoder.inference.prefill_rate import fast_prefill
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
 from housecoder.prompt.fim import strip_controls
@@ -152,7 +153,9 @@ class CompletionEngine:
     out (over budget or failed) are not remembered. Where a new snippet block costs seconds of prefill (a
     local model on the CPU, `completion.cold_prefill_tokens`), a keystroke whose own prompt the model holds
     too little of gets the file's last block it holds (`housecoder.completion.standing`) before it goes
-    without context. Build a new engine when the index changes.
+    without context. With `follow_prefill` (the server) and `context.max_tokens` unset, a local model on the
+    CPU gets the bigger snippet budget once its measured prefill rate says the machine is fast
+    (`housecoder.inference.prefill_rate`). Build a new engine when the index changes.
     Without a `repo_name` the prompt is plain file-level FIM (no path, no snippets), as published
     benchmarks such as HumanEval-FIM prompt the model.
     """
@@ -164,10 +167,21 @@ class CompletionEngine:
         *,
         repo_name: str | None,
         retriever: Retriever | None = None,
+        follow_prefill: bool = False,
     ) -> None:
         self.backend = backend
         self.device = device_of(backend)
         self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
+        measured = getattr(backend, "prefill_rate", None)
+        self._unset_context = (  # the context config whose budget follows the measured prefill rate
+            settings.context
+            if follow_prefill
+            and self.device == "cpu"
+            and settings.context.max_tokens is None
+            and callable(measured)
+            else None
+        )
+        self._fast_prefill = False
         self.repo_name = repo_name
         self.retriever = retriever
         self.cache = CompletionCache(settings.server.cache_entries)
@@ -465,17 +479,36 @@ class CompletionEngine:
         config = self.settings.context
         return config.enabled and (not multi_line or config.multi_line or in_open_brackets(prefix, language))
 
+    def _follow_prefill_rate(self) -> ContextConfig:
+        """The context config, its snippet budget set again from the backend's measured prefill rate where
+        it follows it (`follow_prefill`: the CPU budget until the machine prefills fast)."""
+        if self._unset_context is not None:
+            fast = fast_prefill(
+                self.backend.prefill_rate(), FAST_CPU_PREFILL_TOKENS_PER_S, self._fast_prefill
+            )  # type: ignore[attr-defined]
+            if fast != self._fast_prefill:
+                self._fast_prefill = fast
+                rate = FAST_CPU_PREFILL_TOKENS_PER_S if fast else None
+                context = self._unset_context.for_device(self.device, rate)
+                self.settings = self.settings.model_copy(update={"context": context})
+                log.info(
+                    "snippet budget %d tokens: prefill measured %s",
+                    context.snippet_tokens,
+                    "fast" if fast else "slow",
+                )
+        return self.settings.context
+
     def _context(
         self, request: ContextRequest, use_index: bool, *, multi_line: bool
     ) -> tuple[ContextResult, bool]:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's.
         A block body (a multi-line completion not inside brackets) gets none unless `context.multi_line` asks."""
-        config = self.settings.context
+        config = self._follow_prefill_rate()
         if not self._wants_context(request.language, request.prefix, multi_line=multi_line):
             return ContextResult(), False
         documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
         wanted = plan(request, config)
-        key = (request.path, request.language, use_index, wanted, documents)
+        key = (request.path, request.language, use_index, wanted, documents, config.snippet_tokens)
         with self._lock:
             found = self._contexts.get(key)
             if found is not None:

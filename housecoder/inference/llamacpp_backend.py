@@ -42,6 +42,7 @@ from housecoder.config import InferenceConfig
 from housecoder.errors import MissingDependency, first_line
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Vocabulary, plan_healing
+from housecoder.inference.prefill_rate import PrefillRate
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
 from housecoder.inference.streaming import chunked_prefill, run_generation
 from housecoder.models.errors import ModelError
@@ -149,6 +150,7 @@ class LlamaCppBackend:
             max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens
         )
         self._vocabulary: Vocabulary | None = None
+        self.prefill_meter = PrefillRate()
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -208,9 +210,14 @@ class LlamaCppBackend:
             "runtime": self.runtime,
             "model_path": str(self.path),
             "device": "cpu",
+            "prefill_tokens_per_s": self.prefill_rate(),
             "adapter": str(self._adapter) if self._adapter else None,
             "kv_cache": {"entries": 1 + len(self.saved), "tokens": self.llm.n_tokens + self.saved.tokens},
         }
+
+    def prefill_rate(self) -> float | None:
+        """Prompt tokens per second over the recent prefills (`PrefillRate`); None before a few were run."""
+        return self.prefill_meter.tokens_per_second()
 
     def close(self) -> None:
         self._forget()
@@ -321,7 +328,9 @@ class LlamaCppBackend:
                 cancel,
                 prompt_tokens=len(ids),
                 reused_tokens=shared,
-                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, llm.eval),
+                prefill=chunked_prefill(
+                    ids, shared, self.config.prefill_chunk_tokens, llm.eval, self.prefill_meter
+                ),
                 next_token=next_token,
                 decode=decode,
                 stop_ids=self.stop_ids,

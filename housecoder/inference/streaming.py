@@ -18,26 +18,36 @@ Once `max_seconds` are spent the generation ends at the next line end, and in a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Healing
+from housecoder.inference.prefill_rate import PrefillRate
 from housecoder.inference.stopping import Decoding
 
 
 def chunked_prefill(
-    ids: Sequence[int], start: int, size: int, run: Callable[[Sequence[int]], object]
+    ids: Sequence[int],
+    start: int,
+    size: int,
+    run: Callable[[Sequence[int]], object],
+    rate: PrefillRate | None = None,
 ) -> Callable[[Cancellation | None], bool]:
     """A `prefill` that runs `ids[start:]` in chunks of `size` tokens, checking the cancellation before each
-    (what was prefilled before it stays in the runtime's KV cache)."""
+    (what was prefilled before it stays in the runtime's KV cache); a prefill run to its end is recorded
+    in `rate`."""
 
     def prefill(cancel: Cancellation | None) -> bool:
+        started = time.perf_counter()
         for chunk in range(start, len(ids), size):
             if cancel is not None and cancel.cancelled:
                 return False
             run(ids[chunk : chunk + size])
+        if rate is not None:
+            rate.record(len(ids) - start, time.perf_counter() - started)
         return True
 
     return prefill

@@ -661,3 +661,61 @@ def test_the_snippet_budget_and_the_cold_prompt_follow_the_hardware() -> None:
     assert not out.cold and "<|file_sep|>lib/io.py" in out.prompt
     pinned = Settings.model_validate({"context": {"max_tokens": 700}})
     assert CompletionEngine(GPUBackend("x"), pinned, repo_name="demo").settings.context.max_tokens == 700
+
+
+class MeasuredBackend(KVBackend):
+    """A local CPU model whose measured prefill rate the test sets."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.rate: float | None = None
+
+    def prefill_rate(self) -> float | None:
+        return self.rate
+
+
+class ManyWindows(OneDefinition):
+    """Twenty 50-word look-alike windows: a bigger snippet budget takes more of them."""
+
+    def similar(
+        self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
+    ) -> list[ContextSnippet]:
+        return [
+            ContextSnippet(f"lib/m{n}.py", 1, 1, " ".join([f"w{n}"] * 50), "retrieval", "window", 0.2, True)
+            for n in range(20)
+        ]
+
+
+def test_on_the_cpu_the_snippet_budget_follows_the_measured_prefill_rate() -> None:
+    backend = MeasuredBackend("x")
+    settings = Settings.model_validate(
+        {"context": {**ROOMY, "similar_k": 20}, "completion": {"cold_prefill_tokens": 0}}
+    )
+    served = CompletionEngine(
+        backend, settings, repo_name="demo", retriever=ManyWindows(), follow_prefill=True
+    )
+    request = CompletionInput("app/main.py", TEXT, CURSOR, "python", multi_line=False)
+
+    def budget() -> tuple[int, int]:
+        out = served.complete(request)
+        return served.settings.context.snippet_tokens, sum(len(s.text.split()) + 2 for s in out.snippets)
+
+    tokens, used = budget()
+    assert tokens == 384 and 0 < used <= 384  # not measured yet: the CPU's budget
+    backend.rate = 399.0
+    assert budget()[0] == 384
+    backend.rate = 400.0  # as fast as FAST_CPU_PREFILL_TOKENS_PER_S: the bigger block, gathered again
+    tokens, used = budget()
+    assert tokens == 1536 and 384 < used <= 1536
+    backend.rate = 320.0  # a busy moment near the threshold does not switch back
+    assert budget()[0] == 1536
+    backend.rate = 250.0
+    tokens, used = budget()
+    assert tokens == 384 and used <= 384
+    # benchmarks and prompt builders keep a fixed budget, and so does a budget the user set
+    assert CompletionEngine(backend, settings, repo_name="demo").settings.context.snippet_tokens == 384
+    pinned = Settings.model_validate({"context": {"max_tokens": 700}})
+    fixed = CompletionEngine(backend, pinned, repo_name="demo", follow_prefill=True)
+    backend.rate = 5000.0
+    fixed.complete(request)
+    assert fixed.settings.context.snippet_tokens == 700

@@ -231,3 +231,17 @@ def test_after_a_typed_space_the_model_does_not_write_another(backend) -> None: 
     prompt = build_fim_prompt(prefix="", suffix=") -> str:\n    return f'{greeting}, {name}'\n", middle=typed)
     healed = backend.generate(GenerationRequest(prompt, 12, single_line=True, typed=typed, heal_tokens=4))
     assert healed.text and not healed.text.startswith(" ")
+
+
+def test_the_prefill_rate_is_measured_on_the_prefills_the_model_runs(backend) -> None:  # type: ignore[no-untyped-def]
+    from housecoder.inference.prefill_rate import PrefillRate
+
+    backend.prefill_meter = PrefillRate(min_tokens=16)  # the test's prompts are short
+    assert backend.prefill_rate() is None
+    for n in range(3):  # another file each time: most of each prompt is new
+        prompt = build_fim_prompt(
+            prefix=f"# file {n}\n" + CONFIG * 3, suffix="\n", path=f"m{n}.py", repo_name="r"
+        )
+        backend.generate(GenerationRequest(prompt, 0))
+    rate = backend.prefill_rate()
+    assert rate is not None and rate > 0 and backend.describe()["prefill_tokens_per_s"] == rate

@@ -78,6 +78,8 @@ def test_a_prefilled_prompt_serves_the_next_request(session: Session) -> None:
     output = answer.output  # type: ignore[attr-defined]
     assert output.prompt_tokens - output.reused_tokens <= 1  # only the last prompt token runs again
     assert session.warmed[-1] == ("prefill", prefilled)
+    status = session.status()  # transformers on the CPU measures no prefill rate: the CPU's budget
+    assert status["prefill_tokens_per_s"] is None and status["snippet_tokens"] == 384
 
 
 def test_a_real_request_cancels_idle_work_that_has_not_run(session: Session) -> None:
