@@ -5,7 +5,7 @@ with 1536 snippet tokens on unseen Python code) from the tasks' own file text, a
 empty KV cache on the default model (llama.cpp, every CPU core unless `--threads`), `--limit` prompts per
 size. Printed per size: prefill seconds p50 with a bootstrap 95% interval and tokens per second; then the
 rate the server's meter reports (`housecoder.inference.prefill_rate`: the median over its recent
-prefills) and the snippet budget it would choose (`ContextConfig.for_device`), and the rate at which a
+prefills) and the snippet budget it would start with on this machine, and the rate at which a
 prompt of the biggest size would prefill in this machine's median time for the smallest (the reasoning
 behind `FAST_CPU_PREFILL_TOKENS_PER_S`).
 
@@ -27,6 +27,7 @@ from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, InferenceConfig, Se
 from housecoder.evaluation.tasks import read_tasks
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.llamacpp_backend import LlamaCppBackend
+from housecoder.inference.prefill_rate import fast_prefill
 from housecoder.models.store import store_for
 from housecoder.prompt import build_fim_prompt, trim_prefix
 
@@ -81,7 +82,8 @@ def main() -> None:
             f"| {statistics.median(tokens):.0f} | {medians[size]:.2f} ({low:.2f}–{high:.2f}) | {rate:.0f} |"
         )
     measured = backend.prefill_rate()
-    budget = settings.context.for_device("cpu", measured).snippet_tokens
+    fast = fast_prefill(measured, FAST_CPU_PREFILL_TOKENS_PER_S, was=False)
+    budget = settings.context.for_device("cpu", fast_prefill=fast).snippet_tokens
     print(f"\nthe server's meter: {measured:.0f} tokens/s -> {budget} snippet tokens")
     print(
         f"a {max(sizes)}-token prompt in this machine's median time for {min(sizes)} tokens needs "

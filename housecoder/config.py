@@ -291,13 +291,13 @@ class ContextConfig(_Section):
         """`max_tokens`, or the CPU budget while it is left to follow the hardware (see `for_device`)."""
         return CPU_CONTEXT_TOKENS if self.max_tokens is None else self.max_tokens
 
-    def for_device(self, device: str, prefill_rate: float | None = None) -> ContextConfig:
+    def for_device(self, device: str, *, fast_prefill: bool = False) -> ContextConfig:
         """This config with `max_tokens` set for a model on `device` ("cpu", "cuda:0", "remote", ...) where it
-        is left to follow the hardware; on the CPU, `prefill_rate` (tokens per second, when measured) of
-        at least `FAST_CPU_PREFILL_TOKENS_PER_S` counts as fast prefill."""
+        is left to follow the hardware; `fast_prefill`: a CPU measured to prefill at least
+        `FAST_CPU_PREFILL_TOKENS_PER_S` (`housecoder.inference.prefill_rate`)."""
         if self.max_tokens is not None:
             return self
-        slow = device == "cpu" and (prefill_rate is None or prefill_rate < FAST_CPU_PREFILL_TOKENS_PER_S)
+        slow = device == "cpu" and not fast_prefill
         return self.model_copy(
             update={"max_tokens": CPU_CONTEXT_TOKENS if slow else FAST_PREFILL_CONTEXT_TOKENS}
         )

@@ -483,19 +483,13 @@ class CompletionEngine:
         """The context config, its snippet budget set again from the backend's measured prefill rate where
         it follows it (`follow_prefill`: the CPU budget until the machine prefills fast)."""
         if self._unset_context is not None:
-            fast = fast_prefill(
-                self.backend.prefill_rate(), FAST_CPU_PREFILL_TOKENS_PER_S, self._fast_prefill
-            )  # type: ignore[attr-defined]
+            rate = self.backend.prefill_rate()  # type: ignore[attr-defined]
+            fast = fast_prefill(rate, FAST_CPU_PREFILL_TOKENS_PER_S, self._fast_prefill)
             if fast != self._fast_prefill:
                 self._fast_prefill = fast
-                rate = FAST_CPU_PREFILL_TOKENS_PER_S if fast else None
-                context = self._unset_context.for_device(self.device, rate)
+                context = self._unset_context.for_device(self.device, fast_prefill=fast)
                 self.settings = self.settings.model_copy(update={"context": context})
-                log.info(
-                    "snippet budget %d tokens: prefill measured %s",
-                    context.snippet_tokens,
-                    "fast" if fast else "slow",
-                )
+                log.info("snippet budget %d tokens: prefill at %.0f tokens/s", context.snippet_tokens, rate)
         return self.settings.context
 
     def _context(
