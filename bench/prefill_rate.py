@@ -27,7 +27,7 @@ from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, InferenceConfig, Se
 from housecoder.evaluation.tasks import read_tasks
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.llamacpp_backend import LlamaCppBackend
-from housecoder.inference.prefill_rate import fast_prefill
+from housecoder.inference.prefill_rate import PrefillRate, fast_prefill
 from housecoder.models.store import store_for
 from housecoder.prompt import build_fim_prompt, trim_prefix
 
@@ -61,7 +61,7 @@ def main() -> None:
     if len(texts) < args.limit:
         raise SystemExit(f"only {len(texts)} tasks have {max(sizes)} tokens of prefix")
     backend.generate(GenerationRequest(build_fim_prompt(prefix=texts[0][-2000:], suffix="\n"), 0))  # warm-up
-    backend.prefill_meter = type(backend.prefill_meter)()  # the warm-up does not count
+    backend.prefill_meter = PrefillRate()  # the warm-up does not count
     medians: dict[int, float] = {}
     sizes_seen: dict[int, float] = {}  # the median prompt's real token count
     print(f"{len(texts)} prompts per size, {config.threads or 'all'} threads, llama.cpp, {gguf.name}\n")
