@@ -20,23 +20,15 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from housecoder.completion.loading import gguf_of
 from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, InferenceConfig, Settings
+from housecoder.evaluation.metrics import bootstrap_interval
 from housecoder.evaluation.tasks import read_tasks
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.llamacpp_backend import LlamaCppBackend
 from housecoder.inference.prefill_rate import PrefillRate, fast_prefill
 from housecoder.models.store import store_for
 from housecoder.prompt import build_fim_prompt, trim_prefix
-
-
-def interval(values: list[float], seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95% interval of the median."""
-    rng = np.random.default_rng(seed)
-    medians = [float(np.median(rng.choice(values, len(values)))) for _ in range(2000)]
-    return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
 def main() -> None:
@@ -78,7 +70,7 @@ def main() -> None:
             tokens.append(generation.prompt_tokens)
         medians[size] = statistics.median(seconds)
         sizes_seen[size] = statistics.median(tokens)
-        low, high = interval(seconds)
+        low, high = bootstrap_interval(seconds, statistic=statistics.median)
         rate = statistics.median(tokens) / medians[size]
         print(
             f"| {statistics.median(tokens):.0f} | {medians[size]:.2f} ({low:.2f}–{high:.2f}) | {rate:.0f} |"

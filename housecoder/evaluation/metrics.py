@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from housecoder.context.identifiers import IDENTIFIER
@@ -96,14 +96,21 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def bootstrap_interval(values: Sequence[float], *, samples: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """The 95% percentile-bootstrap interval of the mean of `values` (resampling tasks with replacement)."""
+def bootstrap_interval(
+    values: Sequence[float],
+    *,
+    samples: int = 1000,
+    seed: int = 0,
+    statistic: Callable[[Sequence[float]], float] = mean,
+) -> tuple[float, float]:
+    """The 95% percentile-bootstrap interval of `statistic` (the mean unless given) of `values` (resampling
+    tasks with replacement)."""
     if not values:
         return 0.0, 0.0
     rng = random.Random(seed)
     n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
-    return percentile(means, 2.5) or 0.0, percentile(means, 97.5) or 0.0
+    found = sorted(statistic([values[rng.randrange(n)] for _ in range(n)]) for _ in range(samples))
+    return percentile(found, 2.5) or 0.0, percentile(found, 97.5) or 0.0
 
 
 @dataclass(frozen=True)

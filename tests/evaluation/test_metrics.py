@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from housecoder.evaluation.metrics import (
@@ -83,6 +85,8 @@ def test_bootstrap_interval() -> None:
     low, high = bootstrap_interval(values, seed=3)
     assert low < 0.8 < high and low > 0.68 and high < 0.9  # binomial SE 0.04: about 0.72..0.88
     assert bootstrap_interval(values, seed=3) == (low, high)  # seeded
+    # another statistic: the median of 80% ones is one in (nearly) every resample
+    assert bootstrap_interval(values, seed=3, statistic=statistics.median) == (1.0, 1.0)
 
 
 def test_paired_lists_flips_and_the_difference() -> None:
