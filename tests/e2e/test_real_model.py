@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from editors import NO_TIME_LIMITS
 from lsp import running_server
 from lsprotocol import types
 
@@ -25,6 +26,7 @@ def test_real_model_completes_with_a_cross_file_definition(shop: Path, tmp_path:
         "models": {"offline": True},
         "index": {"location": str(tmp_path / "index")},
         "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
+        **NO_TIME_LIMITS,
     }
 
     async def scenario() -> None:

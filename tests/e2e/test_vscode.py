@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editors import IN_CI, default_model_store, feedback_stats
+from editors import IN_CI, NO_TIME_LIMITS, default_model_store, feedback_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".cache" / "editor-e2e"
@@ -338,8 +338,7 @@ def test_vscode_ghost_text_with_the_real_model(tools: str, shop: Path, tmp_path:
         "models": {"offline": True, "cache_dir": str(models)},
         "index": {"location": str(tmp_path / "index")},
         "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
-        # a loaded 2-core CI machine may take longer than the default 15 s for the file's first prompt
-        "server": {"request_timeout_ms": 120_000},
+        **NO_TIME_LIMITS,
     }
     result, log = run_vscode(
         tools,

@@ -50,7 +50,11 @@ def backend():  # type: ignore[no-untyped-def]
     loaded.close()
 
 
-CONFIG = "import json\n\n\ndef load_config(path):\n    with open(path) as f:\n        "
+# The asserted completions are no near ties on either CPU path: scripts/logit_margins.py gives each test's
+# decisive logit margins (docs/guide/development.md has the figures on AVX-512 and AVX2 builds).
+CONFIG = 'import json\n\n\ndef load_config(path):\n    """Return the JSON object in the file at `path`."""\n    with open(path) as f:\n        '
+OPEN_BEFORE = "import json\n\n\ndef load_config(path):\n    with open("
+OPEN_AFTER = ") as f:\n        return json.load(f)\n"
 PRICES = "def price_with_vat(net_cents: int, country: str) -> int:\n    rate = VAT[country]\n    "
 
 
@@ -115,11 +119,9 @@ def test_cancellation_stops_within_one_token(backend) -> None:  # type: ignore[n
 
 
 def test_without_end_of_text_the_model_writes_on_past_where_it_would_stop(backend) -> None:  # type: ignore[no-untyped-def]
-    prompt = build_fim_prompt(
-        prefix=CONFIG, suffix="\n\n\nconfig = load_config('a.json')\n", path="cfg.py", repo_name="r"
-    )
+    prompt = build_fim_prompt(prefix=OPEN_BEFORE, suffix=OPEN_AFTER, path="cfg.py", repo_name="r")
     ended = backend.generate(GenerationRequest(prompt, max_new_tokens=24))
-    assert ended.stopped_by == "eos" and ended.text.startswith("return json.load(f)")
+    assert ended.stopped_by == "eos" and ended.text == "path, 'r'"
     going = backend.generate(GenerationRequest(prompt, max_new_tokens=24, end_of_text=False))
     assert going.stopped_by == "length" and going.new_tokens == 24
     assert going.text.startswith(ended.text) and len(going.text) > len(ended.text) and "<|" not in going.text
@@ -196,24 +198,24 @@ def test_the_vocabulary_holds_every_tokens_whole_bytes(backend) -> None:  # type
     assert b"".join(pieces[token] for token in backend.tokenize(indent)).decode() == indent
 
 
-@pytest.mark.parametrize(
-    ("before", "typed", "after", "expected"),
-    [
-        (
-            "import os\n\n\ndef get_default_model_settings():\n    return {}\n\n\ndef main():\n",
-            "    settings = get_defaul",
-            "\n",
-            "t_model_settings()",
-        ),  # mid-word: healed back to the word's start
-        (
-            "import json\n\n\ndef load_config(path):\n    with open(path) as f:\n",
-            "        return json.",
-            "\n",
-            "load(f)",
-        ),
-        ("def is_even(n):\n", "    return n % 2 =", "\n", "= 0"),  # a partial operator
-    ],
-)
+HEALING = [
+    (
+        "import os\n\n\ndef get_default_model_settings():\n    return {}\n\n\ndef main():\n",
+        "    settings = get_defaul",
+        "\n",
+        "t_model_settings()",
+    ),  # mid-word: healed back to the word's start
+    (
+        "import json\n\n\ndef load_config(path):\n    with open(path) as f:\n",
+        "        return json.",
+        "\n",
+        "load(f)",
+    ),
+    ("def is_even(n):\n", "    return n % 2 =", "\n", "= 0"),  # a partial operator
+]
+
+
+@pytest.mark.parametrize(("before", "typed", "after", "expected"), HEALING)
 def test_line_start_layout_with_healing_continues_the_typed_text(
     backend,
     before: str,
@@ -226,9 +228,12 @@ def test_line_start_layout_with_healing_continues_the_typed_text(
     assert generation.text == expected
 
 
+GREET_SUFFIX = ") -> str:\n    return f'{greeting}, {name}'\n"
+
+
 def test_after_a_typed_space_the_model_does_not_write_another(backend) -> None:  # type: ignore[no-untyped-def]
     typed = "def greet(name: str, greeting: "
-    prompt = build_fim_prompt(prefix="", suffix=") -> str:\n    return f'{greeting}, {name}'\n", middle=typed)
+    prompt = build_fim_prompt(prefix="", suffix=GREET_SUFFIX, middle=typed)
     healed = backend.generate(GenerationRequest(prompt, 12, single_line=True, typed=typed, heal_tokens=4))
     assert healed.text and not healed.text.startswith(" ")
 

@@ -10,7 +10,16 @@ import pytest
 
 from housecoder.config import TrainConfig
 from housecoder.training.data import IGNORE, Encoded
-from housecoder.training.trainer import BEST, CHECKPOINT, Trainer, TrainState, lora_config, total_steps
+from housecoder.training.trainer import (
+    BEST,
+    CHECKPOINT,
+    STEPS,
+    TRAINED_FILE,
+    Trainer,
+    TrainState,
+    lora_config,
+    total_steps,
+)
 
 
 def _peft(tiny_qwen_dir: Path) -> Any:
@@ -110,6 +119,33 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     assert expected.keys() == got.keys()
     for name in expected:
         assert (expected[name] - got[name]).abs().max() < 1e-5, name
+
+
+def test_kept_checkpoints_make_a_learning_curve_at_a_constant_rate(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    config = _config(schedule="constant", warmup_steps=2, keep_checkpoints=True)
+    result = Trainer(_peft(tiny_qwen_dir), config, tmp_path, pad=0, device="cpu").train(
+        DATA, DATA, initial_loss=99.0
+    )
+    rates = [h["learning_rate"] for h in result.state.history]
+    assert rates[0] < rates[1] == rates[-1] == config.learning_rate  # warm-up, then held
+    kept = sorted((tmp_path / STEPS).iterdir())
+    assert [folder.name for folder in kept] == ["00002", "00004", "00006"]
+    trained = [json.loads((folder / TRAINED_FILE).read_text()) for folder in kept]
+    # two micro-steps of one sequence each per step; every token of a sequence counts, none of the padding
+    assert [t["samples"] for t in trained] == [4, 8, 12]
+    assert trained[-1]["tokens"] == result.state.tokens_seen == result.state.history[-1]["tokens_seen"]
+    assert 0 < trained[0]["tokens"] < trained[1]["tokens"] < trained[2]["tokens"] <= 12 * 6
+    assert all((folder / "adapter_model.safetensors").is_file() for folder in kept)
+    cosine = Trainer(_peft(tiny_qwen_dir), _config(), tmp_path / "cosine", pad=0, device="cpu")
+    decayed = cosine.train(DATA, DATA, initial_loss=99.0).state.history
+    assert (
+        decayed[-1]["learning_rate"] < decayed[0]["learning_rate"]
+        and not (tmp_path / "cosine" / STEPS).exists()
+    )
 
 
 def test_resume_without_a_checkpoint_says_so(tiny_qwen_dir: Path, tmp_path: Path) -> None:
