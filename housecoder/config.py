@@ -401,6 +401,11 @@ class TrainConfig(_Section):
     )
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")
+    schedule: Literal["cosine", "constant"] = Field(
+        default="cosine",
+        description="learning rate after the warm-up: cosine decays it to 0 at the last step; constant keeps it "
+        "(every checkpoint of a run is then trained as its end would be: a learning curve from one run)",
+    )
     epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
     steps: int | None = Field(default=None, ge=1, description="optimiser steps (overrides epochs)")
     batch_size: int = Field(default=1, ge=1, description="sequences per micro-step")
@@ -420,6 +425,10 @@ class TrainConfig(_Section):
         default=3, ge=1, description="stop after this many checks without a better held-out loss"
     )
     checkpoint_every: int = Field(default=10, ge=1, description="optimiser steps between checkpoints")
+    keep_checkpoints: bool = Field(
+        default=False,
+        description="also keep each checkpoint's adapter in <run>/steps/<step>/ with the tokens trained so far",
+    )
     generate_samples: int = Field(
         default=80,
         ge=0,

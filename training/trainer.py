@@ -7,7 +7,9 @@ optimiser step is `grad_accum` micro-steps of `batch_size` samples. Every
 in `<run>/best/`, and training stops after `patience` checks without a better
 held-out loss. Every `checkpoint_every` steps the adapter weights, optimiser,
 scheduler and counters go to `<run>/checkpoint/` (written beside, then renamed),
-which `resume` continues from, skipping the samples already seen in that epoch.
+which `resume` continues from, skipping the samples already seen in that epoch; with
+`keep_checkpoints` each checkpoint's adapter also stays in `<run>/steps/<step>/` with the tokens
+trained so far (`trained.json`), so that one run gives a learning curve.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from housecoder.training.errors import NoCheckpoint, OutOfMemory
 
 CHECKPOINT = "checkpoint"
 BEST = "best"
+STEPS = "steps"
+TRAINED_FILE = "trained.json"
 STATE_FILE = "trainer.pt"
 
 
@@ -44,6 +48,7 @@ class StepLog:
     samples_per_s: float
     elapsed_s: float
     eval_loss: float | None = None
+    tokens_seen: int = 0  # sequence tokens (prompt and middle, no padding) trained on so far
 
 
 @dataclass
@@ -59,6 +64,7 @@ class TrainState:
     stopped_early: bool = False
     elapsed_s: float = 0.0
     samples_seen: int = 0
+    tokens_seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -167,7 +173,7 @@ class Trainer:
 
     def _optimiser(self, steps: int) -> tuple[Any, Any]:
         import torch
-        from transformers import get_cosine_schedule_with_warmup
+        from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW(
@@ -175,10 +181,10 @@ class Trainer:
         )
         # accelerate steps a prepared schedule once per process for each optimiser step, so it is sized in those.
         ticks = self.accelerator.num_processes
-        schedule = get_cosine_schedule_with_warmup(
-            optimiser, min(self.config.warmup_steps, steps // 2) * ticks, steps * ticks
-        )
-        return optimiser, schedule
+        warmup = min(self.config.warmup_steps, steps // 2) * ticks
+        if self.config.schedule == "constant":
+            return optimiser, get_constant_schedule_with_warmup(optimiser, warmup)
+        return optimiser, get_cosine_schedule_with_warmup(optimiser, warmup, steps * ticks)
 
     def _checkpoint(self, optimiser: Any, schedule: Any, state: TrainState) -> None:
         import torch
@@ -195,6 +201,13 @@ class Trainer:
                 },
                 staging / STATE_FILE,
             )
+        if self.config.keep_checkpoints:
+            with atomic_path(self.run_dir / STEPS / f"{state.step:05d}", directory=True) as staging:
+                self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
+                trained = {"step": state.step, "samples": state.samples_seen, "tokens": state.tokens_seen}
+                (staging / TRAINED_FILE).write_text(
+                    json.dumps(trained | {"elapsed_s": round(state.elapsed_s, 1)})
+                )
 
     def _restore(self, optimiser: Any, schedule: Any) -> TrainState:
         import torch
@@ -272,6 +285,7 @@ class Trainer:
                         optimiser.zero_grad()
                     state.batches_in_epoch += 1
                     state.samples_seen += int(batch["input_ids"].shape[0])
+                    state.tokens_seen += int(batch["attention_mask"].sum())
                     window_loss += float(loss.detach())
                     window_samples += int(batch["input_ids"].shape[0])
                     if not accelerator.sync_gradients:
@@ -285,6 +299,7 @@ class Trainer:
                         learning_rate=float(schedule.get_last_lr()[0]),
                         samples_per_s=window_samples / max(now - window_started, 1e-9),
                         elapsed_s=now - started,
+                        tokens_seen=state.tokens_seen,
                     )
                     window_loss, window_samples, window_started = 0.0, 0, now
                     if state.step % config.eval_every == 0 or state.step == steps:

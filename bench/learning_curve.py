@@ -1,0 +1,136 @@
+"""The adapter's learning curve: each kept checkpoint of one training run on the run's held-out files' tasks,
+served as the product serves it (repository context + adapter) against repository context alone, paired.
+
+A run trained with `train.keep_checkpoints = true` (and `train.schedule = "constant"`, so that every
+checkpoint is trained as the end of a run would be) keeps `<run>/steps/<step>/` with the tokens trained so
+far. This keeps the benchmark tasks whose file the run held out (`<run>/split.json`), completes them once
+with context alone (`housecoder bench run --runs housecoder`), then once per checkpoint with its adapter,
+reusing the context-alone records (the runs stay paired on the same tasks), and prints one row per
+checkpoint: tokens trained, exact match and edit similarity of context + adapter, and the paired difference
+to context alone with a 95% bootstrap interval, pooled and by task kind.
+
+    python bench/learning_curve.py RUN TASKS.jsonl --out DIR [--steps 10,30] [--limit N --seed S]
+                                   [--config C.toml]
+
+Records go to DIR/base and DIR/step-<step> (`bench report` reads each); DIR/curve.json holds the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from housecoder.evaluation.metrics import paired_difference
+from housecoder.evaluation.runner import Record, read_records
+
+HOUSECODER = Path(sys.executable).parent / "housecoder"
+BASE, TUNED = "housecoder", "housecoder+adapter"
+
+
+def held_out_tasks(run: Path, tasks: Path, out: Path) -> Path:
+    """The tasks in files the run held out, written to `out`."""
+    split = json.loads((run / "split.json").read_text())
+    held = {str(path) for path in split["held_out"]}
+    lines = [line for line in tasks.read_text().splitlines() if line.strip()]
+    kept = [line for line in lines if json.loads(line)["path"] in held]
+    if not kept:
+        raise SystemExit(f"{tasks}: no task lies in the {len(held)} files {run} held out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    repo = json.loads(kept[0])["repo"]
+    if not Path(repo).is_absolute():  # task repos are relative to the tasks file
+        kept = [
+            json.dumps(json.loads(line) | {"repo": str((tasks.parent / repo).resolve())}) for line in kept
+        ]
+    out.write_text("\n".join(kept) + "\n")
+    print(f"{len(kept)} of {len(lines)} tasks lie in the {len(held)} held-out files", flush=True)
+    return out
+
+
+def bench_run(tasks: Path, out: Path, extra: list[str]) -> None:
+    command = [str(HOUSECODER), "bench", "run", str(tasks), "--runs", "housecoder", "--out", str(out), *extra]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def _records(folder: Path, run: str) -> dict[str, Record]:
+    records, _bad = read_records(folder / "results.jsonl")
+    return {r.task_id: r for r in records if r.run == run and not r.error}
+
+
+def _pair(base: dict[str, Record], tuned: dict[str, Record], kind: str | None) -> dict[str, object]:
+    ids = sorted(i for i in set(base) & set(tuned) if kind is None or base[i].kind == kind)
+    if not ids:
+        return {"tasks": 0}
+    em, em_ci = paired_difference([float(base[i].exact) for i in ids], [float(tuned[i].exact) for i in ids])
+    es, es_ci = paired_difference(
+        [base[i].edit_similarity for i in ids], [tuned[i].edit_similarity for i in ids]
+    )
+    return {
+        "tasks": len(ids),
+        "exact_base": round(100 * sum(base[i].exact for i in ids) / len(ids), 1),
+        "exact_tuned": round(100 * sum(tuned[i].exact for i in ids) / len(ids), 1),
+        "exact_diff": [round(100 * v, 1) for v in (em, *em_ci)],
+        "es_diff": [round(100 * v, 1) for v in (es, *es_ci)],
+        "won_lost": [
+            sum(tuned[i].exact and not base[i].exact for i in ids),
+            sum(base[i].exact and not tuned[i].exact for i in ids),
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", type=Path, help="a `housecoder train` run directory with steps/")
+    parser.add_argument("tasks", type=Path, help="bench tasks of the run's repository")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--steps", default="", help="comma-separated steps to measure (default: every kept one)"
+    )
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", type=Path, help="a settings file for every bench run")
+    args = parser.parse_args()
+    kept = sorted((args.run / "steps").iterdir()) if (args.run / "steps").is_dir() else []
+    wanted = {int(step) for step in args.steps.split(",") if step}
+    kept = [folder for folder in kept if not wanted or int(folder.name) in wanted]
+    if not kept:
+        raise SystemExit(f"{args.run}: no kept checkpoint (train with train.keep_checkpoints = true)")
+    tasks = held_out_tasks(args.run, args.tasks, args.out / "tasks.jsonl")
+    extra = ["--seed", str(args.seed)] + (["--limit", str(args.limit)] if args.limit else [])
+    extra += ["--config", str(args.config)] if args.config else []
+    bench_run(tasks, args.out / "base", [*extra, "--resume"])
+    base = _records(args.out / "base", BASE)
+    rows = []
+    for folder in kept:
+        out = args.out / f"step-{folder.name}"
+        out.mkdir(parents=True, exist_ok=True)
+        results = out / "results.jsonl"
+        if not results.exists():  # context alone is the same for every checkpoint: run once, reuse
+            lines = (args.out / "base" / "results.jsonl").read_text().splitlines(keepends=True)
+            results.write_text(
+                "".join(line for line in lines if line.strip() and json.loads(line)["run"] == BASE)
+            )
+        bench_run(tasks, out, [*extra, "--resume", "--adapter", str(folder)])
+        trained = json.loads((folder / "trained.json").read_text())
+        tuned = _records(out, TUNED)
+        kinds = sorted({r.kind for r in base.values()})
+        row = trained | {"all": _pair(base, tuned, None)} | {kind: _pair(base, tuned, kind) for kind in kinds}
+        rows.append(row)
+        pooled = row["all"]
+        print(
+            f"step {trained['step']:>4}  tokens {trained['tokens']:>8,}  trained {trained['elapsed_s'] / 60:5.1f} min  "
+            f"tasks {pooled['tasks']}  exact {pooled['exact_base']} -> {pooled['exact_tuned']}  "
+            f"diff {pooled['exact_diff'][0]:+.1f} ({pooled['exact_diff'][1]:+.1f} to {pooled['exact_diff'][2]:+.1f})  "
+            f"ES {pooled['es_diff'][0]:+.1f} ({pooled['es_diff'][1]:+.1f} to {pooled['es_diff'][2]:+.1f})",
+            flush=True,
+        )
+    (args.out / "curve.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
