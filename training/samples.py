@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housecoder.completion import CompletionEngine, CompletionInput
-from housecoder.config import Settings, TrainConfig, merge_sections
+from housecoder.config import ContextConfig, Settings, TrainConfig, merge_sections
 from housecoder.context import ContextSnippet, Retriever
 from housecoder.evaluation.tasks import Task, answers_one_line
 from housecoder.indexer.sources import SourceFile
@@ -177,8 +177,8 @@ def sample_settings(settings: Settings) -> Settings:
         "context": {
             "max_tokens": train.context_tokens,
             "open_documents": False,
-            "definitions_ms": SOURCE_BUDGET_MS,
-            "retrieval_ms": SOURCE_BUDGET_MS,
+            # every source answers, on any machine: the same repository gives the same samples everywhere
+            **{name: SOURCE_BUDGET_MS for name in ContextConfig.model_fields if name.endswith("_ms")},
         },
         "server": {"cache_entries": 0},
     }

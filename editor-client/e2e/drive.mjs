@@ -10,7 +10,8 @@
 // line (1-based), erase (characters to delete at the line's end first), idleMs (a pause before typing), type
 // (the keystrokes), typeDelayMs,
 // samples (more {line, erase, idleMs, type, partial} runs, timed; partial: on the first of them whose suggestion has
-// several words, accept the next word with Ctrl+Right, then dismiss the rest), settleMs (a wait before reading the status bar at the end).
+// several words, accept the next word with Ctrl+Right, then dismiss the rest), settleUntil (text the status bar's label shows once the accepts are counted: read it then, or after settleMs at
+// most).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -211,8 +212,14 @@ try {
   if (out.samples.length) {
     step('samples');
   }
-  // The acceptance figures reach the status bar a moment after the accept.
-  await page.waitForTimeout(spec.settleMs ?? 0);
+  // The acceptance figures reach the status bar a moment after the accept (the extension refreshes it every 2 s):
+  // wait until its label shows them; past settleMs it is read as it is, for the test to say what it showed.
+  if (spec.settleUntil) {
+    await page
+      .waitForFunction(([selector, text]) => (document.querySelector(selector)?.getAttribute('aria-label') ?? '').includes(text),
+        [STATUS, spec.settleUntil], { timeout: spec.settleMs ?? 30_000 })
+      .catch(() => undefined);
+  }
   out.status_final = await page.locator(STATUS).getAttribute('aria-label');
   out.status_final_text = (await page.locator(STATUS).innerText()).trim();
   out.ok = true;

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from context_budgets import ROOMY
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -159,7 +160,8 @@ def shop(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str, Any]:
-    """initializationOptions: the tiny model, the session model store, an index in the test's temp dir."""
+    """initializationOptions: the tiny model, the session model store, an index in the test's temp dir, and
+    context budgets no slow or loaded machine runs out of (the tests check what the sources find)."""
     return {
         "models": {
             "cache_dir": str(model_cache),
@@ -168,4 +170,5 @@ def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str,
             "device": "cpu",
         },
         "index": {"location": str(tmp_path / "index")},
+        "context": ROOMY,
     }

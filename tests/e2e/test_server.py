@@ -77,7 +77,10 @@ def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     block at once and end the generation there, so the early stop and the time budget are off; the psm layout, whose
     prompts for these cursors the random model continues for long)."""
     completion = {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0, "layout": "psm"}
-    return options | {"completion": completion, "context": {"enabled": False}}
+    server = {
+        "request_timeout_ms": 0
+    }  # on a slow CPU the uncancelled generation may run past the default 15 s
+    return options | {"completion": completion, "context": {"enabled": False}, "server": server}
 
 
 def test_cancel_request_stops_generation_and_newer_requests_supersede(

@@ -179,6 +179,7 @@ def run_vscode(
     timeout_s: int,
     samples: list[dict[str, Any]],
     idle_ms: int = 0,
+    settle_until: str | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Drive VS Code on `workspace`; returns what the driver saw and the extension's log."""
     # The line to type on: gross_total's body, indented, without its `return ` yet.
@@ -229,7 +230,8 @@ def run_vscode(
             "type": "return ",
             "typeDelayMs": 80,
             "samples": samples,
-            "settleMs": 3000,
+            "settleUntil": settle_until,
+            "settleMs": 30_000,
         }
         (tmp_path / "spec.json").write_text(json.dumps(spec))
         try:
@@ -312,7 +314,14 @@ def test_vscode_shows_and_accepts_ghost_text(
 ) -> None:
     """The tiny random model: the ghost text in VS Code is the server's suggestion and Tab inserts it."""
     result, log = run_vscode(
-        tools, tmp_path, shop, options, name="vscode-ghost-text", timeout_s=240, samples=SAMPLES
+        tools,
+        tmp_path,
+        shop,
+        options,
+        name="vscode-ghost-text",
+        timeout_s=600,  # code-server, Chromium, the server and an index: minutes on a slow, loaded CPU
+        samples=SAMPLES,
+        settle_until="Today: 2 of",
     )
     ghost = check_flow(result, log, shop)
     report(result, "tiny random Qwen2 (2 layers)")
