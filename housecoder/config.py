@@ -634,16 +634,18 @@ SENSITIVE_KEYS: Mapping[str, Callable[[object], bool]] = {
 }
 
 
-def trust_file(environ: Mapping[str, str]) -> Path:
-    """Where the user's trusted project roots are kept: `$XDG_CONFIG_HOME/housecoder/trusted.toml`,
-    else `~/.config/housecoder/trusted.toml` (`environ` is the entry point's environment)."""
+def config_home(environ: Mapping[str, str]) -> Path:
+    """The user's configuration folder: `$XDG_CONFIG_HOME`, else `~/.config` (`environ` is the entry point's
+    environment)."""
     base = environ.get("XDG_CONFIG_HOME", "")
-    config_home = (
-        Path(base)
-        if base and Path(base).is_absolute()
-        else Path(environ.get("HOME") or Path.home()) / ".config"
-    )
-    return config_home / "housecoder" / TRUST_FILE
+    if base and Path(base).is_absolute():
+        return Path(base)
+    return Path(environ.get("HOME") or Path.home()) / ".config"
+
+
+def trust_file(environ: Mapping[str, str]) -> Path:
+    """Where the user's trusted project roots are kept: `<config_home>/housecoder/trusted.toml`."""
+    return config_home(environ) / "housecoder" / TRUST_FILE
 
 
 def read_trusted(path: Path) -> frozenset[Path]:

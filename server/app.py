@@ -13,10 +13,10 @@ import asyncio
 import itertools
 import logging
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -64,13 +64,15 @@ def _section(options: Any) -> dict[str, Any]:
 class HousecoderServer(LanguageServer):
     """pygls server plus the session it serves, for one client connection; `overrides` are settings from the
     command line, `trusted` the project roots whose own config files may set sensitive keys (`housecoder
-    trust`), `host` the model thread and models shared with the process's other connections (None: its own)."""
+    trust`), `host` the model thread and models shared with the process's other connections (None: its own),
+    `token` (TCP) what gives the user's token, which `initialize` must carry."""
 
     def __init__(
         self,
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
         trusted: Collection[Path] = (),
         host: ModelHost | None = None,
+        token: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(
             "housecoder",
@@ -79,6 +81,7 @@ class HousecoderServer(LanguageServer):
             protocol_cls=HardenedProtocol,
             converter_factory=strict_converter,
         )
+        cast(HardenedProtocol, self.protocol).expected_token = token
         self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
         self.trusted = frozenset(trusted)
         self.host = host
@@ -369,9 +372,11 @@ def create_server(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     trusted: Collection[Path] = (),
     host: ModelHost | None = None,
+    token: Callable[[], str] | None = None,
 ) -> HousecoderServer:
-    """A server with every feature registered, for one client (sharing `host` with other clients' servers)."""
-    server = HousecoderServer(overrides, trusted, host)
+    """A server with every feature registered, for one client (sharing `host` with other clients' servers;
+    over TCP, `token` gives the token the client must present)."""
+    server = HousecoderServer(overrides, trusted, host, token)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:

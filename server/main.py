@@ -19,10 +19,13 @@ def serve(
     trusted: Collection[Path] = (),
     verbose: bool = False,
     log_file: Path | None = None,
+    token_path: Path | None = None,
 ) -> None:
     """Run until the client exits (stdio: exit code 0 after shutdown, else 1) or, over TCP, until interrupted,
     serving each connection as its own session on one shared model. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
-    `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`)."""
+    `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`).
+    `token_path` (TCP; required there): the user's token file, created if missing; every client's `initialize`
+    must carry the token it holds at that moment."""
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
@@ -36,18 +39,26 @@ def serve(
     from housecoder.errors import HousecoderError, os_error_line
     from housecoder.server.app import create_server
     from housecoder.server.host import ModelHost
+    from housecoder.server.token import ensure_token
     from housecoder.server.transport import serve_stdio, serve_tcp
 
     if not tcp:
         sys.exit(serve_stdio(create_server(overrides, trusted)))
+    if token_path is None:
+        raise HousecoderError("a TCP server needs the user's token file")
+    ensure_token(token_path)  # a token that cannot be made or read stops the server here, in one line
+    log = logging.getLogger(__name__)
+    log.info("clients must send the token in %s as initializationOptions.token", token_path)
     bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
     if bind not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger(__name__).warning(
-            "listening on %s: anyone who can reach it can read your code", bind
-        )
+        log.warning("listening on %s: anyone who holds the token and can reach it can read your code", bind)
     shared = ModelHost()  # one model thread and one copy of each model for every client
     try:
-        serve_tcp(bind, bind_port, lambda: create_server(overrides, trusted, shared))
+        serve_tcp(
+            bind,
+            bind_port,
+            lambda: create_server(overrides, trusted, shared, token=lambda: ensure_token(token_path)),
+        )
     except OSError as err:  # a host that does not resolve, a port in use
         raise HousecoderError(f"cannot listen on {bind}:{bind_port}: {os_error_line(err)}") from err
     finally:
@@ -98,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     from housecoder.config import read_trusted, trust_file
     from housecoder.errors import HousecoderError
+    from housecoder.server.token import token_file
 
     try:
         trusted = read_trusted(trust_file(os.environ))
@@ -112,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
             trusted=trusted,
             verbose=args.verbose,
             log_file=args.log_file,
+            token_path=token_file(os.environ),
         )
     except HousecoderError as err:
         sys.exit(f"error: {err}")

@@ -7,13 +7,14 @@ reads on. Strings must be strings (pygls would turn a numeric URI into one).
 Lifecycle: a request before `initialize` gets ServerNotInitialized, a second
 `initialize` and any request after `shutdown` get InvalidRequest, and `exit`
 ends the connection (not the process: over TCP other clients go on) with the
-exit code the spec asks for (0 after `shutdown`, else 1).
+exit code the spec asks for (0 after `shutdown`, else 1). Over TCP, `initialize` must carry the user's
+token (`server.token`): without it the client gets one error and the connection ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ from pygls.exceptions import (
 from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.json_rpc import RPCNotification, RPCRequest
 from pygls.protocol.language_server import lsp_method
+
+from housecoder.errors import HousecoderError
+from housecoder.server.token import presented_token, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class HardenedProtocol(LanguageServerProtocol):
     """LanguageServerProtocol that answers malformed and out-of-order requests instead of dropping them."""
 
     initialize_seen = False
+    # TCP: the user's token as of now (raises HousecoderError when it cannot be read); None over stdio
+    expected_token: Callable[[], str] | None = None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -102,6 +108,13 @@ class HardenedProtocol(LanguageServerProtocol):
         method = getattr(message, "method", None)
         if isinstance(message, RPCRequest):
             refused = self._refuse(method)
+            if refused is None and method == types.INITIALIZE and self.expected_token is not None:
+                refused = self._authenticate(message.params)
+                if refused is not None:  # one error, then the connection ends
+                    log.warning("initialize refused: %s", refused.message)
+                    self._send_response(message.id, None, refused.to_response_error())
+                    self._end(1)
+                    return
             if refused is not None:
                 log.warning("%s request %r refused: %s", method, message.id, refused.message)
                 self._send_response(message.id, None, refused.to_response_error())
@@ -123,12 +136,30 @@ class HardenedProtocol(LanguageServerProtocol):
             return JsonRpcServerNotInitialized(message="the server is not initialized: send initialize first")
         return None
 
+    def _authenticate(self, params: Any) -> JsonRpcException | None:
+        """None when `initialize`'s params carry the user's token, else the error that refuses it."""
+        try:
+            expected = self.expected_token() if self.expected_token is not None else None
+        except HousecoderError as err:
+            return JsonRpcInvalidRequest(message=f"housecoder: the server cannot check tokens: {err}")
+        presented = presented_token(getattr(params, "initialization_options", None))
+        if expected is not None and token_matches(expected, presented):
+            return None
+        what = "no token" if presented is None else "a wrong token"
+        return JsonRpcInvalidRequest(
+            message=f"housecoder: {what}: a TCP client sends the user's token as initializationOptions.token "
+            "(`housecoder token` prints it)"
+        )
+
+    def _end(self, code: int) -> None:
+        end = getattr(self._server, "end_connection", None)
+        if end is None:
+            raise SystemExit(code)
+        end(code)
+
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
         """End this connection with 0 after `shutdown`, else 1 (the server decides what that ends)."""
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
-        end = getattr(self._server, "end_connection", None)
-        if end is None:
-            raise SystemExit(0 if self._shutdown else 1)
-        end(0 if self._shutdown else 1)
+        self._end(0 if self._shutdown else 1)

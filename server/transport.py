@@ -6,7 +6,10 @@ than `MAX_MESSAGE_BYTES` is skipped in bounded chunks (never allocated), a body
 that is not JSON is answered with a parse error, and `exit` (or the client
 leaving) ends the connection. Over TCP every connection gets its own server
 object (documents, settings, completions) on one shared `ModelHost`, and the
-server keeps listening when a client leaves.
+server keeps listening when a client leaves; a TCP connection whose header block
+is not LSP's (an HTTP request line, an `Origin` or any other header than
+Content-Length and Content-Type) is closed unanswered: a web page can POST to a
+local port, but it cannot send an LSP header block.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 << 20
 MAX_HEADER_BYTES = 8192
 _CHUNK = 1 << 20
+LSP_HEADERS = frozenset({"content-length", "content-type"})
+
+
+class NotLsp(Exception):
+    """A TCP peer sent something that is no LSP header block: the connection is closed unanswered."""
 
 
 class Stream(Protocol):
@@ -111,8 +119,9 @@ async def _until_stopped(work: Awaitable[bytes], stopped: asyncio.Event) -> byte
     return None
 
 
-async def _headers(stream: Stream, stopped: asyncio.Event) -> dict[str, str] | None:
-    """The next header block, names lower-cased; None at the end of the stream."""
+async def _headers(stream: Stream, stopped: asyncio.Event, strict: bool) -> dict[str, str] | None:
+    """The next header block, names lower-cased; None at the end of the stream. `strict` (TCP): a line that
+    is not an LSP header raises NotLsp instead of being skipped."""
     headers: dict[str, str] = {}
     while True:
         line = await _until_stopped(stream.readline(), stopped)
@@ -123,8 +132,13 @@ async def _headers(stream: Stream, stopped: asyncio.Event) -> dict[str, str] | N
                 return headers
             continue  # blank lines between messages
         name, colon, value = line.decode("latin-1").partition(":")
-        if colon and line.endswith(b"\n"):
-            headers[name.strip().lower()] = value.strip()
+        name = name.strip().lower()
+        well_formed = bool(colon) and line.endswith(b"\n")
+        if strict and not (well_formed and name in LSP_HEADERS):
+            shown = name if well_formed else line[:40].decode("latin-1").strip()
+            raise NotLsp(f"not an LSP header: {shown!r}")
+        if well_formed:
+            headers[name] = value.strip()
         else:
             log.debug("ignored a malformed header line (%d bytes)", len(line))
 
@@ -164,12 +178,12 @@ def _dispatch(connection: Connection, body: bytes) -> None:
         log.exception("cannot handle a message")
 
 
-async def read_messages(stream: Stream, connection: Connection) -> None:
+async def read_messages(stream: Stream, connection: Connection, strict: bool = False) -> None:
     """Hand every message of `stream` to the connection's protocol until the stream ends or the connection
-    is stopped (`exit`)."""
+    is stopped (`exit`). `strict` (TCP): raises NotLsp at anything but an LSP header block."""
     stopped = connection.stopped
     while not stopped.is_set():
-        headers = await _headers(stream, stopped)
+        headers = await _headers(stream, stopped, strict)
         if headers is None:
             return
         raw = headers.get("content-length", "")
@@ -223,7 +237,9 @@ def serve_tcp(
         connection.stopped = asyncio.Event()
         connection.protocol.set_writer(writer)
         try:
-            await read_messages(SocketStream(reader), connection)
+            await read_messages(SocketStream(reader), connection, strict=True)
+        except NotLsp as err:
+            log.warning("client %s closed: %s", peer, err)
         except (ConnectionError, OSError) as err:
             log.info("client %s: %s", peer, err)
         finally:

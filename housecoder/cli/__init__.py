@@ -20,7 +20,7 @@ from housecoder.cli.common import State, fail
 from housecoder.cli.complete import complete
 from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
-from housecoder.cli.serve import serve
+from housecoder.cli.serve import serve, token
 from housecoder.cli.stats import stats
 from housecoder.cli.train import train
 from housecoder.cli.trust import trust
@@ -40,6 +40,7 @@ app.command(name="index")(index)
 app.command(name="search")(search)
 app.command(name="serve")(serve)
 app.command(name="stats")(stats)
+app.command(name="token")(token)
 app.command(name="train")(train)
 app.command(name="trust")(trust)
 
@@ -74,6 +75,7 @@ def _root(
     ] = False,
 ) -> None:
     from housecoder.config import trust_file
+    from housecoder.server.token import token_file
 
     env_offline = os.environ.get(ENV_OFFLINE)
     ctx.obj = State(
@@ -86,6 +88,7 @@ def _root(
         },
         verbose=verbose,
         trust_file=trust_file(os.environ),
+        token_file=token_file(os.environ),
     )
 
 

@@ -25,6 +25,7 @@ class State:
     project: Path | None
     models_overrides: dict[str, Any]
     trust_file: Path  # the user's trusted project roots (`housecoder trust`)
+    token_file: Path  # the TCP server's token (`housecoder token`)
     verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 

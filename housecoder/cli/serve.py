@@ -23,7 +23,7 @@ def serve(
         Path | None, typer.Option("--log-file", help="Write the log here instead of stderr.")
     ] = None,
 ) -> None:
-    """Serve inline completions over the Language Server Protocol."""
+    """Serve inline completions over the Language Server Protocol (over TCP, to clients that send `housecoder token`)."""
     from housecoder.server.main import serve as run
 
     state: State = ctx.obj
@@ -35,4 +35,20 @@ def serve(
         trusted=state.trusted(),
         verbose=state.verbose,
         log_file=log_file,
+        token_path=state.token_file,
     )
+
+
+def token(
+    ctx: typer.Context,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace it: clients holding the old one are refused.")
+    ] = False,
+    path: Annotated[bool, typer.Option("--path", help="Print the token file's path instead.")] = False,
+) -> None:
+    """Print the token a TCP client sends as initializationOptions.token (created on first use)."""
+    from housecoder.server.token import ensure_token, write_token
+
+    state: State = ctx.obj
+    value = write_token(state.token_file) if rotate else ensure_token(state.token_file)
+    typer.echo(str(state.token_file) if path else value)

@@ -1,8 +1,10 @@
-"""TCP mode: the server listens on 127.0.0.1 by default and speaks the same protocol."""
+"""TCP mode: the server listens on 127.0.0.1 by default and speaks the same protocol to a client that sends
+the user's token."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +15,8 @@ from typing import Any
 from lsp import Client, capabilities
 from lsprotocol import types
 
+from housecoder.server.token import read_token
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -20,13 +24,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any]) -> None:
+def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any], tmp_path: Path) -> None:
     port = _free_port()
+    config = tmp_path / "config"
     process = subprocess.Popen(
         [sys.executable, "-m", "housecoder.server", "--tcp", "--port", str(port)],
         cwd=shop,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_CONFIG_HOME": str(config)},
     )
     try:
 
@@ -45,9 +51,12 @@ def test_tcp_mode_binds_loopback_and_serves(shop: Path, options: dict[str, Any])
             listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
             if listening.returncode == 0 and listening.stdout.strip():
                 assert [line.split()[3] for line in listening.stdout.splitlines()] == [f"127.0.0.1:{port}"]
+            token = read_token(config / "housecoder" / "server-token")  # made before the server listens
             await client.initialize_async(
                 types.InitializeParams(
-                    capabilities=capabilities(), root_uri=shop.as_uri(), initialization_options=options
+                    capabilities=capabilities(),
+                    root_uri=shop.as_uri(),
+                    initialization_options=options | {"token": token},
                 )
             )
             client.initialized(types.InitializedParams())

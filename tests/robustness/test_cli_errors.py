@@ -16,7 +16,12 @@ SCRIPT = Path(sys.executable).parent / "housecoder"
 
 
 def _run(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOUSECODER_CACHE_DIR": str(cache), "HOUSECODER_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "HOUSECODER_CACHE_DIR": str(cache),
+        "HOUSECODER_OFFLINE": "1",
+        "XDG_CONFIG_HOME": str(cwd.parent / "config"),  # the trust and token files of this test alone
+    }
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
@@ -74,6 +79,19 @@ def test_a_tcp_host_that_does_not_resolve(repo: Path, model_cache: Path) -> None
         _run("serve", "--tcp", "--host", "999.1.1.1", cwd=repo, cache=model_cache),
         "cannot listen on 999.1.1.1",
     )
+
+
+def test_a_token_file_others_can_read_stops_a_tcp_server(repo: Path, model_cache: Path) -> None:
+    token = repo.parent / "config" / "housecoder" / "server-token"
+    token.parent.mkdir(parents=True)
+    token.write_text("a-token-of-the-user\n")
+    token.chmod(0o644)
+    _one_error_line(_run("serve", "--tcp", cwd=repo, cache=model_cache), "readable by other users")
+    _one_error_line(_run("token", cwd=repo, cache=model_cache), "housecoder token --rotate")
+    rotated = _run("token", "--rotate", cwd=repo, cache=model_cache)
+    assert rotated.returncode == 0 and rotated.stdout.strip() != "a-token-of-the-user", rotated.stderr
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert _run("token", cwd=repo, cache=model_cache).stdout == rotated.stdout
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://box", "http://", "http://box:99999"])
