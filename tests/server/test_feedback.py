@@ -79,6 +79,21 @@ def test_an_accepted_suggestion_is_measured_later(tmp_path: Path) -> None:
     ]
 
 
+def test_a_secret_written_where_a_suggestion_was_is_never_stored(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    shown = h.show(TEXT, CURSOR, "return sum(items)")
+    assert shown is not None and h.recorder.accepted(shown)["recorded"]
+    uri = f"file://{h.root}/app/calc.py"
+    token = "ghp_" + "x1Y2z3" * 6
+    h.documents[uri] = TEXT[:CURSOR] + f"return sum(items) or '{token}'" + TEXT[CURSOR:]
+    h.run_later()
+    checks = h.store().checks()[shown]
+    assert [(c.found, c.kept_chars, c.now) for c in checks] == [(True, 17, ""), (True, 17, "")]
+    path = h.store().path
+    for stored in path.parent.glob(path.name + "*"):  # the database and its write-ahead log
+        assert token.encode() not in stored.read_bytes(), stored
+
+
 def test_typing_through_keeps_the_id_and_a_new_place_rejects(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     first = h.show(TEXT, CURSOR, "return sum(items)")
