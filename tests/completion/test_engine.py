@@ -421,6 +421,9 @@ def test_secret_buffers_never_reach_the_prompt() -> None:
     [
         (".env", "API_URL=https://example.com\nDEBUG="),
         ("app/settings.py", "KEY = 'AKIAIOSFODNN7EXAMPLE'\nDEBUG = "),
+        ("app/hub.py", "login('hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh')\nDEBUG = "),
+        ("app/bus.py", "BUS = 'Endpoint=sb://a/;SharedAccessKey=" + "k3Jq8ZmW2x" * 4 + "abc='\nDEBUG = "),
+        ("deploy/run.sh", "export DATABASE_PASSWORD=Zq8rT2xW9vLm4KpY7sNc\nDEBUG="),
     ],
 )
 def test_a_secret_file_gets_no_completion(path: str, text: str) -> None:

@@ -55,6 +55,19 @@ def test_index_holds_code_and_never_secrets_or_ignored_files(repo: Path, tmp_pat
     assert not any("hunter2" in row["text"] for row in store.tables["chunks"].to_arrow().to_pylist())
 
 
+def test_no_planted_secret_kind_reaches_the_index(tmp_path: Path, minilm: Any) -> None:
+    from test_secrets import PLANTED  # every kind the secret rule knows, each in its own file
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "clean.py").write_text("def total(items):\n    return sum(items)\n")
+    for number, text in enumerate(PLANTED.values()):
+        (repo / f"module_{number}.py").write_text("def f():\n    return 1\n" + text)
+    _, summary = _index(repo, tmp_path / "index", minilm)
+    assert _paths(tmp_path / "index") == {"clean.py"}
+    assert summary.skipped["secret"] == len(PLANTED)
+
+
 def test_rerun_touches_only_changed_files_and_deletions_remove_rows(
     repo: Path, tmp_path: Path, minilm: Any
 ) -> None:
