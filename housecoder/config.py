@@ -46,6 +46,9 @@ DEFAULT_CODE_MODEL = "qwen2.5-coder-1.5b-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
 
+MAX_MS = 3_600_000  # an hour: a longer time limit is a mistake (and a 400-digit one overflows a timer)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -148,6 +151,8 @@ class CompletionConfig(_Section):
     max_ms: int = Field(
         default=3000,
         ge=0,
+        le=MAX_MS,
+        strict=True,
         description="once a request has taken this long (prefill included), "
         "decoding ends at the next line end (in a block, at once when one line took this long alone); 0: no limit",
     )
@@ -329,6 +334,8 @@ class ServerConfig(_Section):
     request_timeout_ms: int = Field(
         default=15_000,
         ge=0,
+        le=MAX_MS,
+        strict=True,  # `true` is no duration
         description="a completion still running after this "
         "long on the model thread answers empty and frees the model (0: no limit)",
     )

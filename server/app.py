@@ -24,7 +24,7 @@ from pygls.lsp.server import LanguageServer
 from housecoder import __version__
 from housecoder.completion import CompletionInput, CompletionOutput
 from housecoder.config import Settings, load_settings, merge_sections
-from housecoder.errors import HousecoderError, first_line
+from housecoder.errors import ConfigError, HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT
 from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
@@ -132,6 +132,40 @@ class HousecoderServer(LanguageServer):
         return load_settings(
             root, merge_sections(self.overrides, client_options), trusted=self.trusted, warn=self._untrusted
         )
+
+    def valid_options(
+        self,
+        root: Path | None,
+        options: Mapping[str, Mapping[str, Any]],
+        base: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """`options` from the client (on top of `base`, the options already in force) less each key the settings
+        refuse, tried one at a time on top of the project's files; and the reason for each refused key. Raises
+        HousecoderError when the project's configuration itself is broken."""
+        kept: dict[str, Any] = merge_sections({}, base or {})
+        try:
+            self.settings_for(root, merge_sections(kept, options))
+            return merge_sections(kept, options), []
+        except ConfigError:
+            self.settings_for(root, kept)  # the project's own files (and what was in force) must stand
+        refused: list[str] = []
+        for section, values in options.items():
+            for key, value in values.items():
+                trial = merge_sections(kept, {section: {key: value}})
+                try:
+                    self.settings_for(root, trial)
+                except ConfigError as err:
+                    refused.append(first_line(err).removeprefix("settings: "))
+                    continue
+                kept = trial
+        return kept, refused
+
+    def _refused(self, refused: list[str]) -> None:
+        if refused:
+            self.notify_user(
+                f"housecoder: editor settings ignored ({'; '.join(refused)}); the others and the project's apply",
+                types.MessageType.Warning,
+            )
 
     def _untrusted(self, message: str) -> None:
         self.notify_user(
@@ -383,9 +417,10 @@ def create_server(
         folders = _folders(params)
         root = folders[0] if folders else None
         try:
-            ls.client_options = _section(params.initialization_options)
+            ls.client_options, refused = ls.valid_options(root, _section(params.initialization_options))
             settings = ls.settings_for(root, ls.client_options)
-        except HousecoderError as err:
+            ls._refused(refused)
+        except HousecoderError as err:  # the project's own configuration is broken
             ls.notify_user(f"housecoder: {err}; using the defaults", types.MessageType.Error)
             ls.client_options = {}
             try:
@@ -441,12 +476,14 @@ def create_server(
         changed = _section(params.settings)
         if ls.session is None or not changed:
             return
-        options = merge_sections(ls.client_options, changed)
+        root = ls.session.folders[0] if ls.session.folders else None
         try:
-            settings = ls.settings_for(ls.session.folders[0] if ls.session.folders else None, options)
+            options, refused = ls.valid_options(root, changed, ls.client_options)
+            settings = ls.settings_for(root, options)
         except HousecoderError as err:
             ls.notify_user(f"housecoder: {err}; keeping the previous settings", types.MessageType.Error)
             return
+        ls._refused(refused)
         ls.client_options = options
         ls.session.update_settings(settings)
         if ls.feedback is not None:

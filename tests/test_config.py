@@ -252,3 +252,10 @@ def test_a_malformed_trust_file_is_one_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "trusted.toml", "roots = '/a'\n")
     with pytest.raises(ConfigError, match=r"trusted\.toml: roots must be a list of paths$"):
         read_trusted(path)
+
+
+@pytest.mark.parametrize("value", [True, 10**400, -1, "1000"])
+def test_a_time_limit_is_a_bounded_integer(value: object) -> None:
+    for section, key in (("server", "request_timeout_ms"), ("completion", "max_ms")):
+        with pytest.raises(ConfigError, match=f"{section}.{key}"):
+            load_settings(None, {section: {key: value}})

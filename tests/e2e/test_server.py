@@ -323,3 +323,34 @@ def test_configuration_changes_and_completion_fallback(
             assert isinstance(await client.inline(uri, 0, 18), types.InlineCompletionList)
 
     run(scenario())
+
+
+def test_a_bad_editor_setting_is_refused_alone_and_the_project_settings_stay(
+    shop: Path, options: dict[str, Any]
+) -> None:
+    """One invalid option from the editor drops that key alone: the project's privacy keys and the editor's
+    other settings stay in force (they used to fall back to the defaults, recording switched back on)."""
+    (shop / ".housecoder.toml").write_text("[telemetry]\nenabled = false\n")
+    sent = options | {"server": {"request_timeout_ms": True, "complete_in_comments": True}}
+
+    async def scenario() -> None:
+        async with running_server(shop, sent) as client:
+            status = await client.command("housecoder.status")
+            assert status["feedback"]["enabled"] is False  # the project's choice stands
+            [notice] = [m.message for m in client.messages if "ignored" in m.message]
+            assert "server.request_timeout_ms" in notice and "complete_in_comments" not in notice
+            uri = client.open(shop / "shop" / "checkout.py")
+            client.change(uri, "# a comment about ", 2)
+            await client.inline(uri, 0, 18)  # the editor's other setting of that section applies
+            assert (await client.command("housecoder.lastCompletion", uri))["trigger"]["complete"] is True
+            # a later change with one bad key keeps the good one and what was in force
+            client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"housecoder": {"completion": {"max_ms": 10**400, "max_new_tokens": 7}}}
+                )
+            )
+            status = await client.command("housecoder.status")
+            assert status["feedback"]["enabled"] is False
+            assert any("completion.max_ms" in m.message for m in client.messages)
+
+    run(scenario())
