@@ -104,6 +104,9 @@ def _meta_of(info: AdapterInfo) -> dict[str, Any]:
     }
 
 
+MAX_META_BYTES = 1 << 20  # adapter metadata is a few KB; far more is no metadata of ours
+
+
 def _parse(path: Path, meta: Any) -> AdapterInfo:
     """Validate metadata read from (or about to be written to) `path`; ModelError names the first problem."""
     where = path / ADAPTER_META
@@ -125,8 +128,8 @@ def _parse(path: Path, meta: Any) -> AdapterInfo:
     if commit is not None and not isinstance(commit, str):
         raise ModelError(f"{where}: 'commit' must be a string or null")
     try:
-        datetime.datetime.fromisoformat(meta["created"])
-    except ValueError as err:
+        datetime.datetime.fromisoformat(meta["created"]).astimezone()  # as `created_at` reads it
+    except (ValueError, OverflowError) as err:
         raise ModelError(f"{where}: 'created' is not an ISO-8601 time ({first_line(err)})") from err
     return AdapterInfo(
         path=path,
@@ -180,14 +183,17 @@ def read_adapter(path: Path) -> AdapterInfo | None:
     """The metadata of the adapter at `path`; None when it has none (a plain peft adapter).
     Raises ModelError (one line) when the metadata is unreadable or malformed."""
     try:
-        text = (path / ADAPTER_META).read_text(encoding="utf-8")
+        with (path / ADAPTER_META).open("rb") as handle:
+            data = handle.read(MAX_META_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as err:
         raise ModelError(f"{path / ADAPTER_META}: cannot read: {err.strerror or err}") from err
+    if len(data) > MAX_META_BYTES:
+        raise ModelError(f"{path / ADAPTER_META}: larger than {MAX_META_BYTES} bytes: not adapter metadata")
     try:
-        meta = json.loads(text)
-    except ValueError as err:
+        meta = json.loads(data)
+    except (ValueError, RecursionError) as err:  # not UTF-8 JSON, or nested past the interpreter's depth
         raise ModelError(f"{path / ADAPTER_META}: not JSON ({first_line(err)})") from err
     return _parse(path, meta)
 
@@ -227,6 +233,11 @@ def list_adapters(settings: Settings, repo_root: Path) -> list[AdapterInfo]:
         return []
     found: list[AdapterInfo] = []
     for run in runs:
+        if run.is_symlink():  # a registered run is a folder `housecoder train` wrote here, never a link away
+            log.warning(
+                "skipping adapter %s: a link, not a run of housecoder train (name it in models.adapter)", run
+            )
+            continue
         try:
             info = read_adapter(run)
         except ModelError as err:

@@ -129,6 +129,32 @@ def test_best_adapter_is_the_newest_that_beat_the_base_model_for_this_base(
     assert best_adapter(settings, tmp_path / "never-trained", FP) is None
 
 
+def test_a_hostile_registry_entry_is_skipped_never_served_and_never_breaks_the_list(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    wanted = register(settings, repo, "good", FP, created="2025-01-02T10:00:00+00:00")
+    future = register(settings, repo, "year-one", FP, created="2025-01-09T10:00:00+00:00")
+    meta = json.loads((future / ADAPTER_META).read_text())
+    # the first moment of year 1 east of Greenwich: before year 1 in UTC (OverflowError in the sort)
+    (future / ADAPTER_META).write_text(json.dumps(meta | {"created": "0001-01-01T00:00:00+14:00"}))
+    deep = register(settings, repo, "deep", FP, created="2025-01-08T10:00:00+00:00")
+    (deep / ADAPTER_META).write_text('{"format": 1, "config": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    huge = register(settings, repo, "huge", FP, created="2025-01-07T10:00:00+00:00")
+    (huge / ADAPTER_META).write_text(json.dumps(meta | {"verdict": "x" * 2_000_000}))
+    outside = register(settings, tmp_path / "elsewhere", "outside", FP, created="2025-01-10T10:00:00+00:00")
+    (repo_adapters_dir(settings, repo) / "linked").symlink_to(outside, target_is_directory=True)
+
+    with caplog.at_level(logging.WARNING):
+        names = [info.path.name for info in list_adapters(settings, repo)]
+        best = best_adapter(settings, repo, FP)
+    assert names == ["good"]
+    assert best is not None and best.path == wanted
+    for needle in ("year-one", "'created' is not an ISO-8601 time", "deep", "huge", "linked"):
+        assert needle in caplog.text
+
+
 def test_check_compatible_messages(settings: Settings, tmp_path: Path, tiny_adapter_dir: Path) -> None:
     with pytest.raises(ModelError, match=r"missing: not a LoRA adapter \(no such directory\)$"):
         check_compatible(tmp_path / "missing", FP)
