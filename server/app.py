@@ -578,7 +578,7 @@ def create_server(
         chars = args[1] if len(args) > 1 else None
         if chars is not None and (isinstance(chars, bool) or not isinstance(chars, int) or chars < 0):
             return {"recorded": False, "error": "the accepted characters must be a whole number"}
-        return ls.feedback.accepted(args[0], chars)
+        return await ls.feedback.accept(args[0], chars)
 
     @server.command("housecoder.reloadAdapter")
     async def reload_adapter_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:

@@ -12,12 +12,13 @@ completion.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_PENDING = 256  # suggestions remembered for an accept (older ids answer "unknown")
 MAX_SCHEDULED = 512  # retention checks waiting at once; more are not measured
+MAX_ID_CHARS = 64  # ids are 16 hex characters; a longer one is never echoed whole
+WRITE_WAIT_S = 5.0  # how long an accept's answer waits for its write (a store another process holds)
 COMPARE_CHARS = 200  # text before the cursor compared to tell typing through from a new place
 
 
@@ -83,14 +86,18 @@ class FeedbackRecorder:
             )
         return found
 
-    def _write(self, store: FeedbackStore, work: Callable[[FeedbackStore], object]) -> None:
-        def run() -> None:
+    def _write(self, store: FeedbackStore, work: Callable[[FeedbackStore], object]) -> Future[bool]:
+        """Queue `work` on the writer thread; the future says whether it was written."""
+
+        def run() -> bool:
             try:
                 work(store)
             except Exception as err:  # never let the recorder's thread die on one write
                 log.warning("feedback store %s: %s", store.path, first_line(err))
+                return False
+            return True
 
-        self.writer.submit(run)
+        return self.writer.submit(run)
 
     # -- events --------------------------------------------------------------------------
 
@@ -147,26 +154,59 @@ class FeedbackRecorder:
         return suggestion.id
 
     def accepted(self, suggestion_id: str, chars: int | None = None) -> dict[str, Any]:
-        """The client accepted a suggestion (all of it; `chars` of it after the part typed through: partly)."""
-        pending = self._pending(suggestion_id)
+        """The client accepted a suggestion (all of it; `chars` of it after the part typed through: partly).
+        The answer says what was decided; the write itself is queued (`accept` waits for it)."""
+        return self._accept(suggestion_id, chars)[0]
+
+    async def accept(self, suggestion_id: str, chars: int | None = None) -> dict[str, Any]:
+        """`accepted`, answered once the store has it: `recorded` is true only for a written decision."""
+        answer, written = self._accept(suggestion_id, chars)
+        if written is None:
+            return answer
+        try:
+            ok = await asyncio.wait_for(asyncio.wrap_future(written), WRITE_WAIT_S)
+        except TimeoutError:
+            return answer | {
+                "recorded": False,
+                "error": "the feedback store is busy: the accept is still queued",
+            }
+        return answer if ok else {"recorded": False, "error": "cannot write the feedback store (see the log)"}
+
+    def _accept(self, suggestion_id: str, chars: int | None) -> tuple[dict[str, Any], Future[bool] | None]:
+        pending = self._pending(suggestion_id) if len(suggestion_id) <= MAX_ID_CHARS else None
         if pending is None:
-            log.info("accept of an unknown suggestion %r: not recorded", suggestion_id)
-            return {"recorded": False, "error": f"unknown suggestion {suggestion_id!r}"}
+            shown = (
+                suggestion_id if len(suggestion_id) <= MAX_ID_CHARS else suggestion_id[:MAX_ID_CHARS] + "…"
+            )
+            log.info("accept of an unknown suggestion %r: not recorded", shown)
+            return {"recorded": False, "error": f"unknown suggestion {shown!r}"}, None
+        if chars == 0:
+            return {"recorded": False, "error": "nothing was accepted (0 characters)"}, None
         suggestion = pending.suggestion
         rest = len(suggestion.text) - suggestion.typed
-        partial = chars is not None and 0 <= chars < rest
+        partial = chars is not None and 0 < chars < rest
         taken = chars if partial and chars is not None else rest
+        if (
+            suggestion.outcome == "accepted"
+            or (suggestion.outcome == "partial" and taken <= (suggestion.accepted_chars or 0))
+        ):  # decided: a repeated or smaller accept changes nothing (a rejection gives way to the user's accept)
+            return {
+                "recorded": False,
+                "outcome": suggestion.outcome,
+                "accepted_chars": suggestion.accepted_chars,
+                "error": f"already {suggestion.outcome}",
+            }, None
         decided = self.clock()
         pending.suggestion = replace(
             suggestion, outcome="partial" if partial else "accepted", accepted_chars=taken, decided_at=decided
         )
-        self._write(
-            self.store(pending.root),
-            lambda store: store.decide(suggestion.id, pending.suggestion.outcome, taken, decided),
+        outcome = pending.suggestion.outcome
+        written = self._write(
+            self.store(pending.root), lambda store: store.decide(suggestion.id, outcome, taken, decided)
         )
         for delay in self.settings.telemetry.retention_checks_s:
             self._later(delay, pending, pending.suggestion.accepted_text)
-        return {"recorded": True, "outcome": pending.suggestion.outcome, "accepted_chars": taken}
+        return {"recorded": True, "outcome": outcome, "accepted_chars": taken}, written
 
     def closed(self, uri: str) -> None:
         """The document was closed: a suggestion still shown there was not taken."""

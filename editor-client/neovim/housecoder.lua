@@ -7,6 +7,11 @@
 --     settings = { context = { max_tokens = 768 } },  -- any sections of .housecoder.toml
 --   })
 --
+-- A server shared over TCP (`housecoder serve --tcp`, Neovim 0.8 and later) instead of one per editor:
+--   require("housecoder").setup({ tcp = { host = "127.0.0.1", port = 2087 } })
+-- sends the token the server asks for, read at each connection from token_file (default: the file
+-- `housecoder token --path` names, $XDG_CONFIG_HOME/housecoder/server-token or ~/.config/housecoder/...).
+--
 -- Ghost text from textDocument/inlineCompletion, <Tab> accepts it: Neovim 0.12 and later through
 -- vim.lsp.inline_completion; Neovim 0.10 and 0.11 through this file's own (an extmark with inline virtual
 -- text, the debounce and cancellation below). Neovim 0.7 to 0.9 (or `ghost_text = false`): the server
@@ -18,6 +23,9 @@ local M = {}
 
 M.config = {
   cmd = { "housecoder", "serve" },
+  -- { host = "127.0.0.1", port = 2087 }: connect to a running `housecoder serve --tcp` instead of `cmd`
+  tcp = nil,
+  token_file = nil, -- the TCP server's token; nil: the default place `housecoder token` writes it
   -- The languages the indexer parses (tree-sitter grammars); other buffers are still sent as context.
   filetypes = {
     "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust",
@@ -350,12 +358,50 @@ local function capabilities()
   return caps
 end
 
+local function token_path()
+  if M.config.token_file then
+    return vim.fn.expand(M.config.token_file)
+  end
+  local base = os.getenv("XDG_CONFIG_HOME")
+  if base == nil or base:sub(1, 1) ~= "/" then
+    base = (os.getenv("HOME") or "") .. "/.config"
+  end
+  return base .. "/housecoder/server-token"
+end
+
+--- What starts or reaches the server: `cmd`, or a connection to the TCP server.
+local function server_cmd()
+  if not M.config.tcp then
+    return M.config.cmd
+  end
+  if not (vim.lsp.rpc and vim.lsp.rpc.connect) then
+    vim.notify("housecoder: a TCP server needs Neovim 0.8 or later; use cmd", vim.log.levels.ERROR)
+    return M.config.cmd
+  end
+  return vim.lsp.rpc.connect(M.config.tcp.host or "127.0.0.1", M.config.tcp.port or 2087)
+end
+
+--- Over TCP, `initialize` carries the user's token, read as the connection starts (a rotation takes effect).
+local function before_init(params)
+  if not M.config.tcp then
+    return
+  end
+  local path = token_path()
+  local lines = vim.fn.filereadable(path) == 1 and vim.fn.readfile(path, "", 1) or {}
+  if lines[1] == nil or lines[1] == "" then
+    vim.notify("housecoder: no server token in " .. path .. " (`housecoder token` makes it)", vim.log.levels.ERROR)
+    return
+  end
+  params.initializationOptions = vim.tbl_extend("force", {}, M.config.settings, { token = lines[1] })
+end
+
 local function client_config(root)
   return {
     name = "housecoder",
-    cmd = M.config.cmd,
+    cmd = server_cmd(),
     root_dir = root,
     init_options = M.config.settings,
+    before_init = before_init,
     capabilities = capabilities(),
     on_attach = M.on_attach,
   }
@@ -453,10 +499,11 @@ function M.setup(opts)
   commands()
   if vim.lsp.config and vim.lsp.enable then -- Neovim 0.11+
     vim.lsp.config("housecoder", {
-      cmd = M.config.cmd,
+      cmd = server_cmd(),
       filetypes = M.config.filetypes,
       root_markers = M.config.root_markers,
       init_options = M.config.settings,
+      before_init = before_init,
       capabilities = capabilities(),
       on_attach = M.on_attach,
     })

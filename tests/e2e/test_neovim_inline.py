@@ -2,8 +2,10 @@
 (editor-client/neovim/housecoder.lua), which starts `housecoder serve` on the shop fixture. The test types
 into it from outside like a person (`nvim --server SOCK --remote-send`), waits for the suggestion to appear
 as inline virtual text (an extmark) at the cursor, presses Tab and checks the line, and that the accept
-reached the server (`housecoder stats`). A second test takes the completion-menu fallback
-(`ghost_text = false`: omnifunc, <C-x><C-o>, <C-y>) and checks that accepting it is reported too.
+reached the server (`housecoder stats`); once with the server the set-up starts over stdio, once with a
+shared `housecoder serve --tcp` it connects to with the user's token. A second test takes the
+completion-menu fallback (`ghost_text = false`: omnifunc, <C-x><C-o>, <C-y>) and checks that accepting it is
+reported too.
 
 Without that Neovim the tests skip, except in CI (CI=true), where they fail.
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,10 +83,47 @@ class Editor:
 
 
 @contextlib.contextmanager
+def tcp_server(workdir: Path, repo: Path) -> Iterator[dict[str, Any]]:
+    """`housecoder serve --tcp` on a free port, its token in Neovim's config folder (where the set-up reads
+    it); yields the set-up's `tcp` option."""
+    log = workdir / "server.log"
+    env = os.environ | {"XDG_CONFIG_HOME": str(workdir / "nvim-home" / "config")}
+    command = [
+        sys.executable,
+        "-m",
+        "housecoder",
+        "-v",
+        "serve",
+        "--tcp",
+        "--port",
+        "0",
+        "--log-file",
+        str(log),
+    ]
+    proc = subprocess.Popen(command, cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        deadline, port = time.monotonic() + 60, None
+        while port is None:  # the log names the port once it listens
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text() if log.exists() else "")
+            port = int(found.group(1)) if found else None
+            assert port or (proc.poll() is None and time.monotonic() < deadline), "the server did not listen"
+            time.sleep(0.05)
+        yield {"host": "127.0.0.1", "port": port}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
 def neovim(
-    nvim: Path, workdir: Path, repo: Path, settings: dict[str, Any], ghost_text: bool
+    nvim: Path,
+    workdir: Path,
+    repo: Path,
+    settings: dict[str, Any],
+    ghost_text: bool,
+    tcp: dict[str, Any] | None = None,
 ) -> Iterator[Editor]:
-    env = neovim_spec(workdir, repo, settings, ghost_text=ghost_text)
+    env = neovim_spec(workdir, repo, settings, ghost_text=ghost_text, **({"tcp": tcp} if tcp else {}))
     log, home = workdir / "server.log", workdir / "nvim-home"
     socket = workdir / "nvim.sock"
     command = [str(nvim), "--headless", "--listen", str(socket), "-u", "NONE", "-i", "NONE", "-n"]
@@ -132,10 +174,13 @@ def wait_ready(editor: Editor) -> dict[str, Any]:
     return editor.wait("the server and its model", ready, 120)
 
 
+@pytest.mark.parametrize("transport", ["stdio", "tcp"])
 def test_neovim_shows_and_accepts_ghost_text(
-    nvim: Path, shop: Path, tmp_path: Path, options: dict[str, Any]
+    nvim: Path, shop: Path, tmp_path: Path, options: dict[str, Any], transport: str
 ) -> None:
-    with neovim(nvim, tmp_path, shop, options, ghost_text=True) as editor:
+    with contextlib.ExitStack() as stack:
+        tcp = stack.enter_context(tcp_server(tmp_path, shop)) if transport == "tcp" else None
+        editor = stack.enter_context(neovim(nvim, tmp_path, shop, options, ghost_text=True, tcp=tcp))
         state = wait_ready(editor)
         assert state["nvim_version"].startswith(NEOVIM) and state["client"] == "housecoder"
         assert state["announces_inline"] is True  # so the server leaves textDocument/completion empty
@@ -166,6 +211,9 @@ def test_neovim_shows_and_accepts_ghost_text(
         editor.keys("<Esc>")
     total = feedback_stats(shop, options["models"]["cache_dir"])["total"]
     assert total["accepted"] == 1 and total["accepted_chars"] == len(text), total
+    if tcp is not None:  # served by the shared TCP server, which the token let in
+        log = (tmp_path / "server.log").read_text()
+        assert "connected" in log and "initialize refused" not in log
 
 
 def test_neovim_completion_fallback_reports_the_accept(

@@ -134,3 +134,48 @@ def test_a_closed_document_rejects_what_it_showed(tmp_path: Path) -> None:
     assert h.run_later() == [2]
     assert h.store().suggestions()[0].outcome == "rejected"
     assert [c.found for c in h.store().checks()[shown]] == [False]  # type: ignore[index]
+
+
+def test_accepts_are_bounded_and_a_decision_stays_decided(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    huge = "x" * 10_000_000
+    answer = h.recorder.accepted(huge)
+    assert answer["recorded"] is False and len(answer["error"]) < 200  # never echoed whole
+    shown = h.show(TEXT, CURSOR, "return sum(items)")
+    assert shown is not None
+    assert h.recorder.accepted(shown, 0) == {
+        "recorded": False,
+        "error": "nothing was accepted (0 characters)",
+    }
+    assert h.recorder.accepted(shown, 6)["outcome"] == "partial"  # a word, then more of it
+    assert h.recorder.accepted(shown, 3)["recorded"] is False  # less than already taken changes nothing
+    assert h.recorder.accepted(shown) == {"recorded": True, "outcome": "accepted", "accepted_chars": 17}
+    again = h.recorder.accepted(shown, 2)
+    assert again["recorded"] is False and again["outcome"] == "accepted" and again["accepted_chars"] == 17
+    [record] = h.store().suggestions()
+    assert (record.outcome, record.accepted_chars) == ("accepted", 17)
+    # a newer suggestion rejected it: the user's accept that arrives after still counts
+    first = h.show(TEXT, CURSOR, "return len(items)")
+    h.show(TEXT, CURSOR, "return max(items)")
+    assert first is not None and h.recorder.accepted(first)["recorded"] is True
+
+
+def test_an_accept_is_recorded_true_only_once_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import sqlite3
+
+    h = Harness(tmp_path)
+    shown, other = h.show(TEXT, CURSOR, "return sum(items)"), None
+    assert shown is not None
+    assert asyncio.run(h.recorder.accept(shown))["recorded"] is True
+    other = h.show(TEXT, CURSOR, "return len(items)")
+    assert other is not None
+
+    def full_disk(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(h.store(), "decide", full_disk)
+    answer = asyncio.run(h.recorder.accept(other))
+    assert answer["recorded"] is False and "cannot write" in answer["error"], answer

@@ -9,7 +9,7 @@ local spec = vim.json.decode(table.concat(vim.fn.readfile(os.getenv("HOUSECODER_
 vim.lsp.set_log_level("debug") -- $XDG_CACHE_HOME/nvim/lsp.log, shown by the test when it fails
 package.path = spec.snippet_dir .. "/?.lua;" .. package.path
 local housecoder = require("housecoder")
-housecoder.setup({ cmd = spec.cmd, settings = spec.settings, ghost_text = spec.ghost_text })
+housecoder.setup({ cmd = spec.cmd, tcp = spec.tcp, settings = spec.settings, ghost_text = spec.ghost_text })
 vim.cmd("filetype on")
 vim.o.completeopt = "menuone,noselect"
 vim.cmd("edit " .. vim.fn.fnameescape(spec.file))
