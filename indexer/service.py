@@ -42,6 +42,7 @@ def embedder_id(settings: Settings) -> str:
 
 def load_embedder(settings: Settings, models: ModelStore, progress: Progress = SILENT) -> OnnxEmbedder:
     resolved = models.resolve(settings.models.embedder, "embedder", progress=progress)
+    models.verify_served(resolved)  # a damaged embedder is one line, not an index of garbage vectors
     return OnnxEmbedder(
         resolved.path,
         threads=settings.index.threads,

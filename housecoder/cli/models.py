@@ -1,4 +1,4 @@
-"""`housecoder models pull | list | path`: the model store from the command line."""
+"""`housecoder models pull | list | path | verify`: the model store from the command line."""
 
 from __future__ import annotations
 
@@ -87,3 +87,44 @@ def path(
     builtin = BUILTIN.get(name)
     kind = builtin.kind if builtin else ("embedder" if name == settings.models.embedder else "code")
     typer.echo(store.resolve(name, kind, pull=False).path)
+
+
+@models_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Built-in names (default: every built-in in the store)."),
+    ] = None,
+) -> None:
+    """Read every byte of the built-in models' files and compare them with their verified sha256."""
+    from housecoder.errors import HousecoderError
+    from housecoder.models.catalog import BUILTIN
+    from housecoder.models.errors import ModelUnavailable
+    from housecoder.models.verify import ModelDamaged
+
+    state: State = ctx.obj
+    store = store_for(state.settings())
+    console = stderr_console()
+    unknown = [name for name in names or [] if name not in BUILTIN]
+    if unknown:
+        raise ModelUnavailable(
+            f"not a built-in model: {', '.join(unknown)} (built-ins: {', '.join(BUILTIN)})"
+        )
+    wanted = names or [name for name, model in BUILTIN.items() if store.is_pulled(model)]
+    damaged = 0
+    for name in wanted:
+        if not store.is_pulled(BUILTIN[name]):
+            console.print(f"[yellow]not pulled[/] {name}: `housecoder models pull {name}`")
+            continue
+        try:
+            files = store.verify(name, rehash=True, progress=RichProgress(console))
+        except ModelDamaged as err:
+            damaged += 1
+            console.print(f"[red]damaged[/] {name}: {err}")
+            continue
+        console.print(f"[green]ok[/] {name}: {len(files)} file(s) as verified")
+    if damaged:
+        raise HousecoderError(
+            f"{damaged} damaged model(s): `housecoder models pull --force NAME` repairs them"
+        )

@@ -129,6 +129,7 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
             raise ModelError(
                 f"{settings.models.code_model}: the llama.cpp runtime needs a GGUF model (a built-in or a .gguf file)"
             )
+        store.verify_served(resolved, gguf)  # a damaged GGUF is one line, not `!!!!` completions
         backend = LlamaCppBackend(gguf, settings.inference, cache_root=store.root)
     elif runtime == "openai":
         import os

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from housecoder.errors import first_line
 from housecoder.models.atomic import atomic_path
 from housecoder.models.errors import ModelError, ModelUnavailable
 from housecoder.models.progress import SILENT, Progress
@@ -181,7 +182,14 @@ class OnnxEmbedder:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         model = quantized_model(path) if quantized else path / ONNX_FILE
-        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime's own types (InvalidProtobuf, Fail) for a broken file
+            raise ModelError(
+                f"{model}: cannot load the embedder ({first_line(err)}); `housecoder models pull --force` repairs it"
+            ) from err
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`, truncated to `max_length`."""

@@ -14,6 +14,7 @@ Layout under the store root:
     gguf/<sha16>/           converted local GGUF files
     embedders/<sha16>/      exported local embedder directories
     hub/                    Hugging Face downloads
+    verified.json           size, time, inode and sha256 of each file verified (`housecoder.models.verify`)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -34,10 +36,12 @@ from housecoder.models.atomic import sweep_staging
 from housecoder.models.catalog import BUILTIN, BuiltinModel, ModelKind, PackagedEmbedder, PartsGguf
 from housecoder.models.errors import MissingParts, ModelUnavailable, NotPulled
 from housecoder.models.progress import SILENT, Progress
+from housecoder.models.verify import ModelDamaged, Stamps
 
 if TYPE_CHECKING:
     from housecoder.config import Settings
 
+log = logging.getLogger(__name__)
 META_FILE = "housecoder-model.json"
 FORMAT = 1  # bump when the on-disk layout of a converted model changes
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -91,6 +95,7 @@ class ModelStore:
         self.root = root
         self.offline = offline
         self.dtype = dtype
+        self.stamps = Stamps(root)
 
     # -- built-ins -----------------------------------------------------------------
 
@@ -110,7 +115,12 @@ class ModelStore:
             return self.resolve(name, "code", progress=progress, pull=True)
         target = self.builtin_dir(model)
         if self.is_pulled(model) and not force:
-            return ResolvedModel(model.name, model.kind, target, "builtin")
+            try:  # `pull` of a model that is there checks it, every byte, and repairs what is damaged
+                self.verify(model.name, rehash=True, progress=progress)
+                return ResolvedModel(model.name, model.kind, target, "builtin")
+            except ModelDamaged as err:
+                log.warning("%s: repairing", err.path)
+                force = True
         self.root.mkdir(parents=True, exist_ok=True)
         sweep_staging(self.root)
         if isinstance(model, PartsGguf):
@@ -123,8 +133,13 @@ class ModelStore:
         from housecoder.models.convert import gguf_to_safetensors
 
         gguf = self.gguf_path(model)
-        if force or not gguf.is_file() or gguf.stat().st_size != model.size:
-            assemble_gguf(model, locate_parts(model), gguf, progress)
+        try:
+            if force:
+                raise ModelDamaged(gguf, "pulled again")
+            self.stamps.check(gguf, model.sha256, progress=progress)
+        except ModelDamaged:
+            assemble_gguf(model, locate_parts(model), gguf, progress)  # checks the size and sha256
+            self.stamps.record(gguf, model.sha256)
         gguf_to_safetensors(gguf, target, self.dtype, progress)
         _write_meta(
             target,
@@ -143,7 +158,34 @@ class ModelStore:
         if spec is None or spec.origin is None:
             raise MissingParts(model.name, [model.package], model.install_hint())
         export_embedder(Path(spec.origin).parent / model.model_subdir, target, progress)
+        self.stamps.record_all(embedder_files(target))
         _write_meta(target, name=model.name, kind=model.kind, source="builtin", sha256=None)
+
+    # -- verification ----------------------------------------------------------------
+
+    def verify(self, name: str, *, rehash: bool = False, progress: Progress = SILENT) -> list[Path]:
+        """Check the files a built-in is served from (its GGUF against the catalog's sha256, its embedder files
+        against their stamps); returns them. Raises ModelDamaged at the first damaged one; `rehash` reads
+        every byte even where the stamps still match."""
+        model = BUILTIN[name]
+        if isinstance(model, PartsGguf):
+            files = [self.gguf_path(model)]
+            self.stamps.check(files[0], model.sha256, rehash=rehash, progress=progress)
+            return files
+        files = embedder_files(self.builtin_dir(model))
+        for path in files:
+            self.stamps.check(path, rehash=rehash, progress=progress)
+        return files
+
+    def verify_served(self, resolved: ResolvedModel, gguf: Path | None = None) -> None:
+        """Before a model is used: the GGUF llama.cpp will read (against the digest it was converted from) or
+        the embedder's files. Cheap when nothing changed since they were verified."""
+        if gguf is not None:
+            expected = (read_meta(resolved.path) or {}).get("sha256")
+            self.stamps.check(gguf, expected if isinstance(expected, str) else None)
+        if resolved.kind == "embedder" and resolved.path.is_relative_to(self.root):
+            for path in embedder_files(resolved.path):
+                self.stamps.check(path)
 
     # -- resolution ------------------------------------------------------------------
 
@@ -236,6 +278,7 @@ class ModelStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             sweep_staging(target.parent)
             export_embedder(path, target, progress)
+            self.stamps.record_all(embedder_files(target))
             _write_meta(
                 target, name=path.name, kind="embedder", source="directory", sha256=None, origin=str(path)
             )
@@ -293,6 +336,16 @@ class ModelStore:
                     )
                 )
         return stored
+
+
+def embedder_files(directory: Path) -> list[Path]:
+    """The files an exported embedder is loaded from (the ONNX graph, its tokenizer and metadata)."""
+    from housecoder.models.embedder import META_FILE as EMBEDDER_META
+    from housecoder.models.embedder import ONNX_FILE, TOKENIZER_FILE
+
+    return [directory / ONNX_FILE] + [
+        directory / name for name in (TOKENIZER_FILE, EMBEDDER_META) if (directory / name).exists()
+    ]
 
 
 def store_for(settings: Settings) -> ModelStore:
