@@ -23,9 +23,11 @@ File layout (the same tables in both files, under `tool.housecoder.` in pyprojec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import shlex
 import tempfile
 import tomllib
@@ -624,6 +626,14 @@ def _always(value: object) -> bool:
     return True
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _is_hub_id(value: object) -> bool:
+    """A model name that is a Hugging Face id (`owner/name`), not a built-in or a path (`./models/mine`)."""
+    return isinstance(value, str) and bool(_HUB_ID.match(value)) and not value.endswith(".gguf")
+
+
 def _is_uri(value: object) -> bool:
     return isinstance(value, str) and "://" in value
 
@@ -638,6 +648,8 @@ SENSITIVE_KEYS: Mapping[str, Callable[[object], bool]] = {
     "index.location": _is_uri,  # a remote index (s3://, gs://, db://) receives the code's chunks
     "server.host": _always,
     "server.port": _always,
+    "models.code_model": _is_hub_id,  # a model `serve` or `complete` would download from a model hub
+    "models.embedder": _is_hub_id,
 }
 
 
@@ -655,14 +667,43 @@ def trust_file(environ: Mapping[str, str]) -> Path:
     return config_home(environ) / "housecoder" / TRUST_FILE
 
 
-def read_trusted(path: Path) -> frozenset[Path]:
-    """The project roots listed in a trust file (`roots = [...]`, absolute paths); none if it does not exist."""
+TrustedRoots = Mapping[Path, "str | None"]  # a trusted root -> the fingerprint of what it was trusted with
+
+
+def read_trusted(path: Path) -> dict[Path, str | None]:
+    """The trusted project roots in a trust file (`roots = [...]`, absolute paths) with the fingerprint of the
+    sensitive values each was trusted with (`[fingerprints]`; None for a root trusted before fingerprints);
+    none if the file does not exist."""
     if not path.is_file():
-        return frozenset()
-    roots = _read_toml(path).get("roots", [])
+        return {}
+    data = _read_toml(path)
+    roots, fingerprints = data.get("roots", []), data.get("fingerprints", {})
     if not isinstance(roots, list) or not all(isinstance(root, str) for root in roots):
         raise ConfigError(f"{path}: roots must be a list of paths")
-    return frozenset(Path(root) for root in roots)
+    if not isinstance(fingerprints, dict):
+        raise ConfigError(f"{path}: [fingerprints] must be a table")
+    found = {root: fingerprints.get(root) for root in roots}
+    return {Path(root): value if isinstance(value, str) else None for root, value in found.items()}
+
+
+def sensitive_values(project_root: Path) -> dict[str, Any]:
+    """The sensitive keys the project's own config files set, dotted, with their values (the last file wins)."""
+    values: dict[str, Any] = {}
+    for _origin, section in _file_sections(project_root):
+        for name, table in section.items():
+            if isinstance(table, dict):
+                for key, value in table.items():
+                    rule = SENSITIVE_KEYS.get(f"{name}.{key}")
+                    if rule is not None and rule(value):
+                        values[f"{name}.{key}"] = value
+    return values
+
+
+def trust_fingerprint(project_root: Path) -> str:
+    """What trusting a project means: the sha256 of the sensitive values its config sets now. Trust ends when
+    they change (a `git pull` that points `inference.url` elsewhere asks again)."""
+    canonical = json.dumps(sensitive_values(project_root), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _toml_string(text: str) -> str:
@@ -670,10 +711,20 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def write_trusted(path: Path, roots: Collection[Path]) -> None:
-    """Replace the trust file's roots (written sorted, atomically; the directory is created)."""
+def write_trusted(path: Path, roots: TrustedRoots) -> None:
+    """Replace the trust file's roots and their fingerprints (written sorted, atomically; the directory is
+    created)."""
     entries = "".join(f"    {_toml_string(str(root))},\n" for root in sorted(roots))
-    text = f"# Project roots whose own config may set {', '.join(SENSITIVE_KEYS)} (housecoder trust).\nroots = [\n{entries}]\n"
+    prints = "".join(
+        f"{_toml_string(str(root))} = {_toml_string(value)}\n"
+        for root, value in sorted(roots.items())
+        if value is not None
+    )
+    text = (
+        f"# Project roots whose own config may set {', '.join(SENSITIVE_KEYS)} (housecoder trust),\n"
+        f"# each as long as those values are what they were when it was trusted (their sha256 below).\n"
+        f"roots = [\n{entries}]\n\n[fingerprints]\n{prints}"
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
@@ -719,18 +770,23 @@ def load_settings(
     `overrides` maps section name to keys, e.g. `{"models": {"cache_dir": "/x"}}`;
     keys whose value is None are ignored so unset CLI flags do not clobber files.
     Unless `project_root` is among the `trusted` roots (resolved paths, see
-    `read_trusted`), its files' `SENSITIVE_KEYS` are dropped and `warn` (default: a
-    log warning) gets one line per file naming them. Raises ConfigError with a
+    `read_trusted`; where `trusted` maps roots to fingerprints, only while the project's
+    sensitive values still have the fingerprint it was trusted with), its files'
+    `SENSITIVE_KEYS` are dropped and `warn` (default: a log warning) gets one line per
+    file naming them. Raises ConfigError with a
     one-line message naming the file and the key.
     """
     data: dict[str, Any] = {}
     if project_root is not None:
-        trusted_root = project_root.resolve() in trusted
+        root = project_root.resolve()
+        trusted_root, changed = root in trusted, False
+        if trusted_root and isinstance(trusted, Mapping) and trusted[root] != trust_fingerprint(project_root):
+            trusted_root, changed = False, True  # what it sets is not what the user trusted
         for origin, section in _file_sections(project_root):
             if not trusted_root:
                 section, dropped = _without_sensitive(section)
                 if dropped:
-                    (warn or log.warning)(_untrusted_message(origin, dropped, project_root))
+                    (warn or log.warning)(_untrusted_message(origin, dropped, project_root, changed))
             section = _resolve_paths(section, project_root)
             _validate(section, origin)  # name the file that holds the mistake
             data = merge_sections(data, section)
@@ -741,9 +797,10 @@ def load_settings(
     return _validate(merge_sections(data, clean), "settings")
 
 
-def _untrusted_message(origin: str, dropped: list[str], root: Path) -> str:
+def _untrusted_message(origin: str, dropped: list[str], root: Path, changed: bool = False) -> str:
+    why = "they changed since you trusted the project" if changed else "the project is not trusted"
     return (
-        f"{origin}: ignored {', '.join(dropped)}: the project is not trusted; to allow them, run "
+        f"{origin}: ignored {', '.join(dropped)}: {why}; to allow them, run "
         f"`housecoder trust {shlex.quote(str(root.resolve()))}`"
     )
 

@@ -83,7 +83,8 @@ class HousecoderServer(LanguageServer):
         )
         cast(HardenedProtocol, self.protocol).expected_token = token
         self.overrides: dict[str, Any] = merge_sections({}, overrides or {})
-        self.trusted = frozenset(trusted)
+        # roots -> the fingerprint each was trusted with (`housecoder trust`), or bare roots
+        self.trusted: Collection[Path] = dict(trusted) if isinstance(trusted, Mapping) else frozenset(trusted)
         self.host = host
         self.stopped = asyncio.Event()  # set by `exit`: the transport ends the connection
         self.exit_code: int | None = None

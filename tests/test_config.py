@@ -14,6 +14,7 @@ from housecoder.config import (
     load_settings,
     read_trusted,
     trust_file,
+    trust_fingerprint,
     write_trusted,
 )
 
@@ -191,7 +192,7 @@ def test_an_untrusted_project_keeps_local_runtimes_and_index_paths(tmp_path: Pat
 def test_a_trusted_project_sets_sensitive_keys(tmp_path: Path) -> None:
     project = tmp_path / "project"
     _write(project / ".housecoder.toml", HOSTILE)
-    write_trusted(tmp_path / "trusted.toml", {project.resolve()})
+    write_trusted(tmp_path / "trusted.toml", {project.resolve(): trust_fingerprint(project)})
     (tmp_path / "link").symlink_to(project)
     warnings: list[str] = []
     settings = load_settings(
@@ -240,12 +241,58 @@ def test_the_trust_file_lives_in_the_user_config_directory(environ: dict[str, st
 
 def test_trust_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "config" / "housecoder" / "trusted.toml"
-    assert read_trusted(path) == frozenset()
-    roots = {Path("/a b/c"), Path('/quote"back\\slash'), Path("/caf\u00e9\x7f\tend")}
+    assert read_trusted(path) == {}
+    roots: dict[Path, str | None] = {
+        Path("/a b/c"): "1" * 64,
+        Path('/quote"back\\slash'): "2" * 64,
+        Path("/caf\u00e9\x7f\tend"): None,  # trusted before fingerprints
+    }
     write_trusted(path, roots)
     assert read_trusted(path) == roots
-    write_trusted(path, set())
-    assert read_trusted(path) == frozenset()
+    write_trusted(path, {})
+    assert read_trusted(path) == {}
+
+
+def test_trust_ends_when_what_the_project_sets_changes(tmp_path: Path) -> None:
+    """`housecoder trust`, then a `git pull` points the URL elsewhere: the new value is refused until the user
+    trusts the project again. A root trusted before fingerprints asks again too."""
+    project = tmp_path / "project"
+    _write(project / ".housecoder.toml", '[inference]\nruntime = "openai"\nurl = "http://gpu-box:8000"\n')
+    trusted = {project.resolve(): trust_fingerprint(project)}
+    assert load_settings(project, trusted=trusted).inference.url == "http://gpu-box:8000"
+    _write(
+        project / ".housecoder.toml", '[inference]\nruntime = "openai"\nurl = "https://attacker.example"\n'
+    )
+    warnings: list[str] = []
+    settings = load_settings(project, trusted=trusted, warn=warnings.append)
+    assert settings.inference.url is None and settings.inference.runtime != "openai"
+    [warning] = warnings
+    assert "changed since you trusted the project" in warning and "housecoder trust" in warning
+    _write(project / ".housecoder.toml", '[inference]\nruntime = "openai"\nurl = "http://gpu-box:8000"\n')
+    assert load_settings(project, trusted=trusted).inference.url == "http://gpu-box:8000"  # as trusted
+    legacy = {project.resolve(): None}
+    assert load_settings(project, trusted=legacy, warn=lambda _: None).inference.url is None
+
+
+@pytest.mark.parametrize(
+    ("model", "sensitive"),
+    [
+        ("Qwen/Qwen2.5-Coder-7B", True),
+        ("qwen2.5-coder-1.5b-instruct", False),
+        ("./models/mine", False),
+        ("/opt/models/mine", False),
+        ("weights/model.gguf", False),
+    ],
+)
+def test_a_model_a_cloned_repository_would_download_needs_trust(
+    tmp_path: Path, model: str, sensitive: bool
+) -> None:
+    _write(tmp_path / ".housecoder.toml", f'[models]\ncode_model = "{model}"\n')
+    warnings: list[str] = []
+    settings = load_settings(tmp_path, warn=warnings.append)
+    assert bool(warnings) == sensitive
+    if sensitive:
+        assert settings.models.code_model != model and "models.code_model" in warnings[0]
 
 
 def test_a_malformed_trust_file_is_one_line(tmp_path: Path) -> None:

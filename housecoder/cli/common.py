@@ -40,7 +40,7 @@ class State:
             return self.project.resolve()
         return find_project_root(start or Path.cwd())
 
-    def trusted(self) -> frozenset[Path]:
+    def trusted(self) -> dict[Path, str | None]:
         """The project roots the user trusts with sensitive settings (`housecoder trust`)."""
         from housecoder.config import read_trusted
 
