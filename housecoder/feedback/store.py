@@ -130,6 +130,11 @@ class FeedbackStore:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # a symbolic link where the store belongs (to another program's database, or dangling out of the
+        # cache) is refused, then moved aside like a broken store, never written through
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{self.path}{suffix}").is_symlink():
+                raise sqlite3.DatabaseError(f"{self.path.name}{suffix} is a symbolic link: not followed")
         connection = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False, isolation_level=None)
         try:
             connection.execute("PRAGMA foreign_keys = ON")
@@ -171,7 +176,7 @@ class FeedbackStore:
         )
         for suffix in ("", "-wal", "-shm"):
             old = Path(f"{self.path}{suffix}")
-            if old.exists():
+            if old.exists() or old.is_symlink():
                 old.replace(Path(f"{aside}{suffix}"))
 
     def _run(self, what: str, work: str, parameters: Sequence[object] = ()) -> bool:

@@ -83,3 +83,20 @@ def test_over_the_cap_the_oldest_half_goes(tmp_path: Path) -> None:
     store.trim()
     kept = [s.id for s in store.suggestions()]
     assert kept == [f"s{n}" for n in range(21, 40)]
+
+
+@pytest.mark.parametrize("target", ["other program's database", "dangling"])
+def test_a_symlink_where_the_store_belongs_is_never_written_through(tmp_path: Path, target: str) -> None:
+    other = tmp_path / "elsewhere" / "app.sqlite"
+    other.parent.mkdir()
+    if target != "dangling":
+        sqlite3.connect(other).execute("CREATE TABLE mine (x)").connection.close()
+    before = other.read_bytes() if other.exists() else None
+    path = tmp_path / "cache" / "feedback" / "repo one.sqlite"
+    path.parent.mkdir(parents=True)
+    path.symlink_to(other)
+    store = FeedbackStore(path)
+    assert store.shown(suggestion(1))  # recorded, in a store of its own
+    assert [s.id for s in store.suggestions()] == ["s1"]
+    assert not path.is_symlink() and path.is_file()
+    assert (other.read_bytes() if other.exists() else None) == before  # the link's target untouched
