@@ -626,12 +626,12 @@ def _always(value: object) -> bool:
     return True
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # a Hugging Face model id, `owner/name`
 
 
 def _is_hub_id(value: object) -> bool:
     """A model name that is a Hugging Face id (`owner/name`), not a built-in or a path (`./models/mine`)."""
-    return isinstance(value, str) and bool(_HUB_ID.match(value)) and not value.endswith(".gguf")
+    return isinstance(value, str) and bool(HUB_ID.match(value)) and not value.endswith(".gguf")
 
 
 def _is_uri(value: object) -> bool:
@@ -686,23 +686,37 @@ def read_trusted(path: Path) -> dict[Path, str | None]:
     return {Path(root): value if isinstance(value, str) else None for root, value in found.items()}
 
 
+def _sensitive_in(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The sensitive keys one config file's sections set, dotted, with their values."""
+    return {
+        f"{name}.{key}": value
+        for name, table in section.items()
+        if isinstance(table, dict)
+        for key, value in table.items()
+        if (rule := SENSITIVE_KEYS.get(f"{name}.{key}")) and rule(value)
+    }
+
+
 def sensitive_values(project_root: Path) -> dict[str, Any]:
     """The sensitive keys the project's own config files set, dotted, with their values (the last file wins)."""
+    return _sensitive_values(_file_sections(project_root))
+
+
+def _sensitive_values(sections: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for _origin, section in _file_sections(project_root):
-        for name, table in section.items():
-            if isinstance(table, dict):
-                for key, value in table.items():
-                    rule = SENSITIVE_KEYS.get(f"{name}.{key}")
-                    if rule is not None and rule(value):
-                        values[f"{name}.{key}"] = value
+    for _origin, section in sections:
+        values |= _sensitive_in(section)
     return values
 
 
 def trust_fingerprint(project_root: Path) -> str:
     """What trusting a project means: the sha256 of the sensitive values its config sets now. Trust ends when
     they change (a `git pull` that points `inference.url` elsewhere asks again)."""
-    canonical = json.dumps(sensitive_values(project_root), sort_keys=True, default=str)
+    return _fingerprint(_file_sections(project_root))
+
+
+def _fingerprint(sections: list[tuple[str, dict[str, Any]]]) -> str:
+    canonical = json.dumps(_sensitive_values(sections), sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -742,19 +756,13 @@ def write_trusted(path: Path, roots: TrustedRoots) -> None:
 
 def _without_sensitive(section: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A project file's sections without the sensitive keys it sets, and those keys (dotted)."""
-    kept: dict[str, Any] = {}
-    dropped: list[str] = []
-    for name, table in section.items():
-        if not isinstance(table, dict):
-            kept[name] = table  # not a table: validation names the mistake
-            continue
-        sensitive = [
-            key
-            for key, value in table.items()
-            if (rule := SENSITIVE_KEYS.get(f"{name}.{key}")) and rule(value)
-        ]
-        kept[name] = {key: value for key, value in table.items() if key not in sensitive}
-        dropped += [f"{name}.{key}" for key in sensitive]
+    dropped = list(_sensitive_in(section))
+    kept = {
+        name: {key: value for key, value in table.items() if f"{name}.{key}" not in dropped}
+        if isinstance(table, dict)
+        else table  # not a table: validation names the mistake
+        for name, table in section.items()
+    }
     return kept, dropped
 
 
@@ -778,11 +786,11 @@ def load_settings(
     """
     data: dict[str, Any] = {}
     if project_root is not None:
-        root = project_root.resolve()
+        root, sections = project_root.resolve(), _file_sections(project_root)
         trusted_root, changed = root in trusted, False
-        if trusted_root and isinstance(trusted, Mapping) and trusted[root] != trust_fingerprint(project_root):
+        if trusted_root and isinstance(trusted, Mapping) and trusted[root] != _fingerprint(sections):
             trusted_root, changed = False, True  # what it sets is not what the user trusted
-        for origin, section in _file_sections(project_root):
+        for origin, section in sections:
             if not trusted_root:
                 section, dropped = _without_sensitive(section)
                 if dropped:

@@ -154,10 +154,6 @@ def token_rules() -> tuple[Rule, ...]:
     return (*_detect_secrets_rules(), *own)
 
 
-def token_patterns() -> list[re.Pattern[str]]:
-    return [pattern for _, pattern in token_rules()]
-
-
 def _entropy(value: str) -> float:
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())

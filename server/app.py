@@ -139,27 +139,27 @@ class HousecoderServer(LanguageServer):
         root: Path | None,
         options: Mapping[str, Mapping[str, Any]],
         base: Mapping[str, Any] | None = None,
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> tuple[dict[str, Any], Settings, list[str]]:
         """`options` from the client (on top of `base`, the options already in force) less each key the settings
-        refuse, tried one at a time on top of the project's files; and the reason for each refused key. Raises
-        HousecoderError when the project's configuration itself is broken."""
+        refuse, tried one at a time on top of the project's files; the settings they make; and the reason for
+        each refused key. Raises HousecoderError when the project's configuration itself is broken."""
         kept: dict[str, Any] = merge_sections({}, base or {})
+        whole = merge_sections(kept, options)
         try:
-            self.settings_for(root, merge_sections(kept, options))
-            return merge_sections(kept, options), []
+            return whole, self.settings_for(root, whole), []
         except ConfigError:
-            self.settings_for(root, kept)  # the project's own files (and what was in force) must stand
+            settings = self.settings_for(root, kept)  # the project's own files (and what was in force) stand
         refused: list[str] = []
         for section, values in options.items():
             for key, value in values.items():
                 trial = merge_sections(kept, {section: {key: value}})
                 try:
-                    self.settings_for(root, trial)
+                    settings = self.settings_for(root, trial)
                 except ConfigError as err:
                     refused.append(first_line(err).removeprefix("settings: "))
                     continue
                 kept = trial
-        return kept, refused
+        return kept, settings, refused
 
     def _refused(self, refused: list[str]) -> None:
         if refused:
@@ -418,8 +418,9 @@ def create_server(
         folders = _folders(params)
         root = folders[0] if folders else None
         try:
-            ls.client_options, refused = ls.valid_options(root, _section(params.initialization_options))
-            settings = ls.settings_for(root, ls.client_options)
+            ls.client_options, settings, refused = ls.valid_options(
+                root, _section(params.initialization_options)
+            )
             ls._refused(refused)
         except HousecoderError as err:  # the project's own configuration is broken
             ls.notify_user(f"housecoder: {err}; using the defaults", types.MessageType.Error)
@@ -479,8 +480,7 @@ def create_server(
             return
         root = ls.session.folders[0] if ls.session.folders else None
         try:
-            options, refused = ls.valid_options(root, changed, ls.client_options)
-            settings = ls.settings_for(root, options)
+            options, settings, refused = ls.valid_options(root, changed, ls.client_options)
         except HousecoderError as err:
             ls.notify_user(f"housecoder: {err}; keeping the previous settings", types.MessageType.Error)
             return

@@ -68,6 +68,22 @@ def _check_params(data: dict[str, Any]) -> None:
             raise JsonRpcInvalidParams(message=f"arguments must be an array, got {type(arguments).__name__}")
 
 
+def _authenticate(expected_token: Callable[[], str], params: Any) -> JsonRpcException | None:
+    """None when `initialize`'s params carry the user's token, else the error that refuses it."""
+    try:
+        expected = expected_token()
+    except HousecoderError as err:
+        return JsonRpcInvalidRequest(message=f"housecoder: the server cannot check tokens: {err}")
+    presented = presented_token(getattr(params, "initialization_options", None))
+    if token_matches(expected, presented):
+        return None
+    what = "no token" if presented is None else "a wrong token"
+    return JsonRpcInvalidRequest(
+        message=f"housecoder: {what}: a TCP client sends the user's token as initializationOptions.token "
+        "(`housecoder token` prints it)"
+    )
+
+
 class HardenedProtocol(LanguageServerProtocol):
     """LanguageServerProtocol that answers malformed and out-of-order requests instead of dropping them."""
 
@@ -109,7 +125,7 @@ class HardenedProtocol(LanguageServerProtocol):
         if isinstance(message, RPCRequest):
             refused = self._refuse(method)
             if refused is None and method == types.INITIALIZE and self.expected_token is not None:
-                refused = self._authenticate(message.params)
+                refused = _authenticate(self.expected_token, message.params)
                 if refused is not None:  # one error, then the connection ends
                     log.warning("initialize refused: %s", refused.message)
                     self._send_response(message.id, None, refused.to_response_error())
@@ -135,21 +151,6 @@ class HardenedProtocol(LanguageServerProtocol):
         if not self.initialize_seen:
             return JsonRpcServerNotInitialized(message="the server is not initialized: send initialize first")
         return None
-
-    def _authenticate(self, params: Any) -> JsonRpcException | None:
-        """None when `initialize`'s params carry the user's token, else the error that refuses it."""
-        try:
-            expected = self.expected_token() if self.expected_token is not None else None
-        except HousecoderError as err:
-            return JsonRpcInvalidRequest(message=f"housecoder: the server cannot check tokens: {err}")
-        presented = presented_token(getattr(params, "initialization_options", None))
-        if expected is not None and token_matches(expected, presented):
-            return None
-        what = "no token" if presented is None else "a wrong token"
-        return JsonRpcInvalidRequest(
-            message=f"housecoder: {what}: a TCP client sends the user's token as initializationOptions.token "
-            "(`housecoder token` prints it)"
-        )
 
     def _end(self, code: int) -> None:
         end = getattr(self._server, "end_connection", None)

@@ -23,13 +23,13 @@ import hashlib
 import importlib.util
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from housecoder import __version__
+from housecoder.config import HUB_ID
 from housecoder.errors import first_line
 from housecoder.models.assemble import assemble_gguf, file_sha256, locate_parts
 from housecoder.models.atomic import sweep_staging
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 META_FILE = "housecoder-model.json"
 FORMAT = 1  # bump when the on-disk layout of a converted model changes
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 Source = Literal["builtin", "directory", "gguf", "hub"]
 
 
@@ -133,11 +132,7 @@ class ModelStore:
         from housecoder.models.convert import gguf_to_safetensors
 
         gguf = self.gguf_path(model)
-        try:
-            if force:
-                raise ModelDamaged(gguf, "pulled again")
-            self.stamps.check(gguf, model.sha256, progress=progress)
-        except ModelDamaged:
+        if force or not self.stamps.intact(gguf, model.sha256, progress):
             assemble_gguf(model, locate_parts(model), gguf, progress)  # checks the size and sha256
             self.stamps.record(gguf, model.sha256)
         gguf_to_safetensors(gguf, target, self.dtype, progress)

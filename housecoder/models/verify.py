@@ -79,11 +79,6 @@ class Stamps:
         stamps[_key(path)] = _stat(path) | {"sha256": sha256}
         self._write(stamps)
 
-    def digest(self, path: Path) -> str | None:
-        """The sha256 `path` had when it was last verified; None when it never was."""
-        value = self._read().get(_key(path), {}).get("sha256")
-        return value if isinstance(value, str) else None
-
     def check(
         self, path: Path, expected: str | None = None, *, rehash: bool = False, progress: Progress = SILENT
     ) -> str:
@@ -94,10 +89,11 @@ class Stamps:
             now = _stat(path)
         except OSError as err:
             raise ModelDamaged(path, f"cannot read it: {err.strerror or err}") from err
-        wanted = expected or (stamp or {}).get("sha256")
-        unchanged = stamp is not None and all(stamp.get(field) == value for field, value in now.items())
-        if unchanged and not rehash and stamp is not None and wanted == stamp.get("sha256"):
-            return str(wanted)
+        recorded = stamp or {}
+        wanted = expected or recorded.get("sha256")
+        as_verified = bool(recorded) and all(recorded.get(field) == value for field, value in now.items())
+        if as_verified and not rehash and wanted == recorded.get("sha256"):
+            return str(wanted)  # not read
         try:
             actual = file_sha256(path, progress)
         except OSError as err:
@@ -106,6 +102,14 @@ class Stamps:
             raise ModelDamaged(path, f"sha256 {actual[:12]}…, expected {wanted[:12]}…")
         self.record(path, actual)
         return actual
+
+    def intact(self, path: Path, expected: str, progress: Progress = SILENT) -> bool:
+        """True when `path` is there with content `expected` (`check` without the error)."""
+        try:
+            self.check(path, expected, progress=progress)
+        except ModelDamaged:
+            return False
+        return True
 
     def record_all(self, paths: Iterable[Path]) -> None:
         """Stamp every file in `paths` with its sha256 as it is now (files the store just wrote)."""
