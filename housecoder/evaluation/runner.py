@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.completion.engine import PREFIX_STEP_LINES
 from housecoder.config import Settings, merge_sections
 from housecoder.context import Retriever
@@ -212,6 +212,11 @@ class Runner:
         engine, request = self.prepare(spec, task)
         moved = None if self.context_at is None else self.context_at(request)
         output = engine.complete(request, snippets=None if moved is None else engine.build_prompt(moved)[1])
+        return self.record(spec, task, output)
+
+    @staticmethod
+    def record(spec: RunSpec, task: Task, output: CompletionOutput) -> Record:
+        """`output`, the completion of `task` under `spec`, scored against the task's answer."""
         scores = score(output.text, task.groundtruth, single_line=task.is_single_line)
         return Record(
             run=spec.name,

@@ -1,0 +1,370 @@
+"""The adapter's learning curve where a GPU is lent for minutes: prepare here, train and complete there, score here.
+
+`bench/learning_curve.py` measures a curve with the served runtime (llama.cpp + the adapter's GGUF), which on
+2 cores costs hours a point. This splits the same measurement so that the GPU machine needs nothing but torch,
+transformers, peft and housecoder itself (no index, no LanceDB, no embedder):
+
+    python bench/learning_curve_gpu.py prepare REPO --config C.toml --out DIR [--tasks T.jsonl] [--forgetting F.jsonl]
+        # here, on the CPU: the training job's samples (its split, its serving prompts with retrieved snippets),
+        # and the evaluation set with each task's snippets as the housecoder context gathers them here:
+        # held-out middles (the job's own yardstick), the benchmark tasks that lie in held-out files, and
+        # in-file forgetting tasks (HumanEval-FIM)
+    python bench/learning_curve_gpu.py run DIR --gguf MODEL.gguf --out OUT [--steps 12,36,92] [--workers 12]
+        # on the GPU: converts the GGUF (the served weights) to bf16, trains one constant-rate run keeping every
+        # checkpoint, then completes the evaluation set with the base model and with each chosen checkpoint
+        # through the real completion engine (the recorded snippets stand in for the retriever)
+    python bench/learning_curve_gpu.py report OUT
+        # here: tokens trained -> exact match and edit similarity, context + adapter against context alone,
+        # paired 95% bootstrap intervals, per evaluation group and task kind; OUT/curve.json holds the table
+
+Both runs of a pair see the same prompt (same snippets, same layout), so the difference is the adapter's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import Settings, merge_sections
+
+EVAL_FILE = "eval.jsonl"
+SETTINGS_FILE = "settings.json"
+RECORDS = "records"  # OUT/records-<model>.jsonl: few files, as the GPU machine sends back at most 8
+TRAIN_FILE = "train.json"  # the kept checkpoints' tokens and times, and the step log
+GPU_TRAIN = {"batch_size": 8, "grad_accum": 1}  # the CPU run's 1 x 8: the same 8 sequences per optimiser step
+
+
+# -- prepare (CPU, where the repository and its index are) ------------------------------------------------
+
+
+def prepare(args: argparse.Namespace) -> None:
+    from housecoder.config import apply_config_file, load_settings
+    from housecoder.evaluation.runner import Runner, RunSpec
+    from housecoder.evaluation.tasks import Task, limit, read_tasks
+    from housecoder.models.adapters import SPLIT_FILE
+    from housecoder.models.progress import SILENT
+    from housecoder.training.job import TrainJob
+    from housecoder.training.preparation import SAMPLES_FILE, write_samples
+    from housecoder.training.samples import sample_settings
+
+    repo, out = args.repo.resolve(), args.out
+    settings = apply_config_file(load_settings(repo), args.config)
+    settings = Settings.model_validate(
+        merge_sections(
+            settings.model_dump(),
+            {
+                "train": {"eval_runtime": "transformers", "generate_samples": args.middles},
+                "models": {"device": "cpu"},
+            },
+        )
+    )
+    run_dir = out / "run"
+    job = TrainJob(repo, settings, SILENT, say=lambda line: print(line, flush=True))
+    prepared = job.prepare(run_dir=run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+    (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
+    (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=1))
+    held = set(prepared.split.held_out)
+    runners = {
+        "samples": Runner(
+            prepared.backend, sample_settings(settings), open_index=lambda _root: prepared.retriever
+        ),
+        "served": Runner(prepared.backend, settings, open_index=lambda _root: prepared.retriever),
+    }
+
+    def entry(group: str, which: str, context: str, task: Task) -> dict[str, Any]:
+        snippets: list[dict[str, object]] = []
+        if context == "housecoder":
+            engine, request = runners[which].prepare(RunSpec(context), task)
+            snippets = [snippet.as_dict() for snippet in engine.build_prompt(request)[1]]
+        return {
+            "group": group,
+            "settings": which,
+            "context": context,
+            "task": task.as_dict(),
+            "snippets": snippets,
+        }
+
+    entries = [
+        entry("middles", "samples", "housecoder", sample.as_task(str(repo)))
+        for sample in prepared.held_out[: args.middles]
+    ]
+    if args.tasks:
+        tasks = [task for task in read_tasks(args.tasks) if task.path in held]
+        entries += [entry("tasks", "served", "housecoder", task) for task in tasks]
+    if args.forgetting:
+        forgetting = limit(read_tasks(args.forgetting), args.forgetting_limit, 0)
+        entries += [entry("forgetting", "served", "infile", task) for task in forgetting]
+    with (out / EVAL_FILE).open("w", encoding="utf-8") as handle:
+        for item in entries:
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    counts = {
+        group: sum(e["group"] == group for e in entries) for group in ("middles", "tasks", "forgetting")
+    }
+    print(f"{len(prepared.train)} training samples; evaluation set {counts} -> {out}", flush=True)
+
+
+# -- run (the GPU machine) ------------------------------------------------------------------------------
+
+
+def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
+    settings = Settings.model_validate_json((prep / SETTINGS_FILE).read_text())
+    train: dict[str, Any] = {**GPU_TRAIN, "keep_checkpoints": True} | ({"steps": steps} if steps else {})
+    return Settings.model_validate(
+        merge_sections(
+            settings.model_dump(), {"models": {"device": device, "dtype": "bfloat16"}, "train": train}
+        )
+    )
+
+
+def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: Path) -> list[dict[str, Any]]:
+    from housecoder.models.adapters import SPLIT_FILE
+    from housecoder.models.loading import load_code_model
+    from housecoder.training import precision
+    from housecoder.training.data import encode, pad_id
+    from housecoder.training.preparation import SAMPLES_FILE, read_samples
+    from housecoder.training.trainer import STEPS, TRAINED_FILE, Trainer, add_lora
+
+    config = settings.train
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in (SAMPLES_FILE, SPLIT_FILE):
+        shutil.copy2(prep / "run" / name, run_dir / name)
+    train, held_out = read_samples(run_dir / SAMPLES_FILE)
+    loaded = load_code_model(
+        model_dir, precision.training_models(settings.models, config, settings.models.device)
+    )
+    tokenizer = loaded.tokenizer
+    encoded = [encode(sample, tokenizer, config.end_of_text) for sample in train]
+    held = [encode(sample, tokenizer, config.end_of_text) for sample in held_out[: config.eval_samples]]
+    print(
+        f"training on {len(encoded)} samples, {sum(len(e.input_ids) for e in encoded):,} tokens", flush=True
+    )
+    trainer = Trainer(
+        add_lora(loaded.model, config), config, run_dir, pad_id(tokenizer), device=loaded.device
+    )
+    started = time.perf_counter()
+    result = trainer.train(
+        encoded,
+        held,
+        on_step=lambda log: print(
+            f"step {log.step}/{log.total_steps} loss {log.loss:.4f}"
+            + (f" held-out {log.eval_loss:.4f}" if log.eval_loss is not None else "")
+            + f" tokens {log.tokens_seen:,} {log.elapsed_s:.0f}s",
+            flush=True,
+        ),
+    )
+    print(f"trained {result.state.step} steps in {time.perf_counter() - started:.0f}s", flush=True)
+    kept = [json.loads((folder / TRAINED_FILE).read_text()) for folder in sorted((run_dir / STEPS).iterdir())]
+    history = json.loads((run_dir / "history.json").read_text())
+    (out / TRAIN_FILE).write_text(json.dumps({"kept": kept, "history": history}, indent=1))
+    return kept
+
+
+def _complete(
+    model_dir: str,
+    adapter: str | None,
+    label: str,
+    entries: list[dict[str, Any]],
+    settings_json: str,
+    target: str,
+) -> None:
+    """One worker process: the model (with `adapter`) completes `entries`; records go to `target`."""
+    import torch
+
+    from housecoder.context.snippets import ContextSnippet
+    from housecoder.evaluation.runner import Runner, RunSpec
+    from housecoder.evaluation.tasks import task_from_dict
+    from housecoder.inference.transformers_backend import TransformersBackend
+    from housecoder.models.loading import load_code_model
+    from housecoder.training.samples import sample_settings
+
+    torch.set_num_threads(1)
+    settings = Settings.model_validate_json(settings_json)
+    loaded = load_code_model(Path(model_dir), settings.models)
+    backend = TransformersBackend(loaded, settings.inference)
+    backend.set_adapter(Path(adapter) if adapter else None)
+
+    def no_index(_root: Path) -> None:  # the recorded snippets stand in for the retriever
+        return None
+
+    runners = {
+        "samples": Runner(backend, sample_settings(settings), open_index=no_index),
+        "served": Runner(backend, settings, open_index=no_index),
+    }
+    handle = os.open(
+        target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+    )  # one write() per line: shards share it
+    try:
+        for item in entries:
+            task = task_from_dict(item["task"], "eval")
+            spec = RunSpec(item["context"], adapter=adapter is not None)
+            engine, request = runners[item["settings"]].prepare(spec, task)
+            snippets = (
+                [ContextSnippet(**s) for s in item["snippets"]] if item["context"] != "infile" else None
+            )
+            record = Runner.record(spec, task, engine.complete(request, snippets=snippets))
+            row = {"model": label, "group": item["group"], **dataclasses.asdict(record)}
+            os.write(handle, (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+    finally:
+        os.close(handle)
+
+
+def _chosen_steps(kept: Sequence[dict[str, Any]], wanted: str, budgets: Sequence[float]) -> list[int]:
+    if wanted:
+        return [int(step) for step in wanted.split(",")]
+    steps = {min(kept, key=lambda k: abs(k["tokens"] - budget))["step"] for budget in budgets}
+    return sorted(steps | {kept[-1]["step"]})
+
+
+def run(args: argparse.Namespace) -> None:
+    import multiprocessing
+
+    from housecoder.models.convert import gguf_to_safetensors
+    from housecoder.training.trainer import STEPS
+
+    prep, out, work = args.prep, args.out, args.work
+    out.mkdir(parents=True, exist_ok=True)
+    settings = _gpu_settings(prep, args.device, args.train_steps)
+    model_dir = work / "model"
+    started = time.perf_counter()
+    if not (model_dir / "config.json").is_file():
+        gguf_to_safetensors(args.gguf, model_dir)
+    print(f"model ready in {time.perf_counter() - started:.0f}s", flush=True)
+    run_dir = work / "run"
+    kept = (
+        json.loads((out / TRAIN_FILE).read_text())["kept"]
+        if (out / TRAIN_FILE).is_file()
+        else _train(settings, model_dir, prep, run_dir, out)
+    )
+    steps = _chosen_steps(kept, args.steps, [float(b) * 1e6 for b in args.budgets.split(",")])
+    print(f"evaluating the base model and steps {steps}", flush=True)
+    entries = [json.loads(line) for line in (prep / EVAL_FILE).read_text().splitlines() if line.strip()]
+    random.Random(0).shuffle(entries)  # a run cut short still has every group, paired across the models
+    if args.limit:
+        entries = entries[: args.limit]
+    models: list[tuple[str, str | None]] = [("base", None)] + [
+        (f"step-{step}", str(run_dir / STEPS / f"{step:05d}")) for step in steps
+    ]
+    shards = max(1, args.workers // len(models))
+    context = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    processes = []
+    for label, adapter in models:
+        for shard in range(shards):
+            target = out / f"{RECORDS}-{label}.jsonl"  # shards append whole lines
+            process = context.Process(
+                target=_complete,
+                args=(
+                    str(model_dir),
+                    adapter,
+                    label,
+                    entries[shard::shards],
+                    settings.model_dump_json(),
+                    str(target),
+                ),
+            )
+            process.start()
+            processes.append(process)
+    for process in processes:
+        process.join()
+    failed = sum(process.exitcode != 0 for process in processes)
+    print(
+        f"{len(processes)} workers done in {time.perf_counter() - started:.0f}s, {failed} failed", flush=True
+    )
+    if failed:
+        sys.exit(1)
+
+
+# -- report (here) --------------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace) -> None:
+    from housecoder.evaluation.metrics import paired_difference
+
+    rows: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    for path in sorted(args.out.glob(f"{RECORDS}-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows.setdefault(row["model"], {})[(row["group"], row["task_id"])] = row
+    trained = {t["step"]: t for t in json.loads((args.out / TRAIN_FILE).read_text())["kept"]}
+    base = rows.pop("base")
+    table = []
+
+    def pair(tuned: dict[tuple[str, str], dict[str, Any]], keys: list[tuple[str, str]]) -> dict[str, Any]:
+        em, em_ci = paired_difference(
+            [float(base[k]["exact"]) for k in keys], [float(tuned[k]["exact"]) for k in keys]
+        )
+        es, es_ci = paired_difference(
+            [base[k]["edit_similarity"] for k in keys], [tuned[k]["edit_similarity"] for k in keys]
+        )
+        return {
+            "tasks": len(keys),
+            "exact_base": round(100 * sum(base[k]["exact"] for k in keys) / len(keys), 1),
+            "exact_tuned": round(100 * sum(tuned[k]["exact"] for k in keys) / len(keys), 1),
+            "exact_diff": [round(100 * v, 1) for v in (em, *em_ci)],
+            "es_diff": [round(100 * v, 1) for v in (es, *es_ci)],
+        }
+
+    for label in sorted(rows, key=lambda name: int(name.split("-")[1])):
+        tuned, step = rows[label], int(label.split("-")[1])
+        shared = sorted(set(base) & set(tuned))
+        slices: dict[str, list[tuple[str, str]]] = {}
+        for key in shared:
+            group, kind = key[0], base[key]["kind"]
+            slices.setdefault(group, []).append(key)
+            slices.setdefault(f"{group}/{kind}", []).append(key)
+        row = trained[step] | {name: pair(tuned, keys) for name, keys in sorted(slices.items())}
+        table.append(row)
+        for name in sorted(slices):
+            f = row[name]
+            print(
+                f"step {step:>4} tokens {row['tokens']:>9,}  {name:<22} n={f['tasks']:<4} exact {f['exact_base']:5.1f} -> "
+                f"{f['exact_tuned']:5.1f}  diff {f['exact_diff'][0]:+5.1f} ({f['exact_diff'][1]:+.1f} to "
+                f"{f['exact_diff'][2]:+.1f})  ES {f['es_diff'][0]:+5.1f} ({f['es_diff'][1]:+.1f} to {f['es_diff'][2]:+.1f})"
+            )
+    (args.out / "curve.json").write_text(json.dumps(table, indent=1) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("prepare")
+    p.add_argument("repo", type=Path)
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--tasks", type=Path, help="benchmark tasks of REPO; those in held-out files are kept")
+    p.add_argument("--forgetting", type=Path, help="in-file tasks (HumanEval-FIM) for the forgetting check")
+    p.add_argument("--forgetting-limit", type=int, default=80)
+    p.add_argument("--middles", type=int, default=200, help="held-out middles to complete")
+    r = commands.add_parser("run")
+    r.add_argument("prep", type=Path)
+    r.add_argument("--gguf", type=Path, required=True)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "curve")
+    r.add_argument("--steps", default="", help="checkpoints to complete with (default: nearest to --budgets)")
+    r.add_argument("--budgets", default="0.05,0.15,0.4", help="million tokens trained")
+    r.add_argument("--workers", type=int, default=12)
+    r.add_argument("--limit", type=int, help="complete only the first N evaluation tasks (a smoke run)")
+    r.add_argument("--device", default="cuda")
+    r.add_argument("--train-steps", type=int, help="optimiser steps (default: one pass over the samples)")
+    s = commands.add_parser("report")
+    s.add_argument("out", type=Path)
+    args = parser.parse_args()
+    {"prepare": prepare, "run": run, "report": report}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
