@@ -120,11 +120,13 @@ def prepare(args: argparse.Namespace) -> None:
 def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
     settings = Settings.model_validate_json((prep / SETTINGS_FILE).read_text())
     train: dict[str, Any] = {**GPU_TRAIN, "keep_checkpoints": True} | ({"steps": steps} if steps else {})
-    return Settings.model_validate(
-        merge_sections(
-            settings.model_dump(), {"models": {"device": device, "dtype": "bfloat16"}, "train": train}
-        )
-    )
+    # no time limit on a completion: a dozen processes share the GPU, and the comparison is of text, not speed
+    sections = {
+        "models": {"device": device, "dtype": "bfloat16"},
+        "train": train,
+        "completion": {"max_ms": 0},
+    }
+    return Settings.model_validate(merge_sections(settings.model_dump(), sections))
 
 
 def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: Path) -> list[dict[str, Any]]:

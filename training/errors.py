@@ -30,5 +30,9 @@ class OutOfMemory(TrainingError):
         )
 
 
+class Diverged(TrainingError):
+    """Optimiser step after optimiser step had a non-finite loss or gradient: the run cannot learn as set."""
+
+
 class NoCheckpoint(TrainingError):
     """`--resume` found no checkpoint of an unfinished run for this repository."""

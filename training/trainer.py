@@ -28,13 +28,16 @@ from housecoder.errors import first_line
 from housecoder.models.atomic import atomic_path
 from housecoder.training import precision
 from housecoder.training.data import Encoded, collate, middle_loss
-from housecoder.training.errors import NoCheckpoint, OutOfMemory
+from housecoder.training.errors import Diverged, NoCheckpoint, OutOfMemory
 
 CHECKPOINT = "checkpoint"
 BEST = "best"
 STEPS = "steps"
 TRAINED_FILE = "trained.json"
 STATE_FILE = "trainer.pt"
+# A step whose loss or gradient is not finite (a bf16 overflow, one bad batch) is skipped, weights untouched;
+# this many in a row means the run diverged and stops with a message instead of training on nothing.
+MAX_SKIPPED_IN_A_ROW = 5
 
 
 @dataclass
@@ -49,6 +52,7 @@ class StepLog:
     elapsed_s: float
     eval_loss: float | None = None
     tokens_seen: int = 0  # sequence tokens (prompt and middle, no padding) trained on so far
+    skipped: bool = False  # the step's loss or gradient was not finite: the weights were left as they were
 
 
 @dataclass
@@ -66,6 +70,8 @@ class TrainState:
     samples_seen: int = 0
     tokens_seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    skipped_steps: int = 0  # optimiser steps not taken: their loss or gradient was not finite
+    skipped_in_a_row: int = 0
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,7 @@ class Trainer:
         model.train()
         started = time.perf_counter() - state.elapsed_s
         window_loss, window_samples, window_started = 0.0, 0, time.perf_counter()
+        finite = True  # every micro-step of this optimiser step so far had a finite loss
 
         def loader(epoch: int) -> Any:
             generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
@@ -277,11 +284,15 @@ class Trainer:
                 for batch in batches:
                     with accelerator.accumulate(model):
                         loss = middle_loss(model, batch)
-                        accelerator.backward(loss)
+                        finite = finite and bool(torch.isfinite(loss))
+                        if finite:  # a non-finite loss would write NaN into every gradient it reaches
+                            accelerator.backward(loss)
                         if accelerator.sync_gradients:
-                            accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                        optimiser.step()
-                        schedule.step()
+                            norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                            finite = finite and bool(torch.isfinite(norm))
+                        if finite or not accelerator.sync_gradients:
+                            optimiser.step()
+                            schedule.step()
                         optimiser.zero_grad()
                     state.batches_in_epoch += 1
                     state.samples_seen += int(batch["input_ids"].shape[0])
@@ -291,6 +302,15 @@ class Trainer:
                     if not accelerator.sync_gradients:
                         continue
                     state.step += 1
+                    skipped, finite = not finite, True
+                    state.skipped_steps += skipped
+                    state.skipped_in_a_row = state.skipped_in_a_row + 1 if skipped else 0
+                    if state.skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                        raise Diverged(
+                            f"training diverged: {state.skipped_in_a_row} optimiser steps in a row had a "
+                            "non-finite loss or gradient (lower train.learning_rate, or train in float32 with "
+                            "train.mixed_precision = 'no')"
+                        )
                     now = time.perf_counter()
                     log = StepLog(
                         step=state.step,
@@ -300,6 +320,7 @@ class Trainer:
                         samples_per_s=window_samples / max(now - window_started, 1e-9),
                         elapsed_s=now - started,
                         tokens_seen=state.tokens_seen,
+                        skipped=skipped,
                     )
                     window_loss, window_samples, window_started = 0.0, 0, now
                     if state.step % config.eval_every == 0 or state.step == steps:

@@ -148,6 +148,49 @@ def test_kept_checkpoints_make_a_learning_curve_at_a_constant_rate(
     )
 
 
+def _poison(model: Any, token: int) -> None:
+    """Make `model`'s embeddings NaN for any batch that holds `token` (a planted overflow)."""
+
+    def hook(_module: Any, inputs: tuple[Any, ...], output: Any) -> Any:
+        return output * float("nan") if bool((inputs[0] == token).any()) else output
+
+    model.get_input_embeddings().register_forward_hook(hook)
+
+
+def test_a_step_with_a_non_finite_loss_is_skipped_and_leaves_the_weights_finite(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    model = _peft(tiny_qwen_dir)
+    _poison(model, 30)  # DATA[3]: one micro-step of one optimiser step in each pass
+    result = Trainer(model, _config(steps=6), tmp_path, pad=0, device="cpu").train(
+        DATA, DATA, initial_loss=99.0
+    )
+    skipped = [h for h in result.state.history if h["skipped"]]
+    assert result.state.step == 6 and 1 <= result.state.skipped_steps == len(skipped) < 6
+    assert all(torch.isfinite(w).all() for w in _weights(model).values())
+    trained = [h for h in result.state.history if not h["skipped"]]
+    assert all(h["loss"] == h["loss"] for h in trained)  # not NaN: the good steps trained on good batches
+
+
+def test_a_run_whose_every_step_is_non_finite_stops_with_a_message(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    from housecoder.training.errors import Diverged
+    from housecoder.training.trainer import MAX_SKIPPED_IN_A_ROW
+
+    model = _peft(tiny_qwen_dir)
+    before = _weights(model)
+    for token in (5, 11, 20, 30):  # every sequence of DATA
+        _poison(model, token)
+    trainer = Trainer(model, _config(steps=20, eval_every=50), tmp_path, pad=0, device="cpu")
+    with pytest.raises(Diverged, match=f"{MAX_SKIPPED_IN_A_ROW} optimiser steps in a row"):
+        trainer.train(DATA, DATA, initial_loss=99.0)
+    after = _weights(model)
+    assert all(bool((before[name] == after[name]).all()) for name in before)
+
+
 def test_resume_without_a_checkpoint_says_so(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     from housecoder.training.errors import NoCheckpoint
 
