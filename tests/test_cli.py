@@ -237,3 +237,34 @@ def test_stats_of_a_workspace_with_nothing_recorded(tmp_path: Path) -> None:
     result = run("stats", str(tmp_path), cwd=tmp_path, env_cache=tmp_path / "store")
     assert result.returncode == 0 and "nothing recorded" in result.stdout, result.stderr
     assert str(tmp_path / "feedback") in result.stdout
+
+
+def test_stats_and_history_on_a_hostile_store_skip_rows_or_say_one_line(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    from feedback_fixture import suggestion
+
+    from housecoder.feedback.store import FeedbackStore
+
+    probe = run("stats", str(tmp_path), "--json", cwd=tmp_path, env_cache=tmp_path / "store")
+    where = Path(json.loads(probe.stdout)["store"])  # where the server would record this workspace
+    store = FeedbackStore(where)
+    assert store.shown(suggestion(1)) and store.shown(suggestion(2))
+    store.close()
+    with sqlite3.connect(where) as hostile:
+        hostile.execute("UPDATE suggestions SET before = x'00ff', shown_at = 1e30 WHERE id = 's2'")
+    result = run("stats", str(tmp_path), "--since", "100000d", cwd=tmp_path, env_cache=tmp_path / "store")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "1 malformed rows" in result.stderr and "store:" in result.stdout
+    with sqlite3.connect(where) as newer:
+        newer.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
+    for args in (
+        ["stats", str(tmp_path)],
+        ["bench", "make-tasks", str(tmp_path), "--from-history", "-o", "t.jsonl"],
+    ):
+        result = run(*args, cwd=tmp_path, env_cache=tmp_path / "store")
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert "schema '9', this housecoder reads 1 (left as it is)" in lines[0]
+    assert not list(where.parent.glob("*.broken-*"))

@@ -244,8 +244,13 @@ class Preparation:
         on and those held out: with `history_min_tasks` or more, the newest half is held out for the activation
         rule. Suggestions in held-out files are never trained on."""
         from housecoder.evaluation.history import workspace_history
+        from housecoder.feedback.store import StoreError
 
-        tasks, _recorded = workspace_history(self.settings, self.root)
+        try:
+            tasks, _recorded = workspace_history(self.settings, self.root)
+        except StoreError as err:  # another housecoder's store, a hostile file: train without it
+            self.say(f"{err}; training without your own suggestions")
+            return [], []
         held_out: list[Task] = []
         if len(tasks) >= self.config.history_min_tasks:
             half = len(tasks) // 2

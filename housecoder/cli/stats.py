@@ -50,8 +50,9 @@ def stats(
     start = time.time() - since_seconds(since)
     where = store_path(settings, root)
     found = recorded(where, since=start)
-    suggestions, checks = found if found is not None else ([], {})
-    figures = summarize(suggestions, checks, start)
+    figures = summarize(found.suggestions, found.checks, start) if found else summarize([], {}, start)
+    if found is not None and found.skipped:
+        typer.echo(f"{found.skipped} malformed rows in {where} skipped", err=True)
     if chart is not None:
         try:
             write_chart(figures, chart)

@@ -40,6 +40,13 @@ def _answer(suggestion: Suggestion, checks: Sequence[Check]) -> str | None:
     return None
 
 
+def inside_workspace(path: str) -> bool:
+    """A recorded path is '/'-separated and relative to the workspace folder: not absolute, no `..`, no drive."""
+    normal = path.replace("\\", "/")
+    parts = normal.split("/")
+    return bool(normal) and not normal.startswith("/") and ":" not in parts[0] and ".." not in parts
+
+
 def history_tasks(
     suggestions: Iterable[Suggestion],
     checks: Mapping[str, Sequence[Check]],
@@ -49,6 +56,8 @@ def history_tasks(
     """Tasks from the suggestions of the workspace at `repo`, oldest first (the newest of duplicates kept)."""
     chosen: dict[tuple[str, str, str], Task] = {}
     for suggestion in suggestions:
+        if not inside_workspace(suggestion.path):
+            continue
         answer = _answer(suggestion, checks.get(suggestion.id, ()))
         if answer is None or excluded(
             suggestion.path, suggestion.before + answer + suggestion.after, exclude
@@ -80,5 +89,6 @@ def workspace_history(settings: Settings, root: Path, since: float = 0.0) -> tup
     found = recorded(store_path(settings, root), since=since)
     if found is None:
         return [], 0
-    suggestions, checks = found
-    return history_tasks(suggestions, checks, root, settings.index.exclude), len(suggestions)
+    return history_tasks(found.suggestions, found.checks, root, settings.index.exclude), len(
+        found.suggestions
+    )

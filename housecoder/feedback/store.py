@@ -1,10 +1,16 @@
 """The feedback store: one SQLite file per workspace (stdlib `sqlite3`), written by the server, read by
 `housecoder stats`, `bench make-tasks --from-history` and `housecoder train`.
 
-A store that cannot be opened (a corrupted file, one another process holds locked) is moved aside and a new
-one started, with one log line; a write that fails (a full disk) is dropped with one log line. Recording
-never stops the server: every method catches what SQLite raises and reports it through `problem`.
-Over `max_mb` the oldest half of the suggestions is deleted and the file compacted.
+A corrupted store (or a symbolic link where it belongs) is moved aside and a new one started, with one log
+line; a store another process holds locked is waited for (2 s), then the write is dropped, never moved aside
+from under its holder; a store of a newer schema is left as it is and not written. A write that fails (a full
+disk) is dropped with one log line. Recording never stops the server: every method catches what SQLite raises
+and reports it through `problem`. Over `max_mb` the oldest half of the suggestions is deleted and the file
+compacted.
+
+Readers (`recorded`: `housecoder stats`, `bench make-tasks --from-history`, `housecoder train`) open the store
+read-only, never move or change it, and take only rows that are well formed and bounded (a store is a file
+any local program can write): a malformed row is skipped and counted.
 """
 
 from __future__ import annotations
@@ -14,17 +20,23 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from housecoder.config import Settings
-from housecoder.errors import first_line
+from housecoder.errors import HousecoderError, first_line
 from housecoder.locations import cache_base, repo_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
+MAX_ID_CHARS = 64  # ids are 16 hex characters
+MAX_TEXT_CHARS = 1 << 20  # a shown suggestion, a check's text, a path: longer means not written by housecoder
+MAX_BUFFER_CHARS = 4 << 20  # the text around a suggestion, decompressed
+LAST_TIME = 1e11  # seconds since the epoch (the year 5138): a later time is no time housecoder wrote
 OUTCOMES = ("shown", "accepted", "partial", "rejected")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,10 +123,6 @@ def _pack(text: str) -> bytes:
     return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
 
 
-def _unpack(data: bytes) -> str:
-    return zlib.decompress(data).decode("utf-8", "surrogatepass")
-
-
 class FeedbackStore:
     """The store at `path`, opened on first use. Thread-safe; every write is its own short transaction."""
 
@@ -144,7 +152,7 @@ class FeedbackStore:
             if row is None:
                 connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"schema {row[0]}, this housecoder writes {SCHEMA_VERSION}")
+                raise OtherSchema(f"schema {row[0]}, this housecoder writes {SCHEMA_VERSION}")
             connection.execute("SELECT count(*) FROM suggestions").fetchone()
         except BaseException:
             connection.close()
@@ -152,12 +160,15 @@ class FeedbackStore:
         return connection
 
     def _open(self) -> sqlite3.Connection:
-        """The connection; a store that cannot be opened is moved aside and a new one started."""
+        """The connection; a corrupted store is moved aside and a new one started; a locked one or one of
+        another schema raises (its write is dropped), left where it is."""
         if self._connection is not None:
             return self._connection
         try:
             self._connection = self._connect()
         except (sqlite3.Error, OSError) as err:
+            if not _corrupted(err):
+                raise
             self._move_aside(err)
             self._connection = self._connect()
         return self._connection
@@ -188,8 +199,7 @@ class FeedbackStore:
                     self._open().execute(work, parameters)
                     break
                 except (sqlite3.Error, OSError) as err:
-                    text = str(err).lower()
-                    if attempt == 1 and ("locked" in text or "malformed" in text or "not a database" in text):
+                    if attempt == 1 and _corrupted(err):
                         self._move_aside(err)
                         continue
                     message = f"feedback store {self.path}: cannot record {what}: {first_line(err)}"
@@ -285,39 +295,9 @@ class FeedbackStore:
     # -- reading -------------------------------------------------------------------------
 
     def suggestions(self, since: float = 0.0) -> list[Suggestion]:
-        """Every suggestion shown since `since` (seconds since the epoch), oldest first."""
+        """Every well-formed suggestion shown since `since` (seconds since the epoch), oldest first."""
         with self._lock:
-            rows = (
-                self._open()
-                .execute(
-                    "SELECT id, shown_at, path, language, kind, context, adapter, layout, latency_ms, text, before, after, "
-                    "cursor, typed, outcome, decided_at, accepted_chars FROM suggestions WHERE shown_at >= ? ORDER BY shown_at",
-                    (since,),
-                )
-                .fetchall()
-            )
-        return [
-            Suggestion(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                bool(r[5]),
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                _unpack(r[10]),
-                _unpack(r[11]),
-                r[12],
-                r[13],
-                r[14],
-                r[15],
-                r[16],
-            )
-            for r in rows
-        ]
+            return _suggestions(self._open(), since)
 
     def counts(self, since: float = 0.0) -> tuple[int, int]:
         """(shown, accepted) since `since`: partial accepts count as accepted."""
@@ -334,30 +314,175 @@ class FeedbackStore:
         return int(shown), int(accepted)
 
     def checks(self, since: float = 0.0) -> dict[str, list[Check]]:
-        """The checks of the suggestions shown since `since`, by suggestion id, earliest first."""
+        """The well-formed checks of the suggestions shown since `since`, by suggestion id, earliest first."""
         with self._lock:
-            rows = (
-                self._open()
-                .execute(
-                    "SELECT c.id, c.after_s, c.measured_at, c.found, c.kept_chars, c.share, c.now FROM checks c "
-                    "JOIN suggestions s ON s.id = c.id WHERE s.shown_at >= ? ORDER BY c.id, c.after_s",
-                    (since,),
-                )
-                .fetchall()
-            )
-        found: dict[str, list[Check]] = {}
-        for r in rows:
-            found.setdefault(r[0], []).append(Check(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]))
-        return found
+            return _checks(self._open(), since)
 
 
-def recorded(path: Path, since: float = 0.0) -> tuple[list[Suggestion], dict[str, list[Check]]] | None:
-    """The suggestions shown since `since` in the store at `path`, and their checks; None when nothing was
-    recorded there yet."""
-    if not path.is_file():
+class OtherSchema(sqlite3.DatabaseError):
+    """The store was written by a housecoder of another schema: left as it is."""
+
+
+class StoreError(HousecoderError):
+    """A store a reader cannot read (one line: which file, and why)."""
+
+
+def _corrupted(err: BaseException) -> bool:
+    """A store SQLite cannot read as a database (or a symbolic link in its place): to be moved aside."""
+    if isinstance(err, OtherSchema):
+        return False
+    text = str(err).lower()
+    return "malformed" in text or "not a database" in text or "symbolic link" in text
+
+
+# Row checks: a store is a file any local program can write, so each value is checked for the type and the
+# bounds housecoder writes before it is used; a row that fails one is skipped.
+
+
+def _text(value: object, limit: int = MAX_TEXT_CHARS, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or len(value) > limit or (not empty and not value):
+        raise ValueError("text")
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value, MAX_ID_CHARS * 4)
+
+
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= LAST_TIME:
+        raise ValueError("time")
+    return float(value)
+
+
+def _count(value: object, limit: int = MAX_BUFFER_CHARS) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise ValueError("count")
+    return value
+
+
+def _share(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError("share")
+    return float(value)
+
+
+def _buffer(value: object) -> str:
+    """A compressed buffer, decompressed to at most `MAX_BUFFER_CHARS` UTF-8 bytes (a zlib bomb stops there)."""
+    if not isinstance(value, bytes):
+        raise ValueError("buffer")
+    inflate = zlib.decompressobj()
+    data = inflate.decompress(value, MAX_BUFFER_CHARS)
+    if inflate.unconsumed_tail or not inflate.eof:
+        raise ValueError("buffer")
+    return data.decode("utf-8", "surrogatepass")
+
+
+def _suggestion(r: Sequence[object]) -> Suggestion:
+    outcome = _text(r[14], 16)
+    if outcome not in OUTCOMES:
+        raise ValueError("outcome")
+    return Suggestion(
+        _text(r[0], MAX_ID_CHARS, empty=False),
+        _time(r[1]),
+        _text(r[2], 4096, empty=False),
+        _optional_text(r[3]),
+        _text(r[4], 16),
+        bool(_count(r[5], 1)),
+        _optional_text(r[6]),
+        _text(r[7], 16),
+        _time(r[8]),
+        _text(r[9]),
+        _buffer(r[10]),
+        _buffer(r[11]),
+        _count(r[12], 1 << 40),
+        _count(r[13], MAX_TEXT_CHARS),
+        outcome,
+        None if r[15] is None else _time(r[15]),
+        None if r[16] is None else _count(r[16], MAX_TEXT_CHARS),
+    )
+
+
+def _check(r: Sequence[object]) -> Check:
+    return Check(
+        _text(r[0], MAX_ID_CHARS, empty=False),
+        _count(r[1], 1 << 31),
+        _time(r[2]),
+        bool(_count(r[3], 1)),
+        _count(r[4], MAX_TEXT_CHARS),
+        _share(r[5]),
+        _text(r[6]),
+    )
+
+
+def _well_formed(rows: Sequence[Sequence[object]], parse: Callable[[Sequence[object]], T]) -> Iterator[T]:
+    for row in rows:
+        try:
+            yield parse(row)
+        except (ValueError, zlib.error, UnicodeDecodeError):
+            continue
+
+
+def _suggestions(connection: sqlite3.Connection, since: float) -> list[Suggestion]:
+    rows = connection.execute(
+        "SELECT id, shown_at, path, language, kind, context, adapter, layout, latency_ms, text, before, after, "
+        "cursor, typed, outcome, decided_at, accepted_chars FROM suggestions WHERE shown_at >= ? ORDER BY shown_at",
+        (since,),
+    ).fetchall()
+    return list(_well_formed(rows, _suggestion))
+
+
+def _checks(connection: sqlite3.Connection, since: float) -> dict[str, list[Check]]:
+    rows = connection.execute(
+        "SELECT c.id, c.after_s, c.measured_at, c.found, c.kept_chars, c.share, c.now FROM checks c "
+        "JOIN suggestions s ON s.id = c.id WHERE s.shown_at >= ? ORDER BY c.id, c.after_s",
+        (since,),
+    ).fetchall()
+    found: dict[str, list[Check]] = {}
+    for check in _well_formed(rows, _check):
+        found.setdefault(check.id, []).append(check)
+    return found
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a reader found in a store: the well-formed suggestions and checks, and how many rows were not."""
+
+    suggestions: list[Suggestion]
+    checks: dict[str, list[Check]]
+    skipped: int  # suggestion and check rows skipped as malformed
+
+
+def recorded(path: Path, since: float = 0.0) -> Recorded | None:
+    """The suggestions shown since `since` in the store at `path`, and their checks, read without changing the
+    store; None when nothing was recorded there yet. StoreError (one line) for a store it cannot read: a
+    symbolic link, another schema, a corrupted or locked file."""
+    if not path.is_file() and not path.is_symlink():
         return None
-    store = FeedbackStore(path)
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").is_symlink():
+            raise StoreError(f"feedback store {path}{suffix}: a symbolic link, not read")
     try:
-        return store.suggestions(since=since), store.checks(since=since)
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error as err:
+        raise StoreError(f"feedback store {path}: cannot read it: {first_line(err)}") from err
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            found = "no schema" if row is None else f"schema {str(row[0])[:20]!r}"
+            raise StoreError(
+                f"feedback store {path}: {found}, this housecoder reads {SCHEMA_VERSION} (left as it is)"
+            )
+        suggestions = _suggestions(connection, since)
+        checks = _checks(connection, since)
+        rows = connection.execute(
+            "SELECT (SELECT count(*) FROM suggestions WHERE shown_at >= ?), (SELECT count(*) FROM checks c "
+            "JOIN suggestions s ON s.id = c.id WHERE s.shown_at >= ?)",
+            (since, since),
+        ).fetchone()
+    except sqlite3.Error as err:
+        raise StoreError(f"feedback store {path}: cannot read it: {first_line(err)}") from err
     finally:
-        store.close()
+        connection.close()
+    skipped = rows[0] - len(suggestions) + rows[1] - sum(len(c) for c in checks.values())
+    return Recorded(suggestions, checks, skipped)

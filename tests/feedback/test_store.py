@@ -48,18 +48,67 @@ def test_a_corrupted_store_is_moved_aside_with_one_line(
     assert len(list(tmp_path.glob("repo.sqlite.broken-*"))) == 1
 
 
-def test_a_store_locked_by_another_process_starts_a_new_one(tmp_path: Path) -> None:
+def test_a_store_locked_by_another_process_is_never_moved_from_under_it(tmp_path: Path) -> None:
     path = tmp_path / "repo.sqlite"
     FeedbackStore(path).shown(suggestion(1))
     holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")  # another process writing and never finishing
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, slower than the 2 s a write waits
     try:
         store = FeedbackStore(path)
-        assert store.shown(suggestion(2))  # recording goes on, in a new file
-        assert [s.id for s in store.suggestions()] == ["s2"]
-        assert len(list(tmp_path.glob("repo.sqlite.broken-[0-9]*[0-9]"))) == 1  # its -wal and -shm beside it
+        assert not store.shown(suggestion(2))  # the write is dropped, and says why
+        assert "locked" in store.problem and "\n" not in store.problem
+        holder.execute("INSERT INTO meta VALUES ('holder', 'done')")
+        holder.execute("COMMIT")  # the holder's own work still lands: the file is where it was
     finally:
         holder.close()
+    assert not list(tmp_path.glob("repo.sqlite.broken-*"))
+    assert store.shown(suggestion(3))  # once released, recording goes on in the same store
+    assert [s.id for s in store.suggestions()] == ["s1", "s3"]
+
+
+def test_a_store_of_a_newer_schema_is_left_as_it_is(tmp_path: Path) -> None:
+    from housecoder.feedback.store import StoreError, recorded
+
+    path = tmp_path / "repo.sqlite"
+    FeedbackStore(path).shown(suggestion(1))
+    with sqlite3.connect(path) as newer:
+        newer.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    before = path.read_bytes()
+    store = FeedbackStore(path)
+    assert not store.shown(suggestion(2)) and "schema 2" in store.problem
+    with pytest.raises(StoreError, match="schema '2', this housecoder reads 1"):
+        recorded(path)
+    assert path.read_bytes() == before and not list(tmp_path.glob("repo.sqlite.broken-*"))
+
+
+def test_readers_skip_hostile_rows_and_never_change_the_store(tmp_path: Path) -> None:
+    import zlib
+
+    from housecoder.feedback.store import MAX_BUFFER_CHARS, recorded
+
+    path = tmp_path / "repo.sqlite"
+    store = FeedbackStore(path)
+    for n in range(1, 8):
+        assert store.shown(suggestion(n))
+    assert store.check(Check("s1", 30, 2030.0, True, 7, 0.5, "return value"))
+    store.close()
+    bomb = zlib.compress(b"x" * (MAX_BUFFER_CHARS + 1), 9)  # a few KB that inflate past the bound
+    with sqlite3.connect(path) as hostile:
+        for sql, value in (
+            ("UPDATE suggestions SET before = ? WHERE id = 's2'", b"not zlib"),
+            ("UPDATE suggestions SET shown_at = ? WHERE id = 's3'", 1e30),
+            ("UPDATE suggestions SET text = ? WHERE id = 's4'", b"\x00\xff"),
+            ("UPDATE suggestions SET after = ? WHERE id = 's5'", bomb),
+            ("UPDATE suggestions SET outcome = ? WHERE id = 's6'", "stolen"),
+            ("UPDATE checks SET share = ? WHERE id = 's1'", 5.0),
+        ):
+            hostile.execute(sql, (value,))
+        hostile.execute("UPDATE suggestions SET language = NULL, adapter = x'00' WHERE id = 's7'")
+    before = path.read_bytes()
+    found = recorded(path)
+    assert found is not None
+    assert [s.id for s in found.suggestions] == ["s1"] and found.checks == {} and found.skipped == 7
+    assert path.read_bytes() == before
 
 
 def test_a_full_disk_drops_the_write_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -111,3 +111,27 @@ def test_too_few_recorded_suggestions_are_all_trained_on(inventory_repo: Path, t
     held = set(prepared.split.held_out)
     expected = sorted(line.strip() for file, line in PLACES if file not in held)
     assert sorted(sample.middle for sample in prepared.train if sample.kind == HISTORY_KIND) == expected
+
+
+def test_a_store_another_housecoder_wrote_is_skipped_with_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    from housecoder.config import Settings
+    from housecoder.models.progress import SILENT
+    from housecoder.training.preparation import Preparation
+    from housecoder.training.split import Split
+
+    settings = Settings.model_validate({"models": {"cache_dir": str(tmp_path / "cache")}})
+    store = FeedbackStore(store_path(settings, tmp_path))
+    assert store.shown(make_suggestion(1))
+    store.close()
+    with sqlite3.connect(store_path(settings, tmp_path)) as newer:
+        newer.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
+    said: list[str] = []
+    preparation = Preparation(tmp_path, settings, SILENT, said.append)
+    assert preparation.history(Split(("a.py",), ("b.py",), "hash", None)) == ([], [])
+    assert (
+        len(said) == 1
+        and "schema '9'" in said[0]
+        and said[0].endswith("training without your own suggestions")
+    )
