@@ -10,6 +10,26 @@ from pathlib import Path
 from typing import Any
 
 
+class OneLineProtocolErrors(logging.Filter):
+    """A client's bad request (invalid params, a message that does not deserialize, a cancelled request) is
+    one log line, not a traceback: pygls logs each with its stack, and a client that repeats one fills the
+    log. Errors of the server itself (not a JSON-RPC error) keep theirs; `--verbose` keeps every stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pygls.exceptions import JsonRpcException
+
+        from housecoder.errors import first_line
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, JsonRpcException):
+            record.msg = f"{record.getMessage()[:300]}: {type(error).__name__}: {first_line(error, 300)}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        elif isinstance(record.msg, str) and record.msg.startswith("Unable to deserialize message"):
+            # the traceback is in the message itself; housecoder.server.protocol logs the reason in one line
+            record.msg, record.args = "Unable to deserialize message (answered with an error)", None
+        return True
+
+
 def serve(
     *,
     tcp: bool = False,
@@ -36,6 +56,8 @@ def serve(
     )
     for noisy in ("pygls", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        logging.getLogger("pygls.protocol.json_rpc").addFilter(OneLineProtocolErrors())
     from housecoder.errors import HousecoderError, os_error_line
     from housecoder.server.app import create_server
     from housecoder.server.host import ModelHost

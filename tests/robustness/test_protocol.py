@@ -176,3 +176,46 @@ def test_huge_and_odd_documents_are_answered(server: Any, shop: Path, options: d
         answer = peer.inline(f"odd-{number}", odd, 1, 11)
         assert "result" in answer or answer["error"]["code"] == INVALID_PARAMS, (odd, answer)
     _alive(peer, "after")
+
+
+def test_a_clients_bad_requests_are_one_log_line_each_not_a_traceback(
+    shop: Path, options: dict[str, Any]
+) -> None:
+    import sys
+    import threading
+
+    process = subprocess.Popen(  # as editors start it: no --verbose
+        [sys.executable, "-m", "housecoder.server"],
+        cwd=shop,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    stdin = process.stdin
+
+    def write(data: bytes) -> None:
+        stdin.write(data)
+        stdin.flush()
+
+    peer = Peer(process.stdout, write)
+    threading.Thread(target=peer.keep_log, args=(process.stderr,), daemon=True).start()
+    try:
+        peer.initialize(shop, options)
+        bad_schema = peer.call(2, "textDocument/inlineCompletion", {"textDocument": 5, "position": "here"})
+        bad_arguments = peer.call(
+            3, "workspace/executeCommand", {"command": "housecoder.accepted", "arguments": 7}
+        )
+        assert bad_schema["error"]["code"] == bad_arguments["error"]["code"] == INVALID_PARAMS
+        _alive(peer, 4)
+        assert peer.call(5, "shutdown")["result"] is None
+        assert _exit(process, peer) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert peer.log_closed.wait(TIMEOUT_S)
+    stderr = "".join(peer.log)
+    assert "Traceback" not in stderr, stderr
+    logged = [line for line in stderr.splitlines() if "housecoder.server" in line or "pygls" in line]
+    assert sum("malformed" in line for line in logged) == 2, stderr
+    assert all(line[:4].isdigit() for line in stderr.splitlines() if line.strip()), stderr  # no stack lines
