@@ -30,6 +30,7 @@ from housecoder.models.progress import SILENT
 from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
 from housecoder.server.feedback import FeedbackRecorder
 from housecoder.server.host import ModelHost
+from housecoder.server.positions import offset_at
 from housecoder.server.progress import LspProgress
 from housecoder.server.protocol import HardenedProtocol, strict_converter
 from housecoder.server.session import Session
@@ -301,7 +302,7 @@ class HousecoderServer(LanguageServer):
     ) -> tuple[Located, CompletionInput]:
         """The completion input for a cursor in an open document (its folder, language and context buffers)."""
         text = document.source
-        offset = min(document.offset_at_position(position), len(text))
+        offset = min(offset_at(document, position.line, position.character), len(text))
         located = locate(uri, session.folders, document.language_id)
         documents = self.recent.context_for(
             located,
@@ -519,11 +520,10 @@ def create_server(
         document = ls.workspace.text_documents.get(params.text_document.uri)
         if not text or document is None:
             return types.CompletionList(is_incomplete=True, items=[])
-        line = document.lines[params.position.line] if params.position.line < len(document.lines) else ""
-        before = line[
-            : document.offset_at_position(params.position)
-            - document.offset_at_position(types.Position(line=params.position.line, character=0))
-        ]
+        lines = document.lines
+        line = lines[params.position.line] if params.position.line < len(lines) else ""
+        at = params.position
+        before = line[: offset_at(document, at.line, at.character) - offset_at(document, at.line, 0)]
         word = _WORD_BEFORE.search(before).group(0)  # type: ignore[union-attr]
         start = types.Position(line=params.position.line, character=params.position.character - len(word))
         item = types.CompletionItem(

@@ -131,6 +131,31 @@ def cap_document(prefix: str, suffix: str, max_bytes: int) -> tuple[str, str]:
     return cut_prefix, cut_suffix
 
 
+# A line longer than this (minified code, a data blob) is cut, the cursor's line around the cursor: every
+# later stage (secrets rule, trigger parse, context sources, prompt trimming) then works on a bounded text.
+# No line of code a model is prompted with comes near it (a 2,048-token prompt is ~8,000 characters).
+MAX_LINE_CHARS = 20_000
+
+
+def cap_lines(prefix: str, suffix: str, limit: int = MAX_LINE_CHARS) -> tuple[str, str]:
+    """`prefix` and `suffix` with every line longer than `limit` cut: the cursor's line to its last `limit`
+    characters before the cursor and its first `limit // 4` after it, any other line to its first `limit`."""
+    if len(prefix) <= limit and len(suffix) <= limit:
+        return prefix, suffix
+    head, _, current = prefix.rpartition("\n")
+    rest, newline, tail = suffix.partition("\n")
+    current = current[-limit:]
+    rest = rest[: limit // 4]
+    head = _cap_each_line(head, limit) + "\n" if "\n" in prefix else ""
+    return head + current, rest + newline + _cap_each_line(tail, limit)
+
+
+def _cap_each_line(text: str, limit: int) -> str:
+    if len(text) <= limit or all(len(line) <= limit for line in text.split("\n")):
+        return text
+    return "\n".join(line[:limit] for line in text.split("\n"))
+
+
 def _line_of(request: CompletionInput) -> int:
     """The cursor's line number (0-based)."""
     return request.text.count("\n", 0, request.offset)
@@ -442,10 +467,12 @@ class CompletionEngine:
 
     def _around(self, request: CompletionInput) -> tuple[str, str]:
         """The text before and after the cursor, cut around it when the buffer is oversized."""
-        return cap_document(
-            request.text[: request.offset],
-            request.text[request.offset :],
-            self.settings.server.max_document_bytes,
+        return cap_lines(
+            *cap_document(
+                request.text[: request.offset],
+                request.text[request.offset :],
+                self.settings.server.max_document_bytes,
+            )
         )
 
     def _found(self, request: CompletionInput, prefix: str, suffix: str, decision: Trigger) -> ContextResult:

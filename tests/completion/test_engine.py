@@ -9,7 +9,7 @@ import pytest
 from context_budgets import ROOMY
 
 from housecoder.completion import CompletionEngine, CompletionInput
-from housecoder.completion.engine import cap_document
+from housecoder.completion.engine import MAX_LINE_CHARS, cap_document, cap_lines
 from housecoder.config import Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
@@ -231,6 +231,38 @@ def test_huge_documents_are_cut_around_the_cursor_on_line_boundaries() -> None:
     assert len(cut_prefix) <= 48_000 and cut_prefix.startswith("x = 1\n") and cut_prefix.endswith("y = ")
     assert len(cut_suffix) <= 16_000 and cut_suffix.startswith("\nz = 2")
     assert cap_document("a", "b", 64_000) == ("a", "b")
+
+
+def test_overlong_lines_are_cut_the_cursors_around_the_cursor() -> None:
+    row = "v, " * 400_000  # a 1.2 MB line, minified data
+    prefix, suffix = "import os\n" + row + "\nx = [" + row, row + "]\n" + row + "\nend = 1\n"
+    cut_prefix, cut_suffix = cap_lines(prefix, suffix)
+    assert cut_prefix.startswith("import os\n" + row[:MAX_LINE_CHARS] + "\n")
+    assert cut_prefix.endswith(row[-MAX_LINE_CHARS:]) and len(cut_prefix.rsplit("\n", 1)[1]) == MAX_LINE_CHARS
+    assert cut_suffix == row[: MAX_LINE_CHARS // 4] + "\n" + row[:MAX_LINE_CHARS] + "\nend = 1\n"
+    normal = ("import os\n" * 5_000, "\n" + "y = 2\n" * 5_000)  # long files of short lines stay as they are
+    assert cap_lines(*normal) == normal
+    assert cap_lines("x = [" + row, "") == (("x = [" + row)[-MAX_LINE_CHARS:], "")
+
+
+class CountingBackend(ScriptedBackend):
+    """Records the longest text it was asked to count (the tokenizer's work per request)."""
+
+    longest = 0
+
+    def count_tokens(self, text: str) -> int:
+        self.longest = max(self.longest, len(text))
+        return super().count_tokens(text)
+
+
+def test_a_megabyte_line_costs_the_pipeline_no_more_than_a_normal_one() -> None:
+    backend = CountingBackend("v, v]")
+    text = "import os\n\ndata = [" + "v, " * 350_000
+    out = engine(backend, OneDefinition()).complete(CompletionInput("a.py", text, len(text), "python"))
+    assert out.trigger.complete and out.text == "v, v]"
+    assert backend.longest <= 2 * MAX_LINE_CHARS  # nothing near the 1 MB line reached the tokenizer
+    prompt = backend.prompts[0].prompt
+    assert ("v, " * 100 + "<|fim_suffix|>") in prompt  # the cursor's line, up to the cursor
 
 
 def test_with_the_tiny_model(tiny_qwen_dir: Path) -> None:
