@@ -5,6 +5,7 @@
  */
 
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 
 import * as vscode from 'vscode';
@@ -38,6 +39,7 @@ import {
   type ServerSections,
 } from './core/settings';
 import { INITIAL_STATUS, reduce, view, type StatusEvent, type StatusState } from './core/status';
+import { parseAddress, tokenOf, tokenPath, type TcpAddress } from './core/tcp';
 
 interface CursorParams {
   textDocument: { uri: string };
@@ -78,6 +80,28 @@ export function environment(): Environment {
       }
     },
   };
+}
+
+/** The user's server token, read at each connection so that `housecoder token --rotate` takes effect. */
+function readToken(tokenFile: string): string {
+  const path = tokenPath({ tokenFile, home: os.homedir(), xdgConfigHome: process.env.XDG_CONFIG_HOME });
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  return tokenOf(text, path);
+}
+
+/** A running `housecoder serve --tcp` as the client's transport (vscode-languageclient's StreamInfo). */
+function connectTo(address: TcpAddress): ServerOptions {
+  return () =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(address.port, address.host);
+      socket.once('connect', () => resolve({ reader: socket, writer: socket }));
+      socket.once('error', (err) => reject(new Error(`cannot reach ${address.host}:${address.port}: ${err.message}`)));
+    });
 }
 
 export class HousecoderServer implements vscode.Disposable {
@@ -123,11 +147,16 @@ export class HousecoderServer implements vscode.Disposable {
     this.clearTimers();
     const generation = ++this.generation;
     this.settings = currentSettings();
-    let line: CommandLine;
+    let line: CommandLine | undefined;
+    let tcp: { address: TcpAddress; token: string } | undefined;
     try {
-      line = serveCommand(this.settings, environment());
+      if (this.settings.serverAddress) {
+        tcp = { address: parseAddress(this.settings.serverAddress), token: readToken(this.settings.tokenFile) };
+      } else {
+        line = serveCommand(this.settings, environment());
+      }
     } catch (err) {
-      const message = err instanceof LaunchError ? err.message : String(err);
+      const message = err instanceof LaunchError || err instanceof Error ? err.message : String(err);
       this.apply({ type: 'failed', message });
       this.output.error(message);
       void vscode.window.showErrorMessage(`housecoder: ${message}`, 'Open Settings').then((choice) => {
@@ -143,15 +172,18 @@ export class HousecoderServer implements vscode.Disposable {
     this.apply({ type: 'starting' });
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     // No `transport`: with TransportKind.stdio the client would append `--stdio`, which serve refuses.
-    const serverOptions: ServerOptions = {
-      command: line.command,
-      args: line.args,
-      options: { cwd: folder, env: { ...process.env, LANCEDB_LOG: process.env.LANCEDB_LOG ?? 'error' } },
-    };
+    const serverOptions: ServerOptions = tcp
+      ? connectTo(tcp.address)
+      : {
+          command: line!.command,
+          args: line!.args,
+          options: { cwd: folder, env: { ...process.env, LANCEDB_LOG: process.env.LANCEDB_LOG ?? 'error' } },
+        };
+    const gone = tcp ? 'the connection to the server closed' : 'the server process exited';
     this.sent = serverSections(this.settings);
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      initializationOptions: { housecoder: this.sent },
+      initializationOptions: { housecoder: this.sent, ...(tcp ? { token: tcp.token } : {}) },
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationFailedHandler: () => false,
@@ -159,7 +191,7 @@ export class HousecoderServer implements vscode.Disposable {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
           // The extension restarts the process itself (with a backoff), so the client must not.
-          const message = this.onServerGone(generation, 'the server process exited');
+          const message = this.onServerGone(generation, gone);
           return { action: CloseAction.DoNotRestart, handled: true, message };
         },
       },
@@ -185,7 +217,11 @@ export class HousecoderServer implements vscode.Disposable {
         },
       },
     };
-    this.output.info(`starting ${line.command} ${line.args.join(' ')}${folder ? ` in ${folder}` : ''}`);
+    this.output.info(
+      tcp
+        ? `connecting to housecoder serve --tcp at ${tcp.address.host}:${tcp.address.port}`
+        : `starting ${line!.command} ${line!.args.join(' ')}${folder ? ` in ${folder}` : ''}`,
+    );
     const client = new LanguageClient('housecoder', 'housecoder', serverOptions, clientOptions);
     this.client = client;
     this.startedAt = Date.now();

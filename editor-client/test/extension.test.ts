@@ -3,7 +3,9 @@
  * server command line and settings it starts with, inline completion gating, restarts with backoff.
  */
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -75,6 +77,40 @@ describe('extension', () => {
       },
     });
     expect(statusText()).toBe('$(check) housecoder');
+  });
+
+  it('connects to a shared server at housecoder.serverAddress with the token from housecoder.tokenFile', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hc-token-'));
+    writeFileSync(join(dir, 'server-token'), 'sEcReT-token\n', { mode: 0o600 });
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      await start({ 'housecoder.serverAddress': `127.0.0.1:${port}`, 'housecoder.tokenFile': join(dir, 'server-token') });
+      const client = lastClient();
+      expect(client.clientOptions.initializationOptions).toMatchObject({ token: 'sEcReT-token', housecoder: {} });
+      const connect = client.serverOptions as unknown as () => Promise<{ reader: Socket; writer: Socket }>;
+      const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
+      const stream = await connect();
+      expect(stream.reader).toBe(stream.writer);
+      expect((await accepted).remotePort).toBe(stream.reader.localPort);
+      stream.reader.destroy();
+    } finally {
+      listener.close();
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('starts nothing and says how to make a token when a shared server has none', async () => {
+    const missing = join(tmpdir(), 'hc-no-such-dir', 'server-token');
+    await start({ 'housecoder.serverAddress': '127.0.0.1:2087', 'housecoder.tokenFile': missing });
+    expect(server.clients).toHaveLength(0);
+    expect(statusText()).toBe('$(error) housecoder');
+    expect(editor.messages[0].text).toBe(`housecoder: no server token in ${missing} (\`housecoder token\` makes it)`);
+    await deactivate();
+    editor.reset();
+    await start({ 'housecoder.serverAddress': 'gpu-box' });
+    expect(editor.messages[0].text).toMatch(/housecoder\.serverAddress "gpu-box": give host:port/);
   });
 
   it('polls the model state until it is loaded, past an answer that never comes', async () => {

@@ -181,8 +181,10 @@ def run_vscode(
     samples: list[dict[str, Any]],
     idle_ms: int = 0,
     settle_until: str | None = None,
+    tcp_port: int | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Drive VS Code on `workspace`; returns what the driver saw and the extension's log."""
+    """Drive VS Code on `workspace`; returns what the driver saw and the extension's log. With `tcp_port` the
+    extension connects to the `housecoder serve --tcp` there instead of starting a server."""
     # The line to type on: gross_total's body, indented, without its `return ` yet.
     checkout = workspace / "shop" / "checkout.py"
     lines = checkout.read_text().split("\n")
@@ -214,6 +216,8 @@ def run_vscode(
         "housecoder.logFile": str(server_log),
         "housecoder.serverSettings": server_settings,
     }
+    if tcp_port is not None:  # the token from the default place, as the server made it (XDG_CONFIG_HOME)
+        settings["housecoder.serverAddress"] = f"127.0.0.1:{tcp_port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / f"{name}.png"
     with code_server(tmp_path / "vscode", workspace, settings) as served:
@@ -342,6 +346,54 @@ def test_vscode_shows_and_accepts_ghost_text(
     shown = re.search(r"Today: 2 of (\d+) suggestions accepted", result["status_final"] or "")
     assert shown, result["status_final"]
     assert position + 2 <= int(shown.group(1)) <= total["shown"], (result["status_final"], total)
+
+
+@contextlib.contextmanager
+def tcp_server(workspace: Path, config_home: Path, log_file: Path) -> Iterator[int]:
+    """`housecoder serve --tcp` on a free port, its token made under `config_home` (the editor's
+    XDG_CONFIG_HOME); yields the port once it accepts connections."""
+    port = _free_port()
+    command = [sys.executable, "-m", "housecoder", "-v", "serve", "--tcp", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--log-file", str(log_file)],
+        cwd=workspace,
+        env=os.environ | {"XDG_CONFIG_HOME": str(config_home), "LANCEDB_LOG": "error"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, _tail(log_file)
+            assert time.monotonic() < deadline, (
+                f"housecoder serve --tcp did not listen within 120 s: {_tail(log_file)}"
+            )
+            time.sleep(0.2)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_vscode_over_tcp_with_the_token(
+    tools: str, shop: Path, tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """A shared server (`housecoder serve --tcp`): the extension connects with the user's token (read from
+    the default place), indexes through it, and shows and accepts its suggestion as over stdio."""
+    server_log = tmp_path / "tcp-server.log"
+    with tcp_server(shop, tmp_path / "vscode" / "config", server_log) as port:
+        result, log = run_vscode(
+            tools, tmp_path, shop, options, name="vscode-tcp", timeout_s=600, samples=[], tcp_port=port
+        )
+    check_flow(result, log, shop)
+    assert f"connecting to housecoder serve --tcp at 127.0.0.1:{port}" in log.read_text()
+    assert "clients must send the token in" in server_log.read_text()  # the shared server answered it
 
 
 @pytest.mark.slow

@@ -37,6 +37,10 @@ export interface ExtensionSettings {
   debounceMs: number;
   /** Any other sections of `.housecoder.toml`, sent as they are (the dedicated settings above win). */
   serverSettings: ServerSections;
+  /** `host:port` of a running `housecoder serve --tcp` to connect to; empty: start a server for this window. */
+  serverAddress: string;
+  /** That server's token file; empty: where `housecoder token` writes it. */
+  tokenFile: string;
 }
 
 export const DEFAULT_SETTINGS: ExtensionSettings = {
@@ -52,10 +56,12 @@ export const DEFAULT_SETTINGS: ExtensionSettings = {
   languages: { '*': true, plaintext: false, markdown: false, scminput: false },
   debounceMs: 150,
   serverSettings: {},
+  serverAddress: '',
+  tokenFile: '',
 };
 
 /** Settings whose change needs a new server process (the command line changes). */
-export const LAUNCH_KEYS = ['pythonPath', 'executable', 'logFile', 'verbose'] as const;
+export const LAUNCH_KEYS = ['pythonPath', 'executable', 'logFile', 'verbose', 'serverAddress', 'tokenFile'] as const;
 
 /** A setting getter, e.g. `(key) => vscode.workspace.getConfiguration('housecoder').get(key)`. */
 export type SettingGetter = (key: keyof ExtensionSettings) => unknown;
@@ -95,6 +101,8 @@ export function readSettings(get: SettingGetter): ExtensionSettings {
     serverSettings: isRecord(extra)
       ? Object.fromEntries(Object.entries(extra).filter((entry): entry is [string, Record<string, unknown>] => isRecord(entry[1])))
       : {},
+    serverAddress: text(get('serverAddress'), d.serverAddress),
+    tokenFile: text(get('tokenFile'), d.tokenFile),
   };
 }
 
