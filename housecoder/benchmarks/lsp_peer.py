@@ -137,11 +137,12 @@ class Peer:
         return self.call(msg_id, "workspace/executeCommand", {"command": name, "arguments": list(arguments)})
 
 
-def start_stdio(cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], Peer]:
-    """`python -m housecoder.server -v ARGS` in `cwd`, over stdio; its log (stderr) is read on a thread into
-    `Peer.log` (an unread pipe would fill and block the server)."""
+def start_stdio(cwd: Path, *args: str, verbose: bool = True) -> tuple[subprocess.Popen[bytes], Peer]:
+    """`python -m housecoder.server -v ARGS` in `cwd` (without `-v` as editors start it: `verbose=False`), over
+    stdio; its log (stderr) is read on a thread into `Peer.log` (an unread pipe would fill and block the
+    server)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "housecoder.server", "-v", *args],
+        [sys.executable, "-m", "housecoder.server", *(["-v"] if verbose else []), *args],
         cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -181,25 +181,7 @@ def test_huge_and_odd_documents_are_answered(server: Any, shop: Path, options: d
 def test_a_clients_bad_requests_are_one_log_line_each_not_a_traceback(
     shop: Path, options: dict[str, Any]
 ) -> None:
-    import sys
-    import threading
-
-    process = subprocess.Popen(  # as editors start it: no --verbose
-        [sys.executable, "-m", "housecoder.server"],
-        cwd=shop,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-    stdin = process.stdin
-
-    def write(data: bytes) -> None:
-        stdin.write(data)
-        stdin.flush()
-
-    peer = Peer(process.stdout, write)
-    threading.Thread(target=peer.keep_log, args=(process.stderr,), daemon=True).start()
+    process, peer = start_stdio(shop, verbose=False)  # as editors start it
     try:
         peer.initialize(shop, options)
         bad_schema = peer.call(2, "textDocument/inlineCompletion", {"textDocument": 5, "position": "here"})
