@@ -22,7 +22,14 @@ FOLDERS = {
     "training": "housecoder.training",
 }
 PARTS = ("syntax", "feedback", "indexer", "evaluation", "training", "benchmarks", "server", "cli")
-BASE = ("config", "errors", "locations", "secrets", "numeric")  # settings, errors, paths, numbers
+BASE = (
+    "config",
+    "errors",
+    "locations",
+    "secrets",
+    "numeric",
+    "machine",
+)  # settings, errors, paths, numbers, cores
 CORE = ("trigger", "prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {

@@ -32,6 +32,7 @@ from typing import Annotated, Any
 import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console
+from housecoder.machine import usable_cores
 
 bench_app = typer.Typer(
     help="Benchmarks: completion quality on task files, latency on replayed typing.", no_args_is_help=True
@@ -227,15 +228,13 @@ def latency(
         url = None
         try:
             if runtime == "llama-server":
-                import os
-
                 from housecoder.completion.loading import gguf_of
 
                 gguf = gguf_of(store_for(settings).resolve(settings.models.code_model, "code").path)
                 if gguf is None:
                     raise HousecoderError(f"{settings.models.code_model}: no GGUF for llama-server")
                 assert llama_server is not None
-                server = _start_llama_server(llama_server, gguf, len(os.sched_getaffinity(0)), 8089)
+                server = _start_llama_server(llama_server, gguf, usable_cores(), 8089)
                 url = "http://127.0.0.1:8089"
             command = [
                 sys.executable,
@@ -504,7 +503,6 @@ def run_command(
     """Evaluate a task file: exact match, edit similarity, identifier match, latency, with and without
     repository context and adapter; paired comparisons; JSON, markdown and PNG."""
     import datetime
-    import os
     import platform
 
     from housecoder.completion.loading import load_backend
@@ -578,7 +576,7 @@ def run_command(
         "model": settings.models.code_model,
         "backend": backend.describe(),
         "adapter": str(active) if active else None,
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {_cpu_name()}",
+        "machine": f"{platform.machine()}, {usable_cores()} cores, {_cpu_name()}",
         "realtime": realtime,
         "completion": settings.completion.model_dump(),
         "context": settings.context.for_device(device_of(backend)).model_dump(),

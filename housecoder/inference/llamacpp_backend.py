@@ -31,7 +31,6 @@ import contextlib
 import ctypes
 import io
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefill_rate import PrefillRate
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
 from housecoder.inference.streaming import chunked_prefill, run_generation
+from housecoder.machine import usable_cores
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import FIM
 
@@ -121,7 +121,7 @@ class LlamaCppBackend:
         self.config = config or InferenceConfig()
         self.path = gguf
         self.cache_root = cache_root or gguf.parent
-        threads = self.config.threads or len(os.sched_getaffinity(0))
+        threads = self.config.threads or usable_cores()
         _route_llama_log(llama_cpp)
         try:
             with contextlib.redirect_stderr(

@@ -1,0 +1,17 @@
+"""What this machine offers a process: its usable cores (Linux, macOS, Windows)."""
+
+from __future__ import annotations
+
+import os
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one (Linux), else every core
+    (macOS and Windows have no `os.sched_getaffinity`)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    return max(1, os.cpu_count() or 1)
