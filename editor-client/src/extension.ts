@@ -53,6 +53,12 @@ export function activate(context: vscode.ExtensionContext): void {
   });
 
   register('housecoder.showStatus', async () => {
+    if (!current.running && !currentSettings().enable) {
+      if (await vscode.window.showInformationMessage('housecoder is off (housecoder.enable).', 'Turn On')) {
+        await vscode.commands.executeCommand('housecoder.toggle');
+      }
+      return;
+    }
     if (!current.running) {
       const choice = await vscode.window.showWarningMessage('housecoder: the server is not running.', 'Restart', 'Show Log');
       if (choice === 'Restart') {
@@ -142,6 +148,11 @@ export function activate(context: vscode.ExtensionContext): void {
   });
 
   register('housecoder.restartServer', () => current.restart());
+  // On and off for every window (the user's settings); the settings listener starts or stops the server.
+  register('housecoder.toggle', async () => {
+    const config = vscode.workspace.getConfiguration('housecoder');
+    await config.update('enable', config.get('enable') === false, vscode.ConfigurationTarget.Global);
+  });
   register('housecoder.showLog', () => Promise.resolve(output.show()));
 
   context.subscriptions.push(

@@ -147,6 +147,10 @@ export class HousecoderServer implements vscode.Disposable {
     this.clearTimers();
     const generation = ++this.generation;
     this.settings = currentSettings();
+    if (!this.settings.enable) {
+      this.apply({ type: 'off' }); // off is off: no server process, no connection, nothing sent
+      return;
+    }
     let line: CommandLine | undefined;
     let tcp: { address: TcpAddress; token: string } | undefined;
     try {
@@ -402,12 +406,9 @@ export class HousecoderServer implements vscode.Disposable {
     const before = this.settings;
     const after = currentSettings();
     this.settings = after;
-    if (needsRestart(before, after)) {
-      await this.restart();
+    if (needsRestart(before, after) || before.enable !== after.enable) {
+      await this.restart(); // turned off: stop() and start() leave no server; turned on: a fresh start
       return;
-    }
-    if (!after.enable) {
-      this.inline.cancelAll();
     }
     const next = serverSections(after);
     const change = configurationChange(this.sent, next);

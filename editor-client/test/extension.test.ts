@@ -202,6 +202,27 @@ describe('extension', () => {
     expect(lastClient().serverOptions.args).toEqual(['-m', 'housecoder', 'serve', '--log-file', '/tmp/housecoder.log']);
   });
 
+  it('off is off: no server while housecoder.enable is false, the toggle starts and stops it', async () => {
+    await start({ 'housecoder.enable': false });
+    expect(server.clients).toHaveLength(0);
+    expect(statusText()).toBe('$(circle-slash) housecoder: off');
+    await editor.commands.get('housecoder.toggle')!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(editor.updates).toEqual([{ key: 'housecoder.enable', value: true, target: 1 }]); // every window
+    expect(server.clients).toHaveLength(1);
+    const client = lastClient();
+    expect(statusText()).toBe('$(check) housecoder');
+    await editor.commands.get('housecoder.toggle')!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.disposed).toBe(true);
+    expect(server.clients).toHaveLength(1);
+    expect(statusText()).toBe('$(circle-slash) housecoder: off');
+    editor.answers.push('Turn On'); // the status item while off offers to turn it on
+    await editor.commands.get('housecoder.showStatus')!();
+    expect(editor.messages.at(-1)).toMatchObject({ text: 'housecoder is off (housecoder.enable).', actions: ['Turn On'] });
+    expect(editor.executed.at(-1)?.id).toBe('housecoder.toggle');
+  });
+
   it('tells the server where the cursor settled on a new line, not on every keystroke', async () => {
     await start();
     const client = lastClient();

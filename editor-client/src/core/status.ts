@@ -7,7 +7,7 @@
  * Pure: the extension turns `StatusView` into a `vscode.StatusBarItem`.
  */
 
-export type Phase = 'stopped' | 'starting' | 'loading' | 'ready' | 'error';
+export type Phase = 'stopped' | 'starting' | 'loading' | 'ready' | 'error' | 'off';
 
 export interface StatusState {
   phase: Phase;
@@ -43,7 +43,8 @@ export type StatusEvent =
   | { type: 'generateEnd' }
   | { type: 'exited'; restartInMs: number }
   | { type: 'failed'; message: string }
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  | { type: 'off' };
 
 export const INITIAL_STATUS: StatusState = { phase: 'stopped', indexing: 0, generating: 0 };
 
@@ -81,6 +82,8 @@ export function reduce(state: StatusState, event: StatusEvent): StatusState {
       return { ...state, phase: 'error', indexing: 0, generating: 0, message: event.message, restartInSeconds: undefined };
     case 'stopped':
       return { ...INITIAL_STATUS, model: state.model };
+    case 'off':
+      return { ...INITIAL_STATUS, phase: 'off', model: state.model };
   }
 }
 
@@ -98,6 +101,13 @@ export function view(state: StatusState, languageEnabled = true): StatusView {
   if (state.phase === 'error') {
     const retry = state.restartInSeconds !== undefined ? `; restarting in ${state.restartInSeconds} s` : '';
     return { text: '$(error) housecoder', tooltip: `housecoder: ${state.message ?? 'error'}${retry}`, severity: 'error' };
+  }
+  if (state.phase === 'off') {
+    return {
+      text: '$(circle-slash) housecoder: off',
+      tooltip: 'housecoder: off (housecoder.enable); no server runs and nothing is sent. *housecoder: Toggle Completions* turns it on',
+      severity: 'normal',
+    };
   }
   if (state.phase === 'stopped') {
     return { text: '$(circle-slash) housecoder', tooltip: 'housecoder: the server is not running', severity: 'warning' };

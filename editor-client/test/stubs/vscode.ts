@@ -26,6 +26,7 @@ export interface Message {
 
 export const editor = {
   config: {} as Record<string, unknown>,
+  updates: [] as Array<{ key: string; value: unknown; target: ConfigurationTarget | undefined }>,
   folders: [] as Array<{ uri: { fsPath: string }; name: string; index: number }>,
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   executed: [] as Array<{ id: string; args: unknown[] }>,
@@ -46,6 +47,7 @@ export const editor = {
   }>(),
   reset(): void {
     this.config = {};
+    this.updates = [];
     this.folders = [];
     this.commands.clear();
     this.executed = [];
@@ -136,6 +138,13 @@ export class CancellationTokenSource {
 export const workspace = {
   getConfiguration: (section: string) => ({
     get: (key: string) => editor.config[`${section}.${key}`],
+    /** As VS Code does: the value is stored, then every listener hears of the change. */
+    update: (key: string, value: unknown, target?: ConfigurationTarget) => {
+      editor.config[`${section}.${key}`] = value;
+      editor.updates.push({ key: `${section}.${key}`, value, target });
+      editor.configChanged.fire({ affectsConfiguration: (name: string) => name === section });
+      return Promise.resolve();
+    },
   }),
   get workspaceFolders() {
     return editor.folders;
@@ -198,3 +207,9 @@ export const tasks = {
   },
   onDidEndTaskProcess: editor.taskEnded.event,
 };
+
+export enum ConfigurationTarget {
+  Global = 1,
+  Workspace = 2,
+  WorkspaceFolder = 3,
+}
