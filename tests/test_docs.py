@@ -167,3 +167,16 @@ def test_documents_hold_no_machine_paths() -> None:
 def test_readme_stays_short() -> None:
     lines = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
     assert lines <= 250, f"README.md has {lines} lines; the details belong in docs/"
+
+
+def test_the_readme_example_config_works_as_copied(tmp_path: Path) -> None:
+    """A user who copies the README's `.housecoder.toml` into a project gets valid settings that name no
+    file they do not have (an adapter directory that is not there stops the model from loading)."""
+    from housecoder.config import load_settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```toml\n(# \.housecoder\.toml\n.*?)```", readme, flags=re.DOTALL)
+    (tmp_path / ".housecoder.toml").write_text(block, encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings.models.adapter is None and settings.models.code_model == "qwen2.5-coder-1.5b-instruct"
+    assert settings.index.exclude and settings.completion.max_prefix_tokens == 512
