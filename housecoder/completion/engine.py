@@ -151,9 +151,12 @@ def cap_lines(prefix: str, suffix: str, limit: int = MAX_LINE_CHARS) -> tuple[st
 
 
 def _cap_each_line(text: str, limit: int) -> str:
-    if len(text) <= limit or all(len(line) <= limit for line in text.split("\n")):
+    if len(text) <= limit:
         return text
-    return "\n".join(line[:limit] for line in text.split("\n"))
+    lines = text.split("\n")
+    if all(len(line) <= limit for line in lines):
+        return text
+    return "\n".join(line[:limit] for line in lines)
 
 
 def _line_of(request: CompletionInput) -> int:

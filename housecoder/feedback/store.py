@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -297,7 +297,7 @@ class FeedbackStore:
     def suggestions(self, since: float = 0.0) -> list[Suggestion]:
         """Every well-formed suggestion shown since `since` (seconds since the epoch), oldest first."""
         with self._lock:
-            return _suggestions(self._open(), since)
+            return _suggestions(self._open(), since)[0]
 
     def counts(self, since: float = 0.0) -> tuple[int, int]:
         """(shown, accepted) since `since`: partial accepts count as accepted."""
@@ -316,7 +316,7 @@ class FeedbackStore:
     def checks(self, since: float = 0.0) -> dict[str, list[Check]]:
         """The well-formed checks of the suggestions shown since `since`, by suggestion id, earliest first."""
         with self._lock:
-            return _checks(self._open(), since)
+            return _checks(self._open(), since)[0]
 
 
 class OtherSchema(sqlite3.DatabaseError):
@@ -415,33 +415,42 @@ def _check(r: Sequence[object]) -> Check:
     )
 
 
-def _well_formed(rows: Sequence[Sequence[object]], parse: Callable[[Sequence[object]], T]) -> Iterator[T]:
+def _well_formed(
+    rows: Sequence[Sequence[object]], parse: Callable[[Sequence[object]], T]
+) -> tuple[list[T], int]:
+    """The rows `parse` accepts, and how many it refused."""
+    parsed: list[T] = []
     for row in rows:
         try:
-            yield parse(row)
+            parsed.append(parse(row))
         except (ValueError, zlib.error, UnicodeDecodeError):
             continue
+    return parsed, len(rows) - len(parsed)
 
 
-def _suggestions(connection: sqlite3.Connection, since: float) -> list[Suggestion]:
+def _suggestions(connection: sqlite3.Connection, since: float) -> tuple[list[Suggestion], int]:
+    """The well-formed suggestions shown since `since`, and how many rows were not."""
     rows = connection.execute(
         "SELECT id, shown_at, path, language, kind, context, adapter, layout, latency_ms, text, before, after, "
         "cursor, typed, outcome, decided_at, accepted_chars FROM suggestions WHERE shown_at >= ? ORDER BY shown_at",
         (since,),
     ).fetchall()
-    return list(_well_formed(rows, _suggestion))
+    return _well_formed(rows, _suggestion)
 
 
-def _checks(connection: sqlite3.Connection, since: float) -> dict[str, list[Check]]:
+def _checks(connection: sqlite3.Connection, since: float) -> tuple[dict[str, list[Check]], int]:
+    """The well-formed checks of the suggestions shown since `since` by suggestion id, and how many rows were
+    not."""
     rows = connection.execute(
         "SELECT c.id, c.after_s, c.measured_at, c.found, c.kept_chars, c.share, c.now FROM checks c "
         "JOIN suggestions s ON s.id = c.id WHERE s.shown_at >= ? ORDER BY c.id, c.after_s",
         (since,),
     ).fetchall()
+    checks, skipped = _well_formed(rows, _check)
     found: dict[str, list[Check]] = {}
-    for check in _well_formed(rows, _check):
+    for check in checks:
         found.setdefault(check.id, []).append(check)
-    return found
+    return found, skipped
 
 
 @dataclass(frozen=True)
@@ -473,16 +482,10 @@ def recorded(path: Path, since: float = 0.0) -> Recorded | None:
             raise StoreError(
                 f"feedback store {path}: {found}, this housecoder reads {SCHEMA_VERSION} (left as it is)"
             )
-        suggestions = _suggestions(connection, since)
-        checks = _checks(connection, since)
-        rows = connection.execute(
-            "SELECT (SELECT count(*) FROM suggestions WHERE shown_at >= ?), (SELECT count(*) FROM checks c "
-            "JOIN suggestions s ON s.id = c.id WHERE s.shown_at >= ?)",
-            (since, since),
-        ).fetchone()
+        suggestions, bad_suggestions = _suggestions(connection, since)
+        checks, bad_checks = _checks(connection, since)
     except sqlite3.Error as err:
         raise StoreError(f"feedback store {path}: cannot read it: {first_line(err)}") from err
     finally:
         connection.close()
-    skipped = rows[0] - len(suggestions) + rows[1] - sum(len(c) for c in checks.values())
-    return Recorded(suggestions, checks, skipped)
+    return Recorded(suggestions, checks, bad_suggestions + bad_checks)
