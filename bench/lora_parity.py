@@ -61,7 +61,7 @@ def main() -> None:
     settings = Settings()
     store = store_for(settings)
     resolved = store.resolve(settings.models.code_model, "code")
-    loaded = load_code_model(resolved.path, settings.models.model_copy(update={"dtype": "float32"}))
+    loaded = load_code_model(store.weights(resolved), settings.models.model_copy(update={"dtype": "float32"}))
     samples = read_samples(args.run / SAMPLES_FILE)[1][: args.samples]
     encoded = [encode(sample, loaded.tokenizer) for sample in samples]
     starts = [next(i for i, label in enumerate(e.labels) if label >= 0) for e in encoded]

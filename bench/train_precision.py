@@ -30,8 +30,8 @@ def time_setting(settings: Settings, wanted: str, tokens: int, reps: int) -> tup
     config = TrainConfig.model_validate(settings.train.model_dump() | {"mixed_precision": wanted})
     device = pick_device(settings.models.device)
     models = precision.training_models(settings.models, config, device)
-    path = store_for(settings).resolve(settings.models.code_model, "code").path
-    loaded = load_code_model(path, models)
+    store = store_for(settings)
+    loaded = load_code_model(store.weights(store.resolve(settings.models.code_model, "code")), models)
     text = (ROOT / "training" / "trainer.py").read_text()
     ids = loaded.tokenizer(text)["input_ids"][:tokens]
     middle = len(ids) // 4  # the loss on the last quarter, as on a FIM middle

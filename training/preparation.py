@@ -156,13 +156,13 @@ class Preparation:
         from housecoder.models.loading import load_code_model
         from housecoder.models.store import store_for
 
-        resolved = store_for(self.settings).resolve(
-            self.settings.models.code_model, "code", progress=self.progress
-        )
+        store = store_for(self.settings)
+        resolved = store.resolve(self.settings.models.code_model, "code", progress=self.progress)
+        weights = store.weights(resolved, self.progress)  # the GGUF dequantized once, the first time
         with self.progress.task(
             f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"
         ):
-            loaded = load_code_model(resolved.path, self.models())
+            loaded = load_code_model(weights, self.models())
         return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
 
     def load_generator(self, model_dir: Path, backend: Any) -> Any:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from housecoder.cli.common import RichProgress, State, stderr_console, store_for
+
+if TYPE_CHECKING:
+    from housecoder.models.store import StoredModel
 
 models_app = typer.Typer(
     help="Pull, list and locate models (built-in offline defaults, GGUF files, hub ids).",
@@ -25,8 +28,15 @@ def pull(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if already in the store.")] = False,
+    training: Annotated[
+        bool,
+        typer.Option(
+            "--training",
+            help="Also make the code model's bf16 safetensors now (training makes them on first need otherwise).",
+        ),
+    ] = False,
 ) -> None:
-    """Assemble, verify and convert models into the store, once."""
+    """Assemble and verify what serving needs (the code model's GGUF, the embedder), once."""
     from housecoder.models.catalog import BUILTIN, ModelKind
 
     state: State = ctx.obj
@@ -38,10 +48,12 @@ def pull(
     for name in wanted:
         started = time.perf_counter()
         if name in BUILTIN:
-            resolved = store.pull(name, progress, force=force)
+            resolved = store.pull(name, progress, force=force, training=training)
         else:
             kind: ModelKind = "embedder" if name == settings.models.embedder else "code"
             resolved = store.resolve(name, kind, progress=progress, pull=True)
+            if training:
+                store.weights(resolved, progress)
         console.print(
             f"[green]ready[/] {resolved.name} ({resolved.kind}) in {time.perf_counter() - started:.1f} s: {resolved.path}"
         )
@@ -63,14 +75,18 @@ def list_models(ctx: typer.Context) -> None:
     stored = {entry.path: entry for entry in store.list()}
     for model in BUILTIN.values():
         entry = stored.pop(store.builtin_dir(model), None)
-        status = "pulled" if entry else "not pulled"
+        status = "not pulled" if entry is None else _status(entry)
         size = f"{entry.size_bytes / 1e9:.2f} GB" if entry else "-"
         table.add_row(model.name, model.kind, status, size, str(store.builtin_dir(model)) if entry else "-")
     for entry in stored.values():
         table.add_row(
-            entry.name, entry.kind, "converted", f"{entry.size_bytes / 1e9:.2f} GB", str(entry.path)
+            entry.name, entry.kind, _status(entry), f"{entry.size_bytes / 1e9:.2f} GB", str(entry.path)
         )
     Console().print(table)
+
+
+def _status(entry: StoredModel) -> str:
+    return "pulled" if entry.training_weights else "pulled (training weights made on first need)"
 
 
 @models_app.command("path")

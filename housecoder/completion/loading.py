@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from housecoder.config import Settings
 from housecoder.errors import HousecoderError, first_line
@@ -21,6 +22,9 @@ from housecoder.models.adapters import (
 )
 from housecoder.models.errors import ModelError
 from housecoder.models.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from housecoder.models.store import ModelStore, ResolvedModel
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +139,11 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         import os
 
         from housecoder.inference.openai_backend import OpenAIBackend
-        from housecoder.models.loading import token_counter
 
         key_env = settings.inference.api_key_env
         backend = OpenAIBackend(
             settings.inference,
-            token_counter(resolved.path),
+            _counter(store, resolved, gguf, progress),
             model_name=settings.models.code_model,
             api_key=os.environ.get(key_env) if key_env else None,
         )
@@ -148,7 +151,8 @@ def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[P
         from housecoder.inference.transformers_backend import TransformersBackend
         from housecoder.models.loading import load_code_model
 
-        backend = TransformersBackend(load_code_model(resolved.path, settings.models), settings.inference)
+        weights = store.weights(resolved, progress)  # made from the GGUF on first need
+        backend = TransformersBackend(load_code_model(weights, settings.models), settings.inference)
     loaded = LoadedBackend(backend, fingerprint)
     if choice is None:
         return loaded
@@ -168,15 +172,23 @@ def prompt_token_counter(settings: Settings, progress: Progress = SILENT) -> Cal
     (llama.cpp's own count, the default runtime's) when there is one, else the model directory's tokenizer."""
     from housecoder.models.store import store_for
 
-    resolved = store_for(settings).resolve(settings.models.code_model, "code", progress=progress)
-    gguf = gguf_of(resolved.path)
-    if gguf is None:
-        from housecoder.models.loading import token_counter
+    store = store_for(settings)
+    resolved = store.resolve(settings.models.code_model, "code", progress=progress)
+    return _counter(store, resolved, gguf_of(resolved.path), progress)
 
-        return token_counter(resolved.path)
-    from housecoder.inference.llamacpp_backend import vocabulary_counter
 
-    return vocabulary_counter(gguf)
+def _counter(
+    store: ModelStore, resolved: ResolvedModel, gguf: Path | None, progress: Progress
+) -> Callable[[str], int]:
+    """Token counts by llama.cpp's reading of the GGUF where llama.cpp is installed, else by the model
+    directory's tokenizer (a GGUF model's weights are then made once)."""
+    from housecoder.inference.llamacpp_backend import llama_cpp_available, vocabulary_counter
+
+    if gguf is not None and llama_cpp_available():
+        return vocabulary_counter(gguf)
+    from housecoder.models.loading import token_counter
+
+    return token_counter(store.weights(resolved, progress))
 
 
 def describe_choice(choice: AdapterChoice) -> str:

@@ -10,6 +10,7 @@ allocated twice) and that model is saved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,14 @@ def _estimated_bytes(gguf_path: Path, dtype: str) -> int:
 
 
 def gguf_to_safetensors(
-    gguf_path: Path, dest: Path, dtype: str = "bfloat16", progress: Progress = SILENT
+    gguf_path: Path,
+    dest: Path,
+    dtype: str = "bfloat16",
+    progress: Progress = SILENT,
+    finish: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write a transformers model directory (weights, config, tokenizer) for `gguf_path` at `dest`."""
+    """Write a transformers model directory (weights, config, tokenizer) for `gguf_path` at `dest`, replacing
+    whatever is there in one rename; `finish` adds files to the staging directory just before it."""
     try:
         import gguf  # noqa: F401
         import transformers  # noqa: F401
@@ -61,7 +67,7 @@ def gguf_to_safetensors(
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        _convert(folder, name, dest, torch_dtype, dtype, gguf_path, progress)
+        _convert(folder, name, dest, torch_dtype, dtype, gguf_path, progress, finish)
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
@@ -69,7 +75,14 @@ def gguf_to_safetensors(
 
 
 def _convert(
-    folder: str, name: str, dest: Path, torch_dtype: Any, dtype: str, gguf_path: Path, progress: Progress
+    folder: str,
+    name: str,
+    dest: Path,
+    torch_dtype: Any,
+    dtype: str,
+    gguf_path: Path,
+    progress: Progress,
+    finish: Callable[[Path], None] | None,
 ) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -98,3 +111,5 @@ def _convert(
                 plain.generation_config.eos_token_id = stop_ids
             plain.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
+        if finish is not None:
+            finish(staging)

@@ -8,10 +8,15 @@ A name is one of:
   * a Hugging Face model id (`Qwen/Qwen2.5-Coder-1.5B`), fetched into the
     store's hub cache when the network allows.
 
+Serving a code model needs only its GGUF (llama.cpp reads it); the bf16 safetensors that training and
+the transformers runtime load are made from it the first time they are needed (`ModelStore.weights`,
+`housecoder models pull --training`): dequantizing takes minutes that a first run should not spend.
+
 Layout under the store root:
-    <name>/                 converted built-in, with housecoder-model.json
+    <name>/                 a built-in: housecoder-model.json, plus the exported embedder or, once made,
+                            the code model's safetensors
     <name>.gguf             the verified GGUF of a built-in code model
-    gguf/<sha16>/           converted local GGUF files
+    gguf/<sha16>/           local GGUF files (metadata, plus their safetensors once made)
     embedders/<sha16>/      exported local embedder directories
     hub/                    Hugging Face downloads
     verified.json           size, time, inode and sha256 of each file verified (`housecoder.models.verify`)
@@ -32,7 +37,7 @@ from housecoder import __version__
 from housecoder.config import HUB_ID
 from housecoder.errors import first_line
 from housecoder.models.assemble import assemble_gguf, file_sha256, locate_parts
-from housecoder.models.atomic import sweep_staging
+from housecoder.models.atomic import atomic_path, sweep_staging
 from housecoder.models.catalog import BUILTIN, BuiltinModel, ModelKind, PackagedEmbedder, PartsGguf
 from housecoder.models.errors import MissingParts, ModelUnavailable, NotPulled
 from housecoder.models.progress import SILENT, Progress
@@ -67,6 +72,7 @@ class StoredModel:
     size_bytes: int
     created: str
     sha256: str | None
+    training_weights: bool = True  # a code model's safetensors are made (embedders need none)
 
 
 def _dir_size(path: Path) -> int:
@@ -76,6 +82,17 @@ def _dir_size(path: Path) -> int:
 def _write_meta(directory: Path, **fields: Any) -> None:
     meta = {"format": FORMAT, "housecoder": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (directory / META_FILE).write_text(json.dumps(meta | fields, indent=2))
+
+
+def _write_entry(directory: Path, **fields: Any) -> None:
+    """A store entry holding only its metadata (a GGUF code model before its weights are made), in one rename."""
+    with atomic_path(directory, directory=True) as staging:
+        _write_meta(staging, **fields)
+
+
+def has_weights(directory: Path) -> bool:
+    """Whether a code model directory holds transformers weights (written with config.json in one rename)."""
+    return (directory / "config.json").is_file()
 
 
 def read_meta(directory: Path) -> dict[str, Any] | None:
@@ -107,11 +124,21 @@ class ModelStore:
     def is_pulled(self, model: BuiltinModel) -> bool:
         return read_meta(self.builtin_dir(model)) is not None
 
-    def pull(self, name: str, progress: Progress = SILENT, *, force: bool = False) -> ResolvedModel:
-        """Make `name` available locally (assembling, converting or exporting as needed)."""
+    def pull(
+        self, name: str, progress: Progress = SILENT, *, force: bool = False, training: bool = False
+    ) -> ResolvedModel:
+        """Make `name` available for serving (assembling or exporting as needed); with `training`, a code
+        model's safetensors too (`weights`)."""
         model = BUILTIN.get(name)
         if model is None:
-            return self.resolve(name, "code", progress=progress, pull=True)
+            resolved = self.resolve(name, "code", progress=progress, pull=True)
+        else:
+            resolved = self._pull_builtin(model, progress, force=force)
+        if training and resolved.kind == "code":
+            self.weights(resolved, progress)
+        return resolved
+
+    def _pull_builtin(self, model: BuiltinModel, progress: Progress, *, force: bool) -> ResolvedModel:
         target = self.builtin_dir(model)
         if self.is_pulled(model) and not force:
             try:  # `pull` of a model that is there checks it, every byte, and repairs what is damaged
@@ -129,22 +156,19 @@ class ModelStore:
         return ResolvedModel(model.name, model.kind, target, "builtin")
 
     def _pull_parts(self, model: PartsGguf, target: Path, progress: Progress, *, force: bool) -> None:
-        from housecoder.models.convert import gguf_to_safetensors
-
         gguf = self.gguf_path(model)
         if force or not self.stamps.intact(gguf, model.sha256, progress):
             assemble_gguf(model, locate_parts(model), gguf, progress)  # checks the size and sha256
             self.stamps.record(gguf, model.sha256)
-        gguf_to_safetensors(gguf, target, self.dtype, progress)
-        _write_meta(
-            target,
-            name=model.name,
-            kind=model.kind,
-            source="builtin",
-            sha256=model.sha256,
-            gguf=str(gguf),
-            dtype=self.dtype,
-        )
+        if force or read_meta(target) is None:  # a repaired GGUF makes any weights made from it stale
+            _write_entry(
+                target,
+                name=model.name,
+                kind=model.kind,
+                source="builtin",
+                sha256=model.sha256,
+                gguf=str(gguf),
+            )
 
     def _pull_packaged_embedder(self, model: PackagedEmbedder, target: Path, progress: Progress) -> None:
         from housecoder.models.embedder import export_embedder
@@ -155,6 +179,35 @@ class ModelStore:
         export_embedder(Path(spec.origin).parent / model.model_subdir, target, progress)
         self.stamps.record_all(embedder_files(target))
         _write_meta(target, name=model.name, kind=model.kind, source="builtin", sha256=None)
+
+    # -- training weights ------------------------------------------------------------
+
+    def weights(self, resolved: ResolvedModel, progress: Progress = SILENT) -> Path:
+        """The transformers model directory of a code model (training and the transformers runtime load it):
+        for a GGUF model (a built-in or a local .gguf), its bf16 safetensors are made from the verified GGUF
+        the first time they are needed, beside its metadata, in one rename."""
+        if resolved.kind != "code" or has_weights(resolved.path):
+            return resolved.path
+        meta = read_meta(resolved.path)
+        gguf = Path(str(meta["gguf"])) if meta and meta.get("gguf") else None
+        if meta is None or gguf is None:
+            raise ModelUnavailable(f"{resolved.path}: not a model directory (no config.json)")
+        if not gguf.is_file():
+            raise ModelUnavailable(
+                f"{resolved.name}: its GGUF {gguf} is gone; `housecoder models pull --force {resolved.name}`"
+            )
+        from housecoder.models.convert import gguf_to_safetensors
+
+        self.verify_served(resolved, gguf)
+        fields = {key: value for key, value in meta.items() if key not in ("format", "housecoder", "created")}
+        gguf_to_safetensors(
+            gguf,
+            resolved.path,
+            self.dtype,
+            progress,
+            finish=lambda staging: _write_meta(staging, **(fields | {"dtype": self.dtype})),
+        )
+        return resolved.path
 
     # -- verification ----------------------------------------------------------------
 
@@ -227,8 +280,6 @@ class ModelStore:
         return ResolvedModel(str(path), kind, path, "directory")
 
     def _resolve_gguf(self, path: Path, progress: Progress, pull: bool) -> ResolvedModel:
-        from housecoder.models.convert import gguf_to_safetensors
-
         stat = path.stat()
         # Converted GGUFs are keyed by content; the (path, size, mtime) index avoids rehashing each start.
         index_file = self.root / "gguf" / "index.json"
@@ -244,16 +295,7 @@ class ModelStore:
                 raise NotPulled(str(path))
             target.parent.mkdir(parents=True, exist_ok=True)
             sweep_staging(target.parent)
-            gguf_to_safetensors(path, target, self.dtype, progress)
-            _write_meta(
-                target,
-                name=path.name,
-                kind="code",
-                source="gguf",
-                sha256=digest,
-                gguf=str(path),
-                dtype=self.dtype,
-            )
+            _write_entry(target, name=path.name, kind="code", source="gguf", sha256=digest, gguf=str(path))
         if index.get(key) != digest:
             index[key] = digest
             index_file.parent.mkdir(parents=True, exist_ok=True)
@@ -325,12 +367,19 @@ class ModelStore:
                         name=str(meta.get("name", directory.name)),
                         kind=str(meta.get("kind", "?")),
                         path=directory,
-                        size_bytes=_dir_size(directory),
+                        size_bytes=_dir_size(directory) + _gguf_size_in(self.root, meta),
                         created=str(meta.get("created", "")),
                         sha256=meta.get("sha256"),
+                        training_weights=meta.get("kind") != "code" or has_weights(directory),
                     )
                 )
         return stored
+
+
+def _gguf_size_in(root: Path, meta: dict[str, Any]) -> int:
+    """Bytes of the GGUF a store entry was made from, when the store holds it (a built-in's)."""
+    gguf = Path(str(meta["gguf"])) if meta.get("gguf") else None
+    return gguf.stat().st_size if gguf is not None and gguf.is_relative_to(root) and gguf.is_file() else 0
 
 
 def embedder_files(directory: Path) -> list[Path]:

@@ -13,11 +13,15 @@ from housecoder.models.catalog import QWEN_CODER_1_5B, PartsGguf
 from housecoder.models.errors import HashMismatch, MissingParts, ModelError
 
 
-def _fake_parts(root: Path, count: int, stem: str, missing: tuple[int, ...] = ()) -> tuple[PartsGguf, bytes]:
-    """Create importable packages `{stem}{n}` each holding data/partNN.bin; returns their spec and the whole."""
+def _fake_parts(
+    root: Path, count: int, stem: str, missing: tuple[int, ...] = (), content: bytes | None = None
+) -> tuple[PartsGguf, bytes]:
+    """Create importable packages `{stem}{n}` each holding data/partNN.bin (filler bytes, or `content` cut into
+    `count` pieces); returns their spec and the whole."""
     whole = b""
+    step = -(-len(content) // count) if content is not None else 0
     for n in range(1, count + 1):
-        data = bytes([n]) * (1000 + n)
+        data = bytes([n]) * (1000 + n) if content is None else content[(n - 1) * step : n * step]
         whole += data
         if n in missing:
             continue
