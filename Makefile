@@ -11,6 +11,17 @@ TORCH ?= torch==2.13.0
 # llama-cpp-python compiles llama.cpp (about 6 minutes on 2 cores): native ISA, no multimodal library,
 # and on x86-64 no AMX (a build with AMX crashed at its first evaluation on the build machines).
 LLAMA_CMAKE ?= -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+# LLAMA_GPU=cuda|metal|vulkan builds llama.cpp with that GPU backend (its toolkit must be installed: the CUDA
+# toolkit, Xcode's command-line tools, the Vulkan SDK); `inference.gpu_layers` then offloads every layer.
+LLAMA_GPU ?=
+GPU_CMAKE_cuda := -DGGML_CUDA=ON
+GPU_CMAKE_metal := -DGGML_METAL=ON
+GPU_CMAKE_vulkan := -DGGML_VULKAN=ON
+ifneq ($(LLAMA_GPU),)
+ifeq ($(GPU_CMAKE_$(LLAMA_GPU)),)
+$(error LLAMA_GPU=$(LLAMA_GPU): use cuda, metal or vulkan)
+endif
+endif
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16,)
 
 .PHONY: setup models demo test test-fast lint typecheck clean
@@ -24,7 +35,17 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,bench,dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# With LLAMA_GPU set, llama-cpp-python is rebuilt once for that backend (CPU flags as above).
+LLAMA_PIN := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
+GPU_STAMP := $(if $(LLAMA_GPU),$(VENV)/.llama-gpu-$(LLAMA_GPU))
+
+$(VENV)/.llama-gpu-%: $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE) $(GPU_CMAKE_$*)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
+		$(BIN)/pip install --quiet --force-reinstall --no-deps --no-cache-dir "$(LLAMA_PIN)"
+	rm -f $(VENV)/.llama-gpu-*
+	touch $@
+
+setup: $(STAMP) $(GPU_STAMP)
 
 models: setup
 	$(BIN)/housecoder models pull

@@ -94,6 +94,12 @@ class InferenceConfig(_Section):
         default=64, ge=1, description="prefill step; cancellation is checked between steps"
     )
     threads: int | None = Field(default=None, ge=1, description="llama.cpp threads; None = the CPU cores")
+    gpu_layers: int | None = Field(
+        default=None,
+        ge=-1,
+        description="layers llama.cpp offloads to the GPU: None = all of them when the installed llama.cpp has "
+        "a GPU backend (CUDA, Metal, Vulkan: `make setup LLAMA_GPU=...`), else 0; -1 = all; 0 = the CPU only",
+    )
     context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
     # OpenAI-compatible engine (vLLM, TGI, llama.cpp server): POST {url}/v1/completions.
     url: str | None = Field(default=None, description="base URL, e.g. http://gpu-box:8000")

@@ -38,19 +38,20 @@ def gguf_of(model_dir: Path) -> Path | None:
 
 
 def pick_runtime(settings: Settings, gguf: Path | None) -> str:
-    """The configured runtime; `auto` is llama.cpp when it is installed, the model has a GGUF and no GPU
-    is asked for, else transformers (always available)."""
-    from housecoder.inference.llamacpp_backend import llama_cpp_available
+    """The configured runtime; `auto` is llama.cpp when it is installed and the model has a GGUF, unless
+    only torch can reach the GPU (`models.device = "cuda"`, or `auto` with CUDA in torch and a llama.cpp
+    built without a GPU backend); else transformers."""
+    from housecoder.inference.llamacpp_backend import llama_cpp_available, llama_cpp_gpu
 
     wanted = settings.inference.runtime
     if wanted != "auto":
         return wanted
     if settings.models.device == "cuda" or gguf is None or not llama_cpp_available():
         return "transformers"
-    if settings.models.device == "auto":
-        from housecoder.models.loading import pick_device
+    if settings.models.device == "auto" and not llama_cpp_gpu():
+        from housecoder.models.loading import torch_cuda
 
-        if pick_device("auto") == "cuda":
+        if torch_cuda():
             return "transformers"
     return "llama.cpp"
 

@@ -49,6 +49,7 @@ from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import FIM
 
 _LOG = logging.getLogger("housecoder.llama_cpp")
+log = logging.getLogger(__name__)
 _LOG_CALLBACK: Any = None  # the ctypes callback must outlive every model
 
 
@@ -98,6 +99,39 @@ def vocabulary_counter(gguf: Path) -> Callable[[str], int]:
     return lambda text: len(_tokenize(vocab, text))
 
 
+def gpu_backends(system_info: str) -> list[str]:
+    """The GPU backends a llama.cpp build lists in `llama_print_system_info` ("CUDA : ARCHS = 890 | ..."):
+    every section name but the CPU's."""
+    names = (part.split(" : ", 1)[0].strip() for part in system_info.split("|") if " : " in part)
+    return [name for name in dict.fromkeys(names) if name and name.upper() != "CPU"]
+
+
+def offload_layers(configured: int | None, gpu: bool) -> int:
+    """llama.cpp's `n_gpu_layers` for `inference.gpu_layers`: None offloads every layer (-1) when the build has
+    a GPU backend, else none; an explicit count on a build without one is logged and ignored."""
+    if configured is None:
+        return -1 if gpu else 0
+    if configured and not gpu:
+        log.warning(
+            "inference.gpu_layers = %d, but this llama.cpp build has no GPU backend: running on the CPU "
+            "(`make setup LLAMA_GPU=cuda|metal|vulkan` builds one)",
+            configured,
+        )
+        return 0
+    return configured
+
+
+def llama_cpp_gpu() -> list[str]:
+    """The GPU backends of the installed llama.cpp (empty: a CPU build, or none installed)."""
+    if not llama_cpp_available():
+        return []
+    import llama_cpp
+
+    if not llama_cpp.llama_supports_gpu_offload():
+        return []
+    return gpu_backends(llama_cpp.llama_print_system_info().decode(errors="replace")) or ["GPU"]
+
+
 def llama_cpp_available() -> bool:
     """True when llama-cpp-python is installed (it is an optional extra)."""
     import importlib.util
@@ -122,6 +156,8 @@ class LlamaCppBackend:
         self.path = gguf
         self.cache_root = cache_root or gguf.parent
         threads = self.config.threads or usable_cores()
+        self.gpus = llama_cpp_gpu()
+        self.gpu_layers = offload_layers(self.config.gpu_layers, bool(self.gpus))
         _route_llama_log(llama_cpp)
         try:
             with contextlib.redirect_stderr(
@@ -133,6 +169,7 @@ class LlamaCppBackend:
                     n_batch=min(512, self.config.context_tokens),
                     n_threads=threads,
                     n_threads_batch=threads,
+                    n_gpu_layers=self.gpu_layers,
                     verbose=True,  # False would redirect fds 1 and 2 (the LSP stream) to /dev/null while loading
                 )
         except (ValueError, RuntimeError, OSError) as err:
@@ -209,11 +246,18 @@ class LlamaCppBackend:
         return {
             "runtime": self.runtime,
             "model_path": str(self.path),
-            "device": "cpu",
+            "device": self.device(),
             "prefill_tokens_per_s": self.prefill_rate(),
             "adapter": str(self._adapter) if self._adapter else None,
             "kv_cache": {"entries": 1 + len(self.saved), "tokens": self.llm.n_tokens + self.saved.tokens},
         }
+
+    def device(self) -> str:
+        """Where the layers run: "cpu", or the GPU backend and how many layers it holds ("CUDA, all layers")."""
+        if not self.gpu_layers:
+            return "cpu"
+        layers = "all layers" if self.gpu_layers < 0 else f"{self.gpu_layers} layers"
+        return f"{', '.join(self.gpus)}, {layers}"
 
     def prefill_rate(self) -> float | None:
         """Prompt tokens per second over the recent prefills (`PrefillRate`); None before a few were run."""

@@ -27,6 +27,17 @@ class LoadedModel:
     adapter: Path | None = None
 
 
+def torch_cuda() -> bool:
+    """Whether torch is installed and sees a CUDA device (serving installs may have no torch)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def pick_device(requested: str) -> str:
     """`auto` means CUDA when torch sees a GPU, else CPU."""
     import torch
