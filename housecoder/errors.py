@@ -33,10 +33,17 @@ class ConfigError(HousecoderError):
     """The configuration (file, flag or LSP option) is invalid."""
 
 
+def install_hint(extra: str) -> str:
+    """How to install one of housecoder's extras (housecoder is installed from its checkout, not an index);
+    torch comes first, chosen for the platform (docs/guide/install.md)."""
+    torch = " (torch first, for your platform: docs/guide/install.md)" if extra == "ml" else ""
+    return f"in the housecoder checkout: pip install -e '.[{extra}]'{torch}"
+
+
 class MissingDependency(HousecoderError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(f"{module} is not installed; install it with: pip install 'housecoder[{extra}]'")
+        super().__init__(f"{module} is not installed; {install_hint(extra)}")
         self.module = module
         self.extra = extra

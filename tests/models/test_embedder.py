@@ -16,7 +16,7 @@ WORDS = """
     """.split()
 
 
-def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
+def _tiny_sentence_model(root: Path, pooling: str = "mean", **bert: object) -> Path:
     """A random 2-layer BERT with a WordPiece tokenizer, laid out like a sentence-transformers folder."""
     import torch
     from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
@@ -41,6 +41,7 @@ def _tiny_sentence_model(root: Path, pooling: str = "mean") -> Path:
         intermediate_size=64,
         max_position_embeddings=64,
         pad_token_id=0,
+        **bert,
     )
     root.mkdir(parents=True)
     BertModel(config).save_pretrained(root)
@@ -94,6 +95,49 @@ def test_cls_pooling_is_exported_as_configured(tmp_path: Path) -> None:
     assert json.loads((out / "housecoder-embedder.json").read_text())["pooling"] == "cls"
 
 
+def _traced(src: Path, out: Path) -> Path:
+    """The same directory exported by torch's tracer (how every architecture but BERT is exported)."""
+    import shutil
+
+    from housecoder.models import embedder
+
+    shutil.copytree(src, out)
+    embedder._trace(src, embedder._pooling_mode(src), out / "model.onnx")
+    (out / "housecoder-embedder.json").write_text(
+        json.dumps({"max_length": 16, "dimension": 32, "pad_token_id": 0})
+    )
+    return out
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_the_bert_graph_written_without_torch_computes_what_torch_traces(
+    tmp_path: Path, pooling: str
+) -> None:
+    from housecoder.models.bert_onnx import is_bert
+
+    src = _tiny_sentence_model(tmp_path / "src", pooling=pooling)
+    assert is_bert(src)
+    written = OnnxEmbedder(export_embedder(src, tmp_path / "onnx"), batch_size=3)
+    traced = OnnxEmbedder(_traced(src, tmp_path / "traced"), batch_size=3)
+    texts = [
+        "def load config path",
+        "json",
+        "class self import error value list open file",
+        "",
+        "parse args (",
+    ]
+    assert np.abs(written.embed(texts) - traced.embed(texts)).max() < 1e-5  # padded batches included
+
+
+def test_other_architectures_are_traced_by_torch(tmp_path: Path) -> None:
+    from housecoder.models.bert_onnx import is_bert
+
+    src = _tiny_sentence_model(tmp_path / "src", position_embedding_type="relative_key")
+    assert not is_bert(src)
+    vectors = OnnxEmbedder(export_embedder(src, tmp_path / "onnx")).embed(["def load config", "parse args"])
+    assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
 def test_not_an_embedder(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="not a sentence-embedding model directory"):
         export_embedder(tmp_path, tmp_path / "out")
@@ -129,3 +173,11 @@ def test_real_minilm_export_ranks_related_code_first(tmp_path: Path) -> None:
     )
     assert embedder.dimension == 384
     assert float(query @ docs[0]) > float(query @ docs[1])
+    package = (
+        resolved.path.parent / "source"
+    )  # the packaged safetensors, exported by torch's tracer as before
+    source = Path(json.loads((resolved.path / "housecoder-embedder.json").read_text())["source"])
+    traced = _traced(source, package)
+    (traced / "housecoder-embedder.json").write_text((resolved.path / "housecoder-embedder.json").read_text())
+    texts = ["read the configuration file", "def add(a, b):\n    return a + b", "x = 1"]
+    assert np.abs(OnnxEmbedder(traced).embed(texts) - embedder.embed(texts)).max() < 1e-5

@@ -92,8 +92,8 @@ export function launcher(settings: ExtensionSettings, env: Environment): Command
   const found = findOnPath(executable, env);
   if (found === undefined) {
     throw new LaunchError(
-      `${executable} is not on PATH: install housecoder (pip install "housecoder[ml,index,server,model]") ` +
-        'or set housecoder.pythonPath to the Python interpreter that has it',
+      `${executable} is not on PATH: set housecoder.pythonPath to the Python of the environment housecoder ` +
+        'is installed in (after `make demo` in its checkout: <checkout>/.venv/bin/python), or put its bin folder on PATH',
     );
   }
   return { command: found, args: [] };
