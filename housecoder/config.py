@@ -1,9 +1,11 @@
 """Typed, frozen configuration, one section per part, read once at the entry point.
 
-Sources, later ones winning: built-in defaults, `[tool.housecoder]` in the
-project's `pyproject.toml`, `.housecoder.toml` at the project root, then the
+Sources, later ones winning: built-in defaults, the user's own file
+(`user_config_file()`: a team's engine URL once for every project), `[tool.housecoder]`
+in the project's `pyproject.toml`, `.housecoder.toml` at the project root, then the
 overrides the entry point passes in (CLI flags, the environment variables it
-chose to read, LSP initializationOptions). Nothing below the entry point reads
+chose to read, LSP initializationOptions). `setting_layers` lists them and
+`origins` says which one set each key (`housecoder config`). Nothing below the entry point reads
 files or the environment for configuration: it receives these objects.
 
 A cloned repository is not the user: its files may not set `SENSITIVE_KEYS`
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_FILE = ".housecoder.toml"
 TRUST_FILE = "trusted.toml"
+USER_FILE = "config.toml"
 DEFAULT_CODE_MODEL = "qwen2.5-coder-1.5b-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
@@ -668,6 +671,11 @@ def config_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("HOME") or Path.home()) / ".config"
 
 
+def user_config_file(environ: Mapping[str, str]) -> Path:
+    """The user's own settings, below every project's: `<config_home>/housecoder/config.toml`."""
+    return config_home(environ) / "housecoder" / USER_FILE
+
+
 def trust_file(environ: Mapping[str, str]) -> Path:
     """Where the user's trusted project roots are kept: `<config_home>/housecoder/trusted.toml`."""
     return config_home(environ) / "housecoder" / TRUST_FILE
@@ -772,14 +780,19 @@ def _without_sensitive(section: dict[str, Any]) -> tuple[dict[str, Any], list[st
     return kept, dropped
 
 
+OVERRIDES = "flags, environment or editor"  # the origin `origins` gives keys the entry point set
+
+
 def load_settings(
     project_root: Path | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     trusted: Collection[Path] = (),
     warn: Callable[[str], None] | None = None,
+    user_file: Path | None = None,
 ) -> Settings:
-    """Read the project's config files (if any) and apply `overrides` on top.
+    """Read the user's file (`user_file`, if it exists) and the project's config files (if any), and apply
+    `overrides` on top.
 
     `overrides` maps section name to keys, e.g. `{"models": {"cache_dir": "/x"}}`;
     keys whose value is None are ignored so unset CLI flags do not clobber files.
@@ -787,10 +800,35 @@ def load_settings(
     `read_trusted`; where `trusted` maps roots to fingerprints, only while the project's
     sensitive values still have the fingerprint it was trusted with), its files'
     `SENSITIVE_KEYS` are dropped and `warn` (default: a log warning) gets one line per
-    file naming them. Raises ConfigError with a
+    file naming them; the user's own file may set them. Raises ConfigError with a
     one-line message naming the file and the key.
     """
+    layers = setting_layers(project_root, overrides, trusted=trusted, warn=warn, user_file=user_file)
     data: dict[str, Any] = {}
+    for _origin, section in layers:
+        data = merge_sections(data, section)
+    return _validate(data, "settings")
+
+
+def setting_layers(
+    project_root: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    trusted: Collection[Path] = (),
+    warn: Callable[[str], None] | None = None,
+    user_file: Path | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The sources `load_settings` lays over the defaults, in order, each as (origin, tables) once its
+    untrusted keys are dropped and its relative paths resolved; each is validated on its own."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if user_file is not None and user_file.exists():
+        if not user_file.is_file():
+            raise ConfigError(
+                f"{user_file}: not a file (a directory or special file where the config belongs)"
+            )
+        section = _resolve_paths(_read_toml(user_file), user_file.parent)
+        _validate(section, str(user_file))
+        layers.append((str(user_file), section))
     if project_root is not None:
         root, sections = project_root.resolve(), _file_sections(project_root)
         trusted_root, changed = root in trusted, False
@@ -803,12 +841,30 @@ def load_settings(
                     (warn or log.warning)(_untrusted_message(origin, dropped, project_root, changed))
             section = _resolve_paths(section, project_root)
             _validate(section, origin)  # name the file that holds the mistake
-            data = merge_sections(data, section)
+            layers.append((origin, section))
     clean = {
         name: {key: value for key, value in keys.items() if value is not None}
         for name, keys in (overrides or {}).items()
     }
-    return _validate(merge_sections(data, clean), "settings")
+    clean = {name: keys for name, keys in clean.items() if keys}
+    if clean:
+        layers.append((OVERRIDES, clean))
+    return layers
+
+
+def origins(layers: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """Which layer set each dotted key last (a table-valued key: the last layer that set any part of it)."""
+    found: dict[str, str] = {}
+
+    def walk(table: Mapping[str, Any], prefix: str, origin: str) -> None:
+        for key, value in table.items():
+            found[f"{prefix}{key}"] = origin
+            if isinstance(value, Mapping):
+                walk(value, f"{prefix}{key}.", origin)
+
+    for origin, section in layers:
+        walk(section, "", origin)
+    return found
 
 
 def _untrusted_message(origin: str, dropped: list[str], root: Path, changed: bool = False) -> str:

@@ -66,7 +66,8 @@ class HousecoderServer(LanguageServer):
     """pygls server plus the session it serves, for one client connection; `overrides` are settings from the
     command line, `trusted` the project roots whose own config files may set sensitive keys (`housecoder
     trust`), `host` the model thread and models shared with the process's other connections (None: its own),
-    `token` (TCP) what gives the user's token, which `initialize` must carry."""
+    `token` (TCP) what gives the user's token, which `initialize` must carry; `user_file` the user's own settings
+    file (`housecoder.config.user_config_file`)."""
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class HousecoderServer(LanguageServer):
         trusted: Collection[Path] = (),
         host: ModelHost | None = None,
         token: Callable[[], str] | None = None,
+        user_file: Path | None = None,
     ) -> None:
         super().__init__(
             "housecoder",
@@ -87,6 +89,7 @@ class HousecoderServer(LanguageServer):
         # roots -> the fingerprint each was trusted with (`housecoder trust`), or bare roots
         self.trusted: Collection[Path] = dict(trusted) if isinstance(trusted, Mapping) else frozenset(trusted)
         self.host = host
+        self.user_file = user_file  # the user's own settings, below the project's
         self.stopped = asyncio.Event()  # set by `exit`: the transport ends the connection
         self.exit_code: int | None = None
         self.client_options: dict[str, Any] = {}
@@ -132,7 +135,11 @@ class HousecoderServer(LanguageServer):
         """Project files of `root`, then CLI overrides, then the client's options (raises ConfigError). Sensitive
         keys an untrusted project sets are dropped and shown to the user once."""
         return load_settings(
-            root, merge_sections(self.overrides, client_options), trusted=self.trusted, warn=self._untrusted
+            root,
+            merge_sections(self.overrides, client_options),
+            trusted=self.trusted,
+            warn=self._untrusted,
+            user_file=self.user_file,
         )
 
     def valid_options(
@@ -409,10 +416,11 @@ def create_server(
     trusted: Collection[Path] = (),
     host: ModelHost | None = None,
     token: Callable[[], str] | None = None,
+    user_file: Path | None = None,
 ) -> HousecoderServer:
     """A server with every feature registered, for one client (sharing `host` with other clients' servers;
-    over TCP, `token` gives the token the client must present)."""
-    server = HousecoderServer(overrides, trusted, host, token)
+    over TCP, `token` gives the token the client must present; `user_file`: the user's own settings)."""
+    server = HousecoderServer(overrides, trusted, host, token, user_file)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HousecoderServer, params: types.InitializeParams) -> None:

@@ -40,12 +40,13 @@ def serve(
     verbose: bool = False,
     log_file: Path | None = None,
     token_path: Path | None = None,
+    user_file: Path | None = None,
 ) -> None:
     """Run until the client exits (stdio: exit code 0 after shutdown, else 1) or, over TCP, until interrupted,
     serving each connection as its own session on one shared model. Logs go to stderr (or `log_file`), never stdout: stdout carries the protocol.
     `trusted`: the project roots whose own config may set sensitive keys (`housecoder.config.SENSITIVE_KEYS`).
     `token_path` (TCP; required there): the user's token file, created if missing; every client's `initialize`
-    must carry the token it holds at that moment."""
+    must carry the token it holds at that moment. `user_file`: the user's own settings, below the project's."""
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
@@ -65,13 +66,13 @@ def serve(
     from housecoder.server.transport import serve_stdio, serve_tcp
 
     if not tcp:
-        sys.exit(serve_stdio(create_server(overrides, trusted)))
+        sys.exit(serve_stdio(create_server(overrides, trusted, user_file=user_file)))
     if token_path is None:
         raise HousecoderError("a TCP server needs the user's token file")
     ensure_token(token_path)  # a token that cannot be made or read stops the server here, in one line
     log = logging.getLogger(__name__)
     log.info("clients must send the token in %s as initializationOptions.token", token_path)
-    bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted)
+    bind, bind_port = tcp_address(Path.cwd(), host, port, overrides, trusted, user_file)
     if bind not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: anyone who holds the token and can reach it can read your code", bind)
     shared = ModelHost()  # one model thread and one copy of each model for every client
@@ -79,7 +80,9 @@ def serve(
         serve_tcp(
             bind,
             bind_port,
-            lambda: create_server(overrides, trusted, shared, token=lambda: ensure_token(token_path)),
+            lambda: create_server(
+                overrides, trusted, shared, token=lambda: ensure_token(token_path), user_file=user_file
+            ),
         )
     except OSError as err:  # a host that does not resolve, a port in use
         raise HousecoderError(f"cannot listen on {bind}:{bind_port}: {os_error_line(err)}") from err
@@ -93,6 +96,7 @@ def tcp_address(
     port: int | None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     trusted: Collection[Path] = (),
+    user_file: Path | None = None,
 ) -> tuple[str, int]:
     """The address to listen on: the flags, else `server.host` / `server.port` of the settings (a project's
     own config counts only in a trusted root), else 127.0.0.1:2087."""
@@ -100,7 +104,9 @@ def tcp_address(
     from housecoder.errors import HousecoderError
 
     try:
-        defaults = load_settings(find_project_root(cwd), overrides, trusted=trusted).server
+        defaults = load_settings(
+            find_project_root(cwd), overrides, trusted=trusted, user_file=user_file
+        ).server
     except HousecoderError as err:
         logging.getLogger(__name__).warning("%s; using the default host and port", err)
         defaults = ServerConfig()
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         "cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
         "offline": True if args.offline or env_offline else None,
     }
-    from housecoder.config import read_trusted, trust_file
+    from housecoder.config import read_trusted, trust_file, user_config_file
     from housecoder.errors import HousecoderError
     from housecoder.server.token import token_file
 
@@ -147,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
             verbose=args.verbose,
             log_file=args.log_file,
             token_path=token_file(os.environ),
+            user_file=user_config_file(os.environ),
         )
     except HousecoderError as err:
         sys.exit(f"error: {err}")

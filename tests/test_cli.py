@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -190,6 +191,34 @@ def test_trust_adds_lists_and_removes_project_roots(tmp_path: Path) -> None:
     removed = runner.invoke(app, ["trust", "--remove", str(first)], env=env)
     assert removed.exit_code == 0 and removed.output == f"no longer trusted: {first.resolve()}\n"
     assert runner.invoke(app, ["trust", "--list"], env=env).output.splitlines() == [str(second.resolve())]
+
+
+def test_config_prints_each_setting_with_where_it_came_from(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOUSECODER_CACHE_DIR": str(tmp_path / "store")}
+    user = tmp_path / "config" / "housecoder" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('[inference]\nurl = "http://gpu-box:8000"\n[completion]\nmax_new_tokens = 10\n')
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".housecoder.toml").write_text("[completion]\nmax_new_tokens = 20\n")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["-C", str(project), "config", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["inference.url"] == {"value": "http://gpu-box:8000", "origin": str(user)}
+    assert report["completion.max_new_tokens"] == {"value": 20, "origin": str(project / ".housecoder.toml")}
+    assert report["models.cache_dir"] == {
+        "value": str(tmp_path / "store"),
+        "origin": "flags, environment or editor",
+    }
+    assert report["completion.temperature"] == {"value": 0.0, "origin": "default"}
+    changed = runner.invoke(app, ["-C", str(project), "config", "--changed"], env=env)
+    lines = changed.output.splitlines()
+    assert "[completion]" in lines and "[inference]" in lines and "temperature" not in changed.output
+    assert any(line.startswith('url = "http://gpu-box:8000"') and line.endswith(str(user)) for line in lines)
+    user.write_text("[completion]\nmax_new_tokens = 'many'\n")
+    broken = runner.invoke(app, ["-C", str(project), "config"], env=env)
+    assert "config.toml: completion.max_new_tokens" in str(broken.exception)  # main() prints it in one line
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ from housecoder.config import (
     Settings,
     find_project_root,
     load_settings,
+    origins,
     read_trusted,
+    setting_layers,
     trust_file,
     trust_fingerprint,
+    user_config_file,
     write_trusted,
 )
 
@@ -306,3 +309,48 @@ def test_a_time_limit_is_a_bounded_integer(value: object) -> None:
     for section, key in (("server", "request_timeout_ms"), ("completion", "max_ms")):
         with pytest.raises(ConfigError, match=f"{section}.{key}"):
             load_settings(None, {section: {key: value}})
+
+
+def test_the_users_file_sits_below_the_projects_and_may_set_what_a_project_may_not(tmp_path: Path) -> None:
+    user = _write(
+        tmp_path / "config" / "housecoder" / "config.toml",
+        '[inference]\nruntime = "openai"\nurl = "http://gpu-box:8000"\napi_key_env = "TEAM_KEY"\n'
+        '[completion]\nmax_new_tokens = 10\nmax_prefix_tokens = 1024\n[models]\ncache_dir = "store"\n',
+    )
+    project = tmp_path / "project"
+    _write(project / "pyproject.toml", "[tool.housecoder.completion]\nmax_new_tokens = 20\n")
+    _write(project / ".housecoder.toml", '[inference]\nurl = "http://elsewhere:1"\n')
+    warnings: list[str] = []
+    settings = load_settings(
+        project, {"completion": {"max_prefix_tokens": 256}}, user_file=user, warn=warnings.append
+    )
+    assert settings.inference.url == "http://gpu-box:8000"  # the user's, the untrusted project's dropped
+    assert settings.inference.api_key_env == "TEAM_KEY" and settings.inference.runtime == "openai"
+    assert settings.completion.max_new_tokens == 20 and settings.completion.max_prefix_tokens == 256
+    assert settings.models.cache_dir == user.parent / "store"  # relative to the user's file
+    assert len(warnings) == 1 and "inference.url" in warnings[0]
+    layers = setting_layers(
+        project, {"completion": {"max_prefix_tokens": 256}}, user_file=user, warn=warnings.append
+    )
+    came_from = origins(layers)
+    assert came_from["inference.url"] == str(user)
+    assert came_from["completion.max_new_tokens"] == f"{project / 'pyproject.toml'} [tool.housecoder]"
+    assert came_from["completion.max_prefix_tokens"] == "flags, environment or editor"
+    assert "completion.temperature" not in came_from
+    assert load_settings(project, user_file=tmp_path / "absent.toml") == load_settings(project)
+
+
+def test_a_broken_users_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    user = _write(tmp_path / "config.toml", "[completion]\nmax_new_tokens = -1\n")
+    with pytest.raises(ConfigError, match=r"config\.toml: completion\.max_new_tokens") as caught:
+        load_settings(tmp_path, user_file=user)
+    assert "\n" not in str(caught.value)
+    folder = tmp_path / "as-folder"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="as-folder: not a file"):
+        load_settings(tmp_path, user_file=folder)
+
+
+def test_the_users_file_lives_in_the_user_config_directory(tmp_path: Path) -> None:
+    assert user_config_file({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "housecoder" / "config.toml"
+    assert user_config_file({"HOME": str(tmp_path)}) == tmp_path / ".config" / "housecoder" / "config.toml"

@@ -18,6 +18,7 @@ from housecoder import __version__
 from housecoder.cli.bench import bench_app
 from housecoder.cli.common import State, fail
 from housecoder.cli.complete import complete
+from housecoder.cli.config import config
 from housecoder.cli.index import index, search
 from housecoder.cli.models import models_app
 from housecoder.cli.serve import serve, token
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.command(name="complete")(complete)
+app.command(name="config")(config)
 app.command(name="index")(index)
 app.command(name="search")(search)
 app.command(name="serve")(serve)
@@ -74,7 +76,7 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    from housecoder.config import trust_file
+    from housecoder.config import trust_file, user_config_file
     from housecoder.server.token import token_file
 
     env_offline = os.environ.get(ENV_OFFLINE)
@@ -89,6 +91,7 @@ def _root(
         verbose=verbose,
         trust_file=trust_file(os.environ),
         token_file=token_file(os.environ),
+        user_file=user_config_file(os.environ),
     )
 
 

@@ -26,6 +26,7 @@ class State:
     models_overrides: dict[str, Any]
     trust_file: Path  # the user's trusted project roots (`housecoder trust`)
     token_file: Path  # the TCP server's token (`housecoder token`)
+    user_file: Path  # the user's own settings, below every project's
     verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
@@ -54,10 +55,22 @@ class State:
                 level=logging.DEBUG if self.verbose else logging.WARNING,
                 format="%(levelname)s %(name)s: %(message)s",
             )
-            self._settings = load_settings(
-                self.project_root(start), {"models": self.models_overrides}, trusted=self.trusted(), warn=warn
-            )
+            self._settings = load_settings(**self._sources(start), warn=warn)
         return self._settings
+
+    def layers(self, start: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """The sources the settings are made of, in order (`housecoder.config.setting_layers`)."""
+        from housecoder.config import setting_layers
+
+        return setting_layers(**self._sources(start), warn=warn)
+
+    def _sources(self, start: Path | None) -> dict[str, Any]:
+        return {
+            "project_root": self.project_root(start),
+            "overrides": {"models": self.models_overrides},
+            "trusted": self.trusted(),
+            "user_file": self.user_file,
+        }
 
 
 def store_for(settings: Settings) -> ModelStore:

@@ -36,6 +36,7 @@ def serve(
         verbose=state.verbose,
         log_file=log_file,
         token_path=state.token_file,
+        user_file=state.user_file,
     )
 
 

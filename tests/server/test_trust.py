@@ -98,3 +98,22 @@ def test_tcp_mode_binds_loopback_unless_the_repository_is_trusted(repo: Path) ->
     assert tcp_address(repo, None, None) == ("127.0.0.1", 2087)
     assert tcp_address(repo, None, None, trusted={repo.resolve()}) == ("0.0.0.0", 9000)
     assert tcp_address(repo, "::1", 0) == ("::1", 0)
+
+
+def test_the_users_own_file_reaches_every_project_below_it(repo: Path, tmp_path: Path) -> None:
+    user = tmp_path / "config.toml"
+    user.write_text(
+        '[inference]\nurl = "http://gpu-box:8000"\n[server]\nport = 4000\n[completion]\nmax_new_tokens = 5\n'
+    )
+    shown: list[types.ShowMessageParams] = []
+    server = create_server(user_file=user)
+    try:
+        settings = _initialize(server, repo, shown)
+        assert (
+            settings.inference.url == "http://gpu-box:8000"
+        )  # the user's; the untrusted repository's dropped
+        assert settings.completion.max_new_tokens == 5 and settings.server.port == 4000
+    finally:
+        assert server.session is not None
+        server.session.shutdown()
+    assert tcp_address(repo, None, None, user_file=user) == ("127.0.0.1", 4000)
