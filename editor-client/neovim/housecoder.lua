@@ -17,11 +17,15 @@
 -- text, the debounce and cancellation below). Neovim 0.7 to 0.9 (or `ghost_text = false`): the server
 -- answers textDocument/completion with one item, which <C-x><C-o> (omnifunc) or a completion plugin shows.
 -- Accepting either runs the item's command (housecoder.accepted), so the server counts accepted suggestions.
--- Commands: :HousecoderIndex, :HousecoderStatus, :HousecoderReloadAdapter [path].
+-- Commands: :HousecoderIndex, :HousecoderStatus, :HousecoderReloadAdapter [path], :HousecoderToggle [on|off].
+--
+-- Off is off: `enabled = false` (or :HousecoderToggle off) starts no server, stops the running ones and sends
+-- nothing until it is turned on again. Per language: `filetypes` lists the buffers that get completions.
 
 local M = {}
 
 M.config = {
+  enabled = true, -- false: no server and nothing sent (:HousecoderToggle turns it on)
   cmd = { "housecoder", "serve" },
   -- { host = "127.0.0.1", port = 2087 }: connect to a running `housecoder serve --tcp` instead of `cmd`
   tcp = nil,
@@ -299,7 +303,7 @@ local function watch_cursor(client, bufnr)
   local timer = uv.new_timer()
   local sent = nil
   local function send()
-    if not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr then
+    if not M.config.enabled or not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr then
       return
     end
     local cursor = vim.api.nvim_win_get_cursor(0)
@@ -443,6 +447,49 @@ function M.client(bufnr)
   end
 end
 
+--- Every running housecoder client.
+local function clients()
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ name = "housecoder" })
+  end
+  local found = {}
+  for _, client in pairs(vim.lsp.get_active_clients()) do
+    if client.name == "housecoder" then
+      table.insert(found, client)
+    end
+  end
+  return found
+end
+
+--- Completions on (true), off (false) or flipped (nil). Off stops every housecoder server this Neovim runs
+--- or reached and starts none; on starts them again for the open buffers of `filetypes`.
+function M.toggle(on)
+  if on == nil then
+    on = not M.config.enabled
+  end
+  M.config.enabled = on
+  if vim.lsp.config and vim.lsp.enable then -- Neovim 0.11+: no automatic start while off
+    vim.lsp.enable("housecoder", on)
+  end
+  if not on then
+    for _, client in ipairs(clients()) do
+      for bufnr in pairs(ghosts) do
+        ghost_clear(bufnr)
+      end
+      call(client, "stop")
+    end
+    started = {}
+  elseif not (vim.lsp.config and vim.lsp.enable) or vim.v.vim_did_enter == 1 then
+    for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
+        M.start(bufnr)
+      end
+    end
+  end
+  vim.notify("housecoder: completions " .. (on and "on" or "off"), vim.log.levels.INFO)
+  return on
+end
+
 --- Run a server command (`housecoder.index`, `housecoder.status`, ...); `callback(err, result)`.
 function M.execute(command, arguments, callback, bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
@@ -492,6 +539,23 @@ local function commands()
       report(err, "housecoder: adapter " .. tostring(result and result.adapter or "none"))
     end)
   end, { nargs = "?", complete = "dir", desc = "housecoder: switch the LoRA adapter (none: models.adapter)" })
+  vim.api.nvim_create_user_command("HousecoderToggle", function(opts)
+    if opts.args ~= "" and opts.args ~= "on" and opts.args ~= "off" then
+      vim.notify("housecoder: :HousecoderToggle takes on, off or nothing", vim.log.levels.ERROR)
+      return
+    end
+    local on = nil -- nothing: flip
+    if opts.args ~= "" then
+      on = opts.args == "on"
+    end
+    M.toggle(on)
+  end, {
+    nargs = "?",
+    complete = function()
+      return { "on", "off" }
+    end,
+    desc = "housecoder: completions on or off (off: no server, nothing sent)",
+  })
 end
 
 function M.setup(opts)
@@ -507,14 +571,16 @@ function M.setup(opts)
       capabilities = capabilities(),
       on_attach = M.on_attach,
     })
-    vim.lsp.enable("housecoder")
+    vim.lsp.enable("housecoder", M.config.enabled)
     return
   end
   vim.api.nvim_create_autocmd("FileType", {
     group = vim.api.nvim_create_augroup("housecoder", { clear = true }),
     pattern = M.config.filetypes,
     callback = function(args)
-      M.start(args.buf)
+      if M.config.enabled then
+        M.start(args.buf)
+      end
     end,
   })
 end

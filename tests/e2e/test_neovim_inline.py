@@ -122,8 +122,11 @@ def neovim(
     settings: dict[str, Any],
     ghost_text: bool,
     tcp: dict[str, Any] | None = None,
+    enabled: bool = True,
 ) -> Iterator[Editor]:
-    env = neovim_spec(workdir, repo, settings, ghost_text=ghost_text, **({"tcp": tcp} if tcp else {}))
+    env = neovim_spec(
+        workdir, repo, settings, ghost_text=ghost_text, enabled=enabled, **({"tcp": tcp} if tcp else {})
+    )
     log, home = workdir / "server.log", workdir / "nvim-home"
     socket = workdir / "nvim.sock"
     command = [str(nvim), "--headless", "--listen", str(socket), "-u", "NONE", "-i", "NONE", "-n"]
@@ -240,3 +243,31 @@ def test_neovim_completion_fallback_reports_the_accept(
     # all of the suggestion, not only its first word (what Neovim 0.11 inserts of a plain-text item)
     assert line == "    return " + item["textEdit"]["newText"].split("\n")[0], (line, item)
     assert total["accepted"] == 1 and total["accepted_chars"] == len(line) - len("    return "), (total, line)
+
+
+def test_neovim_off_is_off_and_the_toggle_turns_it_back_on(
+    nvim: Path, shop: Path, tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """`enabled = false` starts no server; :HousecoderToggle starts it, and off again stops it (no process,
+    nothing sent while typing)."""
+    log = tmp_path / "server.log"
+    with neovim(nvim, tmp_path, shop, options, ghost_text=True, enabled=False) as editor:
+        state = editor.state()
+        assert state["enabled"] is False and state["clients"] == 0 and state["client"] is None
+        assert not log.exists()  # no server was started
+        editor.keys(":HousecoderToggle<CR>")
+        state = wait_ready(editor)
+        assert state["enabled"] is True and state["clients"] == 1
+        editor.keys(":HousecoderToggle off<CR>")
+        state = editor.wait("the server stopped", lambda state: state["clients"] == 0, 30)
+        assert state["enabled"] is False
+        seen = log.read_text()
+        editor.keys(f"{LINE}GA")
+        for key in "x = 1":
+            editor.keys(key)
+            time.sleep(0.05)
+        editor.keys("<Esc>")
+        time.sleep(0.5)  # what a running client would have sent by now (the debounce is 150 ms)
+        assert log.read_text() == seen and editor.state()["clients"] == 0
+        editor.keys(":HousecoderToggle on<CR>")
+        assert wait_ready(editor)["clients"] == 1

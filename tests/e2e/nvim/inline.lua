@@ -9,7 +9,9 @@ local spec = vim.json.decode(table.concat(vim.fn.readfile(os.getenv("HOUSECODER_
 vim.lsp.set_log_level("debug") -- $XDG_CACHE_HOME/nvim/lsp.log, shown by the test when it fails
 package.path = spec.snippet_dir .. "/?.lua;" .. package.path
 local housecoder = require("housecoder")
-housecoder.setup({ cmd = spec.cmd, tcp = spec.tcp, settings = spec.settings, ghost_text = spec.ghost_text })
+housecoder.setup({
+  cmd = spec.cmd, tcp = spec.tcp, settings = spec.settings, ghost_text = spec.ghost_text, enabled = spec.enabled ~= false,
+})
 vim.cmd("filetype on")
 vim.o.completeopt = "menuone,noselect"
 vim.cmd("edit " .. vim.fn.fnameescape(spec.file))
@@ -67,5 +69,7 @@ function HousecoderTest.state()
     command = ghost and ghost.item and ghost.item.command or vim.NIL,
     ghost_ms = ghost and ghost.shown_at and last_key and (ghost.shown_at - last_key) / 1e6 or vim.NIL,
     pum_visible = vim.fn.pumvisible() == 1,
+    clients = #(vim.lsp.get_clients and vim.lsp.get_clients({ name = "housecoder" }) or {}),
+    enabled = housecoder.config.enabled,
   })
 end
