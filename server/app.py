@@ -27,6 +27,7 @@ from housecoder.config import Settings, load_settings, merge_sections
 from housecoder.errors import ConfigError, HousecoderError, first_line
 from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT
+from housecoder.server.decision import Decision, explain
 from housecoder.server.documents import Located, RecentDocuments, locate, uri_to_path
 from housecoder.server.feedback import FeedbackRecorder
 from housecoder.server.host import ModelHost
@@ -100,6 +101,7 @@ class HousecoderServer(LanguageServer):
         self.inflight: dict[str, list[Cancellation]] = {}
         self.seen: dict[str, int] = {}  # completion requests per document, to tell whether a newer one came
         self.last: dict[str, CompletionOutput] = {}
+        self.decision: Decision | None = None  # the last completion request's answer and why
         self.shown: set[str] = set()
         self.feedback: FeedbackRecorder | None = None  # set at `initialize`, with the settings
         self._tokens = itertools.count(1)
@@ -198,7 +200,14 @@ class HousecoderServer(LanguageServer):
         recorded); supersedes an older request for the same document."""
         session = self.session
         document = self.workspace.text_documents.get(uri)  # never the disk: only buffers the client sent
+
+        def decided(shown: bool, reason: str) -> None:
+            self.decision = Decision.now(uri, position.line, position.character, shown, reason)
+
         if session is None or document is None:
+            decided(
+                False, "the server has no workspace yet" if session is None else "the document is not open"
+            )
             return "", None
         cancel = Cancellation()
         loop = asyncio.get_running_loop()
@@ -222,21 +231,31 @@ class HousecoderServer(LanguageServer):
             # $/cancelRequest (clients send it on every keystroke): the model stops at its next token, unless the
             # next request, due after the client's debounce, continues what it is writing.
             loop.call_later(ABANDON_GRACE_S, self._abandon, uri, cancel, seen)
+            decided(False, "cancelled by the editor (a newer keystroke asks again)")
             raise
         except HousecoderError as err:
             self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
+            decided(False, f"error: {err}")
             return "", None
         except Exception as err:
             log.exception("completion failed for %s", uri)
             self.notify_user(
                 f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True
             )
+            decided(False, f"error: {first_line(err)}")
             return "", None
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
         output = answer.output
         if output is None or cancel.cancelled:
+            decided(
+                False,
+                "no answer within server.request_timeout_ms"
+                if cancel.expired
+                else "cancelled: a newer request for the document, or the model was reloading",
+            )
             return "", None
+        decided(*explain(output))
         self.last[uri] = output
         shown_id = self._record_shown(uri, located, request, output, (loop.time() - started) * 1000)
         server = session.settings.server
@@ -575,7 +594,8 @@ def create_server(
             await loop.run_in_executor(None, ls.feedback.status, ls.session.folders) if ls.feedback else {}
         )
         in_flight = sum(len(alive) for alive in ls.inflight.values())
-        return {**status, "requests_in_flight": in_flight, "feedback": feedback}
+        last = ls.decision.as_dict() if ls.decision else None
+        return {**status, "requests_in_flight": in_flight, "feedback": feedback, "last_decision": last}
 
     @server.command("housecoder.accepted")
     async def accepted_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
@@ -603,6 +623,6 @@ def create_server(
     @server.command("housecoder.lastCompletion")
     def last_completion_command(ls: HousecoderServer, *args: Any) -> dict[str, Any] | None:
         output = ls.last.get(str(args[0])) if args else None
-        return output.as_dict() if output else None
+        return output.as_dict() | {"why": explain(output)[1]} if output else None
 
     return server

@@ -43,6 +43,13 @@ describe('status reports', () => {
     expect(modelState(null)).toBeUndefined();
   });
 
+  it('says why the last request showed nothing', () => {
+    const last = { uri: 'file:///work/shop/shop/checkout.py', line: 0, character: 5, shown: false, reason: 'not triggered: inside a string' };
+    expect(formatStatus({ ...STATUS, last_decision: last }))
+      .toContain('adapter: none\nlast request: not triggered: inside a string (checkout.py:1)\nshop (/work/shop)');
+    expect(formatStatus({ ...STATUS, last_decision: null })).toBe(formatStatus(STATUS));
+  });
+
   it('says when the server has not initialized', () => {
     expect(formatStatus({})).toMatch(/not initialized/);
   });
@@ -82,9 +89,11 @@ describe('acceptance figures and the last completion', () => {
       completion: 'price_with_vat(order.net_cents, "de")\n', trigger: { reason: 'end of a line', multi_line: false },
       snippets: [{ path: 'shop/pricing.py', reason: 'definition of price_with_vat (function)' }],
       timings_ms: { context: 42.5, model: 23.7 }, prompt_tokens: 412, new_tokens: 9, stopped_by: 'newline', cached: '',
+      why: 'shown: 38 characters (end of a line)',
     };
     expect(formatLastCompletion(trace)).toBe([
       'completion: "price_with_vat(order.net_cents, \\"de\\")\\n"',
+      'why: shown: 38 characters (end of a line)',
       'trigger: end of a line',
       'prompt 412 tokens, 9 new, stopped by newline',
       'snippet: shop/pricing.py (definition of price_with_vat (function))',

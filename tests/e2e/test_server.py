@@ -179,8 +179,10 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(
                 await asyncio.wait_for(unknown, 30)
             assert caught.value.code == -32601  # MethodNotFound
 
-            # A document the client never opened is not read from disk: empty result.
+            # A document the client never opened is not read from disk: empty result, and status says why.
             assert (await client.inline(client.uri(shop / "shop" / "pricing.py"), 0, 0)).items in ([], ())
+            last = (await client.command("housecoder.status"))["last_decision"]
+            assert (last["shown"], last["reason"], last["line"]) == (False, "the document is not open", 0)
             # A position past the end of the buffer is clamped, not a crash.
             uri = client.open(shop / "shop" / "checkout.py")
             assert isinstance(await client.inline(uri, 500, 3), types.InlineCompletionList)
@@ -189,6 +191,11 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(
             await client.inline(uri, *CURSOR)
             notices = [m.message for m in client.messages if "housecoder index" in m.message]
             assert len(notices) == 1, client.messages
+            # Why nothing was shown in the docstring, in status and in the document's trace.
+            await client.inline(uri, 0, 5)
+            last = (await client.command("housecoder.status"))["last_decision"]
+            assert (last["shown"], last["reason"]) == (False, "not triggered: inside a string"), last  # a docstring
+            assert (await client.command("housecoder.lastCompletion", uri))["why"] == last["reason"]
 
     run(scenario())
 

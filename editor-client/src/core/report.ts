@@ -31,6 +31,8 @@ export interface ServerStatus {
   device?: string | null;
   adapter?: string | null;
   folders?: FolderStatus[];
+  /** The last completion request: shown or not, and why (server/decision.py). */
+  last_decision?: { uri?: string; line?: number; character?: number; shown?: boolean; reason?: string } | null;
 }
 
 export interface IndexResult {
@@ -129,6 +131,12 @@ export function formatStatus(status: unknown): string {
     lines.push(`today: ${today.shown} suggestions shown, ${today.accepted} accepted` +
       (today.rate === null ? '' : ` (${Math.round(today.rate * 100)}%)`));
   }
+  const last = s.last_decision;
+  if (isRecord(last) && typeof last.reason === 'string') {
+    const where = typeof last.uri === 'string' && typeof last.line === 'number'
+      ? ` (${name(last.uri)}:${last.line + 1})` : '';
+    lines.push(`last request: ${last.reason}${where}`);
+  }
   for (const folder of s.folders ?? []) {
     lines.push(...folderLines(folder));
   }
@@ -188,6 +196,9 @@ export function formatLastCompletion(trace: unknown): string {
     return 'no completion for this document yet';
   }
   const lines = [`completion: ${JSON.stringify(trace.completion)}`];
+  if (typeof trace.why === 'string') {
+    lines.push(`why: ${trace.why}`);
+  }
   const trigger = isRecord(trace.trigger) ? trace.trigger : {};
   if (typeof trigger.reason === 'string') {
     lines.push(`trigger: ${trigger.reason}${trigger.multi_line === true ? ' (multi-line)' : ''}`);
