@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from housecoder import __version__
+from housecoder.cli.adapters import adapters_app
 from housecoder.cli.bench import bench_app
 from housecoder.cli.common import State, fail
 from housecoder.cli.complete import complete
@@ -35,6 +36,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(adapters_app, name="adapters")
 app.add_typer(bench_app, name="bench")
 app.command(name="complete")(complete)
 app.command(name="config")(config)

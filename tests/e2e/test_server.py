@@ -194,7 +194,9 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(
             # Why nothing was shown in the docstring, in status and in the document's trace.
             await client.inline(uri, 0, 5)
             last = (await client.command("housecoder.status"))["last_decision"]
-            assert (last["shown"], last["reason"]) == (False, "not triggered: inside a string"), last  # a docstring
+            assert (last["shown"], last["reason"]) == (False, "not triggered: inside a string"), (
+                last
+            )  # a docstring
             assert (await client.command("housecoder.lastCompletion", uri))["why"] == last["reason"]
 
     run(scenario())
