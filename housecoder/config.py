@@ -67,7 +67,11 @@ class ModelsConfig(_Section):
     code_model: str = Field(default=DEFAULT_CODE_MODEL, min_length=1)
     embedder: str = Field(default=DEFAULT_EMBEDDER, min_length=1)
     offline: bool = Field(default=False, description="never contact a model hub")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        default="auto",
+        description="where torch runs the code model (training, the transformers runtime): auto is CUDA when torch "
+        "sees it, else the CPU; mps: Apple Silicon's GPU (float32 weights, no autocast)",
+    )
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads; None = torch default")
     adapter: str | None = Field(

@@ -24,6 +24,8 @@ def native_bf16(device: str) -> bool:
 
     if device.startswith("cuda"):
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.startswith("mps"):
+        return False  # Apple's GPU trains in float32 here: its bf16 support varies with the macOS release
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch built without oneDNN

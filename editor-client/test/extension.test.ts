@@ -62,6 +62,14 @@ describe('extension', () => {
     expect(ours.filter((id) => serverCommands.includes(id))).toEqual([]);
   });
 
+  it('binds keys only to its own commands, with the Cmd variant on macOS', () => {
+    const ours = manifest.contributes.commands.map((c) => c.command);
+    for (const binding of manifest.contributes.keybindings) {
+      expect(ours).toContain(binding.command);
+      expect(binding.mac).toBe(binding.key.replace(/^ctrl\+/, 'cmd+'));
+    }
+  });
+
   it('starts python -m housecoder serve in the workspace folder with the mapped settings', async () => {
     await start({ 'housecoder.model': 'Qwen/Qwen2.5-Coder-7B', 'housecoder.contextBudget': 768, 'housecoder.verbose': true });
     const client = lastClient();

@@ -44,6 +44,8 @@ def pick_device(requested: str) -> str:
 
     if requested == "cuda" and not torch.cuda.is_available():
         raise ModelError("models.device is 'cuda' but torch sees no CUDA device")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise ModelError("models.device is 'mps' but torch sees no Apple GPU (Metal Performance Shaders)")
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return requested

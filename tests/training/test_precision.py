@@ -65,3 +65,18 @@ def test_native_bf16_asks_torch() -> None:
     torch = pytest.importorskip("torch")
     assert precision.native_bf16("cpu") is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     assert precision.native_bf16("cuda") is bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+def test_apple_gpu_trains_float32_without_autocast_and_is_refused_where_absent() -> None:
+    import torch
+
+    from housecoder.models.errors import ModelError
+    from housecoder.models.loading import pick_device
+
+    assert precision.native_bf16("mps") is False
+    assert precision.resolve(TrainConfig(), "mps") == "no"
+    assert precision.training_models(ModelsConfig(), TrainConfig(), "mps").dtype == "float32"
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ModelError, match="'mps' but torch sees no Apple GPU"):
+            pick_device("mps")
+    assert ModelsConfig(device="mps").device == "mps"
