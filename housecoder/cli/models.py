@@ -86,7 +86,7 @@ def list_models(ctx: typer.Context) -> None:
 
 
 def _status(entry: StoredModel) -> str:
-    return "pulled" if entry.training_weights else "pulled (training weights made on first need)"
+    return "pulled" if entry.training_weights else "pulled (serving; training weights on first need)"
 
 
 @models_app.command("path")
