@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -127,6 +126,16 @@ def _start_llama_server(binary: Path, gguf: Path, threads: int, port: int) -> su
     from housecoder.errors import HousecoderError
 
     raise HousecoderError(f"{binary}: llama-server did not start (exit {server.poll()})")
+
+
+def _own_peak_rss_mb() -> float | None:
+    """This process's peak resident memory (None where the system does not say: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -365,7 +374,7 @@ def latency_worker(
     summary["lines"] = len(sessions)
     summary["idle_prefill_tokens_mean"] = sum(warmed) / len(warmed) if warmed else None
     summary["load_s"] = load_seconds
-    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary["peak_rss_mb"] = _own_peak_rss_mb()
     print(json.dumps({"summary": summary, "requests": as_rows(requests), "backend": backend.describe()}))
 
 
