@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -180,3 +181,29 @@ def test_the_readme_example_config_works_as_copied(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.models.adapter is None and settings.models.code_model == "qwen2.5-coder-1.5b-instruct"
     assert settings.index.exclude and settings.completion.max_prefix_tokens == 512
+
+
+def _layout() -> str:
+    """The source layout block of docs/guide/development.md."""
+    text = (ROOT / "docs" / "guide" / "development.md").read_text(encoding="utf-8")
+    return text.split("## Layout", 1)[1].split("```", 2)[1]
+
+
+def test_the_development_guide_names_every_package_and_part_module() -> None:
+    layout = _layout()
+    packages = sorted(path.parent.name for path in (ROOT / "housecoder").glob("*/__init__.py"))
+    missing = [name for name in packages if not re.search(rf"(^|\s){name}/", layout, re.MULTILINE)]
+    assert not missing, f"housecoder/ packages missing from the development guide's layout: {missing}"
+    for part in ("indexer", "server", "training"):
+        rest = layout.split(f"\n{part}/", 1)[1].split("\n")
+        block = [
+            rest[0],
+            *itertools.takewhile(lambda line: line.startswith(" "), rest[1:]),
+        ]  # and continuations
+        modules = sorted(
+            path.stem
+            for path in (ROOT / part).glob("*.py")
+            if path.stem not in ("__init__", "__main__", "errors")
+        )
+        unnamed = [name for name in modules if not re.search(rf"\b{name}\b", " ".join(block))]
+        assert not unnamed, f"{part}/ modules missing from the development guide's layout: {unnamed}"
