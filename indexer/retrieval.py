@@ -16,14 +16,13 @@ from typing import Any
 from housecoder.context.modules import matches, module_outline
 from housecoder.context.outline import outline
 from housecoder.context.snippets import ContextSnippet, clip_lines
-from housecoder.context.windows import WindowIndex
+from housecoder.context.windows import REPOSITORY_WINDOW_LINES, WindowIndex
 from housecoder.indexer.indexer import Embedder
 from housecoder.indexer.store import IndexStore
 
 # a name defined more often (get, run, __init__) says little about which one is meant
 MAX_DEFINITIONS_PER_NAME = 3
 OUTLINE_OVER_LINES = 12  # a longer definition is shown as its outline (signature, docstring head, members)
-WINDOW_LINES = 20  # look-alike windows: the size of the sparse baseline (RepoCoder, CrossCodeEval)
 
 
 class IndexRetriever:
@@ -133,7 +132,7 @@ class IndexRetriever:
         100,000-line repository); the server opens a new retriever after each index update."""
         with self._windows_lock:
             if self._windows is None:
-                self._windows = WindowIndex(file_texts(self.store.chunk_texts()), WINDOW_LINES)
+                self._windows = WindowIndex(file_texts(self.store.chunk_texts()), REPOSITORY_WINDOW_LINES)
             return self._windows
 
 

@@ -89,7 +89,7 @@ def test_relative_cache_dir_is_relative_to_the_project(tmp_path: Path) -> None:
             "[completion]\nmax_new_tokens = 0\n",
             "completion.max_new_tokens: Input should be greater than or equal to 1",
         ),
-        ("[models]\ndevice = 'tpu'\n", "models.device: Input should be 'auto', 'cpu' or 'cuda'"),
+        ("[models]\ndevice = 'tpu'\n", "models.device: Input should be 'auto', 'cpu', 'cuda' or 'mps'"),
         ("[models]\ncode_modle = 'x'\n", "models.code_modle: Extra inputs are not permitted"),
         ("[sever]\nport = 1\n", "sever: Extra inputs are not permitted"),
         ("[models\n", "invalid TOML"),

@@ -20,6 +20,10 @@ from collections.abc import Iterable, Sequence
 from housecoder.context.identifiers import identifier_set
 from housecoder.context.snippets import ContextSnippet, clip_lines
 
+# The repository's look-alike windows and the sparse baseline's query: 20 lines, the size RepoCoder and
+# CrossCodeEval use (the editor's buffers are matched with `context.window_lines`).
+REPOSITORY_WINDOW_LINES = 20
+
 
 def windows(text: str, size: int) -> list[tuple[int, str]]:
     """(first line, text) of windows of `size` lines every `size // 2` lines (1-based line numbers)."""

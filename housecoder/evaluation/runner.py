@@ -28,6 +28,7 @@ from housecoder.completion import CompletionEngine, CompletionInput, CompletionO
 from housecoder.completion.engine import PREFIX_STEP_LINES
 from housecoder.config import Settings, merge_sections
 from housecoder.context import Retriever
+from housecoder.context.windows import REPOSITORY_WINDOW_LINES
 from housecoder.errors import HousecoderError, first_line
 from housecoder.evaluation.metrics import score
 from housecoder.evaluation.retrievers import ProvidedRetriever, WindowRetriever
@@ -39,7 +40,6 @@ from housecoder.prompt import trim_prefix
 log = logging.getLogger(__name__)
 
 CONTEXTS = ("infile", "sparse", "housecoder", "provided", "provided-comment")
-SPARSE_WINDOW = 20
 QUALITY_BUDGET_MS = 10_000  # sources get time to answer: the benchmark measures quality, not a busy machine
 
 
@@ -128,7 +128,7 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
             "per_file": 1_000,
         }
         if context == "sparse":
-            overrides["context"]["query_lines"] = SPARSE_WINDOW
+            overrides["context"]["query_lines"] = REPOSITORY_WINDOW_LINES
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 
 
@@ -166,7 +166,7 @@ class Runner:
         if context == "sparse" and task.repo:
             if task.repo not in self._windows:
                 self._windows[task.repo] = WindowRetriever(
-                    Path(task.repo), self.settings["sparse"].index, size=SPARSE_WINDOW
+                    Path(task.repo), self.settings["sparse"].index, size=REPOSITORY_WINDOW_LINES
                 )
             return self._windows[task.repo]
         if context == "housecoder" and task.repo:

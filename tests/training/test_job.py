@@ -239,7 +239,8 @@ def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatc
         importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a)
     )
     with pytest.raises(
-        MissingDependency, match=r"peft is not installed; install it with: pip install 'housecoder\[ml\]'"
+        MissingDependency,
+        match=r"peft is not installed; in the housecoder checkout: pip install -e '\.\[ml\]'",
     ):
         require_ml()
 
