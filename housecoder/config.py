@@ -807,7 +807,13 @@ def load_settings(
     file naming them; the user's own file may set them. Raises ConfigError with a
     one-line message naming the file and the key.
     """
-    layers = setting_layers(project_root, overrides, trusted=trusted, warn=warn, user_file=user_file)
+    return settings_of(
+        setting_layers(project_root, overrides, trusted=trusted, warn=warn, user_file=user_file)
+    )
+
+
+def settings_of(layers: list[tuple[str, dict[str, Any]]]) -> Settings:
+    """The settings `setting_layers` make, laid over the defaults in order."""
     data: dict[str, Any] = {}
     for _origin, section in layers:
         data = merge_sections(data, section)

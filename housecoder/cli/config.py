@@ -24,17 +24,13 @@ def config(
     """Print the effective settings of the project (found from the current directory, or --project), each
     with the file, flag or default it came from; sources in order: defaults, the user's file, pyproject.toml,
     .housecoder.toml, then flags and the environment."""
-    from housecoder.config import Settings, origins
+    from housecoder.config import origins, settings_of
 
     state: State = ctx.obj
-    layers = state.layers()
-    settings: Settings = state.settings()
+    layers = state.layers()  # read once: the settings and each key's origin both come from them
     came_from = origins(layers)
-    rows = [
-        (key, value, _origin(key, came_from))
-        for key, value in _walk(settings)
-        if not changed or _origin(key, came_from) != DEFAULT
-    ]
+    every = [(key, value, _origin(key, came_from)) for key, value in _walk(settings_of(layers))]
+    rows = [row for row in every if not changed or row[2] != DEFAULT]
     if as_json:
         typer.echo(
             json.dumps({key: {"value": value, "origin": origin} for key, value, origin in rows}, indent=2)
