@@ -30,7 +30,7 @@ BASE = (
     "numeric",
     "machine",
 )  # settings, errors, paths, numbers, cores
-CORE = ("trigger", "prompt", "context", "postprocess", "inference", "models", "completion")
+CORE = ("prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {
     "base": {
@@ -154,5 +154,8 @@ def test_an_allowed_import_passes(module: str, source: str) -> None:
 def test_modules_map_to_their_namespace() -> None:
     assert module_name(ROOT / "training" / "spans.py") == "housecoder.training.spans"
     assert module_name(ROOT / "housecoder" / "syntax" / "__init__.py") == "housecoder.syntax"
-    assert part_of("housecoder.trigger") == "core" and part_of("housecoder.indexer.store") == "indexer"
+    assert (
+        part_of("housecoder.completion.trigger") == "core"
+        and part_of("housecoder.indexer.store") == "indexer"
+    )
     assert part_of("housecoder.config") == "base" and part_of("housecoder.__main__") is None

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from housecoder.completion.trigger import decide
 from housecoder.prompt.fim import FIM
 from housecoder.training.samples import Sample
-from housecoder.trigger import decide
 
 IGNORE = -100  # label of a position that does not count in the loss (transformers' convention)
 

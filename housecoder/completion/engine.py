@@ -12,14 +12,17 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 from housecoder.completion.cache import CompletionCache
 from housecoder.completion.inflight import Flight, Flights
-from housecoder.completion.standing import Block, StandingBlocks
-from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, ContextConfig, Settings
+from housecoder.completion.prefill import PrefillPolicy
+from housecoder.completion.standing import StandingBlocks
+from housecoder.completion.trigger import Trigger, decide, in_open_brackets
+from housecoder.config import Settings
 from housecoder.context import (
     ContextRequest,
     ContextResult,
@@ -34,12 +37,11 @@ from housecoder.context import (
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest, device_of
 from housecoder.inference.errors import CannotHeal
-from housecoder.inference.prefill_rate import fast_prefill
 from housecoder.postprocess import PostContext, finished, postprocess
-from housecoder.prompt import Snippet, build_fim_prompt, split_cursor_line, trim_prefix, trim_suffix
+from housecoder.prompt import Snippet
 from housecoder.prompt.fim import strip_controls
+from housecoder.prompt.serving import cursor_prompt, shown, typed_part
 from housecoder.secrets import is_secret
-from housecoder.trigger import Trigger, decide, in_open_brackets
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +169,13 @@ def _line_of(request: CompletionInput) -> int:
 CONTEXT_MEMO_ENTRIES = 32
 
 
-# the prefix window starts on a multiple of this many lines (`trim_prefix`'s `step_lines`): the lines below
-# reuse its keys and values (with the same snippet block in front)
-PREFIX_STEP_LINES = 16
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - started
 
 
 class CompletionEngine:
@@ -178,14 +184,12 @@ class CompletionEngine:
     Context results are remembered per context plan (`housecoder.context.plan`): keystrokes within a
     line that complete no new word get the same snippets without running the sources again, which
     also keeps the front of the prompt identical for the model's KV cache. Results with a source left
-    out (over budget or failed) are not remembered. Where a new snippet block costs seconds of prefill (a
-    local model on the CPU, `completion.cold_prefill_tokens`), a keystroke whose own prompt the model holds
-    too little of gets the file's last block it holds (`housecoder.completion.standing`) before it goes
-    without context. With `follow_prefill` (the server) and `context.max_tokens` unset, a local model on the
-    CPU gets the bigger snippet budget once its measured prefill rate says the machine is fast
-    (`housecoder.inference.prefill_rate`). Build a new engine when the index changes.
-    Without a `repo_name` the prompt is plain file-level FIM (no path, no snippets), as published
-    benchmarks such as HumanEval-FIM prompt the model.
+    out (over budget or failed) are not remembered. The prompt is `housecoder.prompt.serving`'s; where a
+    new snippet block costs seconds of prefill (a local model on the CPU), `housecoder.completion.prefill`
+    decides what a keystroke sends instead (the file's standing block, or the cold prompt), and with
+    `follow_prefill` (the server) the CPU snippet budget follows the measured prefill rate. Build a new
+    engine when the index changes. Without a `repo_name` the prompt is plain file-level FIM (no path, no
+    snippets), as published benchmarks such as HumanEval-FIM prompt the model.
     """
 
     def __init__(
@@ -200,23 +204,18 @@ class CompletionEngine:
         self.backend = backend
         self.device = device_of(backend)
         self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
-        measured = getattr(backend, "prefill_rate", None)
-        self._unset_context = (  # the context config whose budget follows the measured prefill rate
-            settings.context
-            if follow_prefill
-            and self.device == "cpu"
-            and settings.context.max_tokens is None
-            and callable(measured)
-            else None
-        )
-        self._fast_prefill = False
+        self.prefill = PrefillPolicy(backend, settings, self.device, follow_prefill=follow_prefill)
         self.repo_name = repo_name
         self.retriever = retriever
         self.cache = CompletionCache(settings.server.cache_entries)
         self.flights = Flights()
         self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
-        self.blocks = StandingBlocks(settings.context.standing_lines if self._costly_prefill() else 0)
         self._lock = threading.Lock()
+
+    @property
+    def blocks(self) -> StandingBlocks:
+        """The files' standing snippet blocks (kept only where prefill is costly)."""
+        return self.prefill.blocks
 
     def trigger(self, prefix: str, suffix: str, language: str | None) -> Trigger:
         from housecoder.syntax.parsing import parse_tree
@@ -244,102 +243,36 @@ class CompletionEngine:
         *,
         snippets: Sequence[ContextSnippet] | None = None,
     ) -> CompletionOutput:
-        """The completion at `request`'s cursor; `snippets`, when given, is the repository context to use
-        instead of gathering it (a benchmark's block chosen elsewhere); on the CPU it is still replaced by
-        the file's standing block or the cold prompt when the model holds too little of its prompt."""
+        """The completion at `request`'s cursor: trigger, remembered answers, context, prompt, model,
+        post-processing, each timed. `snippets`, when given, is the repository context to use instead of
+        gathering it (a benchmark's block prepared elsewhere); the prefill policy still applies to it."""
         started = time.perf_counter()
-        timings: dict[str, float] = {}
         prefix, suffix = self._around(request)
-        decision = self._decide(request, prefix, suffix)
-        timings["trigger"] = time.perf_counter() - started
-        output = CompletionOutput(text="", trigger=decision, timings=timings)
-        if not decision.complete:
+        output = CompletionOutput(text="", trigger=self._decide(request, prefix, suffix))
+        output.timings["trigger"] = time.perf_counter() - started
+        if not output.trigger.complete or self._remembered(output, request.path, prefix, suffix):
             return self._finish(output, started)
-
-        with self._lock:
-            remembered = self.cache.typed_through(request.path, prefix, suffix)
-        if remembered is not None:
-            output.text, output.cached = remembered, "typed-through"
-            return self._finish(output, started)
-        continued = self.flights.answer(request.path, prefix, suffix)
-        if continued is not None:
-            output.text, output.cached = continued, "in-flight"
-            return self._finish(output, started)
-
-        stage = time.perf_counter()
-        if snippets is not None:
-            output.snippets = list(snippets)
-        else:
-            found, output.context_reused = self._context(
-                self._context_request(request, prefix, suffix),
-                request.use_index,
-                multi_line=decision.multi_line,
-            )
-            output.snippets, output.context_timings, output.skipped = (
-                found.snippets,
-                found.timings,
-                found.skipped,
-            )
-        timings["context"] = time.perf_counter() - stage
-
-        stage = time.perf_counter()
-        typed = self.typed_part(prefix)
-        output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, typed=typed)
-        output.layout = "line-start" if typed else "psm"
-        single_line = not decision.multi_line
-        key = f"{int(single_line)}|{output.prompt}"
-        with self._lock:
-            cached = self.cache.get(key)
-        if cached is None and self._costly_prefill():
-            line = _line_of(request)
-            missing = self.backend.uncached_tokens(output.prompt)  # type: ignore[attr-defined]
-            cold = None
-            if missing > self.settings.completion.cold_prefill_tokens:
-                cold = self._cold_prompt(missing, request.path, prefix, suffix, typed)
-            if cold is None:  # sent whole: the model will hold this block
-                if output.snippets:
-                    self.blocks.settle(request.path, Block(tuple(output.snippets), line))
-            else:  # the file's last block the model holds, else no repository context at all
-                wants = self._wants_context(request.language, prefix, multi_line=decision.multi_line)
-                standing = self._standing_prompt(request.path, prefix, suffix, typed, line) if wants else None
-                if standing is not None:
-                    output.prompt, output.snippets, output.standing = *standing, True
-                else:
-                    output.prompt, output.cold, output.snippets = cold, True, []
-                key = f"{int(single_line)}|{output.prompt}"
-                with self._lock:
-                    cached = self.cache.get(key)
-        timings["prompt"] = time.perf_counter() - stage
+        with _timed(output.timings, "context"):
+            self._gather(output, request, prefix, suffix, snippets)
+        with _timed(output.timings, "prompt"):
+            typed = self._prompt(output, request, prefix, suffix)
+            key = f"{int(not output.trigger.multi_line)}|{output.prompt}"
+            with self._lock:
+                cached = self.cache.get(key)
         if cached is not None:
             output.text, output.cached = cached, "prompt"
             return self._finish(output, started)
         if cancel is not None and cancel.cancelled:
             output.stopped_by = "cancelled"
             return self._finish(output, started)
-
-        stage = time.perf_counter()
-        around = PostContext(prefix=prefix, suffix=suffix, single_line=single_line)
+        around = PostContext(prefix=prefix, suffix=suffix, single_line=not output.trigger.multi_line)
         flight = self.flights.start(request.path, prefix, suffix, cancel)
-        try:
-            generation = self._generate(output.prompt, typed, around, cancel, flight)
-        except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
-            log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
-            output.prompt = self.prompt(request.path, prefix, suffix, output.snippets, cold=output.cold)
-            output.layout = "psm"
-            generation = self._generate(output.prompt, "", around, cancel, flight)
-        timings["model"] = time.perf_counter() - stage
-        output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
-        output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
-        output.reused_tokens, output.first_token_seconds = (
-            generation.reused_tokens,
-            generation.first_token_seconds,
-        )
-        if generation.stopped_by == "cancelled":
+        with _timed(output.timings, "model"):
+            self._run_model(output, request, around, typed, cancel, flight)
+        if output.stopped_by == "cancelled":
             return self._finish(output, started)
-
-        stage = time.perf_counter()
-        output.text = flight.final = postprocess(generation.text, around)
-        timings["postprocess"] = time.perf_counter() - stage
+        with _timed(output.timings, "postprocess"):
+            output.text = flight.final = postprocess(output.raw, around)
         with self._lock:
             self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
         return self._finish(output, started)
@@ -349,6 +282,86 @@ class CompletionEngine:
         caller should let it run rather than cancel it, and `complete(request)` answers from it."""
         prefix, suffix = self._around(request)
         return self.settings.completion.reuse_in_flight and self.flights.follows(request.path, prefix, suffix)
+
+    def _remembered(self, output: CompletionOutput, path: str, prefix: str, suffix: str) -> bool:
+        """Answer from a completion the user is typing through, or from the generation in flight."""
+        with self._lock:
+            remembered = self.cache.typed_through(path, prefix, suffix)
+        if remembered is not None:
+            output.text, output.cached = remembered, "typed-through"
+            return True
+        continued = self.flights.answer(path, prefix, suffix)
+        if continued is not None:
+            output.text, output.cached = continued, "in-flight"
+            return True
+        return False
+
+    def _gather(
+        self,
+        output: CompletionOutput,
+        request: CompletionInput,
+        prefix: str,
+        suffix: str,
+        snippets: Sequence[ContextSnippet] | None,
+    ) -> None:
+        if snippets is not None:
+            output.snippets = list(snippets)
+            return
+        found, output.context_reused = self._context(
+            self._context_request(request, prefix, suffix),
+            request.use_index,
+            multi_line=output.trigger.multi_line,
+        )
+        output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
+
+    def _prompt(self, output: CompletionOutput, request: CompletionInput, prefix: str, suffix: str) -> str:
+        """Set the prompt to send (the prefill policy's choice where it has one) and its layout; returns the
+        typed part of the line (the line-start layout) or ""."""
+        typed = self.typed_part(prefix)
+        output.layout = "line-start" if typed else "psm"
+
+        def make(snippets: Sequence[ContextSnippet], cold: bool) -> str:
+            return self.prompt(request.path, prefix, suffix, snippets, typed=typed, cold=cold)
+
+        output.prompt = make(output.snippets, False)
+        if self.prefill.costly and not self._cached(output):
+            wants = self._wants_context(request.language, prefix, multi_line=output.trigger.multi_line)
+            choice = self.prefill.choose(
+                request.path, _line_of(request), output.prompt, output.snippets, make, wants_context=wants
+            )
+            if choice is not None:
+                output.prompt, output.snippets = choice.prompt, list(choice.snippets)
+                output.standing, output.cold = choice.standing, choice.cold
+        return typed
+
+    def _cached(self, output: CompletionOutput) -> bool:
+        with self._lock:
+            return self.cache.get(f"{int(not output.trigger.multi_line)}|{output.prompt}") is not None
+
+    def _run_model(
+        self,
+        output: CompletionOutput,
+        request: CompletionInput,
+        around: PostContext,
+        typed: str,
+        cancel: Cancellation | None,
+        flight: Flight,
+    ) -> None:
+        try:
+            generation = self._generate(output.prompt, typed, around, cancel, flight)
+        except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
+            log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
+            output.prompt = self.prompt(
+                request.path, around.prefix, around.suffix, output.snippets, cold=output.cold
+            )
+            output.layout = "psm"
+            generation = self._generate(output.prompt, "", around, cancel, flight)
+        output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
+        output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
+        output.reused_tokens, output.first_token_seconds = (
+            generation.reused_tokens,
+            generation.first_token_seconds,
+        )
 
     def _generate(
         self,
@@ -379,21 +392,15 @@ class CompletionEngine:
         )
 
     def typed_part(self, prefix: str) -> str:
-        """The part of the cursor's line before the cursor, when the prompt takes the line-start layout:
-        "" for the psm layout, a backend without token healing, or a typed part over a quarter of the prefix budget."""
-        budget = self.settings.completion
-        if budget.layout != "line-start" or not getattr(self.backend, "heals", False):
-            return ""
-        typed = split_cursor_line(prefix)[1]
-        if (
-            len(typed) > 4 * budget.max_prefix_tokens
-            or self.backend.count_tokens(typed) > budget.max_prefix_tokens // 4
-        ):
-            return ""
-        return typed
+        """The typed part of the cursor's line the line-start layout puts after `<|fim_middle|>`, or ""
+        (`housecoder.prompt.serving.typed_part`)."""
+        return typed_part(
+            prefix, self.settings.completion, self.backend.count_tokens, heals=self.backend.heals
+        )
 
     def build_prompt(self, request: CompletionInput) -> tuple[str, list[ContextSnippet]]:
-        """The prompt `complete` sends the model for `request` and the snippets in it, without generating.
+        """The prompt `complete` sends the model for `request` and the snippets in it, without generating
+        (before the prefill policy: the keystroke's own prompt).
 
         The training job builds its samples with this, so an adapter is trained on prompts made exactly
         as they are served (same buffer cap, context sources, budgets and layout).
@@ -420,8 +427,8 @@ class CompletionEngine:
         done = self._prefill(
             self.prompt(request.path, prefix, suffix, found.snippets, typed=typed), typed, cancel
         )
-        if done >= 0 and found.snippets:
-            self.blocks.settle(request.path, Block(tuple(found.snippets), _line_of(request)))
+        if done >= 0:
+            self.prefill.settle(request.path, _line_of(request), found.snippets)
         return max(done, 0)
 
     def _prefill(self, prompt: str, typed: str, cancel: Cancellation | None) -> int:
@@ -436,37 +443,6 @@ class CompletionEngine:
         if generation.stopped_by == "cancelled":
             return -1
         return generation.prompt_tokens - generation.reused_tokens
-
-    def _costly_prefill(self) -> bool:
-        """True where a prompt the model holds little of goes cold (`completion.cold_prefill_tokens`): a local
-        model on the CPU that says what it holds."""
-        return (
-            self.device == "cpu"
-            and self.settings.completion.cold_prefill_tokens > 0
-            and getattr(self.backend, "uncached_tokens", None) is not None
-        )
-
-    def _standing_prompt(
-        self, path: str, prefix: str, suffix: str, typed: str, line: int
-    ) -> tuple[str, list[ContextSnippet]] | None:
-        """The prompt with the file's standing block for a keystroke at `line`, when the model holds all but
-        `completion.cold_prefill_tokens` of it (the lines typed since and the suffix); else None."""
-        block = self.blocks.serving(path, line)
-        if block is None:
-            return None
-        prompt = self.prompt(path, prefix, suffix, block.snippets, typed=typed)
-        held = self.backend.uncached_tokens(prompt) <= self.settings.completion.cold_prefill_tokens  # type: ignore[attr-defined]
-        return (prompt, list(block.snippets)) if held else None
-
-    def _cold_prompt(self, missing: int, path: str, prefix: str, suffix: str, typed: str) -> str | None:
-        """The smaller prompt to send instead of one the model would prefill `missing` tokens of (more than
-        `completion.cold_prefill_tokens`: a file it holds nothing of), or None to send that one: no repository
-        context, prefix and suffix cut to fit, chosen only when it saves at least half that budget (a prompt
-        mostly prefilled at idle keeps its context). Within a line the same choice recurs, so its keys and
-        values are reused keystroke after keystroke."""
-        cold = self.prompt(path, prefix, suffix, (), typed=typed, cold=True)
-        saved = missing - self.backend.uncached_tokens(cold)  # type: ignore[attr-defined]
-        return cold if saved >= self.settings.completion.cold_prefill_tokens // 2 else None
 
     def _around(self, request: CompletionInput) -> tuple[str, str]:
         """The text before and after the cursor, cut around it when the buffer is oversized."""
@@ -492,10 +468,9 @@ class CompletionEngine:
         if not self.settings.context.rest_of_file:
             return ()
         budget, count = self.settings.completion, self.backend.count_tokens
-        typed = self.typed_part(prefix)
-        head = prefix[: len(prefix) - len(typed)]
-        shown = trim_prefix(head, budget.max_prefix_tokens, count, step_lines=PREFIX_STEP_LINES) + typed
-        return hidden_parts(prefix, suffix, shown, trim_suffix(suffix, budget.max_suffix_tokens, count))
+        return hidden_parts(
+            prefix, suffix, *shown(prefix, suffix, budget, count, typed=self.typed_part(prefix))
+        )
 
     def _decide(self, request: CompletionInput, prefix: str, suffix: str) -> Trigger:
         if is_secret(request.path, prefix + suffix):  # its text would be the prompt
@@ -509,25 +484,15 @@ class CompletionEngine:
         config = self.settings.context
         return config.enabled and (not multi_line or config.multi_line or in_open_brackets(prefix, language))
 
-    def _follow_prefill_rate(self) -> ContextConfig:
-        """The context config, its snippet budget set again from the backend's measured prefill rate where
-        it follows it (`follow_prefill`: the CPU budget until the machine prefills fast)."""
-        if self._unset_context is not None:
-            rate = self.backend.prefill_rate()  # type: ignore[attr-defined]
-            fast = fast_prefill(rate, FAST_CPU_PREFILL_TOKENS_PER_S, self._fast_prefill)
-            if fast != self._fast_prefill:
-                self._fast_prefill = fast
-                context = self._unset_context.for_device(self.device, fast_prefill=fast)
-                self.settings = self.settings.model_copy(update={"context": context})
-                log.info("snippet budget %d tokens: prefill at %.0f tokens/s", context.snippet_tokens, rate)
-        return self.settings.context
-
     def _context(
         self, request: ContextRequest, use_index: bool, *, multi_line: bool
     ) -> tuple[ContextResult, bool]:
         """The context for `request`, remembered per plan; True when it is an earlier keystroke's.
         A block body (a multi-line completion not inside brackets) gets none unless `context.multi_line` asks."""
-        config = self._follow_prefill_rate()
+        followed = self.prefill.context(self.device)
+        if followed is not None:
+            self.settings = self.settings.model_copy(update={"context": followed})
+        config = self.settings.context
         if not self._wants_context(request.language, request.prefix, multi_line=multi_line):
             return ContextResult(), False
         documents = tuple((doc.path, hash(doc.text)) for doc in request.documents if doc.path != request.path)
@@ -559,22 +524,18 @@ class CompletionEngine:
         typed: str = "",
         cold: bool = False,
     ) -> str:
-        """The FIM prompt; the best snippet goes last, nearest the current file. `typed` (the end of `prefix`)
-        goes after `<|fim_middle|>` (the line-start layout); the prefix budget applies to the rest. `cold`
-        scales the prefix and suffix budgets into `completion.cold_prefill_tokens` (3 : 1)."""
-        budget, count = self.settings.completion, self.backend.count_tokens
-        prefix_tokens, suffix_tokens = budget.max_prefix_tokens, budget.max_suffix_tokens
-        if cold:
-            prefix_tokens = min(prefix_tokens, budget.cold_prefill_tokens * 3 // 4)
-            suffix_tokens = min(suffix_tokens, budget.cold_prefill_tokens - prefix_tokens)
-        head = prefix[: len(prefix) - len(typed)]
-        return build_fim_prompt(
-            prefix=trim_prefix(head, prefix_tokens, count, step_lines=PREFIX_STEP_LINES),
-            suffix=trim_suffix(suffix, suffix_tokens, count),
-            path=path,
+        """The FIM prompt for this engine's model and repository (`housecoder.prompt.serving.cursor_prompt`);
+        `snippets` best first, `typed` the line-start layout's typed part, `cold` the smaller windows."""
+        return cursor_prompt(
+            path,
+            prefix,
+            suffix,
+            [Snippet(snippet.path, snippet.text) for snippet in snippets],
+            self.settings.completion,
+            self.backend.count_tokens,
             repo_name=self.repo_name,
-            snippets=[Snippet(snippet.path, snippet.text) for snippet in reversed(snippets)],
-            middle=typed,
+            typed=typed,
+            cold=cold,
         )
 
     @staticmethod

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
-from housecoder.completion.engine import PREFIX_STEP_LINES
 from housecoder.config import Settings, merge_sections
 from housecoder.context import Retriever
 from housecoder.context.windows import REPOSITORY_WINDOW_LINES
@@ -36,6 +35,7 @@ from housecoder.evaluation.tasks import Task
 from housecoder.inference.base import Backend
 from housecoder.models.progress import SILENT, Progress
 from housecoder.prompt import trim_prefix
+from housecoder.prompt.serving import PREFIX_STEP_LINES
 
 log = logging.getLogger(__name__)
 

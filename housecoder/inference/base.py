@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,25 @@ class Backend(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Runtime, model, device and adapter, for status displays."""
+        ...
+
+
+@runtime_checkable
+class HoldsPrompts(Protocol):
+    """A local runtime that keeps prompts' keys and values (a KV cache) and says how much of a prompt it would
+    prefill: llama.cpp and transformers. The engine's CPU prefill policy needs it."""
+
+    def uncached_tokens(self, prompt: str) -> int:
+        """Tokens of `prompt` a request would prefill: those after the longest prefix the runtime holds."""
+        ...
+
+
+@runtime_checkable
+class MeasuresPrefill(Protocol):
+    """A local runtime that measures its prefill speed (llama.cpp: `housecoder.inference.prefill_rate`)."""
+
+    def prefill_rate(self) -> float | None:
+        """Prompt tokens per second over the recent prefills; None before there are enough of them."""
         ...
 
 

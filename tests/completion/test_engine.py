@@ -21,6 +21,8 @@ from housecoder.inference.streaming import run_generation
 class ScriptedBackend:
     """Returns a fixed text and records prompts (the model's place in a pipeline test)."""
 
+    heals = False
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.prompts: list[GenerationRequest] = []

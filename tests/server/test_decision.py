@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from housecoder.completion import CompletionOutput
+from housecoder.completion.trigger import Trigger
 from housecoder.server.decision import Decision, explain
-from housecoder.trigger import Trigger
 
 LINE_END = Trigger(complete=True, multi_line=False, reason="end of a line")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from housecoder.completion import CompletionInput, CompletionOutput
+from housecoder.completion.trigger import Trigger
 from housecoder.config import Settings
 from housecoder.server.documents import Located
 from housecoder.server.feedback import FeedbackRecorder
-from housecoder.trigger import Trigger
 
 TEXT = "def total(items):\n    \n"
 CURSOR = len("def total(items):\n    ")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from housecoder.completion.trigger import decide, in_open_brackets
 from housecoder.syntax.parsing import parse_tree
-from housecoder.trigger import decide, in_open_brackets
 
 CASES = [
     # (language, text with cursor, complete, multi_line)
