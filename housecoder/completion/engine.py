@@ -84,6 +84,21 @@ class CompletionOutput:
     reused_tokens: int = 0  # prompt tokens served from the model's KV cache
     first_token_seconds: float | None = None
     raw: str = ""
+    # the model's log-probability of each token it chose (`Generation.logprobs`) and the first one's margin
+    logprobs: tuple[float, ...] = ()
+    first_margin: float | None = None
+
+    def confidence(self) -> dict[str, float | int] | None:
+        """How sure the model was of what it wrote: tokens scored, mean and lowest log-probability, the first
+        token's lead over the runner-up; None where nothing was generated or the runtime gave no scores."""
+        if not self.logprobs:
+            return None
+        return {
+            "tokens": len(self.logprobs),
+            "mean_logprob": round(sum(self.logprobs) / len(self.logprobs), 4),
+            "min_logprob": round(min(self.logprobs), 4),
+            "first_margin": round(self.first_margin or 0.0, 4),
+        }
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -112,6 +127,7 @@ class CompletionOutput:
             if self.first_token_seconds is None
             else round(self.first_token_seconds * 1000, 1),
             "raw": self.raw,
+            "confidence": self.confidence(),
         }
 
 
@@ -362,6 +378,7 @@ class CompletionEngine:
             generation.reused_tokens,
             generation.first_token_seconds,
         )
+        output.logprobs, output.first_margin = generation.logprobs, generation.first_margin
 
     def _generate(
         self,

@@ -63,6 +63,10 @@ class Generation:
     stopped_by: str  # "eos", "newline", "stop_string", "scope" (scope_ended), "time" (max_seconds), "length" or "cancelled"
     reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
     first_token_seconds: float | None = None  # from the call to the first generated token
+    # the model's log-probability of each token it chose after token healing (its end-of-text too), in order;
+    # empty where the runtime gives none (a remote engine without logprobs)
+    logprobs: tuple[float, ...] = ()
+    first_margin: float | None = None  # the first of them over the runner-up token, in log-probability
 
 
 @dataclass

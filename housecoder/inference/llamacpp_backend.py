@@ -43,7 +43,7 @@ from housecoder.inference.base import Cancellation, Generation, GenerationReques
 from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefill_rate import PrefillRate
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
-from housecoder.inference.streaming import chunked_prefill, run_generation
+from housecoder.inference.streaming import chunked_prefill, run_generation, token_scores
 from housecoder.machine import usable_cores
 from housecoder.models.errors import ModelError
 from housecoder.prompt.fim import FIM
@@ -379,6 +379,7 @@ class LlamaCppBackend:
                 decode=decode,
                 stop_ids=self.stop_ids,
                 healing=healing,
+                score=lambda token: token_scores(self.last_logits(), token),
             )
         except Exception:
             self._forget()  # a failed eval leaves the KV in an unknown state

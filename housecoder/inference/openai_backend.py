@@ -98,6 +98,7 @@ class OpenAIBackend:
             "temperature": request.temperature,
             "stream": True,
             "cache_prompt": True,  # llama.cpp server: reuse the KV of the previous prompt (others ignore it)
+            "logprobs": 2,  # each token's log-probability and the runner-up's, where the engine gives them
         }
         if request.stop_strings:
             body["stop"] = list(request.stop_strings)[:4]
@@ -141,6 +142,8 @@ class OpenAIBackend:
                         choices = event.get("choices") or [{}]
                         piece = choices[0].get("text") or ""
                         finish = choices[0].get("finish_reason")
+                        for logprob, margin in _scores(choices[0].get("logprobs")):
+                            decoding.scored(logprob, margin)
                         if piece:
                             pieces += 1
                             decoding.token()
@@ -156,3 +159,21 @@ class OpenAIBackend:
                     ) from err
         decoding.text = strip_controls(decoding.text)  # an engine may send control tokens as text
         return decoding.result(prompt_tokens=self.count_tokens(request.prompt), new_tokens=pieces)
+
+
+def _scores(logprobs: Any) -> list[tuple[float, float]]:
+    """(log-probability, lead over the runner-up) of each token in a streamed event's `logprobs` (the completions
+    API's `token_logprobs` and `top_logprobs`); nothing where the engine sent none or another shape."""
+    if not isinstance(logprobs, dict):
+        return []
+    chosen, tops = logprobs.get("token_logprobs") or [], logprobs.get("top_logprobs") or []
+    tokens = logprobs.get("tokens") or []
+    scores = []
+    for index, logprob in enumerate(chosen):
+        if not isinstance(logprob, (int, float)):
+            continue
+        top = tops[index] if index < len(tops) and isinstance(tops[index], dict) else {}
+        token = tokens[index] if index < len(tokens) else None
+        others = [value for key, value in top.items() if key != token and isinstance(value, (int, float))]
+        scores.append((float(logprob), float(logprob) - max(others) if others else 0.0))
+    return scores

@@ -90,6 +90,8 @@ class Decoding:
         self.stopped_by = "length"
         self.first_token_seconds: float | None = None
         self.line_started: float | None = None  # when the line being written began (elapsed seconds)
+        self.logprobs: list[float] = []
+        self.first_margin: float | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -105,6 +107,12 @@ class Decoding:
         """A token (or piece) came: the first one's time is `first_token_seconds`."""
         if self.first_token_seconds is None:
             self.first_token_seconds = self.elapsed()
+
+    def scored(self, logprob: float, margin: float) -> None:
+        """The model chose a token with this log-probability, `margin` ahead of the runner-up."""
+        if not self.logprobs:
+            self.first_margin = margin
+        self.logprobs.append(logprob)
 
     def show(self, text: str) -> str:
         """The text so far is now `text`: streams it to the request's `on_text`; returns what it added."""
@@ -148,4 +156,6 @@ class Decoding:
             stopped_by=self.stopped_by,
             reused_tokens=reused_tokens,
             first_token_seconds=self.first_token_seconds,
+            logprobs=tuple(self.logprobs),
+            first_margin=self.first_margin,
         )

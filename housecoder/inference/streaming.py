@@ -53,6 +53,20 @@ def chunked_prefill(
     return prefill
 
 
+def token_scores(logits: np.ndarray, token: int) -> tuple[float, float]:
+    """The log-probability of `token` under `logits` (one position's, over the vocabulary) and its lead over the
+    most likely other token, in log-probability (negative when another token was more likely)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    best = float(logits.max())
+    log_total = best + float(np.log(np.exp(logits - best).sum()))
+    chosen = float(logits[token])
+    if logits.size < 2:
+        return chosen - log_total, 0.0
+    second, first = np.partition(logits, -2)[-2:]
+    runner_up = float(second) if chosen >= float(first) else float(first)
+    return chosen - log_total, chosen - runner_up
+
+
 def run_generation(
     request: GenerationRequest,
     cancel: Cancellation | None,
@@ -64,8 +78,11 @@ def run_generation(
     decode: Callable[[list[int]], str],
     stop_ids: Collection[int],
     healing: Healing | None = None,
+    score: Callable[[int], tuple[float, float]] | None = None,
 ) -> Generation:
-    """Prefill, then generate until a stop; the text is cut at the stop (stop strings, end of line)."""
+    """Prefill, then generate until a stop; the text is cut at the stop (stop strings, end of line). `score`
+    gives a chosen token's log-probability and margin (`token_scores` of the position's logits); tokens that
+    rewrite the healed bytes are not scored."""
     decoding = Decoding(request, cancel)
     generated: list[int] = []
     if not prefill(cancel):
@@ -82,6 +99,8 @@ def run_generation(
                 break
             token = next_token(previous, allowed)
             decoding.token()
+            if score is not None and (healing is None or healing.done):
+                decoding.scored(*score(token))
             if token in stop_ids:
                 decoding.stopped_by = "eos"
                 break

@@ -21,7 +21,7 @@ from housecoder.config import InferenceConfig
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.healing import Vocabulary, plan_healing
 from housecoder.inference.prefix_cache import Entry, PrefixCache
-from housecoder.inference.streaming import chunked_prefill, run_generation
+from housecoder.inference.streaming import chunked_prefill, run_generation, token_scores
 from housecoder.models.loading import LoadedModel, set_adapter
 from housecoder.prompt.fim import FIM
 
@@ -165,6 +165,7 @@ class TransformersBackend:
                 decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True),
                 stop_ids=self.stop_ids,
                 healing=healing,
+                score=lambda token: token_scores(logits[0].cpu().numpy(), token),
             )
         self.kv.put(entry, owner)  # not after a failure: a half-run forward pass leaves the KV inconsistent
         return result

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from context_budgets import ROOMY
 
-from housecoder.completion import CompletionEngine, CompletionInput
+from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.completion.engine import MAX_LINE_CHARS, cap_document, cap_lines
 from housecoder.config import Settings
 from housecoder.context import ContextSnippet
@@ -32,7 +32,10 @@ class ScriptedBackend:
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         self.prompts.append(request)
-        return Generation(self.text, len(request.prompt.split()), 3, 0.01, "eos")
+        scores = (-0.1, -2.5, -0.3)  # the model's log-probabilities of the 3 tokens
+        return Generation(
+            self.text, len(request.prompt.split()), 3, 0.01, "eos", logprobs=scores, first_margin=1.2
+        )
 
 
 class OneDefinition:
@@ -756,3 +759,16 @@ def test_on_the_cpu_the_snippet_budget_follows_the_measured_prefill_rate() -> No
     backend.rate = 5000.0
     fixed.complete(request)
     assert fixed.settings.context.snippet_tokens == 700
+
+
+def test_the_models_confidence_travels_with_the_completion() -> None:
+    out = engine(ScriptedBackend("read_json(path)")).complete(
+        CompletionInput("app/main.py", TEXT, CURSOR, "python")
+    )
+    assert out.as_dict()["confidence"] == {
+        "tokens": 3,
+        "mean_logprob": pytest.approx(-0.9667, abs=1e-4),
+        "min_logprob": -2.5,
+        "first_margin": 1.2,
+    }
+    assert CompletionOutput("", out.trigger).as_dict()["confidence"] is None  # nothing generated

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class Engine:
@@ -65,7 +66,14 @@ def serve(state: Engine) -> Iterator[str]:
             sent = 0
             try:
                 for piece in pieces:
-                    event = {"choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+                    event: dict[str, Any] = {"choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+                    if body.get("logprobs"):  # the completions API's shape, as vLLM streams it
+                        logprob = -0.25 * (sent + 1)
+                        event["choices"][0]["logprobs"] = {
+                            "tokens": [piece],
+                            "token_logprobs": [logprob],
+                            "top_logprobs": [{piece: logprob, "<other>": logprob - 1.5}],
+                        }
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
                     sent += 1

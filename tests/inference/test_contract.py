@@ -270,3 +270,16 @@ def test_describe_names_the_runtime_and_healing_is_declared(backend: Any) -> Non
     assert {"runtime", "model_path", "device", "adapter"} <= set(described)
     assert described["runtime"] == backend.runtime in {"transformers", "llama.cpp", "openai"}
     assert isinstance(backend.heals, bool)
+
+
+def test_every_chosen_token_comes_with_its_log_probability_and_the_first_with_its_margin(
+    backend: Any,
+) -> None:
+    written = _written(backend, 8)
+    assert len(written.logprobs) == written.new_tokens == 8
+    assert all(logprob <= 0.0 for logprob in written.logprobs)
+    assert written.first_margin is not None
+    if backend.runtime != "openai":  # greedy: the chosen token leads (the test engine's figures are fixed)
+        assert written.first_margin >= 0.0
+        again = backend.generate(GenerationRequest(PROMPT, 8, end_of_text=False))
+        assert again.logprobs == pytest.approx(written.logprobs, abs=1e-3)

@@ -91,6 +91,7 @@ def test_the_first_tokens_write_the_dropped_text_again(
     )
     if whole is not None:
         assert generation.prompt_tokens < len(whole)  # the dropped tokens are not prefilled
+    assert len(generation.logprobs) <= generation.new_tokens - 1  # the rewriting tokens are not scored
 
 
 def test_without_typed_text_nothing_is_healed(backend: Any, healings: list[Healing]) -> None:
