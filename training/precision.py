@@ -2,7 +2,7 @@
 
 bf16 autocast is the fast choice on a GPU and on a CPU with bf16 instructions (AVX-512 BF16, AMX). On a CPU
 without them torch emulates bf16 matrix products: forward + backward of a 64-token sequence of the 1.5B default
-model with LoRA took 267 s in bf16 on 2 AVX2 cores, against 5.7 s in fp32 (bench/train_precision.py). `auto`
+model with LoRA took 267 s in bf16 on 2 AVX2 cores, against 5.7 s in fp32 (bench/train_precision.py at commit 5f3d229). `auto`
 (the default) therefore trains in bf16 where the hardware has it, and elsewhere on float32 weights: without
 autocast on a CPU, with fp16 autocast on an older GPU (the usual mixed-precision recipe over fp32 weights). An
 explicit `bf16`, `fp16` or `no` is honoured as written (fp16 autocast is a GPU feature, so a CPU runs it as bf16).

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.completion import CompletionInput
 from housecoder.errors import HousecoderError, first_line
 from housecoder.evaluation.metrics import identifiers
 from housecoder.evaluation.runner import Runner, RunSpec, applies
@@ -97,32 +96,21 @@ def measure(
     tasks: Sequence[Task],
     contexts: Sequence[str],
     progress: Progress = SILENT,
-    *,
-    at: Callable[[CompletionInput], CompletionInput] | None = None,
-    label: str | None = None,
 ) -> list[Hit]:
-    """A `Hit` per task and applicable context setting (named `label` when given). With `at`, the context is
-    gathered for the cursor `at` makes of the task's (the answer is judged against the task's own text)."""
-    if label is not None and len(contexts) != 1:
-        raise ValueError("a label names the hits of one context setting")
+    """A `Hit` per task and applicable context setting."""
     todo = [(task, context) for task in tasks for context in contexts if applies(context, task)]
     hits = []
     with progress.task(
-        f"{label or ', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts"
+        f"{', '.join(contexts)}: {len(todo)} prompts", total=len(todo), unit="prompts"
     ) as advance:
-        for task, run in todo:
-            context = label or run
+        for task, context in todo:
             try:
-                engine, request = runner.prepare(RunSpec(run), task)
+                engine, request = runner.prepare(RunSpec(context), task)
                 started = time.perf_counter()
-                prompt, snippets = engine.build_prompt(request if at is None else at(request))
+                prompt, snippets = engine.build_prompt(request)
                 seconds = time.perf_counter() - started
                 prefix, suffix = request.text[: request.offset], request.text[request.offset :]
                 in_file = engine.prompt(request.path, prefix, suffix, [])
-                if at is not None:  # the prompt scored: the task's own cursor with those snippets
-                    prompt = engine.prompt(
-                        request.path, prefix, suffix, snippets, typed=engine.typed_part(prefix)
-                    )
             except HousecoderError as err:
                 hits.append(Hit(context, task.task_id, task.kind, None, (), (), 0, 0, error=first_line(err)))
             else:

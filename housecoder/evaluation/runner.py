@@ -145,11 +145,7 @@ class Runner:
         adapter: Path | None = None,
         max_new_tokens_multi: int = 256,
         realtime: bool = False,
-        context_at: Callable[[CompletionInput], CompletionInput] | None = None,
     ) -> None:
-        """`context_at`, when given, moves each task's cursor for choosing the context (the completion is
-        still asked at the task's own cursor): a snippet block chosen some lines earlier."""
-        self.context_at = context_at
         self.backend = backend
         self.settings = {
             context: context_settings(settings, context, realtime=realtime) for context in CONTEXTS
@@ -210,8 +206,7 @@ class Runner:
 
     def run_task(self, spec: RunSpec, task: Task) -> Record:
         engine, request = self.prepare(spec, task)
-        moved = None if self.context_at is None else self.context_at(request)
-        output = engine.complete(request, snippets=None if moved is None else engine.build_prompt(moved)[1])
+        output = engine.complete(request)
         return self.record(spec, task, output)
 
     @staticmethod

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from housecoder.benchmarks.recall import Hit, compare, judge, markdown, measure, summarize
-from housecoder.completion import CompletionInput
-from housecoder.models.progress import SILENT
+from housecoder.benchmarks.recall import Hit, compare, judge, markdown, summarize
 
 
 def test_judge_by_hand() -> None:
@@ -111,32 +108,3 @@ def test_bench_context_cli_builds_prompts_without_the_model(
     )
     bad = CliRunner().invoke(app, ["bench", "context", str(tasks), "--runs", "nearby"])
     assert bad.exit_code == 1 and "unknown run 'nearby'" in str(bad.exception)
-
-
-def test_measure_can_gather_at_another_cursor_under_its_own_name(
-    geometry_repo: Path, tiny_qwen_dir: Path, model_cache: Path
-) -> None:
-    from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
-    from housecoder.cli.bench import prompt_only_runner
-    from housecoder.config import IndexConfig, Settings
-
-    tasks = make_tasks(geometry_repo, IndexConfig(), TaskOptions(kinds=("line",), count=3, seed=0))
-    settings = Settings.model_validate(
-        {"models": {"code_model": str(tiny_qwen_dir), "cache_dir": str(model_cache), "offline": True}}
-    )
-    moved: list[int] = []
-
-    def in_an_empty_file(request: CompletionInput) -> CompletionInput:
-        moved.append(request.offset)
-        return replace(request, text="\n", offset=0)
-
-    runner = prompt_only_runner(settings, SILENT)
-    hits = measure(runner, tasks, ["housecoder"], at=in_an_empty_file, label="top")
-    assert [hit.run for hit in hits] == ["top"] * len(tasks) and len(moved) == len(tasks)
-    assert all(not hit.error and hit.prompt_tokens > 0 for hit in hits)
-    # in an empty file nothing is looked up, so the prompt scored is the task's own cursor's in-file
-    # prompt; at the task's own cursor the same tasks do get snippets
-    own = measure(runner, tasks, ["housecoder"])
-    in_file = measure(runner, tasks, ["infile"])
-    assert all(hit.snippets == 0 for hit in hits) and any(hit.snippets > 0 for hit in own)
-    assert [hit.prompt_tokens for hit in hits] == [hit.prompt_tokens for hit in in_file]

@@ -383,36 +383,3 @@ def test_every_task_is_measured_with_the_whole_prompt() -> None:
     for realtime in (False, True):
         settings = context_settings(Settings(), "housecoder", realtime=realtime)
         assert settings.completion.cold_prefill_tokens == 0 and Settings().completion.cold_prefill_tokens > 0
-
-
-def test_a_context_chosen_at_another_cursor_is_used_at_the_tasks_own() -> None:
-    from dataclasses import replace
-
-    from housecoder.completion import CompletionInput
-    from housecoder.inference.base import Cancellation, Generation, GenerationRequest
-
-    class Echo:
-        def __init__(self) -> None:
-            self.prompts: list[str] = []
-
-        def count_tokens(self, text: str) -> int:
-            return len(text.split())
-
-        def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
-            self.prompts.append(request.prompt)
-            return Generation("area(2, 3)", 1, 1, 0.0, "eos")
-
-    task = PROVIDED
-    moved: list[CompletionInput] = []
-
-    def at_the_top(request: CompletionInput) -> CompletionInput:
-        moved.append(request)
-        return replace(request, text="\n" + request.text, offset=0)
-
-    spec = parse_runs("provided", adapter=False)[0]
-    backend = Echo()
-    assert Runner(backend, Settings()).run_task(spec, task).snippet_paths == ["pkg/geometry.py"]  # type: ignore[arg-type]
-    record = Runner(backend, Settings(), context_at=at_the_top).run_task(spec, task)  # type: ignore[arg-type]
-    assert [request.offset for request in moved] == [len(task.prefix)]  # moved from the task's cursor
-    assert record.snippet_paths == []  # an empty first line: nothing to look up there
-    assert backend.prompts[1].endswith("value = <|fim_suffix|>\n<|fim_middle|>")  # asked at the task's own
