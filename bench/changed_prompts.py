@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from housecoder.cli.bench import prompt_only_runner
+from housecoder.benchmarks.runners import prompt_only_runner
 from housecoder.cli.common import RichProgress, stderr_console
 from housecoder.completion.loading import prompt_token_counter
 from housecoder.config import Settings, apply_config_file, load_settings

@@ -1,8 +1,9 @@
-"""What this machine offers a process: its usable cores (Linux, macOS, Windows)."""
+"""What this machine offers a process: its usable cores (Linux, macOS, Windows) and its processor's name."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def usable_cores() -> int:
@@ -15,3 +16,16 @@ def usable_cores() -> int:
         except OSError:
             pass
     return max(1, os.cpu_count() or 1)
+
+
+def cpu_name() -> str:
+    """The processor's model name, as benchmark reports print it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"

@@ -9,143 +9,26 @@ writes the last three again from a results.jsonl (a run stopped part-way).
 `context` builds the same prompts without a model and reports how often each
 setting's snippets hold what the answer needs (`housecoder.benchmarks.recall`).
 
-`latency REPO` replays typing sessions on several runtimes side by side.
-
-Each runtime runs in its own process (so its peak memory is its own) over the
-same sessions, with the repository's index for retrieval. The reference is
-llama.cpp's own `llama-server` on the same GGUF with `cache_prompt` (and
-`--cache-reuse`, as llama.cpp's editor plugins run it), driven through the
-OpenAI-compatible backend with the same prompts.
+`latency REPO` replays typing sessions on several runtimes side by side
+(`housecoder.benchmarks.latency`, each runtime in its own process).
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from housecoder.benchmarks.latency import RUNTIMES
 from housecoder.cli.common import RichProgress, State, stderr_console
-from housecoder.machine import usable_cores
+from housecoder.machine import cpu_name, usable_cores
 
 bench_app = typer.Typer(
     help="Benchmarks: completion quality on task files, latency on replayed typing.", no_args_is_help=True
 )
-
-RUNTIMES: dict[str, dict[str, Any]] = {
-    "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
-    "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
-    "llama.cpp-wave1": {
-        "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "psm", "reuse_in_flight": False},
-    },
-    "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
-    "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
-    "llama.cpp-whole-prompt": {
-        "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "line-start", "cold_prefill_tokens": 0},
-    },
-    "llama.cpp-0.5b": {
-        "models": {"code_model": "qwen2.5-coder-0.5b-instruct"},
-        "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "line-start"},
-    },
-    "transformers": {"inference": {"runtime": "transformers"}},
-    "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
-    "llama-server": {"inference": {"runtime": "openai"}},
-}
-
-
-def _python_files(root: Path) -> list[Path]:
-    skip = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv", "node_modules"}
-    return [
-        p
-        for p in root.rglob("*.py")
-        if not skip & set(p.relative_to(root).parts[:-1]) and p.name != "setup.py"
-    ]
-
-
-def _settings(
-    state: State, root: Path, runtime: str, url: str | None, keep_cache: bool, config: Path | None = None
-) -> Any:
-    from housecoder.config import CPU_CONTEXT_TOKENS, Settings, apply_config_file, merge_sections
-
-    settings: Settings = state.settings(root)
-    if config is not None:
-        settings = apply_config_file(settings, config)
-    overrides = copy.deepcopy(RUNTIMES[runtime])
-    if url:
-        overrides["inference"]["url"] = url
-    if runtime == "llama-server":  # on this machine's CPU: the CPU's snippet budget, as llama.cpp gets
-        overrides["context"] = {"max_tokens": CPU_CONTEXT_TOKENS}
-    if not keep_cache:
-        overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
-    return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
-
-
-def _start_llama_server(binary: Path, gguf: Path, threads: int, port: int) -> subprocess.Popen[bytes]:
-    import urllib.request
-
-    command = [
-        str(binary),
-        "--model",
-        str(gguf),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--ctx-size",
-        "4096",
-        "--threads",
-        str(threads),
-        "--threads-batch",
-        str(threads),
-        "--cache-reuse",
-        "256",
-        "--parallel",
-        "1",
-        "--no-webui",
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-        if server.poll() is not None:
-            break
-    server.kill()
-    from housecoder.errors import HousecoderError
-
-    raise HousecoderError(f"{binary}: llama-server did not start (exit {server.poll()})")
-
-
-def _own_peak_rss_mb() -> float | None:
-    """This process's peak resident memory (None where the system does not say: Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 @bench_app.command("latency")
@@ -205,132 +88,61 @@ def latency(
     from rich.console import Console
     from rich.table import Table
 
+    from housecoder.benchmarks.latency import (
+        COLUMNS,
+        REFERENCE,
+        ReplayOptions,
+        against_reference,
+        measure_runtime,
+        pick_runtimes,
+        table_rows,
+    )
     from housecoder.benchmarks.replay import replay_title
+    from housecoder.cli.common import store_for
     from housecoder.errors import HousecoderError
+    from housecoder.indexer.service import index_repository
 
     state: State = ctx.obj
     root = repo.resolve()
     if not root.is_dir():
         raise HousecoderError(f"{repo}: not a directory")
-    wanted = [name.strip() for name in runtimes.split(",") if name.strip()]
-    unknown = [name for name in wanted if name not in RUNTIMES]
-    if unknown:
-        raise HousecoderError(f"unknown runtime {unknown[0]!r}: use {', '.join(RUNTIMES)}")
-    if "llama-server" in wanted and (llama_server is None or not llama_server.is_file()):
+    wanted = pick_runtimes(runtimes)
+    if REFERENCE in wanted and (llama_server is None or not llama_server.is_file()):
         raise HousecoderError(
             "llama-server needs --llama-server PATH (build it with scripts/build_llama_server.sh)"
         )
-    from housecoder.cli.common import store_for
-    from housecoder.indexer.service import index_repository
-
     settings = state.settings(root)
     if config is not None:
         from housecoder.config import apply_config_file
 
         settings = apply_config_file(settings, config)  # a bad file stops here, in one line
     index_repository(root, settings, store_for(settings), RichProgress(stderr_console()))
+    options = ReplayOptions(lines, per_file, seed, interval_ms, line_pause_ms, keep_cache)
+    worker = [
+        sys.executable,
+        "-m",
+        "housecoder",
+        *(["--project", str(state.project)] if state.project else []),
+        "bench",
+        "latency-worker",
+        *(["--config", str(config.resolve())] if config else []),
+    ]
     results: dict[str, Any] = {}
     console = stderr_console()
     for runtime in wanted:
         console.print(f"[bold]{runtime}[/]: replaying {lines} typing sessions ...")
-        server = None
-        url = None
-        try:
-            if runtime == "llama-server":
-                from housecoder.completion.loading import gguf_of
-
-                gguf = gguf_of(store_for(settings).resolve(settings.models.code_model, "code").path)
-                if gguf is None:
-                    raise HousecoderError(f"{settings.models.code_model}: no GGUF for llama-server")
-                assert llama_server is not None
-                server = _start_llama_server(llama_server, gguf, usable_cores(), 8089)
-                url = "http://127.0.0.1:8089"
-            command = [
-                sys.executable,
-                "-m",
-                "housecoder",
-                *(["--project", str(state.project)] if state.project else []),
-                "bench",
-                "latency-worker",
-                str(root),
-                runtime,
-                "--lines",
-                str(lines),
-                "--lines-per-file",
-                str(per_file),
-                "--seed",
-                str(seed),
-                "--interval-ms",
-                str(interval_ms),
-                "--line-pause-ms",
-                str(line_pause_ms),
-                *(["--url", url] if url else []),
-                *(["--with-completion-cache"] if keep_cache else []),
-                *(["--config", str(config.resolve())] if config else []),
-            ]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise HousecoderError(
-                    f"{runtime}: the replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
-                )
-            result = json.loads(done.stdout)
-            if server is not None:
-                result["summary"]["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
-                result["summary"]["peak_rss_mb"] += result["summary"]["server_peak_rss_mb"]
-            results[runtime] = result
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=30)
+        results[runtime] = measure_runtime(
+            settings, root, runtime, options, worker=worker, llama_server=llama_server
+        )
     replayed = min((result["summary"].get("lines", lines) for result in results.values()), default=lines)
     table = Table(title=replay_title(root.name, lines, replayed, per_file, interval_ms, line_pause_ms))
-    for column in (
-        "runtime",
-        "p50 s",
-        "p95 s",
-        "line start p50 s",
-        "TTFT p50 s",
-        "prompt tok",
-        "prefill tok",
-        "reused",
-        "cold",
-        "context",
-        "exact",
-        "peak RSS MB",
-        "answered",
-    ):
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column == "runtime" else "right")
-
-    def fmt(value: Any, pattern: str = "{:.2f}") -> str:
-        return "-" if value is None else pattern.format(value)
-
-    for runtime, result in results.items():
-        s = result["summary"]
-        remote = runtime == "llama-server"  # its cache hits are not reported on a stream closed at the stop
-        table.add_row(
-            runtime,
-            fmt(s["p50_s"]),
-            fmt(s["p95_s"]),
-            fmt(s.get("line_start_p50_s")),
-            fmt(s["ttft_p50_s"]),
-            fmt(s["prompt_tokens_mean"], "{:.0f}"),
-            "n/a" if remote else fmt(s["prefill_tokens_mean"], "{:.0f}"),
-            "n/a" if remote else fmt(s["reused_fraction"], "{:.0%}"),
-            "n/a" if remote else fmt(s.get("cold_fraction"), "{:.0%}"),
-            fmt(s.get("with_context_fraction"), "{:.0%}"),
-            fmt(s["exact_at_pauses"], "{:.0%}"),
-            fmt(s["peak_rss_mb"], "{:.0f}"),
-            f"{s['pauses_answered']}/{s['pauses']}",
-        )
+    for row in table_rows(results):
+        table.add_row(*row)
     Console(width=160).print(table)
-    reference = results.get("llama-server", {}).get("summary")
-    if reference and reference["p50_s"]:
-        for runtime, result in results.items():
-            if runtime != "llama-server" and result["summary"]["p50_s"]:
-                s = result["summary"]
-                print(
-                    f"{runtime} / llama-server: p50 {s['p50_s'] / reference['p50_s']:.2f}, p95 {s['p95_s'] / reference['p95_s']:.2f}"
-                )
+    for line in against_reference(results):
+        print(line)
     if out is not None:
         out.write_text(json.dumps(results, indent=1))
 
@@ -350,32 +162,17 @@ def latency_worker(
     config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """One runtime's replay, printed as JSON (run by `bench latency` in its own process)."""
-    from housecoder.benchmarks.replay import as_rows, replay, summarize
-    from housecoder.benchmarks.sessions import pick_sessions
-    from housecoder.completion import CompletionEngine
-    from housecoder.completion.loading import load_backend
-    from housecoder.indexer.service import open_retriever
+    from housecoder.benchmarks.latency import ReplayOptions, replay_runtime, runtime_settings
+    from housecoder.config import apply_config_file
 
     state: State = ctx.obj
     root = repo.resolve()
-    settings = _settings(state, root, runtime, url, keep_cache, config)
-    started = time.perf_counter()
-    backend = load_backend(settings)
-    load_seconds = time.perf_counter() - started
-    engine = CompletionEngine(
-        backend, settings, repo_name=root.name, retriever=open_retriever(root, settings)
-    )
-    sessions = pick_sessions(root, _python_files(root), lines, seed, per_file)
-    warmed: list[int] = []
-    requests = replay(
-        engine, sessions, interval_s=interval_ms / 1000, line_pause_s=line_pause_ms / 1000, warmed=warmed
-    )
-    summary = summarize(requests)
-    summary["lines"] = len(sessions)
-    summary["idle_prefill_tokens_mean"] = sum(warmed) / len(warmed) if warmed else None
-    summary["load_s"] = load_seconds
-    summary["peak_rss_mb"] = _own_peak_rss_mb()
-    print(json.dumps({"summary": summary, "requests": as_rows(requests), "backend": backend.describe()}))
+    settings = state.settings(root)
+    if config is not None:
+        settings = apply_config_file(settings, config)
+    options = ReplayOptions(lines, per_file, seed, interval_ms, line_pause_ms, keep_cache)
+    result = replay_runtime(runtime_settings(settings, runtime, url, keep_cache), root, options)
+    print(json.dumps(result))
 
 
 @bench_app.command("make-tasks")
@@ -514,6 +311,7 @@ def run_command(
     import datetime
     import platform
 
+    from housecoder.benchmarks.runners import index_opener
     from housecoder.completion.loading import load_backend
     from housecoder.config import apply_config_file
     from housecoder.errors import HousecoderError
@@ -564,7 +362,7 @@ def run_command(
     runner = Runner(
         backend,
         settings,
-        open_index=_index_opener(settings, progress),
+        open_index=index_opener(settings, progress),
         adapter=active,
         max_new_tokens_multi=max_new_tokens_multi,
         realtime=realtime,
@@ -585,7 +383,7 @@ def run_command(
         "model": settings.models.code_model,
         "backend": backend.describe(),
         "adapter": str(active) if active else None,
-        "machine": f"{platform.machine()}, {usable_cores()} cores, {_cpu_name()}",
+        "machine": f"{platform.machine()}, {usable_cores()} cores, {cpu_name()}",
         "realtime": realtime,
         "completion": settings.completion.model_dump(),
         "context": settings.context.for_device(device_of(backend)).model_dump(),
@@ -648,36 +446,6 @@ def report_command(
     )
 
 
-def _index_opener(settings: Any, progress: Any) -> Any:
-    """`open_index(root)` for the runner: each benchmark repository gets its own index in the cache (not the
-    project's `index.location`), brought up to date first."""
-    from housecoder.cli.common import store_for
-    from housecoder.config import Settings, merge_sections
-    from housecoder.indexer.service import index_repository, open_retriever
-
-    store = store_for(settings)
-    own_index = Settings.model_validate(merge_sections(settings.model_dump(), {"index": {"location": None}}))
-
-    def open_index(root: Path) -> Any:
-        index_repository(root, own_index, store, progress)
-        retriever = open_retriever(root, own_index, progress)
-        retriever.windows()  # built up front, as the server builds it when it opens an index
-        return retriever
-
-    return open_index
-
-
-def prompt_only_runner(settings: Any, progress: Any, *, count: Any = None, realtime: bool = False) -> Any:
-    """A `Runner` that builds prompts without a model (the tokenizer counts the budgets, `count` when given),
-    each repository with its own index: `bench context` and the prompt studies under bench/."""
-    from housecoder.benchmarks.recall import PromptOnlyBackend
-    from housecoder.completion.loading import prompt_token_counter
-    from housecoder.evaluation.runner import Runner
-
-    backend = PromptOnlyBackend(count or prompt_token_counter(settings, progress), settings.models.code_model)
-    return Runner(backend, settings, open_index=_index_opener(settings, progress), realtime=realtime)
-
-
 @bench_app.command("context")
 def context_command(
     ctx: typer.Context,
@@ -714,6 +482,7 @@ def context_command(
     import dataclasses
 
     from housecoder.benchmarks.recall import compare, markdown, measure, summarize
+    from housecoder.benchmarks.runners import prompt_only_runner
     from housecoder.config import apply_config_file
     from housecoder.evaluation.runner import parse_runs
     from housecoder.evaluation.tasks import limit as pick_tasks
@@ -741,15 +510,3 @@ def context_command(
     errors = [hit for hit in hits if hit.error]
     if errors:
         print(f"{len(errors)} prompts failed, first: {errors[0].task_id}: {errors[0].error}")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"

@@ -124,3 +124,46 @@ def test_the_replay_title_says_when_fewer_lines_were_typed_than_asked() -> None:
     assert replay_title("repo", 32, 20, 1, 100, 0) == (
         "typing replay: 20 lines (of 32 asked: the files have too few) of repo, 100 ms between keystrokes"
     )
+
+
+def test_each_runtime_gets_its_overrides_and_unknown_names_are_refused() -> None:
+    from housecoder.benchmarks.latency import pick_runtimes, runtime_settings
+    from housecoder.config import CPU_CONTEXT_TOKENS, Settings
+    from housecoder.errors import HousecoderError
+
+    assert pick_runtimes(" llama.cpp, llama-server ,") == ["llama.cpp", "llama-server"]
+    with pytest.raises(HousecoderError, match="unknown runtime 'vllm'"):
+        pick_runtimes("llama.cpp,vllm")
+    psm = runtime_settings(Settings(), "llama.cpp-psm", None, keep_cache=False)
+    assert psm.inference.runtime == "llama.cpp" and psm.completion.layout == "psm"
+    assert psm.server.cache_entries == 0  # the model path is measured, not the completion cache
+    remote = runtime_settings(Settings(), "llama-server", "http://127.0.0.1:8089", keep_cache=True)
+    assert remote.inference.url == "http://127.0.0.1:8089"
+    assert remote.context.max_tokens == CPU_CONTEXT_TOKENS
+    assert remote.server.cache_entries == Settings().server.cache_entries
+
+
+def test_the_table_has_a_cell_per_column_and_ratios_only_against_llama_server() -> None:
+    from housecoder.benchmarks.latency import COLUMNS, against_reference, own_peak_rss_mb, table_rows
+
+    summary = {
+        "p50_s": 0.5,
+        "p95_s": 1.0,
+        "ttft_p50_s": 0.2,
+        "prompt_tokens_mean": 900.0,
+        "prefill_tokens_mean": 12.0,
+        "reused_fraction": 0.9,
+        "exact_at_pauses": 0.25,
+        "peak_rss_mb": 1500.0,
+        "pauses_answered": 7,
+        "pauses": 8,
+    }
+    results = {"llama.cpp": {"summary": summary}}
+    (row,) = table_rows(results)
+    assert len(row) == len(COLUMNS) and row[0] == "llama.cpp" and row[-1] == "7/8" and row[3] == "-"
+    assert against_reference(results) == []
+    results["llama-server"] = {"summary": summary | {"p50_s": 0.25, "p95_s": 2.0}}
+    assert table_rows(results)[1][6:9] == ["n/a", "n/a", "n/a"]  # the server does not report its cache
+    assert against_reference(results) == ["llama.cpp / llama-server: p50 2.00, p95 0.50"]
+    peak = own_peak_rss_mb()
+    assert peak is None or peak > 1  # MB, not KiB or bytes
