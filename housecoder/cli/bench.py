@@ -1,10 +1,12 @@
-"""`housecoder bench`: completion quality (`make-tasks`, `run`) and latency (`latency`).
+"""`housecoder bench`: completion quality (`make-tasks`, `run`, `compare`) and latency (`latency`).
 
 `make-tasks` writes a task file (the design doc's JSONL format) from a repository
 (RepoEval-style), HumanEval-FIM's parquet or a CrossCodeEval inputs file; `run`
 evaluates any task file under several context settings with the real completion
 engine and writes results.jsonl, summary.json, report.md and chart.png; `report`
 writes the last three again from a results.jsonl (a run stopped part-way).
+`compare A B` sets two results folders side by side, paired
+(`housecoder.evaluation.compare`).
 
 `context` builds the same prompts without a model and reports how often each
 setting's snippets hold what the answer needs (`housecoder.benchmarks.recall`).
@@ -510,3 +512,22 @@ def context_command(
     errors = [hit for hit in hits if hit.error]
     if errors:
         print(f"{len(errors)} prompts failed, first: {errors[0].task_id}: {errors[0].error}")
+
+
+@bench_app.command("compare")
+def compare_command(
+    a: Annotated[Path, typer.Argument(help="A `bench run` results folder (holding results.jsonl).")],
+    b: Annotated[Path, typer.Argument(help="Another, over the same tasks under another configuration.")],
+    runs: Annotated[
+        str, typer.Option("--runs", help="Comma-separated runs to compare (default: every run both have).")
+    ] = "",
+) -> None:
+    """B against A on the tasks both completed, run by run: paired exact match and edit similarity (B − A,
+    bootstrap 95% intervals), by task kind and pooled, with prompt tokens and the model's median seconds."""
+    from housecoder.errors import HousecoderError
+    from housecoder.evaluation.compare import compare_folders
+
+    for folder in (a, b):
+        if not (folder / "results.jsonl").is_file():
+            raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run` writes one")
+    print("\n".join(compare_folders(a, b, [run.strip() for run in runs.split(",") if run.strip()])))
