@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from housecoder.evaluation.metrics import paired_difference
+from housecoder.evaluation.compare import gain_figures
 from housecoder.evaluation.runner import Record, read_records
 
 HOUSECODER = Path(sys.executable).parent / "housecoder"
@@ -60,25 +60,9 @@ def _records(folder: Path, run: str) -> dict[str, Record]:
     return {r.task_id: r for r in records if r.run == run and not r.error}
 
 
-def _pair(base: dict[str, Record], tuned: dict[str, Record], kind: str | None) -> dict[str, object]:
+def _paired(base: dict[str, Record], tuned: dict[str, Record], kind: str | None) -> dict[str, object]:
     ids = sorted(i for i in set(base) & set(tuned) if kind is None or base[i].kind == kind)
-    if not ids:
-        return {"tasks": 0}
-    em, em_ci = paired_difference([float(base[i].exact) for i in ids], [float(tuned[i].exact) for i in ids])
-    es, es_ci = paired_difference(
-        [base[i].edit_similarity for i in ids], [tuned[i].edit_similarity for i in ids]
-    )
-    return {
-        "tasks": len(ids),
-        "exact_base": round(100 * sum(base[i].exact for i in ids) / len(ids), 1),
-        "exact_tuned": round(100 * sum(tuned[i].exact for i in ids) / len(ids), 1),
-        "exact_diff": [round(100 * v, 1) for v in (em, *em_ci)],
-        "es_diff": [round(100 * v, 1) for v in (es, *es_ci)],
-        "won_lost": [
-            sum(tuned[i].exact and not base[i].exact for i in ids),
-            sum(base[i].exact and not tuned[i].exact for i in ids),
-        ],
-    }
+    return gain_figures([(base[i], tuned[i]) for i in ids])
 
 
 def main() -> None:
@@ -119,7 +103,11 @@ def main() -> None:
         trained = json.loads((folder / "trained.json").read_text())
         tuned = _records(out, TUNED)
         kinds = sorted({r.kind for r in base.values()})
-        row = trained | {"all": _pair(base, tuned, None)} | {kind: _pair(base, tuned, kind) for kind in kinds}
+        row = (
+            trained
+            | {"all": _paired(base, tuned, None)}
+            | {kind: _paired(base, tuned, kind) for kind in kinds}
+        )
         rows.append(row)
         pooled = row["all"]
         print(

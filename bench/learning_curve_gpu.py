@@ -291,7 +291,10 @@ def run(args: argparse.Namespace) -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    from housecoder.evaluation.metrics import paired_difference
+    from housecoder.evaluation.compare import Outcome, gain_figures
+
+    def outcome(row: dict[str, Any]) -> Outcome:
+        return Outcome(bool(row["exact"]), float(row["edit_similarity"]))
 
     rows: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     for path in sorted(args.out.glob(f"{RECORDS}-*.jsonl")):
@@ -304,19 +307,7 @@ def report(args: argparse.Namespace) -> None:
     table = []
 
     def pair(tuned: dict[tuple[str, str], dict[str, Any]], keys: list[tuple[str, str]]) -> dict[str, Any]:
-        em, em_ci = paired_difference(
-            [float(base[k]["exact"]) for k in keys], [float(tuned[k]["exact"]) for k in keys]
-        )
-        es, es_ci = paired_difference(
-            [base[k]["edit_similarity"] for k in keys], [tuned[k]["edit_similarity"] for k in keys]
-        )
-        return {
-            "tasks": len(keys),
-            "exact_base": round(100 * sum(base[k]["exact"] for k in keys) / len(keys), 1),
-            "exact_tuned": round(100 * sum(tuned[k]["exact"] for k in keys) / len(keys), 1),
-            "exact_diff": [round(100 * v, 1) for v in (em, *em_ci)],
-            "es_diff": [round(100 * v, 1) for v in (es, *es_ci)],
-        }
+        return gain_figures([(outcome(base[k]), outcome(tuned[k])) for k in keys])
 
     for label in sorted(rows, key=lambda name: int(name.split("-")[1])):
         tuned, step = rows[label], int(label.split("-")[1])
