@@ -1,4 +1,4 @@
-"""`housecoder bench`: completion quality (`make-tasks`, `run`, `compare`) and latency (`latency`).
+"""`housecoder bench`: completion quality (`make-tasks`, `run`, `compare`, `heldout`) and latency (`latency`).
 
 `make-tasks` writes a task file (the design doc's JSONL format) from a repository
 (RepoEval-style), HumanEval-FIM's parquet or a CrossCodeEval inputs file; `run`
@@ -6,7 +6,8 @@ evaluates any task file under several context settings with the real completion
 engine and writes results.jsonl, summary.json, report.md and chart.png; `report`
 writes the last three again from a results.jsonl (a run stopped part-way).
 `compare A B` sets two results folders side by side, paired
-(`housecoder.evaluation.compare`).
+(`housecoder.evaluation.compare`); `heldout RUN...` an adapter's paired gain on
+its training run's held-out middles (`housecoder.training.heldout_gain`).
 
 `context` builds the same prompts without a model and reports how often each
 setting's snippets hold what the answer needs (`housecoder.benchmarks.recall`).
@@ -531,3 +532,29 @@ def compare_command(
         if not (folder / "results.jsonl").is_file():
             raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run` writes one")
     print("\n".join(compare_folders(a, b, [run.strip() for run in runs.split(",") if run.strip()])))
+
+
+@bench_app.command("heldout")
+def heldout_command(
+    runs: Annotated[list[Path], typer.Argument(help="`housecoder train` run directories.")],
+    own: Annotated[
+        str,
+        typer.Option("--own", help="Comma-separated: how many held-out samples each run drew itself."),
+    ] = "",
+    versus: Annotated[
+        str,
+        typer.Option("--versus", help="Comma-separated: per run, the run whose adapter is 'before'."),
+    ] = "",
+) -> None:
+    """An adapter's gain on its run's held-out middles: exact match and edit similarity before and after,
+    paired (bootstrap 95% intervals), per run, the run's own middles and those drawn later, per kind and
+    pooled over the runs; with --versus, one run's adapter against another's on the same middles."""
+    from housecoder.training.errors import TrainingError
+    from housecoder.training.heldout_gain import heldout_report
+
+    try:
+        counts = [int(n) for n in own.split(",") if n.strip()]
+    except ValueError:
+        raise TrainingError(f"--own {own!r}: give whole numbers, one per run directory") from None
+    others = [Path(p.strip()).expanduser() for p in versus.split(",") if p.strip()]
+    print("\n".join(heldout_report(runs, counts, others)))

@@ -1,27 +1,23 @@
-"""bench/heldout_gain.py: an adapter's paired gain on a run's held-out middles, per run, per kind and pooled."""
+"""`housecoder bench heldout`: an adapter's paired gain on a run's held-out middles, per run, per kind and
+pooled."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
-import pytest
+from typer.testing import CliRunner
 
+from housecoder.cli import app
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.training.base_figures import GENERATIONS_FILE
 from housecoder.training.preparation import SAMPLES_FILE, write_samples
 from housecoder.training.samples import Sample
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "heldout_gain.py"
 
-
-def _script() -> object:
-    spec = importlib.util.spec_from_file_location("heldout_gain", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _heldout(*args: str) -> tuple[int, str]:
+    """Exit code, and the output (or the error's message)."""
+    ran = CliRunner().invoke(app, ["bench", "heldout", *args])
+    return ran.exit_code, ran.output if ran.exit_code == 0 else str(ran.exception)
 
 
 def _run(folder: Path, outcomes: list[tuple[str, bool, bool]]) -> Path:
@@ -58,17 +54,14 @@ def _run(folder: Path, outcomes: list[tuple[str, bool, bool]]) -> Path:
     return folder
 
 
-def test_it_prints_each_run_its_own_and_later_middles_and_the_pool(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_it_prints_each_run_its_own_and_later_middles_and_the_pool(tmp_path: Path) -> None:
     one = _run(
         tmp_path / "one",
         [("line", False, True), ("body", True, True), ("line", False, True), ("body", True, False)],
     )
     two = _run(tmp_path / "two", [("line", False, False), ("line", False, True)])
-    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(one), str(two), "--own", "2,2"])
-    _script().main()  # type: ignore[attr-defined]
-    out = capsys.readouterr().out
+    code, out = _heldout(str(one), str(two), "--own", "2,2")
+    assert code == 0, out
     assert "| all | 4 | 50.0 → 75.0 | +2 / −1 |" in out
     assert (
         "| the run's own 2 | 2 | 50.0 → 100.0 | +1 / −0 |" in out
@@ -80,28 +73,21 @@ def test_it_prints_each_run_its_own_and_later_middles_and_the_pool(
     assert "drawn later | 0" not in out  # run two drew nothing later
 
 
-def test_a_folder_that_is_no_run_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(tmp_path)])
-    with pytest.raises(SystemExit):
-        _script().main()  # type: ignore[attr-defined]
-    assert "not a finished training run" in capsys.readouterr().err
+def test_a_folder_that_is_no_run_is_one_line(tmp_path: Path) -> None:
+    code, message = _heldout(str(tmp_path))
+    assert code == 1 and "not a finished training run" in message
+    code, message = _heldout(str(tmp_path), "--own", "forty")
+    assert code == 1 and "give whole numbers" in message
 
 
-def test_versus_pairs_one_runs_adapter_against_anothers_on_the_middles_both_completed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_versus_pairs_one_runs_adapter_against_anothers_on_the_middles_both_completed(tmp_path: Path) -> None:
     one = _run(tmp_path / "one", [("line", False, True), ("body", False, False), ("line", True, True)])
     # drew only the first two middles
     two = _run(tmp_path / "two", [("line", False, False), ("body", False, True)])
-    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(two), "--versus", str(one)])
-    _script().main()  # type: ignore[attr-defined]
-    out = capsys.readouterr().out
+    code, out = _heldout(str(two), "--versus", str(one))
+    assert code == 0, out
     assert f"{two} against the adapter of {one}" in out
     assert "| all | 2 | 50.0 → 50.0 | +1 / −1 |" in out  # before = run one's adapter (line exact, body not)
     assert "| line | 1 | 100.0 → 0.0 | +0 / −1 |" in out and "| body | 1 | 0.0 → 100.0 | +1 / −0 |" in out
-    monkeypatch.setattr(sys, "argv", ["heldout_gain.py", str(two), "--versus", f"{one},{one}"])
-    with pytest.raises(SystemExit):
-        _script().main()  # type: ignore[attr-defined]
-    assert "--versus needs one run directory per run directory" in capsys.readouterr().err
+    code, message = _heldout(str(two), "--versus", f"{one},{one}")
+    assert code == 1 and "--versus needs one run directory per run directory" in message
