@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from housecoder.evaluation.compare import points
 from housecoder.evaluation.metrics import (
     Paired,
     bootstrap_interval,
@@ -139,10 +140,6 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def _points(difference: float, interval: tuple[float, float]) -> str:
-    return f"{100 * difference:+.1f} ({100 * interval[0]:+.1f} to {100 * interval[1]:+.1f})"
-
-
 def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], title: str) -> str:
     lines = [
         f"# {title}",
@@ -169,8 +166,8 @@ def markdown(summaries: Sequence[RunSummary], compared: Sequence[Comparison], ti
         for c in compared:
             lines.append(
                 f"| {c.kind} | {c.base} | {c.other} | {c.tasks} | {len(c.result.gained)} | {len(c.result.lost)} | "
-                f"{_points(c.result.difference, c.result.interval)} | "
-                f"{_points(c.similarity_difference, c.similarity_interval)} |"
+                f"{points(c.result.difference, c.result.interval)} | "
+                f"{points(c.similarity_difference, c.similarity_interval)} |"
             )
     return "\n".join(lines) + "\n"
 
