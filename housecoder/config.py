@@ -10,8 +10,8 @@ files or the environment for configuration: it receives these objects.
 
 A cloned repository is not the user: its files may not set `SENSITIVE_KEYS`
 (settings that send code elsewhere, read an environment variable or open a
-socket) unless the user trusts its root (`housecoder trust`, kept in
-`trust_file()`); such keys are dropped and reported, the rest of the file applies.
+socket) unless the user trusts its root (`housecoder trust`, kept by
+`housecoder.trust`); such keys are dropped and reported, the rest of the file applies.
 
 File layout (the same tables in both files, under `tool.housecoder.` in pyproject):
 
@@ -28,10 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shlex
-import tempfile
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -45,7 +43,6 @@ from housecoder.errors import ConfigError
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = ".housecoder.toml"
-TRUST_FILE = "trusted.toml"
 USER_FILE = "config.toml"
 DEFAULT_CODE_MODEL = "qwen2.5-coder-1.5b-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -554,7 +551,8 @@ def find_project_root(start: Path) -> Path:
     return start
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables; ConfigError in one line naming the file when it cannot be read or parsed."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -592,7 +590,9 @@ def _validate(data: Mapping[str, Any], origin: str) -> Settings:
         raise ConfigError(f"{origin}: {_one_line(err)}") from err
 
 
-def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
+def project_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The project's own config files under `root`, as (origin, tables): `[tool.housecoder]` of
+    pyproject.toml, then .housecoder.toml (each only where it exists)."""
     found: list[tuple[str, dict[str, Any]]] = []
     pyproject = root / "pyproject.toml"
     for candidate in (pyproject, root / PROJECT_FILE):
@@ -601,13 +601,13 @@ def _file_sections(root: Path) -> list[tuple[str, dict[str, Any]]]:
                 f"{candidate}: not a file (a directory or special file where the config belongs)"
             )
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("housecoder", {})
+        table = read_toml(pyproject).get("tool", {}).get("housecoder", {})
         if not isinstance(table, dict):
             raise ConfigError(f"{pyproject}: [tool.housecoder] must be a table")
         found.append((f"{pyproject} [tool.housecoder]", table))
     project_file = root / PROJECT_FILE
     if project_file.is_file():
-        found.append((str(project_file), _read_toml(project_file)))
+        found.append((str(project_file), read_toml(project_file)))
     return found
 
 
@@ -680,30 +680,6 @@ def user_config_file(environ: Mapping[str, str]) -> Path:
     return config_home(environ) / "housecoder" / USER_FILE
 
 
-def trust_file(environ: Mapping[str, str]) -> Path:
-    """Where the user's trusted project roots are kept: `<config_home>/housecoder/trusted.toml`."""
-    return config_home(environ) / "housecoder" / TRUST_FILE
-
-
-TrustedRoots = Mapping[Path, "str | None"]  # a trusted root -> the fingerprint of what it was trusted with
-
-
-def read_trusted(path: Path) -> dict[Path, str | None]:
-    """The trusted project roots in a trust file (`roots = [...]`, absolute paths) with the fingerprint of the
-    sensitive values each was trusted with (`[fingerprints]`; None for a root trusted before fingerprints);
-    none if the file does not exist."""
-    if not path.is_file():
-        return {}
-    data = _read_toml(path)
-    roots, fingerprints = data.get("roots", []), data.get("fingerprints", {})
-    if not isinstance(roots, list) or not all(isinstance(root, str) for root in roots):
-        raise ConfigError(f"{path}: roots must be a list of paths")
-    if not isinstance(fingerprints, dict):
-        raise ConfigError(f"{path}: [fingerprints] must be a table")
-    found = {root: fingerprints.get(root) for root in roots}
-    return {Path(root): value if isinstance(value, str) else None for root, value in found.items()}
-
-
 def _sensitive_in(section: Mapping[str, Any]) -> dict[str, Any]:
     """The sensitive keys one config file's sections set, dotted, with their values."""
     return {
@@ -715,61 +691,20 @@ def _sensitive_in(section: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def sensitive_values(project_root: Path) -> dict[str, Any]:
-    """The sensitive keys the project's own config files set, dotted, with their values (the last file wins)."""
-    return _sensitive_values(_file_sections(project_root))
-
-
-def _sensitive_values(sections: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def sensitive_values_of(sections: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The sensitive keys config files' sections (`project_sections`) set, dotted, with their values (the last
+    file wins)."""
     values: dict[str, Any] = {}
     for _origin, section in sections:
         values |= _sensitive_in(section)
     return values
 
 
-def trust_fingerprint(project_root: Path) -> str:
-    """What trusting a project means: the sha256 of the sensitive values its config sets now. Trust ends when
-    they change (a `git pull` that points `inference.url` elsewhere asks again)."""
-    return _fingerprint(_file_sections(project_root))
-
-
-def _fingerprint(sections: list[tuple[str, dict[str, Any]]]) -> str:
-    canonical = json.dumps(_sensitive_values(sections), sort_keys=True, default=str)
+def sections_fingerprint(sections: list[tuple[str, dict[str, Any]]]) -> str:
+    """The sha256 of the sensitive values config files' sections set: what a trusted root is trusted with
+    (`housecoder.trust.trust_fingerprint`)."""
+    canonical = json.dumps(sensitive_values_of(sections), sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _toml_string(text: str) -> str:
-    """`text` as a TOML basic string: JSON's escapes are TOML's, and TOML wants DEL escaped too."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def write_trusted(path: Path, roots: TrustedRoots) -> None:
-    """Replace the trust file's roots and their fingerprints (written sorted, atomically; the directory is
-    created)."""
-    entries = "".join(f"    {_toml_string(str(root))},\n" for root in sorted(roots))
-    prints = "".join(
-        f"{_toml_string(str(root))} = {_toml_string(value)}\n"
-        for root, value in sorted(roots.items())
-        if value is not None
-    )
-    text = (
-        f"# Project roots whose own config may set {', '.join(SENSITIVE_KEYS)} (housecoder trust),\n"
-        f"# each as long as those values are what they were when it was trusted (their sha256 below).\n"
-        f"roots = [\n{entries}]\n\n[fingerprints]\n{prints}"
-    )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-        ) as handle:
-            handle.write(text)
-        try:
-            os.replace(handle.name, path)
-        except OSError:
-            os.unlink(handle.name)
-            raise
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot write: {err.strerror or err}") from err
 
 
 def _without_sensitive(section: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -801,7 +736,7 @@ def load_settings(
     `overrides` maps section name to keys, e.g. `{"models": {"cache_dir": "/x"}}`;
     keys whose value is None are ignored so unset CLI flags do not clobber files.
     Unless `project_root` is among the `trusted` roots (resolved paths, see
-    `read_trusted`; where `trusted` maps roots to fingerprints, only while the project's
+    `housecoder.trust.read_trusted`; where `trusted` maps roots to fingerprints, only while the project's
     sensitive values still have the fingerprint it was trusted with), its files'
     `SENSITIVE_KEYS` are dropped and `warn` (default: a log warning) gets one line per
     file naming them; the user's own file may set them. Raises ConfigError with a
@@ -836,13 +771,13 @@ def setting_layers(
             raise ConfigError(
                 f"{user_file}: not a file (a directory or special file where the config belongs)"
             )
-        section = _resolve_paths(_read_toml(user_file), user_file.parent)
+        section = _resolve_paths(read_toml(user_file), user_file.parent)
         _validate(section, str(user_file))
         layers.append((str(user_file), section))
     if project_root is not None:
-        root, sections = project_root.resolve(), _file_sections(project_root)
+        root, sections = project_root.resolve(), project_sections(project_root)
         trusted_root, changed = root in trusted, False
-        if trusted_root and isinstance(trusted, Mapping) and trusted[root] != _fingerprint(sections):
+        if trusted_root and isinstance(trusted, Mapping) and trusted[root] != sections_fingerprint(sections):
             trusted_root, changed = False, True  # what it sets is not what the user trusted
         for origin, section in sections:
             if not trusted_root:
@@ -890,6 +825,6 @@ def apply_config_file(settings: Settings, path: Path) -> Settings:
     relative to the file. One-line ConfigError for a missing or invalid file."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    section = _resolve_paths(_read_toml(path), path.parent.resolve())
+    section = _resolve_paths(read_toml(path), path.parent.resolve())
     _validate(section, str(path))
     return _validate(merge_sections(settings.model_dump(), section), str(path))

@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> None:
         "cache_dir": args.cache_dir or os.environ.get("HOUSECODER_CACHE_DIR") or None,
         "offline": True if args.offline or env_offline else None,
     }
-    from housecoder.config import read_trusted, trust_file, user_config_file
+    from housecoder.config import user_config_file
     from housecoder.errors import HousecoderError
     from housecoder.server.token import token_file
+    from housecoder.trust import read_trusted, trust_file
 
     try:
         trusted = read_trusted(trust_file(os.environ))

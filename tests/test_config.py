@@ -13,13 +13,10 @@ from housecoder.config import (
     find_project_root,
     load_settings,
     origins,
-    read_trusted,
     setting_layers,
-    trust_file,
-    trust_fingerprint,
     user_config_file,
-    write_trusted,
 )
+from housecoder.trust import read_trusted, trust_fingerprint, write_trusted
 
 
 def _write(path: Path, text: str) -> Path:
@@ -230,32 +227,6 @@ def test_untrusted_sensitive_values_are_dropped_before_validation(tmp_path: Path
     assert load_settings(tmp_path, warn=lambda _: None).server.port == 2087
 
 
-@pytest.mark.parametrize(
-    ("environ", "expected"),
-    [
-        ({"XDG_CONFIG_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/housecoder/trusted.toml"),
-        ({"XDG_CONFIG_HOME": "relative", "HOME": "/home/u"}, "/home/u/.config/housecoder/trusted.toml"),
-        ({"HOME": "/home/u"}, "/home/u/.config/housecoder/trusted.toml"),
-    ],
-)
-def test_the_trust_file_lives_in_the_user_config_directory(environ: dict[str, str], expected: str) -> None:
-    assert trust_file(environ) == Path(expected)
-
-
-def test_trust_file_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "config" / "housecoder" / "trusted.toml"
-    assert read_trusted(path) == {}
-    roots: dict[Path, str | None] = {
-        Path("/a b/c"): "1" * 64,
-        Path('/quote"back\\slash'): "2" * 64,
-        Path("/caf\u00e9\x7f\tend"): None,  # trusted before fingerprints
-    }
-    write_trusted(path, roots)
-    assert read_trusted(path) == roots
-    write_trusted(path, {})
-    assert read_trusted(path) == {}
-
-
 def test_trust_ends_when_what_the_project_sets_changes(tmp_path: Path) -> None:
     """`housecoder trust`, then a `git pull` points the URL elsewhere: the new value is refused until the user
     trusts the project again. A root trusted before fingerprints asks again too."""
@@ -296,12 +267,6 @@ def test_a_model_a_cloned_repository_would_download_needs_trust(
     assert bool(warnings) == sensitive
     if sensitive:
         assert settings.models.code_model != model and "models.code_model" in warnings[0]
-
-
-def test_a_malformed_trust_file_is_one_line(tmp_path: Path) -> None:
-    path = _write(tmp_path / "trusted.toml", "roots = '/a'\n")
-    with pytest.raises(ConfigError, match=r"trusted\.toml: roots must be a list of paths$"):
-        read_trusted(path)
 
 
 @pytest.mark.parametrize("value", [True, 10**400, -1, "1000"])

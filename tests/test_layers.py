@@ -29,7 +29,8 @@ BASE = (
     "secrets",
     "numeric",
     "machine",
-)  # settings, errors, paths, numbers, cores
+    "trust",
+)  # settings, errors, paths, numbers, cores, trusted roots
 CORE = ("prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {

@@ -78,8 +78,9 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    from housecoder.config import trust_file, user_config_file
+    from housecoder.config import user_config_file
     from housecoder.server.token import token_file
+    from housecoder.trust import trust_file
 
     env_offline = os.environ.get(ENV_OFFLINE)
     ctx.obj = State(

@@ -43,7 +43,7 @@ class State:
 
     def trusted(self) -> dict[Path, str | None]:
         """The project roots the user trusts with sensitive settings (`housecoder trust`)."""
-        from housecoder.config import read_trusted
+        from housecoder.trust import read_trusted
 
         return read_trusted(self.trust_file)
 

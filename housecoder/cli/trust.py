@@ -19,8 +19,9 @@ def trust(
     list_roots: Annotated[bool, typer.Option("--list", help="Print the trusted project roots.")] = False,
 ) -> None:
     """Let a project's .housecoder.toml / [tool.housecoder] set the runtime, URL, API key variable, index URI, listen address and hub models, as they are now."""
-    from housecoder.config import SENSITIVE_KEYS, sensitive_values, trust_fingerprint, write_trusted
+    from housecoder.config import SENSITIVE_KEYS
     from housecoder.errors import ConfigError
+    from housecoder.trust import sensitive_values, trust_fingerprint, write_trusted
 
     state: State = ctx.obj
     roots = state.trusted()
