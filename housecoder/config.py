@@ -70,7 +70,11 @@ class ModelsConfig(_Section):
         "sees it, else the CPU; mps: Apple Silicon's GPU (float32 weights, no autocast)",
     )
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads; None = torch default")
+    torch_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads of torch (training, the transformers runtime); None = torch's default",
+    )
     adapter: str | None = Field(
         default=None,
         description="LoRA adapter directory (peft) applied to the code model; None: the newest adapter "
@@ -193,14 +197,21 @@ class IndexConfig(_Section):
     max_line_chars: int = Field(default=1000, ge=80, description="longer lines mark a file as minified")
     target_lines: int = Field(default=30, ge=1, description="small neighbours merge up to this many lines")
     max_lines: int = Field(default=80, ge=1, description="a definition up to this long stays one chunk")
-    window_lines: int = Field(default=40, ge=2)
-    window_overlap: int = Field(default=10, ge=0)
+    split_lines: int = Field(
+        default=40,
+        ge=2,
+        description="what the chunker cannot cut at definitions (a long definition that has no members, code "
+        "tree-sitter cannot parse, other text files) is split into overlapping chunks of this many lines",
+    )
+    split_overlap: int = Field(default=10, ge=0, description="lines two of those chunks share")
     embed_max_tokens: int = Field(
         default=128, ge=8, description="chunks are truncated to this many embedder tokens"
     )
     embed_batch: int = Field(default=32, ge=1)
     quantized: bool = Field(default=True, description="int8 dynamic quantization of the embedder")
-    threads: int | None = Field(default=None, ge=1)
+    embed_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads of the embedder (onnxruntime); None = its default"
+    )
 
 
 # the snippet budget left to follow the hardware (docs/experiments/0018, 0019 and 0021): where each new
@@ -500,7 +511,7 @@ class TrainConfig(_Section):
         return mix
 
 
-class TelemetryConfig(_Section):
+class FeedbackConfig(_Section):
     """The local feedback loop: what happened to each suggestion shown, kept in one SQLite file per workspace
     under the user cache. Nothing is ever sent anywhere."""
 
@@ -537,7 +548,7 @@ class Settings(_Section):
     index: IndexConfig = IndexConfig()
     server: ServerConfig = ServerConfig()
     train: TrainConfig = TrainConfig()
-    telemetry: TelemetryConfig = TelemetryConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
 
 
 def find_project_root(start: Path) -> Path:
@@ -583,7 +594,37 @@ def _one_line(err: ValidationError) -> str:
     return f"{where}: {first['msg']}{tail}"
 
 
+# Keys an older config file may still set, refused in one line that says what became of each (before the
+# model's "Extra inputs are not permitted"): sections and dotted keys renamed, and keys whose feature was
+# removed, with the experiment note that measured it.
+RENAMED: Mapping[str, str] = {
+    "telemetry": "feedback",  # the whole section: nothing is ever sent
+    "models.threads": "models.torch_threads",
+    "index.threads": "index.embed_threads",
+    "index.window_lines": "index.split_lines",  # not context.window_lines, the look-alike windows' size
+    "index.window_overlap": "index.split_overlap",
+}
+REMOVED: Mapping[str, str] = {}
+
+
+def retired(data: Mapping[str, Any]) -> str | None:
+    """What became of the first renamed or removed key that config tables `data` set, in one line; None
+    when they set none."""
+    for name, table in data.items():
+        if name in RENAMED:
+            return f"[{name}] is now [{RENAMED[name]}]"
+        for key in table if isinstance(table, Mapping) else ():
+            dotted = f"{name}.{key}"
+            if dotted in RENAMED:
+                return f"{dotted} is now {RENAMED[dotted]}"
+            if dotted in REMOVED:
+                return f"{dotted} was removed (off by default, no gain measured: {REMOVED[dotted]})"
+    return None
+
+
 def _validate(data: Mapping[str, Any], origin: str) -> Settings:
+    if (message := retired(data)) is not None:
+        raise ConfigError(f"{origin}: {message}")
     try:
         return Settings.model_validate(data)
     except ValidationError as err:

@@ -29,8 +29,8 @@ class ChunkLimits:
 
     target_lines: int = 30  # merge small neighbours up to this size
     max_lines: int = 80  # a definition this long or shorter stays one chunk
-    window_lines: int = 40  # line windows for oversized nodes and unparsed files
-    window_overlap: int = 10
+    split_lines: int = 40  # line windows for oversized nodes and unparsed files
+    split_overlap: int = 10
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,17 @@ def line_windows(
     kind: str = "window",
     lines: _Lines | None = None,
 ) -> list[Chunk]:
-    """Overlapping windows of `window_lines` lines over lines first..last (0-based, inclusive).
+    """Overlapping windows of `split_lines` lines over lines first..last (0-based, inclusive).
 
     `lines` is the line table of `source` when the caller already has it.
     """
     lines = lines or _Lines(source)
     last = lines.count - 1 if last is None else last
-    step = max(1, limits.window_lines - limits.window_overlap)
+    step = max(1, limits.split_lines - limits.split_overlap)
     chunks: list[Chunk] = []
     start = first
     while start <= last:
-        end = min(last, start + limits.window_lines - 1)
+        end = min(last, start + limits.split_lines - 1)
         begin, stop = lines.span(start, end)
         text = decode(source[begin:stop])
         if text.strip():

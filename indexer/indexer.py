@@ -105,7 +105,7 @@ class Indexer:
         self.store = store
         self.embedder = embedder
         self.limits = ChunkLimits(
-            config.target_lines, config.max_lines, config.window_lines, config.window_overlap
+            config.target_lines, config.max_lines, config.split_lines, config.split_overlap
         )
 
     # -- one file ----------------------------------------------------------------------

@@ -36,7 +36,7 @@ def embedder_id(settings: Settings) -> str:
     """Identifies how an index was made (embedder and chunking); a different id means rebuilding it."""
     config = settings.index
     precision = "int8" if config.quantized else "fp32"
-    chunking = f"{config.target_lines},{config.max_lines},{config.window_lines},{config.window_overlap},{config.max_line_chars}"
+    chunking = f"{config.target_lines},{config.max_lines},{config.split_lines},{config.split_overlap},{config.max_line_chars}"
     return f"{settings.models.embedder}|{precision}|{config.embed_max_tokens}|{chunking}"
 
 
@@ -45,7 +45,7 @@ def load_embedder(settings: Settings, models: ModelStore, progress: Progress = S
     models.verify_served(resolved)  # a damaged embedder is one line, not an index of garbage vectors
     return OnnxEmbedder(
         resolved.path,
-        threads=settings.index.threads,
+        threads=settings.index.embed_threads,
         batch_size=settings.index.embed_batch,
         max_length=settings.index.embed_max_tokens,
         quantized=settings.index.quantized,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,60 @@ def test_a_broken_users_file_is_one_line_naming_it(tmp_path: Path) -> None:
 def test_the_users_file_lives_in_the_user_config_directory(tmp_path: Path) -> None:
     assert user_config_file({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "housecoder" / "config.toml"
     assert user_config_file({"HOME": str(tmp_path)}) == tmp_path / ".config" / "housecoder" / "config.toml"
+
+
+RETIRED = [
+    ("[telemetry]\nenabled = false\n", "[telemetry] is now [feedback]"),
+    ("[models]\nthreads = 2\n", "models.threads is now models.torch_threads"),
+    ("[index]\nthreads = 2\n", "index.threads is now index.embed_threads"),
+    ("[index]\nwindow_lines = 30\n", "index.window_lines is now index.split_lines"),
+    ("[index]\nwindow_overlap = 5\n", "index.window_overlap is now index.split_overlap"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), RETIRED)
+def test_a_renamed_key_is_refused_in_one_line_naming_the_new_one_from_every_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    import tomllib
+
+    from housecoder.config import apply_config_file
+
+    project, user = tmp_path / "project", tmp_path / "config" / "housecoder" / "config.toml"
+    pyproject_text = "".join(
+        f"[tool.housecoder.{line[1:]}\n" if line.startswith("[") else f"{line}\n"
+        for line in text.splitlines()
+    )
+    for path, body in (
+        (project / ".housecoder.toml", text),
+        (project / "pyproject.toml", pyproject_text),
+        (user, text),
+    ):
+        _write(path, body)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(project, user_file=user)
+        assert (
+            str(caught.value)
+            == f"{path}{' [tool.housecoder]' if path.name == 'pyproject.toml' else ''}: {message}"
+        )
+        path.unlink()
+    with pytest.raises(ConfigError, match=rf"^settings: {re.escape(message)}$"):
+        load_settings(project, tomllib.loads(text))  # flags, environment or editor settings
+    config = _write(tmp_path / "bench.toml", text)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(config))}: {re.escape(message)}$"):
+        apply_config_file(Settings(), config)  # `bench run --config`, `train --config`
+
+
+def test_the_renamed_keys_work_under_their_new_names(tmp_path: Path) -> None:
+    _write(
+        tmp_path / ".housecoder.toml",
+        "[feedback]\nenabled = false\n[models]\ntorch_threads = 2\n"
+        "[index]\nembed_threads = 3\nsplit_lines = 30\nsplit_overlap = 5\n",
+    )
+    settings = load_settings(tmp_path)
+    assert settings.feedback.enabled is False and settings.models.torch_threads == 2
+    assert (settings.index.embed_threads, settings.index.split_lines, settings.index.split_overlap) == (
+        3,
+        30,
+        5,
+    )

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from housecoder.config import Settings
+from housecoder.config import REMOVED, RENAMED, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "guide" / "configuration.md"
@@ -108,14 +108,38 @@ def _prose(path: Path) -> str:
     return "\n".join(kept)
 
 
+RETIRED_LIST = "## Renamed and removed keys"  # the reference's list of the keys a config may no longer set
+NOTES = ROOT / "docs" / "experiments"  # a note keeps the keys of its time
+
+
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_keys_named_in_the_documents_exist(path: Path) -> None:
-    sections = "|".join(SECTIONS)
+    sections = "|".join({*SECTIONS, *(key.split(".")[0] for key in (*RENAMED, *REMOVED))})
     # `section.key`, `section.key = value`; not `models.py` or `server.host.ModelHost` (modules)
     pattern = re.compile(rf"`(?P<key>(?:{sections})\.[a-z_]+)(?![\w./])(?:\s*=[^`]*)?`")
-    named = {match["key"] for match in pattern.finditer(_prose(path))}
+    prose, retired = _prose(path), ""
+    if path == REFERENCE:
+        prose, retired = prose.split(RETIRED_LIST)
+    elif path.is_relative_to(NOTES):
+        prose, retired = "", prose
+    named = {match["key"] for match in pattern.finditer(prose)}
     unknown = sorted(key for key in named if key not in SETTINGS and not key.endswith((".py", ".md")))
+    old = {match["key"] for match in pattern.finditer(retired)}
+    unknown += sorted(
+        key for key in old - set(SETTINGS) if not _retired(key) and not key.endswith((".py", ".md"))
+    )
     assert not unknown, f"{path.relative_to(ROOT)} names configuration keys that do not exist: {unknown}"
+
+
+def _retired(key: str) -> bool:
+    return key in RENAMED or key in REMOVED or key.split(".")[0] in RENAMED
+
+
+def test_the_reference_lists_every_renamed_and_removed_key() -> None:
+    listed = _prose(REFERENCE).split(RETIRED_LIST)[1]
+    missing = [key for key in RENAMED if f"`{key}`" not in listed and f"`[{key}]`" not in listed]
+    missing += [key for key in REMOVED if f"`{key}`" not in listed]
+    assert not missing, f"renamed or removed keys missing from {REFERENCE.name}'s list: {missing}"
 
 
 def _slug(heading: str) -> str:

@@ -34,6 +34,7 @@ import {
   needsRestart,
   readSettings,
   serverSections,
+  unknownSectionWarning,
   unknownSections,
   type ExtensionSettings,
   type ServerSections,
@@ -171,7 +172,7 @@ export class HousecoderServer implements vscode.Disposable {
       return;
     }
     for (const name of unknownSections(this.settings)) {
-      this.output.warn(`housecoder.serverSettings: "${name}" is not a housecoder settings section; not sent`);
+      this.output.warn(unknownSectionWarning(name));
     }
     this.apply({ type: 'starting' });
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -418,7 +419,7 @@ export class HousecoderServer implements vscode.Disposable {
       return;
     }
     for (const name of unknownSections(after)) {
-      this.output.warn(`housecoder.serverSettings: "${name}" is not a housecoder settings section; not sent`);
+      this.output.warn(unknownSectionWarning(name));
     }
     await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { housecoder: change } });
     this.sent = next;

@@ -11,6 +11,7 @@ import {
   readSettings,
   SERVER_SECTIONS,
   serverSections,
+  unknownSectionWarning,
   unknownSections,
   type ExtensionSettings,
 } from '../src/core/settings';
@@ -72,6 +73,13 @@ describe('serverSections', () => {
 
   it('names the unknown sections for a warning', () => {
     expect(unknownSections(settings({ serverSettings: { modles: {}, server: {} } }))).toEqual(['modles']);
+  });
+
+  it('names the new name of a renamed section', () => {
+    expect(unknownSections(settings({ serverSettings: { telemetry: { enabled: false } } }))).toEqual(['telemetry']);
+    expect(unknownSectionWarning('telemetry')).toBe('housecoder.serverSettings: "telemetry" is now "feedback"; not sent');
+    expect(unknownSectionWarning('modles')).toContain('is not a housecoder settings section');
+    expect(unknownSectionWarning('constructor')).toContain('is not a housecoder settings section');
   });
 });
 

@@ -4,5 +4,5 @@
 each suggestion shown (where, what, how fast, with which context, adapter and layout), whether it was
 accepted (wholly or partly) or rejected, and what was left of it at its place some time later (`retention`
 measures that on the buffer). `stats` sums it up for `housecoder stats`. Nothing here sends anything
-anywhere; `telemetry.enabled = false` turns recording off and deleting the file forgets it all.
+anywhere; `feedback.enabled = false` turns recording off and deleting the file forgets it all.
 """

@@ -78,8 +78,8 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
     except ImportError as err:
         raise MissingDependency(err.name or "transformers", "ml") from err
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
     device = pick_device(config.device)
     dtype = getattr(torch, config.dtype)
     from transformers.utils import logging as hf_logging

@@ -38,7 +38,7 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
 ) -> None:
     # short retention checks; the psm layout and no stop at the line's end: the random model writes a line
     settings = options | {
-        "telemetry": {"retention_checks_s": [1, 2]},
+        "feedback": {"retention_checks_s": [1, 2]},
         "context": {"enabled": False},
         "completion": {"layout": "psm"},
     }

@@ -25,7 +25,7 @@ def test_real_model_completes_with_a_cross_file_definition(shop: Path, tmp_path:
     options = {
         "models": {"offline": True},
         "index": {"location": str(tmp_path / "index")},
-        "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
+        "feedback": {"enabled": False},  # the real user cache: record nothing of a test workspace there
         **NO_TIME_LIMITS,
     }
 

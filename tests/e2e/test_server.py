@@ -339,7 +339,7 @@ def test_a_bad_editor_setting_is_refused_alone_and_the_project_settings_stay(
 ) -> None:
     """One invalid option from the editor drops that key alone: the project's privacy keys and the editor's
     other settings stay in force (they used to fall back to the defaults, recording switched back on)."""
-    (shop / ".housecoder.toml").write_text("[telemetry]\nenabled = false\n")
+    (shop / ".housecoder.toml").write_text("[feedback]\nenabled = false\n")
     sent = options | {"server": {"request_timeout_ms": True, "complete_in_comments": True}}
 
     async def scenario() -> None:

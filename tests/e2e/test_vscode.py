@@ -403,7 +403,7 @@ def test_vscode_ghost_text_with_the_real_model(tools: str, shop: Path, tmp_path:
     settings = {
         "models": {"offline": True, "cache_dir": str(models)},
         "index": {"location": str(tmp_path / "index")},
-        "telemetry": {"enabled": False},  # the real user cache: record nothing of a test workspace there
+        "feedback": {"enabled": False},  # the real user cache: record nothing of a test workspace there
         **NO_TIME_LIMITS,
     }
     result, log = run_vscode(

@@ -88,7 +88,7 @@ PY_LONG = "\n".join(
 
 def test_python_chunks_follow_syntax() -> None:
     chunks = parse_file(
-        "big.py", PY_LONG, ChunkLimits(target_lines=30, max_lines=80, window_lines=40, window_overlap=10)
+        "big.py", PY_LONG, ChunkLimits(target_lines=30, max_lines=80, split_lines=40, split_overlap=10)
     ).chunks
     symbols = [c.symbol for c in chunks]
     # the oversized class is split by member; its header opens the first member chunk

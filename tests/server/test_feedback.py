@@ -18,7 +18,7 @@ CURSOR = len("def total(items):\n    ")
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, **telemetry: object) -> None:
+    def __init__(self, tmp_path: Path, **feedback: object) -> None:
         self.root = tmp_path / "repo"
         self.root.mkdir(parents=True)
         self.documents: dict[str, str] = {}
@@ -27,7 +27,7 @@ class Harness:
         settings = Settings.model_validate(
             {
                 "models": {"cache_dir": str(tmp_path / "cache" / "models")},
-                "telemetry": telemetry,
+                "feedback": feedback,
                 "index": {"exclude": ["generated/"]},
             }
         )

@@ -117,3 +117,16 @@ def test_the_users_own_file_reaches_every_project_below_it(repo: Path, tmp_path:
         assert server.session is not None
         server.session.shutdown()
     assert tcp_address(repo, None, None, user_file=user) == ("127.0.0.1", 4000)
+
+
+def test_a_renamed_editor_setting_is_refused_in_one_line_naming_the_new_one(
+    server: HousecoderServer, tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    shown: list[types.ShowMessageParams] = []
+    settings = _initialize(
+        server, tmp_path, shown, telemetry={"enabled": False}, completion={"max_new_tokens": 9}
+    )
+    assert settings.completion.max_new_tokens == 9 and settings.feedback.enabled  # the rest applies
+    [message] = [item.message for item in shown]
+    assert "[telemetry] is now [feedback]" in message and "\n" not in message

@@ -7,7 +7,10 @@
  */
 
 /** Section names of housecoder's `Settings` (housecoder/config.py); the server rejects any other. */
-export const SERVER_SECTIONS = ['models', 'inference', 'completion', 'context', 'index', 'server', 'train', 'telemetry'] as const;
+export const SERVER_SECTIONS = ['models', 'inference', 'completion', 'context', 'index', 'server', 'train', 'feedback'] as const;
+
+/** Sections the server knew by another name (housecoder/config.py `RENAMED`): old name -> new name. */
+export const RENAMED_SECTIONS: Readonly<Record<string, string>> = { telemetry: 'feedback' };
 
 export type ServerSections = Record<string, Record<string, unknown>>;
 
@@ -131,6 +134,14 @@ export function serverSections(settings: ExtensionSettings): ServerSections {
 /** Sections of `serverSettings` the server does not know, for a warning (they are never sent). */
 export function unknownSections(settings: ExtensionSettings): string[] {
   return Object.keys(settings.serverSettings).filter((name) => !(SERVER_SECTIONS as readonly string[]).includes(name));
+}
+
+/** The warning for a section of `serverSettings` the server does not know: a renamed one names its new name. */
+export function unknownSectionWarning(name: string): string {
+  const now = Object.hasOwn(RENAMED_SECTIONS, name) ? RENAMED_SECTIONS[name] : undefined;
+  return now === undefined
+    ? `housecoder.serverSettings: "${name}" is not a housecoder settings section; not sent`
+    : `housecoder.serverSettings: "${name}" is now "${now}"; not sent`;
 }
 
 /**
