@@ -252,16 +252,6 @@ class ContextConfig(_Section):
     definitions: bool = True
     definitions_ms: int = Field(default=150, ge=1)
     max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
-    receivers: bool = Field(
-        default=False,
-        description="also look up the classes of the receivers near the cursor "
-        "(`self.store.` -> Store, the current class's bases for `self.`), first",
-    )
-    modules: bool = Field(
-        default=False,
-        description="also outline the repository modules used near the cursor "
-        "(`exceptions.` after `from . import exceptions` -> the top level of exceptions.py)",
-    )
     near_lines: int = Field(
         default=12, ge=1, description="lines around the cursor whose identifiers are looked up"
     )
@@ -293,13 +283,6 @@ class ContextConfig(_Section):
         ge=0,
         description="look-alike windows are shown this many lines further on: the code that followed "
         "the stretch matched against the lines above the cursor, where the next line's counterpart is",
-    )
-    max_overlap: float = Field(
-        default=1.0,
-        ge=0.0,
-        le=1.0,
-        description="a snippet sharing more than this share "
-        "of its lines with the text around the cursor is left out (1 keeps all)",
     )
     per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
     open_documents: bool = True
@@ -604,7 +587,12 @@ RENAMED: Mapping[str, str] = {
     "index.window_lines": "index.split_lines",  # not context.window_lines, the look-alike windows' size
     "index.window_overlap": "index.split_overlap",
 }
-REMOVED: Mapping[str, str] = {}
+NOTE_0014 = "docs/experiments/0014-repository-context-unseen-code.md"
+REMOVED: Mapping[str, str] = {
+    "context.receivers": NOTE_0014,
+    "context.modules": NOTE_0014,
+    "context.max_overlap": NOTE_0014,
+}
 
 
 def retired(data: Mapping[str, Any]) -> str | None:

@@ -8,12 +8,10 @@ they would leak the answer.
 
 from __future__ import annotations
 
-import posixpath
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from housecoder.context.modules import matches, module_outline
 from housecoder.context.outline import outline
 from housecoder.context.snippets import ContextSnippet, clip_lines
 from housecoder.context.windows import REPOSITORY_WINDOW_LINES, WindowIndex
@@ -33,7 +31,6 @@ class IndexRetriever:
         self.embedder = embedder
         self._windows: WindowIndex | None = None
         self._windows_lock = threading.Lock()
-        self._by_name: dict[str, list[str]] | None = None  # file name -> indexed paths, for module lookups
 
     def definitions(self, names: Sequence[str], exclude_path: str, max_lines: int) -> list[ContextSnippet]:
         rows = self.store.definitions_of(names, exclude_path)
@@ -95,37 +92,6 @@ class IndexRetriever:
         return self.windows().search(
             query, exclude_path=exclude_path, k=k, max_lines=max_lines, follow=follow
         )
-
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        by_name = self._by_name
-        if by_name is None:  # built once: the server opens a new retriever after each index update
-            by_name = {}
-            for indexed in sorted(self.store.files()):
-                by_name.setdefault(posixpath.basename(indexed), []).append(indexed)
-            self._by_name = by_name
-        found: list[str] = []
-        for options in candidates:
-            path = next(
-                (
-                    p
-                    for option in options
-                    for p in by_name.get(posixpath.basename(option), ())
-                    if p != exclude_path and matches(option, p)
-                ),
-                None,
-            )
-            if path is not None and path not in found:
-                found.append(path)
-        texts = {path: text for path, text, _ in file_texts(self.store.chunks_in(found))} if found else {}
-        snippets: list[ContextSnippet] = []
-        for path in found:
-            body = module_outline(texts.get(path, ""))
-            if body.strip():
-                lines = texts[path].count("\n") + 1
-                snippets.append(
-                    ContextSnippet(path, 1, lines, body, "definition", f"outline of module {path}", 1.0)
-                )
-        return snippets
 
     def windows(self) -> WindowIndex:
         """The repository's windows, built from the index's chunks on first use (a second or two for a

@@ -328,11 +328,19 @@ RETIRED = [
     ("[index]\nthreads = 2\n", "index.threads is now index.embed_threads"),
     ("[index]\nwindow_lines = 30\n", "index.window_lines is now index.split_lines"),
     ("[index]\nwindow_overlap = 5\n", "index.window_overlap is now index.split_overlap"),
+    *(
+        (
+            f"[context]\n{key} = {value}\n",
+            f"context.{key} was removed (off by default, no gain measured: "
+            "docs/experiments/0014-repository-context-unseen-code.md)",
+        )
+        for key, value in (("receivers", "true"), ("modules", "true"), ("max_overlap", 0.5))
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "message"), RETIRED)
-def test_a_renamed_key_is_refused_in_one_line_naming_the_new_one_from_every_file(
+def test_a_renamed_or_removed_key_is_refused_in_one_line_from_every_file(
     tmp_path: Path, text: str, message: str
 ) -> None:
     import tomllib

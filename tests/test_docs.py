@@ -231,3 +231,8 @@ def test_the_development_guide_names_every_package_and_part_module() -> None:
         )
         unnamed = [name for name in modules if not re.search(rf"\b{name}\b", " ".join(block))]
         assert not unnamed, f"{part}/ modules missing from the development guide's layout: {unnamed}"
+
+
+def test_each_removed_key_names_a_note_that_exists() -> None:
+    missing = [f"{key}: {note}" for key, note in REMOVED.items() if not (ROOT / note).is_file()]
+    assert not missing, f"removed keys whose note is not there: {missing}"

@@ -165,9 +165,6 @@ class FilteredRetriever:
         found = self.inner.similar(query, exclude_path, 3 * k if self.blocked else k, max_lines, follow)
         return [s for s in found if s.path not in self.blocked][:k]
 
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        return [s for s in self.inner.modules(candidates, exclude_path) if s.path not in self.blocked]
-
 
 def sample_settings(settings: Settings) -> Settings:
     """The served settings with the training job's prompt budgets: the same sources and layout, sized for training."""

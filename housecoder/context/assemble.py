@@ -3,10 +3,8 @@
 Sources are interleaved by rank in priority order (the rest of the current
 file, definitions, look-alike windows, hybrid search, open documents), so each contributes its best snippets
 before any contributes its weaker ones. A snippet that overlaps one already
-taken, or whose text is contained in one, is dropped, and so is one that merely
-repeats the text around the cursor (more than `max_overlap` of its lines are
-there: it pulls the completion into copying) and one past `per_file` snippets of
-its file; one that does not fit the remaining budget is skipped and smaller ones
+taken, or whose text is contained in one, is dropped, and so is one past
+`per_file` snippets of its file; one that does not fit the remaining budget is skipped and smaller ones
 after it may still fit. What budget is left
 then (at least `MIN_PARTIAL_TOKENS`) goes to the best skipped definition's first
 lines (a long class outline whose head still fits; search hits and windows stay
@@ -37,20 +35,12 @@ def _duplicate(snippet: ContextSnippet, taken: Sequence[ContextSnippet]) -> bool
     return any(snippet.overlaps(other) or body in other.text for other in taken)
 
 
-def line_overlap(text: str, around: set[str]) -> float:
-    """The share of `text`'s non-blank lines (stripped) that are among `around`."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return sum(line in around for line in lines) / len(lines) if lines else 0.0
-
-
 def assemble(
     sources: Sequence[Sequence[ContextSnippet]],
     budget: int,
     count: CountTokens,
     exclude_path: str | None = None,
     *,
-    around: str = "",
-    max_overlap: float = 1.0,
     per_file: int = 0,
 ) -> list[ContextSnippet]:
     """Snippets from `sources` (each best first, in priority order) that fit `budget` tokens; see the module.
@@ -58,7 +48,6 @@ def assemble(
     taken: list[ContextSnippet] = []
     skipped: list[ContextSnippet] = []
     used = 0
-    near = {line.strip() for line in around.split("\n") if line.strip()}
     for round_ in zip_longest(*sources):
         for snippet in round_:
             if (
@@ -67,7 +56,7 @@ def assemble(
                 or (snippet.path == exclude_path and snippet.source != "in-file")
             ):
                 continue
-            if _duplicate(snippet, taken) or (near and line_overlap(snippet.text, near) > max_overlap):
+            if _duplicate(snippet, taken):
                 continue
             if per_file and sum(other.path == snippet.path for other in taken) >= per_file:
                 continue

@@ -20,8 +20,6 @@ from typing import Protocol
 from housecoder.config import ContextConfig
 from housecoder.context.assemble import CountTokens, assemble
 from housecoder.context.identifiers import lookup_names
-from housecoder.context.modules import module_files, module_receivers
-from housecoder.context.receivers import receiver_types
 from housecoder.context.rest_of_file import Part, rest_of_file
 from housecoder.context.snippets import ContextSnippet
 from housecoder.context.windows import best_windows
@@ -49,11 +47,6 @@ class Retriever(Protocol):
         """The `k` line windows of the repository outside `exclude_path` whose names are most like
         `query`'s (identifier Jaccard), best first, none overlapping another; each shown `follow` lines
         further on (`housecoder.context.windows`)."""
-        ...
-
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        """For each module (its possible paths, `housecoder.context.modules.module_files`), the outline of
-        the first indexed file outside `exclude_path` that matches, in the order given."""
         ...
 
 
@@ -125,10 +118,6 @@ class ContextPlan:
     query: str
     names: tuple[str, ...]
     window_query: str = ""  # the look-alike windows' query: the last `window_lines` settled lines
-    modules: tuple[tuple[str, ...], ...] = ()  # the possible paths of each module used near the cursor
-
-
-MAX_MODULES = 2  # module outlines are long (up to 16 lines): the nearest two
 
 
 def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
@@ -137,20 +126,11 @@ def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     query = "\n".join(settled[-config.query_lines :])
     prefix = without_partial_word(request.prefix)
     names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
-    if config.receivers:  # the classes of the receivers near the cursor come first
-        types = receiver_types(prefix, request.suffix, request.language, config.near_lines)
-        names = list(dict.fromkeys([*types, *names]))[: config.max_identifiers]
-    modules: tuple[tuple[str, ...], ...] = ()
-    if config.modules:
-        used = module_receivers(prefix, request.suffix, request.language, config.near_lines)
-        found = (module_files(module, request.path, request.language) for module in used)
-        modules = tuple(paths for paths in found if paths)[:MAX_MODULES]
-    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]), modules)
+    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
 
 
 SOURCE_ORDER = (
     "rest_of_file",
-    "modules",  # a module named near the cursor as `name.` says more than a name looked up
     "definitions",
     "similar",
     "retrieval",
@@ -171,11 +151,6 @@ def promote_strong(sources: Sequence[Sequence[ContextSnippet]], floor: float) ->
     return [strong, *([s for s in source if s not in strong] for source in sources)]
 
 
-def near_cursor(prefix: str, suffix: str, lines: int) -> str:
-    """The `lines` lines before the cursor and half as many after: what a snippet should not merely repeat."""
-    return "\n".join([*prefix.split("\n")[-lines:], *suffix.split("\n")[: max(1, lines // 2)]])
-
-
 def _sources(
     request: ContextRequest, config: ContextConfig, wanted: ContextPlan, retriever: Retriever | None
 ) -> dict[str, tuple[int, Callable[[], list[ContextSnippet]]]]:
@@ -186,11 +161,6 @@ def _sources(
         sources["definitions"] = (
             config.definitions_ms,
             lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines),
-        )
-    if retriever is not None and wanted.modules:
-        sources["modules"] = (
-            config.definitions_ms,
-            lambda: retriever.modules(wanted.modules, request.path),
         )
     if retriever is not None and config.retrieval and query.strip():
         sources["retrieval"] = (
@@ -278,17 +248,8 @@ def gather(
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
     ordered = promote_strong([found.get(name, []) for name in SOURCE_ORDER], config.strong_window)
-    around = (
-        near_cursor(request.prefix, request.suffix, config.window_lines) if config.max_overlap < 1 else ""
-    )
     result.snippets = assemble(
-        ordered,
-        config.snippet_tokens,
-        count,
-        exclude_path=request.path,
-        around=around,
-        max_overlap=config.max_overlap,
-        per_file=config.per_file,
+        ordered, config.snippet_tokens, count, exclude_path=request.path, per_file=config.per_file
     )
     result.timings["assemble"] = time.perf_counter() - assembling
     return result

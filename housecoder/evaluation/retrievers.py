@@ -42,9 +42,6 @@ class WindowRetriever:
     ) -> list[ContextSnippet]:
         return []
 
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        return []
-
 
 UNKNOWN_LINES = 1_000_000
 
@@ -82,7 +79,4 @@ class ProvidedRetriever:
     def similar(
         self, query: str, exclude_path: str, k: int, max_lines: int, follow: int = 0
     ) -> list[ContextSnippet]:
-        return []
-
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
         return []

@@ -121,10 +121,8 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
             "similar": False,
             "rest_of_file": False,
             "strong_window": 1.0,
-            "receivers": False,
             "retrieval": True,
             "multi_line": True,
-            "max_overlap": 1.0,
             "per_file": 1_000,
         }
         if context == "sparse":

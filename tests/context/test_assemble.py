@@ -52,17 +52,6 @@ def test_left_over_budget_takes_the_head_of_a_skipped_definition_only() -> None:
     ]  # too little left
 
 
-def test_a_snippet_that_repeats_the_cursor_surroundings_is_dropped() -> None:
-    around = "def total(items):\n    subtotal = sum(i.price for i in items)\n    tax = subtotal * RATE"
-    copy = snip(
-        "copy.py", 1, "def total(items):\n    subtotal = sum(i.price for i in items)\n    return subtotal"
-    )
-    helpful = snip("rates.py", 1, "RATE = 0.2\ndef total(items):\n    return 0")
-    got = assemble([[copy, helpful]], 100, count, around=around, max_overlap=0.5)
-    assert got == [helpful]  # 2 of 3 lines repeated vs 1 of 3
-    assert assemble([[copy, helpful]], 100, count, around=around, max_overlap=1.0) == [copy, helpful]
-
-
 def test_at_most_per_file_snippets_of_one_file() -> None:
     many = [snip("a.py", 10 * i + 1, f"line {i}") for i in range(4)]
     other = snip("b.py", 1, "other")

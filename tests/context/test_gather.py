@@ -51,10 +51,6 @@ class FakeRetriever:
             )
         ]
 
-    def modules(self, candidates: Sequence[Sequence[str]], exclude_path: str) -> list[ContextSnippet]:
-        self.asked.append(("modules", *(paths[0] for paths in candidates)))
-        return [ContextSnippet("app/errors.py", 1, 9, "class Bad(ValueError): ...", "definition", "outline")]
-
 
 REQUEST = ContextRequest("app/main.py", "python", "def enlarge(p):\n    return scale_point(", ")\n")
 
@@ -130,23 +126,6 @@ def test_the_partial_word_is_cut_as_an_identifier_starts() -> None:
     assert without_partial_word("x = 12ab") == "x = 12"  # a word starts at a letter, not a digit
     assert without_partial_word("f(a_$1") == "f("
     assert without_partial_word("done ") == "done " and without_partial_word("") == ""
-
-
-def test_modules_used_near_the_cursor_are_outlined_when_enabled() -> None:
-    request = ContextRequest(
-        "app/main.py",
-        "python",
-        "from . import errors\n\n\ndef check(p):\n    if p < 0:\n        raise errors.",
-        "\n",
-    )
-    retriever = FakeRetriever()
-    wanted = plan(request, ContextConfig(modules=True))
-    assert wanted.modules == (("/app/errors.py", "/app/errors/__init__.py"),)
-    result = gather(request, ContextConfig(**ROOMY, modules=True), words, retriever)
-    assert "class Bad(ValueError): ..." in [s.text for s in result.snippets]
-    assert ("modules", "/app/errors.py") in retriever.asked and "modules" in result.timings
-    assert plan(request, ContextConfig()).modules == ()  # off by default
-    assert "modules" not in gather(request, ContextConfig(**ROOMY), words, FakeRetriever()).timings
 
 
 def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> None:

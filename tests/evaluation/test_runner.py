@@ -368,7 +368,7 @@ def test_the_baselines_get_only_their_own_source() -> None:
         config = context_settings(Settings(), context, realtime=False).context
         enabled = {
             name
-            for name in ("definitions", "similar", "rest_of_file", "retrieval", "open_documents", "receivers")
+            for name in ("definitions", "similar", "rest_of_file", "retrieval", "open_documents")
             if getattr(config, name)
         }
         assert enabled == {"retrieval"}, context

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import Settings
-from housecoder.context.modules import module_files
 from housecoder.indexer.indexer import Indexer
 from housecoder.indexer.retrieval import IndexRetriever
 from housecoder.indexer.service import open_for_indexing, open_for_search
@@ -107,21 +106,3 @@ def test_similar_windows_come_from_the_indexed_files_at_their_own_lines(tmp_path
     assert moved.path == "shop/pricing.py" and moved.score == found[0].score and moved.look_alike
     assert (moved.text, moved.start_line) == (found[0].text, 1)  # a file shorter than a window stays put
     assert retriever.windows() is retriever.windows()  # built once per retriever
-
-
-def test_a_module_comes_back_as_the_outline_of_its_file(tmp_path: Path, minilm: Any) -> None:
-    retriever = _retriever(tmp_path, minilm)
-    wanted = [
-        module_files(".pricing", "shop/checkout.py", "python"),
-        module_files("nowhere", "x.py", "python"),
-    ]
-    [pricing] = retriever.modules(wanted, "shop/checkout.py")
-    assert pricing.path == "shop/pricing.py" and pricing.reason == "outline of module shop/pricing.py"
-    lines = pricing.text.split("\n")
-    assert "def price_with_vat(net_cents: int, country_code: str) -> int: ..." in lines
-    assert "def format_cents(cents: int) -> str: ..." in lines and "return" not in pricing.text
-    assert retriever.modules(wanted, "shop/pricing.py") == []  # never the current file
-    assert (
-        retriever.modules([module_files("shop.pricing", "x.py", "python")], "x.py")[0].path
-        == "shop/pricing.py"
-    )
