@@ -179,11 +179,6 @@ class CompletionConfig(_Section):
         "(a file it has not prefilled) goes without repository context, its prefix and suffix cut to fit, so it answers "
         "in seconds; idle prefill gives later requests the whole prompt; 0: always the whole prompt",
     )
-    multi_line_end: Literal["model", "scope"] = Field(
-        default="model",
-        description="what ends a multi-line completion: 'model' its end-of-text token too; 'scope' "
-        "only the block's end, a line the suffix starts with, a loop or max_new_tokens (end-of-text is never chosen)",
-    )
 
 
 class IndexConfig(_Section):
@@ -592,6 +587,7 @@ REMOVED: Mapping[str, str] = {
     "context.receivers": NOTE_0014,
     "context.modules": NOTE_0014,
     "context.max_overlap": NOTE_0014,
+    "completion.multi_line_end": "docs/experiments/0011-multi-line-end-scope.md",
 }
 
 

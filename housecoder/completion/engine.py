@@ -396,7 +396,6 @@ class CompletionEngine:
                 budget.max_new_tokens,
                 single_line=single_line,
                 temperature=budget.temperature,
-                end_of_text=single_line or budget.multi_line_end == "model",
                 scope_ended=partial(finished, context=around)
                 if budget.stop_early and not single_line
                 else None,

@@ -206,18 +206,6 @@ def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     assert whole_run.stopped_by == "eos" and whole_run.raw == rest and whole_run.text == out.text
 
 
-def test_multi_line_end_scope_asks_the_model_never_to_end_a_multi_line_completion_itself() -> None:
-    backend = ScriptedBackend("a = 1")
-    scope = CompletionEngine(
-        backend, Settings.model_validate({"completion": {"multi_line_end": "scope"}}), repo_name="demo"
-    )
-    scope.complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
-    scope.complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
-    engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=True))
-    # one line keeps end-of-text: nothing else ends a line the model has finished mid-line
-    assert [request.end_of_text for request in backend.prompts] == [False, True, True]
-
-
 def test_a_looping_generation_stops_and_shows_the_loop_once() -> None:
     text = "def check(n):\n    \n"
     loop = "".join(f"if n == {k}:\n        return False\n\n    " for k in range(40))
