@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from housecoder.benchmarks.lsp_peer import frame, start_stdio
 from housecoder.benchmarks.sessions import pick_sessions
+
+# The raw LSP peer is a test helper (tests/lsp_peer.py), not part of the package: this script runs from a
+# checkout, beside the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from lsp_peer import frame, start_stdio
 
 SKIP = {"tests", "test", "testing", "docs", "examples", "build", ".git", ".venv", "node_modules"}
 

@@ -1,6 +1,5 @@
 """housecoder.benchmarks: what `housecoder bench` adds on top of `housecoder.evaluation`.
 
 Published benchmarks as tasks (HumanEval-FIM, CrossCodeEval), RepoEval-style tasks cut from any
-repository, context recall without a model, typing sessions replayed in real time for latency, and a
-raw JSON-RPC peer for the language server's robustness trials.
+repository, context recall without a model, and typing sessions replayed in real time for latency.
 """

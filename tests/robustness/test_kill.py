@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lsp_peer import TIMEOUT_S
 
-from housecoder.benchmarks.lsp_peer import TIMEOUT_S
 from housecoder.indexer.service import open_for_search
 from housecoder.indexer.store import IndexStore
 

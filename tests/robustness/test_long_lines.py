@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from housecoder.benchmarks.lsp_peer import TIMEOUT_S, start_stdio
+from lsp_peer import TIMEOUT_S, start_stdio
 
 
 def test_a_completion_at_the_end_of_a_megabyte_line_is_answered_and_the_server_stays_free(

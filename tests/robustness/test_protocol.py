@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from housecoder.benchmarks.lsp_peer import TIMEOUT_S, Peer, frame, start_stdio
+from lsp_peer import TIMEOUT_S, Peer, frame, start_stdio
 
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR, NOT_INITIALIZED = -32600, -32602, -32700, -32002
 

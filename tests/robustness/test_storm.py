@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from housecoder.benchmarks.lsp_peer import TIMEOUT_S, frame, start_stdio
+from lsp_peer import TIMEOUT_S, frame, start_stdio
 
 KEYS = 150
 REQUEST_CANCELLED = -32800

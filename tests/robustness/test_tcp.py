@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsp_peer import TIMEOUT_S, Peer, connect, frame, hang_up
 
-from housecoder.benchmarks.lsp_peer import TIMEOUT_S, Peer, connect, frame, hang_up
 from housecoder.server.token import read_token
 
 

@@ -1,6 +1,8 @@
 """A raw JSON-RPC peer for the language server: it writes any bytes (malformed framing included) and
 collects what the server sends. The robustness tests assert on exactly what a hostile or broken client gets
-back; the soak benchmark (`bench/soak.py`) types through it for half an hour."""
+back; the soak benchmark (`bench/soak.py`, which puts tests/ on its path) types through it for half an hour.
+A test helper, not part of the package: the robustness tests import it as `lsp_peer` (tests/conftest.py puts
+tests/ on the path)."""
 
 from __future__ import annotations
 
