@@ -4,8 +4,8 @@
 times one training step to estimate the whole run); `run` measures the base model (`base_figures`, reused
 from an earlier run on the same inputs), trains, measures again and writes the adapter directory under
 `<adapters root>/<repo>-<hash>/<run id>/`: the peft adapter, `housecoder-adapter.json`
-(`results.AdapterMeta`: base model and fingerprint, commit, config, metrics, verdict), the report (JSON,
-markdown, loss-curve PNG), the samples and the split. An unfinished run keeps `checkpoint/` and
+(`housecoder.models.adapter_meta.AdapterMeta`: base model and fingerprint, commit, config, metrics,
+verdict), the report (JSON, markdown, loss-curve PNG), the samples and the split. An unfinished run keeps `checkpoint/` and
 `samples.jsonl`, which `--resume` reuses.
 """
 
@@ -29,6 +29,7 @@ from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
+from housecoder.models.adapter_meta import HELD_OUT, AdapterMeta, SampleCounts
 from housecoder.models.adapters import SPLIT_FILE, base_fingerprint, write_adapter_meta
 from housecoder.models.progress import SILENT, Progress
 from housecoder.training import evaluate
@@ -38,12 +39,9 @@ from housecoder.training.errors import OutOfMemory, TrainingError
 from housecoder.training.preparation import HISTORY_FILE, SAMPLES_FILE, Preparation, Prepared, write_samples
 from housecoder.training.results import (
     FORGETTING,
-    HELD_OUT,
     HISTORY,
-    AdapterMeta,
     Loss,
     Metrics,
-    SampleCounts,
     TrainingFigures,
 )
 from housecoder.training.samples import Sample, sample_settings
@@ -376,10 +374,10 @@ class TrainJob:
             config=self.config.model_dump(mode="json"),
             split=prepared.split.describe(),
             samples=SampleCounts(len(prepared.train), len(prepared.held_out)),
-            metrics=metrics,
+            metrics=metrics.to_json(),
             beat_base=beat,
             verdict=why,
-            training=dataclasses.replace(figures, precision=self.preparation.precision_line()),
+            training=dataclasses.replace(figures, precision=self.preparation.precision_line()).to_json(),
         )
         write_report(prepared.run_dir, meta, state.get("history", []))
         write_adapter_meta(prepared.run_dir, meta.to_json())

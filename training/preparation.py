@@ -19,7 +19,8 @@ from housecoder.config import InferenceConfig, ModelsConfig, Settings
 from housecoder.context import Retriever
 from housecoder.evaluation.tasks import Task, read_tasks
 from housecoder.indexer.sources import SourceFile, source_files
-from housecoder.models.adapters import ADAPTER_META, SPLIT_FILE, repo_adapters_dir
+from housecoder.models.adapter_meta import ADAPTER_META
+from housecoder.models.adapters import SPLIT_FILE, repo_adapters_dir
 from housecoder.models.loading import LoadedModel
 from housecoder.models.progress import Progress
 from housecoder.training import precision

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from housecoder.training.results import FORGETTING, HELD_OUT, HISTORY, AdapterMeta, Metrics
+from housecoder.models.adapter_meta import HELD_OUT, AdapterMeta
+from housecoder.training.results import FORGETTING, HISTORY, Metrics, TrainingFigures
 
 
 def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
@@ -100,16 +101,22 @@ def _points(difference: float, interval: Sequence[float]) -> str:
 
 
 def markdown(meta: AdapterMeta) -> str:
-    loss = meta.metrics.held_out_loss
+    metrics = Metrics.from_json(meta.metrics)
+    loss = metrics.held_out_loss
+    samples = (
+        f"samples: {meta.samples.train} training, {meta.samples.held_out} held out"
+        if meta.samples is not None
+        else "samples not recorded"
+    )
     lines = [
         f"# Adapter for {Path(meta.repository).name}",
         "",
         f"- {meta.verdict}",
         f"- base model: {meta.base_model} ({meta.base_fingerprint[:19]}), commit {meta.commit or 'n/a'}",
-        f"- {meta.split}; samples: {meta.samples.train} training, {meta.samples.held_out} held out",
+        f"- {meta.split or 'split not recorded'}; {samples}",
         f"- held-out loss per middle token: {loss.before:.4f} before, {loss.after:.4f} after",
     ]
-    training = meta.training
+    training = TrainingFigures.from_json(meta.training)
     if training.to_json():
         lines.append(
             f"- training: {training.step} steps (best at {training.best_step}), "
@@ -122,7 +129,7 @@ def markdown(meta: AdapterMeta) -> str:
         FORGETTING: "Forgetting check (in-file FIM)",
         HISTORY: "Your own recent code (kept and rewritten suggestions)",
     }
-    for name, found in meta.metrics.sets():
+    for name, found in metrics.sets():
         lines += [
             "",
             f"## {titles[name]}",
@@ -179,4 +186,5 @@ def write_report(folder: Path, meta: AdapterMeta, history: Sequence[dict[str, An
     (folder / "report.md").write_text(markdown(meta))
     if history:
         with contextlib.suppress(ImportError):  # matplotlib comes with the bench extra
-            write_loss_chart(history, meta.metrics.held_out_loss.before, folder / "loss.png")
+            before = Metrics.from_json(meta.metrics).held_out_loss.before
+            write_loss_chart(history, before, folder / "loss.png")

@@ -1,9 +1,11 @@
 """What a training run found, typed: scores before and after the adapter, their paired comparison, the held-out
-loss, the training figures, and the adapter's metadata.
+loss and the training figures.
 
-`AdapterMeta.to_json` is `housecoder-adapter.json` (and report.json without the history); `from_json` reads
-it back, with the figures older reports lack left None. The JSON names are those the registry
-(`housecoder.models.adapters`) and earlier runs use: `held_out_loss`, `held-out`, `forgetting`.
+They are the `metrics` and `training` objects of the adapter's metadata, `housecoder-adapter.json` (and of
+report.json, which adds the history), whose one schema is `housecoder.models.adapter_meta.AdapterMeta`:
+`to_json` writes them there, `from_json` reads them back, with the figures older reports lack left None. The
+JSON names are those the registry (`housecoder.models.adapters`) and earlier runs use: `held_out_loss`,
+`held-out`, `forgetting`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from typing import Any
 from housecoder.evaluation.metrics import mean
 from housecoder.evaluation.report import Comparison, RunSummary
 from housecoder.evaluation.runner import Record
+from housecoder.models.adapter_meta import HELD_OUT
 
-HELD_OUT = "held-out"
 FORGETTING = "forgetting"
 HISTORY = "history"  # the user's own kept and rewritten suggestions (housecoder.feedback)
-FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -215,65 +216,3 @@ class TrainingFigures:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainingFigures:
         return cls(**{item.name: data[item.name] for item in fields(cls) if item.name in data})
-
-
-@dataclass(frozen=True)
-class SampleCounts:
-    train: int
-    held_out: int
-
-
-@dataclass(frozen=True)
-class AdapterMeta:
-    """`housecoder-adapter.json`: which base model and repository the adapter belongs to, how it was trained
-    (`config` is the `train` settings as JSON), what it measured and whether it is switched on."""
-
-    base_model: str
-    base_fingerprint: str
-    repository: str
-    commit: str | None
-    created: str  # ISO 8601 with the time zone
-    config: dict[str, Any]
-    split: str
-    samples: SampleCounts
-    metrics: Metrics
-    beat_base: bool
-    verdict: str
-    training: TrainingFigures = field(default_factory=TrainingFigures)
-    format: int = FORMAT
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "base_model": self.base_model,
-            "base_fingerprint": self.base_fingerprint,
-            "repository": self.repository,
-            "commit": self.commit,
-            "created": self.created,
-            "config": self.config,
-            "split": self.split,
-            "samples": asdict(self.samples),
-            "metrics": self.metrics.to_json(),
-            "beat_base": self.beat_base,
-            "verdict": self.verdict,
-            "training": self.training.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> AdapterMeta:
-        samples = data.get("samples") or {}
-        return cls(
-            base_model=data["base_model"],
-            base_fingerprint=data["base_fingerprint"],
-            repository=data["repository"],
-            commit=data.get("commit"),
-            created=data.get("created", ""),
-            config=dict(data.get("config") or {}),
-            split=data.get("split", ""),
-            samples=SampleCounts(int(samples.get("train", 0)), int(samples.get("held_out", 0))),
-            metrics=Metrics.from_json(data["metrics"]),
-            beat_base=bool(data["beat_base"]),
-            verdict=data["verdict"],
-            training=TrainingFigures.from_json(data.get("training") or {}),
-            format=int(data.get("format", FORMAT)),
-        )

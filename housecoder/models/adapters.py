@@ -2,14 +2,8 @@
 
 Layout: `<adapters root>/<repo name>-<sha12 of its absolute path>/<run>/`, each run a
 peft directory (`adapter_config.json`, `adapter_model.safetensors`) plus
-`housecoder-adapter.json`:
-
-    {"format": 1, "base_model": "qwen2.5-coder-1.5b-instruct", "base_fingerprint": "cc32…",
-     "repository": "/abs/repo", "commit": "1a2b…" | null, "created": "2025-01-31T12:00:00+00:00",
-     "config": {...train settings...}, "metrics": {"held-out": {"before": {"exact": 0.31, ...},
-     "after": {"exact": 0.42, ...}, ...}, ...}, "beat_base": true, "verdict": "one line"}
-
-(`metrics` is the training report's; only the held-out exact match, a fraction, is read here.)
+`housecoder-adapter.json` (its schema: `housecoder.models.adapter_meta`; only the held-out exact
+match of its metrics, a fraction, is read here).
 
 The server serves the newest adapter that beat the base model and was trained
 for the very base it loaded (`base_fingerprint`); a plain peft adapter without
@@ -18,7 +12,6 @@ metadata can still be named explicitly (peft and llama.cpp check its shapes).
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import logging
@@ -30,40 +23,24 @@ from typing import Any
 from housecoder.config import Settings
 from housecoder.errors import first_line
 from housecoder.locations import cache_base, repo_key
+from housecoder.models.adapter_meta import ADAPTER_META, FORMAT, HELD_OUT, AdapterMeta, fields_of
 from housecoder.models.atomic import STAGING_PREFIX, atomic_path
 from housecoder.models.errors import AdapterMismatch, ModelError
 
 log = logging.getLogger(__name__)
 
-ADAPTER_META = "housecoder-adapter.json"
-FORMAT = 1  # bump when the metadata's fields change meaning
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-HELD_OUT = "held-out"  # the metrics entry of the held-out files, with "before"/"after" scores
 SPLIT_FILE = "split.json"  # the run's file split: {"train": [paths], "held_out": [paths], "method": ..., ...}
-_TEXT_FIELDS = ("base_model", "base_fingerprint", "repository", "created", "verdict")
 
 
-@dataclass(frozen=True)
-class AdapterInfo:
-    """One registered adapter: where it is, the base it was trained for, and how it did on held-out files."""
+@dataclass(frozen=True, kw_only=True)
+class AdapterInfo(AdapterMeta):
+    """One registered adapter: its metadata (the base it was trained for, how it did on held-out files)
+    and where it is."""
 
     path: Path
-    base_model: str
-    base_fingerprint: str
-    repository: str
-    commit: str | None
-    created: str  # ISO-8601
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    beat_base: bool
-    verdict: str
-
-    @property
-    def created_at(self) -> datetime.datetime:
-        """`created` as an aware datetime (a naive one is taken as local time)."""
-        return datetime.datetime.fromisoformat(self.created).astimezone()
 
     @property
     def has_weights(self) -> bool:
@@ -86,22 +63,7 @@ class AdapterInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """The metadata as written, plus the path (for status displays)."""
-        return {"path": str(self.path), **_meta_of(self)}
-
-
-def _meta_of(info: AdapterInfo) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "base_model": info.base_model,
-        "base_fingerprint": info.base_fingerprint,
-        "repository": info.repository,
-        "commit": info.commit,
-        "created": info.created,
-        "config": info.config,
-        "metrics": info.metrics,
-        "beat_base": info.beat_base,
-        "verdict": info.verdict,
-    }
+        return {"path": str(self.path), **self.to_json()}
 
 
 MAX_META_BYTES = 1 << 20  # adapter metadata is a few KB; far more is no metadata of ours
@@ -109,40 +71,7 @@ MAX_META_BYTES = 1 << 20  # adapter metadata is a few KB; far more is no metadat
 
 def _parse(path: Path, meta: Any) -> AdapterInfo:
     """Validate metadata read from (or about to be written to) `path`; ModelError names the first problem."""
-    where = path / ADAPTER_META
-    if not isinstance(meta, Mapping):
-        raise ModelError(f"{where}: adapter metadata must be a JSON object")
-    if meta.get("format") != FORMAT:
-        raise ModelError(
-            f"{where}: unknown adapter metadata format {meta.get('format')!r} (expected {FORMAT})"
-        )
-    for key in _TEXT_FIELDS:
-        if not isinstance(meta.get(key), str):
-            raise ModelError(f"{where}: '{key}' must be a string")
-    if not isinstance(meta.get("beat_base"), bool):
-        raise ModelError(f"{where}: 'beat_base' must be true or false")
-    for key in ("config", "metrics"):
-        if not isinstance(meta.get(key), Mapping):
-            raise ModelError(f"{where}: '{key}' must be an object")
-    commit = meta.get("commit")
-    if commit is not None and not isinstance(commit, str):
-        raise ModelError(f"{where}: 'commit' must be a string or null")
-    try:
-        datetime.datetime.fromisoformat(meta["created"]).astimezone()  # as `created_at` reads it
-    except (ValueError, OverflowError) as err:
-        raise ModelError(f"{where}: 'created' is not an ISO-8601 time ({first_line(err)})") from err
-    return AdapterInfo(
-        path=path,
-        base_model=meta["base_model"],
-        base_fingerprint=meta["base_fingerprint"],
-        repository=meta["repository"],
-        commit=commit,
-        created=meta["created"],
-        config=dict(meta["config"]),
-        metrics=dict(meta["metrics"]),
-        beat_base=meta["beat_base"],
-        verdict=" ".join(meta["verdict"].split()),
-    )
+    return AdapterInfo(path=path, **fields_of(meta, str(path / ADAPTER_META)))
 
 
 def base_fingerprint(model_dir: Path) -> str:
@@ -216,7 +145,7 @@ def write_adapter_meta(path: Path, meta: Mapping[str, Any]) -> None:
     atomically: a reader sees the old file or the new one, never half of one."""
     info = _parse(path, {"format": FORMAT, **meta})
     with atomic_path(path / ADAPTER_META, directory=False) as staging:
-        staging.write_text(json.dumps(_meta_of(info), indent=2) + "\n", encoding="utf-8")
+        staging.write_text(json.dumps(info.to_json(), indent=2) + "\n", encoding="utf-8")
 
 
 def list_adapters(settings: Settings, repo_root: Path) -> list[AdapterInfo]:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from housecoder.models.adapter_meta import AdapterMeta
 from housecoder.training.report import markdown, verdict, write_report
-from housecoder.training.results import AdapterMeta, Metrics
+from housecoder.training.results import Metrics
 
 
 def _metrics(
@@ -179,10 +180,16 @@ def test_report_files(tmp_path: Path) -> None:
     for key in ("similarity_difference", "similarity_interval"):  # a report written before they were measured
         del metrics["held-out"]["paired"][0][key]
     older = AdapterMeta.from_json(meta)
-    assert older.to_json()["metrics"] == metrics
+    assert Metrics.from_json(older.metrics).to_json() == metrics
     assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in markdown(older)
     assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
+    written_by_the_registry = {
+        key: value for key, value in meta.items() if key not in ("split", "samples", "training")
+    }
+    assert "- split not recorded; samples not recorded\n" in markdown(
+        AdapterMeta.from_json(written_by_the_registry)
+    )
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
 
 
