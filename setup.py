@@ -1,7 +1,8 @@
 """Maps the top-level folders into the one `housecoder.*` import namespace.
 
 `server/`, `indexer/` and `training/` become `housecoder.server`, `housecoder.indexer` and
-`housecoder.training`; the shared code (CLI, config, model store, prompt format) is `housecoder/`.
+`housecoder.training`; the shared code (CLI, config, models and adapters, the completion engine and its
+stages, syntax, evaluation, benchmarks, feedback) is `housecoder/`.
 Subpackages are found automatically so a new folder needs no edit here.
 """
 
