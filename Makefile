@@ -66,8 +66,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/python scripts/typecheck.py
 
+# Everything but the real model, the spawned servers and the real editors (a few minutes on 2 cores).
 test-fast: setup
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not e2e and not editor"
 
 test: models lint typecheck editor neovim editor-e2e
 	$(BIN)/pytest

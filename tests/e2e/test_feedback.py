@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from editors import feedback_stats
 from lsp import running_server
 
 from housecoder.config import Settings
 from housecoder.feedback.store import FeedbackStore, store_path
+
+pytestmark = pytest.mark.e2e  # the real server over stdio or TCP (make test-fast skips it)
 
 TEXT = "from shop.orders import Order\n\n\ndef describe(order):\n    label = "
 AFTER = "\n    return label\n"

@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 from editors import IN_CI, NO_TIME_LIMITS, default_model_store, neovim_spec
 
+# the real server driven by a real editor (make test-fast skips both markers; make test-editors runs these)
+pytestmark = [pytest.mark.e2e, pytest.mark.editor]
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).parent / "nvim" / "complete.lua"
 CURSOR = (8, 11)  # shop/checkout.py, after "    return "

@@ -26,6 +26,9 @@ from typing import Any
 import pytest
 from editors import IN_CI, feedback_stats, neovim_spec
 
+# the real server driven by a real editor (make test-fast skips both markers; make test-editors runs these)
+pytestmark = [pytest.mark.e2e, pytest.mark.editor]
+
 ROOT = Path(__file__).resolve().parents[2]
 NEOVIM = "0.11.4"
 NVIM = ROOT / ".cache" / "editor-e2e" / f"nvim-{NEOVIM}" / "bin" / "nvim"

@@ -17,6 +17,8 @@ from editors import NO_TIME_LIMITS
 from lsp import running_server
 from lsprotocol import types
 
+pytestmark = pytest.mark.e2e  # the real server over stdio or TCP (make test-fast skips it)
+
 EXPECTED = "price_with_vat(order.net_cents, order.country_code)"
 
 

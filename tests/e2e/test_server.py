@@ -23,6 +23,8 @@ from registry_fixture import register
 from housecoder.config import Settings
 from housecoder.models.adapters import base_fingerprint
 
+pytestmark = pytest.mark.e2e  # the real server over stdio or TCP (make test-fast skips it)
+
 CURSOR = (8, 11)  # shop/checkout.py, after "    return "
 
 

@@ -24,7 +24,10 @@ from models.gguf_fixture import write_qwen2_gguf
 
 from housecoder.inference.llamacpp_backend import llama_cpp_available
 
-pytestmark = pytest.mark.skipif(not llama_cpp_available(), reason="llama-cpp-python is not installed")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not llama_cpp_available(), reason="llama-cpp-python is not installed"),
+]
 TRAINING_ONLY = {"torch", "torchgen", "functorch", "transformers", "peft", "accelerate", "triton", "nvidia"}
 
 

@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsp import Client, capabilities
 from lsprotocol import types
 
 from housecoder.server.token import read_token
+
+pytestmark = pytest.mark.e2e  # the real server over stdio or TCP (make test-fast skips it)
 
 
 def _free_port() -> int:

@@ -33,6 +33,9 @@ from typing import Any
 import pytest
 from editors import IN_CI, NO_TIME_LIMITS, default_model_store, feedback_stats
 
+# the real server driven by a real editor (make test-fast skips both markers; make test-editors runs these)
+pytestmark = [pytest.mark.e2e, pytest.mark.editor]
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".cache" / "editor-e2e"
 CODE_SERVER = TOOLS / "code-server" / "bin" / "code-server"
