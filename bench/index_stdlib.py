@@ -56,7 +56,9 @@ def main() -> None:
     shutil.copytree(
         args.src, tree, ignore=shutil.ignore_patterns("__pycache__", "site-packages"), symlinks=True
     )
-    settings = load_settings(None, {"index": {"exclude": tuple(args.exclude), "quantized": not args.fp32}})
+    settings = load_settings(
+        None, {"index": {"exclude": tuple(args.exclude), "tuning": {"quantized": not args.fp32}}}
+    )
     embedder = load_embedder(settings, ModelStore(args.models))
     location = str(work / "index")
     py_files = sum(1 for _ in tree.rglob("*.py"))

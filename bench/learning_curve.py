@@ -1,7 +1,7 @@
 """The adapter's learning curve: each kept checkpoint of one training run on the run's held-out files' tasks,
 served as the product serves it (repository context + adapter) against repository context alone, paired.
 
-A run trained with `train.keep_checkpoints = true` (and `train.schedule = "constant"`, so that every
+A run trained with `train.tuning.keep_checkpoints = true` (and `train.tuning.schedule = "constant"`, so that every
 checkpoint is trained as the end of a run would be) keeps `<run>/steps/<step>/` with the tokens trained so
 far. This keeps the benchmark tasks whose file the run held out (`<run>/split.json`), completes them once
 with context alone (`housecoder bench run --runs housecoder`), then once per checkpoint with its adapter,
@@ -83,7 +83,7 @@ def main() -> None:
     wanted = {int(step) for step in args.steps.split(",") if step}
     kept = [folder for folder in kept if not wanted or int(folder.name) in wanted]
     if not kept:
-        raise SystemExit(f"{args.run}: no kept checkpoint (train with train.keep_checkpoints = true)")
+        raise SystemExit(f"{args.run}: no kept checkpoint (train with train.tuning.keep_checkpoints = true)")
     tasks = held_out_tasks(args.run, args.tasks, args.out / "tasks.jsonl")
     extra = ["--seed", str(args.seed)] + (["--limit", str(args.limit)] if args.limit else [])
     extra += ["--config", str(args.config)] if args.config else []

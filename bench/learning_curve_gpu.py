@@ -62,7 +62,7 @@ def prepare(args: argparse.Namespace) -> None:
         merge_sections(
             settings.model_dump(),
             {
-                "train": {"eval_runtime": "transformers", "generate_samples": args.middles},
+                "train": {"tuning": {"eval_runtime": "transformers", "generate_samples": args.middles}},
                 "models": {"device": "cpu"},
             },
         )
@@ -119,10 +119,12 @@ def prepare(args: argparse.Namespace) -> None:
 
 def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
     settings = Settings.model_validate_json((prep / SETTINGS_FILE).read_text())
-    train: dict[str, Any] = {**GPU_TRAIN, "keep_checkpoints": True} | ({"steps": steps} if steps else {})
+    train: dict[str, Any] = {"tuning": {**GPU_TRAIN, "keep_checkpoints": True}} | (
+        {"steps": steps} if steps else {}
+    )
     # no time limit on a completion: a dozen processes share the GPU, and the comparison is of text, not speed
     sections = {
-        "models": {"device": device, "dtype": "bfloat16"},
+        "models": {"device": device, "tuning": {"dtype": "bfloat16"}},
         "train": train,
         "completion": {"max_ms": 0},
     }
@@ -146,8 +148,11 @@ def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: 
         model_dir, precision.training_models(settings.models, config, settings.models.device)
     )
     tokenizer = loaded.tokenizer
-    encoded = [encode(sample, tokenizer, config.end_of_text) for sample in train]
-    held = [encode(sample, tokenizer, config.end_of_text) for sample in held_out[: config.eval_samples]]
+    encoded = [encode(sample, tokenizer, config.tuning.end_of_text) for sample in train]
+    held = [
+        encode(sample, tokenizer, config.tuning.end_of_text)
+        for sample in held_out[: config.tuning.eval_samples]
+    ]
     print(
         f"training on {len(encoded)} samples, {sum(len(e.input_ids) for e in encoded):,} tokens", flush=True
     )

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from housecoder.completion.loading import gguf_of
-from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, InferenceConfig, Settings
+from housecoder.config import FAST_CPU_PREFILL_TOKENS_PER_S, InferenceConfig, InferenceTuning, Settings
 from housecoder.evaluation.metrics import bootstrap_interval
 from housecoder.evaluation.tasks import read_tasks
 from housecoder.inference.base import GenerationRequest
@@ -45,7 +45,8 @@ def main() -> None:
     assert gguf is not None, "the default model is not a GGUF"
     sizes = sorted(int(size) for size in args.sizes.split(","))
     # no saved states and room for the biggest prompt: each one is prefilled from its first token
-    config = InferenceConfig(kv_cache_entries=0, context_tokens=max(sizes) + 256, threads=args.threads)
+    tuning = InferenceTuning(kv_cache_entries=0, context_tokens=max(sizes) + 256)
+    config = InferenceConfig(threads=args.threads, tuning=tuning)
     backend = LlamaCppBackend(gguf, config)
     tasks = [task for path in args.tasks for task in read_tasks(path)]
     random.Random(args.seed).shuffle(tasks)

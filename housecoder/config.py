@@ -13,6 +13,11 @@ A cloned repository is not the user: its files may not set `SENSITIVE_KEYS`
 socket) unless the user trusts its root (`housecoder trust`, kept by
 `housecoder.trust`); such keys are dropped and reported, the rest of the file applies.
 
+Each section holds what a user sets; its `tuning` model (`ContextTuning`, ... : `[context.tuning]` in a
+file) holds the experiment knobs, whose defaults the notes under docs/experiments measured. A knob that
+measured within noise is removed, not left switched off (`REMOVED`); a renamed or moved key is refused in
+one line naming its new place (`RENAMED`, `MOVED_TO_TUNING`).
+
 File layout (the same tables in both files, under `tool.housecoder.` in pyproject):
 
     [models]
@@ -21,6 +26,8 @@ File layout (the same tables in both files, under `tool.housecoder.` in pyprojec
     max_new_tokens = 64
     [index]
     exclude = ["docs/"]
+    [context.tuning]
+    similar_k = 4
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import shlex
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -55,6 +62,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ModelsTuning(_Section):
+    """The models section's tuning knobs (`[models.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
+    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+
+
 class ModelsConfig(_Section):
     """Where models live and which ones each part uses."""
 
@@ -69,7 +83,6 @@ class ModelsConfig(_Section):
         description="where torch runs the code model (training, the transformers runtime): auto is CUDA when torch "
         "sees it, else the CPU; mps: Apple Silicon's GPU (float32 weights, no autocast)",
     )
-    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     torch_threads: int | None = Field(
         default=None,
         ge=1,
@@ -84,6 +97,22 @@ class ModelsConfig(_Section):
         default=True,
         description="with no adapter set, use the newest registered adapter that beat the base model",
     )
+    tuning: ModelsTuning = Field(default_factory=ModelsTuning)
+
+
+class InferenceTuning(_Section):
+    """The inference section's tuning knobs (`[inference.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
+    # Prefix KV reuse: keys/values of recent prompts, reused for the longest shared token prefix.
+    # One token of the 1.5B default model costs 28 KiB in bf16, so 8,192 tokens is about 230 MB.
+    kv_cache_entries: int = Field(default=4, ge=0, le=64, description="prompts kept (0 disables reuse)")
+    kv_cache_tokens: int = Field(default=8192, ge=0, description="tokens kept over all entries")
+    # Cancellation is checked between prefill chunks: a smaller chunk frees a cancelled model sooner.
+    prefill_chunk_tokens: int = Field(
+        default=64, ge=1, description="prefill step; cancellation is checked between steps"
+    )
+    context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
 
 
 class InferenceConfig(_Section):
@@ -93,14 +122,6 @@ class InferenceConfig(_Section):
         default="auto",
         description="auto: llama.cpp when llama-cpp-python is installed and the model has a GGUF, else transformers",
     )
-    # Prefix KV reuse: keys/values of recent prompts, reused for the longest shared token prefix.
-    # One token of the 1.5B default model costs 28 KiB in bf16, so 8,192 tokens is about 230 MB.
-    kv_cache_entries: int = Field(default=4, ge=0, le=64, description="prompts kept (0 disables reuse)")
-    kv_cache_tokens: int = Field(default=8192, ge=0, description="tokens kept over all entries")
-    # Cancellation is checked between prefill chunks: a smaller chunk frees a cancelled model sooner.
-    prefill_chunk_tokens: int = Field(
-        default=64, ge=1, description="prefill step; cancellation is checked between steps"
-    )
     threads: int | None = Field(default=None, ge=1, description="llama.cpp threads; None = the CPU cores")
     gpu_layers: int | None = Field(
         default=None,
@@ -108,7 +129,6 @@ class InferenceConfig(_Section):
         description="layers llama.cpp offloads to the GPU: None = all of them when the installed llama.cpp has "
         "a GPU backend (CUDA, Metal, Vulkan: `make setup LLAMA_GPU=...`), else 0; -1 = all; 0 = the CPU only",
     )
-    context_tokens: int = Field(default=4096, ge=256, description="llama.cpp context window")
     # OpenAI-compatible engine (vLLM, TGI, llama.cpp server): POST {url}/v1/completions.
     url: str | None = Field(default=None, description="base URL, e.g. http://gpu-box:8000")
     remote_model: str | None = Field(
@@ -116,6 +136,7 @@ class InferenceConfig(_Section):
     )
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     timeout_s: float = Field(default=30.0, gt=0)
+    tuning: InferenceTuning = Field(default_factory=InferenceTuning)
 
     @field_validator("url")
     @classmethod
@@ -132,14 +153,12 @@ class InferenceConfig(_Section):
         return value
 
 
-class CompletionConfig(_Section):
-    """Generation knobs for one completion; budgets are in model tokens."""
+class CompletionTuning(_Section):
+    """The completion section's tuning knobs (`[completion.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
 
-    max_new_tokens: int = Field(default=64, ge=1, le=4096)
     # Defaults sized for CPU latency: on a CPU the prompt's prefill (context + prefix + suffix) is
     # paid before the first token; a GPU affords more.
-    max_prefix_tokens: int = Field(default=512, ge=16)
-    max_suffix_tokens: int = Field(default=192, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     stop_early: bool = Field(
         default=True,
@@ -164,14 +183,6 @@ class CompletionConfig(_Section):
         description="a keystroke that types what the running generation "
         "is writing lets it run and is answered from it (false: every keystroke cancels it)",
     )
-    max_ms: int = Field(
-        default=3000,
-        ge=0,
-        le=MAX_MS,
-        strict=True,
-        description="once a request has taken this long (prefill included), "
-        "decoding ends at the next line end (in a block, at once when one line took this long alone); 0: no limit",
-    )
     cold_prefill_tokens: int = Field(
         default=512,
         ge=0,
@@ -181,14 +192,27 @@ class CompletionConfig(_Section):
     )
 
 
-class IndexConfig(_Section):
-    """What the indexer reads, how it chunks and embeds, and where the index lives."""
+class CompletionConfig(_Section):
+    """Generation knobs for one completion; budgets are in model tokens."""
 
-    location: str | None = Field(
-        default=None, description="LanceDB directory or URI; None means <user cache>/indexes/<repo>-<hash>"
+    max_new_tokens: int = Field(default=64, ge=1, le=4096)
+    max_prefix_tokens: int = Field(default=512, ge=16)
+    max_suffix_tokens: int = Field(default=192, ge=0)
+    max_ms: int = Field(
+        default=3000,
+        ge=0,
+        le=MAX_MS,
+        strict=True,
+        description="once a request has taken this long (prefill included), "
+        "decoding ends at the next line end (in a block, at once when one line took this long alone); 0: no limit",
     )
-    exclude: tuple[str, ...] = Field(default=(), description="extra gitignore-style patterns to skip")
-    max_file_bytes: int = Field(default=1_000_000, ge=1)
+    tuning: CompletionTuning = Field(default_factory=CompletionTuning)
+
+
+class IndexTuning(_Section):
+    """The index section's tuning knobs (`[index.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
     max_line_chars: int = Field(default=1000, ge=80, description="longer lines mark a file as minified")
     target_lines: int = Field(default=30, ge=1, description="small neighbours merge up to this many lines")
     max_lines: int = Field(default=80, ge=1, description="a definition up to this long stays one chunk")
@@ -204,9 +228,20 @@ class IndexConfig(_Section):
     )
     embed_batch: int = Field(default=32, ge=1)
     quantized: bool = Field(default=True, description="int8 dynamic quantization of the embedder")
+
+
+class IndexConfig(_Section):
+    """What the indexer reads, how it chunks and embeds, and where the index lives."""
+
+    location: str | None = Field(
+        default=None, description="LanceDB directory or URI; None means <user cache>/indexes/<repo>-<hash>"
+    )
+    exclude: tuple[str, ...] = Field(default=(), description="extra gitignore-style patterns to skip")
+    max_file_bytes: int = Field(default=1_000_000, ge=1)
     embed_threads: int | None = Field(
         default=None, ge=1, description="CPU threads of the embedder (onnxruntime); None = its default"
     )
+    tuning: IndexTuning = Field(default_factory=IndexTuning)
 
 
 # the snippet budget left to follow the hardware (docs/experiments/0018, 0019 and 0021): where each new
@@ -215,6 +250,58 @@ class IndexConfig(_Section):
 CPU_CONTEXT_TOKENS = 384
 FAST_PREFILL_CONTEXT_TOKENS = 1536
 FAST_CPU_PREFILL_TOKENS_PER_S = 400.0
+
+
+class ContextTuning(_Section):
+    """The context section's tuning knobs (`[context.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
+    standing_lines: int = Field(
+        default=10,
+        ge=0,
+        description="a local model on the CPU: a line whose own snippets the model does not hold yet gets the "
+        "file's last snippets it holds, chosen fewer than this many lines away, instead of none; 0: none",
+    )
+    max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
+    definitions_ms: int = Field(default=150, ge=1)
+    max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
+    near_lines: int = Field(
+        default=12, ge=1, description="lines around the cursor whose identifiers are looked up"
+    )
+    retrieval_ms: int = Field(default=400, ge=1)
+    retrieval_k: int = Field(default=6, ge=1)
+    query_lines: int = Field(default=12, ge=1, description="lines before the cursor used as the search query")
+    similar_ms: int = Field(default=150, ge=1)
+    rest_of_file: bool = Field(
+        default=True,
+        description="the current file's import statements and look-alike "
+        "windows from the parts of it the prompt leaves out",
+    )
+    similar_k: int = Field(default=4, ge=1)
+    strong_window: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="a look-alike window at least this similar (identifier Jaccard) comes before every "
+        "other source's snippets (1: none does, each source keeps its place)",
+    )
+    window_follow: int = Field(
+        default=5,
+        ge=0,
+        description="look-alike windows are shown this many lines further on: the code that followed "
+        "the stretch matched against the lines above the cursor, where the next line's counterpart is",
+    )
+    per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
+    open_documents_ms: int = Field(default=50, ge=1)
+    window_lines: int = Field(
+        default=10,
+        ge=2,
+        description="the lines above the cursor that look-alike windows are matched against, and the size of "
+        "the windows over the current file's hidden parts and open documents (the repository's are 20 lines)",
+    )
+    min_similarity: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows"
+    )
 
 
 class ContextConfig(_Section):
@@ -237,60 +324,15 @@ class ContextConfig(_Section):
         description="all snippets together, model tokens; unset: 1536 on a GPU, a remote engine or a CPU "
         "the server measures to prefill at least 400 tokens a second, else 384",
     )
-    standing_lines: int = Field(
-        default=10,
-        ge=0,
-        description="a local model on the CPU: a line whose own snippets the model does not hold yet gets the "
-        "file's last snippets it holds, chosen fewer than this many lines away, instead of none; 0: none",
-    )
-    max_snippet_lines: int = Field(default=40, ge=1, description="a longer definition or chunk is cut")
     definitions: bool = True
-    definitions_ms: int = Field(default=150, ge=1)
-    max_identifiers: int = Field(default=24, ge=1, description="identifiers near the cursor looked up")
-    near_lines: int = Field(
-        default=12, ge=1, description="lines around the cursor whose identifiers are looked up"
-    )
     retrieval: bool = True
-    retrieval_ms: int = Field(default=400, ge=1)
-    retrieval_k: int = Field(default=6, ge=1)
-    query_lines: int = Field(default=12, ge=1, description="lines before the cursor used as the search query")
     similar: bool = Field(
         default=True,
         description="look-alike code: the repository's 20-line windows whose "
         "identifiers are most like the last `window_lines` lines'",
     )
-    similar_ms: int = Field(default=150, ge=1)
-    rest_of_file: bool = Field(
-        default=True,
-        description="the current file's import statements and look-alike "
-        "windows from the parts of it the prompt leaves out",
-    )
-    similar_k: int = Field(default=4, ge=1)
-    strong_window: float = Field(
-        default=0.3,
-        ge=0.0,
-        le=1.0,
-        description="a look-alike window at least this similar (identifier Jaccard) comes before every "
-        "other source's snippets (1: none does, each source keeps its place)",
-    )
-    window_follow: int = Field(
-        default=5,
-        ge=0,
-        description="look-alike windows are shown this many lines further on: the code that followed "
-        "the stretch matched against the lines above the cursor, where the next line's counterpart is",
-    )
-    per_file: int = Field(default=3, ge=1, description="snippets from one file at most")
     open_documents: bool = True
-    open_documents_ms: int = Field(default=50, ge=1)
-    window_lines: int = Field(
-        default=10,
-        ge=2,
-        description="the lines above the cursor that look-alike windows are matched against, and the size of "
-        "the windows over the current file's hidden parts and open documents (the repository's are 20 lines)",
-    )
-    min_similarity: float = Field(
-        default=0.1, ge=0.0, le=1.0, description="identifier Jaccard floor for windows"
-    )
+    tuning: ContextTuning = Field(default_factory=ContextTuning)
 
     @property
     def snippet_tokens(self) -> int:
@@ -309,19 +351,25 @@ class ContextConfig(_Section):
         )
 
 
+class ServerTuning(_Section):
+    """The server section's tuning knobs (`[server.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
+    max_document_bytes: int = Field(
+        default=1_000_000, ge=1024, description="larger buffers are cut around the cursor"
+    )
+    cache_entries: int = Field(
+        default=128, ge=0, description="completions remembered for typing through them"
+    )
+
+
 class ServerConfig(_Section):
     """The language server: when to complete, limits, and how it listens."""
 
     complete_in_comments: bool = False
     complete_in_strings: bool = False
     complete_mid_line: bool = Field(default=False, description="also complete when code follows the cursor")
-    max_document_bytes: int = Field(
-        default=1_000_000, ge=1024, description="larger buffers are cut around the cursor"
-    )
     index_on_save: bool = True
-    cache_entries: int = Field(
-        default=128, ge=0, description="completions remembered for typing through them"
-    )
     idle_prefill: bool = Field(
         default=True,
         description="prefill the prompt of a cursor the client reports "
@@ -342,22 +390,16 @@ class ServerConfig(_Section):
     )
     host: str = Field(default="127.0.0.1", description="TCP mode only; another address exposes your code")
     port: int = Field(default=2087, ge=0, le=65535)
+    tuning: ServerTuning = Field(default_factory=ServerTuning)
 
 
 SPAN_KINDS = ("line", "statement", "expression", "arguments", "body")
 
 
-class TrainConfig(_Section):
-    """The conventions fine-tune (`housecoder train`): samples, LoRA, optimisation, evaluation.
+class TrainTuning(_Section):
+    """The train section's tuning knobs (`[train.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
 
-    Sizes are in model tokens. The CPU defaults keep training sequences short (the context,
-    prefix, suffix and middle budgets add up to 864 tokens); on a GPU raise the
-    prompt budgets to the server's (`completion.*`, `context.max_tokens`: 1536 there when unset) so the
-    adapter trains on prompts exactly as long as it will be served.
-    """
-
-    # Samples: FIM middles on syntax nodes of the repository's own files.
-    max_samples: int = Field(default=400, ge=1, description="training samples")
     eval_samples: int = Field(default=40, ge=1, description="held-out samples whose loss is measured")
     per_file: int = Field(default=16, ge=1, description="at most this many training samples from one file")
     eval_per_file: int = Field(
@@ -380,9 +422,6 @@ class TrainConfig(_Section):
         default=15, ge=1, description="longest middle (a body or statement) in lines"
     )
     held_out_fraction: float = Field(default=0.15, gt=0.0, lt=1.0, description="share of files held out")
-    since: str | None = Field(
-        default=None, description="git commit: files changed after it are the held-out set"
-    )
     # Prompt budgets for the samples (the server's prompt builder, these budgets).
     context_tokens: int = Field(default=192, ge=0, description="retrieved snippets in a sample's prompt")
     prefix_tokens: int = Field(default=320, ge=16)
@@ -414,8 +453,6 @@ class TrainConfig(_Section):
         description="learning rate after the warm-up: cosine decays it to 0 at the last step; constant keeps it "
         "(every checkpoint of a run is then trained as its end would be: a learning curve from one run)",
     )
-    epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
-    steps: int | None = Field(default=None, ge=1, description="optimiser steps (overrides epochs)")
     batch_size: int = Field(default=1, ge=1, description="sequences per micro-step")
     grad_accum: int = Field(default=8, ge=1, description="micro-steps per optimiser step")
     weight_decay: float = Field(default=0.0, ge=0.0)
@@ -449,19 +486,9 @@ class TrainConfig(_Section):
         "the adapter converted to a GGUF LoRA; faster on a CPU), transformers on the trained "
         "weights; auto picks as inference.runtime = auto does",
     )
-    forgetting_tasks: str | None = Field(
-        default=None,
-        description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it",
-    )
     forgetting_limit: int = Field(default=40, ge=1)
     max_forgetting: float = Field(
         default=0.05, ge=0.0, le=1.0, description="largest exact-match drop there that still activates"
-    )
-    activation: Literal["clear", "ahead"] = Field(
-        default="clear",
-        description="when an adapter that completes held-out code better is activated: clear, when the "
-        "paired 95% interval of its gain (exact match or edit similarity) lies above zero; ahead, on the point "
-        "estimates alone",
     )
     history_weight: int = Field(
         default=1,
@@ -476,7 +503,6 @@ class TrainConfig(_Section):
         "adapter that completes them worse is not activated",
     )
     seed: int = 0
-    output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
 
     @field_validator("span_mix")
     @classmethod
@@ -489,20 +515,44 @@ class TrainConfig(_Section):
         return mix
 
 
-class FeedbackConfig(_Section):
-    """The local feedback loop: what happened to each suggestion shown, kept in one SQLite file per workspace
-    under the user cache. Nothing is ever sent anywhere."""
+class TrainConfig(_Section):
+    """The conventions fine-tune (`housecoder train`): samples, LoRA, optimisation, evaluation.
 
-    enabled: bool = Field(
-        default=True, description="record suggestions shown, accepted, rejected and retained"
+    Sizes are in model tokens. The CPU defaults keep training sequences short (the context,
+    prefix, suffix and middle budgets add up to 864 tokens); on a GPU raise the
+    prompt budgets to the server's (`completion.*`, `context.max_tokens`: 1536 there when unset) so the
+    adapter trains on prompts exactly as long as it will be served.
+    """
+
+    # Samples: FIM middles on syntax nodes of the repository's own files.
+    max_samples: int = Field(default=400, ge=1, description="training samples")
+    since: str | None = Field(
+        default=None, description="git commit: files changed after it are the held-out set"
     )
+    epochs: float = Field(default=1.0, gt=0, description="passes over the samples when `steps` is unset")
+    steps: int | None = Field(default=None, ge=1, description="optimiser steps (overrides epochs)")
+    forgetting_tasks: str | None = Field(
+        default=None,
+        description="task file (bench JSONL, e.g. HumanEval-FIM) for the forgetting check; None skips it",
+    )
+    activation: Literal["clear", "ahead"] = Field(
+        default="clear",
+        description="when an adapter that completes held-out code better is activated: clear, when the "
+        "paired 95% interval of its gain (exact match or edit similarity) lies above zero; ahead, on the point "
+        "estimates alone",
+    )
+    output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
+    tuning: TrainTuning = Field(default_factory=TrainTuning)
+
+
+class FeedbackTuning(_Section):
+    """The feedback section's tuning knobs (`[feedback.tuning]`): experiment settings whose defaults are
+    measured (docs/experiments); a user rarely needs them."""
+
     retention_checks_s: tuple[int, ...] = Field(
         default=(30, 300),
         description="seconds after an accept (or a rejection) when the server measures what is left of the "
         "suggestion at its place in the buffer",
-    )
-    max_mb: int = Field(
-        default=64, ge=1, description="the store's size cap; over it the oldest half is dropped"
     )
     max_context_chars: int = Field(
         default=8000, ge=256, description="text kept before the cursor (half as much after it) per suggestion"
@@ -516,6 +566,19 @@ class FeedbackConfig(_Section):
         return tuple(sorted(set(value)))
 
 
+class FeedbackConfig(_Section):
+    """The local feedback loop: what happened to each suggestion shown, kept in one SQLite file per workspace
+    under the user cache. Nothing is ever sent anywhere."""
+
+    enabled: bool = Field(
+        default=True, description="record suggestions shown, accepted, rejected and retained"
+    )
+    max_mb: int = Field(
+        default=64, ge=1, description="the store's size cap; over it the oldest half is dropped"
+    )
+    tuning: FeedbackTuning = Field(default_factory=FeedbackTuning)
+
+
 class Settings(_Section):
     """Every part's configuration."""
 
@@ -527,6 +590,15 @@ class Settings(_Section):
     server: ServerConfig = ServerConfig()
     train: TrainConfig = TrainConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+
+
+_S = TypeVar("_S", bound=_Section)
+
+
+def tuned(section: _S, **knobs: Any) -> _S:
+    """A copy of a settings section with these of its tuning knobs set (validated)."""
+    tuning: _Section = getattr(section, "tuning")  # noqa: B009 (every section has one; _Section does not)
+    return section.model_copy(update={"tuning": tuning.model_validate(tuning.model_dump() | knobs)})
 
 
 def find_project_root(start: Path) -> Path:
@@ -579,8 +651,15 @@ RENAMED: Mapping[str, str] = {
     "telemetry": "feedback",  # the whole section: nothing is ever sent
     "models.threads": "models.torch_threads",
     "index.threads": "index.embed_threads",
-    "index.window_lines": "index.split_lines",  # not context.window_lines, the look-alike windows' size
-    "index.window_overlap": "index.split_overlap",
+    "index.window_lines": "index.tuning.split_lines",  # not the look-alike windows' size (context's)
+    "index.window_overlap": "index.tuning.split_overlap",
+}
+
+# every tuning knob sat in its section itself until the knobs moved to `[SECTION.tuning]`
+MOVED_TO_TUNING: Mapping[str, str] = {
+    f"{section}.{knob}": f"{section}.tuning.{knob}"
+    for section in Settings.model_fields
+    for knob in type(getattr(Settings(), section).tuning).model_fields
 }
 NOTE_0014 = "docs/experiments/0014-repository-context-unseen-code.md"
 REMOVED: Mapping[str, str] = {
@@ -599,8 +678,8 @@ def retired(data: Mapping[str, Any]) -> str | None:
             return f"[{name}] is now [{RENAMED[name]}]"
         for key in table if isinstance(table, Mapping) else ():
             dotted = f"{name}.{key}"
-            if dotted in RENAMED:
-                return f"{dotted} is now {RENAMED[dotted]}"
+            if dotted in RENAMED or dotted in MOVED_TO_TUNING:
+                return f"{dotted} is now {RENAMED.get(dotted) or MOVED_TO_TUNING[dotted]}"
             if dotted in REMOVED:
                 return f"{dotted} was removed (off by default, no gain measured: {REMOVED[dotted]})"
     return None

@@ -105,7 +105,10 @@ class Indexer:
         self.store = store
         self.embedder = embedder
         self.limits = ChunkLimits(
-            config.target_lines, config.max_lines, config.split_lines, config.split_overlap
+            config.tuning.target_lines,
+            config.tuning.max_lines,
+            config.tuning.split_lines,
+            config.tuning.split_overlap,
         )
 
     # -- one file ----------------------------------------------------------------------
@@ -130,7 +133,7 @@ class Indexer:
         digest = file_hash(data)
         if known and known["hash"] == digest:
             return "unchanged", None, known | row  # touched, same bytes: only the stat changed
-        reason = content_rule(data, max_line_chars=self.config.max_line_chars)
+        reason = content_rule(data, max_line_chars=self.config.tuning.max_line_chars)
         if reason is not None:
             log.debug("skip %s: %s", candidate.path, reason)
             return reason, None, row | {"hash": digest, "status": reason, "chunks": 0, "symbols": 0}

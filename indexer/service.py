@@ -35,9 +35,9 @@ def index_location(root: Path, settings: Settings, indexes_root: Path) -> str:
 def embedder_id(settings: Settings) -> str:
     """Identifies how an index was made (embedder and chunking); a different id means rebuilding it."""
     config = settings.index
-    precision = "int8" if config.quantized else "fp32"
-    chunking = f"{config.target_lines},{config.max_lines},{config.split_lines},{config.split_overlap},{config.max_line_chars}"
-    return f"{settings.models.embedder}|{precision}|{config.embed_max_tokens}|{chunking}"
+    precision = "int8" if config.tuning.quantized else "fp32"
+    chunking = f"{config.tuning.target_lines},{config.tuning.max_lines},{config.tuning.split_lines},{config.tuning.split_overlap},{config.tuning.max_line_chars}"
+    return f"{settings.models.embedder}|{precision}|{config.tuning.embed_max_tokens}|{chunking}"
 
 
 def load_embedder(settings: Settings, models: ModelStore, progress: Progress = SILENT) -> OnnxEmbedder:
@@ -46,9 +46,9 @@ def load_embedder(settings: Settings, models: ModelStore, progress: Progress = S
     return OnnxEmbedder(
         resolved.path,
         threads=settings.index.embed_threads,
-        batch_size=settings.index.embed_batch,
-        max_length=settings.index.embed_max_tokens,
-        quantized=settings.index.quantized,
+        batch_size=settings.index.tuning.embed_batch,
+        max_length=settings.index.tuning.embed_max_tokens,
+        quantized=settings.index.tuning.quantized,
     )
 
 

@@ -40,5 +40,5 @@ def source_files(root: Path, config: IndexConfig) -> Iterator[SourceFile]:
         except OSError as err:
             log.debug("skip %s: unreadable (%s)", entry.path, err)
             continue
-        if content_rule(data, max_line_chars=config.max_line_chars) is None:
+        if content_rule(data, max_line_chars=config.tuning.max_line_chars) is None:
             yield SourceFile(entry.path, language, data.decode("utf-8", errors="replace"))

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "inference"))  # the test module's own p
 
 import test_llamacpp_backend as cases  # noqa: E402
 
-from housecoder.config import InferenceConfig, Settings  # noqa: E402
+from housecoder.config import InferenceConfig, InferenceTuning, Settings  # noqa: E402
 from housecoder.inference.base import GenerationRequest  # noqa: E402
 from housecoder.inference.llamacpp_backend import LlamaCppBackend  # noqa: E402
 from housecoder.prompt import build_fim_prompt  # noqa: E402
@@ -284,7 +284,10 @@ def main() -> None:
     gguf = gguf_of(model)
     assert gguf is not None
     backend = LlamaCppBackend(
-        gguf, InferenceConfig(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024)
+        gguf,
+        InferenceConfig(
+            tuning=InferenceTuning(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024)
+        ),
     )
     recorder = Recorder(backend)
     recorder.install()

@@ -260,7 +260,7 @@ class HousecoderServer(LanguageServer):
         shown_id = self._record_shown(uri, located, request, output, (loop.time() - started) * 1000)
         server = session.settings.server
         # ready before Tab: the one after it
-        if output.text and server.precompute_next and server.cache_entries > 0:
+        if output.text and server.precompute_next and server.tuning.cache_entries > 0:
             text = request.text[: request.offset] + output.text + request.text[request.offset :]
             session.warm(
                 located, replace(request, text=text, offset=request.offset + len(output.text)), complete=True
@@ -335,7 +335,7 @@ class HousecoderServer(LanguageServer):
             uri,
             {u: d.source for u, d in self.workspace.text_documents.items()},
             session.folders,
-            session.settings.server.max_document_bytes,
+            session.settings.server.tuning.max_document_bytes,
         )
         return located, CompletionInput(
             located.relative, text, offset, located.language, documents, use_index=located.root is not None

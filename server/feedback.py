@@ -114,7 +114,7 @@ class FeedbackRecorder:
         recorded). The same id when the user typed through the previous one."""
         if not self.enabled or not output.text or located.root is None:
             return None
-        limit = self.settings.feedback.max_context_chars
+        limit = self.settings.feedback.tuning.max_context_chars
         before, after = request.text[: request.offset][-limit:], request.text[request.offset :][: limit // 2]
         # the engine has already refused files with a secret near the cursor: checking what is kept is enough,
         # and bounded (a few milliseconds, not a whole file's scan)
@@ -204,7 +204,7 @@ class FeedbackRecorder:
         written = self._write(
             self.store(pending.root), lambda store: store.decide(suggestion.id, outcome, taken, decided)
         )
-        for delay in self.settings.feedback.retention_checks_s:
+        for delay in self.settings.feedback.tuning.retention_checks_s:
             self._later(delay, pending, pending.suggestion.accepted_text)
         return {"recorded": True, "outcome": outcome, "accepted_chars": taken}, written
 
@@ -224,7 +224,7 @@ class FeedbackRecorder:
             self.store(pending.root), lambda store: store.decide(suggestion_id, "rejected", None, decided)
         )
         # what the user wrote there instead, once, at the last check
-        self._later(self.settings.feedback.retention_checks_s[-1], pending, pending.suggestion.text)
+        self._later(self.settings.feedback.tuning.retention_checks_s[-1], pending, pending.suggestion.text)
 
     def _pending(self, suggestion_id: str | None) -> Pending | None:
         return self.pending.get(suggestion_id) if suggestion_id else None

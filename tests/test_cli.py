@@ -112,7 +112,7 @@ def test_models_list_shows_the_builtins(tmp_path: Path) -> None:
 def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".housecoder.toml").write_text(
-        "[models]\ndtype = 'float32'\n[completion]\nmax_new_tokens = 6\n"
+        "[models.tuning]\ndtype = 'float32'\n[completion]\nmax_new_tokens = 6\n"
     )
     source = tmp_path / "pkg" / "mod.py"
     source.parent.mkdir()
@@ -211,10 +211,13 @@ def test_config_prints_each_setting_with_where_it_came_from(tmp_path: Path) -> N
         "value": str(tmp_path / "store"),
         "origin": "flags, environment or editor",
     }
-    assert report["completion.temperature"] == {"value": 0.0, "origin": "default"}
+    assert report["completion.max_ms"] == {"value": 3000, "origin": "default"}
+    assert "completion.tuning.temperature" not in report  # a tuning knob at its default: only with --all
+    every = json.loads(runner.invoke(app, ["-C", str(project), "config", "--json", "--all"], env=env).output)
+    assert every["completion.tuning.temperature"] == {"value": 0.0, "origin": "default"}
     changed = runner.invoke(app, ["-C", str(project), "config", "--changed"], env=env)
     lines = changed.output.splitlines()
-    assert "[completion]" in lines and "[inference]" in lines and "temperature" not in changed.output
+    assert "[completion]" in lines and "[inference]" in lines and "max_ms" not in changed.output
     assert any(line.startswith('url = "http://gpu-box:8000"') and line.endswith(str(user)) for line in lines)
     user.write_text("[completion]\nmax_new_tokens = 'many'\n")
     broken = runner.invoke(app, ["-C", str(project), "config"], env=env)

@@ -104,8 +104,8 @@ def test_bad_files_name_the_file_and_the_key_in_one_line(tmp_path: Path, text: s
 
 
 def test_bad_override_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"settings: completion\.temperature"):
-        load_settings(tmp_path, {"completion": {"temperature": 9}})
+    with pytest.raises(ConfigError, match=r"settings: completion\.tuning\.temperature"):
+        load_settings(tmp_path, {"completion": {"tuning": {"temperature": 9}}})
 
 
 def test_settings_are_frozen() -> None:
@@ -326,8 +326,10 @@ RETIRED = [
     ("[telemetry]\nenabled = false\n", "[telemetry] is now [feedback]"),
     ("[models]\nthreads = 2\n", "models.threads is now models.torch_threads"),
     ("[index]\nthreads = 2\n", "index.threads is now index.embed_threads"),
-    ("[index]\nwindow_lines = 30\n", "index.window_lines is now index.split_lines"),
-    ("[index]\nwindow_overlap = 5\n", "index.window_overlap is now index.split_overlap"),
+    ("[index]\nwindow_lines = 30\n", "index.window_lines is now index.tuning.split_lines"),
+    ("[index]\nwindow_overlap = 5\n", "index.window_overlap is now index.tuning.split_overlap"),
+    ("[context]\nper_file = 2\n", "context.per_file is now context.tuning.per_file"),
+    ("[train]\nlearning_rate = 0.001\n", "train.learning_rate is now train.tuning.learning_rate"),
     *(
         (
             f"[context]\n{key} = {value}\n",
@@ -376,11 +378,15 @@ def test_the_renamed_keys_work_under_their_new_names(tmp_path: Path) -> None:
     _write(
         tmp_path / ".housecoder.toml",
         "[feedback]\nenabled = false\n[models]\ntorch_threads = 2\n"
-        "[index]\nembed_threads = 3\nsplit_lines = 30\nsplit_overlap = 5\n",
+        "[index]\nembed_threads = 3\n[index.tuning]\nsplit_lines = 30\nsplit_overlap = 5\n",
     )
     settings = load_settings(tmp_path)
     assert settings.feedback.enabled is False and settings.models.torch_threads == 2
-    assert (settings.index.embed_threads, settings.index.split_lines, settings.index.split_overlap) == (
+    assert (
+        settings.index.embed_threads,
+        settings.index.tuning.split_lines,
+        settings.index.tuning.split_overlap,
+    ) == (
         3,
         30,
         5,

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from housecoder.config import REMOVED, RENAMED, Settings
+from housecoder.config import MOVED_TO_TUNING, REMOVED, RENAMED, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "guide" / "configuration.md"
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
-ROW = re.compile(r"^\|\s*`(?P<key>[a-z_]+\.[a-z_]+)`\s*\|(?P<default>[^|]*)\|")
+ROW = re.compile(r"^\|\s*`(?P<key>[a-z_]+\.(?:tuning\.)?[a-z_]+)`\s*\|(?P<default>[^|]*)\|")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 FENCE = re.compile(r"^(```|~~~)")
 UNSET = "unset"
@@ -77,7 +77,7 @@ def _parse_default(cell: str) -> Any:
 
 def test_settings_walk_finds_nested_sections() -> None:
     assert {"models", "inference", "completion", "context", "index", "server", "train"} <= set(SECTIONS)
-    assert "context.max_tokens" in SETTINGS and "train.span_mix" in SETTINGS
+    assert "context.max_tokens" in SETTINGS and "train.tuning.span_mix" in SETTINGS
 
 
 def test_every_configuration_key_is_documented_and_every_documented_key_exists() -> None:
@@ -116,7 +116,7 @@ NOTES = ROOT / "docs" / "experiments"  # a note keeps the keys of its time
 def test_keys_named_in_the_documents_exist(path: Path) -> None:
     sections = "|".join({*SECTIONS, *(key.split(".")[0] for key in (*RENAMED, *REMOVED))})
     # `section.key`, `section.key = value`; not `models.py` or `server.host.ModelHost` (modules)
-    pattern = re.compile(rf"`(?P<key>(?:{sections})\.[a-z_]+)(?![\w./])(?:\s*=[^`]*)?`")
+    pattern = re.compile(rf"`(?P<key>(?:{sections})\.(?:tuning\.)?[a-z_]+)(?![\w./])(?:\s*=[^`]*)?`")
     prose, retired = _prose(path), ""
     if path == REFERENCE:
         prose, retired = prose.split(RETIRED_LIST)
@@ -132,7 +132,7 @@ def test_keys_named_in_the_documents_exist(path: Path) -> None:
 
 
 def _retired(key: str) -> bool:
-    return key in RENAMED or key in REMOVED or key.split(".")[0] in RENAMED
+    return key in RENAMED or key in MOVED_TO_TUNING or key in REMOVED or key.split(".")[0] in RENAMED
 
 
 def test_the_reference_lists_every_renamed_and_removed_key() -> None:

@@ -42,8 +42,8 @@ class BaseFigures:
         only, the rule (that loss counts the end-of-text token or not)."""
         parts = {
             "held_out": [dataclasses.asdict(sample) for sample in prepared.held_out],
-            "generate": config.generate_samples,
-            "loss_samples": config.eval_samples,
+            "generate": config.tuning.generate_samples,
+            "loss_samples": config.tuning.eval_samples,
             "forgetting": [dataclasses.asdict(task) for task in tasks],  # the name earlier runs' keys hashed
             "settings": sample_settings(self.settings).model_dump(mode="json", exclude={"train"}),
             "precision": self.precision,
@@ -94,9 +94,9 @@ class BaseFigures:
         saved = prepared.run_dir / BEFORE_FILE
         if not saved.is_file():
             keys = self.keys(prepared, config, tasks)
-            self.reuse(prepared, keys, config.end_of_text, results)
+            self.reuse(prepared, keys, config.tuning.end_of_text, results)
             if not saved.is_file():
-                self.save(prepared, keys[config.end_of_text], measure())
+                self.save(prepared, keys[config.tuning.end_of_text], measure())
         return float(json.loads(saved.read_text())["loss"])
 
     @staticmethod

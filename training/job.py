@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.config import Settings
+from housecoder.config import Settings, tuned
 from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
@@ -202,10 +202,10 @@ class TrainJob:
         with torch.no_grad():
             prepared.loaded.model = model.unload()
         steps = total_steps(self.config, len(encoded))
-        sequences = steps * self.config.grad_accum * self.config.batch_size
-        checks = steps // self.config.eval_every + 1
-        forgetting = self.config.forgetting_limit if self.config.forgetting_tasks else 0
-        held = min(self.config.generate_samples, len(prepared.held_out))
+        sequences = steps * self.config.tuning.grad_accum * self.config.tuning.batch_size
+        checks = steps // self.config.tuning.eval_every + 1
+        forgetting = self.config.tuning.forgetting_limit if self.config.forgetting_tasks else 0
+        held = min(self.config.tuning.generate_samples, len(prepared.held_out))
         completions = 2 * (held + forgetting + len(prepared.history))
         total = (
             sequences * step_seconds
@@ -232,7 +232,9 @@ class TrainJob:
         if not self.config.forgetting_tasks:
             return []
         tasks = pick_tasks(
-            read_tasks(Path(self.config.forgetting_tasks)), self.config.forgetting_limit, self.config.seed
+            read_tasks(Path(self.config.forgetting_tasks)),
+            self.config.tuning.forgetting_limit,
+            self.config.tuning.seed,
         )
         return evaluate.relabel(tasks, FORGETTING)
 
@@ -242,7 +244,7 @@ class TrainJob:
         """Held-out middles (housecoder context), forgetting tasks (in-file FIM) and the user's own newest kept and
         rewritten suggestions (housecoder context), with or without the adapter."""
         settings = sample_settings(self.settings)
-        held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.generate_samples]]
+        held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.tuning.generate_samples]]
         which = "with the adapter" if adapter else "base model"
 
         def generate(
@@ -277,11 +279,11 @@ class TrainJob:
 
     def encode(self, samples: Sequence[Sample], tokenizer: Any) -> list[Encoded]:
         """Token ids and loss labels of `samples` under this run's `end_of_text` rule."""
-        return [encode(sample, tokenizer, self.config.end_of_text) for sample in samples]
+        return [encode(sample, tokenizer, self.config.tuning.end_of_text) for sample in samples]
 
     def loss_samples(self, prepared: Prepared) -> list[Sample]:
         """The held-out samples whose loss is measured: the first `eval_samples` (more may be drawn for generation)."""
-        return prepared.held_out[: self.config.eval_samples]
+        return prepared.held_out[: self.config.tuning.eval_samples]
 
     def loss(self, prepared: Prepared, encoded: Sequence[Encoded]) -> float:
         try:
@@ -354,7 +356,7 @@ class TrainJob:
         from housecoder.training.report import verdict, write_report
 
         compared = {
-            name: evaluate.compare(before[name], after.get(name, []), seed=self.config.seed)
+            name: evaluate.compare(before[name], after.get(name, []), seed=self.config.tuning.seed)
             for name in before
         }
         metrics = Metrics(
@@ -363,7 +365,7 @@ class TrainJob:
             compared.get(FORGETTING),
             compared.get(HISTORY),
         )
-        beat, why = verdict(metrics, self.config.max_forgetting, self.config.activation)
+        beat, why = verdict(metrics, self.config.tuning.max_forgetting, self.config.activation)
         figures = TrainingFigures.from_json(state) if state else TrainingFigures()
         meta = AdapterMeta(
             base_model=self.settings.models.code_model,
@@ -401,16 +403,16 @@ class TrainJob:
             raise TrainingError(f"{adapter}: no {SAMPLES_FILE}: not an adapter written by housecoder train")
         prepared = self.prepare(run_dir=adapter)
         own = prepared.held_out[
-            : self.config.eval_samples
+            : self.config.tuning.eval_samples
         ]  # the loss stays the run's own, comparable with it
         if held_out is not None:
-            self.config = self.config.model_copy(update={"generate_samples": held_out})
+            self.config = tuned(self.config, generate_samples=held_out)
             self.preparation.more_held_out(prepared, held_out)
         tokenizer = prepared.loaded.tokenizer
         encoded = self.encode(own, tokenizer)
         results = ResultsFile(adapter / GENERATIONS_FILE, resume=False)
         before_loss = self.loss(prepared, encoded)
-        self.base.save(prepared, self.base_keys(prepared)[self.config.end_of_text], before_loss)
+        self.base.save(prepared, self.base_keys(prepared)[self.config.tuning.end_of_text], before_loss)
         before = self.generations(prepared, results, None)
         self.use_adapter(prepared, adapter)
         after_loss = self.loss(prepared, encoded)

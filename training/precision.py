@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from housecoder.config import ModelsConfig, TrainConfig
+from housecoder.config import ModelsConfig, TrainConfig, tuned
 
 Precision = Literal["bf16", "fp16", "no"]
 
@@ -34,7 +34,7 @@ def native_bf16(device: str) -> bool:
 
 def resolve(config: TrainConfig, device: str) -> Precision:
     """The autocast `config.mixed_precision` means on `device`."""
-    wanted = config.mixed_precision
+    wanted = config.tuning.mixed_precision
     if wanted == "auto":
         if native_bf16(device):
             return "bf16"
@@ -47,12 +47,16 @@ def resolve(config: TrainConfig, device: str) -> Precision:
 def training_models(models: ModelsConfig, config: TrainConfig, device: str) -> ModelsConfig:
     """`models` as the fine-tune loads the code model on `device`: with `auto` on a device without native bf16 the
     weights come in float32 (bf16 weights there would still run emulated bf16 products)."""
-    if config.mixed_precision == "auto" and models.dtype == "bfloat16" and resolve(config, device) != "bf16":
-        return models.model_copy(update={"dtype": "float32"})
+    if (
+        config.tuning.mixed_precision == "auto"
+        and models.tuning.dtype == "bfloat16"
+        and resolve(config, device) != "bf16"
+    ):
+        return tuned(models, dtype="float32")
     return models
 
 
 def describe(models: ModelsConfig, precision: Precision) -> str:
     """One line for the dry run and the report: the weights' dtype and the autocast."""
     autocast = "no autocast" if precision == "no" else f"{precision} autocast"
-    return f"{models.dtype} weights, {autocast}"
+    return f"{models.tuning.dtype} weights, {autocast}"

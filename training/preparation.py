@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.completion import CompletionEngine
-from housecoder.config import InferenceConfig, ModelsConfig, Settings
+from housecoder.config import InferenceConfig, InferenceTuning, ModelsConfig, Settings
 from housecoder.context import Retriever
 from housecoder.evaluation.tasks import Task, read_tasks
 from housecoder.indexer.sources import SourceFile, source_files
@@ -104,8 +104,8 @@ class Preparation:
         return split_files(
             self.root,
             [f.path for f in files],
-            fraction=self.config.held_out_fraction,
-            seed=self.config.seed,
+            fraction=self.config.tuning.held_out_fraction,
+            seed=self.config.tuning.seed,
             since=self.config.since,
         )
 
@@ -164,7 +164,11 @@ class Preparation:
             f"loading {self.settings.models.code_model} ({self.precision_line()})", total=None, unit="steps"
         ):
             loaded = load_code_model(weights, self.models())
-        return loaded, TransformersBackend(loaded, InferenceConfig(kv_cache_entries=0)), resolved.path
+        return (
+            loaded,
+            TransformersBackend(loaded, InferenceConfig(tuning=InferenceTuning(kv_cache_entries=0))),
+            resolved.path,
+        )
 
     def load_generator(self, model_dir: Path, backend: Any) -> Any:
         """The backend of the greedy completions before and after training: `backend` itself, or llama.cpp on the
@@ -172,7 +176,7 @@ class Preparation:
         from housecoder.completion.loading import gguf_of, pick_runtime
 
         gguf = gguf_of(model_dir)
-        inference = self.settings.inference.model_copy(update={"runtime": self.config.eval_runtime})
+        inference = self.settings.inference.model_copy(update={"runtime": self.config.tuning.eval_runtime})
         if pick_runtime(self.settings.model_copy(update={"inference": inference}), gguf) != "llama.cpp":
             return backend
         if gguf is None:
@@ -218,13 +222,13 @@ class Preparation:
                 retriever=FilteredRetriever(retriever, set(split.held_out)),
             )
             added = history_samples(
-                history_train, engine, self.config.middle_tokens, self.config.history_weight
+                history_train, engine, self.config.tuning.middle_tokens, self.config.tuning.history_weight
             )
             train = [*train, *added]
             if history_train or history:
                 self.say(
                     f"your own suggestions: {len(history_train)} kept or rewritten trained on"
-                    f" (x{self.config.history_weight}), {len(history)} newest held out for the activation rule"
+                    f" (x{self.config.tuning.history_weight}), {len(history)} newest held out for the activation rule"
                 )
         return Prepared(
             self.root,
@@ -253,17 +257,19 @@ class Preparation:
             self.say(f"{err}; training without your own suggestions")
             return [], []
         held_out: list[Task] = []
-        if len(tasks) >= self.config.history_min_tasks:
+        if len(tasks) >= self.config.tuning.history_min_tasks:
             half = len(tasks) // 2
             tasks, held_out = tasks[:half], tasks[half:]
         blocked = set(split.held_out)
-        train = [task for task in tasks if task.path not in blocked] if self.config.history_weight else []
+        train = (
+            [task for task in tasks if task.path not in blocked] if self.config.tuning.history_weight else []
+        )
         return train, held_out
 
     def build_samples(
         self, files: Sequence[SourceFile], split: Split, backend: Any, retriever: Retriever
     ) -> tuple[list[Sample], list[Sample]]:
-        config, rng = self.config, random.Random(self.config.seed)
+        config, rng = self.config, random.Random(self.config.tuning.seed)
         held = set(split.held_out)
         settings = sample_settings(self.settings)
         chosen: dict[str, list[Sample]] = {}
@@ -271,14 +277,14 @@ class Preparation:
             (
                 "train",
                 config.max_samples,
-                config.per_file,
+                config.tuning.per_file,
                 [f for f in files if f.path not in held],
                 FilteredRetriever(retriever, held),
             ),
             (
                 "held-out",
-                max(config.eval_samples, config.generate_samples),
-                config.eval_per_file,
+                max(config.tuning.eval_samples, config.tuning.generate_samples),
+                config.tuning.eval_per_file,
                 [f for f in files if f.path in held],
                 retriever,
             ),
@@ -288,7 +294,7 @@ class Preparation:
             with self.progress.task(
                 f"{name} samples", total=min(wanted, len(cuts)), unit="samples"
             ) as advance:
-                chosen[name] = build_samples(cuts, engine, wanted, config.middle_tokens, advance)
+                chosen[name] = build_samples(cuts, engine, wanted, config.tuning.middle_tokens, advance)
         train, held_out = chosen["train"], chosen["held-out"]
         if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
             raise TooSmall(
@@ -311,8 +317,8 @@ class Preparation:
             split = json.loads(saved.read_text())
             held = set(split.get("held_out", [])) - set(split.get("train", []))
         files = [f for f in self.files() if f.path in held]
-        rng = random.Random(f"{config.seed}:more held-out")  # not the first draw's sequence: new cuts
-        cuts = draw_cuts(files, config, wanted, rng, config.eval_per_file, taken=prepared.held_out)
+        rng = random.Random(f"{config.tuning.seed}:more held-out")  # not the first draw's sequence: new cuts
+        cuts = draw_cuts(files, config, wanted, rng, config.tuning.eval_per_file, taken=prepared.held_out)
         engine = CompletionEngine(
             prepared.backend,
             sample_settings(self.settings),
@@ -322,7 +328,9 @@ class Preparation:
         with self.progress.task(
             "more held-out samples", total=min(missing, len(cuts)), unit="samples"
         ) as advance:
-            new = build_samples(cuts, engine, missing, config.middle_tokens, advance, taken=prepared.held_out)
+            new = build_samples(
+                cuts, engine, missing, config.tuning.middle_tokens, advance, taken=prepared.held_out
+            )
         prepared.held_out.extend(new)
         write_samples(prepared.run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
         self.say(

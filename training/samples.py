@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housecoder.completion import CompletionEngine, CompletionInput
-from housecoder.config import ContextConfig, Settings, TrainConfig, merge_sections
+from housecoder.config import ContextTuning, Settings, TrainConfig, merge_sections
 from housecoder.context import ContextSnippet, Retriever
 from housecoder.evaluation.tasks import Task, answers_one_line
 from housecoder.indexer.sources import SourceFile
@@ -116,7 +116,7 @@ def draw_cuts(
     """
     if not files:
         return []
-    quota = min(per_file or config.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
+    quota = min(per_file or config.tuning.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
     seen = {dedupe_key(sample.middle, sample.prefix) for sample in taken}
     already = Counter(sample.path for sample in taken)
     used = {sample.sample_id for sample in taken}
@@ -125,13 +125,13 @@ def draw_cuts(
         room = quota - already[file.path]
         if room <= 0:
             continue
-        candidates = candidate_spans(file.text, file.language, max_lines=config.max_middle_lines)
+        candidates = candidate_spans(file.text, file.language, max_lines=config.tuning.max_middle_lines)
         if used:  # not the spans taken already: they would fill the file's room and then be dropped
             candidates = {
                 kind: [span for span in spans if sample_id(file.path, span.start, kind) not in used]
                 for kind, spans in candidates.items()
             }
-        for span in choose_spans(candidates, config.span_mix, room, rng):
+        for span in choose_spans(candidates, config.tuning.span_mix, room, rng):
             cut = Cut(file, span)
             key = dedupe_key(cut.middle, cut.prefix)
             if key in seen:
@@ -170,14 +170,17 @@ def sample_settings(settings: Settings) -> Settings:
     """The served settings with the training job's prompt budgets: the same sources and layout, sized for training."""
     train = settings.train
     overrides: dict[str, Any] = {
-        "completion": {"max_prefix_tokens": train.prefix_tokens, "max_suffix_tokens": train.suffix_tokens},
+        "completion": {
+            "max_prefix_tokens": train.tuning.prefix_tokens,
+            "max_suffix_tokens": train.tuning.suffix_tokens,
+        },
         "context": {
-            "max_tokens": train.context_tokens,
+            "max_tokens": train.tuning.context_tokens,
             "open_documents": False,
             # every source answers, on any machine: the same repository gives the same samples everywhere
-            **{name: SOURCE_BUDGET_MS for name in ContextConfig.model_fields if name.endswith("_ms")},
+            "tuning": {name: SOURCE_BUDGET_MS for name in ContextTuning.model_fields if name.endswith("_ms")},
         },
-        "server": {"cache_entries": 0},
+        "server": {"tuning": {"cache_entries": 0}},
     }
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 

@@ -90,7 +90,7 @@ def total_steps(config: TrainConfig, samples: int) -> int:
     """Optimiser steps: `config.steps`, else `epochs` passes over `samples`."""
     if config.steps is not None:
         return config.steps
-    per_epoch = math.ceil(samples / (config.batch_size * config.grad_accum))
+    per_epoch = math.ceil(samples / (config.tuning.batch_size * config.tuning.grad_accum))
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
@@ -100,13 +100,13 @@ def lora_config(config: TrainConfig, layers: int | None = None) -> Any:
     from peft import LoraConfig
 
     top = None
-    if config.lora_layers is not None and layers is not None and config.lora_layers < layers:
-        top = list(range(layers - config.lora_layers, layers))
+    if config.tuning.lora_layers is not None and layers is not None and config.tuning.lora_layers < layers:
+        top = list(range(layers - config.tuning.lora_layers, layers))
     return LoraConfig(
-        r=config.rank,
-        lora_alpha=config.alpha,
-        lora_dropout=config.dropout,
-        target_modules=list(config.target_modules),
+        r=config.tuning.rank,
+        lora_alpha=config.tuning.alpha,
+        lora_dropout=config.tuning.dropout,
+        target_modules=list(config.tuning.target_modules),
         layers_to_transform=top,
         task_type="CAUSAL_LM",
         bias="none",
@@ -170,7 +170,7 @@ class Trainer:
         self.accelerator = Accelerator(
             mixed_precision=precision.resolve(config, device),
             cpu=device == "cpu",
-            gradient_accumulation_steps=config.grad_accum,
+            gradient_accumulation_steps=config.tuning.grad_accum,
         )
         self.config = config
         self.run_dir = run_dir
@@ -183,12 +183,12 @@ class Trainer:
 
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW(
-            trainable, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+            trainable, lr=self.config.tuning.learning_rate, weight_decay=self.config.tuning.weight_decay
         )
         # accelerate steps a prepared schedule once per process for each optimiser step, so it is sized in those.
         ticks = self.accelerator.num_processes
-        warmup = min(self.config.warmup_steps, steps // 2) * ticks
-        if self.config.schedule == "constant":
+        warmup = min(self.config.tuning.warmup_steps, steps // 2) * ticks
+        if self.config.tuning.schedule == "constant":
             return optimiser, get_constant_schedule_with_warmup(optimiser, warmup)
         return optimiser, get_cosine_schedule_with_warmup(optimiser, warmup, steps * ticks)
 
@@ -207,7 +207,7 @@ class Trainer:
                 },
                 staging / STATE_FILE,
             )
-        if self.config.keep_checkpoints:
+        if self.config.tuning.keep_checkpoints:
             with atomic_path(self.run_dir / STEPS / f"{state.step:05d}", directory=True) as staging:
                 self.accelerator.unwrap_model(self.model).save_pretrained(str(staging))
                 trained = {"step": state.step, "samples": state.samples_seen, "tokens": state.tokens_seen}
@@ -255,7 +255,7 @@ class Trainer:
         state = self._restore(optimiser, schedule) if resume else TrainState(best_loss=initial_loss)
         if not resume:  # a fresh start must not inherit the best adapter of an earlier, abandoned attempt
             shutil.rmtree(self.run_dir / BEST, ignore_errors=True)
-        if config.gradient_checkpointing:
+        if config.tuning.gradient_checkpointing:
             self.model.gradient_checkpointing_enable()
             self.model.enable_input_require_grads()
         model, optimiser, schedule = accelerator.prepare(self.model, optimiser, schedule)
@@ -265,11 +265,11 @@ class Trainer:
         finite = True  # every micro-step of this optimiser step so far had a finite loss
 
         def loader(epoch: int) -> Any:
-            generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+            generator = torch.Generator().manual_seed(config.tuning.seed * 1000 + epoch)
             items: Any = list(train)  # a list is a map-style dataset
             data: DataLoader[Any] = DataLoader(
                 items,
-                batch_size=config.batch_size,
+                batch_size=config.tuning.batch_size,
                 shuffle=True,
                 generator=generator,
                 collate_fn=lambda items: collate(items, self.pad),
@@ -288,7 +288,9 @@ class Trainer:
                         if finite:  # a non-finite loss would write NaN into every gradient it reaches
                             accelerator.backward(loss)
                         if accelerator.sync_gradients:
-                            norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                            norm = accelerator.clip_grad_norm_(
+                                model.parameters(), config.tuning.max_grad_norm
+                            )
                             finite = finite and bool(torch.isfinite(norm))
                         if finite or not accelerator.sync_gradients:
                             optimiser.step()
@@ -315,7 +317,7 @@ class Trainer:
                     log = StepLog(
                         step=state.step,
                         total_steps=steps,
-                        loss=window_loss / max(1, config.grad_accum),
+                        loss=window_loss / max(1, config.tuning.grad_accum),
                         learning_rate=float(schedule.get_last_lr()[0]),
                         samples_per_s=window_samples / max(now - window_started, 1e-9),
                         elapsed_s=now - started,
@@ -323,7 +325,7 @@ class Trainer:
                         skipped=skipped,
                     )
                     window_loss, window_samples, window_started = 0.0, 0, now
-                    if state.step % config.eval_every == 0 or state.step == steps:
+                    if state.step % config.tuning.eval_every == 0 or state.step == steps:
                         log.eval_loss = held_out_loss(
                             model, held_out, self.pad, accelerator.device, accelerator.autocast
                         )
@@ -332,7 +334,7 @@ class Trainer:
                     state.history.append(asdict(log))
                     on_step(log)
                     if (
-                        state.step % config.checkpoint_every == 0
+                        state.step % config.tuning.checkpoint_every == 0
                         or state.step == steps
                         or state.stopped_early
                     ):
@@ -358,7 +360,7 @@ class Trainer:
                 _save_adapter(self.accelerator.unwrap_model(self.model), self.run_dir / BEST)
             return
         state.checks_without_gain += 1
-        if state.checks_without_gain >= self.config.patience:
+        if state.checks_without_gain >= self.config.tuning.patience:
             state.stopped_early = True
 
     def _write_history(self, state: TrainState) -> None:

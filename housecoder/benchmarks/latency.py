@@ -27,24 +27,27 @@ if TYPE_CHECKING:  # the CLI reads RUNTIMES for its help: this module imports no
 
 RUNTIMES: dict[str, dict[str, Any]] = {
     "llama.cpp": {"inference": {"runtime": "llama.cpp"}},
-    "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "kv_cache_entries": 0}},
+    "llama.cpp-no-reuse": {"inference": {"runtime": "llama.cpp", "tuning": {"kv_cache_entries": 0}}},
     "llama.cpp-wave1": {
         "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "psm", "reuse_in_flight": False},
+        "completion": {"tuning": {"layout": "psm", "reuse_in_flight": False}},
     },
-    "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "psm"}},
-    "llama.cpp-line-start": {"inference": {"runtime": "llama.cpp"}, "completion": {"layout": "line-start"}},
+    "llama.cpp-psm": {"inference": {"runtime": "llama.cpp"}, "completion": {"tuning": {"layout": "psm"}}},
+    "llama.cpp-line-start": {
+        "inference": {"runtime": "llama.cpp"},
+        "completion": {"tuning": {"layout": "line-start"}},
+    },
     "llama.cpp-whole-prompt": {
         "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "line-start", "cold_prefill_tokens": 0},
+        "completion": {"tuning": {"layout": "line-start", "cold_prefill_tokens": 0}},
     },
     "llama.cpp-0.5b": {
         "models": {"code_model": "qwen2.5-coder-0.5b-instruct"},
         "inference": {"runtime": "llama.cpp"},
-        "completion": {"layout": "line-start"},
+        "completion": {"tuning": {"layout": "line-start"}},
     },
     "transformers": {"inference": {"runtime": "transformers"}},
-    "transformers-no-reuse": {"inference": {"runtime": "transformers", "kv_cache_entries": 0}},
+    "transformers-no-reuse": {"inference": {"runtime": "transformers", "tuning": {"kv_cache_entries": 0}}},
     "llama-server": {"inference": {"runtime": "openai"}},
 }
 REFERENCE = "llama-server"
@@ -123,7 +126,7 @@ def runtime_settings(settings: Settings, runtime: str, url: str | None, keep_cac
     if runtime == REFERENCE:  # on this machine's CPU: the CPU's snippet budget, as llama.cpp gets
         overrides["context"] = {"max_tokens": CPU_CONTEXT_TOKENS}
     if not keep_cache:
-        overrides["server"] = {"cache_entries": 0}  # measure the model path, not the completion cache
+        overrides["server"] = {"tuning": {"cache_entries": 0}}  # the model path, not the completion cache
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 
 

@@ -20,17 +20,25 @@ def config(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print {key: {value, origin}} as JSON.")] = False,
     changed: Annotated[bool, typer.Option("--changed", help="Only the keys not at their default.")] = False,
+    every_knob: Annotated[
+        bool, typer.Option("--all", help="Also the tuning knobs at their defaults ([SECTION.tuning]).")
+    ] = False,
 ) -> None:
     """Print the effective settings of the project (found from the current directory, or --project), each
     with the file, flag or default it came from; sources in order: defaults, the user's file, pyproject.toml,
-    .housecoder.toml, then flags and the environment."""
+    .housecoder.toml, then flags and the environment. Tuning knobs are shown where something set them, all of
+    them with --all."""
     from housecoder.config import origins, settings_of
 
     state: State = ctx.obj
     layers = state.layers()  # read once: the settings and each key's origin both come from them
     came_from = origins(layers)
     every = [(key, value, _origin(key, came_from)) for key, value in _walk(settings_of(layers))]
-    rows = [row for row in every if not changed or row[2] != DEFAULT]
+    rows = [
+        (key, value, origin)
+        for key, value, origin in every
+        if origin != DEFAULT or not (changed or (".tuning." in key and not every_knob))
+    ]
     if as_json:
         typer.echo(
             json.dumps({key: {"value": value, "origin": origin} for key, value, origin in rows}, indent=2)
@@ -38,6 +46,9 @@ def config(
         return
     typer.echo(f"# project: {state.project_root()}")
     typer.echo(f"# user file: {state.user_file}{'' if state.user_file.is_file() else ' (none)'}")
+    hidden = sum(1 for key, _, origin in every if ".tuning." in key and origin == DEFAULT)
+    if hidden and not every_knob and not changed:
+        typer.echo(f"# {hidden} tuning knobs at their defaults not shown (--all shows them)")
     section = None
     for key, value, origin in rows:
         head, _, name = key.rpartition(".")

@@ -223,7 +223,7 @@ class CompletionEngine:
         self.prefill = PrefillPolicy(backend, settings, self.device, follow_prefill=follow_prefill)
         self.repo_name = repo_name
         self.retriever = retriever
-        self.cache = CompletionCache(settings.server.cache_entries)
+        self.cache = CompletionCache(settings.server.tuning.cache_entries)
         self.flights = Flights()
         self._contexts: OrderedDict[Hashable, ContextResult] = OrderedDict()
         self._lock = threading.Lock()
@@ -297,7 +297,9 @@ class CompletionEngine:
         """True when `request` only typed what the generation in flight (or just finished) is writing: the
         caller should let it run rather than cancel it, and `complete(request)` answers from it."""
         prefix, suffix = self._around(request)
-        return self.settings.completion.reuse_in_flight and self.flights.follows(request.path, prefix, suffix)
+        return self.settings.completion.tuning.reuse_in_flight and self.flights.follows(
+            request.path, prefix, suffix
+        )
 
     def _remembered(self, output: CompletionOutput, path: str, prefix: str, suffix: str) -> bool:
         """Answer from a completion the user is typing through, or from the generation in flight."""
@@ -395,12 +397,12 @@ class CompletionEngine:
                 prompt,
                 budget.max_new_tokens,
                 single_line=single_line,
-                temperature=budget.temperature,
+                temperature=budget.tuning.temperature,
                 scope_ended=partial(finished, context=around)
-                if budget.stop_early and not single_line
+                if budget.tuning.stop_early and not single_line
                 else None,
                 typed=strip_controls(typed),
-                heal_tokens=budget.heal_tokens,
+                heal_tokens=budget.tuning.heal_tokens,
                 max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
                 on_text=None if flight is None else partial(setattr, flight, "text"),
             ),
@@ -450,7 +452,7 @@ class CompletionEngine:
     def _prefill(self, prompt: str, typed: str, cancel: Cancellation | None) -> int:
         """Prefill `prompt` (idle work): the tokens computed, -1 when cancelled or refused."""
         warming = GenerationRequest(
-            prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.heal_tokens
+            prompt, 0, typed=strip_controls(typed), heal_tokens=self.settings.completion.tuning.heal_tokens
         )
         try:
             generation = self.backend.generate(warming, cancel)
@@ -466,7 +468,7 @@ class CompletionEngine:
             *cap_document(
                 request.text[: request.offset],
                 request.text[request.offset :],
-                self.settings.server.max_document_bytes,
+                self.settings.server.tuning.max_document_bytes,
             )
         )
 
@@ -481,7 +483,7 @@ class CompletionEngine:
 
     def _hidden(self, prefix: str, suffix: str) -> tuple[Part, ...]:
         """The parts of the file the prompt leaves out, cut as `prompt` cuts it (for `context.rest_of_file`)."""
-        if not self.settings.context.rest_of_file:
+        if not self.settings.context.tuning.rest_of_file:
             return ()
         budget, count = self.settings.completion, self.backend.count_tokens
         return hidden_parts(

@@ -44,10 +44,10 @@ class PrefillPolicy:
     """The prefill policy of one engine (one backend, one settings object)."""
 
     def __init__(self, backend: Backend, settings: Settings, device: str, *, follow_prefill: bool) -> None:
-        self.budget = settings.completion.cold_prefill_tokens
+        self.budget = settings.completion.tuning.cold_prefill_tokens
         on_cpu = device == "cpu"
         self.held = backend if on_cpu and self.budget > 0 and isinstance(backend, HoldsPrompts) else None
-        self.blocks = StandingBlocks(settings.context.standing_lines if self.held is not None else 0)
+        self.blocks = StandingBlocks(settings.context.tuning.standing_lines if self.held is not None else 0)
         follows = follow_prefill and on_cpu and settings.context.max_tokens is None
         self._meter = backend if follows and isinstance(backend, MeasuresPrefill) else None
         self._unset_context = settings.context  # the context config as set, before `for_device`

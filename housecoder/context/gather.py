@@ -123,10 +123,12 @@ class ContextPlan:
 def plan(request: ContextRequest, config: ContextConfig) -> ContextPlan:
     lines = request.prefix.split("\n")
     settled = lines[:-1] if len(lines) > 1 and "".join(lines[:-1]).strip() else lines
-    query = "\n".join(settled[-config.query_lines :])
+    query = "\n".join(settled[-config.tuning.query_lines :])
     prefix = without_partial_word(request.prefix)
-    names = lookup_names(prefix, request.suffix, request.language, config.near_lines, config.max_identifiers)
-    return ContextPlan(query, tuple(names), "\n".join(settled[-config.window_lines :]))
+    names = lookup_names(
+        prefix, request.suffix, request.language, config.tuning.near_lines, config.tuning.max_identifiers
+    )
+    return ContextPlan(query, tuple(names), "\n".join(settled[-config.tuning.window_lines :]))
 
 
 SOURCE_ORDER = (
@@ -159,36 +161,38 @@ def _sources(
     sources: dict[str, tuple[int, Callable[[], list[ContextSnippet]]]] = {}
     if retriever is not None and config.definitions:
         sources["definitions"] = (
-            config.definitions_ms,
-            lambda: retriever.definitions(list(wanted.names), request.path, config.max_snippet_lines),
+            config.tuning.definitions_ms,
+            lambda: retriever.definitions(list(wanted.names), request.path, config.tuning.max_snippet_lines),
         )
     if retriever is not None and config.retrieval and query.strip():
         sources["retrieval"] = (
-            config.retrieval_ms,
-            lambda: retriever.search(query, request.path, config.retrieval_k, config.max_snippet_lines),
+            config.tuning.retrieval_ms,
+            lambda: retriever.search(
+                query, request.path, config.tuning.retrieval_k, config.tuning.max_snippet_lines
+            ),
         )
     if retriever is not None and config.similar and wanted.window_query.strip():
         sources["similar"] = (
-            config.similar_ms,
+            config.tuning.similar_ms,
             lambda: retriever.similar(
                 wanted.window_query,
                 request.path,
-                config.similar_k,
-                config.max_snippet_lines,
-                follow=config.window_follow,
+                config.tuning.similar_k,
+                config.tuning.max_snippet_lines,
+                follow=config.tuning.window_follow,
             ),
         )
-    if config.rest_of_file and request.hidden:
+    if config.tuning.rest_of_file and request.hidden:
         sources["rest_of_file"] = (
-            config.similar_ms,
+            config.tuning.similar_ms,
             lambda: rest_of_file(
                 request.path,
                 request.hidden,
                 wanted.window_query,
-                size=config.window_lines,
-                k=config.similar_k,
-                max_lines=config.max_snippet_lines,
-                follow=config.window_follow,
+                size=config.tuning.window_lines,
+                k=config.tuning.similar_k,
+                max_lines=config.tuning.max_snippet_lines,
+                follow=config.tuning.window_follow,
             ),
         )
     documents = (
@@ -202,14 +206,14 @@ def _sources(
     )
     if documents:
         sources["open_documents"] = (
-            config.open_documents_ms,
+            config.tuning.open_documents_ms,
             lambda: best_windows(
                 wanted.window_query,
                 documents,
-                size=config.window_lines,
+                size=config.tuning.window_lines,
                 k=4,
-                min_similarity=config.min_similarity,
-                follow=config.window_follow,
+                min_similarity=config.tuning.min_similarity,
+                follow=config.tuning.window_follow,
             ),
         )
     return sources
@@ -247,9 +251,9 @@ def gather(
             log.warning("context source %s failed: %s", name, first_line(err))
             result.skipped[name] = f"failed: {first_line(err)}"
     assembling = time.perf_counter()
-    ordered = promote_strong([found.get(name, []) for name in SOURCE_ORDER], config.strong_window)
+    ordered = promote_strong([found.get(name, []) for name in SOURCE_ORDER], config.tuning.strong_window)
     result.snippets = assemble(
-        ordered, config.snippet_tokens, count, exclude_path=request.path, per_file=config.per_file
+        ordered, config.snippet_tokens, count, exclude_path=request.path, per_file=config.tuning.per_file
     )
     result.timings["assemble"] = time.perf_counter() - assembling
     return result

@@ -105,12 +105,13 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
     """The settings a context setting runs with (completion cache off: every task reaches the model)."""
     # every task is a file the model has not prefilled: the whole prompt, as served once it has had time
     overrides: dict[str, Any] = {
-        "server": {"cache_entries": 0},
-        "completion": {"cold_prefill_tokens": 0},
-        "context": {},
+        "server": {"tuning": {"cache_entries": 0}},
+        "completion": {"tuning": {"cold_prefill_tokens": 0}},
+        "context": {"tuning": {}},
     }
+    tuning = overrides["context"]["tuning"]
     if not realtime:
-        overrides["context"] |= {"definitions_ms": QUALITY_BUDGET_MS, "retrieval_ms": QUALITY_BUDGET_MS}
+        tuning |= {"definitions_ms": QUALITY_BUDGET_MS, "retrieval_ms": QUALITY_BUDGET_MS}
     if context in ("infile", "provided-comment"):
         overrides["context"]["enabled"] = False
     elif context in ("sparse", "provided"):
@@ -119,14 +120,12 @@ def context_settings(settings: Settings, context: str, *, realtime: bool) -> Set
             "definitions": False,
             "open_documents": False,
             "similar": False,
-            "rest_of_file": False,
-            "strong_window": 1.0,
             "retrieval": True,
             "multi_line": True,
-            "per_file": 1_000,
         }
+        tuning |= {"rest_of_file": False, "strong_window": 1.0, "per_file": 1_000}
         if context == "sparse":
-            overrides["context"]["query_lines"] = REPOSITORY_WINDOW_LINES
+            tuning["query_lines"] = REPOSITORY_WINDOW_LINES
     return Settings.model_validate(merge_sections(settings.model_dump(), overrides))
 
 
@@ -175,7 +174,7 @@ class Runner:
         """The engine (settings, retriever) and request `spec` sends for `task`; `run_task` completes them,
         `bench context` only builds their prompts."""
         settings = self.settings[spec.context]
-        completion: dict[str, int] = {}
+        completion: dict[str, Any] = {}
         if not task.is_single_line:
             completion["max_new_tokens"] = max(settings.completion.max_new_tokens, self.max_new_tokens_multi)
         prefix = task.prefix
@@ -185,8 +184,8 @@ class Runner:
             prefix = task.context_text + trim_prefix(task.prefix, budget, count, step_lines=PREFIX_STEP_LINES)
             completion["max_prefix_tokens"] = budget + count(task.context_text) + 8
         if completion:
-            settings = settings.model_copy(
-                update={"completion": settings.completion.model_copy(update=completion)}
+            settings = Settings.model_validate(
+                merge_sections(settings.model_dump(), {"completion": completion})
             )
         repo_name = Path(task.repo).name if task.repo else task.metadata.get("repository")
         engine = CompletionEngine(

@@ -165,8 +165,8 @@ class LlamaCppBackend:
             ):  # its prints while loading; never the file descriptors
                 self.llm = llama_cpp.Llama(
                     model_path=str(gguf),
-                    n_ctx=self.config.context_tokens,
-                    n_batch=min(512, self.config.context_tokens),
+                    n_ctx=self.config.tuning.context_tokens,
+                    n_batch=min(512, self.config.tuning.context_tokens),
                     n_threads=threads,
                     n_threads_batch=threads,
                     n_gpu_layers=self.gpu_layers,
@@ -184,7 +184,7 @@ class LlamaCppBackend:
         self._adapter: Path | None = None
         self._lora: dict[Path, Any] = {}  # loaded adapters, freed with the model
         self.saved: PrefixCache[Any] = PrefixCache(
-            max(self.config.kv_cache_entries - 1, 0), self.config.kv_cache_tokens
+            max(self.config.tuning.kv_cache_entries - 1, 0), self.config.tuning.kv_cache_tokens
         )
         self._vocabulary: Vocabulary | None = None
         self.prefill_meter = PrefillRate()
@@ -210,7 +210,7 @@ class LlamaCppBackend:
         """Tokens of `prompt` a request would prefill: those after the longest prefix the live context or a
         saved KV state holds."""
         ids = self.tokenize(prompt)
-        if self.config.kv_cache_entries <= 0:
+        if self.config.tuning.kv_cache_entries <= 0:
             return len(ids)
         return len(ids) - max(common_prefix(self._live(), ids), self.saved.shared(ids, self._adapter))
 
@@ -346,7 +346,7 @@ class LlamaCppBackend:
             raise ModelError(
                 f"prompt of {len(ids)} tokens + {request.max_new_tokens} new does not fit inference.context_tokens={llm.n_ctx()}"
             )
-        if self.config.kv_cache_entries == 0:
+        if self.config.tuning.kv_cache_entries == 0:
             self.llm.n_tokens = 0  # reuse disabled: every prompt is prefilled from its first token
         shared = self._best_start(ids)
         llm.n_tokens = shared  # eval() drops the KV beyond n_tokens before it runs
@@ -373,7 +373,7 @@ class LlamaCppBackend:
                 prompt_tokens=len(ids),
                 reused_tokens=shared,
                 prefill=chunked_prefill(
-                    ids, shared, self.config.prefill_chunk_tokens, llm.eval, self.prefill_meter
+                    ids, shared, self.config.tuning.prefill_chunk_tokens, llm.eval, self.prefill_meter
                 ),
                 next_token=next_token,
                 decode=decode,

@@ -71,7 +71,9 @@ class TransformersBackend:
         self.loaded = loaded
         self.config = config or InferenceConfig()
         self.stop_ids = stop_token_ids(loaded.tokenizer)
-        self.kv: PrefixCache[Any] = PrefixCache(self.config.kv_cache_entries, self.config.kv_cache_tokens)
+        self.kv: PrefixCache[Any] = PrefixCache(
+            self.config.tuning.kv_cache_entries, self.config.tuning.kv_cache_tokens
+        )
         self._vocabulary: Vocabulary | None = None
 
     @property
@@ -89,7 +91,7 @@ class TransformersBackend:
     def uncached_tokens(self, prompt: str) -> int:
         """Tokens of `prompt` a request would prefill: those after the longest prefix a saved KV state holds."""
         ids: list[int] = self.loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        if self.config.kv_cache_entries <= 0:
+        if self.config.tuning.kv_cache_entries <= 0:
             return len(ids)
         return len(ids) - self.kv.shared(ids, (id(self.loaded.model), self.loaded.adapter))
 
@@ -121,7 +123,7 @@ class TransformersBackend:
         if request.typed:
             ids, healing = plan_healing(ids, self.vocabulary, request.typed, request.heal_tokens)
         owner = (id(model), self.loaded.adapter)
-        entry, shared = self.kv.take(ids, owner) if self.config.kv_cache_entries > 0 else (None, 0)
+        entry, shared = self.kv.take(ids, owner) if self.config.tuning.kv_cache_entries > 0 else (None, 0)
         if entry is None:
             from transformers import DynamicCache
 
@@ -160,7 +162,7 @@ class TransformersBackend:
                 cancel,
                 prompt_tokens=len(ids),
                 reused_tokens=shared,
-                prefill=chunked_prefill(ids, shared, self.config.prefill_chunk_tokens, forward),
+                prefill=chunked_prefill(ids, shared, self.config.tuning.prefill_chunk_tokens, forward),
                 next_token=next_token,
                 decode=lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True),
                 stop_ids=self.stop_ids,

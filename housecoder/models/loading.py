@@ -81,7 +81,7 @@ def load_code_model(path: Path, config: ModelsConfig) -> LoadedModel:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     device = pick_device(config.device)
-    dtype = getattr(torch, config.dtype)
+    dtype = getattr(torch, config.tuning.dtype)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a per-tensor bar for a 4-second load is noise in the editor log

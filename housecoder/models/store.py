@@ -397,4 +397,4 @@ def store_for(settings: Settings) -> ModelStore:
     from platformdirs import user_cache_path
 
     root = settings.models.cache_dir or user_cache_path("housecoder") / "models"
-    return ModelStore(root, offline=settings.models.offline, dtype=settings.models.dtype)
+    return ModelStore(root, offline=settings.models.offline, dtype=settings.models.tuning.dtype)

@@ -23,7 +23,7 @@ PREFIX_STEP_LINES = 16
 def typed_part(prefix: str, budget: CompletionConfig, count: CountTokens, *, heals: bool) -> str:
     """The part of the cursor's line before the cursor, when the prompt takes the line-start layout: "" for the
     psm layout, a backend without token healing, or a typed part over a quarter of the prefix budget."""
-    if budget.layout != "line-start" or not heals:
+    if budget.tuning.layout != "line-start" or not heals:
         return ""
     typed = split_cursor_line(prefix)[1]
     if len(typed) > 4 * budget.max_prefix_tokens or count(typed) > budget.max_prefix_tokens // 4:
@@ -35,8 +35,8 @@ def window_budgets(budget: CompletionConfig, *, cold: bool = False) -> tuple[int
     """Prefix and suffix tokens; `cold` scales them into `completion.cold_prefill_tokens` (3 : 1)."""
     prefix_tokens, suffix_tokens = budget.max_prefix_tokens, budget.max_suffix_tokens
     if cold:
-        prefix_tokens = min(prefix_tokens, budget.cold_prefill_tokens * 3 // 4)
-        suffix_tokens = min(suffix_tokens, budget.cold_prefill_tokens - prefix_tokens)
+        prefix_tokens = min(prefix_tokens, budget.tuning.cold_prefill_tokens * 3 // 4)
+        suffix_tokens = min(suffix_tokens, budget.tuning.cold_prefill_tokens - prefix_tokens)
     return prefix_tokens, suffix_tokens
 
 

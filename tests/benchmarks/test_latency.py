@@ -100,7 +100,7 @@ def test_replay_against_the_tiny_model(tiny_qwen_dir: Path, tmp_path: Path) -> N
 
     (tmp_path / "a.py").write_text(SOURCE)
     settings = Settings.model_validate(
-        {"models": {"device": "cpu", "dtype": "float32"}, "completion": {"max_new_tokens": 4}}
+        {"models": {"device": "cpu", "tuning": {"dtype": "float32"}}, "completion": {"max_new_tokens": 4}}
     )
     backend = TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
     engine = CompletionEngine(backend, settings, repo_name="r")
@@ -135,12 +135,12 @@ def test_each_runtime_gets_its_overrides_and_unknown_names_are_refused() -> None
     with pytest.raises(HousecoderError, match="unknown runtime 'vllm'"):
         pick_runtimes("llama.cpp,vllm")
     psm = runtime_settings(Settings(), "llama.cpp-psm", None, keep_cache=False)
-    assert psm.inference.runtime == "llama.cpp" and psm.completion.layout == "psm"
-    assert psm.server.cache_entries == 0  # the model path is measured, not the completion cache
+    assert psm.inference.runtime == "llama.cpp" and psm.completion.tuning.layout == "psm"
+    assert psm.server.tuning.cache_entries == 0  # the model path is measured, not the completion cache
     remote = runtime_settings(Settings(), "llama-server", "http://127.0.0.1:8089", keep_cache=True)
     assert remote.inference.url == "http://127.0.0.1:8089"
     assert remote.context.max_tokens == CPU_CONTEXT_TOKENS
-    assert remote.server.cache_entries == Settings().server.cache_entries
+    assert remote.server.tuning.cache_entries == Settings().server.tuning.cache_entries
 
 
 def test_the_table_has_a_cell_per_column_and_ratios_only_against_llama_server() -> None:

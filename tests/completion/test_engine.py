@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from context_budgets import ROOMY
+from context_budgets import ROOMY, roomy
 
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.completion.engine import MAX_LINE_CHARS, cap_document, cap_lines
@@ -200,7 +200,7 @@ def test_a_multi_line_generation_stops_once_it_has_left_the_block() -> None:
     engine(backend).complete(CompletionInput("a.py", TEXT, CURSOR, "python", multi_line=False))
     assert backend.prompts[1].scope_ended is None  # one line: the line's end stops it
     off = CompletionEngine(
-        backend, Settings.model_validate({"completion": {"stop_early": False}}), repo_name="demo"
+        backend, Settings.model_validate({"completion": {"tuning": {"stop_early": False}}}), repo_name="demo"
     )
     whole_run = off.complete(CompletionInput("a.py", text, cursor, "python", multi_line=True))
     assert whole_run.stopped_by == "eos" and whole_run.raw == rest and whole_run.text == out.text
@@ -341,7 +341,7 @@ class HealingBackend(ScriptedBackend):
 
 
 def _layout(layout: str) -> Settings:
-    return Settings.model_validate({"completion": {"layout": layout}})
+    return Settings.model_validate({"completion": {"tuning": {"layout": layout}}})
 
 
 def test_line_start_layout_puts_the_typed_part_of_the_line_after_fim_middle() -> None:
@@ -485,8 +485,8 @@ AFTER = "\n" + "".join(f"y{n} = {n}\n" for n in range(40))
 def _cold(tokens: int) -> Settings:
     return Settings.model_validate(
         {
-            "completion": {"layout": "line-start", "cold_prefill_tokens": tokens},
-            "server": {"cache_entries": 0},
+            "completion": {"tuning": {"layout": "line-start", "cold_prefill_tokens": tokens}},
+            "server": {"tuning": {"cache_entries": 0}},
         }
     )
 
@@ -601,9 +601,9 @@ def _at_line(line: int) -> CompletionInput:
 def _standing(tokens: int, standing_lines: int = 10) -> Settings:
     return Settings.model_validate(
         {
-            "completion": {"layout": "line-start", "cold_prefill_tokens": tokens},
-            "context": {**ROOMY, "standing_lines": standing_lines},
-            "server": {"cache_entries": 0},
+            "completion": {"tuning": {"layout": "line-start", "cold_prefill_tokens": tokens}},
+            "context": roomy(standing_lines=standing_lines),
+            "server": {"tuning": {"cache_entries": 0}},
         }
     )
 
@@ -717,7 +717,10 @@ class ManyWindows(OneDefinition):
 def test_on_the_cpu_the_snippet_budget_follows_the_measured_prefill_rate() -> None:
     backend = MeasuredBackend("x")
     settings = Settings.model_validate(
-        {"context": {**ROOMY, "similar_k": 20}, "completion": {"cold_prefill_tokens": 0}}
+        {
+            "context": roomy(similar_k=20),
+            "completion": {"tuning": {"cold_prefill_tokens": 0}},
+        }
     )
     served = CompletionEngine(
         backend, settings, repo_name="demo", retriever=ManyWindows(), follow_prefill=True

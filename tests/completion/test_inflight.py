@@ -97,7 +97,7 @@ class Paused:
 def test_typing_what_the_running_generation_writes_is_answered_from_it() -> None:
     backend = Paused("load(f)", pause_after=3)
     engine = CompletionEngine(  # type: ignore[arg-type]
-        backend, Settings.model_validate({"server": {"cache_entries": 0}}), repo_name=None
+        backend, Settings.model_validate({"server": {"tuning": {"cache_entries": 0}}}), repo_name=None
     )
     text = PREFIX + SUFFIX
     first: list[object] = []
@@ -119,7 +119,7 @@ def test_typing_what_the_running_generation_writes_is_answered_from_it() -> None
 
 def test_reuse_can_be_turned_off() -> None:
     backend = Paused("load(f)", pause_after=3)
-    settings = Settings.model_validate({"completion": {"reuse_in_flight": False}})
+    settings = Settings.model_validate({"completion": {"tuning": {"reuse_in_flight": False}}})
     engine = CompletionEngine(backend, settings, repo_name=None)  # type: ignore[arg-type]
     worker = threading.Thread(
         target=lambda: engine.complete(CompletionInput("a.py", PREFIX + SUFFIX, len(PREFIX), "python"))

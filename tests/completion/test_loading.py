@@ -26,9 +26,9 @@ def settings_for(tiny_qwen_dir: Path, tmp_path: Path, **models: Any) -> Settings
             "models": {
                 "code_model": str(tiny_qwen_dir),
                 "device": "cpu",
-                "dtype": "float32",
                 "cache_dir": str(tmp_path / "models"),
                 **models,
+                "tuning": {"dtype": "float32"},
             },
             "train": {"output": str(tmp_path / "adapters")},
         }

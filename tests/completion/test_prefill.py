@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from housecoder.completion.prefill import PrefillPolicy
-from housecoder.config import CompletionConfig, ContextConfig, Settings
+from housecoder.config import CompletionConfig, CompletionTuning, ContextConfig, ContextTuning, Settings
 from housecoder.context import ContextSnippet
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 
 SETTINGS = Settings(
-    completion=CompletionConfig(cold_prefill_tokens=100), context=ContextConfig(standing_lines=10)
+    completion=CompletionConfig(tuning=CompletionTuning(cold_prefill_tokens=100)),
+    context=ContextConfig(tuning=ContextTuning(standing_lines=10)),
 )
 
 
@@ -86,5 +87,7 @@ def test_no_policy_off_the_cpu_or_for_a_runtime_that_does_not_say_what_it_holds(
     gpu = PrefillPolicy(Held(), SETTINGS, "cuda:0", follow_prefill=False)
     assert gpu.choose("a.py", 1, "x " * 500, BLOCK, make, wants_context=True) is None
     assert gpu.blocks.standing_lines == 0
-    off = SETTINGS.model_copy(update={"completion": CompletionConfig(cold_prefill_tokens=0)})
+    off = SETTINGS.model_copy(
+        update={"completion": CompletionConfig(tuning=CompletionTuning(cold_prefill_tokens=0))}
+    )
     assert not PrefillPolicy(Held(), off, "cpu", follow_prefill=False).costly

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from context_budgets import ROOMY
+from context_budgets import ROOMY, roomy
 
 from housecoder.config import ContextConfig
 from housecoder.context import ContextRequest, ContextSnippet, OpenDocument, gather, plan
@@ -68,7 +68,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
     result = gather(
         ContextRequest(REQUEST.path, "python", REQUEST.prefix, REQUEST.suffix, docs),
         # in the sources' order (by default the look-alike util.py is first)
-        ContextConfig(**ROOMY, strong_window=1.0),
+        ContextConfig(**roomy(strong_window=1.0)),
         words,
         retriever,
     )
@@ -80,7 +80,7 @@ def test_all_sources_contribute_and_are_timed() -> None:
 
 
 def test_a_slow_source_is_left_out_within_its_budget() -> None:
-    config = ContextConfig(**(ROOMY | {"retrieval_ms": 50}))
+    config = ContextConfig(**roomy(retrieval_ms=50))
     hold = threading.Event()
     retriever = FakeRetriever(hold)
     try:
@@ -134,7 +134,7 @@ def test_every_window_source_shows_its_windows_moved_on_by_window_follow() -> No
     prefix = far + "\npad = 0\nstep_1 = run_step(1)\n"
     doc = OpenDocument("app/steps.py", "step_1 = run_step(1)\nstep_2 = run_step(2)\nfinal = finish()\n")
     request = ContextRequest("app/main.py", "python", prefix, "", (doc,), hidden=((1, far),))
-    config = ContextConfig(**ROOMY, window_follow=2, window_lines=2, definitions=False, retrieval=False)
+    config = ContextConfig(**roomy(window_follow=2, window_lines=2), definitions=False, retrieval=False)
     result = gather(request, config, words, retriever)
     assert [asked[2] for asked in retriever.asked if asked[0] == "similar"] == ["2"]
     in_file = [s for s in result.snippets if s.source == "in-file"]
@@ -180,7 +180,7 @@ def test_a_strong_window_is_not_crowded_out_by_definitions_within_a_small_budget
         ) -> list[ContextSnippet]:
             return [ContextSnippet("lib/twin.py", 1, 2, "twin " * 20, "retrieval", "w 0.6", 0.6, True)]
 
-    in_place = ContextConfig(**ROOMY, max_tokens=30, retrieval=False, strong_window=1.0)
+    in_place = ContextConfig(**roomy(strong_window=1.0), max_tokens=30, retrieval=False)
     assert "lib/twin.py" not in [s.path for s in gather(REQUEST, in_place, words, Crowded()).snippets]
     promoted = gather(REQUEST, ContextConfig(**ROOMY, max_tokens=30, retrieval=False), words, Crowded())
     assert promoted.snippets[0].path == "lib/twin.py"

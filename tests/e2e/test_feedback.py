@@ -41,9 +41,9 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
 ) -> None:
     # short retention checks; the psm layout and no stop at the line's end: the random model writes a line
     settings = options | {
-        "feedback": {"retention_checks_s": [1, 2]},
+        "feedback": {"tuning": {"retention_checks_s": [1, 2]}},
         "context": {"enabled": False},
-        "completion": {"layout": "psm"},
+        "completion": {"tuning": {"layout": "psm"}},
     }
     path = store_path(Settings.model_validate({"models": {"cache_dir": str(model_cache)}}), shop)
     state: dict[str, Any] = {}

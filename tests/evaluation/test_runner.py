@@ -60,7 +60,7 @@ def _backend(tiny_qwen_dir: Path) -> Any:
     from housecoder.inference.transformers_backend import TransformersBackend
     from housecoder.models.loading import load_code_model
 
-    settings = Settings.model_validate({"models": {"device": "cpu", "dtype": "float32"}})
+    settings = Settings.model_validate({"models": {"device": "cpu", "tuning": {"dtype": "float32"}}})
     return TransformersBackend(load_code_model(tiny_qwen_dir, settings.models), settings.inference)
 
 
@@ -86,7 +86,12 @@ def test_every_setting_with_and_without_the_adapter(
 
     settings = Settings.model_validate(
         {
-            "models": {"cache_dir": str(model_cache), "offline": True, "device": "cpu", "dtype": "float32"},
+            "models": {
+                "cache_dir": str(model_cache),
+                "offline": True,
+                "device": "cpu",
+                "tuning": {"dtype": "float32"},
+            },
             "index": {"location": str(tmp_path / "index")},
             "completion": {"max_new_tokens": 6},
         }
@@ -368,10 +373,10 @@ def test_the_baselines_get_only_their_own_source() -> None:
         config = context_settings(Settings(), context, realtime=False).context
         enabled = {
             name
-            for name in ("definitions", "similar", "rest_of_file", "retrieval", "open_documents")
+            for name in ("definitions", "similar", "retrieval", "open_documents")
             if getattr(config, name)
         }
-        assert enabled == {"retrieval"}, context
+        assert enabled == {"retrieval"} and not config.tuning.rest_of_file, context
     assert not context_settings(Settings(), "infile", realtime=False).context.enabled
 
 
@@ -382,4 +387,7 @@ def test_every_task_is_measured_with_the_whole_prompt() -> None:
     # each task is a file the model holds nothing of: no cold prompt, whatever the realtime budgets
     for realtime in (False, True):
         settings = context_settings(Settings(), "housecoder", realtime=realtime)
-        assert settings.completion.cold_prefill_tokens == 0 and Settings().completion.cold_prefill_tokens > 0
+        assert (
+            settings.completion.tuning.cold_prefill_tokens == 0
+            and Settings().completion.tuning.cold_prefill_tokens > 0
+        )

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from inference.openai_engine import Engine
 
-from housecoder.config import InferenceConfig, ModelsConfig
+from housecoder.config import InferenceConfig, InferenceTuning, ModelsConfig, ModelsTuning
 from housecoder.inference.base import Cancellation, Generation, GenerationRequest
 from housecoder.inference.openai_backend import OpenAIBackend
 from housecoder.inference.stopping import cut
@@ -38,8 +38,8 @@ WAIT = 30.0  # seconds an event is waited for before the case fails (never reach
 
 @pytest.fixture(scope="module")
 def transformers_runtime(tiny_qwen_dir: Path) -> TransformersBackend:
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(dtype="float32", device="cpu"))
-    return TransformersBackend(loaded, InferenceConfig(prefill_chunk_tokens=16))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
+    return TransformersBackend(loaded, InferenceConfig(tuning=InferenceTuning(prefill_chunk_tokens=16)))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def llama_runtime(tiny_qwen_gguf: Path, tmp_path_factory: pytest.TempPathFactory
 
     if not llama_cpp_available():
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
-    config = InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1)
+    config = InferenceConfig(threads=1, tuning=InferenceTuning(prefill_chunk_tokens=16, context_tokens=1024))
     backend = LlamaCppBackend(tiny_qwen_gguf, config, cache_root=tmp_path_factory.mktemp("llama-cache"))
     yield backend
     backend.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from housecoder.completion import loading
-from housecoder.config import InferenceConfig, Settings
+from housecoder.config import InferenceConfig, InferenceTuning, Settings
 from housecoder.inference import llamacpp_backend
 from housecoder.inference.llamacpp_backend import (
     LlamaCppBackend,
@@ -51,7 +51,7 @@ def test_layers_default_to_all_on_a_gpu_build_and_none_on_a_cpu_build(
 def test_the_backend_offloads_what_the_build_can_and_says_where_it_runs(
     tiny_qwen_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = InferenceConfig(context_tokens=512)
+    config = InferenceConfig(tuning=InferenceTuning(context_tokens=512))
     on_this_build = LlamaCppBackend(tiny_qwen_gguf, config, cache_root=tmp_path)
     expected = llamacpp_backend.llama_cpp_gpu()
     assert on_this_build.llm.model_params.n_gpu_layers == (ALL_LAYERS if expected else 0)

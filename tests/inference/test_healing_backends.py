@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from housecoder.config import InferenceConfig, ModelsConfig
+from housecoder.config import InferenceConfig, InferenceTuning, ModelsConfig, ModelsTuning
 from housecoder.inference import streaming
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.healing import Healing
@@ -34,8 +34,8 @@ def _prompt(typed: str) -> str:
 
 @pytest.fixture(scope="module")
 def transformers_backend(tiny_qwen_dir: Path) -> TransformersBackend:
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(dtype="float32", device="cpu"))
-    return TransformersBackend(loaded, InferenceConfig(prefill_chunk_tokens=16))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
+    return TransformersBackend(loaded, InferenceConfig(tuning=InferenceTuning(prefill_chunk_tokens=16)))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,8 @@ def llama_backend(tiny_qwen_gguf: Path) -> Iterator[Any]:
     if not llama_cpp_available():
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
     backend = LlamaCppBackend(
-        tiny_qwen_gguf, InferenceConfig(prefill_chunk_tokens=16, context_tokens=1024, threads=1)
+        tiny_qwen_gguf,
+        InferenceConfig(threads=1, tuning=InferenceTuning(prefill_chunk_tokens=16, context_tokens=1024)),
     )
     yield backend
     backend.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.config import InferenceConfig, ModelsConfig
+from housecoder.config import InferenceConfig, InferenceTuning, ModelsConfig, ModelsTuning
 from housecoder.inference.base import Cancellation, GenerationRequest
 from housecoder.inference.prefix_cache import Entry, PrefixCache, common_prefix
 from housecoder.inference.transformers_backend import TransformersBackend
@@ -19,8 +19,8 @@ SUFFIX = "\n\n\ndef save(path, data):\n    pass\n"
 
 
 def _backend(tiny_qwen_dir: Path, **inference: int) -> TransformersBackend:
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(dtype="float32", device="cpu"))
-    return TransformersBackend(loaded, InferenceConfig(**inference))  # type: ignore[arg-type]
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
+    return TransformersBackend(loaded, InferenceConfig(tuning=InferenceTuning(**inference)))
 
 
 def _keystrokes(typed: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from housecoder.config import InferenceConfig, Settings
+from housecoder.config import InferenceConfig, InferenceTuning, Settings
 from housecoder.inference.base import Cancellation, GenerationRequest
 from housecoder.prompt import build_fim_prompt
 
@@ -44,7 +44,10 @@ def backend():  # type: ignore[no-untyped-def]
     if not llama_cpp_available() and not IN_CI:
         pytest.skip("llama-cpp-python is not installed (make setup builds it)")
     loaded = LlamaCppBackend(
-        _default_gguf(), InferenceConfig(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024)
+        _default_gguf(),
+        InferenceConfig(
+            tuning=InferenceTuning(kv_cache_entries=3, prefill_chunk_tokens=16, context_tokens=1024)
+        ),
     )
     yield loaded
     loaded.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.config import ModelsConfig
+from housecoder.config import ModelsConfig, ModelsTuning
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.transformers_backend import TransformersBackend
 from housecoder.models.loading import load_code_model
@@ -16,7 +16,9 @@ from housecoder.prompt import build_fim_prompt
 
 @pytest.fixture(scope="module")
 def backend(tiny_qwen_dir: Path) -> TransformersBackend:
-    return TransformersBackend(load_code_model(tiny_qwen_dir, ModelsConfig(dtype="float32", device="cpu")))
+    return TransformersBackend(
+        load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
+    )
 
 
 PROMPT = build_fim_prompt(prefix="def f(x):\n    return ", suffix="\n", path="a.py", repo_name="r")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.config import ModelsConfig
+from housecoder.config import ModelsConfig, ModelsTuning
 from housecoder.inference.base import GenerationRequest
 from housecoder.inference.transformers_backend import TransformersBackend
 from housecoder.models.errors import ModelError
@@ -28,7 +28,7 @@ def _adapter(base: Path, out: Path, seed: int) -> Path:
 
 
 def test_adapter_changes_the_output_and_switches_back(tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
     backend = TransformersBackend(loaded)
     request = GenerationRequest(
         "<|fim_prefix|>def f(x):\n    return <|fim_suffix|><|fim_middle|>", max_new_tokens=8
@@ -54,7 +54,7 @@ def test_adapter_changes_the_output_and_switches_back(tiny_qwen_dir: Path, tmp_p
 
 
 def test_bad_adapters_are_refused_in_one_line(tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
     with pytest.raises(ModelError, match="not a LoRA adapter"):
         set_adapter(loaded, tmp_path)
     broken = tmp_path / "broken"
@@ -79,7 +79,7 @@ def test_an_adapter_without_lora_tensors_is_refused(
     empty = tmp_path / "empty"
     shutil.copytree(tiny_adapter_dir, empty)
     save_file({}, str(empty / "adapter_model.safetensors"))
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
     with pytest.raises(ModelError, match="holds no LoRA weights"):
         set_adapter(loaded, empty)
     with pytest.raises(ModelError, match="holds no LoRA weights"):
@@ -99,7 +99,7 @@ def test_a_refused_adapter_leaves_no_layers_behind(
     shutil.copytree(tiny_adapter_dir, wrong_rank)
     config = json.loads((wrong_rank / "adapter_config.json").read_text())
     (wrong_rank / "adapter_config.json").write_text(json.dumps({**config, "r": 8}))
-    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", dtype="float32"))
+    loaded = load_code_model(tiny_qwen_dir, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
     set_adapter(loaded, tiny_adapter_dir)
     with pytest.raises(ModelError, match="cannot load the adapter"):
         set_adapter(loaded, wrong_rank)

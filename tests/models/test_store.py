@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from gguf_fixture import write_qwen2_gguf
 
 from housecoder.completion.loading import gguf_of
-from housecoder.config import ModelsConfig
+from housecoder.config import ModelsConfig, ModelsTuning
 from housecoder.models.adapters import base_fingerprint
 from housecoder.models.errors import ModelUnavailable, NotPulled
 from housecoder.models.loading import load_code_model
@@ -80,7 +80,7 @@ def test_a_builtin_is_pulled_for_serving_and_its_training_weights_are_made_on_fi
     assert store.pull(spec.name, Recorder(), training=True) == served
     assert has_weights(served.path) and any(step.startswith("dequantizing") for step in steps)
     assert base_fingerprint(served.path) == spec.sha256 and read_meta(served.path)["dtype"] == "float32"
-    loaded = load_code_model(served.path, ModelsConfig(dtype="float32", device="cpu"))
+    loaded = load_code_model(served.path, ModelsConfig(device="cpu", tuning=ModelsTuning(dtype="float32")))
     assert loaded.tokenizer("def f():")["input_ids"]
     steps.clear()
     assert store.pull(spec.name, Recorder()) == served and has_weights(served.path)  # kept, not re-made

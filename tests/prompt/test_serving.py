@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from housecoder.config import CompletionConfig
+from housecoder.config import CompletionConfig, CompletionTuning, tuned
 from housecoder.prompt import Snippet
 from housecoder.prompt.serving import PREFIX_STEP_LINES, cursor_prompt, shown, typed_part, window_budgets
 
@@ -11,7 +11,9 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-LINE_START = CompletionConfig(layout="line-start", max_prefix_tokens=64, max_suffix_tokens=16)
+LINE_START = CompletionConfig(
+    max_prefix_tokens=64, max_suffix_tokens=16, tuning=CompletionTuning(layout="line-start")
+)
 
 
 def test_the_best_snippet_goes_last_next_to_the_file_and_the_typed_part_after_fim_middle() -> None:
@@ -40,13 +42,15 @@ def test_the_typed_part_is_only_for_the_line_start_layout_on_a_healing_backend_a
     prefix = "def f():\n    return tot"
     assert typed_part(prefix, LINE_START, words, heals=True) == "    return tot"
     assert typed_part(prefix, LINE_START, words, heals=False) == ""
-    assert typed_part(prefix, LINE_START.model_copy(update={"layout": "psm"}), words, heals=True) == ""
+    assert typed_part(prefix, tuned(LINE_START, layout="psm"), words, heals=True) == ""
     long_line = "x = " + " ".join(["a"] * 20)  # 21 words: over a quarter of 64
     assert typed_part(long_line, LINE_START, words, heals=True) == ""
 
 
 def test_cold_windows_fit_the_cold_budget_three_to_one() -> None:
-    budget = CompletionConfig(max_prefix_tokens=512, max_suffix_tokens=192, cold_prefill_tokens=200)
+    budget = CompletionConfig(
+        max_prefix_tokens=512, max_suffix_tokens=192, tuning=CompletionTuning(cold_prefill_tokens=200)
+    )
     assert window_budgets(budget) == (512, 192)
     assert window_budgets(budget, cold=True) == (150, 50)
 

@@ -135,10 +135,12 @@ def test_kill_9_during_models_pull_keeps_the_pulled_model(tmp_path: Path, when: 
     assert pull().wait(TIMEOUT_S * 3) == 0  # and the store is usable for the next pull
 
 
-TRAIN_CONFIG = """[models]\ncode_model = "{model}"\ncache_dir = "{cache}"\noffline = true\ndevice = "cpu"\ndtype = "float32"
+TRAIN_CONFIG = """[models]\ncode_model = "{model}"\ncache_dir = "{cache}"\noffline = true\ndevice = "cpu"
+[models.tuning]\ndtype = "float32"
 [index]\nlocation = "{index}"\n[completion]\nmax_new_tokens = 4
-[train]\neval_samples = 4\nper_file = 6\ngrad_accum = 1\ngenerate_samples = 1\nheld_out_fraction = 0.3\nmixed_precision = "no"
-learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\noutput = "{adapters}"\n"""
+[train]\noutput = "{adapters}"
+[train.tuning]\neval_samples = 4\nper_file = 6\ngrad_accum = 1\ngenerate_samples = 1\nheld_out_fraction = 0.3\nmixed_precision = "no"
+learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\n"""
 
 
 @pytest.mark.slow

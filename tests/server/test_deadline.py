@@ -21,14 +21,18 @@ def _session(tiny_qwen_dir: Path, tmp_path: Path, timeout_ms: int) -> Session:
             "models": {
                 "code_model": str(tiny_qwen_dir),
                 "device": "cpu",
-                "dtype": "float32",
                 "offline": True,
                 "cache_dir": str(tmp_path / "cache" / "models"),
+                "tuning": {"dtype": "float32"},
             },
             # a long generation from the random model: thousands of tokens unless something stops it
-            "completion": {"max_new_tokens": 3000, "stop_early": False, "max_ms": 0, "layout": "psm"},
+            "completion": {
+                "max_new_tokens": 3000,
+                "max_ms": 0,
+                "tuning": {"stop_early": False, "layout": "psm"},
+            },
             "context": {"enabled": False},
-            "server": {"request_timeout_ms": timeout_ms, "cache_entries": 0},
+            "server": {"request_timeout_ms": timeout_ms, "tuning": {"cache_entries": 0}},
         }
     )
     return Session(settings, [root])

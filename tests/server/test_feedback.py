@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from settings_fixture import section
 
 from housecoder.completion import CompletionInput, CompletionOutput
 from housecoder.completion.trigger import Trigger
@@ -27,7 +28,7 @@ class Harness:
         settings = Settings.model_validate(
             {
                 "models": {"cache_dir": str(tmp_path / "cache" / "models")},
-                "feedback": feedback,
+                "feedback": section("feedback", feedback),
                 "index": {"exclude": ["generated/"]},
             }
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from housecoder.completion import CompletionInput
-from housecoder.config import Settings
+from housecoder.config import Settings, tuned
 from housecoder.inference.base import Cancellation
 from housecoder.server.documents import Located
 from housecoder.server.session import Session
@@ -27,11 +27,11 @@ def _settings(tiny_qwen_dir: Path, tmp_path: Path, **completion: object) -> Sett
             "models": {
                 "code_model": str(tiny_qwen_dir),
                 "device": "cpu",
-                "dtype": "float32",
                 "offline": True,
                 "cache_dir": str(tmp_path / "cache" / "models"),
+                "tuning": {"dtype": "float32"},
             },
-            "completion": {"max_new_tokens": 8, **completion},
+            "completion": {"max_new_tokens": 8, "tuning": completion},
         }
     )
 
@@ -110,7 +110,7 @@ def test_an_edit_during_idle_prefill_gives_the_edited_documents_answer(
     offset = edited.index("json.\n") + len("json.")
     hot = _complete(session, _at(edited, offset)).output  # type: ignore[attr-defined]
     cold_settings = session.settings.model_copy(
-        update={"inference": session.settings.inference.model_copy(update={"kv_cache_entries": 0})}
+        update={"inference": tuned(session.settings.inference, kv_cache_entries=0)}
     )
     cold = Session(cold_settings, session.folders)
     cold.load_model().result()
@@ -133,9 +133,7 @@ def test_a_model_switch_during_idle_work_neither_hangs_nor_serves_the_old_model(
     release = _hold(session)
     idle = session.warm(_located(session), _at(TEXT, CURSOR))
     queued = session.model_pool.submit(session.complete, _located(session), _at(TEXT, CURSOR), Cancellation())
-    other = session.settings.model_copy(
-        update={"models": session.settings.models.model_copy(update={"dtype": "bfloat16"})}
-    )
+    other = session.settings.model_copy(update={"models": tuned(session.settings.models, dtype="bfloat16")})
     session.update_settings(other)  # the reload queues behind the idle job and the request
     release.set()
     assert idle.result(60) == 0  # the model it would have warmed is being replaced

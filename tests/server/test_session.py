@@ -22,9 +22,9 @@ def settings(tiny_qwen_dir: Path, tmp_path: Path) -> Settings:
             "models": {
                 "code_model": str(tiny_qwen_dir),
                 "device": "cpu",
-                "dtype": "float32",
                 "offline": True,
                 "cache_dir": str(tmp_path / "cache" / "models"),
+                "tuning": {"dtype": "float32"},
             },
             "train": {"output": str(tmp_path / "adapters")},
         }

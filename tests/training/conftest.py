@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from settings_fixture import section
 
 from housecoder.config import Settings
 
@@ -169,11 +170,11 @@ def _settings(model_cache: Path, tiny_qwen_dir: Path, tmp_path: Path, train: dic
                 "cache_dir": str(model_cache),
                 "offline": True,
                 "device": "cpu",
-                "dtype": "float32",
                 "code_model": str(tiny_qwen_dir),
+                "tuning": {"dtype": "float32"},
             },
             "index": {"location": str(tmp_path / "index")},
             "completion": {"max_new_tokens": 6},
-            "train": recipe,
+            "train": section("train", recipe),
         }
     )

@@ -11,10 +11,12 @@ from typer.testing import CliRunner
 def _config(tmp_path: Path, tiny_qwen_dir: Path, model_cache: Path) -> Path:
     config = tmp_path / "train.toml"
     config.write_text(
-        f'[models]\ncode_model = "{tiny_qwen_dir}"\ncache_dir = "{model_cache}"\noffline = true\ndevice = "cpu"\ndtype = "float32"\n'
+        f'[models]\ncode_model = "{tiny_qwen_dir}"\ncache_dir = "{model_cache}"\noffline = true\ndevice = "cpu"\n'
+        f'[models.tuning]\ndtype = "float32"\n'
         f'[index]\nlocation = "{tmp_path / "index"}"\n[completion]\nmax_new_tokens = 4\n'
-        f"[train]\neval_samples = 5\nper_file = 6\ngrad_accum = 2\ngenerate_samples = 2\nheld_out_fraction = 0.3\n"
-        f'mixed_precision = "no"\nlearning_rate = 0.005\noutput = "{tmp_path / "adapters"}"\n'
+        f'[train]\noutput = "{tmp_path / "adapters"}"\n'
+        f"[train.tuning]\neval_samples = 5\nper_file = 6\ngrad_accum = 2\ngenerate_samples = 2\nheld_out_fraction = 0.3\n"
+        f'mixed_precision = "no"\nlearning_rate = 0.005\n'
     )
     return config
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from housecoder.config import tuned
 from housecoder.evaluation.tasks import Task, write_tasks
 from housecoder.models.adapters import list_adapters, read_adapter
 from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
@@ -188,7 +189,7 @@ def test_eval_only_scores_the_newest_adapter_again(
     # keyed to the samples its records are of
     before = json.loads((first.run_dir / "before.json").read_text())
     job = TrainJob(inventory_repo, train_settings(steps=2, generate_samples=len(held_after)))
-    assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.end_of_text]
+    assert before["key"] == job.base_keys(job.prepare(run_dir=first.run_dir))[job.config.tuning.end_of_text]
 
 
 def test_too_small_repositories_say_so(train_settings: Any, tmp_path: Path) -> None:
@@ -317,9 +318,7 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
     )
     transformers = TrainJob(
         inventory_repo,
-        on_gguf.model_copy(
-            update={"train": on_gguf.train.model_copy(update={"eval_runtime": "transformers"})}
-        ),
+        on_gguf.model_copy(update={"train": tuned(on_gguf.train, eval_runtime="transformers")}),
     ).prepare(run_dir=outcome.run_dir)
     assert transformers.generator is transformers.backend
     other_runtime = TrainJob(inventory_repo, on_gguf).base_keys(transformers)  # other runtime, other figures

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from housecoder.config import ModelsConfig, TrainConfig
+from housecoder.config import ModelsConfig, ModelsTuning, TrainConfig, TrainTuning
 from housecoder.training import precision
 
 
@@ -36,28 +36,41 @@ def hardware(monkeypatch: pytest.MonkeyPatch) -> Any:
 )
 def test_resolve(hardware: Any, wanted: str, native: bool, device: str, expected: str) -> None:
     hardware(device) if native else hardware()
-    assert precision.resolve(TrainConfig(mixed_precision=wanted), device) == expected  # type: ignore[arg-type]
+    assert precision.resolve(TrainConfig(tuning=TrainTuning(mixed_precision=wanted)), device) == expected  # type: ignore[arg-type]
 
 
 def test_auto_loads_float32_weights_only_on_a_cpu_without_bf16(hardware: Any) -> None:
-    auto, explicit = TrainConfig(), TrainConfig(mixed_precision="bf16")
+    auto, explicit = TrainConfig(), TrainConfig(tuning=TrainTuning(mixed_precision="bf16"))
     models = ModelsConfig()
-    assert models.dtype == "bfloat16" and auto.mixed_precision == "auto"
+    assert models.tuning.dtype == "bfloat16" and auto.tuning.mixed_precision == "auto"
     hardware()
-    assert precision.training_models(models, auto, "cpu").dtype == "float32"
-    assert precision.training_models(models, explicit, "cpu").dtype == "bfloat16"
-    assert precision.training_models(models, TrainConfig(mixed_precision="no"), "cpu").dtype == "bfloat16"
-    assert precision.training_models(ModelsConfig(dtype="float16"), auto, "cpu").dtype == "float16"  # as set
+    assert precision.training_models(models, auto, "cpu").tuning.dtype == "float32"
+    assert precision.training_models(models, explicit, "cpu").tuning.dtype == "bfloat16"
+    assert (
+        precision.training_models(
+            models, TrainConfig(tuning=TrainTuning(mixed_precision="no")), "cpu"
+        ).tuning.dtype
+        == "bfloat16"
+    )
+    assert (
+        precision.training_models(
+            ModelsConfig(tuning=ModelsTuning(dtype="float16")), auto, "cpu"
+        ).tuning.dtype
+        == "float16"
+    )  # as set
     # fp16 autocast over fp32 weights
-    assert precision.training_models(models, auto, "cuda").dtype == "float32"
+    assert precision.training_models(models, auto, "cuda").tuning.dtype == "float32"
     hardware("cpu", "cuda")
-    assert precision.training_models(models, auto, "cpu").dtype == "bfloat16"
-    assert precision.training_models(models, auto, "cuda").dtype == "bfloat16"
-    assert models.dtype == "bfloat16"  # a copy, the settings are unchanged
+    assert precision.training_models(models, auto, "cpu").tuning.dtype == "bfloat16"
+    assert precision.training_models(models, auto, "cuda").tuning.dtype == "bfloat16"
+    assert models.tuning.dtype == "bfloat16"  # a copy, the settings are unchanged
 
 
 def test_describe() -> None:
-    assert precision.describe(ModelsConfig(dtype="float32"), "no") == "float32 weights, no autocast"
+    assert (
+        precision.describe(ModelsConfig(tuning=ModelsTuning(dtype="float32")), "no")
+        == "float32 weights, no autocast"
+    )
     assert precision.describe(ModelsConfig(), "bf16") == "bfloat16 weights, bf16 autocast"
 
 
@@ -75,7 +88,7 @@ def test_apple_gpu_trains_float32_without_autocast_and_is_refused_where_absent()
 
     assert precision.native_bf16("mps") is False
     assert precision.resolve(TrainConfig(), "mps") == "no"
-    assert precision.training_models(ModelsConfig(), TrainConfig(), "mps").dtype == "float32"
+    assert precision.training_models(ModelsConfig(), TrainConfig(), "mps").tuning.dtype == "float32"
     if not torch.backends.mps.is_available():
         with pytest.raises(ModelError, match="'mps' but torch sees no Apple GPU"):
             pick_device("mps")

@@ -28,13 +28,15 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
             "completion": {"max_new_tokens": 12},
             "train": {
                 "max_samples": 8,
-                "eval_samples": 4,
                 "steps": 1,
-                "grad_accum": 2,
-                "eval_every": 1,
-                "generate_samples": 2,
-                "held_out_fraction": 0.3,
                 "output": str(tmp_path / "adapters"),
+                "tuning": {
+                    "eval_samples": 4,
+                    "grad_accum": 2,
+                    "eval_every": 1,
+                    "generate_samples": 2,
+                    "held_out_fraction": 0.3,
+                },
             },
         }
     )

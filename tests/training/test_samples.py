@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.completion import CompletionEngine, CompletionInput
-from housecoder.config import TrainConfig
+from housecoder.config import TrainConfig, TrainTuning
 from housecoder.context import ContextSnippet
 from housecoder.indexer.sources import SourceFile
 from housecoder.training.data import IGNORE, collate, encode
@@ -105,7 +105,7 @@ def test_cuts_are_capped_per_file_and_deduplicated() -> None:
         "big.py", "python", "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(40))
     )
     copy = SourceFile("copy.py", "python", "def g(x):\n    y = x + 1\n    return y\n")
-    config = TrainConfig(per_file=5, span_mix={"line": 1.0})
+    config = TrainConfig(tuning=TrainTuning(per_file=5, span_mix={"line": 1.0}))
     cuts = draw_cuts([big, copy], config, 100, random.Random(0))
     per_file = {path: sum(1 for c in cuts if c.file.path == path) for path in ("big.py", "copy.py")}
     assert per_file["big.py"] == 5 and per_file["copy.py"] >= 1

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from settings_fixture import section
 
-from housecoder.config import TrainConfig
+from housecoder.config import TrainConfig, TrainTuning
 from housecoder.training.data import IGNORE, Encoded
 from housecoder.training.trainer import (
     BEST,
@@ -46,7 +47,7 @@ def _config(**changes: Any) -> TrainConfig:
         "mixed_precision": "no",
         "seed": 1,
     }
-    return TrainConfig.model_validate(base | changes)
+    return TrainConfig.model_validate(section("train", base | changes))
 
 
 DATA = [
@@ -62,8 +63,8 @@ def _weights(model: Any) -> dict[str, Any]:
 
 
 def test_steps_from_epochs_or_explicit() -> None:
-    assert total_steps(TrainConfig(grad_accum=8, batch_size=1, epochs=1.0), 400) == 50
-    assert total_steps(TrainConfig(grad_accum=8, batch_size=2, epochs=2.5), 100) == 18
+    assert total_steps(TrainConfig(epochs=1.0, tuning=TrainTuning(grad_accum=8, batch_size=1)), 400) == 50
+    assert total_steps(TrainConfig(epochs=2.5, tuning=TrainTuning(grad_accum=8, batch_size=2)), 100) == 18
     assert total_steps(TrainConfig(steps=7), 400) == 7
 
 
@@ -131,7 +132,7 @@ def test_kept_checkpoints_make_a_learning_curve_at_a_constant_rate(
         DATA, DATA, initial_loss=99.0
     )
     rates = [h["learning_rate"] for h in result.state.history]
-    assert rates[0] < rates[1] == rates[-1] == config.learning_rate  # warm-up, then held
+    assert rates[0] < rates[1] == rates[-1] == config.tuning.learning_rate  # warm-up, then held
     kept = sorted((tmp_path / STEPS).iterdir())
     assert [folder.name for folder in kept] == ["00002", "00004", "00006"]
     trained = [json.loads((folder / TRAINED_FILE).read_text()) for folder in kept]
