@@ -171,7 +171,7 @@ def test_loading_keeps_stdout_open_for_other_threads(backend) -> None:  # type: 
     script = (
         "import os, sys, threading, time\n"
         "from pathlib import Path\n"
-        "from housecoder.config import InferenceConfig\n"
+        "from housecoder.config import InferenceConfig, InferenceTuning\n"
         "from housecoder.inference.llamacpp_backend import LlamaCppBackend\n"
         "done = threading.Event()\n"
         "def tick():\n"
@@ -180,7 +180,7 @@ def test_loading_keeps_stdout_open_for_other_threads(backend) -> None:  # type: 
         "        os.write(1, b'tick\\n'); n += 1; time.sleep(0.002)\n"
         "    os.write(1, f'sent {n}\\n'.encode())\n"
         "thread = threading.Thread(target=tick); thread.start()\n"
-        "LlamaCppBackend(Path(sys.argv[1]), InferenceConfig(context_tokens=512))\n"
+        "LlamaCppBackend(Path(sys.argv[1]), InferenceConfig(tuning=InferenceTuning(context_tokens=512)))\n"
         "done.set(); thread.join()\n"
     )
     result = subprocess.run(

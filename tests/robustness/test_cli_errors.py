@@ -12,6 +12,8 @@ import pytest
 from housecoder.config import load_settings
 from housecoder.errors import ConfigError
 
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
+
 SCRIPT = Path(sys.executable).parent / "housecoder"
 
 

@@ -18,6 +18,8 @@ from lsp_peer import TIMEOUT_S
 from housecoder.indexer.service import open_for_search
 from housecoder.indexer.store import IndexStore
 
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
+
 SCRIPT = Path(sys.executable).parent / "housecoder"
 FILES = 240  # enough chunks that embedding them takes a while on a loaded machine
 

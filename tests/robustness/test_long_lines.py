@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsp_peer import TIMEOUT_S, start_stdio
+
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
 
 
 def test_a_completion_at_the_end_of_a_megabyte_line_is_answered_and_the_server_stays_free(

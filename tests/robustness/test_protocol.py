@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from lsp_peer import TIMEOUT_S, Peer, frame, start_stdio
 
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
+
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR, NOT_INITIALIZED = -32600, -32602, -32700, -32002
 
 

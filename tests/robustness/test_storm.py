@@ -7,7 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsp_peer import TIMEOUT_S, frame, start_stdio
+
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
 
 KEYS = 150
 REQUEST_CANCELLED = -32800

@@ -22,6 +22,8 @@ from lsp_peer import TIMEOUT_S, Peer, connect, frame, hang_up
 
 from housecoder.server.token import read_token
 
+pytestmark = pytest.mark.e2e  # the real server or CLI in subprocesses (make test-fast skips it)
+
 
 @dataclass
 class TcpServer:
