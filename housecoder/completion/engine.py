@@ -271,10 +271,7 @@ class CompletionEngine:
         with _timed(output.timings, "context"):
             self._gather(output, request, prefix, suffix, snippets)
         with _timed(output.timings, "prompt"):
-            typed = self._prompt(output, request, prefix, suffix)
-            key = f"{int(not output.trigger.multi_line)}|{output.prompt}"
-            with self._lock:
-                cached = self.cache.get(key)
+            typed, key, cached = self._prompt(output, request, prefix, suffix)
         if cached is not None:
             output.text, output.cached = cached, "prompt"
             return self._finish(output, started)
@@ -332,9 +329,12 @@ class CompletionEngine:
         )
         output.snippets, output.context_timings, output.skipped = found.snippets, found.timings, found.skipped
 
-    def _prompt(self, output: CompletionOutput, request: CompletionInput, prefix: str, suffix: str) -> str:
-        """Set the prompt to send (the prefill policy's choice where it has one) and its layout; returns the
-        typed part of the line (the line-start layout) or ""."""
+    def _prompt(
+        self, output: CompletionOutput, request: CompletionInput, prefix: str, suffix: str
+    ) -> tuple[str, str, str | None]:
+        """Set the prompt to send (the prefill policy's choice where it has one, asked only when the cache has
+        no answer for the keystroke's own prompt) and its layout; returns the typed part of the line (the
+        line-start layout) or "", the prompt's cache key and the cached answer, if any."""
         typed = self.typed_part(prefix)
         output.layout = "line-start" if typed else "psm"
 
@@ -342,7 +342,8 @@ class CompletionEngine:
             return self.prompt(request.path, prefix, suffix, snippets, typed=typed, cold=cold)
 
         output.prompt = make(output.snippets, False)
-        if self.prefill.costly and not self._cached(output):
+        key, cached = self._cached(output)
+        if cached is None and self.prefill.costly:
             wants = self._wants_context(request.language, prefix, multi_line=output.trigger.multi_line)
             choice = self.prefill.choose(
                 request.path, _line_of(request), output.prompt, output.snippets, make, wants_context=wants
@@ -350,11 +351,14 @@ class CompletionEngine:
             if choice is not None:
                 output.prompt, output.snippets = choice.prompt, list(choice.snippets)
                 output.standing, output.cold = choice.standing, choice.cold
-        return typed
+                key, cached = self._cached(output)
+        return typed, key, cached
 
-    def _cached(self, output: CompletionOutput) -> bool:
+    def _cached(self, output: CompletionOutput) -> tuple[str, str | None]:
+        """The cache key of `output`'s prompt (single-line or not) and the answer kept for it."""
+        key = f"{int(not output.trigger.multi_line)}|{output.prompt}"
         with self._lock:
-            return self.cache.get(f"{int(not output.trigger.multi_line)}|{output.prompt}") is not None
+            return key, self.cache.get(key)
 
     def _run_model(
         self,

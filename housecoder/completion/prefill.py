@@ -89,8 +89,7 @@ class PrefillPolicy:
         missing = self.held.uncached_tokens(prompt)
         cold = self._cold(self.held, missing, make) if missing > self.budget else None
         if cold is None:
-            if snippets:
-                self.blocks.settle(path, Block(tuple(snippets), line))
+            self.settle(path, line, snippets)
             return None
         block = self.blocks.serving(path, line) if wants_context else None
         if block is not None:
@@ -100,7 +99,8 @@ class PrefillPolicy:
         return Choice(cold, (), standing=False, cold=True)
 
     def settle(self, path: str, line: int, snippets: Sequence[ContextSnippet]) -> None:
-        """The model ran the prompt with `snippets` for `line` of `path` in full (idle prefill)."""
+        """The model ran (or will run) the prompt with `snippets` for `line` of `path` in full: sent whole, or
+        prefilled at idle."""
         if snippets:
             self.blocks.settle(path, Block(tuple(snippets), line))
 
