@@ -9,10 +9,13 @@ transformers, peft and housecoder itself (no index, no LanceDB, no embedder):
         # and the evaluation set with each task's snippets as the housecoder context gathers them here:
         # held-out middles (the job's own yardstick), the benchmark tasks that lie in held-out files, and
         # in-file forgetting tasks (HumanEval-FIM)
-    python bench/learning_curve_gpu.py run DIR --gguf MODEL.gguf --out OUT [--steps 12,36,92] [--workers 12]
-        # on the GPU: converts the GGUF (the served weights) to bf16, trains one constant-rate run keeping every
-        # checkpoint, then completes the evaluation set with the base model and with each chosen checkpoint
-        # through the real completion engine (the recorded snippets stand in for the retriever)
+    python bench/learning_curve_gpu.py model --gguf MODEL.gguf
+        # on the GPU machine, ahead of the run: the GGUF (the served weights) converted to bf16 safetensors
+    python bench/learning_curve_gpu.py run DIR --gguf MODEL.gguf --out OUT [--variant NAME:KEY=VALUE,...]
+        # on the GPU: trains each variant of [train.tuning] in its own process, keeping every 4th checkpoint,
+        # while the base model completes the evaluation set; then each variant's last checkpoint, then its
+        # checkpoints nearest --budgets, complete it too, through the real completion engine (the recorded
+        # snippets stand in for the retriever), until --deadline-s
     python bench/learning_curve_gpu.py report OUT
         # here: tokens trained -> exact match and edit similarity, context + adapter against context alone,
         # paired 95% bootstrap intervals, per evaluation group and task kind; OUT/curve.json holds the table
@@ -25,8 +28,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -39,8 +44,7 @@ from housecoder.config import Settings, merge_sections
 EVAL_FILE = "eval.jsonl"
 SETTINGS_FILE = "settings.json"
 RECORDS = "records"  # OUT/records-<model>.jsonl: few files, as the GPU machine sends back at most 8
-TRAIN_FILE = "train.json"  # the kept checkpoints' tokens and times, and the step log
-GPU_TRAIN = {"batch_size": 8, "grad_accum": 1}  # the CPU run's 1 x 8: the same 8 sequences per optimiser step
+TRAIN_FILE = "train.json"  # per variant: the kept checkpoints' tokens and times, and the step log
 
 
 # -- prepare (CPU, where the repository and its index are) ------------------------------------------------
@@ -119,9 +123,8 @@ def prepare(args: argparse.Namespace) -> None:
 
 def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
     settings = Settings.model_validate_json((prep / SETTINGS_FILE).read_text())
-    train: dict[str, Any] = {"tuning": {**GPU_TRAIN, "keep_checkpoints": True}} | (
-        {"steps": steps} if steps else {}
-    )
+    # the product's batch (1 x 8): no padding, as `housecoder train` runs on a CPU
+    train: dict[str, Any] = {"tuning": {"keep_checkpoints": True}} | ({"steps": steps} if steps else {})
     # no time limit on a completion: a dozen processes share the GPU, and the comparison is of text, not speed
     sections = {
         "models": {"device": device, "tuning": {"dtype": "bfloat16"}},
@@ -131,7 +134,41 @@ def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
     return Settings.model_validate(merge_sections(settings.model_dump(), sections))
 
 
-def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: Path) -> list[dict[str, Any]]:
+def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`NAME:KEY=VALUE,KEY=VALUE` -> {NAME: [train.tuning] overrides}; a value is JSON where it parses."""
+    variants: dict[str, dict[str, Any]] = {}
+    for spec in specs or ["default:"]:
+        name, _, pairs = spec.partition(":")
+        overrides: dict[str, Any] = {}
+        for pair in filter(None, pairs.split(",")):
+            key, _, raw = pair.partition("=")
+            try:
+                overrides[key] = json.loads(raw)
+            except json.JSONDecodeError:
+                overrides[key] = raw
+        if not name or "-" in name or name in variants:
+            raise SystemExit(f"variant {spec!r}: give each a distinct name without '-'")
+        variants[name] = overrides
+    return variants
+
+
+def _variant_settings(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    return Settings.model_validate(merge_sections(settings.model_dump(), {"train": {"tuning": overrides}}))
+
+
+def _model(gguf: Path, work: Path) -> Path:
+    from housecoder.models.convert import gguf_to_safetensors
+
+    model_dir = work / "model"
+    started = time.perf_counter()
+    if not (model_dir / "config.json").is_file():
+        gguf_to_safetensors(gguf, model_dir)
+    print(f"model ready in {time.perf_counter() - started:.0f}s", flush=True)
+    return model_dir
+
+
+def _train(name: str, settings_json: str, model_dir: Path, prep: Path, run_dir: Path, target: Path) -> None:
+    """One variant's run in its own process; its kept checkpoints and step log go to `target`."""
     from housecoder.models.adapters import SPLIT_FILE
     from housecoder.models.loading import load_code_model
     from housecoder.training import precision
@@ -139,10 +176,11 @@ def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: 
     from housecoder.training.preparation import SAMPLES_FILE, read_samples
     from housecoder.training.trainer import STEPS, TRAINED_FILE, Trainer, add_lora
 
+    settings = Settings.model_validate_json(settings_json)
     config = settings.train
     run_dir.mkdir(parents=True, exist_ok=True)
-    for name in (SAMPLES_FILE, SPLIT_FILE):
-        shutil.copy2(prep / "run" / name, run_dir / name)
+    for file in (SAMPLES_FILE, SPLIT_FILE):
+        shutil.copy2(prep / "run" / file, run_dir / file)
     train, held_out = read_samples(run_dir / SAMPLES_FILE)
     loaded = load_code_model(
         model_dir, precision.training_models(settings.models, config, settings.models.device)
@@ -154,7 +192,8 @@ def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: 
         for sample in held_out[: config.tuning.eval_samples]
     ]
     print(
-        f"training on {len(encoded)} samples, {sum(len(e.input_ids) for e in encoded):,} tokens", flush=True
+        f"[{name}] training on {len(encoded)} samples, {sum(len(e.input_ids) for e in encoded):,} tokens",
+        flush=True,
     )
     trainer = Trainer(
         add_lora(loaded.model, config), config, run_dir, pad_id(tokenizer), device=loaded.device
@@ -164,17 +203,16 @@ def _train(settings: Settings, model_dir: Path, prep: Path, run_dir: Path, out: 
         encoded,
         held,
         on_step=lambda log: print(
-            f"step {log.step}/{log.total_steps} loss {log.loss:.4f}"
+            f"[{name}] step {log.step}/{log.total_steps} loss {log.loss:.4f}"
             + (f" held-out {log.eval_loss:.4f}" if log.eval_loss is not None else "")
             + f" tokens {log.tokens_seen:,} {log.elapsed_s:.0f}s",
             flush=True,
         ),
     )
-    print(f"trained {result.state.step} steps in {time.perf_counter() - started:.0f}s", flush=True)
+    print(f"[{name}] trained {result.state.step} steps in {time.perf_counter() - started:.0f}s", flush=True)
     kept = [json.loads((folder / TRAINED_FILE).read_text()) for folder in sorted((run_dir / STEPS).iterdir())]
     history = json.loads((run_dir / "history.json").read_text())
-    (out / TRAIN_FILE).write_text(json.dumps({"kept": kept, "history": history}, indent=1))
-    return kept
+    target.write_text(json.dumps({"kept": kept, "history": history}, indent=1))
 
 
 def _complete(
@@ -227,72 +265,138 @@ def _complete(
 
 
 def _chosen_steps(kept: Sequence[dict[str, Any]], wanted: str, budgets: Sequence[float]) -> list[int]:
+    """The last kept step first (it is completed first), then those nearest each budget of tokens."""
     if wanted:
         return [int(step) for step in wanted.split(",")]
-    steps = {min(kept, key=lambda k: abs(k["tokens"] - budget))["step"] for budget in budgets}
-    return sorted(steps | {kept[-1]["step"]})
+    last = kept[-1]["step"]
+    nearest = {min(kept, key=lambda k: abs(k["tokens"] - budget))["step"] for budget in budgets}
+    return [last, *sorted(nearest - {last})]
+
+
+def _join(processes: Sequence[Any], deadline: float) -> int:
+    """Waits for `processes` until `deadline` (then ends them: their records so far stay); returns failures."""
+    for process in processes:
+        process.join(None if deadline == math.inf else max(0.0, deadline - time.monotonic()))
+    late = [process for process in processes if process.is_alive()]
+    for process in late:
+        process.terminate()
+    for process in late:
+        process.join()
+    if late:
+        print(f"{len(late)} processes stopped at the deadline", flush=True)
+    return sum(process.exitcode not in (0, None) for process in processes if process not in late)
 
 
 def run(args: argparse.Namespace) -> None:
     import multiprocessing
 
-    from housecoder.models.convert import gguf_to_safetensors
     from housecoder.training.trainer import STEPS
 
     prep, out, work = args.prep, args.out, args.work
+    deadline = time.monotonic() + args.deadline_s
     out.mkdir(parents=True, exist_ok=True)
     settings = _gpu_settings(prep, args.device, args.train_steps)
-    model_dir = work / "model"
-    started = time.perf_counter()
-    if not (model_dir / "config.json").is_file():
-        gguf_to_safetensors(args.gguf, model_dir)
-    print(f"model ready in {time.perf_counter() - started:.0f}s", flush=True)
-    run_dir = work / "run"
-    kept = (
-        json.loads((out / TRAIN_FILE).read_text())["kept"]
-        if (out / TRAIN_FILE).is_file()
-        else _train(settings, model_dir, prep, run_dir, out)
-    )
-    steps = _chosen_steps(kept, args.steps, [float(b) * 1e6 for b in args.budgets.split(",")])
-    print(f"evaluating the base model and steps {steps}", flush=True)
+    variants = _variants(args.variant)
+    model_dir = _model(args.gguf, work)
     entries = [json.loads(line) for line in (prep / EVAL_FILE).read_text().splitlines() if line.strip()]
     random.Random(0).shuffle(entries)  # a run cut short still has every group, paired across the models
     if args.limit:
         entries = entries[: args.limit]
-    models: list[tuple[str, str | None]] = [("base", None)] + [
-        (f"step-{step}", str(run_dir / STEPS / f"{step:05d}")) for step in steps
-    ]
-    shards = max(1, args.workers // len(models))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
-    processes = []
-    for label, adapter in models:
-        for shard in range(shards):
-            target = out / f"{RECORDS}-{label}.jsonl"  # shards append whole lines
+
+    def complete(models: Sequence[tuple[str, str | None]], workers: int) -> list[Any]:
+        shards = max(1, workers // len(models))
+        processes = []
+        for label, adapter in models:
+            for shard in range(shards):
+                process = context.Process(
+                    target=_complete,
+                    args=(
+                        str(model_dir),
+                        adapter,
+                        label,
+                        entries[shard::shards],
+                        settings.model_dump_json(),
+                        str(out / f"{RECORDS}-{label}.jsonl"),  # shards append whole lines
+                    ),
+                )
+                process.start()
+                processes.append(process)
+        return processes
+
+    trainers = []
+    for name, overrides in variants.items():
+        target = work / f"train-{name}.json"
+        if not target.is_file():
             process = context.Process(
-                target=_complete,
+                target=_train,
                 args=(
-                    str(model_dir),
-                    adapter,
-                    label,
-                    entries[shard::shards],
-                    settings.model_dump_json(),
-                    str(target),
+                    name,
+                    _variant_settings(settings, overrides).model_dump_json(),
+                    model_dir,
+                    prep,
+                    work / f"run-{name}",
+                    target,
                 ),
             )
             process.start()
-            processes.append(process)
-    for process in processes:
-        process.join()
-    failed = sum(process.exitcode != 0 for process in processes)
+            trainers.append(process)
+    # the base model completes while the variants train: its records do not wait for theirs
+    base = complete([("base", None)], args.base_workers)
+    failed = _join(trainers, deadline)
+    trained = {
+        name: json.loads((work / f"train-{name}.json").read_text())
+        for name in variants
+        if (work / f"train-{name}.json").is_file()
+    }
+    (out / TRAIN_FILE).write_text(json.dumps({"overrides": variants, "variants": trained}, indent=1))
     print(
-        f"{len(processes)} workers done in {time.perf_counter() - started:.0f}s, {failed} failed", flush=True
+        f"{len(trained)} of {len(variants)} variants trained ({failed} failed) in "
+        f"{time.perf_counter() - started:.0f}s",
+        flush=True,
     )
+    budgets = [float(b) * 1e6 for b in args.budgets.split(",")]
+    chosen = {name: _chosen_steps(t["kept"], args.steps, budgets) for name, t in trained.items()}
+    waves = [
+        [
+            (f"{name}-{steps[0]}", str(work / f"run-{name}" / STEPS / f"{steps[0]:05d}"))
+            for name, steps in chosen.items()
+        ],
+        [
+            (f"{name}-{step}", str(work / f"run-{name}" / STEPS / f"{step:05d}"))
+            for name, steps in chosen.items()
+            for step in steps[1:]
+        ],
+    ]
+    for wave in filter(None, waves):
+        print(f"completing with {[label for label, _ in wave]}", flush=True)
+        failed += _join(complete(wave, args.workers), deadline)
+    failed += _join(base, deadline)
+    print(f"done in {time.perf_counter() - started:.0f}s, {failed} processes failed", flush=True)
     if failed:
         sys.exit(1)
 
 
+def model(args: argparse.Namespace) -> None:
+    _model(args.gguf, args.work)
+
+
 # -- report (here) --------------------------------------------------------------------------------------
+
+
+def _adds_comment(row: dict[str, Any]) -> bool:
+    """The prediction ends with a comment (`# pylint: ...`, `# type: ignore`) that the answer does not have."""
+    last = row["prediction"].rstrip().rsplit("\n", 1)[-1]
+    match = re.search(r"(^|\s)#[^\n]*$", last)
+    return bool(match) and match.group(0).strip() not in row["groundtruth"]
+
+
+def _trained(out: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    """{variant: {step: its kept checkpoint}}; a first run's train.json held one variant's, named `step`."""
+    data = json.loads((out / TRAIN_FILE).read_text())
+    variants = data.get("variants", {"step": data})
+    return {name: {k["step"]: k for k in v["kept"]} for name, v in variants.items()}
 
 
 def report(args: argparse.Namespace) -> None:
@@ -307,29 +411,52 @@ def report(args: argparse.Namespace) -> None:
             if line.strip():
                 row = json.loads(line)
                 rows.setdefault(row["model"], {})[(row["group"], row["task_id"])] = row
-    trained = {t["step"]: t for t in json.loads((args.out / TRAIN_FILE).read_text())["kept"]}
+    trained = _trained(args.out)
     base = rows.pop("base")
     table = []
 
     def pair(tuned: dict[tuple[str, str], dict[str, Any]], keys: list[tuple[str, str]]) -> dict[str, Any]:
         return gain_figures([(outcome(base[k]), outcome(tuned[k])) for k in keys])
 
-    for label in sorted(rows, key=lambda name: int(name.split("-")[1])):
-        tuned, step = rows[label], int(label.split("-")[1])
+    def habits(model: dict[tuple[str, str], dict[str, Any]], keys: list[tuple[str, str]]) -> dict[str, float]:
+        n = max(1, len(keys))
+        return {
+            "comment_pct": round(100 * sum(_adds_comment(model[k]) for k in keys) / n, 1),
+            "eos_pct": round(100 * sum(model[k]["stopped_by"] == "eos" for k in keys) / n, 1),
+        }
+
+    def label_key(label: str) -> tuple[str, int]:
+        variant, _, step = label.rpartition("-")
+        return variant, int(step)
+
+    for label in sorted(rows, key=label_key):
+        tuned, (variant, step) = rows[label], label_key(label)
         shared = sorted(set(base) & set(tuned))
         slices: dict[str, list[tuple[str, str]]] = {}
         for key in shared:
             group, kind = key[0], base[key]["kind"]
             slices.setdefault(group, []).append(key)
             slices.setdefault(f"{group}/{kind}", []).append(key)
-        row = trained[step] | {name: pair(tuned, keys) for name, keys in sorted(slices.items())}
+        completed = [key for key in shared if key[0] != "forgetting"]
+        row = (
+            {"variant": variant}
+            | trained[variant][step]
+            | {name: pair(tuned, keys) for name, keys in sorted(slices.items())}
+            | {"base_habits": habits(base, completed), "habits": habits(tuned, completed)}
+        )
         table.append(row)
+        print(
+            f"{variant} step {step}: of {len(completed)} middles and tasks, ends with a comment the answer lacks "
+            f"{row['base_habits']['comment_pct']}% -> {row['habits']['comment_pct']}%, stops by end-of-text "
+            f"{row['base_habits']['eos_pct']}% -> {row['habits']['eos_pct']}%"
+        )
         for name in sorted(slices):
             f = row[name]
             print(
-                f"step {step:>4} tokens {row['tokens']:>9,}  {name:<22} n={f['tasks']:<4} exact {f['exact_base']:5.1f} -> "
-                f"{f['exact_tuned']:5.1f}  diff {f['exact_diff'][0]:+5.1f} ({f['exact_diff'][1]:+.1f} to "
-                f"{f['exact_diff'][2]:+.1f})  ES {f['es_diff'][0]:+5.1f} ({f['es_diff'][1]:+.1f} to {f['es_diff'][2]:+.1f})"
+                f"{variant:>8} step {step:>4} tokens {row['tokens']:>9,}  {name:<22} n={f['tasks']:<4} exact "
+                f"{f['exact_base']:5.1f} -> {f['exact_tuned']:5.1f}  diff {f['exact_diff'][0]:+5.1f} "
+                f"({f['exact_diff'][1]:+.1f} to {f['exact_diff'][2]:+.1f})  ES {f['es_diff'][0]:+5.1f} "
+                f"({f['es_diff'][1]:+.1f} to {f['es_diff'][2]:+.1f})"
             )
     (args.out / "curve.json").write_text(json.dumps(table, indent=1) + "\n")
 
@@ -354,14 +481,26 @@ def main() -> None:
     r.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "curve")
     r.add_argument("--steps", default="", help="checkpoints to complete with (default: nearest to --budgets)")
     r.add_argument("--budgets", default="0.05,0.15,0.4", help="million tokens trained")
-    r.add_argument("--workers", type=int, default=12)
+    r.add_argument("--workers", type=int, default=12, help="completion processes for the checkpoints")
+    r.add_argument("--base-workers", type=int, default=8, help="completion processes for the base model")
+    r.add_argument(
+        "--variant",
+        action="append",
+        help="NAME:KEY=VALUE,... a run with these [train.tuning] values (repeat; default: one, as configured)",
+    )
+    r.add_argument(
+        "--deadline-s", type=float, default=math.inf, help="stop every process after this many seconds"
+    )
     r.add_argument("--limit", type=int, help="complete only the first N evaluation tasks (a smoke run)")
     r.add_argument("--device", default="cuda")
     r.add_argument("--train-steps", type=int, help="optimiser steps (default: one pass over the samples)")
+    m = commands.add_parser("model")
+    m.add_argument("--gguf", type=Path, required=True)
+    m.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "curve")
     s = commands.add_parser("report")
     s.add_argument("out", type=Path)
     args = parser.parse_args()
-    {"prepare": prepare, "run": run, "report": report}[args.command](args)
+    {"prepare": prepare, "run": run, "model": model, "report": report}[args.command](args)
 
 
 if __name__ == "__main__":
