@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -458,7 +459,28 @@ def report(args: argparse.Namespace) -> None:
                 f"({f['exact_diff'][1]:+.1f} to {f['exact_diff'][2]:+.1f})  ES {f['es_diff'][0]:+5.1f} "
                 f"({f['es_diff'][1]:+.1f} to {f['es_diff'][2]:+.1f})"
             )
-    (args.out / "curve.json").write_text(json.dumps(table, indent=1) + "\n")
+    # variants at the same step, against each other (the first named as the baseline), on what both completed
+    between = []
+    labels = sorted(rows, key=label_key)
+    for first, second in itertools.combinations(labels, 2):
+        if label_key(first)[1] != label_key(second)[1]:
+            continue
+        a, b = rows[first], rows[second]
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for key in sorted(set(a) & set(b)):
+            groups.setdefault(key[0], []).append(key)
+        figures = {
+            group: gain_figures([(outcome(a[k]), outcome(b[k])) for k in keys])
+            for group, keys in groups.items()
+        }
+        between.append({"baseline": first, "tuned": second} | figures)
+        for group, f in figures.items():
+            print(
+                f"{first} -> {second}  {group:<12} n={f['tasks']:<4} exact {f['exact_base']:5.1f} -> "
+                f"{f['exact_tuned']:5.1f}  diff {f['exact_diff'][0]:+5.1f} ({f['exact_diff'][1]:+.1f} to "
+                f"{f['exact_diff'][2]:+.1f})  ES {f['es_diff'][0]:+5.1f} ({f['es_diff'][1]:+.1f} to {f['es_diff'][2]:+.1f})"
+            )
+    (args.out / "curve.json").write_text(json.dumps({"curve": table, "between": between}, indent=1) + "\n")
 
 
 def main() -> None:

@@ -428,7 +428,7 @@ class TrainTuning(_Section):
     suffix_tokens: int = Field(default=128, ge=0)
     middle_tokens: int = Field(default=224, ge=4, description="a longer middle is not used as a sample")
     end_of_text: Literal["always", "multi-line", "inline"] = Field(
-        default="inline",
+        default="always",
         description="where the end-of-text token after a middle counts in the loss: always; "
         "multi-line: not after a one-line middle that ends its line at a cursor served one line at a time (the "
         "editor cuts that completion at the newline); inline: only after a middle with code after it "

@@ -268,17 +268,17 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     )
 
     said.clear()  # another end-of-text rule: the same completions, the held-out loss measured again under the rule
-    always = TrainJob(
+    inline = TrainJob(
         inventory_repo,
-        train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="always"),
+        train_settings(forgetting_tasks=forgetting, forgetting_limit=3, end_of_text="inline"),
         say=said.append,
     ).run()
     assert any("reusing the base model's completions" in line for line in said)
-    assert base_records(always.run_dir) == base_records(first.run_dir)
+    assert base_records(inline.run_dir) == base_records(first.run_dir)
     before, measured = (
-        json.loads((run / "before.json").read_text()) for run in (first.run_dir, always.run_dir)
+        json.loads((run / "before.json").read_text()) for run in (first.run_dir, inline.run_dir)
     )
-    assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # more end-of-text targets
+    assert measured["key"] != before["key"] and measured["loss"] != before["loss"]  # fewer end-of-text targets
 
     said.clear()
     # other forgetting tasks: measured again
