@@ -7,7 +7,7 @@ share), in minutes instead of hours. Prompts are built as `bench context` builds
 tokenizer counts the budgets). Writes the changed tasks as a task file and prints how many changed.
 
     python bench/changed_prompts.py bench-results/tasks/unseen-py-lines.jsonl \
-        --config bench/configs/context-1536.toml -o bench-results/tasks/unseen-py-lines-1536.jsonl
+        --config bench/configs/ablations/context-1536.toml -o bench-results/tasks/unseen-py-lines-1536.jsonl
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 #
 #   bash bench/train_repo.sh NAME [CONFIG] [-- more train options, e.g. --dry-run]
 #
-# CONFIG defaults to bench/configs/train-NAME.toml. A stopped run (samples written, no adapter metadata
+# CONFIG defaults to bench/configs/recipes/train-NAME.toml. A stopped run (samples written, no adapter metadata
 # yet) resumes where it stopped. On 2 cores the recorded runs took 26 to 81 min of training plus the greedy
 # evaluation before and after; give it the cores. The run directory (adapter, report.md, report.json, loss.png,
 # samples, generations) is the adapter registry's ~/.cache/housecoder/adapters/NAME-*/RUN/ (the server
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 HC=${HC:-.venv/bin/housecoder}
 NAME=${1:?usage: bash bench/train_repo.sh NAME [CONFIG] [-- train options]}
 shift
-CONFIG=bench/configs/train-$NAME.toml
+CONFIG=bench/configs/recipes/train-$NAME.toml
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then CONFIG=$1; shift; fi
 [ "${1:-}" != "--" ] || shift
 bash bench/repo_runs.sh prepare
