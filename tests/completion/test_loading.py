@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from registry_fixture import register
 from safetensors.numpy import save_file
+from settings_fixture import tiny_models
 
 from housecoder.completion.loading import choose_adapter, load, load_backend
 from housecoder.config import Settings
@@ -23,13 +24,7 @@ PROMPT = "<|fim_prefix|>def f(x):\n    return <|fim_suffix|><|fim_middle|>"
 def settings_for(tiny_qwen_dir: Path, tmp_path: Path, **models: Any) -> Settings:
     return Settings.model_validate(
         {
-            "models": {
-                "code_model": str(tiny_qwen_dir),
-                "device": "cpu",
-                "cache_dir": str(tmp_path / "models"),
-                **models,
-                "tuning": {"dtype": "float32"},
-            },
+            "models": tiny_models(tiny_qwen_dir, tmp_path / "models", offline=False, **models),
             "train": {"output": str(tmp_path / "adapters")},
         }
     )

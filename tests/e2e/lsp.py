@@ -17,6 +17,7 @@ import pytest
 from context_budgets import ROOMY
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+from settings_fixture import tiny_models
 
 SHOP = Path(__file__).resolve().parents[1] / "fixtures" / "shop"
 
@@ -168,12 +169,7 @@ def options(tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path) -> dict[str,
     """initializationOptions: the tiny model, the session model store, an index in the test's temp dir, and
     context budgets no slow or loaded machine runs out of (the tests check what the sources find)."""
     return {
-        "models": {
-            "cache_dir": str(model_cache),
-            "code_model": str(tiny_qwen_dir),
-            "offline": True,
-            "device": "cpu",
-        },
+        "models": tiny_models(tiny_qwen_dir, model_cache, tuning={}),  # the default dtype, as a user runs
         "index": {"location": str(tmp_path / "index")},
         "context": ROOMY,
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from settings_fixture import tiny_models
+
 from housecoder.completion import CompletionInput
 from housecoder.config import Settings
 from housecoder.inference.base import Cancellation
@@ -18,13 +20,7 @@ def _session(tiny_qwen_dir: Path, tmp_path: Path, timeout_ms: int) -> Session:
     root.mkdir(exist_ok=True)
     settings = Settings.model_validate(
         {
-            "models": {
-                "code_model": str(tiny_qwen_dir),
-                "device": "cpu",
-                "offline": True,
-                "cache_dir": str(tmp_path / "cache" / "models"),
-                "tuning": {"dtype": "float32"},
-            },
+            "models": tiny_models(tiny_qwen_dir, tmp_path / "cache" / "models"),
             # a long generation from the random model: thousands of tokens unless something stops it
             "completion": {
                 "max_new_tokens": 3000,

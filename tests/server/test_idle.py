@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from settings_fixture import tiny_models
 
 from housecoder.completion import CompletionInput
 from housecoder.config import Settings, tuned
@@ -24,13 +25,7 @@ CURSOR = TEXT.index("json.\n") + len("json.")
 def _settings(tiny_qwen_dir: Path, tmp_path: Path, **completion: object) -> Settings:
     return Settings.model_validate(
         {
-            "models": {
-                "code_model": str(tiny_qwen_dir),
-                "device": "cpu",
-                "offline": True,
-                "cache_dir": str(tmp_path / "cache" / "models"),
-                "tuning": {"dtype": "float32"},
-            },
+            "models": tiny_models(tiny_qwen_dir, tmp_path / "cache" / "models"),
             "completion": {"max_new_tokens": 8, "tuning": completion},
         }
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from registry_fixture import register
+from settings_fixture import tiny_models
 
 from housecoder.config import Settings
 from housecoder.models.adapters import base_fingerprint
@@ -19,13 +20,7 @@ from housecoder.server.session import Session
 def settings(tiny_qwen_dir: Path, tmp_path: Path) -> Settings:
     return Settings.model_validate(
         {
-            "models": {
-                "code_model": str(tiny_qwen_dir),
-                "device": "cpu",
-                "offline": True,
-                "cache_dir": str(tmp_path / "cache" / "models"),
-                "tuning": {"dtype": "float32"},
-            },
+            "models": tiny_models(tiny_qwen_dir, tmp_path / "cache" / "models"),
             "train": {"output": str(tmp_path / "adapters")},
         }
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from settings_fixture import section
+from settings_fixture import section, tiny_models
 
 from housecoder.config import Settings
 
@@ -166,13 +166,7 @@ def _settings(model_cache: Path, tiny_qwen_dir: Path, tmp_path: Path, train: dic
     } | train
     return Settings.model_validate(
         {
-            "models": {
-                "cache_dir": str(model_cache),
-                "offline": True,
-                "device": "cpu",
-                "code_model": str(tiny_qwen_dir),
-                "tuning": {"dtype": "float32"},
-            },
+            "models": tiny_models(tiny_qwen_dir, model_cache),
             "index": {"location": str(tmp_path / "index")},
             "completion": {"max_new_tokens": 6},
             "train": section("train", recipe),
