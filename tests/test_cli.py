@@ -109,6 +109,7 @@ def test_models_list_shows_the_builtins(tmp_path: Path) -> None:
     assert "qwen2.5-coder-1.5b-instruct" in result.output and "not pulled" in result.output
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".housecoder.toml").write_text(
@@ -139,6 +140,7 @@ def test_complete_with_a_tiny_model_prints_a_completion(tiny_qwen_dir: Path, tmp
     )
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_complete_json_reports_trigger_snippets_and_stage_timings(
     tiny_qwen_dir: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(sys.executable).parent / "housecoder"
 
 
@@ -15,6 +17,7 @@ def run(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_index_then_search(repo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     (repo / "web" / "[id]").mkdir()

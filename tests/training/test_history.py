@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from feedback_fixture import suggestion as make_suggestion
 
 from housecoder.feedback.store import Check, FeedbackStore, store_path
@@ -58,6 +59,7 @@ def record(root: Path, settings: Any, answers: Sequence[str] | None = None) -> N
     store.close()
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_history_enters_training_and_an_adapter_that_loses_on_it_is_refused(
     inventory_repo: Path, train_settings: Any
 ) -> None:

@@ -27,6 +27,7 @@ def _forgetting_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_a_run_writes_a_registered_adapter_with_its_report(
     inventory_repo: Path, train_settings: Any, tmp_path: Path
 ) -> None:
@@ -157,6 +158,7 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_with_its_samples(
     )
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_eval_only_scores_the_newest_adapter_again(
     inventory_repo: Path, train_settings: Any, tmp_path: Path
 ) -> None:
@@ -246,6 +248,7 @@ def test_a_missing_training_stack_names_the_extra(monkeypatch: pytest.MonkeyPatc
         require_ml()
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     inventory_repo: Path, train_settings: Any, tmp_path: Path
 ) -> None:
@@ -289,6 +292,7 @@ def test_a_tuning_run_reuses_the_base_figures_of_a_run_on_the_same_inputs(
     assert len({key for key in base_records(third.run_dir) if key[0] == "infile"}) == 2
 
 
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
     inventory_repo: Path, train_settings: Any, tiny_qwen_dir: Path, tmp_path: Path
 ) -> None:
