@@ -5,33 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from record_fixture import make_record
 from typer.testing import CliRunner
 
 from housecoder.errors import HousecoderError
 from housecoder.evaluation.compare import Outcome, compare_folders, gain_figures, paired_gain
 from housecoder.evaluation.runner import Record, ResultsFile
-
-
-def _record(run: str, task: str, exact: bool, kind: str = "line", prompt_tokens: int = 100) -> Record:
-    similarity = 1.0 if exact else 0.5
-    return Record(
-        run,
-        task,
-        kind,
-        "p",
-        "g",
-        True,
-        exact,
-        similarity,
-        exact,
-        similarity,
-        1.0,
-        0.5,
-        prompt_tokens,
-        3,
-        0,
-        "eos",
-    )
 
 
 def _folder(path: Path, records: list[Record]) -> Path:
@@ -64,25 +43,25 @@ def test_two_folders_compare_run_by_run_on_the_tasks_both_completed(tmp_path: Pa
     a = _folder(
         tmp_path / "a",
         [
-            _record("housecoder", "t1", False),
-            _record("housecoder", "t2", True, "api"),
-            _record("housecoder", "t3", False),  # B has not done t3: left out
-            _record("infile", "t1", False),
+            make_record("housecoder", "t1", False),
+            make_record("housecoder", "t2", True, kind="api"),
+            make_record("housecoder", "t3", False),  # B has not done t3: left out
+            make_record("infile", "t1", False),
         ],
     )
     b = _folder(
         tmp_path / "b",
         [
-            _record("housecoder", "t1", True, prompt_tokens=300),
-            _record("housecoder", "t2", True, "api", prompt_tokens=300),
-            _record("infile", "t1", True),
+            make_record("housecoder", "t1", True, prompt_tokens=300),
+            make_record("housecoder", "t2", True, kind="api", prompt_tokens=300),
+            make_record("infile", "t1", True),
         ],
     )
     lines = compare_folders(a, b, ["housecoder"])
     assert lines[0] == f"A = {a}, B = {b}"
     rows = [line for line in lines if line.startswith("| housecoder")]
     assert rows[0].startswith("| housecoder | 2 | 50.0 → 100.0 | +1/−0 | +50.0 (")
-    assert "| 100 → 300 | 0.50 → 0.50 |" in rows[0]
+    assert "| 100 → 300 | 1.00 → 1.00 |" in rows[0]
     assert [row.split(" | ")[0] for row in rows[1:]] == ["| housecoder, api", "| housecoder, line"]
     assert not any(line.startswith("| pooled") for line in lines)  # one run chosen
     every = compare_folders(a, b)
@@ -94,8 +73,8 @@ def test_two_folders_compare_run_by_run_on_the_tasks_both_completed(tmp_path: Pa
 def test_bench_compare_prints_the_table_and_refuses_a_folder_without_results(tmp_path: Path) -> None:
     from housecoder.cli import app
 
-    a = _folder(tmp_path / "a", [_record("infile", "t1", False)])
-    b = _folder(tmp_path / "b", [_record("infile", "t1", True)])
+    a = _folder(tmp_path / "a", [make_record("infile", "t1", False)])
+    b = _folder(tmp_path / "b", [make_record("infile", "t1", True)])
     ran = CliRunner().invoke(app, ["bench", "compare", str(a), str(b)])
     assert ran.exit_code == 0, ran.output
     assert "| infile | 1 | 0.0 → 100.0 | +1/−0 |" in ran.output

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from record_fixture import make_record
 from typer.testing import CliRunner
 
 from housecoder.benchmarks.repotasks import TaskOptions, make_tasks
@@ -167,39 +168,16 @@ def test_every_setting_with_and_without_the_adapter(
     assert "| api | housecoder |" in (tmp_path / "out" / "report.md").read_text()
 
 
-def _record(
-    run: str, task: str, exact: bool, similarity: float, seconds: float, kind: str = "line"
-) -> Record:
-    return Record(
-        run,
-        task,
-        kind,
-        "p",
-        "g",
-        True,
-        exact,
-        similarity,
-        exact,
-        similarity,
-        seconds,
-        seconds,
-        100,
-        3,
-        0,
-        "newline",
-    )
-
-
 def test_summary_and_markdown_by_hand() -> None:
     records = [
-        _record("infile", "t1", True, 1.0, 1.0),
-        _record("infile", "t2", False, 0.5, 2.0),
-        _record("infile", "t3", False, 0.0, 3.0),
-        _record("infile", "t4", True, 1.0, 4.0),
-        _record("housecoder", "t1", True, 1.0, 2.0),
-        _record("housecoder", "t2", True, 1.0, 2.0),
-        _record("housecoder", "t3", True, 0.9, 2.0),
-        _record("housecoder", "t4", False, 0.8, 6.0),
+        make_record("infile", "t1", True, similarity=1.0, seconds=1.0, stopped_by="newline"),
+        make_record("infile", "t2", False, similarity=0.5, seconds=2.0, stopped_by="newline"),
+        make_record("infile", "t3", False, similarity=0.0, seconds=3.0, stopped_by="newline"),
+        make_record("infile", "t4", True, similarity=1.0, seconds=4.0, stopped_by="newline"),
+        make_record("housecoder", "t1", True, similarity=1.0, seconds=2.0, stopped_by="newline"),
+        make_record("housecoder", "t2", True, similarity=1.0, seconds=2.0, stopped_by="newline"),
+        make_record("housecoder", "t3", True, similarity=0.9, seconds=2.0, stopped_by="newline"),
+        make_record("housecoder", "t4", False, similarity=0.8, seconds=6.0, stopped_by="newline"),
     ]
     infile, housecoder = summarize(records)
     assert (infile.tasks, infile.exact, infile.edit_similarity, infile.p50_s) == (4, 0.5, 0.625, 2.5)
