@@ -7,6 +7,12 @@ Kinds (after RepoEval / RepoCoder):
   file of the repository (the case retrieval is for).
 - `function`: the body of a function (Python; brace languages' methods), 2 to
   `max_body_lines` lines, after the signature and docstring; multi-line.
+- `convention`: such a line that uses a name defined in the repository which
+  `convention_files` or more other files use, but which the lines of its own file
+  that the default prompt holds (`CONVENTION_WINDOW`: lines before, lines after)
+  never mention: nothing in the prompt's file part tells the model the name, so
+  only retrieved snippets or a fine-tuned adapter can (issue 50's conventions slice;
+  the names are in the task's metadata, so a report can tell which prompts held them).
 
 Trivial answers (`pass`, `else:`, `}`, `return`, comments, very short lines) and
 duplicate answers are dropped; at most `max_per_file` tasks per file and kind;
@@ -30,7 +36,10 @@ from housecoder.config import IndexConfig
 from housecoder.evaluation.tasks import Task, TaskError
 from housecoder.syntax.spans import FUNCTION_NODES, LineRules, body_span, line_offsets, line_spans
 
-KINDS = ("line", "api", "function")
+KINDS = ("line", "api", "function", "convention")
+# the lines before and after the cursor line that the default prompt's file part holds (512 prefix tokens,
+# 192 suffix tokens: about 8 and 10 tokens a line)
+CONVENTION_WINDOW = (60, 20)
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -44,6 +53,7 @@ class TaskOptions:
     min_chars: int = 6
     max_line_chars: int = 160
     max_body_lines: int = 15
+    convention_files: int = 3  # other files that use a `convention` task's name
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class _Candidate:
     line: int  # 1-based first line of the answer
     start: int  # character offsets of the answer in the file
     end: int
+    names: tuple[str, ...] = ()  # a `convention` task's names
 
 
 def line_candidates(
@@ -75,6 +86,40 @@ def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path
         and symbol.kind == "call"
         and defined_in.get(symbol.name, set()) - {path}
     }
+
+
+def _conventions(
+    candidate: _Candidate,
+    text: str,
+    symbols: Iterable[Any],
+    defined_in: dict[str, set[str]],
+    used_in: dict[str, set[str]],
+    min_files: int,
+) -> tuple[str, ...]:
+    """The names `candidate`'s line uses that the repository defines, `min_files` other files use, and the
+    lines around it that the prompt holds (`CONVENTION_WINDOW`) never mention."""
+    before, after = CONVENTION_WINDOW
+    start = max(0, text.rfind("\n", 0, candidate.start))
+    for _ in range(before):
+        start = max(0, text.rfind("\n", 0, start))
+    end = candidate.end
+    for _ in range(after):
+        found = text.find("\n", end + 1)
+        end = len(text) if found < 0 else found
+    outside = text[start : candidate.start] + text[candidate.end : end]
+    names = {
+        symbol.name
+        for symbol in symbols
+        if symbol.role == "reference" and symbol.start_line == candidate.line and defined_in.get(symbol.name)
+    }
+    return tuple(
+        sorted(
+            name
+            for name in names
+            if len(used_in[name] - {candidate.path}) >= min_files
+            and not re.search(rf"\b{re.escape(name)}\b", outside)
+        )
+    )
 
 
 def function_candidates(
@@ -171,10 +216,10 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
         for file in files
     }
     defined_in: dict[str, set[str]] = defaultdict(set)
+    used_in: dict[str, set[str]] = defaultdict(set)
     for path, found in symbols.items():
         for symbol in found:
-            if symbol.role == "definition":
-                defined_in[symbol.name].add(path)
+            (defined_in if symbol.role == "definition" else used_in)[symbol.name].add(path)
 
     candidates: dict[str, list[_Candidate]] = {kind: [] for kind in options.kinds}
     for file in files:
@@ -191,6 +236,15 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
                 for c in lines
                 if c.line in calls
             ]
+        if "convention" in candidates:
+            for c in lines:
+                names = _conventions(
+                    c, file.text, symbols[file.path], defined_in, used_in, options.convention_files
+                )
+                if names:
+                    candidates["convention"].append(
+                        _Candidate("convention", c.path, c.language, c.line, c.start, c.end, names)
+                    )
         if "function" in candidates and trees[file.path] is not None:
             candidates["function"] += function_candidates(
                 file.path, file.language, file.text, trees[file.path], options, allowed
@@ -213,7 +267,8 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
                     repo=str(root.resolve()),
                     kind=kind,
                     single_line=kind != "function",
-                    metadata={"line": candidate.line, "since": options.since},
+                    metadata={"line": candidate.line, "since": options.since}
+                    | ({"names": list(candidate.names)} if candidate.names else {}),
                 )
             )
     return tasks

@@ -187,7 +187,7 @@ def make_tasks_command(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Task file to write (JSONL).")],
     kinds: Annotated[
-        str, typer.Option("--kinds", help="Repository task kinds: line, api, function.")
+        str, typer.Option("--kinds", help="Repository task kinds: line, api, function, convention.")
     ] = "line,api,function",
     count: Annotated[int, typer.Option("--count", min=1, help="Tasks per kind (repository).")] = 150,
     seed: Annotated[int, typer.Option("--seed")] = 0,

@@ -105,3 +105,31 @@ def test_bad_inputs(tmp_path: Path) -> None:
         make_tasks(tmp_path, IndexConfig(), TaskOptions(kinds=("lines",)))
     with pytest.raises(TaskError, match="no source files"):
         make_tasks(tmp_path, IndexConfig(), TaskOptions())
+
+
+def test_convention_tasks_use_a_shared_name_the_prompts_file_part_never_mentions(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "money.py").write_text(
+        "def round_cents(value):\n    return int(value + 0.5)\n\n\ndef rare_helper(value):\n    return value\n"
+    )
+    for name in ("cart", "invoice", "refund"):  # three other files use round_cents, one rare_helper
+        used = "round_cents, rare_helper" if name == "cart" else "round_cents"
+        (root / f"{name}.py").write_text(
+            f"from money import {used}\n\n\ndef {name}_total(items):\n    total = sum(items)\n"
+            "    return round_cents(total)\n"
+        )
+    filler = "".join(f"    step_{i} = {i} * weight\n" for i in range(70))
+    (root / "report.py").write_text(
+        "import money\n\n\n"
+        f"def summary(weight, prices):\n{filler}"
+        "    shown = money.round_cents(weight * 1.5)\n"  # 3 other files use it; not in the 60 lines above
+        "    kept = money.rare_helper(weight * 2.5)\n"  # only 1 other file uses it
+        f"{filler}    return shown + kept\n"
+        "\n\ndef near(weight):\n    money.round_cents(weight)\n    return money.round_cents(weight * 3.5)\n"
+    )
+    tasks = make_tasks(root, IndexConfig(), TaskOptions(kinds=("convention",), count=50))
+    # the lines in `near` mention round_cents within the prompt's reach: no tasks
+    assert [(task.path, task.groundtruth, task.metadata["names"]) for task in tasks] == [
+        ("report.py", "shown = money.round_cents(weight * 1.5)", ["round_cents"])
+    ]
