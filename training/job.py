@@ -44,7 +44,7 @@ from housecoder.training.results import (
     Metrics,
     TrainingFigures,
 )
-from housecoder.training.samples import Sample, sample_settings
+from housecoder.training.samples import HISTORY_KIND, Sample, sample_settings
 from housecoder.training.trainer import (
     CHECKPOINT,
     StepLog,
@@ -69,6 +69,9 @@ class Estimate:
     split: str
     train_samples: int
     eval_samples: int
+    tokens: int  # prompts and middles of the training samples
+    covered: int  # training files that give at least one sample
+    train_files: int
     steps: int
     sequences: int
     mean_tokens: float
@@ -82,6 +85,7 @@ class Estimate:
         return [
             f"{self.files} source files; {self.split}",
             f"{self.train_samples} training samples, {self.eval_samples} held-out samples, mean {self.mean_tokens:.0f} tokens",
+            f"{self.tokens:,} tokens to learn, from {self.covered} of {self.train_files} training files",
             f"{self.steps} optimiser steps ({self.sequences} sequences) in {self.precision}; one sequence {self.step_seconds:.1f} s, "
             f"one held-out completion {self.generate_seconds:.1f} s",
             f"estimated {minutes:.0f} min on this machine (training, held-out checks, before/after generation)",
@@ -217,6 +221,9 @@ class TrainJob:
             split=prepared.split.describe(),
             train_samples=len(prepared.train),
             eval_samples=len(prepared.held_out),
+            tokens=sum(len(e.input_ids) for e in encoded),
+            covered=len({sample.path for sample in prepared.train if sample.kind != HISTORY_KIND}),
+            train_files=len(prepared.split.train),
             steps=steps,
             sequences=sequences,
             mean_tokens=mean_tokens,

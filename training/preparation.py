@@ -26,9 +26,11 @@ from housecoder.models.progress import Progress
 from housecoder.training import precision
 from housecoder.training.errors import NoCheckpoint, TooSmall, TrainingError
 from housecoder.training.samples import (
+    SAMPLE_TOKENS,
     FilteredRetriever,
     Sample,
     build_samples,
+    dependents,
     draw_cuts,
     history_samples,
     sample_settings,
@@ -272,29 +274,37 @@ class Preparation:
         config, rng = self.config, random.Random(self.config.tuning.seed)
         held = set(split.held_out)
         settings = sample_settings(self.settings)
+        training = [f for f in files if f.path not in held]
         chosen: dict[str, list[Sample]] = {}
-        for name, wanted, per_file, group, source in (
+        for name, wanted, budget, per_file, group, source, first in (
             (
                 "train",
-                config.max_samples,
+                config.tuning.max_samples,
+                config.token_budget or None,
                 config.tuning.per_file,
-                [f for f in files if f.path not in held],
+                training,
                 FilteredRetriever(retriever, held),
+                dependents(training),
             ),
             (
                 "held-out",
                 max(config.tuning.eval_samples, config.tuning.generate_samples),
+                None,
                 config.tuning.eval_per_file,
                 [f for f in files if f.path in held],
                 retriever,
+                None,
             ),
         ):
-            cuts = draw_cuts(group, config, wanted, rng, per_file)
+            # a token budget draws cuts as for the samples it is likely to buy, so every file keeps its share
+            expected = wanted if wanted is not None or budget is None else -(-budget // SAMPLE_TOKENS)
+            cuts = draw_cuts(group, config, expected, rng, per_file, first=first)
             engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
-            with self.progress.task(
-                f"{name} samples", total=min(wanted, len(cuts)), unit="samples"
-            ) as advance:
-                chosen[name] = build_samples(cuts, engine, wanted, config.tuning.middle_tokens, advance)
+            total = len(cuts) if expected is None else min(expected, len(cuts))
+            with self.progress.task(f"{name} samples", total=total, unit="samples") as advance:
+                chosen[name] = build_samples(
+                    cuts, engine, wanted, config.tuning.middle_tokens, advance, token_budget=budget
+                )
         train, held_out = chosen["train"], chosen["held-out"]
         if len(train) < MIN_TRAIN_SAMPLES or len(held_out) < MIN_EVAL_SAMPLES:
             raise TooSmall(

@@ -7,13 +7,17 @@ assembly and prompt builder, with the file's text minus the middle as the buffer
 The sample's own file never reaches its context (the context sources exclude the
 current path), and training samples never see held-out files: their retriever is
 wrapped in `FilteredRetriever`.
+
+The training plan takes the files in turn (`draw_cuts`): one cut from each file, then a second from each,
+and so on, the files that the rest of the repository uses most first (`dependents`). A budget that stops
+the plan early (`train.token_budget`) has still covered as many files as it could.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +32,8 @@ from housecoder.training.spans import Span, candidate_spans, choose_spans
 
 # spans drawn per wanted sample, so deduplication and the middle-length limit still leave enough
 OVERSAMPLE = 2
+# tokens of an average sample (prompt and middle) under the CPU budgets: 546 in the smolagents dry run
+SAMPLE_TOKENS = 550
 SOURCE_BUDGET_MS = 10_000  # context sources get time to answer: samples are made offline, not while typing
 
 
@@ -99,29 +105,62 @@ def dedupe_key(middle: str, prefix: str) -> tuple[str, str]:
     return _normal(middle), _normal(before)
 
 
+def dependents(files: Sequence[SourceFile]) -> dict[str, int]:
+    """For each file, how many other files use a name it defines (a call, a type, an import)."""
+    from housecoder.syntax.parsing import parse_tree
+    from housecoder.syntax.symbols import extract_symbols
+
+    defined_in: dict[str, set[str]] = defaultdict(set)
+    used_in: dict[str, set[str]] = defaultdict(set)
+    for file in files:
+        tree = parse_tree(file.language, file.text.encode("utf-8"))
+        for symbol in extract_symbols(file.path, file.language, tree) if tree is not None else ():
+            (defined_in if symbol.role == "definition" else used_in)[symbol.name].add(file.path)
+    users: dict[str, set[str]] = defaultdict(set)
+    for name, paths in defined_in.items():
+        for path in paths:
+            users[path] |= used_in[name] - {path}
+    return {file.path: len(users[file.path]) for file in files}
+
+
+def in_turn(cuts_by_file: Sequence[Sequence[Cut]]) -> list[Cut]:
+    """The first cut of every file, then the second of every file, and so on, keeping the files' order."""
+    rounds = max((len(cuts) for cuts in cuts_by_file), default=0)
+    return [cuts[i] for i in range(rounds) for cuts in cuts_by_file if i < len(cuts)]
+
+
 def draw_cuts(
     files: Sequence[SourceFile],
     config: TrainConfig,
-    count: int,
+    count: int | None,
     rng: random.Random,
     per_file: int | None = None,
     taken: Sequence[Sample] = (),
+    first: dict[str, int] | None = None,
 ) -> list[Cut]:
-    """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, shuffled.
+    """Up to about `OVERSAMPLE * count` distinct cuts over `files` in the configured span mix, the files in turn.
 
-    Each file gives at most `per_file` (default `config.per_file`; and no more than its fair share), so
-    one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept once,
-    and none is near-identical to a sample of `taken` (samples drawn before: they count in `count` and
-    against their file's share).
+    Each file gives at most `per_file` (default `config.per_file`; and, with a `count`, no more than its fair
+    share), so one huge file cannot dominate; near-identical cuts (same middle after the same line) are kept
+    once, and none is near-identical to a sample of `taken` (samples drawn before: they count in `count` and
+    against their file's share). The result takes the files in turn (`in_turn`), those with the highest
+    `first` score first (ties in a seeded order), so any prefix of it covers as many files as it can.
     """
     if not files:
         return []
-    quota = min(per_file or config.tuning.per_file, max(1, math.ceil(OVERSAMPLE * count / len(files))))
+    quota = per_file or config.tuning.per_file
+    if count is not None:
+        quota = min(quota, max(1, math.ceil(OVERSAMPLE * count / len(files))))
     seen = {dedupe_key(sample.middle, sample.prefix) for sample in taken}
     already = Counter(sample.path for sample in taken)
     used = {sample.sample_id for sample in taken}
-    cuts: list[Cut] = []
-    for file in files:
+    order = list(files)
+    rng.shuffle(order)
+    if first:
+        order.sort(key=lambda file: -first.get(file.path, 0))
+    by_file: list[list[Cut]] = []
+    for file in order:
+        cuts: list[Cut] = []
         room = quota - already[file.path]
         if room <= 0:
             continue
@@ -138,8 +177,9 @@ def draw_cuts(
                 continue
             seen.add(key)
             cuts.append(cut)
-    rng.shuffle(cuts)
-    return cuts
+        rng.shuffle(cuts)
+        by_file.append(cuts)
+    return in_turn(by_file)
 
 
 class FilteredRetriever:
@@ -188,20 +228,26 @@ def sample_settings(settings: Settings) -> Settings:
 def build_samples(
     cuts: Sequence[Cut],
     engine: CompletionEngine,
-    count: int,
+    count: int | None,
     max_middle_tokens: int,
     advance: Advance = lambda _n: None,
     taken: Sequence[Sample] = (),
+    token_budget: int | None = None,
 ) -> list[Sample]:
-    """Prompt the first `count` cuts whose middle fits `max_middle_tokens` and whose sample id is new (to them
-    and to `taken`), with `engine.build_prompt`; `advance(1)` after each sample."""
+    """Prompt the cuts in order, those whose middle fits `max_middle_tokens` and whose sample id is new (to them
+    and to `taken`), with `engine.build_prompt`, until `count` samples or `token_budget` tokens (prompts and
+    middles; the sample that reaches it is the last); `advance(1)` after each sample."""
     samples: list[Sample] = []
     ids = {sample.sample_id for sample in taken}
+    tokens = 0
     for cut in cuts:
-        if len(samples) >= count:
+        if (count is not None and len(samples) >= count) or (
+            token_budget is not None and tokens >= token_budget
+        ):
             break
         key = sample_id(cut.file.path, cut.span.start, cut.span.kind)
-        if key in ids or engine.backend.count_tokens(cut.middle) > max_middle_tokens:
+        middle_tokens = engine.backend.count_tokens(cut.middle)
+        if key in ids or middle_tokens > max_middle_tokens:
             continue
         ids.add(key)
         # one line or a block, as the evaluation asks for it
@@ -218,6 +264,7 @@ def build_samples(
                 multi_line,
             )
         )
+        tokens += engine.backend.count_tokens(samples[-1].prompt) + middle_tokens + 1  # and the end-of-text
         advance(1)
     return samples
 

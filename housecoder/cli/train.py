@@ -17,8 +17,13 @@ def train(
     path: Annotated[Path, typer.Argument(help="Repository root (default: the current directory).")] = Path(
         "."
     ),
-    max_samples: Annotated[
-        int | None, typer.Option("--max-samples", min=1, help="Training samples (train.max_samples).")
+    token_budget: Annotated[
+        int | None,
+        typer.Option(
+            "--token-budget",
+            min=0,
+            help="Tokens to train on (train.token_budget; about 550 a sample; 0: all).",
+        ),
     ] = None,
     steps: Annotated[
         int | None, typer.Option("--steps", min=1, help="Optimiser steps (train.steps; default: epochs).")
@@ -64,7 +69,7 @@ def train(
     if config is not None:
         settings = apply_config_file(settings, config)
     overrides: dict[str, Any] = {
-        "max_samples": max_samples,
+        "token_budget": token_budget,
         "steps": steps,
         "forgetting_tasks": str(forgetting.resolve()) if forgetting else None,
     }

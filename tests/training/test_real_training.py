@@ -27,10 +27,10 @@ def test_one_real_step_gives_an_adapter_llama_cpp_serves(inventory_repo: Path, t
             "index": {"location": str(tmp_path / "index")},
             "completion": {"max_new_tokens": 12},
             "train": {
-                "max_samples": 8,
                 "steps": 1,
                 "output": str(tmp_path / "adapters"),
                 "tuning": {
+                    "max_samples": 8,
                     "eval_samples": 4,
                     "grad_accum": 2,
                     "eval_every": 1,

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from housecoder.completion import CompletionEngine, CompletionInput
 from housecoder.config import TrainConfig, TrainTuning
 from housecoder.context import ContextSnippet
 from housecoder.indexer.sources import SourceFile
 from housecoder.training.data import IGNORE, collate, encode
-from housecoder.training.samples import Cut, FilteredRetriever, build_samples, draw_cuts, sample_settings
+from housecoder.training.samples import (
+    Cut,
+    FilteredRetriever,
+    build_samples,
+    dependents,
+    draw_cuts,
+    sample_settings,
+)
 from housecoder.training.spans import Span
 
 
@@ -166,3 +173,61 @@ def test_filtered_retriever_drops_blocked_look_alike_windows() -> None:
     assert [s.path for s in FilteredRetriever(_Everything(), {"held.py"}).similar("q", "x.py", 2, 10)] == [
         "d.py"
     ]
+
+
+def _shop_files() -> list[SourceFile]:
+    """core.py defines price(), which the three other files call; nobody uses what they define."""
+    core = SourceFile("core.py", "python", "def price(x):\n    y = x * 2\n    return y + 1\n")
+    users = [
+        SourceFile(
+            f"{name}.py",
+            "python",
+            "from core import price\n\n\n"
+            + "".join(
+                f"def {name}_{i}(x):\n    z = price(x) + {i}\n    return z * {i}\n\n\n" for i in range(3)
+            ),
+        )
+        for name in ("cart", "invoice", "refund")
+    ]
+    return [*users, core]
+
+
+def test_the_plan_takes_the_files_in_turn_those_the_repository_uses_most_first() -> None:
+    files = _shop_files()
+    first = dependents(files)
+    assert first == {"core.py": 3, "cart.py": 0, "invoice.py": 0, "refund.py": 0}
+    config = TrainConfig(tuning=TrainTuning(per_file=4, span_mix={"line": 1.0}))
+    cuts = draw_cuts(files, config, None, random.Random(0), first=first)
+    paths = [cut.file.path for cut in cuts]
+    assert paths[0] == "core.py"  # the file the others use
+    assert set(paths[:4]) == {file.path for file in files}  # every file before any gives a second
+    assert set(paths[4:8]) == set(paths[:4])  # then a second from each
+    assert draw_cuts(files, config, None, random.Random(0), first=first) == cuts  # seeded
+
+
+class _CountingEngine:
+    """What build_samples needs of an engine: a token count (words here) and a prompt per cursor."""
+
+    class backend:
+        @staticmethod
+        def count_tokens(text: str) -> int:
+            return len(text.split())
+
+    def build_prompt(self, request: CompletionInput) -> tuple[str, list[ContextSnippet]]:
+        return " ".join(["token"] * 10), []
+
+
+def test_a_token_budget_stops_the_samples_once_it_is_spent() -> None:
+    cuts = draw_cuts(
+        _shop_files(), TrainConfig(tuning=TrainTuning(span_mix={"line": 1.0})), None, random.Random(0)
+    )
+    engine = cast(Any, _CountingEngine())
+    every = build_samples(cuts, engine, None, 64)
+    assert len(every) == len(cuts)
+    # each sample costs 10 prompt tokens, its middle's words and the end-of-text
+    costs = [10 + len(sample.middle.split()) + 1 for sample in every]
+    budget = sum(costs[:3]) - 1  # reached by the third sample, which is the last
+    assert [s.sample_id for s in build_samples(cuts, engine, None, 64, token_budget=budget)] == [
+        s.sample_id for s in every[:3]
+    ]
+    assert len(build_samples(cuts, engine, 2, 64, token_budget=budget)) == 2  # a count stops it first
