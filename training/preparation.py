@@ -300,8 +300,8 @@ class Preparation:
             expected = wanted if wanted is not None or budget is None else -(-budget // SAMPLE_TOKENS)
             cuts = draw_cuts(group, config, expected, rng, per_file, first=first)
             engine = CompletionEngine(backend, settings, repo_name=self.root.name, retriever=source)
-            total = len(cuts) if expected is None else min(expected, len(cuts))
-            with self.progress.task(f"{name} samples", total=total, unit="samples") as advance:
+            total, unit = (budget, "tokens") if budget else (min(expected or len(cuts), len(cuts)), "samples")
+            with self.progress.task(f"{name} samples", total=total, unit=unit) as advance:
                 chosen[name] = build_samples(
                     cuts, engine, wanted, config.tuning.middle_tokens, advance, token_budget=budget
                 )

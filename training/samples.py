@@ -236,7 +236,8 @@ def build_samples(
 ) -> list[Sample]:
     """Prompt the cuts in order, those whose middle fits `max_middle_tokens` and whose sample id is new (to them
     and to `taken`), with `engine.build_prompt`, until `count` samples or `token_budget` tokens (prompts and
-    middles; the sample that reaches it is the last); `advance(1)` after each sample."""
+    middles; the sample that reaches it is the last); `advance` by one after each sample, or by its tokens (up
+    to the budget) under a `token_budget`."""
     samples: list[Sample] = []
     ids = {sample.sample_id for sample in taken}
     tokens = 0
@@ -264,8 +265,9 @@ def build_samples(
                 multi_line,
             )
         )
-        tokens += engine.backend.count_tokens(samples[-1].prompt) + middle_tokens + 1  # and the end-of-text
-        advance(1)
+        cost = engine.backend.count_tokens(samples[-1].prompt) + middle_tokens + 1  # and the end-of-text
+        advance(1 if token_budget is None else min(cost, max(0, token_budget - tokens)))
+        tokens += cost
     return samples
 
 
