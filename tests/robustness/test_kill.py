@@ -142,7 +142,7 @@ TRAIN_CONFIG = """[models]\ncode_model = "{model}"\ncache_dir = "{cache}"\noffli
 [index]\nlocation = "{index}"\n[completion]\nmax_new_tokens = 4
 [train]\noutput = "{adapters}"
 [train.tuning]\neval_samples = 4\nper_file = 6\ngrad_accum = 1\ngenerate_samples = 1\nheld_out_fraction = 0.3\nmixed_precision = "no"
-learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\n"""
+learning_rate = 0.005\ncheckpoint_every = 1\neval_every = 1000\nmax_samples = 8\n"""
 
 
 @pytest.mark.slow
@@ -164,7 +164,7 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
 
     def train(*extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [str(SCRIPT), "train", str(repo), "--config", str(config), "--max-samples", "8", *extra],
+            [str(SCRIPT), "train", str(repo), "--config", str(config), "--token-budget", "0", *extra],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
