@@ -108,14 +108,15 @@ def dedupe_key(middle: str, prefix: str) -> tuple[str, str]:
 def dependents(files: Sequence[SourceFile]) -> dict[str, int]:
     """For each file, how many other files use a name it defines (a call, a type, an import)."""
     from housecoder.syntax.parsing import parse_tree
-    from housecoder.syntax.symbols import extract_symbols
+    from housecoder.syntax.symbols import defined_and_used, extract_symbols
 
-    defined_in: dict[str, set[str]] = defaultdict(set)
-    used_in: dict[str, set[str]] = defaultdict(set)
-    for file in files:
-        tree = parse_tree(file.language, file.text.encode("utf-8"))
-        for symbol in extract_symbols(file.path, file.language, tree) if tree is not None else ():
-            (defined_in if symbol.role == "definition" else used_in)[symbol.name].add(file.path)
+    trees = {file.path: parse_tree(file.language, file.text.encode("utf-8")) for file in files}
+    defined_in, used_in = defined_and_used(
+        {
+            file.path: extract_symbols(file.path, file.language, trees[file.path]) if trees[file.path] else []
+            for file in files
+        }
+    )
     users: dict[str, set[str]] = defaultdict(set)
     for name, paths in defined_in.items():
         for path in paths:

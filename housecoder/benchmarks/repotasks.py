@@ -88,16 +88,23 @@ def _calls_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]], path
     }
 
 
+def _repository_names_by_line(symbols: Iterable[Any], defined_in: dict[str, set[str]]) -> dict[int, set[str]]:
+    """The names defined in the repository that each line of a file uses."""
+    by_line: dict[int, set[str]] = defaultdict(set)
+    for symbol in symbols:
+        if symbol.role == "reference" and defined_in.get(symbol.name):
+            by_line[symbol.start_line].add(symbol.name)
+    return by_line
+
+
 def _conventions(
-    candidate: _Candidate,
-    text: str,
-    symbols: Iterable[Any],
-    defined_in: dict[str, set[str]],
-    used_in: dict[str, set[str]],
-    min_files: int,
+    candidate: _Candidate, text: str, names: Iterable[str], used_in: dict[str, set[str]], min_files: int
 ) -> tuple[str, ...]:
-    """The names `candidate`'s line uses that the repository defines, `min_files` other files use, and the
-    lines around it that the prompt holds (`CONVENTION_WINDOW`) never mention."""
+    """Those of `names` (the repository's names `candidate`'s line uses) that `min_files` other files use and
+    that the lines around it the prompt holds (`CONVENTION_WINDOW`) never mention."""
+    shared = [name for name in names if len(used_in[name] - {candidate.path}) >= min_files]
+    if not shared:
+        return ()
     before, after = CONVENTION_WINDOW
     start = max(0, text.rfind("\n", 0, candidate.start))
     for _ in range(before):
@@ -107,19 +114,7 @@ def _conventions(
         found = text.find("\n", end + 1)
         end = len(text) if found < 0 else found
     outside = text[start : candidate.start] + text[candidate.end : end]
-    names = {
-        symbol.name
-        for symbol in symbols
-        if symbol.role == "reference" and symbol.start_line == candidate.line and defined_in.get(symbol.name)
-    }
-    return tuple(
-        sorted(
-            name
-            for name in names
-            if len(used_in[name] - {candidate.path}) >= min_files
-            and not re.search(rf"\b{re.escape(name)}\b", outside)
-        )
-    )
+    return tuple(sorted(name for name in shared if not re.search(rf"\b{re.escape(name)}\b", outside)))
 
 
 def function_candidates(
@@ -198,7 +193,7 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
     """Tasks of `options.kinds` from the repository at `root` (absolute `repo` in each task)."""
     from housecoder.indexer.sources import source_files
     from housecoder.syntax.parsing import parse_tree
-    from housecoder.syntax.symbols import extract_symbols
+    from housecoder.syntax.symbols import defined_and_used, extract_symbols
 
     if not root.is_dir():
         raise TaskError(f"{root}: not a directory")
@@ -215,11 +210,7 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
         file.path: extract_symbols(file.path, file.language, trees[file.path]) if trees[file.path] else []
         for file in files
     }
-    defined_in: dict[str, set[str]] = defaultdict(set)
-    used_in: dict[str, set[str]] = defaultdict(set)
-    for path, found in symbols.items():
-        for symbol in found:
-            (defined_in if symbol.role == "definition" else used_in)[symbol.name].add(path)
+    defined_in, used_in = defined_and_used(symbols)
 
     candidates: dict[str, list[_Candidate]] = {kind: [] for kind in options.kinds}
     for file in files:
@@ -237,9 +228,10 @@ def make_tasks(root: Path, config: IndexConfig, options: TaskOptions) -> list[Ta
                 if c.line in calls
             ]
         if "convention" in candidates:
+            repository_names = _repository_names_by_line(symbols[file.path], defined_in)
             for c in lines:
                 names = _conventions(
-                    c, file.text, symbols[file.path], defined_in, used_in, options.convention_files
+                    c, file.text, repository_names.get(c.line, ()), used_in, options.convention_files
                 )
                 if names:
                     candidates["convention"].append(

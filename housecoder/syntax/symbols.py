@@ -7,6 +7,8 @@ the server can show a definition's whole text for an identifier near the cursor.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,3 +89,15 @@ def extract_symbols(path: str, language: str, tree: Any) -> list[Symbol]:
                     )
                 )
     return symbols
+
+
+def defined_and_used(
+    symbols_by_path: Mapping[str, Iterable[Symbol]],
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The files that define each name, and the files that use it (a call, a type, an import)."""
+    defined_in: dict[str, set[str]] = defaultdict(set)
+    used_in: dict[str, set[str]] = defaultdict(set)
+    for path, symbols in symbols_by_path.items():
+        for symbol in symbols:
+            (defined_in if symbol.role == "definition" else used_in)[symbol.name].add(path)
+    return defined_in, used_in
