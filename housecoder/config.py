@@ -554,6 +554,21 @@ class TrainConfig(_Section):
         "estimates alone",
     )
     output: str | None = Field(default=None, description="adapters root; None means <user cache>/adapters")
+    background: bool = Field(
+        default=False,
+        description="the server trains the workspace's adapter in the background (`housecoder train "
+        "--background`) while no completion has been requested for `idle_seconds`, and resumes after a restart",
+    )
+    idle_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=86_400.0,
+        description="background training pauses at a completion request and goes on after this many seconds "
+        "without one",
+    )
+    background_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads of background training; None: every core but one"
+    )
     tuning: TrainTuning = Field(default_factory=TrainTuning)
 
 

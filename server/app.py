@@ -43,6 +43,7 @@ COMMANDS = (
     "housecoder.reloadAdapter",
     "housecoder.lastCompletion",
     "housecoder.accepted",
+    "housecoder.trainBackground",
 )
 # How long a generation the client cancelled waits for a next request that continues it: longer than a client's
 # debounce plus a pause between keystrokes. Cheap: any other request cancels it at once.
@@ -209,6 +210,7 @@ class HousecoderServer(LanguageServer):
                 False, "the server has no workspace yet" if session is None else "the document is not open"
             )
             return "", None
+        session.activity.mark()  # the user is typing: background training gives the CPU back
         cancel = Cancellation()
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -464,6 +466,7 @@ def create_server(
     def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:
         if ls.session is not None:
             ls.session.load_model()
+            ls.session.training.start_configured(ls.session.settings, ls.session.folders)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HousecoderServer, params: None) -> None:
@@ -619,6 +622,24 @@ def create_server(
         except HousecoderError as err:
             ls.notify_user(f"housecoder: {err}", types.MessageType.Error)
             return {"adapter": None, "error": str(err)}
+
+    @server.command("housecoder.trainBackground")
+    def train_background_command(ls: HousecoderServer, *args: Any) -> list[dict[str, str]]:
+        """Start background training of every workspace folder (or of the folder `args[0]`) now."""
+        if ls.session is None:
+            return []
+        session = ls.session
+        roots = [Path(str(args[0])).resolve()] if args and args[0] else session.folders
+        started = []
+        for root in roots:
+            if root not in session.folders:
+                started.append({"root": str(root), "state": "not a workspace folder"})
+                continue
+            try:
+                started.append({"root": str(root), "state": session.training.start(session.settings, root)})
+            except OSError as err:
+                started.append({"root": str(root), "state": f"cannot start: {err.strerror or err}"})
+        return started
 
     @server.command("housecoder.lastCompletion")
     def last_completion_command(ls: HousecoderServer, *args: Any) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from housecoder.activity import ActivityMark, activity_file
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.config import Settings
 from housecoder.errors import HousecoderError, first_line
@@ -32,6 +33,7 @@ from housecoder.inference.base import Cancellation
 from housecoder.models.progress import SILENT, Progress
 from housecoder.server.documents import Located
 from housecoder.server.host import ModelHost
+from housecoder.server.training import BackgroundTraining
 
 if TYPE_CHECKING:
     from housecoder.completion.loading import LoadedBackend
@@ -105,6 +107,10 @@ class Session:
         self._lock = threading.Lock()
         self.indexing: dict[Path, float] = {}  # folder -> start time of a running index job
         self.warmed: list[tuple[str, int]] = []  # (what, tokens prefilled or "completed") of recent idle jobs
+        self.activity = ActivityMark(
+            activity_file(settings)
+        )  # every completion request: background training yields
+        self.training = BackgroundTraining(finished=lambda _root: self.set_adapter(None))
 
     # -- model -------------------------------------------------------------------------
 
@@ -192,7 +198,13 @@ class Session:
         """Apply new settings; reload the model only when the model section changed."""
         reload = settings.models != self.settings.models or settings.inference != self.settings.inference
         index_changed = reload or settings.index != self.settings.index  # the embedder is a model too
+        background_was = self.settings.train.background
         self.settings = settings
+        self.activity = ActivityMark(activity_file(settings))
+        if background_was and not settings.train.background:  # off is off
+            self.training.stop()
+        elif settings.train.background:
+            self.training.start_configured(settings, self.folders)
         if index_changed:
             with self._embedder_lock:
                 self._embedder = None
@@ -425,6 +437,7 @@ class Session:
             if job is not None and job.owner is self:
                 job.cancel.cancel()
                 self.host.idle = None
+        self.training.stop()
         self.host.release(self)
         if self._own_host:
             self.host.shutdown()

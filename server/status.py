@@ -38,9 +38,15 @@ def folder_status(root: Path, settings: Settings, *, indexing: bool = False) -> 
     from housecoder.indexer.errors import IndexNotFound
     from housecoder.indexer.service import index_location, indexes_root, open_for_search
     from housecoder.indexer.walker import Candidate, walk
+    from housecoder.models.background import background_status
 
     location = index_location(root, settings, indexes_root(settings))
-    status: dict[str, Any] = {"root": str(root), "index": location, "indexing": indexing}
+    status: dict[str, Any] = {
+        "root": str(root),
+        "index": location,
+        "indexing": indexing,
+        "training": background_status(settings, root),
+    }
     try:
         store = open_for_search(location)
     except IndexNotFound:

@@ -30,7 +30,8 @@ BASE = (
     "numeric",
     "machine",
     "trust",
-)  # settings, errors, paths, numbers, cores, trusted roots
+    "activity",
+)  # settings, errors, paths, numbers, cores, trusted roots, typing activity
 CORE = ("prompt", "context", "postprocess", "inference", "models", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {

@@ -11,7 +11,7 @@ plain in-file FIM. Runs are named as the benchmark names them (`housecoder`,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from housecoder.config import Settings
@@ -39,10 +39,12 @@ def generate(
     retriever: Retriever | None = None,
     progress: Progress = SILENT,
     label: str = "",
+    pace: Callable[[], None] = lambda: None,
 ) -> list[Record]:
     """Complete every task with the backend's current adapter state (`adapter` names the run `+adapter`).
 
-    Records are appended to `results` (tasks already there are not run again), or kept in memory (None)."""
+    Records are appended to `results` (tasks already there are not run again), or kept in memory (None);
+    `pace` is called before each completion."""
     runner = Runner(
         backend,
         settings,
@@ -56,6 +58,7 @@ def generate(
         f"{label or spec.name}: {len(todo)} completions", total=len(todo), unit="tasks"
     ) as advance:
         for task in todo:
+            pace()
             record = runner.run_task(spec, task)
             done.append(record)
             if results is not None:

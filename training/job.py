@@ -29,6 +29,7 @@ from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
+from housecoder.models import background
 from housecoder.models.adapter_meta import HELD_OUT, AdapterMeta, SampleCounts
 from housecoder.models.adapters import SPLIT_FILE, base_fingerprint, write_adapter_meta
 from housecoder.models.progress import SILENT, Progress
@@ -36,6 +37,7 @@ from housecoder.training import evaluate
 from housecoder.training.base_figures import GENERATIONS_FILE, BaseFigures
 from housecoder.training.data import Encoded, encode, pad_id
 from housecoder.training.errors import OutOfMemory, TrainingError
+from housecoder.training.pacing import Pacer
 from housecoder.training.preparation import HISTORY_FILE, SAMPLES_FILE, Preparation, Prepared, write_samples
 from housecoder.training.results import (
     FORGETTING,
@@ -138,8 +140,17 @@ class TrainJob:
         settings: Settings,
         progress: Progress = SILENT,
         say: Callable[[str], None] = log.info,
+        pacer: Pacer | None = None,
+        on_phase: Callable[[str], None] = lambda _phase: None,
     ) -> None:
+        """`pacer` makes the run yield to the user's typing (background training); `on_phase` hears each phase
+        of `run` (`housecoder.models.background`'s names)."""
         self.root = root.resolve()
+        self.pacer = pacer
+        self.pace = pacer.pause_point if pacer else (lambda: None)
+        self.on_phase = on_phase
+        self.prepared: Prepared | None = None  # the running run's inputs, once prepared
+        self.planned_tokens = 0  # the training samples' tokens
         self.settings = settings
         self.config = settings.train
         self.progress = progress
@@ -267,6 +278,7 @@ class TrainJob:
                 retriever=retriever,
                 progress=self.progress,
                 label=f"{label}, {which}",
+                pace=self.pace,
             )
 
         found = {
@@ -309,7 +321,11 @@ class TrainJob:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self, *, resume: bool = False, on_step: Callable[[StepLog], None] = lambda _log: None) -> Outcome:
+        self.on_phase(background.PREPARING)
         prepared = self.prepare(resume=resume)
+        self.prepared = prepared
+        if self.pacer is not None:
+            self.pacer.install(prepared.loaded.model)
         run_dir = prepared.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / SAMPLES_FILE).is_file():
@@ -319,9 +335,11 @@ class TrainJob:
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
+        self.planned_tokens = round(sum(len(e.input_ids) for e in train) * self.config.epochs)
         held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
+        self.on_phase(background.BASE)
         before_loss = self.base.before_loss(
             prepared,
             self.config,
@@ -337,8 +355,9 @@ class TrainJob:
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.
         from_checkpoint = resume and (run_dir / CHECKPOINT).is_dir()
+        self.on_phase(background.TRAINING)
         result = trainer.train(
-            train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss
+            train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss, pace=self.pace
         )
         if result.best_dir is not None:
             for item in result.best_dir.iterdir():
@@ -347,6 +366,7 @@ class TrainJob:
         else:  # no check beat the base loss: keep the last weights so the report can show what they do
             trainer.accelerator.unwrap_model(model).save_pretrained(str(run_dir))
             after_loss = self.loss(prepared, held_out)
+        self.on_phase(background.EVALUATING)
         self.use_adapter(prepared, run_dir)
         after = self.generations(prepared, results, run_dir)
         return self.finish(prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state))

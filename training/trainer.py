@@ -244,8 +244,10 @@ class Trainer:
         resume: bool = False,
         on_step: Callable[[StepLog], None] = lambda _log: None,
         initial_loss: float | None = None,
+        pace: Callable[[], None] = lambda: None,
     ) -> TrainResult:
-        """Train until the step budget or early stop; `initial_loss` is the held-out loss before training."""
+        """Train until the step budget or early stop; `initial_loss` is the held-out loss before training;
+        `pace` is called before every micro-step (background training waits there while the user types)."""
         import torch
         from torch.utils.data import DataLoader
 
@@ -282,6 +284,7 @@ class Trainer:
                 if state.batches_in_epoch:
                     batches = accelerator.skip_first_batches(batches, state.batches_in_epoch)
                 for batch in batches:
+                    pace()
                     with accelerator.accumulate(model):
                         loss = middle_loss(model, batch)
                         finite = finite and bool(torch.isfinite(loss))

@@ -35,6 +35,14 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the newest unfinished run from its checkpoint.")
     ] = False,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="Train politely: pause while completions are requested, lowest priority, every core but one, "
+            "resume an unfinished run by itself (what train.background starts).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")
     ] = False,
@@ -55,8 +63,8 @@ def train(
 
     if not path.is_dir():
         raise HousecoderError(f"{path}: not a directory")
-    if sum((eval_only, resume, dry_run)) > 1:
-        raise HousecoderError("choose one of --eval-only, --resume and --dry-run")
+    if sum((eval_only, resume, dry_run, background)) > 1:
+        raise HousecoderError("choose one of --eval-only, --resume, --dry-run and --background")
     if held_out is not None and not eval_only:
         raise HousecoderError(
             "--held-out goes with --eval-only (a training run draws train.generate_samples)"
@@ -81,16 +89,25 @@ def train(
     progress = RichProgress(console)
     job = TrainJob(root, settings, progress, say=lambda line: console.print(escape(line), highlight=False))
 
-    if dry_run:
+    if background:
+        from housecoder.training.background import BackgroundRun, lower_priority
+
+        lower_priority()
+        found = BackgroundRun(root, settings, progress, say=job.say).run()
+        if found is None:
+            return
+        outcome = found
+    elif dry_run:
         prepared = job.prepare()
         for line in job.estimate(prepared).lines():
             console.print(escape(line), highlight=False)
         return
-    outcome = (
-        job.eval_only(held_out=held_out)
-        if eval_only
-        else job.run(resume=resume, on_step=_step_printer(console))
-    )
+    else:
+        outcome = (
+            job.eval_only(held_out=held_out)
+            if eval_only
+            else job.run(resume=resume, on_step=_step_printer(console))
+        )
     colour = "green" if outcome.beat_base else "yellow"
     console.print(
         f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"

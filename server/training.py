@@ -1,0 +1,98 @@
+"""Background training started by the server: one `housecoder train --background` process per workspace folder
+whose settings say `train.background = true`, stopped when the session ends.
+
+The process yields to this server's completion requests by itself (the server marks each one in the activity
+file, `housecoder.activity`), so nothing here pauses it. It reads the same settings files as the server (the
+user's and the project's), not the editor's own options. Its output goes to `background.log` beside its record
+in the adapter registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from housecoder.config import Settings
+from housecoder.models.background import progress_path, running
+
+log = logging.getLogger(__name__)
+
+LOG_FILE = "background.log"
+STOP_WAIT_S = 10.0
+
+
+class BackgroundTraining:
+    """The background training processes this session started, by folder; `finished(root)` is called when one
+    of them ends by itself with success (the server then looks for a newly activated adapter)."""
+
+    def __init__(self, finished: Callable[[Path], object] = lambda _root: None) -> None:
+        self.processes: dict[Path, subprocess.Popen[bytes]] = {}
+        self.finished = finished
+        self.stopping = False
+
+    def start(self, settings: Settings, root: Path) -> str:
+        """Start a run for `root` unless one is running; returns what happened, in a few words."""
+        mine = self.processes.get(root)
+        if mine is not None and mine.poll() is None:
+            return "already training in the background"
+        if running(settings, root):
+            return "already training in the background (another process)"
+        log_path = progress_path(settings, root).with_name(LOG_FILE)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as output:
+            self.processes[root] = subprocess.Popen(
+                [sys.executable, "-m", "housecoder", "train", "--background", str(root)],
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        process = self.processes[root]
+        log.info("background training of %s started (pid %d, log %s)", root, process.pid, log_path)
+        threading.Thread(
+            target=self._watch, args=(root, process), name="housecoder-training", daemon=True
+        ).start()
+        return "started"
+
+    def _watch(self, root: Path, process: subprocess.Popen[bytes]) -> None:
+        code = process.wait()
+        if self.stopping:
+            return
+        if code != 0:
+            log.warning(
+                "background training of %s ended with exit code %s (see its %s)", root, code, LOG_FILE
+            )
+            return
+        try:
+            self.finished(root)
+        except Exception as err:  # the next start or housecoder.reloadAdapter picks the adapter up
+            log.warning("after background training of %s: %s", root, err)
+
+    def start_configured(self, settings: Settings, roots: list[Path]) -> None:
+        if not settings.train.background:
+            return
+        for root in roots:
+            try:
+                self.start(settings, root)
+            except OSError as err:  # an unwritable cache, no such interpreter: the server goes on serving
+                log.warning("cannot start background training of %s: %s", root, err)
+
+    def stop(self) -> None:
+        """End every run this session started; each loses at most its last chunk and resumes at the next start."""
+        self.stopping = True
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    process.kill()
+        self.processes.clear()
+        self.stopping = False

@@ -1,0 +1,177 @@
+"""`housecoder train --background`: the training run, politely, in the machine's idle time.
+
+The same job as `housecoder train` (samples, base figures, LoRA, held-out verdict, activation), with four
+differences:
+- it yields: `pacing.Pacer` pauses it within one transformer layer of a completion request and lets it go on
+  once no request has come for `train.idle_seconds`;
+- it runs on `train.background_threads` threads (every core but one by default), and its command at the lowest
+  CPU priority (`lower_priority`);
+- it resumes by itself: an unfinished run of the repository goes on from its last checkpoint (a kill -9 or a
+  reboot loses at most `checkpoint_every` optimiser steps), and a repository whose newest adapter was trained
+  at the current commit is left alone;
+- it holds the repository's background lock and keeps `background.json` current for `housecoder.status`
+  (`housecoder.models.background`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from housecoder.activity import activity_file
+from housecoder.config import Settings, merge_sections
+from housecoder.errors import first_line
+from housecoder.machine import usable_cores
+from housecoder.models import background
+from housecoder.models.adapters import list_adapters
+from housecoder.models.progress import SILENT, Progress
+from housecoder.training.errors import NoCheckpoint, TrainingError
+from housecoder.training.job import Outcome, TrainJob, git_commit
+from housecoder.training.pacing import Pacer
+from housecoder.training.trainer import StepLog
+
+log = logging.getLogger(__name__)
+
+NICENESS = 19  # the lowest priority: the editor, the server and everything else the user runs come first
+LOCK_WAIT_S = 2.0  # a status reader holds the lock for a moment; another run holds it for hours
+
+
+def background_settings(settings: Settings) -> Settings:
+    """`settings` with every thread count of the run (torch, llama.cpp for the held-out completions, the
+    embedder for retrieval) set to `train.background_threads`, else every core but one."""
+    threads = settings.train.background_threads or max(1, usable_cores() - 1)
+    return Settings.model_validate(
+        merge_sections(
+            settings.model_dump(),
+            {
+                "models": {"torch_threads": threads},
+                "inference": {"threads": threads},
+                "index": {"embed_threads": threads},
+            },
+        )
+    )
+
+
+@contextlib.contextmanager
+def holding_lock(settings: Settings, root: Path) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    path = background.lock_path(settings, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=LOCK_WAIT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise TrainingError(
+            f"{root}: already training in the background (another process holds {path})"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows; a sandbox may refuse
+        os.nice(NICENESS - os.nice(0))
+
+
+def up_to_date(settings: Settings, root: Path) -> str | None:
+    """The verdict of the newest finished run when it was trained at the repository's current commit (nothing
+    new to learn), else None. Without git, any finished run counts: `housecoder train` starts another."""
+    found = list_adapters(settings, root)
+    if not found:
+        return None
+    newest = found[0]
+    commit = git_commit(root)
+    return newest.verdict if commit is None or newest.commit == commit else None
+
+
+class BackgroundRun:
+    """One background run of the repository at `root`; `run` returns its outcome, or None when the repository
+    was up to date."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        progress: Progress = SILENT,
+        say: Callable[[str], None] = log.info,
+    ) -> None:
+        self.root = root.resolve()
+        self.settings = background_settings(settings)
+        self.say = say
+        self.path = background.progress_path(self.settings, self.root)
+        self.state = background.Progress(pid=os.getpid())
+        self.pacer = Pacer(
+            activity_file(self.settings), self.settings.train.idle_seconds, on_pause=self._paused
+        )
+        self.job = TrainJob(self.root, self.settings, progress, say, pacer=self.pacer, on_phase=self._phase)
+
+    def run(self) -> Outcome | None:
+        with holding_lock(self.settings, self.root):
+            return self._run()
+
+    def _run(self) -> Outcome | None:
+        try:
+            self.job.unfinished_run()
+            resume = True
+        except NoCheckpoint:
+            resume = False
+            verdict = up_to_date(self.settings, self.root)
+            if verdict is not None:
+                self.say("the newest adapter was trained at this commit: nothing new to learn")
+                self._end(background.FINISHED, verdict, None)
+                return None
+        try:
+            outcome = self.job.run(resume=resume, on_step=self._step)
+        except Exception as err:
+            self._end(background.FAILED, first_line(err), False)
+            raise
+        self._end(background.FINISHED, outcome.verdict, outcome.beat_base)
+        return outcome
+
+    # -- the record --------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        self.state.yields, self.state.max_yield_s = self.pacer.report()
+        self.state.max_yield_s = round(self.state.max_yield_s, 3)
+        try:
+            background.write_progress(self.path, self.state)
+        except OSError as err:  # the record is for the status bar: never a reason to stop training
+            log.warning("%s: cannot write the background record: %s", self.path, err)
+
+    def _phase(self, phase: str) -> None:
+        self.state.phase = phase
+        if phase == background.TRAINING:
+            self._plan()
+        self._save()
+
+    def _plan(self) -> None:
+        """The plan's size, from the samples the run trains on."""
+        from housecoder.training.samples import HISTORY_KIND
+
+        prepared = self.job.prepared
+        if prepared is None:
+            return
+        self.state.run = prepared.run_dir.name
+        self.state.tokens_planned = self.job.planned_tokens
+        self.state.files_covered = len({s.path for s in prepared.train if s.kind != HISTORY_KIND})
+        self.state.train_files = len(prepared.split.train)
+
+    def _paused(self, paused: bool) -> None:
+        self.state.paused = paused
+        self._save()
+
+    def _step(self, step: StepLog) -> None:
+        self.state.step, self.state.total_steps = step.step, step.total_steps
+        self.state.tokens_learned = step.tokens_seen
+        self._save()
+
+    def _end(self, phase: str, verdict: str, beat_base: bool | None) -> None:
+        self.state.phase, self.state.verdict, self.state.beat_base = phase, verdict, beat_base
+        self.state.paused = False
+        self._save()
