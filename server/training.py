@@ -2,9 +2,9 @@
 whose settings say `train.background = true`, stopped when the session ends.
 
 The process yields to this server's completion requests by itself (the server marks each one in the activity
-file, `housecoder.activity`), so nothing here pauses it. It reads the same settings files as the server (the
-user's and the project's), not the editor's own options. Its output goes to `background.log` beside its record
-in the adapter registry.
+file, `housecoder.activity`), so nothing here pauses it. It trains with the session's own settings (the editor's
+options included), handed over in `background-settings.json`; its output goes to `background.log`, both beside
+its record in the adapter registry.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from housecoder.models.background import progress_path, running
 log = logging.getLogger(__name__)
 
 LOG_FILE = "background.log"
+SETTINGS_FILE = "background-settings.json"
 STOP_WAIT_S = 10.0
 
 
@@ -30,7 +31,12 @@ class BackgroundTraining:
     """The background training processes this session started, by folder; `finished(root)` is called when one
     of them ends by itself with success (the server then looks for a newly activated adapter)."""
 
-    def __init__(self, finished: Callable[[Path], object] = lambda _root: None) -> None:
+    def __init__(
+        self,
+        finished: Callable[[Path], object] = lambda _root: None,
+        command: tuple[str, ...] = (sys.executable, "-m", "housecoder", "train", "--background"),
+    ) -> None:
+        self.command = command
         self.processes: dict[Path, subprocess.Popen[bytes]] = {}
         self.finished = finished
         self.stopping = False
@@ -44,9 +50,11 @@ class BackgroundTraining:
             return "already training in the background (another process)"
         log_path = progress_path(settings, root).with_name(LOG_FILE)
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        settings_path = log_path.with_name(SETTINGS_FILE)
+        settings_path.write_text(settings.model_dump_json(indent=1), encoding="utf-8")
         with log_path.open("ab") as output:
             self.processes[root] = subprocess.Popen(
-                [sys.executable, "-m", "housecoder", "train", "--background", str(root)],
+                [*self.command, "--settings", str(settings_path), str(root)],
                 cwd=root,
                 stdin=subprocess.DEVNULL,
                 stdout=output,

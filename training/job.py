@@ -44,6 +44,7 @@ from housecoder.training.results import (
     HISTORY,
     Loss,
     Metrics,
+    RunScores,
     TrainingFigures,
 )
 from housecoder.training.samples import HISTORY_KIND, Sample, sample_settings
@@ -61,6 +62,7 @@ from housecoder.training.trainer import (
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.json"
+SERVICE_FILE = "in-service.jsonl"  # the adapter in service's completions of this run's held-out middles
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ class TrainJob:
         """Held-out middles (housecoder context), forgetting tasks (in-file FIM) and the user's own newest kept and
         rewritten suggestions (housecoder context), with or without the adapter."""
         settings = sample_settings(self.settings)
-        held = [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.tuning.generate_samples]]
+        held = self.held_tasks(prepared)
         which = "with the adapter" if adapter else "base model"
 
         def generate(
@@ -369,7 +371,38 @@ class TrainJob:
         self.on_phase(background.EVALUATING)
         self.use_adapter(prepared, run_dir)
         after = self.generations(prepared, results, run_dir)
-        return self.finish(prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state))
+        service = self.in_service(prepared)
+        return self.finish(
+            prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state), service
+        )
+
+    def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
+        """The adapter served for this repository now (the registry's best for this base), and its completions of
+        this run's held-out middles; None when none is served."""
+        from housecoder.models.adapters import best_adapter
+
+        service = best_adapter(self.settings, self.root, base_fingerprint(prepared.model_dir))
+        if service is None or service.path == prepared.run_dir:
+            return None
+        self.use_adapter(prepared, service.path)
+        records = evaluate.generate(
+            prepared.generator,
+            sample_settings(self.settings),
+            self.held_tasks(prepared),
+            ResultsFile(prepared.run_dir / SERVICE_FILE, resume=True),
+            context=evaluate.HELD_OUT_CONTEXT,
+            adapter=service.path,
+            retriever=prepared.retriever,
+            progress=self.progress,
+            label=f"held-out completions, adapter in service {service.path.name}",
+            pace=self.pace,
+        )
+        self.use_adapter(prepared, prepared.run_dir)
+        return service.path.name, records
+
+    def held_tasks(self, prepared: Prepared) -> list[Task]:
+        """The held-out middles completed before and after (the verdict's evidence)."""
+        return [s.as_task(str(self.root)) for s in prepared.held_out[: self.config.tuning.generate_samples]]
 
     def finish(
         self,
@@ -379,8 +412,11 @@ class TrainJob:
         before: dict[str, list[Record]],
         after: dict[str, list[Record]],
         state: dict[str, Any],
+        service: tuple[str, list[Record]] | None = None,
     ) -> Outcome:
-        from housecoder.training.report import verdict, write_report
+        """Compare, judge (against the base model, then against `service`: the adapter in service and its
+        completions of the same held-out middles), write the report and register the adapter."""
+        from housecoder.training.report import against_service, verdict, write_report
 
         compared = {
             name: evaluate.compare(before[name], after.get(name, []), seed=self.config.tuning.seed)
@@ -393,6 +429,9 @@ class TrainJob:
             compared.get(HISTORY),
         )
         beat, why = verdict(metrics, self.config.tuning.max_forgetting, self.config.activation)
+        if beat and service is not None and after.get(HELD_OUT):
+            name, served = service
+            beat, why = against_service(why, RunScores.of(served), RunScores.of(after[HELD_OUT]), name)
         figures = TrainingFigures.from_json(state) if state else TrainingFigures()
         meta = AdapterMeta(
             base_model=self.settings.models.code_model,

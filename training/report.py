@@ -5,8 +5,8 @@ better (more exact middles, or as many and a higher edit similarity), by default
 clearly (the paired bootstrap interval of that gain above zero), with a lower
 held-out loss, and lose at most `max_forgetting` exact match on the forgetting
 check, and, when the user's own kept and rewritten suggestions are recorded in numbers
-(`train.history_min_tasks`), complete the newest of them no worse on either measure. The report is
-written next to the adapter.
+(`train.history_min_tasks`), complete the newest of them no worse on either measure. `against_service` then
+asks it to beat the adapter already in service, when there is one. The report is written next to the adapter.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.models.adapter_meta import HELD_OUT, AdapterMeta
-from housecoder.training.results import FORGETTING, HISTORY, Metrics, TrainingFigures
+from housecoder.training.results import FORGETTING, HISTORY, Metrics, RunScores, TrainingFigures
 
 
 def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") -> tuple[bool, str]:
@@ -90,6 +90,24 @@ def verdict(metrics: Metrics, max_forgetting: float, activation: str = "clear") 
         if drop > max_forgetting:
             return False, f"not activated: it forgot too much elsewhere ({figures})"
     return True, f"activated: beat the base model ({figures})"
+
+
+def against_service(
+    base_verdict: str, service: RunScores, mine: RunScores, service_run: str
+) -> tuple[bool, str]:
+    """An adapter that beat the base model must also complete the held-out middles better than the adapter in
+    service (`service_run`, completing the same middles): more exact with edit similarity no lower, or as many
+    exact and a higher similarity. The point estimates decide: the base rule already asked for evidence."""
+    figures = (
+        f"{service_run}: exact {_pct(service.exact)} -> {_pct(mine.exact)}%, "
+        f"edit similarity {_pct(service.edit_similarity)} -> {_pct(mine.edit_similarity)}"
+    )
+    better = (mine.exact > service.exact and mine.edit_similarity >= service.edit_similarity) or (
+        mine.exact >= service.exact and mine.edit_similarity > service.edit_similarity
+    )
+    if not better:
+        return False, f"not activated: it beat the base model, but not the adapter in service ({figures})"
+    return True, f"{base_verdict}; ahead of the adapter in service ({figures})"
 
 
 def _pct(value: float) -> str:

@@ -6,7 +6,9 @@
 import * as vscode from 'vscode';
 
 import { CursorWatcher } from './core/cursor';
-import { formatLastCompletion, summarizeAdapter, summarizeIndex, formatStatus, summarizeStatus } from './core/report';
+import {
+  formatLastCompletion, summarizeAdapter, summarizeBackground, summarizeIndex, formatStatus, summarizeStatus,
+} from './core/report';
 import { displayCommand, LaunchError, trainCommand } from './core/serverCommand';
 import { currentSettings, environment, HousecoderServer } from './server';
 
@@ -145,6 +147,12 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     });
     context.subscriptions.push(ended);
+  });
+
+  register('housecoder.trainInBackground', async () => {
+    const message = summarizeBackground(await current.trainInBackground());
+    output.info(message);
+    void vscode.window.showInformationMessage(message);
   });
 
   register('housecoder.restartServer', () => current.restart());

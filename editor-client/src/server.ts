@@ -26,7 +26,7 @@ import { acceptedId, PartialAccepts, type TextChange } from './core/accepts';
 import { RestartPolicy } from './core/backoff';
 import type { CursorEvent } from './core/cursor';
 import { InlineRequests } from './core/inline';
-import { feedbackToday, modelState } from './core/report';
+import { feedbackToday, modelState, trainingOf } from './core/report';
 import { LaunchError, serveCommand, type CommandLine, type Environment } from './core/serverCommand';
 import {
   configurationChange,
@@ -59,6 +59,8 @@ const MODEL_POLL_LIMIT_MS = 15 * 60_000;
 const STATUS_TIMEOUT_MS = 3000;
 /** After a suggestion was shown or accepted, the status bar's acceptance figures are asked for again this much later. */
 const FEEDBACK_REFRESH_MS = 2000;
+/** While a background training run is live, the status bar asks for its progress this often. */
+const TRAINING_POLL_MS = 30_000;
 
 export function currentSettings(): ExtensionSettings {
   const config = vscode.workspace.getConfiguration('housecoder');
@@ -118,6 +120,7 @@ export class HousecoderServer implements vscode.Disposable {
   private readonly inline: InlineRequests<vscode.CancellationToken>;
   private readonly partial = new PartialAccepts();
   private feedbackTimer: ReturnType<typeof setTimeout> | undefined;
+  private trainingTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
 
   constructor(
@@ -294,6 +297,7 @@ export class HousecoderServer implements vscode.Disposable {
         (status) => {
           if (generation === this.generation) {
             this.apply({ type: 'feedback', feedback: feedbackToday(status) });
+            this.applyTraining(status, generation);
           }
         },
         (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
@@ -369,6 +373,44 @@ export class HousecoderServer implements vscode.Disposable {
       clearTimeout(this.feedbackTimer);
       this.feedbackTimer = undefined;
     }
+    if (this.trainingTimer !== undefined) {
+      clearTimeout(this.trainingTimer);
+      this.trainingTimer = undefined;
+    }
+  }
+
+  /** Show the background training a status answer reports; while a run is live, ask again in a while. */
+  private applyTraining(status: unknown, generation: number): void {
+    const training = trainingOf(status);
+    this.apply({ type: 'training', training });
+    if (training?.running !== true || this.trainingTimer !== undefined) {
+      return;
+    }
+    this.trainingTimer = setTimeout(() => {
+      this.trainingTimer = undefined;
+      if (generation !== this.generation || !this.running) {
+        return;
+      }
+      this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
+        (next) => {
+          if (generation === this.generation) {
+            this.applyTraining(next, generation);
+          }
+        },
+        (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, TRAINING_POLL_MS);
+  }
+
+  /** Start background training of the workspace now (`housecoder.trainBackground`); returns what the server did. */
+  async trainInBackground(): Promise<unknown> {
+    const result = await this.command('housecoder.trainBackground');
+    const generation = this.generation;
+    this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
+      (status) => this.applyTraining(status, generation),
+      (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
+    );
+    return result;
   }
 
   /** Ask `housecoder.status` until the model is loaded (or failed), for the status bar. */
@@ -379,8 +421,9 @@ export class HousecoderServer implements vscode.Disposable {
       }
       let state;
       let feedback;
+      let status: unknown;
       try {
-        const status = await this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status');
+        status = await this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status');
         state = modelState(status);
         feedback = feedbackToday(status);
       } catch (err) {
@@ -392,6 +435,7 @@ export class HousecoderServer implements vscode.Disposable {
       if (state !== undefined) {
         this.apply({ type: 'feedback', feedback });
         this.apply({ type: 'model', ...state });
+        this.applyTraining(status, generation);
       }
       if ((state === undefined || state.state === 'loading') && Date.now() - since < MODEL_POLL_LIMIT_MS) {
         this.pollTimer = setTimeout(() => void poll(), MODEL_POLL_MS);

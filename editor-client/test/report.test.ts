@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { feedbackToday, formatLastCompletion, formatStatus, modelState, summarizeAdapter, summarizeIndex, summarizeStatus } from '../src/core/report';
+import {
+  feedbackToday, formatLastCompletion, formatStatus, modelState, summarizeAdapter, summarizeBackground, summarizeIndex,
+  summarizeStatus, trainingOf,
+} from '../src/core/report';
 
 // The shape of Session.status() in server/session.py and folder_status() in server/status.py.
 const STATUS = {
@@ -100,5 +103,38 @@ describe('acceptance figures and the last completion', () => {
       'timings: context 42.5 ms, model 23.7 ms',
     ].join('\n'));
     expect(formatLastCompletion(null)).toBe('no completion for this document yet');
+  });
+});
+
+describe('background training', () => {
+  const training = (record: object | null, root = '/work/shop'): object => ({ ...STATUS, folders: [{ root, training: record }] });
+
+  it('shows a live run with its share learned, or paused', () => {
+    const live = { phase: 'training', running: true, paused: false, tokens_learned: 4200, tokens_planned: 10000,
+      line: 'training: 4,200 of 10,000 tokens (42%), from 3 of 4 files' };
+    expect(trainingOf(training(live))).toEqual({
+      running: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%), from 3 of 4 files',
+    });
+    expect(trainingOf(training({ ...live, paused: true }))?.short).toBe('learning paused');
+    expect(trainingOf(training({ ...live, phase: 'measuring the base model', line: 'measuring the base model' }))?.short)
+      .toBe('learning');
+  });
+
+  it('shows the last verdict of a run that ended, and nothing when none ran', () => {
+    expect(trainingOf(training({ phase: 'finished', running: false, line: 'finished: activated' }))).toEqual({
+      running: false, short: '', line: 'shop: finished: activated',
+    });
+    expect(trainingOf(training(null))).toBeUndefined();
+    expect(trainingOf(STATUS)).toBeUndefined();
+    expect(trainingOf('nonsense')).toBeUndefined();
+    expect(formatStatus(training({ phase: 'finished', line: 'finished: activated' }))).toContain(
+      '  background training: finished: activated',
+    );
+  });
+
+  it('summarizes what the command started', () => {
+    expect(summarizeBackground([{ root: '/work/shop', state: 'started' }, { root: '/work/web', state: 'already training in the background' }]))
+      .toBe('housecoder: background training: shop: started; web: already training in the background');
+    expect(summarizeBackground([])).toBe('housecoder: no workspace folder to train on');
   });
 });

@@ -80,4 +80,19 @@ describe('status transitions', () => {
     expect(view(none).tooltip).toBe('housecoder: ready (qwen)\nNo suggestions shown today yet.');
     expect(view(reduce(ready, { type: 'feedback', feedback: undefined })).tooltip).toBe('housecoder: ready (qwen)');
   });
+
+  it('shows background training beside the ready state', () => {
+    const ready = run([{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready', model: 'qwen' }]);
+    const learning = reduce(ready, {
+      type: 'training', training: { running: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%)' },
+    });
+    expect(view(learning)).toEqual({
+      text: '$(check) housecoder · learning 42%',
+      tooltip: 'housecoder: ready (qwen)\nBackground training: shop: training: 4,200 of 10,000 tokens (42%)',
+      severity: 'normal',
+    });
+    const finished = reduce(learning, { type: 'training', training: { running: false, short: '', line: 'shop: finished: activated' } });
+    expect(view(finished).text).toBe('$(check) housecoder');
+    expect(view(finished).tooltip).toContain('Background training: shop: finished: activated');
+  });
 });

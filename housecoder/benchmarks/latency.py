@@ -238,6 +238,7 @@ def measure_runtime(
 def replay_runtime(settings: Settings, root: Path, options: ReplayOptions) -> dict[str, Any]:
     """Load the runtime `settings` name, replay the sessions drawn from `root`, and return the summary, every
     request and the backend's description (what `measure_runtime`'s worker prints)."""
+    from housecoder.activity import ActivityMark, activity_file
     from housecoder.benchmarks.replay import as_rows, replay, summarize
     from housecoder.benchmarks.sessions import pick_sessions
     from housecoder.completion import CompletionEngine
@@ -258,6 +259,7 @@ def replay_runtime(settings: Settings, root: Path, options: ReplayOptions) -> di
         interval_s=options.interval_ms / 1000,
         line_pause_s=options.line_pause_ms / 1000,
         warmed=warmed,
+        activity=ActivityMark(activity_file(settings)),  # background training yields to it as to the server
     )
     summary = summarize(requests)
     summary["lines"] = len(sessions)

@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 
+from housecoder.activity import ActivityMark
 from housecoder.benchmarks.sessions import TypingSession
 from housecoder.completion import CompletionEngine, CompletionInput, CompletionOutput
 from housecoder.inference.base import Cancellation
@@ -72,9 +73,10 @@ def replay(
     patience_s: float = 30.0,
     line_pause_s: float = 0.0,
     warmed: list[int] | None = None,
+    activity: ActivityMark | None = None,
 ) -> list[Request]:
     """Type every session; returns every request sent, in order. With `line_pause_s`, the tokens each idle
-    prefill computed are appended to `warmed`."""
+    prefill computed are appended to `warmed`; each request is marked on `activity`, as the server marks it."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-model")
     requests: list[Request] = []
     try:
@@ -99,6 +101,8 @@ def replay(
                 if previous is not None and not _continues(engine, session, typed):
                     previous.cancel()  # as the server: a generation that wrote what was just typed runs on
                 cancel = previous = Cancellation()
+                if activity is not None:
+                    activity.mark()
                 sent = time.perf_counter()
                 future = pool.submit(_run, engine, session, typed, cancel, sent)
                 request = Request(number, typed, pause=typed in pauses)

@@ -43,6 +43,15 @@ def train(
             "resume an unfinished run by itself (what train.background starts).",
         ),
     ] = False,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            hidden=True,
+            help="With --background: train with these settings (JSON of every section, what the server hands over) "
+            "instead of the configuration files.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print sample counts and the estimated time, then stop.")
     ] = False,
@@ -69,11 +78,13 @@ def train(
         raise HousecoderError(
             "--held-out goes with --eval-only (a training run draws train.generate_samples)"
         )
+    if settings_file is not None and not background:
+        raise HousecoderError("--settings goes with --background")
     state: State = ctx.obj
     root = path.resolve()
     if state.project is None:
         state.project = root
-    settings = state.settings()
+    settings = state.settings() if settings_file is None else _read_settings(settings_file)
     if config is not None:
         settings = apply_config_file(settings, config)
     overrides: dict[str, Any] = {
@@ -114,6 +125,20 @@ def train(
         f"  report: {escape(str(outcome.run_dir / 'report.md'))}",
         highlight=False,
     )
+
+
+def _read_settings(path: Path) -> Any:
+    from pydantic import ValidationError
+
+    from housecoder.config import Settings
+    from housecoder.errors import HousecoderError, first_line
+
+    try:
+        return Settings.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise HousecoderError(f"--settings {path}: cannot read: {err.strerror or err}") from err
+    except ValidationError as err:
+        raise HousecoderError(f"--settings {path}: not housecoder settings ({first_line(err)})") from err
 
 
 def _step_printer(console: Any) -> Any:

@@ -193,3 +193,82 @@ def test_kill_9_during_train_keeps_the_registered_adapter_and_resumes(
     resumed = train("--resume", "--steps", "3")
     assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
     assert len(list_adapters(settings, repo)) == 2
+
+
+@pytest.mark.slow
+def test_kill_9_during_background_training_loses_at_most_one_chunk(
+    tmp_path: Path, model_cache: Path, tiny_qwen_dir: Path
+) -> None:
+    """`housecoder train --background` killed at a random optimiser step: its record says it stopped, its lock is
+    free, its checkpoint is at most one chunk (`checkpoint_every` steps) behind, and the next start resumes the
+    same run to the end."""
+    import random
+
+    import torch
+
+    from housecoder.config import load_settings
+    from housecoder.models import background
+    from housecoder.models.adapters import list_adapters
+    from housecoder.training.trainer import CHECKPOINT, STATE_FILE
+
+    chunk = 3
+    repo = _repo(tmp_path / "bg-repo", 0, files=12)
+    adapters = tmp_path / "adapters"
+    config = tmp_path / "train.toml"
+    text = TRAIN_CONFIG.format(
+        model=tiny_qwen_dir, cache=model_cache, index=tmp_path / "index", adapters=adapters
+    )
+    config.write_text(
+        text.replace("checkpoint_every = 1", f"checkpoint_every = {chunk}").replace(
+            "[train.tuning]",
+            "idle_seconds = 1\n[train.tuning]",  # other tests' typing holds it back a second at most
+        )
+    )
+    settings = load_settings(
+        None, {"models": {"cache_dir": str(model_cache)}, "train": {"output": str(adapters)}}
+    )
+    record = background.progress_path(settings, repo)
+
+    def train() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                str(SCRIPT),
+                "train",
+                str(repo),
+                "--config",
+                str(config),
+                "--token-budget",
+                "0",
+                "--steps",
+                "400",
+                "--background",
+            ],
+            env={**os.environ, "HOUSECODER_OFFLINE": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def step() -> int:
+        found = background.read_progress(record)
+        return found.step if found is not None else 0
+
+    target = random.randint(chunk + 1, 6 * chunk)
+    run = train()
+    _kill(run, lambda: step() >= target, TIMEOUT_S * 3)
+    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+
+    killed = background.read_progress(record)
+    assert killed is not None and killed.step >= target
+    status = background.background_status(settings, repo)
+    assert status is not None and not status["running"]
+    assert status["line"] == "stopped while training; it resumes at the next start"
+    run_dir = adapters / record.parent.name / killed.run
+    saved = torch.load(run_dir / CHECKPOINT / STATE_FILE, map_location="cpu", weights_only=True)
+    assert killed.step - saved["state"]["step"] <= chunk, f"killed at step {target}: more than one chunk lost"
+
+    resumed = train()
+    assert resumed.wait(TIMEOUT_S * 3) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert [info.path for info in list_adapters(settings, repo)] == [run_dir]
+    finished = background.read_progress(record)
+    assert finished is not None and finished.phase == background.FINISHED and finished.step == 400

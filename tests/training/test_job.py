@@ -331,3 +331,33 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
 
     with pytest.raises(TrainingError, match="needs a GGUF model"):  # a plain model directory has none
         TrainJob(inventory_repo, train_settings(eval_runtime="llama.cpp")).prepare()
+
+
+@pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
+def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
+    inventory_repo: Path, train_settings: Any, tiny_qwen_dir: Path, tiny_adapter_dir: Path
+) -> None:
+    from registry_fixture import register
+
+    from housecoder.evaluation.runner import ResultsFile
+    from housecoder.models.adapters import base_fingerprint
+    from housecoder.training.job import SERVICE_FILE
+
+    settings = train_settings(steps=2, generate_samples=3)
+    served = register(
+        settings,
+        inventory_repo,
+        "20250101-120000",
+        base_fingerprint(tiny_qwen_dir),
+        peft_dir=tiny_adapter_dir,
+    )
+    outcome = TrainJob(inventory_repo, settings).run()
+
+    records = ResultsFile(outcome.run_dir / SERVICE_FILE, resume=True).records
+    assert len(records) == 3 and {record.run for record in records} == {"housecoder+adapter"}
+    held = ResultsFile(outcome.run_dir / "generations.jsonl", resume=True).records
+    assert {r.task_id for r in records} == {r.task_id for r in held if r.run == "housecoder+adapter"}
+    if outcome.beat_base:  # activated only past the adapter in service as well
+        assert f"ahead of the adapter in service ({served.name}:" in outcome.verdict
+    else:
+        assert outcome.verdict.startswith("not activated")

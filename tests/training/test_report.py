@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from housecoder.models.adapter_meta import AdapterMeta
-from housecoder.training.report import markdown, verdict, write_report
-from housecoder.training.results import Metrics
+from housecoder.training.report import against_service, markdown, verdict, write_report
+from housecoder.training.results import Metrics, RunScores
 
 
 def _metrics(
@@ -208,3 +208,30 @@ def test_an_adapter_worse_on_the_users_own_code_is_refused_first() -> None:
     metrics["history"]["after"] = own
     beat, why = verdict(Metrics.from_json(metrics), 0.05)
     assert beat and "your own 10 newest" in why  # no worse there: the held-out rule decides
+
+
+@pytest.mark.parametrize(
+    ("service", "mine", "beat"),
+    [
+        ((0.40, 0.70), (0.45, 0.70), True),  # more exact, as close
+        ((0.40, 0.70), (0.40, 0.72), True),  # as many exact, closer
+        ((0.40, 0.70), (0.40, 0.70), False),  # a tie keeps the adapter in service
+        ((0.40, 0.70), (0.45, 0.68), False),  # more exact, the rest further off
+        ((0.45, 0.70), (0.40, 0.75), False),  # fewer exact
+    ],
+)
+def test_an_adapter_that_beat_the_base_must_also_beat_the_one_in_service(
+    service: tuple[float, float], mine: tuple[float, float], beat: bool
+) -> None:
+    served = RunScores(40, service[0], service[1], 0.5)
+    new = RunScores(40, mine[0], mine[1], 0.5)
+    ok, why = against_service("activated: beat the base model (figures)", served, new, "20261101-120000")
+    assert ok is beat
+    if beat:
+        assert why.startswith(
+            "activated: beat the base model (figures); ahead of the adapter in service (20261101-120000: exact"
+        )
+    else:
+        assert why.startswith(
+            "not activated: it beat the base model, but not the adapter in service (20261101-120000: exact"
+        )

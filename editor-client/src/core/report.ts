@@ -6,7 +6,7 @@
  * Pure: the shapes are checked here, so a server that answers something else gives a plain message.
  */
 
-import type { FeedbackToday } from './status';
+import type { FeedbackToday, TrainingView } from './status';
 
 export interface FolderStatus {
   root: string;
@@ -20,6 +20,17 @@ export interface FolderStatus {
   last_indexed?: string | number | null;
   stale_files?: number;
   embedder?: string;
+  /** Background training of the folder (housecoder/models/background.py `background_status`); null: never ran. */
+  training?: TrainingStatus | null;
+}
+
+export interface TrainingStatus {
+  phase?: string;
+  paused?: boolean;
+  running?: boolean;
+  tokens_learned?: number;
+  tokens_planned?: number;
+  line?: string;
 }
 
 export interface ServerStatus {
@@ -81,6 +92,33 @@ export function feedbackToday(status: unknown): FeedbackToday | undefined {
   return { shown, accepted, rate: typeof rate === 'number' && Number.isFinite(rate) ? rate : null };
 }
 
+/**
+ * The background training to show in the status bar: the first folder whose run is live, else the first
+ * with any record (finished, failed or stopped); undefined when no folder ever trained in the background.
+ */
+export function trainingOf(status: unknown): TrainingView | undefined {
+  if (!isRecord(status) || !Array.isArray(status.folders)) {
+    return undefined;
+  }
+  const records = (status.folders as unknown[])
+    .filter(isRecord)
+    .map((folder) => ({ root: String(folder.root ?? ''), training: folder.training }))
+    .filter((folder): folder is { root: string; training: TrainingStatus } => isRecord(folder.training));
+  const chosen = records.find((folder) => folder.training.running === true) ?? records[0];
+  if (chosen === undefined) {
+    return undefined;
+  }
+  const { training } = chosen;
+  const running = training.running === true;
+  const planned = training.tokens_planned ?? 0;
+  let short = '';
+  if (running) {
+    short = training.paused ? 'learning paused' : (training.phase === 'training' && planned > 0
+      ? `learning ${Math.floor((100 * (training.tokens_learned ?? 0)) / planned)}%` : 'learning');
+  }
+  return { running, short, line: `${name(chosen.root)}: ${training.line ?? training.phase ?? 'unknown'}` };
+}
+
 /** The index's commit time: seconds since the epoch (LanceDB meta `committed_at`) or a string as it is. */
 function when(value: string | number): string {
   return typeof value === 'number' ? new Date(value * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : value;
@@ -104,6 +142,9 @@ function folderLines(folder: FolderStatus): string[] {
     if (folder.stale_files) {
       lines.push(`  ${folder.stale_files} files changed since`);
     }
+  }
+  if (isRecord(folder.training) && typeof folder.training.line === 'string') {
+    lines.push(`  background training: ${folder.training.line}`);
   }
   return lines;
 }
@@ -170,6 +211,15 @@ export function summarizeIndex(results: unknown): { ok: boolean; message: string
         `${result.deleted ?? 0} deleted; ${result.chunks ?? 0} chunks in ${result.seconds ?? 0} s`,
   );
   return { ok: (results as IndexResult[]).every((result) => !result.error), message: `housecoder: ${parts.join('; ')}` };
+}
+
+/** What `housecoder.trainBackground` answered: one clause per folder. */
+export function summarizeBackground(result: unknown): string {
+  if (!Array.isArray(result) || result.length === 0) {
+    return 'housecoder: no workspace folder to train on';
+  }
+  const parts = result.filter(isRecord).map((folder) => `${name(String(folder.root ?? '?'))}: ${String(folder.state ?? '?')}`);
+  return `housecoder: background training: ${parts.join('; ')}`;
 }
 
 /** What `housecoder.reloadAdapter` answered. */

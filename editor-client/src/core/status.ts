@@ -23,6 +23,17 @@ export interface StatusState {
   restartInSeconds?: number;
   /** Today's suggestions shown and accepted, from `housecoder.status` (absent: the server does not record them). */
   feedback?: FeedbackToday;
+  /** Background training, from `housecoder.status` (absent: none ever ran in these folders). */
+  training?: TrainingView;
+}
+
+export interface TrainingView {
+  /** Whether a run is live now. */
+  running: boolean;
+  /** For the status bar while it runs ('learning 42%', 'learning paused'); '' when none runs. */
+  short: string;
+  /** The tooltip's line: folder, phase, tokens learned, or the last verdict. */
+  line: string;
 }
 
 export interface FeedbackToday {
@@ -37,6 +48,7 @@ export type StatusEvent =
   | { type: 'running' }
   | { type: 'model'; state: 'loading' | 'ready' | 'error'; model?: string; error?: string }
   | { type: 'feedback'; feedback: FeedbackToday | undefined }
+  | { type: 'training'; training: TrainingView | undefined }
   | { type: 'indexStart' }
   | { type: 'indexEnd' }
   | { type: 'generateStart' }
@@ -65,6 +77,8 @@ export function reduce(state: StatusState, event: StatusEvent): StatusState {
       return { ...state, phase: event.state, model: event.model ?? state.model, message: undefined };
     case 'feedback':
       return { ...state, feedback: event.feedback };
+    case 'training':
+      return { ...state, training: event.training };
     case 'indexStart':
       return { ...state, indexing: state.indexing + 1 };
     case 'indexEnd':
@@ -124,7 +138,9 @@ export function view(state: StatusState, languageEnabled = true): StatusView {
   if (state.generating > 0) {
     return { text: '$(loading~spin) housecoder: generating', tooltip: `housecoder: generating a completion${model}`, severity: 'normal' };
   }
-  const today = feedbackLine(state.feedback);
+  const today = [feedbackLine(state.feedback), state.training ? `Background training: ${state.training.line}` : '']
+    .filter(Boolean).join('\n');
+  const learning = state.training?.short ? ` · ${state.training.short}` : '';
   if (!languageEnabled) {
     return {
       text: '$(circle-slash) housecoder',
@@ -134,7 +150,7 @@ export function view(state: StatusState, languageEnabled = true): StatusView {
   }
   const rate = state.feedback?.rate;
   return {
-    text: rate === null || rate === undefined ? '$(check) housecoder' : `$(check) housecoder · ${percent(rate)} accepted today`,
+    text: (rate === null || rate === undefined ? '$(check) housecoder' : `$(check) housecoder · ${percent(rate)} accepted today`) + learning,
     tooltip: `housecoder: ready${model}${today ? `\n${today}` : ''}`,
     severity: 'normal',
   };
