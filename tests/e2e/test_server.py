@@ -365,3 +365,46 @@ def test_a_bad_editor_setting_is_refused_alone_and_the_project_settings_stay(
             assert any("completion.max_ms" in m.message for m in client.messages)
 
     run(scenario())
+
+
+def test_the_server_trains_in_the_background_and_reports_it(
+    shop: Path, options: dict[str, Any], model_cache: Path, tmp_path: Path
+) -> None:
+    """`train.background` from the editor's options: the server starts `housecoder train --background` with the
+    session's settings, marks each completion request for it, and reports the run in `housecoder.status`."""
+    for number in range(6):  # enough code for a split and a few samples
+        body = "\n".join(f"    total += price_{k}(value) * {number + k}" for k in range(6))
+        (shop / "shop" / f"report_{number}.py").write_text(
+            f'"""Report {number}."""\n\n\ndef report_{number}(value):\n    total = 0\n{body}\n    return total\n'
+        )
+    index_repo(shop, Path(options["index"]["location"]), model_cache)
+    adapters = tmp_path / "adapters"
+    recipe = {"max_samples": 8, "eval_samples": 3, "per_file": 4, "grad_accum": 1, "generate_samples": 1}
+    recipe |= {"held_out_fraction": 0.3, "mixed_precision": "no", "eval_every": 1000}
+    trained = options | {
+        "train": {"background": True, "idle_seconds": 1, "output": str(adapters), "token_budget": 0, "steps": 2}
+        | {"tuning": recipe}
+    }
+    activity = model_cache.parent / "activity"
+
+    async def scenario() -> None:
+        async with running_server(shop, trained) as client:
+            uri = client.open(shop / "shop" / "checkout.py")
+            before = activity.stat().st_mtime_ns if activity.exists() else 0
+            await client.inline(uri, *CURSOR)
+            assert activity.stat().st_mtime_ns > before  # the request told background training to wait
+            deadline = time.monotonic() + 240
+            while True:
+                [folder] = (await client.command("housecoder.status"))["folders"]
+                training = folder["training"]
+                if training is not None and training["phase"] in ("finished", "failed"):
+                    break
+                assert time.monotonic() < deadline, f"no finished run: {training}; {client.stderr[-10:]}"
+                await asyncio.sleep(0.5)
+            assert training["phase"] == "finished" and training["step"] == 2, training
+            assert training["line"].startswith("finished: ") and not training["running"]
+            again = await client.command("housecoder.trainBackground")
+            assert [entry["state"] for entry in again] == ["started"]  # no git: it finds nothing new to learn
+
+    run(scenario())
+    assert any(adapters.glob("*/*/housecoder-adapter.json"))
