@@ -19,7 +19,7 @@ from housecoder.context import Retriever
 from housecoder.evaluation.report import comparisons, summarize
 from housecoder.evaluation.runner import Record, ResultsFile, Runner, RunSpec
 from housecoder.evaluation.tasks import Task
-from housecoder.inference.base import Backend
+from housecoder.inference.base import Backend, Cancellation
 from housecoder.models.progress import SILENT, Progress
 from housecoder.training.results import BeforeAfter, PairedFigures, RunScores
 
@@ -44,7 +44,7 @@ def generate(
     """Complete every task with the backend's current adapter state (`adapter` names the run `+adapter`).
 
     Records are appended to `results` (tasks already there are not run again), or kept in memory (None);
-    `pace` is called before each completion."""
+    `pace` is called at every check of each completion's cancellation (between prefill steps and tokens)."""
     runner = Runner(
         backend,
         settings,
@@ -58,8 +58,9 @@ def generate(
         f"{label or spec.name}: {len(todo)} completions", total=len(todo), unit="tasks"
     ) as advance:
         for task in todo:
-            pace()
-            record = runner.run_task(spec, task)
+            record = runner.run_task(
+                spec, task, Cancellation(pause=pace)
+            )  # pauses between prefill steps and tokens
             done.append(record)
             if results is not None:
                 results.add(record)

@@ -32,7 +32,7 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.evaluation.metrics import score
 from housecoder.evaluation.retrievers import ProvidedRetriever, WindowRetriever
 from housecoder.evaluation.tasks import Task
-from housecoder.inference.base import Backend
+from housecoder.inference.base import Backend, Cancellation
 from housecoder.models.progress import SILENT, Progress
 from housecoder.prompt import trim_prefix
 from housecoder.prompt.serving import PREFIX_STEP_LINES
@@ -201,9 +201,9 @@ class Runner:
         )
         return engine, request
 
-    def run_task(self, spec: RunSpec, task: Task) -> Record:
+    def run_task(self, spec: RunSpec, task: Task, cancel: Cancellation | None = None) -> Record:
         engine, request = self.prepare(spec, task)
-        output = engine.complete(request)
+        output = engine.complete(request, cancel)
         return self.record(spec, task, output)
 
     @staticmethod

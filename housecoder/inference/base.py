@@ -72,10 +72,12 @@ class Generation:
 @dataclass
 class Cancellation:
     """Set from another thread to stop a generation between two tokens (or prefill steps), or past a deadline
-    (`time.monotonic()` seconds, see `expire_at`)."""
+    (`time.monotonic()` seconds, see `expire_at`). `pause`, when given, is called at every check: work that
+    must give way (background training's held-out completions while the user types) waits there."""
 
     event: threading.Event = field(default_factory=threading.Event)
     deadline: float | None = None
+    pause: Callable[[], None] | None = None
 
     def cancel(self) -> None:
         self.event.set()
@@ -89,6 +91,8 @@ class Cancellation:
 
     @property
     def cancelled(self) -> bool:
+        if self.pause is not None:
+            self.pause()
         return self.event.is_set() or self.expired
 
 

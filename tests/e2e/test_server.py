@@ -414,7 +414,9 @@ def test_the_server_trains_in_the_background_and_reports_it(
             assert training["phase"] == "finished" and training["step"] == 2, training
             assert training["line"].startswith("finished: ") and not training["running"]
             while (again := await client.command("housecoder.trainBackground"))[0]["state"] != "started":
-                assert again[0]["state"] == "already training in the background", again  # the first is exiting
+                assert again[0]["state"] == "already training in the background", (
+                    again
+                )  # the first is exiting
                 assert time.monotonic() < deadline, "the first run never exited"
                 await asyncio.sleep(0.2)
 

@@ -283,3 +283,13 @@ def test_every_chosen_token_comes_with_its_log_probability_and_the_first_with_it
         assert written.first_margin >= 0.0
         again = backend.generate(GenerationRequest(PROMPT, 8, end_of_text=False))
         assert again.logprobs == pytest.approx(written.logprobs, abs=1e-3)
+
+
+def test_a_cancellations_pause_is_called_before_every_token(backend: Any) -> None:
+    """Background training's held-out completions wait there while the user types (training/pacing.py)."""
+    checks: list[int] = []
+    streamed: list[str] = []
+    cancel = Cancellation(pause=lambda: checks.append(len(streamed)))
+    result = backend.generate(GenerationRequest(PROMPT, 6, end_of_text=False, on_text=streamed.append), cancel)
+    assert result.new_tokens == 6 and result.stopped_by == "length"
+    assert set(range(6)) <= set(checks)  # paused before the first token (prefill included) and before each next
