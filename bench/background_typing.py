@@ -92,6 +92,9 @@ def main() -> None:
     parser.add_argument("--phase", choices=PHASES, default=PHASES[0])
     parser.add_argument("--adapters", type=Path, default=Path.home() / ".cache/housecoder/adapters")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--config", type=Path, help="a housecoder.toml for the background run (train --config)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -287,22 +287,34 @@ export class HousecoderServer implements vscode.Disposable {
     if (this.feedbackTimer !== undefined) {
       return;
     }
+    this.feedbackTimer = this.statusIn(FEEDBACK_REFRESH_MS, () => { this.feedbackTimer = undefined; }, (status, generation) => {
+      this.apply({ type: 'feedback', feedback: feedbackToday(status) });
+      this.applyTraining(status, generation);
+    });
+  }
+
+  /**
+   * `housecoder.status` asked in `delayMs` (`fired` is called then) and handed to `use`, unless the server was
+   * restarted or stopped meanwhile.
+   */
+  private statusIn(
+    delayMs: number, fired: () => void, use: (status: unknown, generation: number) => void,
+  ): ReturnType<typeof setTimeout> {
     const generation = this.generation;
-    this.feedbackTimer = setTimeout(() => {
-      this.feedbackTimer = undefined;
+    return setTimeout(() => {
+      fired();
       if (generation !== this.generation || !this.running) {
         return;
       }
       this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
         (status) => {
           if (generation === this.generation) {
-            this.apply({ type: 'feedback', feedback: feedbackToday(status) });
-            this.applyTraining(status, generation);
+            use(status, generation);
           }
         },
         (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
       );
-    }, FEEDBACK_REFRESH_MS);
+    }, delayMs);
   }
 
   /** The process died or never came up: schedule a restart, or give up with a visible error. Returns a log line. */
@@ -383,23 +395,12 @@ export class HousecoderServer implements vscode.Disposable {
   private applyTraining(status: unknown, generation: number): void {
     const training = trainingOf(status);
     this.apply({ type: 'training', training });
-    if (training?.running !== true || this.trainingTimer !== undefined) {
+    if (training?.running !== true || this.trainingTimer !== undefined || generation !== this.generation) {
       return;
     }
-    this.trainingTimer = setTimeout(() => {
-      this.trainingTimer = undefined;
-      if (generation !== this.generation || !this.running) {
-        return;
-      }
-      this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
-        (next) => {
-          if (generation === this.generation) {
-            this.applyTraining(next, generation);
-          }
-        },
-        (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }, TRAINING_POLL_MS);
+    this.trainingTimer = this.statusIn(
+      TRAINING_POLL_MS, () => { this.trainingTimer = undefined; }, (next, current) => this.applyTraining(next, current),
+    );
   }
 
   /** Start background training of the workspace now (`housecoder.trainBackground`); returns what the server did. */

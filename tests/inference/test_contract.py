@@ -290,6 +290,10 @@ def test_a_cancellations_pause_is_called_before_every_token(backend: Any) -> Non
     checks: list[int] = []
     streamed: list[str] = []
     cancel = Cancellation(pause=lambda: checks.append(len(streamed)))
-    result = backend.generate(GenerationRequest(PROMPT, 6, end_of_text=False, on_text=streamed.append), cancel)
+    result = backend.generate(
+        GenerationRequest(PROMPT, 6, end_of_text=False, on_text=streamed.append), cancel
+    )
     assert result.new_tokens == 6 and result.stopped_by == "length"
-    assert set(range(6)) <= set(checks)  # paused before the first token (prefill included) and before each next
+    assert set(range(6)) <= set(
+        checks
+    )  # paused before the first token (prefill included) and before each next

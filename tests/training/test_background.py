@@ -55,14 +55,21 @@ class Tracer:
         )
 
 
-def test_a_request_in_the_middle_of_a_forward_pass_pauses_it_before_the_next_layer(
-    tiny_model: Any, tmp_path: Path
-) -> None:
-    import torch
-
+@pytest.fixture
+def traced(tiny_model: Any, tmp_path: Path) -> tuple[Tracer, Pacer]:
+    """A tracer and its pacer, installed on the tiny model's layers."""
     trace = Tracer(tmp_path / "activity")
     pacer = trace.pacer()
     pacer.install(tiny_model)
+    return trace, pacer
+
+
+def test_a_request_in_the_middle_of_a_forward_pass_pauses_it_before_the_next_layer(
+    tiny_model: Any, traced: tuple[Tracer, Pacer]
+) -> None:
+    import torch
+
+    trace, pacer = traced
     first, second = tiny_model.model.layers
     first.register_forward_hook(lambda *_: trace.request())  # the user types while layer 0 computes
     second.register_forward_pre_hook(lambda *_: trace.events.append("layer 1"))
@@ -75,13 +82,11 @@ def test_a_request_in_the_middle_of_a_forward_pass_pauses_it_before_the_next_lay
 
 
 def test_a_request_during_the_backward_pass_pauses_it_before_the_next_layer_gradient(
-    tiny_model: Any, tmp_path: Path
+    tiny_model: Any, traced: tuple[Tracer, Pacer]
 ) -> None:
     import torch
 
-    trace = Tracer(tmp_path / "activity")
-    pacer = trace.pacer()
-    pacer.install(tiny_model)
+    trace, _pacer = traced
     ids = torch.tensor([[1, 2, 3, 4]])
     out = tiny_model(ids, labels=ids)  # nothing marked yet: the forward pass runs through
     assert trace.events == []
@@ -185,28 +190,13 @@ def test_the_status_of_a_run_that_died_says_it_stopped(train_settings: Any, tmp_
     root = tmp_path / "repo"
     assert background.background_status(settings, root) is None
     path = background.progress_path(settings, root)
-    background.write_progress(
-        path,
-        background.Progress(
-            phase=background.TRAINING,
-            tokens_learned=5_000,
-            tokens_planned=20_000,
-            files_covered=3,
-            train_files=4,
-        ),
+    record = background.Progress(
+        phase=background.TRAINING, tokens_learned=5_000, tokens_planned=20_000, files_covered=3, train_files=4
     )
+    background.write_progress(path, record)
     status = background.background_status(settings, root)
     assert status is not None and status["line"] == "stopped while training; it resumes at the next start"
-    assert (
-        background.Progress(
-            phase=background.TRAINING,
-            tokens_learned=5_000,
-            tokens_planned=20_000,
-            files_covered=3,
-            train_files=4,
-            paused=True,
-        ).line()
-        == "training: 5,000 of 20,000 tokens (25%), from 3 of 4 files, paused while you type"
-    )
+    record.paused = True
+    assert record.line() == "training: 5,000 of 20,000 tokens (25%), from 3 of 4 files, paused while you type"
     path.write_text("{not json")
     assert background.background_status(settings, root) is None  # damaged: the next step rewrites it

@@ -102,7 +102,7 @@ export function trainingOf(status: unknown): TrainingView | undefined {
   }
   const records = (status.folders as unknown[])
     .filter(isRecord)
-    .map((folder) => ({ root: String(folder.root ?? ''), training: folder.training }))
+    .map((folder) => ({ root: typeof folder.root === 'string' ? folder.root : '', training: folder.training }))
     .filter((folder): folder is { root: string; training: TrainingStatus } => isRecord(folder.training));
   const chosen = records.find((folder) => folder.training.running === true) ?? records[0];
   if (chosen === undefined) {
@@ -218,7 +218,8 @@ export function summarizeBackground(result: unknown): string {
   if (!Array.isArray(result) || result.length === 0) {
     return 'housecoder: no workspace folder to train on';
   }
-  const parts = result.filter(isRecord).map((folder) => `${name(String(folder.root ?? '?'))}: ${String(folder.state ?? '?')}`);
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '?');
+  const parts = result.filter(isRecord).map((folder) => `${name(text(folder.root))}: ${text(folder.state)}`);
   return `housecoder: background training: ${parts.join('; ')}`;
 }
 
