@@ -102,8 +102,9 @@ def main() -> None:
         "off-before": replay(args.type_repo, args.lines, args.out / "off-before.json")
     }
     log = (args.out / "train.log").open("w")
+    extra = ["--config", str(args.config)] if args.config else []
     trainer = subprocess.Popen(
-        [HOUSECODER, "train", "--background", str(args.train_repo)], stdout=log, stderr=log
+        [HOUSECODER, "train", "--background", *extra, str(args.train_repo)], stdout=log, stderr=log
     )
     started = time.monotonic()
     try:
