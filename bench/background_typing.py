@@ -28,7 +28,7 @@ HOUSECODER = str(Path(sys.executable).parent / "housecoder")
 PHASES = ("measuring the base model", "training", "evaluating")
 
 
-def replay(repo: Path, lines: int, out: Path) -> dict[str, Any]:
+def replay(repo: Path, lines: int, out: Path, pause_ms: int) -> dict[str, Any]:
     subprocess.run(
         [
             HOUSECODER,
@@ -39,6 +39,8 @@ def replay(repo: Path, lines: int, out: Path) -> dict[str, Any]:
             "llama.cpp",
             "--lines",
             str(lines),
+            "--line-pause-ms",
+            str(pause_ms),
             "--out",
             str(out),
         ],
@@ -89,6 +91,9 @@ def main() -> None:
     parser.add_argument("type_repo", type=Path)
     parser.add_argument("train_repo", type=Path)
     parser.add_argument("--lines", type=int, default=12)
+    parser.add_argument(
+        "--line-pause-ms", type=int, default=0, help="the user pauses this long before each line"
+    )
     parser.add_argument("--phase", choices=PHASES, default=PHASES[0])
     parser.add_argument("--adapters", type=Path, default=Path.home() / ".cache/housecoder/adapters")
     parser.add_argument("--out", type=Path, required=True)
@@ -99,7 +104,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, dict[str, Any]] = {
-        "off-before": replay(args.type_repo, args.lines, args.out / "off-before.json")
+        "off-before": replay(args.type_repo, args.lines, args.out / "off-before.json", args.line_pause_ms)
     }
     log = (args.out / "train.log").open("w")
     extra = ["--config", str(args.config)] if args.config else []
@@ -119,12 +124,12 @@ def main() -> None:
                 )
             time.sleep(2)
         reached = time.monotonic() - started
-        results["on"] = replay(args.type_repo, args.lines, args.out / "on.json")
+        results["on"] = replay(args.type_repo, args.lines, args.out / "on.json", args.line_pause_ms)
         record = record_of(args.adapters) or {}
     finally:
         os.kill(trainer.pid, signal.SIGTERM)
         trainer.wait()
-    results["off-after"] = replay(args.type_repo, args.lines, args.out / "off-after.json")
+    results["off-after"] = replay(args.type_repo, args.lines, args.out / "off-after.json", args.line_pause_ms)
 
     for name, result in results.items():
         summary = result["summary"]
