@@ -72,3 +72,21 @@ def test_nothing_registered_says_how_to_make_one(repo: Path, tmp_path: Path) -> 
     assert listed.exit_code == 0 and "housecoder train" in listed.output
     result = CliRunner().invoke(app, ["-C", str(repo), "adapters", "export", str(tmp_path / "out")])
     assert isinstance(result.exception, HousecoderError) and "beat the base" in str(result.exception)
+
+
+def test_list_says_what_background_training_is_doing(repo: Path) -> None:
+    from housecoder.models import background
+
+    settings = load_settings(repo)
+    record = background.Progress(
+        phase=background.TRAINING, tokens_learned=1_000, tokens_planned=4_000, files_covered=2, train_files=2
+    )
+    background.write_progress(background.progress_path(settings, repo), record)
+    listed = CliRunner().invoke(app, ["-C", str(repo), "adapters", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        listed.output.splitlines()[0]
+        == (
+            "background training: stopped while training; it resumes at the next start"  # no process holds its lock
+        )
+    )

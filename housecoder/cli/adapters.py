@@ -46,8 +46,15 @@ def list_command(
         Path | None, typer.Argument(help="The repository (default: the current project).")
     ] = None,
 ) -> None:
-    """The repository's registered adapters, newest first: whether each beat the base, and its figures."""
-    root, found = _registered(ctx.obj, path)
+    """The repository's registered adapters, newest first: whether each beat the base, and its figures; and what
+    its background training is doing."""
+    from housecoder.models.background import background_status
+
+    state: State = ctx.obj
+    root, found = _registered(state, path)
+    training = background_status(state.settings(path), root)
+    if training is not None:
+        typer.echo(f"background training: {training['line']}")
     if not found:
         typer.echo(f"no adapters registered for {root} (`housecoder train` makes one)")
         return
