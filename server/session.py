@@ -198,12 +198,15 @@ class Session:
         """Apply new settings; reload the model only when the model section changed."""
         reload = settings.models != self.settings.models or settings.inference != self.settings.inference
         index_changed = reload or settings.index != self.settings.index  # the embedder is a model too
-        background_was = self.settings.train.background
+        previous = self.settings
+        background_was = previous.train.background
         self.settings = settings
         self.activity = ActivityMark(activity_file(settings))
         if background_was and not settings.train.background:  # off is off
             self.training.stop()
         elif settings.train.background:
+            if background_was and (settings.train, settings.models) != (previous.train, previous.models):
+                self.training.stop()  # the run goes on from its checkpoint with the new settings
             self.training.start_configured(settings, self.folders)
         if index_changed:
             with self._embedder_lock:

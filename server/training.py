@@ -39,7 +39,7 @@ class BackgroundTraining:
         self.command = command
         self.processes: dict[Path, subprocess.Popen[bytes]] = {}
         self.finished = finished
-        self.stopping = False
+        self.stopped: set[int] = set()  # pids ended on purpose: their exit is no failure
 
     def start(self, settings: Settings, root: Path) -> str:
         """Start a run for `root` unless one is running; returns what happened, in a few words."""
@@ -69,7 +69,7 @@ class BackgroundTraining:
 
     def _watch(self, root: Path, process: subprocess.Popen[bytes]) -> None:
         code = process.wait()
-        if self.stopping:
+        if process.pid in self.stopped:
             return
         if code != 0:
             log.warning(
@@ -91,10 +91,11 @@ class BackgroundTraining:
                 log.warning("cannot start background training of %s: %s", root, err)
 
     def stop(self) -> None:
-        """End every run this session started; each loses at most its last chunk and resumes at the next start."""
-        self.stopping = True
+        """End every run this session started; each loses at most its last chunk, and the next background run
+        resumes it."""
         for process in self.processes.values():
             if process.poll() is None:
+                self.stopped.add(process.pid)
                 process.terminate()
         for process in self.processes.values():
             try:
@@ -103,4 +104,3 @@ class BackgroundTraining:
                 with contextlib.suppress(OSError):
                     process.kill()
         self.processes.clear()
-        self.stopping = False

@@ -87,6 +87,6 @@ def test_list_says_what_background_training_is_doing(repo: Path) -> None:
     assert (
         listed.output.splitlines()[0]
         == (
-            "background training: stopped while training; it resumes at the next start"  # no process holds its lock
+            "background training: stopped while training; the next background run resumes it"  # no process holds its lock
         )
     )

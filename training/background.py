@@ -57,6 +57,8 @@ def background_settings(settings: Settings) -> Settings:
 
 @contextlib.contextmanager
 def holding_lock(settings: Settings, root: Path) -> Iterator[None]:
+    """One training run of a repository at a time, in the foreground or the background: a second would resume
+    or write the same run directory."""
     from filelock import FileLock, Timeout
 
     path = background.lock_path(settings, root)
@@ -66,7 +68,7 @@ def holding_lock(settings: Settings, root: Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise TrainingError(
-            f"{root}: already training in the background (another process holds {path})"
+            f"{root}: already training (another housecoder train holds {path}); wait for it or stop it"
         ) from None
     try:
         yield

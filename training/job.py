@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from housecoder.config import Settings, tuned
+from housecoder.config import Settings, TrainConfig, tuned
 from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
@@ -62,7 +62,9 @@ from housecoder.training.trainer import (
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.json"
-SERVICE_FILE = "in-service.jsonl"  # the adapter in service's completions of this run's held-out middles
+SERVICE_PREFIX = (
+    "in-service-"  # + <its run>.jsonl: the adapter in service's completions of this run's middles
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,18 @@ class Outcome:
     beat_base: bool
     verdict: str
     state: dict[str, Any]
+
+
+def planned_tokens(config: TrainConfig, lengths: Sequence[int]) -> int:
+    """The tokens a run trains on: `epochs` passes over samples of `lengths`, or `steps` optimiser steps of
+    mean-length sequences."""
+    if not lengths:
+        return 0
+    if config.steps is None:
+        return round(sum(lengths) * config.epochs)
+    return round(
+        config.steps * config.tuning.batch_size * config.tuning.grad_accum * sum(lengths) / len(lengths)
+    )
 
 
 def require_ml() -> None:
@@ -337,7 +351,7 @@ class TrainJob:
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
-        self.planned_tokens = round(sum(len(e.input_ids) for e in train) * self.config.epochs)
+        self.planned_tokens = planned_tokens(self.config, [len(e.input_ids) for e in train])
         held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
@@ -378,18 +392,29 @@ class TrainJob:
 
     def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
         """The adapter served for this repository now (the registry's best for this base), and its completions of
-        this run's held-out middles; None when none is served."""
-        from housecoder.models.adapters import best_adapter
+        this run's held-out middles in files it did not train on; None when none is served, or when it trained
+        on the files of more than half of them (then the rule is the base model's alone)."""
+        from housecoder.models.adapters import best_adapter, trained_files
 
         service = best_adapter(self.settings, self.root, base_fingerprint(prepared.model_dir))
         if service is None or service.path == prepared.run_dir:
+            return None
+        trained = trained_files(service.path)
+        seen = trained[1] if trained else frozenset()
+        held = self.held_tasks(prepared)
+        tasks = [task for task in held if task.path not in seen]
+        if not tasks or 2 * len(tasks) < len(held):  # a comparison on the rest would be on a few chosen files
+            self.say(
+                f"not compared with the adapter in service ({service.path.name}): it trained on the files of "
+                f"{len(held) - len(tasks)} of the {len(held)} held-out middles"
+            )
             return None
         self.use_adapter(prepared, service.path)
         records = evaluate.generate(
             prepared.generator,
             sample_settings(self.settings),
-            self.held_tasks(prepared),
-            ResultsFile(prepared.run_dir / SERVICE_FILE, resume=True),
+            tasks,
+            ResultsFile(prepared.run_dir / f"{SERVICE_PREFIX}{service.path.name}.jsonl", resume=True),
             context=evaluate.HELD_OUT_CONTEXT,
             adapter=service.path,
             retriever=prepared.retriever,
@@ -431,7 +456,9 @@ class TrainJob:
         beat, why = verdict(metrics, self.config.tuning.max_forgetting, self.config.activation)
         if beat and service is not None and after.get(HELD_OUT):
             name, served = service
-            beat, why = against_service(why, RunScores.of(served), RunScores.of(after[HELD_OUT]), name)
+            same = {record.task_id for record in served}
+            mine = [record for record in after[HELD_OUT] if record.task_id in same]
+            beat, why = against_service(why, RunScores.of(served), RunScores.of(mine), name)
         figures = TrainingFigures.from_json(state) if state else TrainingFigures()
         meta = AdapterMeta(
             base_model=self.settings.models.code_model,

@@ -214,6 +214,9 @@ def sample_settings(settings: Settings) -> Settings:
         "completion": {
             "max_prefix_tokens": train.tuning.prefix_tokens,
             "max_suffix_tokens": train.tuning.suffix_tokens,
+            # held-out completions are judged on what the model writes, not on how fast this machine (or a
+            # background run paused while the user types) writes it
+            "max_ms": 0,
         },
         "context": {
             "max_tokens": train.tuning.context_tokens,

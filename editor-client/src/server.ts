@@ -61,6 +61,8 @@ const STATUS_TIMEOUT_MS = 3000;
 const FEEDBACK_REFRESH_MS = 2000;
 /** While a background training run is live, the status bar asks for its progress this often. */
 const TRAINING_POLL_MS = 30_000;
+/** After *Train in the Background*, the first look at the new run. */
+const TRAINING_FIRST_MS = 3000;
 
 export function currentSettings(): ExtensionSettings {
   const config = vscode.workspace.getConfiguration('housecoder');
@@ -395,7 +397,7 @@ export class HousecoderServer implements vscode.Disposable {
   private applyTraining(status: unknown, generation: number): void {
     const training = trainingOf(status);
     this.apply({ type: 'training', training });
-    if (training?.running !== true || this.trainingTimer !== undefined || generation !== this.generation) {
+    if (training?.active !== true || this.trainingTimer !== undefined || generation !== this.generation) {
       return;
     }
     this.trainingTimer = this.statusIn(
@@ -406,11 +408,12 @@ export class HousecoderServer implements vscode.Disposable {
   /** Start background training of the workspace now (`housecoder.trainBackground`); returns what the server did. */
   async trainInBackground(): Promise<unknown> {
     const result = await this.command('housecoder.trainBackground');
-    const generation = this.generation;
-    this.commandWithin(STATUS_TIMEOUT_MS, 'housecoder.status').then(
-      (status) => this.applyTraining(status, generation),
-      (err: unknown) => this.output.debug(`status: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    // The new process takes a moment to write its first record: ask once it has, then while it runs.
+    if (this.trainingTimer === undefined) {
+      this.trainingTimer = this.statusIn(
+        TRAINING_FIRST_MS, () => { this.trainingTimer = undefined; }, (status, generation) => this.applyTraining(status, generation),
+      );
+    }
     return result;
   }
 

@@ -113,7 +113,7 @@ describe('background training', () => {
     const live = { phase: 'training', running: true, paused: false, tokens_learned: 4200, tokens_planned: 10000,
       line: 'training: 4,200 of 10,000 tokens (42%), from 3 of 4 files' };
     expect(trainingOf(training(live))).toEqual({
-      running: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%), from 3 of 4 files',
+      running: true, active: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%), from 3 of 4 files',
     });
     expect(trainingOf(training({ ...live, paused: true }))?.short).toBe('learning paused');
     expect(trainingOf(training({ ...live, phase: 'measuring the base model', line: 'measuring the base model' }))?.short)
@@ -122,8 +122,10 @@ describe('background training', () => {
 
   it('shows the last verdict of a run that ended, and nothing when none ran', () => {
     expect(trainingOf(training({ phase: 'finished', running: false, line: 'finished: activated' }))).toEqual({
-      running: false, short: '', line: 'shop: finished: activated',
+      running: false, active: false, short: '', line: 'shop: finished: activated',
     });
+    const stopped = trainingOf(training({ phase: 'training', running: false, line: 'stopped while training; the next background run resumes it' }));
+    expect(stopped).toMatchObject({ running: false, active: true, short: '' });  // asked again: it may be starting
     expect(trainingOf(training(null))).toBeUndefined();
     expect(trainingOf(STATUS)).toBeUndefined();
     expect(trainingOf('nonsense')).toBeUndefined();

@@ -84,14 +84,14 @@ describe('status transitions', () => {
   it('shows background training beside the ready state', () => {
     const ready = run([{ type: 'starting' }, { type: 'running' }, { type: 'model', state: 'ready', model: 'qwen' }]);
     const learning = reduce(ready, {
-      type: 'training', training: { running: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%)' },
+      type: 'training', training: { running: true, active: true, short: 'learning 42%', line: 'shop: training: 4,200 of 10,000 tokens (42%)' },
     });
     expect(view(learning)).toEqual({
       text: '$(check) housecoder · learning 42%',
       tooltip: 'housecoder: ready (qwen)\nBackground training: shop: training: 4,200 of 10,000 tokens (42%)',
       severity: 'normal',
     });
-    const finished = reduce(learning, { type: 'training', training: { running: false, short: '', line: 'shop: finished: activated' } });
+    const finished = reduce(learning, { type: 'training', training: { running: false, active: false, short: '', line: 'shop: finished: activated' } });
     expect(view(finished).text).toBe('$(check) housecoder');
     expect(view(finished).tooltip).toContain('Background training: shop: finished: activated');
   });

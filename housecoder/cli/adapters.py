@@ -59,7 +59,7 @@ def list_command(
         typer.echo(f"no adapters registered for {root} (`housecoder train` makes one)")
         return
     for info in found:
-        mark = "beat the base" if info.beat_base else "not served (did not beat the base)"
+        mark = "beat the base" if info.beat_base else "not served (see its verdict: housecoder-adapter.json)"
         gone = "" if info.has_weights else "; its files are gone"
         typer.echo(f"{info.path.name}  {info.created_at:%Y-%m-%d %H:%M}  {mark}: {info.summary()}{gone}")
 

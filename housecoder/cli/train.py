@@ -113,12 +113,13 @@ def train(
         for line in job.estimate(prepared).lines():
             console.print(escape(line), highlight=False)
         return
+    elif eval_only:
+        outcome = job.eval_only(held_out=held_out)
     else:
-        outcome = (
-            job.eval_only(held_out=held_out)
-            if eval_only
-            else job.run(resume=resume, on_step=_step_printer(console))
-        )
+        from housecoder.training.background import holding_lock
+
+        with holding_lock(settings, root):
+            outcome = job.run(resume=resume, on_step=_step_printer(console))
     colour = "green" if outcome.beat_base else "yellow"
     console.print(
         f"[{colour}]{escape(outcome.verdict)}[/]\n  adapter: {escape(str(outcome.run_dir))}\n"
@@ -137,7 +138,7 @@ def _read_settings(path: Path) -> Any:
         return Settings.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise HousecoderError(f"--settings {path}: cannot read: {err.strerror or err}") from err
-    except ValidationError as err:
+    except (ValidationError, ValueError) as err:  # not JSON, not UTF-8, or not the settings' shape
         raise HousecoderError(f"--settings {path}: not housecoder settings ({first_line(err)})") from err
 
 

@@ -127,5 +127,7 @@ def background_status(settings: Settings, root: Path) -> dict[str, Any] | None:
         return None
     alive = running(settings, root)
     stopped = not alive and progress.phase not in (FINISHED, FAILED)
-    line = f"stopped while {progress.phase}; it resumes at the next start" if stopped else progress.line()
+    line = (
+        f"stopped while {progress.phase}; the next background run resumes it" if stopped else progress.line()
+    )
     return dataclasses.asdict(progress) | {"running": alive, "line": line}

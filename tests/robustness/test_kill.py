@@ -262,7 +262,7 @@ def test_kill_9_during_background_training_loses_at_most_one_chunk(
     assert killed is not None and killed.step >= target
     status = background.background_status(settings, repo)
     assert status is not None and not status["running"]
-    assert status["line"] == "stopped while training; it resumes at the next start"
+    assert status["line"] == "stopped while training; the next background run resumes it"
     run_dir = adapters / record.parent.name / killed.run
     saved = torch.load(run_dir / CHECKPOINT / STATE_FILE, map_location="cpu", weights_only=True)
     assert killed.step - saved["state"]["step"] <= chunk, f"killed at step {target}: more than one chunk lost"

@@ -117,5 +117,5 @@ def test_status_reports_the_folders_background_training(session: Session, root: 
     background.write_progress(background.progress_path(session.settings, root), record)
     training = session.status()["folders"][0]["training"]
     assert training["tokens_learned"] == 1_000 and training["running"] is False
-    assert training["line"] == "stopped while training; it resumes at the next start"
+    assert training["line"] == "stopped while training; the next background run resumes it"
     json.dumps(training)  # it travels in an LSP answer

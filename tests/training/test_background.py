@@ -86,7 +86,16 @@ def test_a_request_during_the_backward_pass_pauses_it_before_the_next_layer_grad
 ) -> None:
     import torch
 
-    trace, _pacer = traced
+    trace, pacer = traced
+    layers_without_gradients: list[int] = []
+
+    def wait(seconds: float) -> None:  # where the backward pass was when it paused
+        layers_without_gradients.append(
+            sum(all(p.grad is None for p in layer.parameters()) for layer in tiny_model.model.layers)
+        )
+        trace.wait(seconds)
+
+    pacer.wait = wait
     ids = torch.tensor([[1, 2, 3, 4]])
     out = tiny_model(ids, labels=ids)  # nothing marked yet: the forward pass runs through
     assert trace.events == []
@@ -94,6 +103,7 @@ def test_a_request_during_the_backward_pass_pauses_it_before_the_next_layer_grad
     out.loss.backward()
 
     assert trace.events[:4] == ["request", "paused", "waiting", "resumed"]
+    assert layers_without_gradients == [2]  # paused before the last layer's gradient, let alone the first's
     assert all(p.grad is not None for p in tiny_model.model.layers[0].parameters())  # it went on to the end
 
 
@@ -180,7 +190,7 @@ def test_a_second_background_run_of_the_repository_is_refused(
     assert not background.running(settings, inventory_repo)
     with holding_lock(settings, inventory_repo):
         assert background.running(settings, inventory_repo)
-        with pytest.raises(TrainingError, match="already training in the background"):
+        with pytest.raises(TrainingError, match="already training"):
             BackgroundRun(inventory_repo, settings).run()
     assert not background.running(settings, inventory_repo)
 
@@ -195,7 +205,9 @@ def test_the_status_of_a_run_that_died_says_it_stopped(train_settings: Any, tmp_
     )
     background.write_progress(path, record)
     status = background.background_status(settings, root)
-    assert status is not None and status["line"] == "stopped while training; it resumes at the next start"
+    assert (
+        status is not None and status["line"] == "stopped while training; the next background run resumes it"
+    )
     record.paused = True
     assert record.line() == "training: 5,000 of 20,000 tokens (25%), from 3 of 4 files, paused while you type"
     path.write_text("{not json")

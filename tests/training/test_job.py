@@ -341,7 +341,7 @@ def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
 
     from housecoder.evaluation.runner import ResultsFile
     from housecoder.models.adapters import base_fingerprint
-    from housecoder.training.job import SERVICE_FILE
+    from housecoder.training.job import SERVICE_PREFIX
 
     settings = train_settings(steps=2, generate_samples=3)
     served = register(
@@ -353,7 +353,7 @@ def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
     )
     outcome = TrainJob(inventory_repo, settings).run()
 
-    records = ResultsFile(outcome.run_dir / SERVICE_FILE, resume=True).records
+    records = ResultsFile(outcome.run_dir / f"{SERVICE_PREFIX}{served.name}.jsonl", resume=True).records
     assert len(records) == 3 and {record.run for record in records} == {"housecoder+adapter"}
     held = ResultsFile(outcome.run_dir / "generations.jsonl", resume=True).records
     assert {r.task_id for r in records} == {r.task_id for r in held if r.run == "housecoder+adapter"}

@@ -110,13 +110,16 @@ export function trainingOf(status: unknown): TrainingView | undefined {
   }
   const { training } = chosen;
   const running = training.running === true;
+  const ended = training.phase === 'finished' || training.phase === 'failed';
   const planned = training.tokens_planned ?? 0;
   let short = '';
   if (running) {
     short = training.paused ? 'learning paused' : (training.phase === 'training' && planned > 0
       ? `learning ${Math.floor((100 * (training.tokens_learned ?? 0)) / planned)}%` : 'learning');
   }
-  return { running, short, line: `${name(chosen.root)}: ${training.line ?? training.phase ?? 'unknown'}` };
+  return {
+    running, active: running || !ended, short, line: `${name(chosen.root)}: ${training.line ?? training.phase ?? 'unknown'}`,
+  };
 }
 
 /** The index's commit time: seconds since the epoch (LanceDB meta `committed_at`) or a string as it is. */

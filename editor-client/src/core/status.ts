@@ -30,6 +30,8 @@ export interface StatusState {
 export interface TrainingView {
   /** Whether a run is live now. */
   running: boolean;
+  /** Live, or not ended (starting, or stopped mid-run and about to be resumed): worth asking again. */
+  active: boolean;
   /** For the status bar while it runs ('learning 42%', 'learning paused'); '' when none runs. */
   short: string;
   /** The tooltip's line: folder, phase, tokens learned, or the last verdict. */
