@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import Settings, TrainConfig, tuned
-from housecoder.context import Retriever
 from housecoder.evaluation.runner import Record, ResultsFile
 from housecoder.evaluation.tasks import Task, read_tasks, write_tasks
 from housecoder.evaluation.tasks import limit as pick_tasks
@@ -272,43 +271,60 @@ class TrainJob:
         )
         return evaluate.relabel(tasks, FORGETTING)
 
+    def complete(
+        self,
+        prepared: Prepared,
+        tasks: Sequence[Task],
+        results: ResultsFile,
+        adapter: Path | None,
+        label: str,
+        context: str = evaluate.HELD_OUT_CONTEXT,
+        with_retriever: bool = True,
+    ) -> list[Record]:
+        """`tasks` completed with `adapter` (None: the base model) under the training job's settings, appended to
+        `results`, pausing where background training must."""
+        return evaluate.generate(
+            prepared.generator,
+            sample_settings(self.settings),
+            tasks,
+            results,
+            context=context,
+            adapter=adapter,
+            retriever=prepared.retriever if with_retriever else None,
+            progress=self.progress,
+            label=label,
+            pace=self.pace,
+        )
+
     def generations(
         self, prepared: Prepared, results: ResultsFile, adapter: Path | None
     ) -> dict[str, list[Record]]:
         """Held-out middles (housecoder context), forgetting tasks (in-file FIM) and the user's own newest kept and
         rewritten suggestions (housecoder context), with or without the adapter."""
-        settings = sample_settings(self.settings)
-        held = self.held_tasks(prepared)
         which = "with the adapter" if adapter else "base model"
-
-        def generate(
-            tasks: Sequence[Task], context: str, label: str, retriever: Retriever | None = None
-        ) -> list[Record]:
-            return evaluate.generate(
-                prepared.generator,
-                settings,
-                tasks,
-                results,
-                context=context,
-                adapter=adapter,
-                retriever=retriever,
-                progress=self.progress,
-                label=f"{label}, {which}",
-                pace=self.pace,
-            )
-
         found = {
-            HELD_OUT: generate(held, evaluate.HELD_OUT_CONTEXT, "held-out completions", prepared.retriever)
+            HELD_OUT: self.complete(
+                prepared, self.held_tasks(prepared), results, adapter, f"held-out completions, {which}"
+            )
         }
         forgetting = self.forgetting_tasks()
         if forgetting:
-            found[FORGETTING] = generate(forgetting, evaluate.FORGETTING_CONTEXT, "forgetting check")
+            found[FORGETTING] = self.complete(
+                prepared,
+                forgetting,
+                results,
+                adapter,
+                f"forgetting check, {which}",
+                evaluate.FORGETTING_CONTEXT,
+                with_retriever=False,
+            )
         if prepared.history:
-            found[HISTORY] = generate(
+            found[HISTORY] = self.complete(
+                prepared,
                 evaluate.relabel(prepared.history, HISTORY),
-                evaluate.HELD_OUT_CONTEXT,
-                "your own suggestions",
-                prepared.retriever,
+                results,
+                adapter,
+                f"your own suggestions, {which}",
             )
         return found
 
@@ -385,9 +401,14 @@ class TrainJob:
         self.on_phase(background.EVALUATING)
         self.use_adapter(prepared, run_dir)
         after = self.generations(prepared, results, run_dir)
-        service = self.in_service(prepared)
         return self.finish(
-            prepared, before_loss, after_loss, before, after, dataclasses.asdict(result.state), service
+            prepared,
+            before_loss,
+            after_loss,
+            before,
+            after,
+            dataclasses.asdict(result.state),
+            against_served=True,
         )
 
     def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
@@ -410,17 +431,12 @@ class TrainJob:
             )
             return None
         self.use_adapter(prepared, service.path)
-        records = evaluate.generate(
-            prepared.generator,
-            sample_settings(self.settings),
+        records = self.complete(
+            prepared,
             tasks,
             ResultsFile(prepared.run_dir / f"{SERVICE_PREFIX}{service.path.name}.jsonl", resume=True),
-            context=evaluate.HELD_OUT_CONTEXT,
-            adapter=service.path,
-            retriever=prepared.retriever,
-            progress=self.progress,
-            label=f"held-out completions, adapter in service {service.path.name}",
-            pace=self.pace,
+            service.path,
+            f"held-out completions, adapter in service {service.path.name}",
         )
         self.use_adapter(prepared, prepared.run_dir)
         return service.path.name, records
@@ -437,10 +453,10 @@ class TrainJob:
         before: dict[str, list[Record]],
         after: dict[str, list[Record]],
         state: dict[str, Any],
-        service: tuple[str, list[Record]] | None = None,
+        against_served: bool = False,
     ) -> Outcome:
-        """Compare, judge (against the base model, then against `service`: the adapter in service and its
-        completions of the same held-out middles), write the report and register the adapter."""
+        """Compare, judge (against the base model; then, with `against_served` and only when that passed, against
+        the adapter in service on the same held-out middles), write the report and register the adapter."""
         from housecoder.training.report import against_service, verdict, write_report
 
         compared = {
@@ -454,7 +470,8 @@ class TrainJob:
             compared.get(HISTORY),
         )
         beat, why = verdict(metrics, self.config.tuning.max_forgetting, self.config.activation)
-        if beat and service is not None and after.get(HELD_OUT):
+        service = self.in_service(prepared) if beat and against_served and after.get(HELD_OUT) else None
+        if service is not None:
             name, served = service
             same = {record.task_id for record in served}
             mine = [record for record in after[HELD_OUT] if record.task_id in same]

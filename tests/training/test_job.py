@@ -335,13 +335,21 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
 
 @pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
-    inventory_repo: Path, train_settings: Any, tiny_qwen_dir: Path, tiny_adapter_dir: Path
+    inventory_repo: Path,
+    train_settings: Any,
+    tiny_qwen_dir: Path,
+    tiny_adapter_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from registry_fixture import register
 
     from housecoder.evaluation.runner import ResultsFile
     from housecoder.models.adapters import base_fingerprint
+    from housecoder.training import report
     from housecoder.training.job import SERVICE_PREFIX
+
+    # the adapter in service is asked only of a run that beat the base model: the tiny model's rarely does
+    monkeypatch.setattr(report, "verdict", lambda *_args: (True, "activated: beat the base model (stand-in)"))
 
     settings = train_settings(steps=2, generate_samples=3)
     served = register(
