@@ -206,6 +206,14 @@ class CompletionConfig(_Section):
         description="once a request has taken this long (prefill included), "
         "decoding ends at the next line end (in a block, at once when one line took this long alone); 0: no limit",
     )
+    min_keep: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="suggestions whose keep-probability (how likely they are to be accepted and kept, from "
+        "the model's own scores and the cursor) is under this are not shown; a suggestion asked for explicitly "
+        "is shown whatever it is; 0: show every suggestion",
+    )
     tuning: CompletionTuning = Field(default_factory=CompletionTuning)
 
 

@@ -196,9 +196,12 @@ class HousecoderServer(LanguageServer):
 
     # -- completion --------------------------------------------------------------------
 
-    async def complete_at(self, uri: str, position: types.Position) -> tuple[str, str | None]:
-        """The completion text for a cursor ('' for nothing) and the id it was recorded under (None: not
-        recorded); supersedes an older request for the same document."""
+    async def complete_at(
+        self, uri: str, position: types.Position, *, explicit: bool = False
+    ) -> tuple[str, str | None, float | None]:
+        """The completion text for a cursor ('' for nothing), the id it was recorded under (None: not
+        recorded) and its keep-probability; supersedes an older request for the same document. `explicit`:
+        the user asked for it (shown whatever its keep-probability)."""
         session = self.session
         document = self.workspace.text_documents.get(uri)  # never the disk: only buffers the client sent
 
@@ -209,13 +212,14 @@ class HousecoderServer(LanguageServer):
             decided(
                 False, "the server has no workspace yet" if session is None else "the document is not open"
             )
-            return "", None
+            return "", None, None
         session.activity.mark()  # the user is typing: background training gives the CPU back
         cancel = Cancellation()
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
             located, request = self._cursor(session, uri, document, position)
+            request = replace(request, explicit=explicit)
             # idle work yields to every real request but the one it precomputes
             session.cancel_idle(keep=request)
             alive = self.inflight.setdefault(uri, [])
@@ -238,14 +242,14 @@ class HousecoderServer(LanguageServer):
         except HousecoderError as err:
             self.notify_user(f"housecoder: {err}", types.MessageType.Error, once=True)
             decided(False, f"error: {err}")
-            return "", None
+            return "", None, None
         except Exception as err:
             log.exception("completion failed for %s", uri)
             self.notify_user(
                 f"housecoder: completion failed: {first_line(err)}", types.MessageType.Error, once=True
             )
             decided(False, f"error: {first_line(err)}")
-            return "", None
+            return "", None, None
         for notice in answer.notices:
             self.notify_user(notice, types.MessageType.Info, once=True)
         output = answer.output
@@ -256,7 +260,7 @@ class HousecoderServer(LanguageServer):
                 if cancel.expired
                 else "cancelled: a newer request for the document, or the model was reloading",
             )
-            return "", None
+            return "", None, None
         decided(*explain(output))
         self.last[uri] = output
         shown_id = self._record_shown(uri, located, request, output, (loop.time() - started) * 1000)
@@ -276,7 +280,7 @@ class HousecoderServer(LanguageServer):
             output.cached or output.stopped_by,
             " ".join(f"{name}={seconds * 1000:.0f}ms" for name, seconds in output.timings.items()),
         )
-        return output.text, shown_id
+        return output.text, shown_id, output.p_keep
 
     def _record_shown(
         self,
@@ -402,11 +406,13 @@ class HousecoderServer(LanguageServer):
         return result
 
 
-def _accept_command(shown_id: str | None) -> types.Command | None:
-    """What a client runs when the user accepts the item: reports the accept (None: it was not recorded)."""
+def _accept_command(shown_id: str | None, p_keep: float | None) -> types.Command | None:
+    """What a client runs when the user accepts the item: reports the accept (None: it was not recorded).
+    Its arguments are [id, null, p_keep]: the second is the characters of a partial accept (the client's)."""
     if shown_id is None:
         return None
-    return types.Command(title="housecoder: accepted", command="housecoder.accepted", arguments=[shown_id])
+    arguments: list[Any] = [shown_id] if p_keep is None else [shown_id, None, round(p_keep, 4)]
+    return types.Command(title="housecoder: accepted", command="housecoder.accepted", arguments=arguments)
 
 
 def _cursor_params(params: Any) -> tuple[str, types.Position]:
@@ -534,11 +540,16 @@ def create_server(
     async def inline_completion(
         ls: HousecoderServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        text, shown_id = await ls.complete_at(params.text_document.uri, params.position)
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        text, shown_id, p_keep = await ls.complete_at(
+            params.text_document.uri, params.position, explicit=invoked
+        )
         if not text:
             return types.InlineCompletionList(items=[])
         where = types.Range(start=params.position, end=params.position)
-        item = types.InlineCompletionItem(insert_text=text, range=where, command=_accept_command(shown_id))
+        item = types.InlineCompletionItem(
+            insert_text=text, range=where, command=_accept_command(shown_id, p_keep)
+        )
         return types.InlineCompletionList(items=[item])
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
@@ -546,7 +557,7 @@ def create_server(
         document_caps = ls.client_capabilities.text_document
         if document_caps is not None and document_caps.inline_completion is not None:
             return None  # the client shows inline completions; a second list entry would duplicate them
-        text, shown_id = await ls.complete_at(params.text_document.uri, params.position)
+        text, shown_id, p_keep = await ls.complete_at(params.text_document.uri, params.position)
         document = ls.workspace.text_documents.get(params.text_document.uri)
         if not text or document is None:
             return types.CompletionList(is_incomplete=True, items=[])
@@ -566,7 +577,7 @@ def create_server(
             text_edit=types.TextEdit(
                 range=types.Range(start=start, end=params.position), new_text=word + text
             ),
-            command=_accept_command(shown_id),
+            command=_accept_command(shown_id, p_keep),
         )
         return types.CompletionList(is_incomplete=True, items=[item])
 

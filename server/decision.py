@@ -35,6 +35,8 @@ def explain(output: CompletionOutput) -> tuple[bool, str]:
     if not output.trigger.complete:
         return False, f"not triggered: {output.trigger.reason}"
     stopped = f"stopped by {output.stopped_by}" if output.stopped_by else "no stop reason"
+    if output.hidden:
+        return False, f"hidden: keep-probability {output.p_keep or 0.0:.2f} under completion.min_keep"
     if output.text:
         source = f", from the cache ({output.cached})" if output.cached else ""
         return True, f"shown: {len(output.text)} characters ({output.trigger.reason}{source})"

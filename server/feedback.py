@@ -144,6 +144,8 @@ class FeedbackRecorder:
             before=before,
             after=after,
             cursor=request.offset,
+            p_keep=output.p_keep,
+            signals=output.signals,
         )
         pending = Pending(located.root, uri, suggestion)
         self.pending[suggestion.id] = pending

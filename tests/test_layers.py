@@ -32,7 +32,7 @@ BASE = (
     "trust",
     "activity",
 )  # settings, errors, paths, numbers, cores, trusted roots, typing activity
-CORE = ("prompt", "context", "postprocess", "inference", "models", "completion")
+CORE = ("prompt", "context", "postprocess", "inference", "models", "keep", "completion")
 # part -> the parts it must not import (the base's and the core's modules are one part each)
 FORBIDDEN = {
     "base": {

@@ -12,6 +12,9 @@ its training run's held-out middles (`housecoder.training.heldout_gain`).
 `context` builds the same prompts without a model and reports how often each
 setting's snippets hold what the answer needs (`housecoder.benchmarks.recall`).
 
+`keep FOLDER...` fits the keep-probability on a run's suggestions and measures the gate it sets
+(`housecoder.benchmarks.keep`).
+
 `latency REPO` replays typing sessions on several runtimes side by side
 (`housecoder.benchmarks.latency`, each runtime in its own process).
 """
@@ -558,3 +561,38 @@ def heldout_command(
         raise TrainingError(f"--own {own!r}: give whole numbers, one per run directory") from None
     others = [Path(p.strip()).expanduser() for p in versus.split(",") if p.strip()]
     print("\n".join(heldout_report(runs, counts, others)))
+
+
+@bench_app.command("keep")
+def keep_command(
+    folders: Annotated[
+        list[Path], typer.Argument(help="`bench run` results folders whose records hold signals.")
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the figures and model.json.")],
+    run: Annotated[str, typer.Option("--run", help="The run whose suggestions are gated.")] = "housecoder",
+) -> None:
+    """The keep-probability gate on benchmark suggestions: each repository scored by a model fitted on the
+    others; precision and recall of the shown suggestions over thresholds, calibration, the threshold with
+    the best expected value; writes summary.json, report.md, chart.png and model.json (fitted on all)."""
+    from housecoder.benchmarks.keep import evaluate, markdown, write_chart
+    from housecoder.errors import HousecoderError
+    from housecoder.evaluation.runner import read_records
+
+    records = []
+    for folder in folders:
+        results = folder / "results.jsonl"
+        if not results.is_file():
+            raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run` writes one")
+        records += [record for record in read_records(results)[0] if record.run == run]
+    about = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
+    try:
+        summary, model = evaluate(records, about=about)
+    except ValueError as err:
+        raise HousecoderError(f"bench keep: {err}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "report.md").write_text(markdown(summary))
+    (out / "model.json").write_text(model.to_json())
+    write_chart(summary, out / "chart.png")
+    print(markdown(summary), end="")
+    stderr_console().print(f"written to {out}/ (summary.json, report.md, chart.png, model.json)")

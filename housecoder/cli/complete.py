@@ -134,7 +134,10 @@ def complete(
     except ValueError:
         relative = path.name
     engine = CompletionEngine(backend, settings, repo_name=root.name, retriever=retriever)
-    request = CompletionInput(relative, text, len(prefix), language_for(relative), multi_line=multi_line)
+    # asked for: shown whatever its keep-probability (`p_keep` in --json)
+    request = CompletionInput(
+        relative, text, len(prefix), language_for(relative), multi_line=multi_line, explicit=True
+    )
     with console.status("completing"):
         output = engine.complete(request)
     if as_json:

@@ -3,13 +3,22 @@
 Two lookups: by the exact prompt (the same request again, for example after
 the editor re-asks on focus), and "typed through": the user typed the first
 characters of a suggestion that is still showing, so the rest of it is the
-answer and the model is not asked again.
+answer and the model is not asked again. A prompt's answer keeps its keep-probability, so the gate decides
+again when the same request comes back (an explicit one shows it); only shown answers are typed through.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A prompt's completion and its keep-probability (None: not scored)."""
+
+    text: str
+    p_keep: float | None = None
 
 
 @dataclass(frozen=True)
@@ -25,21 +34,32 @@ class CompletionCache:
 
     def __init__(self, capacity: int = 128) -> None:
         self.capacity = capacity
-        self._by_prompt: OrderedDict[str, str] = OrderedDict()
+        self._by_prompt: OrderedDict[str, Remembered] = OrderedDict()
         self._shown: OrderedDict[tuple[str, str, str], _Shown] = OrderedDict()
 
-    def get(self, prompt: str) -> str | None:
+    def get(self, prompt: str) -> Remembered | None:
         found = self._by_prompt.get(prompt)
         if found is not None:
             self._by_prompt.move_to_end(prompt)
         return found
 
-    def put(self, prompt: str, completion: str, *, path: str, prefix: str, suffix: str) -> None:
+    def put(
+        self,
+        prompt: str,
+        completion: str,
+        *,
+        path: str,
+        prefix: str,
+        suffix: str,
+        p_keep: float | None = None,
+        shown: bool = True,
+    ) -> None:
+        """Remember `completion` for `prompt`, and where it was `shown`, for typing through."""
         if self.capacity <= 0:
             return
-        self._by_prompt[prompt] = completion
+        self._by_prompt[prompt] = Remembered(completion, p_keep)
         self._by_prompt.move_to_end(prompt)
-        if completion:
+        if completion and shown:
             key = (path, prefix, suffix)
             self._shown[key] = _Shown(path, prefix, suffix, completion)
             self._shown.move_to_end(key)

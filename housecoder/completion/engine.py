@@ -12,12 +12,12 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from housecoder.completion.cache import CompletionCache
+from housecoder.completion.cache import CompletionCache, Remembered
 from housecoder.completion.inflight import Flight, Flights
 from housecoder.completion.prefill import PrefillPolicy
 from housecoder.completion.standing import StandingBlocks
@@ -37,6 +37,7 @@ from housecoder.context import (
 from housecoder.errors import first_line
 from housecoder.inference.base import Backend, Cancellation, Generation, GenerationRequest, device_of
 from housecoder.inference.errors import CannotHeal
+from housecoder.keep import KeepModel, default_model, place, signals
 from housecoder.postprocess import PostContext, finished, postprocess
 from housecoder.prompt import Snippet
 from housecoder.prompt.fim import strip_controls
@@ -57,6 +58,9 @@ class CompletionInput:
     documents: Sequence[OpenDocument] = ()
     use_index: bool = True  # False for a buffer outside the workspace: served from itself alone
     multi_line: bool | None = None  # None: the trigger decides
+    explicit: bool = (
+        False  # the user asked for a suggestion here (a key): shown whatever its keep-probability
+    )
 
 
 @dataclass
@@ -87,6 +91,11 @@ class CompletionOutput:
     # the model's log-probability of each token it chose (`Generation.logprobs`) and the first one's margin
     logprobs: tuple[float, ...] = ()
     first_margin: float | None = None
+    # what the keep-probability is computed from (`housecoder.keep.signals`), the probability, and the text
+    # the gate held back (its probability under `completion.min_keep`)
+    signals: dict[str, float] | None = None
+    p_keep: float | None = None
+    hidden: str = ""
 
     def confidence(self) -> dict[str, float | int] | None:
         """How sure the model was of what it wrote: tokens scored, mean and lowest log-probability, the first
@@ -128,6 +137,8 @@ class CompletionOutput:
             else round(self.first_token_seconds * 1000, 1),
             "raw": self.raw,
             "confidence": self.confidence(),
+            "p_keep": None if self.p_keep is None else round(self.p_keep, 4),
+            "hidden": self.hidden,
         }
 
 
@@ -216,8 +227,10 @@ class CompletionEngine:
         repo_name: str | None,
         retriever: Retriever | None = None,
         follow_prefill: bool = False,
+        keep: KeepModel | None = None,
     ) -> None:
         self.backend = backend
+        self.keep = keep or default_model()
         self.device = device_of(backend)
         self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
         self.prefill = PrefillPolicy(backend, settings, self.device, follow_prefill=follow_prefill)
@@ -273,7 +286,8 @@ class CompletionEngine:
         with _timed(output.timings, "prompt"):
             typed, key, cached = self._prompt(output, request, prefix, suffix)
         if cached is not None:
-            output.text, output.cached = cached, "prompt"
+            output.text, output.p_keep, output.cached = cached.text, cached.p_keep, "prompt"
+            self._gate(output, request)
             return self._finish(output, started)
         if cancel is not None and cancel.cancelled:
             output.stopped_by = "cancelled"
@@ -284,11 +298,47 @@ class CompletionEngine:
             self._run_model(output, request, around, typed, cancel, flight)
         if output.stopped_by == "cancelled":
             return self._finish(output, started)
+        if output.stopped_by == "unlikely":  # given up by the gate: nothing to show or remember
+            output.hidden = postprocess(output.raw, around)
+            flight.final = ""
+            return self._finish(output, started)
         with _timed(output.timings, "postprocess"):
-            output.text = flight.final = postprocess(output.raw, around)
+            output.text = postprocess(output.raw, around)
+            output.signals = signals(
+                logprobs=output.logprobs,
+                first_margin=output.first_margin,
+                raw=output.raw,
+                text=output.text,
+                prefix=prefix,
+                suffix=suffix,
+                reason=output.trigger.reason,
+                multi_line=output.trigger.multi_line,
+                context=bool(output.snippets),
+                adapter=self.backend.adapter is not None,
+                stopped_by=output.stopped_by,
+            )
+            output.p_keep = None if output.signals is None else self.keep.p_keep(output.signals)
+            answer = output.text
+            self._gate(output, request)
+            flight.final = output.text
         with self._lock:
-            self.cache.put(key, output.text, path=request.path, prefix=prefix, suffix=suffix)
+            self.cache.put(
+                key,
+                answer,
+                path=request.path,
+                prefix=prefix,
+                suffix=suffix,
+                p_keep=output.p_keep,
+                shown=not output.hidden,
+            )
         return self._finish(output, started)
+
+    def _gate(self, output: CompletionOutput, request: CompletionInput) -> None:
+        """Hide a suggestion whose keep-probability is under `completion.min_keep` (kept in `hidden`), unless
+        the user asked for it."""
+        threshold = self.settings.completion.min_keep
+        if output.p_keep is not None and output.p_keep < threshold and output.text and not request.explicit:
+            output.hidden, output.text = output.text, ""
 
     def continues(self, request: CompletionInput) -> bool:
         """True when `request` only typed what the generation in flight (or just finished) is writing: the
@@ -331,7 +381,7 @@ class CompletionEngine:
 
     def _prompt(
         self, output: CompletionOutput, request: CompletionInput, prefix: str, suffix: str
-    ) -> tuple[str, str, str | None]:
+    ) -> tuple[str, str, Remembered | None]:
         """Set the prompt to send (the prefill policy's choice where it has one, asked only when the cache has
         no answer for the keystroke's own prompt) and its layout; returns the typed part of the line (the
         line-start layout) or "", the prompt's cache key and the cached answer, if any."""
@@ -354,7 +404,7 @@ class CompletionEngine:
                 key, cached = self._cached(output)
         return typed, key, cached
 
-    def _cached(self, output: CompletionOutput) -> tuple[str, str | None]:
+    def _cached(self, output: CompletionOutput) -> tuple[str, Remembered | None]:
         """The cache key of `output`'s prompt (single-line or not) and the answer kept for it."""
         key = f"{int(not output.trigger.multi_line)}|{output.prompt}"
         with self._lock:
@@ -369,15 +419,16 @@ class CompletionEngine:
         cancel: Cancellation | None,
         flight: Flight,
     ) -> None:
+        hopeless = self._hopeless(output, request, around.prefix)
         try:
-            generation = self._generate(output.prompt, typed, around, cancel, flight)
+            generation = self._generate(output.prompt, typed, around, cancel, flight, hopeless)
         except CannotHeal as err:  # the typed text ends in bytes no token continues: prompt it the old way
             log.info("line-start layout without healing for this request (%s): psm instead", first_line(err))
             output.prompt = self.prompt(
                 request.path, around.prefix, around.suffix, output.snippets, cold=output.cold
             )
             output.layout = "psm"
-            generation = self._generate(output.prompt, "", around, cancel, flight)
+            generation = self._generate(output.prompt, "", around, cancel, flight, hopeless)
         output.raw, output.prompt_tokens = generation.text, generation.prompt_tokens
         output.new_tokens, output.stopped_by = generation.new_tokens, generation.stopped_by
         output.reused_tokens, output.first_token_seconds = (
@@ -393,6 +444,7 @@ class CompletionEngine:
         around: PostContext,
         cancel: Cancellation | None,
         flight: Flight | None = None,
+        hopeless: Callable[[Sequence[float], float | None], bool] | None = None,
     ) -> Generation:
         budget = self.settings.completion
         single_line = around.single_line
@@ -409,9 +461,32 @@ class CompletionEngine:
                 heal_tokens=budget.tuning.heal_tokens,
                 max_seconds=budget.max_ms / 1000 if budget.max_ms else None,
                 on_text=None if flight is None else partial(setattr, flight, "text"),
+                hopeless=hopeless,
             ),
             cancel,
         )
+
+    def _hopeless(
+        self, output: CompletionOutput, request: CompletionInput, prefix: str
+    ) -> Callable[[Sequence[float], float | None], bool] | None:
+        """The early stop of a suggestion the gate would hide whatever its remaining tokens (None: the gate is
+        off, the request explicit, or the model knows no signal ranges)."""
+        threshold = self.settings.completion.min_keep
+        if request.explicit or threshold <= 0 or not self.keep.low:
+            return None
+        known = place(
+            prefix=prefix,
+            reason=output.trigger.reason,
+            multi_line=output.trigger.multi_line,
+            context=bool(output.snippets),
+            adapter=self.backend.adapter is not None,
+        )
+        keep = self.keep
+
+        def hopeless(logprobs: Sequence[float], first_margin: float | None) -> bool:
+            return keep.ceiling(known, logprobs, first_margin) < threshold
+
+        return hopeless
 
     def typed_part(self, prefix: str) -> str:
         """The typed part of the cursor's line the line-start layout puts after `<|fim_middle|>`, or ""

@@ -99,6 +99,14 @@ class Record:
     snippet_paths: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    # what the model said of its own text: each chosen token's log-probability and the first one's lead over the
+    # runner-up (`Generation`), and why the trigger asked for it; the keep-probability is fitted on them
+    logprobs: list[float] = field(default_factory=list)
+    first_margin: float | None = None
+    trigger: str = ""
+    raw: str = ""
+    signals: dict[str, float] | None = None  # `housecoder.keep.signals`
+    p_keep: float | None = None
 
 
 def context_settings(settings: Settings, context: str, *, realtime: bool) -> Settings:
@@ -198,6 +206,7 @@ class Runner:
             language=task.language,
             use_index=True,
             multi_line=not task.is_single_line,
+            explicit=True,  # the suggestion is scored whatever its keep-probability (`Record.p_keep`)
         )
         return engine, request
 
@@ -229,6 +238,12 @@ class Runner:
             stopped_by=output.stopped_by,
             snippet_paths=[snippet.path for snippet in output.snippets],
             skipped=output.skipped,
+            logprobs=[round(logprob, 4) for logprob in output.logprobs],
+            first_margin=None if output.first_margin is None else round(output.first_margin, 4),
+            trigger=output.trigger.reason,
+            raw=output.raw,
+            signals=output.signals,
+            p_keep=output.p_keep,
         )
 
     def run(

@@ -3,7 +3,8 @@
 Acceptance counts a partial accept as an accept. Retained characters are those of the accepted text still at
 its place at the last check that found the place (Copilot's "accepted and retained characters"). Latency is
 that of the suggestions shown (from request to answer). Splits: language, kind (single line or block), with
-or without repository context, with or without an adapter, prompt layout.
+or without repository context, with or without an adapter, prompt layout, keep-probability (in fifths: how
+well it foretells acceptance).
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ SPLITS: dict[str, Callable[[Suggestion], str]] = {
     "context": lambda s: "repository context" if s.context else "in-file",
     "adapter": lambda s: "adapter" if s.adapter else "base model",
     "layout": lambda s: s.layout,
+    "p_keep": lambda s: keep_bucket(s.p_keep),
 }
+KEEP_BUCKETS = 5  # p_keep in fifths
+
+
+def keep_bucket(p_keep: float | None) -> str:
+    """The p_keep bucket a suggestion was shown in ("0.2-0.4"), "not scored" without one."""
+    if p_keep is None:
+        return "not scored"
+    low = min(int(p_keep * KEEP_BUCKETS), KEEP_BUCKETS - 1) / KEEP_BUCKETS
+    return f"{low:.1f}-{low + 1 / KEEP_BUCKETS:.1f}"
 
 
 def retained_chars(suggestion: Suggestion, checks: Sequence[Check]) -> int | None:

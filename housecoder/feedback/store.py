@@ -15,7 +15,9 @@ any local program can write): a malformed row is skipped and counted.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -32,7 +34,9 @@ from housecoder.locations import cache_base, repo_key
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the keep-probability and its signals (a store of schema 1 gains them when written)
+READS = ("1", "2")
+MAX_SIGNALS = 64
 MAX_ID_CHARS = 64  # ids are 16 hex characters
 MAX_TEXT_CHARS = 1 << 20  # a shown suggestion, a check's text, a path: longer means not written by housecoder
 MAX_BUFFER_CHARS = 4 << 20  # the text around a suggestion, decompressed
@@ -57,7 +61,9 @@ CREATE TABLE IF NOT EXISTS suggestions (
     typed INTEGER NOT NULL DEFAULT 0,
     outcome TEXT NOT NULL DEFAULT 'shown',
     decided_at REAL,
-    accepted_chars INTEGER
+    accepted_chars INTEGER,
+    p_keep REAL,
+    signals TEXT
 );
 CREATE INDEX IF NOT EXISTS suggestions_shown ON suggestions (shown_at);
 CREATE TABLE IF NOT EXISTS checks (
@@ -99,6 +105,8 @@ class Suggestion:
     outcome: str = "shown"  # "shown", "accepted", "partial" or "rejected"
     decided_at: float | None = None
     accepted_chars: int | None = None  # of `text`, for "accepted" and "partial"
+    p_keep: float | None = None  # the keep-probability it was shown with (None: not scored)
+    signals: dict[str, float] | None = None  # what p_keep was computed from (`housecoder.keep.signals`)
 
     @property
     def accepted_text(self) -> str:
@@ -151,6 +159,8 @@ class FeedbackStore:
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None:
                 connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] == "1":
+                _upgrade(connection)
             elif row[0] != str(SCHEMA_VERSION):
                 raise OtherSchema(f"schema {row[0]}, this housecoder writes {SCHEMA_VERSION}")
             connection.execute("SELECT count(*) FROM suggestions").fetchone()
@@ -226,7 +236,8 @@ class FeedbackStore:
         return self._run(
             "a suggestion",
             "INSERT OR REPLACE INTO suggestions (id, shown_at, path, language, kind, context, adapter, layout, "
-            "latency_ms, text, before, after, cursor, typed, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "latency_ms, text, before, after, cursor, typed, outcome, p_keep, signals) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.id,
                 s.shown_at,
@@ -243,6 +254,8 @@ class FeedbackStore:
                 s.cursor,
                 s.typed,
                 s.outcome,
+                s.p_keep,
+                None if s.signals is None else json.dumps(s.signals),
             ),
         )
 
@@ -400,7 +413,42 @@ def _suggestion(r: Sequence[object]) -> Suggestion:
         outcome,
         None if r[15] is None else _time(r[15]),
         None if r[16] is None else _count(r[16], MAX_TEXT_CHARS),
+        None if r[17] is None else _share(r[17]),
+        None if r[18] is None else _signals(r[18]),
     )
+
+
+def _signals(value: object) -> dict[str, float]:
+    """A suggestion's signals: a JSON object of at most `MAX_SIGNALS` names and finite numbers."""
+    try:
+        found = json.loads(_text(value, 1 << 14))
+    except RecursionError:
+        raise ValueError("signals") from None
+    if not isinstance(found, dict) or len(found) > MAX_SIGNALS:
+        raise ValueError("signals")
+    signals = {}
+    for name, number in found.items():
+        if len(name) > 64 or isinstance(number, bool) or not isinstance(number, int | float):
+            raise ValueError("signals")
+        if not math.isfinite(number):
+            raise ValueError("signals")
+        signals[name] = float(number)
+    return signals
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the keep-probability and its signals (NULL for the suggestions already recorded)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(suggestions)")}
+        for column, kind in (("p_keep", "REAL"), ("signals", "TEXT")):
+            if column not in columns:
+                connection.execute(f"ALTER TABLE suggestions ADD COLUMN {column} {kind}")
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _check(r: Sequence[object]) -> Check:
@@ -428,11 +476,15 @@ def _well_formed(
     return parsed, len(rows) - len(parsed)
 
 
-def _suggestions(connection: sqlite3.Connection, since: float) -> tuple[list[Suggestion], int]:
+def _suggestions(
+    connection: sqlite3.Connection, since: float, schema: str = str(SCHEMA_VERSION)
+) -> tuple[list[Suggestion], int]:
     """The well-formed suggestions shown since `since`, and how many rows were not."""
+    scores = "NULL, NULL" if schema == "1" else "p_keep, signals"
     rows = connection.execute(
         "SELECT id, shown_at, path, language, kind, context, adapter, layout, latency_ms, text, before, after, "
-        "cursor, typed, outcome, decided_at, accepted_chars FROM suggestions WHERE shown_at >= ? ORDER BY shown_at",
+        f"cursor, typed, outcome, decided_at, accepted_chars, {scores} FROM suggestions WHERE shown_at >= ? "
+        "ORDER BY shown_at",
         (since,),
     ).fetchall()
     return _well_formed(rows, _suggestion)
@@ -477,12 +529,12 @@ def recorded(path: Path, since: float = 0.0) -> Recorded | None:
         raise StoreError(f"feedback store {path}: cannot read it: {first_line(err)}") from err
     try:
         row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
+        if row is None or row[0] not in READS:
             found = "no schema" if row is None else f"schema {str(row[0])[:20]!r}"
             raise StoreError(
-                f"feedback store {path}: {found}, this housecoder reads {SCHEMA_VERSION} (left as it is)"
+                f"feedback store {path}: {found}, this housecoder reads {' and '.join(READS)} (left as it is)"
             )
-        suggestions, bad_suggestions = _suggestions(connection, since)
+        suggestions, bad_suggestions = _suggestions(connection, since, row[0])
         checks, bad_checks = _checks(connection, since)
     except sqlite3.Error as err:
         raise StoreError(f"feedback store {path}: cannot read it: {first_line(err)}") from err

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -50,6 +50,9 @@ class GenerationRequest:
     heal_tokens: int = 0
     # Seconds from the call (prefill included) after which decoding ends at the next line end; None: no limit.
     max_seconds: float | None = None
+    # Stop ("unlikely") once this says the text cannot be worth showing, from the log-probabilities of the tokens
+    # chosen so far and the first one's margin (the keep-probability can no longer reach the gate's threshold).
+    hopeless: Callable[[Sequence[float], float | None], bool] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,9 @@ class Generation:
     prompt_tokens: int
     new_tokens: int
     seconds: float
-    stopped_by: str  # "eos", "newline", "stop_string", "scope" (scope_ended), "time" (max_seconds), "length" or "cancelled"
+    # "eos", "newline", "stop_string", "scope" (scope_ended), "time" (max_seconds), "unlikely" (hopeless), "length"
+    # or "cancelled"
+    stopped_by: str
     reused_tokens: int = 0  # prompt tokens whose keys/values came from the KV cache (not prefilled)
     first_token_seconds: float | None = None  # from the call to the first generated token
     # the model's log-probability of each token it chose after token healing (its end-of-text too), in order;
@@ -107,7 +112,7 @@ class Backend(Protocol):
 
         Stops at the first of: the model's end of text ("eos"; never with `end_of_text=False`), a stop string
         ("stop_string"), the end of the first non-blank line of a single-line request ("newline"),
-        `scope_ended` ("scope"), a line end once `max_seconds` are spent, or, in a multi-line one, at once when one line took that long alone ("time": whole lines kept),
+        `scope_ended` ("scope"), `hopeless` ("unlikely"), a line end once `max_seconds` are spent, or, in a multi-line one, at once when one line took that long alone ("time": whole lines kept),
         `max_new_tokens` ("length"; 0 only prefills), or `cancel` set or past its deadline, checked before
         the first token and between two tokens ("cancelled": what was written so far, nothing when set
         before the call). The text is cut at the stop string and at the end of a single-line request's line,

@@ -5,7 +5,8 @@ blank lines are kept so a completion can start on the next line). Stop strings:
 stop at the first occurrence and cut the text there. A scope check (the
 request's `scope_ended`) stops a multi-line generation once post-processing has
 cut the text for good (it left the cursor's block, or loops); the text is kept
-as it is (post-processing cuts it). A time budget (`out_of_time`) ends a
+as it is (post-processing cuts it). A hopeless check (the request's `hopeless`)
+stops a text whose tokens' scores already rule out showing it. A time budget (`out_of_time`) ends a
 generation at the first line end written after it is spent, keeping whole lines.
 
 The decisions are pure functions. `Decoding` is one generation's run of them,
@@ -123,8 +124,8 @@ class Decoding:
 
     def stopped(self, piece: str) -> bool:
         """True, with `stopped_by` set, once the text (whose newest part is `piece`) meets a stop condition:
-        a stop string, the end of the line (single-line), the scope's end, or a spent time budget (the text is
-        then cut back to its whole lines)."""
+        a stop string, the end of the line (single-line), the scope's end, a hopeless text (`hopeless`), or a
+        spent time budget (the text is then cut back to its whole lines)."""
         request = self.request
         why = stop_reason(
             self.text,
@@ -134,6 +135,13 @@ class Decoding:
         )
         if why:
             self.stopped_by = why
+            return True
+        if (
+            request.hopeless is not None
+            and self.logprobs
+            and request.hopeless(self.logprobs, self.first_margin)
+        ):
+            self.stopped_by = "unlikely"
             return True
         elapsed = self.elapsed()
         if self.line_started is None or "\n" in piece:

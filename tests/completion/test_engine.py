@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from housecoder.inference.base import Cancellation, Generation, GenerationReques
 from housecoder.inference.errors import CannotHeal
 from housecoder.inference.prefix_cache import common_prefix
 from housecoder.inference.streaming import run_generation
+from housecoder.keep import KeepModel
 
 
 class ScriptedBackend:
     """Returns a fixed text and records prompts (the model's place in a pipeline test)."""
 
     heals = False
+    adapter = None
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -763,3 +766,82 @@ def test_the_models_confidence_travels_with_the_completion() -> None:
         "first_margin": 1.2,
     }
     assert CompletionOutput("", out.trigger).as_dict()["confidence"] is None  # nothing generated
+
+
+def gated(threshold: float, backend: ScriptedBackend) -> CompletionEngine:
+    """An engine whose keep model reads the mean log-probability alone (p = 0.5 at −1)."""
+    settings = Settings.model_validate({"context": ROOMY, "completion": {"min_keep": threshold}})
+    keep = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (3.0,), 0.0)
+    return CompletionEngine(backend, settings, repo_name="demo", keep=keep)  # type: ignore[arg-type]
+
+
+def test_the_gate_hides_an_unlikely_suggestion_and_an_explicit_request_shows_it() -> None:
+    backend = ScriptedBackend("read_json(path)")  # mean log-probability −0.97: p_keep 0.52
+    request = CompletionInput("app/main.py", TEXT, CURSOR, "python")
+    shown = gated(0.5, backend).complete(request)
+    assert shown.text == "read_json(path)" and shown.p_keep == pytest.approx(0.525, abs=1e-3)
+    assert shown.as_dict()["p_keep"] == pytest.approx(0.525, abs=1e-3) and not shown.hidden
+    strict = gated(0.6, backend)
+    hidden = strict.complete(request)
+    assert (hidden.text, hidden.hidden) == ("", "read_json(path)")
+    # the cache remembers the answer and its probability: the gate decides again, without the model
+    again = strict.complete(request)
+    asked = strict.complete(replace(request, explicit=True))
+    assert (again.text, again.cached) == ("", "prompt")
+    assert (asked.text, asked.cached, asked.p_keep) == ("read_json(path)", "prompt", hidden.p_keep)
+    assert len(backend.prompts) == 2  # each engine asked the model once
+    # a hidden suggestion is not typed through
+    typed = TEXT[:CURSOR] + "re" + TEXT[CURSOR:]
+    through = gated(0.6, ScriptedBackend("read_json(path)"))
+    through.complete(request)
+    assert (
+        through.complete(CompletionInput("app/main.py", typed, CURSOR + 2, "python")).cached
+        != "typed-through"
+    )
+
+
+def test_without_scores_nothing_is_gated() -> None:
+    class Unscored(ScriptedBackend):
+        def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+            return Generation(self.text, 1, 3, 0.01, "eos")  # a remote engine that sends no logprobs
+
+    out = gated(0.99, Unscored("read_json(path)")).complete(
+        CompletionInput("app/main.py", TEXT, CURSOR, "python")
+    )
+    assert (out.text, out.p_keep, out.signals) == ("read_json(path)", None, None)
+
+
+def test_a_suggestion_the_gate_would_hide_whatever_comes_next_stops_early() -> None:
+    lines = "".join(f"    x{k} = {k}\n" for k in range(30))
+
+    class Unsure(TokenByToken):
+        """Each line is a token the model chose with log-probability −2."""
+
+        def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
+            self.prompts.append(request)
+            pieces = self.text.splitlines(keepends=True)
+            return run_generation(
+                request,
+                cancel,
+                prompt_tokens=1,
+                reused_tokens=0,
+                prefill=lambda _: True,
+                next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
+                decode=lambda tokens: "".join(pieces[: len(tokens)]),
+                stop_ids={len(pieces)},
+                score=lambda token: (-2.0, 0.5),
+            )
+
+    # p_keep falls with the sum of log-probabilities, which ends anywhere down to −100
+    keep = KeepModel(("sum_logprob",), (-5.0,), (2.0,), (2.0,), 0.0, low=(-100.0,), high=(0.0,))
+    settings = Settings.model_validate({"context": ROOMY, "completion": {"min_keep": 0.5}})
+    backend = Unsure(lines)
+    request = CompletionInput("a.py", "def f():\n    \n", len("def f():\n    "), "python", multi_line=True)
+    out = CompletionEngine(backend, settings, repo_name="demo", keep=keep).complete(request)  # type: ignore[arg-type]
+    # the sum passes −5 (p_keep 0.5) at the third token: the model stops there, and nothing is shown
+    assert (out.stopped_by, out.new_tokens, out.text) == ("unlikely", 3, "")
+    assert out.hidden.split() == ["x0", "=", "0", "x1", "=", "1", "x2", "=", "2"]  # what it had written
+    asked = CompletionEngine(backend, settings, repo_name="demo", keep=keep).complete(
+        replace(request, explicit=True)
+    )
+    assert asked.stopped_by != "unlikely" and asked.text and backend.prompts[-1].hopeless is None

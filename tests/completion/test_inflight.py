@@ -63,6 +63,7 @@ class Paused:
     """Streams its text one character per token and waits for `go` after the first `pause_after` tokens."""
 
     heals = False
+    adapter = None
 
     def __init__(self, text: str, pause_after: int) -> None:
         self.text, self.pause_after = text, pause_after

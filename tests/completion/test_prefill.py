@@ -26,6 +26,7 @@ class Held:
     """A local runtime holding exactly the prompts in `held`, tokens = words."""
 
     heals = False
+    adapter = None
 
     def __init__(self) -> None:
         self.held: set[str] = set()
@@ -76,6 +77,7 @@ def test_a_prompt_held_too_little_gets_the_standing_block_where_held_else_the_co
 def test_no_policy_off_the_cpu_or_for_a_runtime_that_does_not_say_what_it_holds() -> None:
     class Unsaid:
         heals = False
+        adapter = None
 
         def count_tokens(self, text: str) -> int:
             return len(text.split())

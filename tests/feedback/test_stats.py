@@ -8,7 +8,7 @@ from pathlib import Path
 
 from feedback_fixture import suggestion as make_suggestion
 
-from housecoder.feedback.stats import NO_ACCEPTS, render, summarize, today, write_chart
+from housecoder.feedback.stats import NO_ACCEPTS, keep_bucket, render, summarize, today, write_chart
 from housecoder.feedback.store import Check, FeedbackStore
 from housecoder.numeric import percentile
 
@@ -26,11 +26,13 @@ BASE = make_suggestion(
 
 def test_acceptance_characters_and_latency_overall_and_split() -> None:
     suggestions = [
-        replace(BASE, id="a", outcome="accepted", accepted_chars=12, latency_ms=100.0),
+        replace(BASE, id="a", outcome="accepted", accepted_chars=12, latency_ms=100.0, p_keep=0.93),
         replace(
             BASE, id="b", outcome="partial", accepted_chars=6, latency_ms=300.0, kind="block", adapter="run-1"
         ),
-        replace(BASE, id="c", outcome="rejected", latency_ms=200.0, context=False, language="go"),
+        replace(
+            BASE, id="c", outcome="rejected", latency_ms=200.0, context=False, language="go", p_keep=0.25
+        ),
         replace(BASE, id="d", latency_ms=400.0, shown_at=BASE.shown_at + 86_400),
     ]
     checks = {
@@ -47,6 +49,9 @@ def test_acceptance_characters_and_latency_overall_and_split() -> None:
     assert {g.name: g.shown for g in stats.splits["context"]} == {"in-file": 1, "repository context": 3}
     assert {g.name: g.accepted for g in stats.splits["adapter"]} == {"adapter": 1, "base model": 1}
     assert [(d.shown, d.accepted) for d in stats.days] == [(3, 2), (1, 0)]
+    keep = {g.name: (g.shown, g.accepted) for g in stats.splits["p_keep"]}
+    assert keep == {"0.8-1.0": (1, 1), "0.2-0.4": (1, 0), "not scored": (2, 1)}
+    assert (keep_bucket(0.0), keep_bucket(1.0), keep_bucket(0.4)) == ("0.0-0.2", "0.8-1.0", "0.4-0.6")
     assert stats.notice == ""
     text = "\n".join(render(stats))
     assert "4 suggestions shown, 2 accepted (50.0%), 1 rejected" in text and "by language" in text

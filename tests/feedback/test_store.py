@@ -72,13 +72,42 @@ def test_a_store_of_a_newer_schema_is_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "repo.sqlite"
     FeedbackStore(path).shown(suggestion(1))
     with sqlite3.connect(path) as newer:
-        newer.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        newer.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
     before = path.read_bytes()
     store = FeedbackStore(path)
-    assert not store.shown(suggestion(2)) and "schema 2" in store.problem
-    with pytest.raises(StoreError, match="schema '2', this housecoder reads 1"):
+    assert not store.shown(suggestion(2)) and "schema 3" in store.problem
+    with pytest.raises(StoreError, match="schema '3', this housecoder reads 1 and 2"):
         recorded(path)
     assert path.read_bytes() == before and not list(tmp_path.glob("repo.sqlite.broken-*"))
+
+
+def test_a_store_of_schema_1_is_read_as_it_is_and_gains_the_keep_probability_when_written(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from housecoder.feedback.store import recorded
+
+    path = tmp_path / "repo.sqlite"
+    FeedbackStore(path).shown(suggestion(1))
+    with sqlite3.connect(path) as old:  # as housecoder wrote it before the keep-probability
+        old.execute("ALTER TABLE suggestions DROP COLUMN signals")
+        old.execute("ALTER TABLE suggestions DROP COLUMN p_keep")
+        old.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    before = path.read_bytes()
+    found = recorded(path)
+    assert found is not None and [(s.id, s.p_keep, s.signals) for s in found.suggestions] == [
+        ("s1", None, None)
+    ]
+    assert path.read_bytes() == before  # a reader never upgrades
+    store = FeedbackStore(path)
+    assert store.shown(replace(suggestion(2), p_keep=0.75, signals={"mean_logprob": -0.25}))
+    assert [(s.p_keep, s.signals) for s in store.suggestions()] == [
+        (None, None),
+        (0.75, {"mean_logprob": -0.25}),
+    ]
+    with sqlite3.connect(path) as upgraded:
+        assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
 
 
 def test_readers_skip_hostile_rows_and_never_change_the_store(tmp_path: Path) -> None:
@@ -88,7 +117,7 @@ def test_readers_skip_hostile_rows_and_never_change_the_store(tmp_path: Path) ->
 
     path = tmp_path / "repo.sqlite"
     store = FeedbackStore(path)
-    for n in range(1, 8):
+    for n in range(1, 11):
         assert store.shown(suggestion(n))
     assert store.check(Check("s1", 30, 2030.0, True, 7, 0.5, "return value"))
     store.close()
@@ -101,13 +130,16 @@ def test_readers_skip_hostile_rows_and_never_change_the_store(tmp_path: Path) ->
             ("UPDATE suggestions SET after = ? WHERE id = 's5'", bomb),
             ("UPDATE suggestions SET outcome = ? WHERE id = 's6'", "stolen"),
             ("UPDATE checks SET share = ? WHERE id = 's1'", 5.0),
+            ("UPDATE suggestions SET signals = ? WHERE id = 's8'", '{"mean_logprob": NaN}'),
+            ("UPDATE suggestions SET signals = ? WHERE id = 's9'", "[" * 10_000),
+            ("UPDATE suggestions SET p_keep = ? WHERE id = 's10'", 7.0),
         ):
             hostile.execute(sql, (value,))
         hostile.execute("UPDATE suggestions SET language = NULL, adapter = x'00' WHERE id = 's7'")
     before = path.read_bytes()
     found = recorded(path)
     assert found is not None
-    assert [s.id for s in found.suggestions] == ["s1"] and found.checks == {} and found.skipped == 7
+    assert [s.id for s in found.suggestions] == ["s1"] and found.checks == {} and found.skipped == 10
     assert path.read_bytes() == before
 
 

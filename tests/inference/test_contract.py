@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +239,21 @@ def test_the_scope_check_stops_with_the_text_as_it_is(backend: Any) -> None:
         result.text == streamed[-1] and len(result.text) >= 3 and all(len(text) < 3 for text in streamed[:-1])
     )
     assert written.text.startswith(result.text)
+
+
+def test_a_hopeless_text_stops_once_its_scores_say_so(backend: Any) -> None:
+    """The keep gate's early stop: `hopeless` sees every scored token's log-probability and the first margin."""
+    seen: list[tuple[int, float | None]] = []
+
+    def hopeless(logprobs: Sequence[float], first_margin: float | None) -> bool:
+        seen.append((len(logprobs), first_margin))
+        return len(logprobs) >= 3
+
+    full = _written(backend)
+    stopped = backend.generate(GenerationRequest(PROMPT, BUDGET, end_of_text=False, hopeless=hopeless))
+    assert stopped.stopped_by == "unlikely" and stopped.new_tokens == 3
+    assert full.text.startswith(stopped.text) and len(stopped.logprobs) == 3
+    assert [count for count, _ in seen] == [1, 2, 3] and all(margin is not None for _, margin in seen)
 
 
 def test_count_tokens_uses_the_models_tokenizer(backend: Any) -> None:

@@ -1,0 +1,278 @@
+"""`housecoder bench keep`: how well the keep-probability tells good suggestions from bad, and the gate it sets.
+
+From `bench run` results (each record holds the suggestion's `signals`), a keep model is fitted with each
+repository left out in turn and scores that repository's suggestions (leave-one-repository-out), so every
+figure is from a model that never saw the repository. At each threshold it reports the share of
+suggestions shown, the share of shown ones that are exactly right (precision) and of exactly right ones still
+shown (recall), the same with edit similarity ≥ 0.8, the expected value of showing (+0.75 a kept suggestion,
+−0.25 a rejected one: Cursor's rule) and the characters kept per shown suggestion (its common prefix with the
+answer); calibration (expected calibration error, log-loss, AUC); bootstrap intervals over tasks. The
+threshold with the best expected value is the proposed `completion.min_keep`; the model fitted on every
+repository is written beside the figures (`model.json`, the shipped default's source).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from housecoder.evaluation.runner import Record
+from housecoder.inference.prefix_cache import common_prefix
+from housecoder.keep.fit import fit
+from housecoder.keep.model import KeepModel
+from housecoder.numeric import percentile
+
+GOOD_SIMILARITY = 0.8
+SHOW_GAIN, REJECT_COST = 0.75, 0.25  # Cursor's rule: show when P(keep) >= 0.25
+THRESHOLDS = tuple(round(step / 100, 2) for step in range(0, 96, 5))
+BINS = 10
+SAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class Example:
+    """One suggestion the model wrote: its signals, its repository and how good it was."""
+
+    task_id: str
+    repo: str
+    language: str
+    signals: dict[str, float]
+    exact: bool
+    good: bool  # edit similarity >= GOOD_SIMILARITY
+    kept_chars: int  # characters a user typing the answer keeps of it: its common prefix with the answer
+
+
+def examples(records: Sequence[Record]) -> list[Example]:
+    """The records with a suggestion to gate (text written and scored by the model)."""
+    found = []
+    for record in records:
+        if record.error or not record.prediction.strip() or not record.signals:
+            continue
+        path = record.task_id.split(":")[0]
+        found.append(
+            Example(
+                task_id=record.task_id,
+                repo=record.task_id.split("/", 1)[0],
+                language="typescript" if path.endswith((".ts", ".tsx")) else "python",
+                signals=record.signals,
+                exact=record.exact,
+                good=record.edit_similarity >= GOOD_SIMILARITY,
+                kept_chars=common_prefix(record.prediction.rstrip(), record.groundtruth.rstrip()),
+            )
+        )
+    return found
+
+
+def out_of_repo(found: Sequence[Example]) -> list[float]:
+    """p_keep of each example from a model fitted on the other repositories' examples (exact match)."""
+    scores = [0.0] * len(found)
+    for repo in sorted({example.repo for example in found}):
+        train = [example for example in found if example.repo != repo]
+        model = fit([example.signals for example in train], [example.exact for example in train])
+        for index, example in enumerate(found):
+            if example.repo == repo:
+                scores[index] = model.p_keep(example.signals)
+    return scores
+
+
+@dataclass(frozen=True)
+class Point:
+    """The gate at one threshold (shares in 0..1)."""
+
+    threshold: float
+    shown: float
+    precision: float
+    recall: float
+    precision_good: float
+    recall_good: float
+    value: float  # expected value per suggestion written
+    kept_chars: float  # per shown suggestion
+
+
+def point(found: Sequence[Example], scores: Sequence[float], threshold: float) -> Point:
+    shown = [example for example, p in zip(found, scores, strict=True) if p >= threshold]
+
+    def share(part: Sequence[Any], whole: Sequence[Any]) -> float:
+        return len(part) / len(whole) if whole else 0.0
+
+    exact = [example for example in found if example.exact]
+    good = [example for example in found if example.good]
+    return Point(
+        threshold=threshold,
+        shown=share(shown, found),
+        precision=share([e for e in shown if e.exact], shown),
+        recall=share([e for e in shown if e.exact], exact),
+        precision_good=share([e for e in shown if e.good], shown),
+        recall_good=share([e for e in shown if e.good], good),
+        value=sum(SHOW_GAIN if e.exact else -REJECT_COST for e in shown) / len(found) if found else 0.0,
+        kept_chars=sum(e.kept_chars for e in shown) / len(shown) if shown else 0.0,
+    )
+
+
+def interval(
+    found: Sequence[Example], scores: Sequence[float], figure: Callable[[Point], float], threshold: float
+) -> tuple[float, float]:
+    """95% bootstrap interval (tasks resampled) of one figure of the gate at `threshold`."""
+    rng = random.Random(0)
+    pairs = list(zip(found, scores, strict=True))
+    values = []
+    for _ in range(SAMPLES):
+        sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        values.append(figure(point([e for e, _ in sample], [p for _, p in sample], threshold)))
+    values.sort()
+    return percentile(values, 2.5) or 0.0, percentile(values, 97.5) or 0.0
+
+
+def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, Any]:
+    """Expected calibration error (10 equal-width bins), log-loss, AUC and the reliability bins."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    bins = []
+    error = 0.0
+    for index in range(BINS):
+        low, high = index / BINS, (index + 1) / BINS
+        inside = [
+            (p, y)
+            for p, y in zip(scores, outcomes, strict=True)
+            if low <= p < high or (index == BINS - 1 and p == 1.0)
+        ]
+        if not inside:
+            continue
+        predicted = sum(p for p, _ in inside) / len(inside)
+        observed = sum(y for _, y in inside) / len(inside)
+        error += len(inside) / len(scores) * abs(predicted - observed)
+        bins.append(
+            {"low": low, "high": high, "n": len(inside), "predicted": predicted, "observed": observed}
+        )
+    return {
+        "ece": error,
+        "log_loss": float(log_loss(outcomes, scores, labels=[False, True])),
+        "auc": float(roc_auc_score(outcomes, scores)) if len(set(outcomes)) == 2 else math.nan,
+        "bins": bins,
+    }
+
+
+def evaluate(records: Sequence[Record], *, about: dict[str, Any]) -> tuple[dict[str, Any], KeepModel]:
+    """The figures (summary.json's content) and the model fitted on every repository."""
+    found = examples(records)
+    repos = sorted({example.repo for example in found})
+    if len(repos) < 2:
+        raise ValueError("leave-one-repository-out needs suggestions from at least two repositories")
+    scores = out_of_repo(found)
+    points = [point(found, scores, threshold) for threshold in THRESHOLDS]
+    best = max(points, key=lambda figures: (figures.value, figures.threshold))
+    chosen: dict[str, Any] = asdict(best)
+    for name in ("precision", "recall", "precision_good", "recall_good", "shown", "kept_chars"):
+        chosen[name + "_ci"] = interval(found, scores, attrgetter(name), best.threshold)
+    groups = {"all": list(range(len(found)))}
+    for language in sorted({example.language for example in found}):
+        groups[language] = [i for i, example in enumerate(found) if example.language == language]
+    per_group = {}
+    for name, indexes in groups.items():
+        part, part_scores = [found[i] for i in indexes], [scores[i] for i in indexes]
+        per_group[name] = {
+            "suggestions": len(part),
+            "before": asdict(point(part, part_scores, 0.0)),
+            "gated": asdict(point(part, part_scores, best.threshold)),
+            "calibration": calibration(part_scores, [example.exact for example in part]),
+        }
+    model = fit(
+        [example.signals for example in found],
+        [example.exact for example in found],
+        about=about | {"repositories": repos, "target": "exact match"},
+    )
+    summary = {
+        "about": about | {"repositories": repos, "records": len(records), "suggestions": len(found)},
+        "threshold": best.threshold,
+        "chosen": chosen,
+        "groups": per_group,
+        "curve": [asdict(figures) for figures in points],
+        "coefficients": dict(zip(model.features, model.coef, strict=True)),
+    }
+    return summary, model
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    chosen = summary["chosen"]
+
+    def pct(value: float) -> str:
+        return f"{100 * value:.1f}"
+
+    def ci(name: str) -> str:
+        low, high = chosen[name + "_ci"]
+        return f"{pct(chosen[name])} ({pct(low)}–{pct(high)})"
+
+    lines = [
+        f"# Keep-probability gate ({summary['about']['suggestions']} suggestions, "
+        f"{', '.join(summary['about']['repositories'])}; each repository scored by a model fitted on the others)",
+        "",
+        f"Threshold by expected value (+{SHOW_GAIN} kept, −{REJECT_COST} rejected): **{summary['threshold']:.2f}**",
+        "",
+        "| figure at the threshold | value % (95% CI) |",
+        "| --- | --- |",
+        f"| shown | {ci('shown')} |",
+        f"| shown and exactly right (precision) | {ci('precision')} |",
+        f"| exactly right still shown (recall) | {ci('recall')} |",
+        f"| shown with edit similarity ≥ {GOOD_SIMILARITY} | {ci('precision_good')} |",
+        f"| edit similarity ≥ {GOOD_SIMILARITY} still shown | {ci('recall_good')} |",
+        "",
+        "| suggestions | n | precision before → gated | recall | kept chars per shown, before → gated "
+        "| ECE | AUC |",
+        "| --- | ---: | --- | --- | --- | --- | --- |",
+    ]
+    for name, group in summary["groups"].items():
+        before, gated, calibrated = group["before"], group["gated"], group["calibration"]
+        lines.append(
+            f"| {name} | {group['suggestions']} | {pct(before['precision'])} → {pct(gated['precision'])} | "
+            f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
+            f"{calibrated['ece']:.3f} | {calibrated['auc']:.3f} |"
+        )
+    lines += [
+        "",
+        "| threshold | shown | precision | recall | EV per suggestion |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {p['threshold']:.2f} | {pct(p['shown'])} | {pct(p['precision'])} | {pct(p['recall'])} | {p['value']:.3f} |"
+        for p in summary["curve"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(summary: dict[str, Any], path: Path) -> None:
+    """Precision and recall over thresholds (exact and edit similarity), and the reliability diagram."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = summary["curve"]
+    thresholds = [p["threshold"] for p in curve]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for key, label, style in (
+        ("precision", "precision (exact)", "-"),
+        ("recall", "recall (exact)", "--"),
+        ("precision_good", f"precision (ES ≥ {GOOD_SIMILARITY})", "-"),
+        ("recall_good", f"recall (ES ≥ {GOOD_SIMILARITY})", "--"),
+        ("shown", "shown", ":"),
+    ):
+        left.plot(thresholds, [100 * p[key] for p in curve], style, label=label)
+    left.axvline(summary["threshold"], color="grey", linewidth=0.8)
+    left.set_xlabel("completion.min_keep")
+    left.set_ylabel("%")
+    left.set_ylim(0, 100)
+    left.legend(fontsize=7)
+    bins = summary["groups"]["all"]["calibration"]["bins"]
+    right.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+    right.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-")
+    right.set_xlabel("p_keep (mean in bin)")
+    right.set_ylabel("share exactly right")
+    right.set_title(f"ECE {summary['groups']['all']['calibration']['ece']:.3f}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
