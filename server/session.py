@@ -30,6 +30,8 @@ from housecoder.completion import CompletionEngine, CompletionInput, CompletionO
 from housecoder.config import Settings
 from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
+from housecoder.keep import load_model
+from housecoder.keep.refit import model_path
 from housecoder.models.progress import SILENT, Progress
 from housecoder.server.documents import Located
 from housecoder.server.host import ModelHost
@@ -350,12 +352,15 @@ class Session:
                     folder.warned = True
                     notices.append(folder.missing)
             if folder.engine is None:
+                outside = folder is self._outside
                 folder.engine = CompletionEngine(
                     backend,
                     self.settings,
-                    repo_name=folder.root.name if folder is not self._outside else "",
+                    repo_name=folder.root.name if not outside else "",
                     retriever=folder.retriever,
                     follow_prefill=True,
+                    # the workspace's own keep model (`housecoder stats --fit`), else the shipped one
+                    keep=None if outside else load_model(model_path(self.settings, folder.root)),
                 )
             return folder.engine
 

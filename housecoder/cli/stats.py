@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from housecoder.cli.common import State
+from housecoder.config import Settings
 
 _SPAN = re.compile(r"^(\d+)([hdw])$")
 _SECONDS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
@@ -36,8 +37,17 @@ def stats(
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Write a PNG of suggestions and acceptance per day.")
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            help="Refit the keep-probability on this workspace's kept and rejected suggestions (all of them); "
+            "used only if it foretells the newest ones better than the model in use.",
+        ),
+    ] = False,
 ) -> None:
-    """Suggestions shown, acceptance, accepted and retained characters, latency: overall and split."""
+    """Suggestions shown, acceptance, accepted and retained characters, latency: overall and split (by
+    keep-probability too); --fit refits the keep-probability on them."""
     from housecoder.errors import HousecoderError, MissingDependency
     from housecoder.feedback.stats import render, summarize, write_chart
     from housecoder.feedback.store import recorded, store_path
@@ -49,6 +59,9 @@ def stats(
     settings = state.settings(root)
     start = time.time() - since_seconds(since)
     where = store_path(settings, root)
+    if refit:
+        typer.echo(refit_keep(settings, root, where))
+        return
     found = recorded(where, since=start)
     figures = summarize(found.suggestions, found.checks, start) if found else summarize([], {}, start)
     if found is not None and found.skipped:
@@ -67,3 +80,27 @@ def stats(
     for line in render(figures):
         typer.echo(line)
     typer.echo(f"\nstore: {where}")
+
+
+def refit_keep(settings: Settings, root: Path, where: Path) -> str:
+    """Refit the workspace's keep model on every event of the store at `where`; one line saying what came of it."""
+    from housecoder.errors import MissingDependency
+    from housecoder.feedback.stats import keep_events
+    from housecoder.feedback.store import recorded
+    from housecoder.keep import load_model
+    from housecoder.keep.refit import model_path, refit
+
+    found = recorded(where)
+    rows, kept = keep_events(found.suggestions, found.checks) if found else ([], [])
+    target = model_path(settings, root)
+    try:
+        outcome = refit(rows, kept, load_model(target), about={"workspace": root.name})
+    except ImportError as err:
+        raise MissingDependency("scikit-learn", "bench") from err
+    if outcome.model is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_suffix(".tmp")
+        staged.write_text(outcome.model.to_json(), encoding="utf-8")
+        staged.replace(target)
+        return f"{outcome.line()}; saved to {target} (the server reads it at its next start)"
+    return outcome.line()

@@ -173,3 +173,25 @@ def write_chart(stats: Stats, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+
+
+def keep_events(
+    suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]
+) -> tuple[list[dict[str, float]], list[bool]]:
+    """The signals and fate of every decided suggestion that has signals, in the order shown: kept when
+    accepted and at least half of what was taken is still in place at the latest check; not kept when
+    rejected or rewritten. Accepted ones not checked yet are left out (their fate is unknown)."""
+    rows, kept = [], []
+    for suggestion in suggestions:
+        if suggestion.signals is None or suggestion.outcome == "shown":
+            continue
+        if suggestion.outcome == "rejected":
+            fate = False
+        else:
+            retained = retained_chars(suggestion, checks.get(suggestion.id, []))
+            if retained is None:
+                continue
+            fate = 2 * retained >= len(suggestion.accepted_text) > 0
+        rows.append(suggestion.signals)
+        kept.append(fate)
+    return rows, kept

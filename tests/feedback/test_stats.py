@@ -8,7 +8,15 @@ from pathlib import Path
 
 from feedback_fixture import suggestion as make_suggestion
 
-from housecoder.feedback.stats import NO_ACCEPTS, keep_bucket, render, summarize, today, write_chart
+from housecoder.feedback.stats import (
+    NO_ACCEPTS,
+    keep_bucket,
+    keep_events,
+    render,
+    summarize,
+    today,
+    write_chart,
+)
 from housecoder.feedback.store import Check, FeedbackStore
 from housecoder.numeric import percentile
 
@@ -81,3 +89,21 @@ def test_the_chart_is_a_png(tmp_path: Path) -> None:
     stats = summarize([replace(BASE, outcome="accepted", accepted_chars=3)], {}, since=0)
     write_chart(stats, tmp_path / "out" / "chart.png")
     assert (tmp_path / "out" / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_fates_a_keep_model_is_refitted_on() -> None:
+    scored = {"mean_logprob": -0.5}
+    suggestions = [
+        replace(BASE, id="kept", outcome="accepted", accepted_chars=12, signals=scored),
+        replace(BASE, id="rewritten", outcome="accepted", accepted_chars=12, signals=scored),
+        replace(BASE, id="rejected", outcome="rejected", signals=scored),
+        replace(BASE, id="unchecked", outcome="accepted", accepted_chars=12, signals=scored),
+        replace(BASE, id="undecided", signals=scored),
+        replace(BASE, id="unscored", outcome="rejected"),
+    ]
+    checks = {
+        "kept": [Check("kept", 30, 0, True, 7, 7 / 12, "return ")],
+        "rewritten": [Check("rewritten", 30, 0, True, 5, 5 / 12, "retur")],
+    }
+    rows, kept = keep_events(suggestions, checks)
+    assert rows == [scored] * 3 and kept == [True, False, False]

@@ -1,0 +1,80 @@
+"""A workspace's own keep model, fitted on what its user kept, used only where it foretells better.
+
+The events come in time order (the oldest first). The newest quarter is held out: a candidate fitted on the
+rest must have a lower log-loss there than the model in use, or it is refused. An accepted candidate is
+fitted again on every event before it is saved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from housecoder.config import Settings
+from housecoder.keep.fit import fit
+from housecoder.keep.model import KeepModel
+from housecoder.keep.signals import FEATURES
+from housecoder.locations import cache_base, repo_key
+
+MIN_EVENTS = 60  # fewer decided suggestions with signals than this: nothing to refit on
+HELD_OUT = 0.25
+EPSILON = 1e-6
+
+
+def model_path(settings: Settings, root: Path) -> Path:
+    """`<cache>/keep/<repo key>.json`: the workspace's refitted keep model, beside its feedback store."""
+    return cache_base(settings) / "keep" / f"{repo_key(root)}.json"
+
+
+def log_loss(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> float:
+    """Mean negative log-likelihood of the outcomes `kept` under `model`."""
+    total = 0.0
+    for row, outcome in zip(rows, kept, strict=True):
+        p = min(1 - EPSILON, max(EPSILON, model.p_keep(row)))
+        total -= math.log(p if outcome else 1 - p)
+    return total / len(rows)
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The outcome: the model to save (None: refused, `reason` says why) and the held-out figures."""
+
+    model: KeepModel | None
+    events: int
+    held_out: int
+    current_loss: float | None
+    refit_loss: float | None
+    reason: str
+
+    def line(self) -> str:
+        if self.current_loss is None or self.refit_loss is None:
+            return f"keep model not refitted: {self.reason}"
+        figures = (
+            f"held-out log-loss {self.refit_loss:.3f} against {self.current_loss:.3f} of the model in use "
+            f"on the newest {self.held_out} of {self.events} events"
+        )
+        return f"keep model refitted: {figures}" if self.model else f"keep model refit refused: {figures}"
+
+
+def refit(
+    rows: Sequence[dict[str, float]], kept: Sequence[bool], current: KeepModel, *, about: dict[str, Any]
+) -> Refit:
+    """Fit on the older events, compare with `current` on the newest; the model fitted on all when it wins."""
+    events = len(rows)
+    if events < MIN_EVENTS:
+        return Refit(
+            None, events, 0, None, None, f"{events} decided suggestions with signals, {MIN_EVENTS} needed"
+        )
+    split = events - max(1, int(events * HELD_OUT))
+    older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
+    if len(set(older[1])) < 2 or len(set(kept)) < 2:
+        return Refit(None, events, 0, None, None, "every suggestion had the same fate: nothing to learn")
+    candidate = fit(*older, features=[name for name in FEATURES if all(name in row for row in rows)])
+    current_loss, refit_loss = log_loss(current, *newest), log_loss(candidate, *newest)
+    if refit_loss >= current_loss:
+        return Refit(None, events, len(newest[0]), current_loss, refit_loss, "it foretells worse")
+    model = fit(rows, kept, features=candidate.features, about=about | {"held_out_log_loss": refit_loss})
+    return Refit(model, events, len(newest[0]), current_loss, refit_loss, "")

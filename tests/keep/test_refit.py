@@ -1,0 +1,54 @@
+"""A workspace's own keep model: used where it foretells the newest events better, refused where not."""
+
+from __future__ import annotations
+
+import random
+
+from housecoder.keep.model import KeepModel
+from housecoder.keep.refit import MIN_EVENTS, log_loss, refit
+from housecoder.keep.signals import FEATURES
+
+
+def events(count: int, rule: float, seed: int = 0) -> tuple[list[dict[str, float]], list[bool]]:
+    """Suggestions kept when `rule` × (mean log-probability + 1) wins a coin weighted by it."""
+    rng = random.Random(seed)
+    rows, kept = [], []
+    for _ in range(count):
+        row = {name: rng.random() for name in FEATURES} | {"mean_logprob": -2 * rng.random()}
+        z = rule * (row["mean_logprob"] + 1)
+        rows.append(row)
+        kept.append(rng.random() < 1 / (1 + 2.718281828**-z))
+    return rows, kept
+
+
+FLAT = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (0.0,), 0.0)  # knows nothing: p_keep 0.5
+
+
+def test_a_refit_that_foretells_better_is_used_and_fitted_on_everything() -> None:
+    rows, kept = events(400, 6.0)
+    outcome = refit(rows, kept, FLAT, about={"workspace": "shop"})
+    assert outcome.model is not None and outcome.held_out == 100 and outcome.events == 400
+    assert outcome.refit_loss is not None and outcome.current_loss is not None
+    assert outcome.refit_loss < outcome.current_loss
+    assert outcome.model.about["examples"] == 400 and outcome.model.about["workspace"] == "shop"
+    assert log_loss(outcome.model, rows, kept) < log_loss(FLAT, rows, kept)
+    assert outcome.line().startswith("keep model refitted: held-out log-loss")
+
+
+def test_a_refit_that_foretells_worse_is_refused() -> None:
+    # the user's habits changed: the newest quarter follows the opposite rule, which the model in use knows
+    old_rows, old_kept = events(300, 6.0, seed=1)
+    new_rows, new_kept = events(100, -6.0, seed=2)
+    knows = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (-6.0,), 0.0)
+    outcome = refit(old_rows + new_rows, old_kept + new_kept, knows, about={})
+    assert outcome.model is None and outcome.reason == "it foretells worse"
+    assert outcome.line().startswith("keep model refit refused: held-out log-loss")
+
+
+def test_too_few_or_one_sided_events_are_nothing_to_refit_on() -> None:
+    rows, kept = events(MIN_EVENTS - 1, 6.0)
+    assert refit(rows, kept, FLAT, about={}).line() == (
+        f"keep model not refitted: {MIN_EVENTS - 1} decided suggestions with signals, {MIN_EVENTS} needed"
+    )
+    rows, _ = events(200, 6.0)
+    assert "same fate" in refit(rows, [False] * 200, FLAT, about={}).reason
