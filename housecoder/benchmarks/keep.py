@@ -25,6 +25,7 @@ from housecoder.evaluation.runner import Record
 from housecoder.inference.prefix_cache import common_prefix
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel
+from housecoder.keep.signals import FEATURES
 from housecoder.numeric import percentile
 
 GOOD_SIMILARITY = 0.8
@@ -68,12 +69,14 @@ def examples(records: Sequence[Record]) -> list[Example]:
     return found
 
 
-def out_of_repo(found: Sequence[Example]) -> list[float]:
+def out_of_repo(found: Sequence[Example], features: Sequence[str] = FEATURES) -> list[float]:
     """p_keep of each example from a model fitted on the other repositories' examples (exact match)."""
     scores = [0.0] * len(found)
     for repo in sorted({example.repo for example in found}):
         train = [example for example in found if example.repo != repo]
-        model = fit([example.signals for example in train], [example.exact for example in train])
+        model = fit(
+            [example.signals for example in train], [example.exact for example in train], features=features
+        )
         for index, example in enumerate(found):
             if example.repo == repo:
                 scores[index] = model.p_keep(example.signals)
@@ -157,13 +160,15 @@ def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, 
     }
 
 
-def evaluate(records: Sequence[Record], *, about: dict[str, Any]) -> tuple[dict[str, Any], KeepModel]:
-    """The figures (summary.json's content) and the model fitted on every repository."""
+def evaluate(
+    records: Sequence[Record], *, about: dict[str, Any], features: Sequence[str] = FEATURES
+) -> tuple[dict[str, Any], KeepModel]:
+    """The figures (summary.json's content) and the model fitted on every repository, over `features`."""
     found = examples(records)
     repos = sorted({example.repo for example in found})
     if len(repos) < 2:
         raise ValueError("leave-one-repository-out needs suggestions from at least two repositories")
-    scores = out_of_repo(found)
+    scores = out_of_repo(found, features)
     points = [point(found, scores, threshold) for threshold in THRESHOLDS]
     best = max(points, key=lambda figures: (figures.value, figures.threshold))
     chosen: dict[str, Any] = asdict(best)
@@ -184,6 +189,7 @@ def evaluate(records: Sequence[Record], *, about: dict[str, Any]) -> tuple[dict[
     model = fit(
         [example.signals for example in found],
         [example.exact for example in found],
+        features=features,
         about=about | {"repositories": repos, "target": "exact match"},
     )
     summary = {
@@ -222,15 +228,15 @@ def markdown(summary: dict[str, Any]) -> str:
         f"| edit similarity ≥ {GOOD_SIMILARITY} still shown | {ci('recall_good')} |",
         "",
         "| suggestions | n | precision before → gated | recall | kept chars per shown, before → gated "
-        "| ECE | AUC |",
-        "| --- | ---: | --- | --- | --- | --- | --- |",
+        "| ECE | log-loss | AUC |",
+        "| --- | ---: | --- | --- | --- | --- | --- | --- |",
     ]
     for name, group in summary["groups"].items():
         before, gated, calibrated = group["before"], group["gated"], group["calibration"]
         lines.append(
             f"| {name} | {group['suggestions']} | {pct(before['precision'])} → {pct(gated['precision'])} | "
             f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
-            f"{calibrated['ece']:.3f} | {calibrated['auc']:.3f} |"
+            f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
     lines += [
         "",

@@ -570,6 +570,9 @@ def keep_command(
     ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the figures and model.json.")],
     run: Annotated[str, typer.Option("--run", help="The run whose suggestions are gated.")] = "housecoder",
+    features: Annotated[
+        str, typer.Option("--features", help="Comma-separated signals the model reads (default: all).")
+    ] = "",
 ) -> None:
     """The keep-probability gate on benchmark suggestions: each repository scored by a model fitted on the
     others; precision and recall of the shown suggestions over thresholds, calibration, the threshold with
@@ -584,9 +587,17 @@ def keep_command(
         if not results.is_file():
             raise HousecoderError(f"{folder}: no results.jsonl there; `housecoder bench run` writes one")
         records += [record for record in read_records(results)[0] if record.run == run]
+    from housecoder.keep import FEATURES
+
+    chosen = [name.strip() for name in features.split(",") if name.strip()] or list(FEATURES)
+    unknown = sorted(set(chosen) - set(FEATURES))
+    if unknown:
+        raise HousecoderError(
+            f"--features: unknown signal {unknown[0]!r}; the signals: {', '.join(FEATURES)}"
+        )
     about = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
     try:
-        summary, model = evaluate(records, about=about)
+        summary, model = evaluate(records, about=about, features=chosen)
     except ValueError as err:
         raise HousecoderError(f"bench keep: {err}") from None
     out.mkdir(parents=True, exist_ok=True)

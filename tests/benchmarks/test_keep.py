@@ -1,0 +1,91 @@
+"""`bench keep`: the gate's figures, each repository scored by a model fitted on the others."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from record_fixture import make_record
+
+from housecoder.benchmarks.keep import evaluate, examples, markdown, point
+from housecoder.evaluation.runner import Record
+from housecoder.keep import FEATURES, KeepModel
+
+
+def records(count: int = 240, seed: int = 0) -> list[Record]:
+    """Suggestions of three repositories, exactly right mostly where the model was sure."""
+    rng = random.Random(seed)
+    found = []
+    for n in range(count):
+        mean = -2.5 * rng.random()
+        exact = rng.random() < (0.9 if mean > -0.8 else 0.15)
+        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": mean}
+        repo = ("alpha", "beta", "gamma.ts")[n % 3]
+        path = f"{repo.split('.')[0]}/line/src/m{n}.{'ts' if repo.endswith('.ts') else 'py'}:{n}"
+        record = make_record("housecoder", path, exact)
+        found.append(
+            replace(record, prediction="value" if exact else "valve", groundtruth="value", signals=signals)
+        )
+    return found
+
+
+def test_the_gate_shows_fewer_and_better_suggestions() -> None:
+    summary, model = evaluate(records(), about={"cpu": "test"})
+    chosen, before = summary["chosen"], summary["groups"]["all"]["before"]
+    assert summary["about"]["repositories"] == ["alpha", "beta", "gamma"]
+    assert set(summary["groups"]) == {"all", "python", "typescript"}
+    assert chosen["precision"] > before["precision"] + 0.2 and chosen["shown"] < 1.0
+    low, high = chosen["precision_ci"]
+    assert low <= chosen["precision"] <= high
+    # the chosen threshold has the best expected value on the curve
+    assert chosen["value"] == max(p["value"] for p in summary["curve"])
+    assert dict(zip(model.features, model.coef, strict=True))["mean_logprob"] > 0
+    assert summary["groups"]["all"]["calibration"]["auc"] > 0.75
+    text = markdown(summary)
+    assert "each repository scored by a model fitted on the others" in text and "| 0.50 |" in text
+    assert KeepModel.from_json(model.to_json()) == model
+
+
+def test_figures_at_one_threshold() -> None:
+    found = examples(records(30))
+    scores = [1.0 if example.exact else 0.0 for example in found]
+    perfect = point(found, scores, 0.5)
+    assert perfect.precision == perfect.recall == 1.0 and perfect.kept_chars == len("value")
+    assert point(found, scores, 0.0).kept_chars < perfect.kept_chars
+    assert point(found, [0.0] * len(found), 0.5).shown == 0.0
+
+
+def test_records_without_a_suggestion_or_signals_are_not_gated_and_one_repository_is_refused() -> None:
+    kept = records(9)
+    kept[0] = replace(kept[0], prediction="  ")
+    kept[1] = replace(kept[1], signals=None)
+    assert len(examples(kept)) == 7
+    with pytest.raises(ValueError, match="at least two repositories"):
+        evaluate([r for r in records(30) if r.task_id.startswith("alpha/")], about={})
+
+
+def test_the_command_writes_the_figures_and_the_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from housecoder.cli import app
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with (folder / "results.jsonl").open("w") as out:
+        for record in records(90):
+            out.write(json.dumps(record.__dict__) + "\n")
+    result = CliRunner().invoke(app, ["bench", "keep", str(folder), "-o", str(tmp_path / "keep")])
+    assert result.exit_code == 0, result.output
+    assert {path.name for path in (tmp_path / "keep").iterdir()} == {
+        "summary.json",
+        "report.md",
+        "chart.png",
+        "model.json",
+    }
+    wrong = CliRunner().invoke(
+        app, ["bench", "keep", str(folder), "-o", str(tmp_path / "k2"), "--features", "x"]
+    )
+    assert wrong.exit_code != 0 and "unknown signal 'x'" in str(wrong.exception)
