@@ -35,6 +35,8 @@ def explain(output: CompletionOutput) -> tuple[bool, str]:
     if not output.trigger.complete:
         return False, f"not triggered: {output.trigger.reason}"
     stopped = f"stopped by {output.stopped_by}" if output.stopped_by else "no stop reason"
+    if output.stopped_by == "unlikely":
+        return False, "hidden: the keep-probability could no longer reach completion.min_keep (stopped early)"
     if output.hidden:
         return False, f"hidden: keep-probability {output.p_keep or 0.0:.2f} under completion.min_keep"
     if output.text:

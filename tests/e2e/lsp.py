@@ -75,15 +75,27 @@ class Client(LanguageClient):
             )
         )
 
-    async def inline(self, uri: str, line: int, character: int) -> types.InlineCompletionList | None:
-        return await self.text_document_inline_completion_async(self.inline_params(uri, line, character))
+    async def inline(
+        self, uri: str, line: int, character: int, *, invoked: bool = False
+    ) -> types.InlineCompletionList | None:
+        """An inline completion request, as typing sends it, or as a "suggest now" key does (`invoked`)."""
+        return await self.text_document_inline_completion_async(
+            self.inline_params(uri, line, character, invoked=invoked)
+        )
 
     @staticmethod
-    def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    def inline_params(
+        uri: str, line: int, character: int, *, invoked: bool = False
+    ) -> types.InlineCompletionParams:
+        kind = (
+            types.InlineCompletionTriggerKind.Invoked
+            if invoked
+            else types.InlineCompletionTriggerKind.Automatic
+        )
         return types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             position=types.Position(line=line, character=character),
-            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            context=types.InlineCompletionContext(trigger_kind=kind),
         )
 
     async def command(self, name: str, *arguments: Any) -> Any:

@@ -74,6 +74,34 @@ def test_inline_completion_uses_definitions_from_other_files(
     run(scenario())
 
 
+def test_the_gate_hides_what_typing_asks_for_and_a_suggest_now_request_shows_it(
+    shop: Path, options: dict[str, Any]
+) -> None:
+    # every keep-probability is under 1: whatever the model starts to write is given up after its first token
+    gated = options | {"completion": options.get("completion", {}) | {"min_keep": 1.0}}
+
+    async def scenario() -> None:
+        async with running_server(shop, gated) as client:
+            uri = client.open(shop / "shop" / "checkout.py")
+            typed = await client.inline(uri, *CURSOR)
+            assert typed is not None and not typed.items
+            trace = await client.command("housecoder.lastCompletion", uri)
+            # given up while written, or (a text that ended at its first token) hidden once written
+            assert trace["completion"] == "" and (trace["stopped_by"] == "unlikely" or trace["hidden"])
+            status = await client.command("housecoder.status")
+            assert status["last_decision"]["reason"].startswith("hidden: "), client.stderr[-20:]
+            asked = await client.inline(uri, *CURSOR, invoked=True)
+            trace = await client.command("housecoder.lastCompletion", uri)
+            assert trace["stopped_by"] != "unlikely" and 0.0 < trace["p_keep"] < 1.0
+            assert asked is not None and [item.insert_text for item in asked.items] == (
+                [trace["completion"]] if trace["completion"] else []
+            )
+            if asked.items and asked.items[0].command is not None:  # recorded: the item carries its p_keep
+                assert asked.items[0].command.arguments[2] == trace["p_keep"]
+
+    run(scenario())
+
+
 def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     """Long multi-line generations from the random model: seconds of work to cancel (its text would leave the
     block at once and end the generation there, so the early stop and the time budget are off; the psm layout, whose
