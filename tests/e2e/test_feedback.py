@@ -43,7 +43,7 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
     settings = options | {
         "feedback": {"tuning": {"retention_checks_s": [1, 2]}},
         "context": {"enabled": False},
-        "completion": {"tuning": {"layout": "psm"}},
+        "completion": {"min_keep": 0.0, "tuning": {"layout": "psm"}},
     }
     path = store_path(Settings.model_validate({"models": {"cache_dir": str(model_cache)}}), shop)
     state: dict[str, Any] = {}

@@ -106,7 +106,12 @@ def _slow_options(options: dict[str, Any]) -> dict[str, Any]:
     """Long multi-line generations from the random model: seconds of work to cancel (its text would leave the
     block at once and end the generation there, so the early stop and the time budget are off; the psm layout, whose
     prompts for these cursors the random model continues for long)."""
-    completion = {"max_new_tokens": 3000, "max_ms": 0, "tuning": {"stop_early": False, "layout": "psm"}}
+    completion = {
+        "max_new_tokens": 3000,
+        "max_ms": 0,
+        "min_keep": 0.0,  # the keep gate would give the random model's text up after a token
+        "tuning": {"stop_early": False, "layout": "psm"},
+    }
     server = {
         "request_timeout_ms": 0
     }  # on a slow CPU the uncancelled generation may run past the default 15 s
