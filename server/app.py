@@ -613,7 +613,8 @@ def create_server(
 
     @server.command("housecoder.accepted")
     async def accepted_command(ls: HousecoderServer, *args: Any) -> dict[str, Any]:
-        """[id] when the user accepted a suggestion, [id, characters] when they took only part of it."""
+        """[id] when the user accepted a suggestion, [id, characters] when they took only part of it; the item's
+        own command is [id, null, p_keep] (its keep-probability travels with it; the server reads the id)."""
         if ls.feedback is None:
             return {"recorded": False, "error": "the server is not initialized"}
         if not args or not isinstance(args[0], str):

@@ -595,9 +595,19 @@ def keep_command(
         raise HousecoderError(
             f"--features: unknown signal {unknown[0]!r}; the signals: {', '.join(FEATURES)}"
         )
+    from housecoder.errors import MissingDependency
+
+    lacking = [r.task_id for r in records if r.signals and any(name not in r.signals for name in chosen)]
+    if lacking:
+        raise HousecoderError(
+            f"{lacking[0]}: its record lacks some of the signals asked for (recorded by another version); "
+            "run the tasks again or choose --features"
+        )
     about = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
     try:
         summary, model = evaluate(records, about=about, features=chosen)
+    except ImportError as err:
+        raise MissingDependency("scikit-learn", "bench") from err
     except ValueError as err:
         raise HousecoderError(f"bench keep: {err}") from None
     out.mkdir(parents=True, exist_ok=True)

@@ -10,15 +10,16 @@ again when the same request comes back (an explicit one shows it); only shown an
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class Remembered:
-    """A prompt's completion and its keep-probability (None: not scored)."""
+    """A completion, its keep-probability and the signals it came from (None: not scored)."""
 
     text: str
     p_keep: float | None = None
+    signals: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class _Shown:
     path: str
     prefix: str
     suffix: str
-    completion: str
+    completion: Remembered
 
 
 class CompletionCache:
@@ -52,29 +53,45 @@ class CompletionCache:
         prefix: str,
         suffix: str,
         p_keep: float | None = None,
+        signals: dict[str, float] | None = None,
         shown: bool = True,
     ) -> None:
-        """Remember `completion` for `prompt`, and where it was `shown`, for typing through."""
+        """Remember `completion` for `prompt`, and where it was `shown`, for typing through (a hidden one
+        also forgets what was shown at that cursor before)."""
         if self.capacity <= 0:
             return
-        self._by_prompt[prompt] = Remembered(completion, p_keep)
+        remembered = Remembered(completion, p_keep, signals)
+        self._by_prompt[prompt] = remembered
         self._by_prompt.move_to_end(prompt)
-        if completion and shown:
-            key = (path, prefix, suffix)
-            self._shown[key] = _Shown(path, prefix, suffix, completion)
-            self._shown.move_to_end(key)
+        if shown:
+            self.show(path, prefix, suffix, remembered)
+        else:
+            self._shown.pop((path, prefix, suffix), None)
+        self._bound()
+
+    def show(self, path: str, prefix: str, suffix: str, completion: Remembered) -> None:
+        """`completion` is now showing at this cursor: typing its first characters answers the rest."""
+        if self.capacity <= 0 or not completion.text:
+            return
+        key = (path, prefix, suffix)
+        self._shown[key] = _Shown(path, prefix, suffix, completion)
+        self._shown.move_to_end(key)
+        self._bound()
+
+    def _bound(self) -> None:
         for table in (self._by_prompt, self._shown):
             while len(table) > self.capacity:
                 table.popitem(last=False)  # type: ignore[attr-defined]
 
-    def typed_through(self, path: str, prefix: str, suffix: str) -> str | None:
-        """The rest of a remembered completion whose start the user has just typed, if any."""
+    def typed_through(self, path: str, prefix: str, suffix: str) -> Remembered | None:
+        """The rest of a shown completion whose start the user has just typed (with its keep-probability and
+        signals), if any."""
         for shown in reversed(self._shown.values()):
             if shown.path != path or shown.suffix != suffix or not prefix.startswith(shown.prefix):
                 continue
-            typed = prefix[len(shown.prefix) :]
-            if typed and shown.completion.startswith(typed) and len(typed) < len(shown.completion):
-                return shown.completion[len(typed) :]
+            typed, text = prefix[len(shown.prefix) :], shown.completion.text
+            if typed and text.startswith(typed) and len(typed) < len(text):
+                return replace(shown.completion, text=text[len(typed) :])
         return None
 
     def clear(self) -> None:

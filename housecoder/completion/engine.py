@@ -286,8 +286,12 @@ class CompletionEngine:
         with _timed(output.timings, "prompt"):
             typed, key, cached = self._prompt(output, request, prefix, suffix)
         if cached is not None:
-            output.text, output.p_keep, output.cached = cached.text, cached.p_keep, "prompt"
+            output.text, output.p_keep, output.signals = cached.text, cached.p_keep, cached.signals
+            output.cached = "prompt"
             self._gate(output, request)
+            if output.text:  # shown now (asked for explicitly, it may not have been before)
+                with self._lock:
+                    self.cache.show(request.path, prefix, suffix, cached)
             return self._finish(output, started)
         if cancel is not None and cancel.cancelled:
             output.stopped_by = "cancelled"
@@ -329,6 +333,7 @@ class CompletionEngine:
                 prefix=prefix,
                 suffix=suffix,
                 p_keep=output.p_keep,
+                signals=output.signals,
                 shown=not output.hidden,
             )
         return self._finish(output, started)
@@ -353,7 +358,12 @@ class CompletionEngine:
         with self._lock:
             remembered = self.cache.typed_through(path, prefix, suffix)
         if remembered is not None:
-            output.text, output.cached = remembered, "typed-through"
+            output.text, output.p_keep, output.signals = (
+                remembered.text,
+                remembered.p_keep,
+                remembered.signals,
+            )
+            output.cached = "typed-through"
             return True
         continued = self.flights.answer(path, prefix, suffix)
         if continued is not None:

@@ -447,7 +447,8 @@ def _upgrade(connection: sqlite3.Connection) -> None:
         connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # a failed write may have rolled it back already
+            connection.execute("ROLLBACK")
         raise
 
 

@@ -43,25 +43,35 @@ class KeepModel:
         sizes = {len(self.features), len(self.mean), len(self.scale), len(self.coef)}
         sizes |= {len(self.features)} if not self.low and not self.high else {len(self.low), len(self.high)}
         unknown = set(self.features) - set(FEATURES)
-        if len(sizes) != 1 or unknown or any(scale <= 0 for scale in self.scale):
+        inverted = any(low > high for low, high in zip(self.low, self.high, strict=False))
+        if len(sizes) != 1 or unknown or inverted or any(scale <= 0 for scale in self.scale):
             raise ValueError(
-                f"unknown feature {sorted(unknown)[0]}" if unknown else "features and coefficients differ"
+                f"unknown feature {sorted(unknown)[0]}"
+                if unknown
+                else "features, coefficients and ranges differ"
             )
 
     def p_keep(self, values: dict[str, float]) -> float:
-        """The probability that the suggestion with these signals is kept."""
+        """The probability that the suggestion with these signals is kept (each signal held to its fitting
+        range where the model knows it: no extrapolation past what it was fitted on)."""
         z = self.intercept + sum(
-            coef * (values[name] - mean) / scale
-            for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef, strict=True)
+            coef * (self._held(index, values[name]) - mean) / scale
+            for index, (name, mean, scale, coef) in enumerate(
+                zip(self.features, self.mean, self.scale, self.coef, strict=True)
+            )
         )
         return _logistic(z)
+
+    def _held(self, index: int, value: float) -> float:
+        return min(self.high[index], max(self.low[index], value)) if self.low else value
 
     def ceiling(
         self, known: dict[str, float], logprobs: Sequence[float], first_margin: float | None
     ) -> float:
         """The highest p_keep a suggestion still being written can reach: its place (`known`, the `PLACE`
-        signals) and first token are fixed, its sum and lowest log-probability can only fall, and every other
-        signal may end anywhere in its fitting range. 1.0 where the ranges are unknown or nothing is scored."""
+        signals) and first token are fixed, its sum and lowest log-probability can only fall (to the bottom of
+        their range), and every other signal may end anywhere in its fitting range (where `p_keep` holds it).
+        1.0 where the ranges are unknown or nothing is scored."""
         if not self.low or not logprobs:
             return 1.0
         scores = floored(logprobs)
@@ -71,13 +81,13 @@ class KeepModel:
         }
         falling = {"sum_logprob": sum(scores), "min_logprob": min(scores)}
         z = self.intercept
-        for name, mean, scale, coef, low, high in zip(
-            self.features, self.mean, self.scale, self.coef, self.low, self.high, strict=True
+        for index, (name, mean, scale, coef, low, high) in enumerate(
+            zip(self.features, self.mean, self.scale, self.coef, self.low, self.high, strict=True)
         ):
             if name in now:
-                ends = (now[name],)
+                ends = (self._held(index, now[name]),)
             elif name in falling:
-                ends = (min(low, falling[name]), falling[name])
+                ends = (low, self._held(index, falling[name]))
             else:
                 ends = (low, high)
             z += max(coef * (end - mean) / scale for end in ends)

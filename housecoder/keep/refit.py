@@ -2,7 +2,10 @@
 
 The events come in time order (the oldest first). The newest quarter is held out: a candidate fitted on the
 rest must have a lower log-loss there than the model in use, or it is refused. An accepted candidate is
-fitted again on every event before it is saved.
+fitted again on every event before it is saved. The target is the user's own: kept (accepted, and at least
+half of it still in place), where the shipped model's is exact match on benchmark tasks. Suggestions the gate
+hid were never shown, so they have no fate: once the gate is on, a refit learns from those above the threshold
+only.
 """
 
 from __future__ import annotations
@@ -63,18 +66,37 @@ def refit(
     rows: Sequence[dict[str, float]], kept: Sequence[bool], current: KeepModel, *, about: dict[str, Any]
 ) -> Refit:
     """Fit on the older events, compare with `current` on the newest; the model fitted on all when it wins."""
+    features = [name for name in FEATURES if all(name in row for row in rows)]
+    if rows and (not features or any(name not in features for name in current.features)):
+        # signals recorded by another housecoder version: keep the events that name what both models read
+        rows, kept = _with(rows, kept, set(current.features))
+        features = [name for name in FEATURES if all(name in row for row in rows)]
     events = len(rows)
     if events < MIN_EVENTS:
         return Refit(
             None, events, 0, None, None, f"{events} decided suggestions with signals, {MIN_EVENTS} needed"
         )
+    if not features:
+        return Refit(None, events, 0, None, None, "the recorded signals share none the model reads")
     split = events - max(1, int(events * HELD_OUT))
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     if len(set(older[1])) < 2 or len(set(kept)) < 2:
         return Refit(None, events, 0, None, None, "every suggestion had the same fate: nothing to learn")
-    candidate = fit(*older, features=[name for name in FEATURES if all(name in row for row in rows)])
+    candidate = fit(*older, features=features)
     current_loss, refit_loss = log_loss(current, *newest), log_loss(candidate, *newest)
     if refit_loss >= current_loss:
         return Refit(None, events, len(newest[0]), current_loss, refit_loss, "it foretells worse")
     model = fit(rows, kept, features=candidate.features, about=about | {"held_out_log_loss": refit_loss})
     return Refit(model, events, len(newest[0]), current_loss, refit_loss, "")
+
+
+def _with(
+    rows: Sequence[dict[str, float]], kept: Sequence[bool], names: set[str]
+) -> tuple[list[dict[str, float]], list[bool]]:
+    """The events whose signals hold every one of `names` and at least one known signal."""
+    pairs = [
+        (row, fate)
+        for row, fate in zip(rows, kept, strict=True)
+        if names <= set(row) and set(row) & set(FEATURES)
+    ]
+    return [row for row, _ in pairs], [fate for _, fate in pairs]

@@ -92,6 +92,8 @@ def signals(
     scores = floored(logprobs)
     line = prefix.rsplit("\n", 1)[-1]
     first = text.strip("\n").split("\n", 1)[0].strip()
+    # the first line the text writes: the cursor's own, unless the text starts on the next line
+    written = first if text.lstrip(" \t").startswith("\n") else (line + first).strip()
     recent = {old.strip() for old in prefix.split("\n")[-RECENT_LINES - 1 : -1] if old.strip()}
     following = next((rest.strip() for rest in suffix.split("\n")[1:] if rest.strip()), "")
     where = place(prefix=prefix, reason=reason, multi_line=multi_line, context=context, adapter=adapter)
@@ -104,8 +106,8 @@ def signals(
         "log_tokens": math.log1p(len(scores)),
         "log_chars": math.log1p(len(text)),
         "cut": float(len(text.rstrip()) < len(raw.rstrip())),
-        "repeats_prefix": float(bool(first) and (line + first).strip() in recent),
-        "repeats_suffix": float(bool(first) and (line + first).strip() == following),
+        "repeats_prefix": float(bool(first) and written in recent),
+        "repeats_suffix": float(bool(first) and written == following),
         "stopped_eos": float(stopped_by == "eos"),
         "stopped_length": float(stopped_by == "length"),
     } | where

@@ -790,6 +790,10 @@ def test_the_gate_hides_an_unlikely_suggestion_and_an_explicit_request_shows_it(
     assert (again.text, again.cached) == ("", "prompt")
     assert (asked.text, asked.cached, asked.p_keep) == ("read_json(path)", "prompt", hidden.p_keep)
     assert len(backend.prompts) == 2  # each engine asked the model once
+    # the suggestion asked for is now showing: typing its first letters keeps it, gate or not
+    typed_in = TEXT[:CURSOR] + "re" + TEXT[CURSOR:]
+    kept = strict.complete(CompletionInput("app/main.py", typed_in, CURSOR + 2, "python"))
+    assert (kept.text, kept.cached, kept.p_keep) == ("ad_json(path)", "typed-through", hidden.p_keep)
     # a hidden suggestion is not typed through
     typed = TEXT[:CURSOR] + "re" + TEXT[CURSOR:]
     through = gated(0.6, ScriptedBackend("read_json(path)"))

@@ -25,6 +25,8 @@ def test_shape_errors() -> None:
     with pytest.raises(ValueError, match="unknown feature"):
         KeepModel(("nonsense",), (0.0,), (1.0,), (1.0,), 0.0)
     with pytest.raises(ValueError, match="differ"):
+        KeepModel(("mean_logprob",), (0.0,), (1.0,), (1.0,), 0.0, low=(1.0,), high=(0.0,))
+    with pytest.raises(ValueError, match="differ"):
         KeepModel(("mean_logprob",), (0.0, 1.0), (1.0,), (1.0,), 0.0)
 
 
@@ -123,5 +125,21 @@ def test_the_ceiling_bounds_every_ending_of_a_suggestion_being_written() -> None
         )
         assert model.ceiling(known, written, row["first_margin"]) >= model.p_keep(final) - 1e-9
     assert model.ceiling(known, [], None) == 1.0  # nothing scored yet
+    # signals past their fitting range count as its end: a longer text, a lower sum than ever seen
+    ranged = KeepModel(
+        ("log_tokens", "min_logprob"),
+        (1.0, -2.0),
+        (1.0, 1.0),
+        (2.0, -1.0),
+        0.0,
+        low=(0.0, -5.0),
+        high=(2.0, 0.0),
+    )
+    ceiling = ranged.ceiling(known, [-0.5, -0.5], 1.0)
+    for tokens, lowest in ((5.0, -0.5), (9.0, -19.0), (0.5, -7.0)):
+        assert ceiling >= ranged.p_keep({"log_tokens": tokens, "min_logprob": lowest}) - 1e-9
+    assert ranged.p_keep({"log_tokens": 9.0, "min_logprob": -19.0}) == ranged.p_keep(
+        {"log_tokens": 2.0, "min_logprob": -5.0}
+    )
     ranged = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (3.0,), 0.0)
     assert ranged.ceiling(known, [-9.0], 0.0) == 1.0  # no ranges: never given up

@@ -52,3 +52,14 @@ def test_too_few_or_one_sided_events_are_nothing_to_refit_on() -> None:
     )
     rows, _ = events(200, 6.0)
     assert "same fate" in refit(rows, [False] * 200, FLAT, about={}).reason
+
+
+def test_events_recorded_without_a_signal_the_model_reads_are_left_out() -> None:
+    rows, kept = events(400, 6.0)
+    old = [{"mean_logprob": row["mean_logprob"]} for row in rows[:100]]  # an older version's signals
+    outcome = refit(old + rows[100:], kept, FLAT, about={})
+    assert outcome.events == 400  # FLAT reads mean_logprob alone: every event has it
+    reads_more = KeepModel(("mean_logprob", "first_margin"), (-1.0, 1.0), (1.0, 1.0), (0.0, 0.0), 0.0)
+    outcome = refit(old + rows[100:], kept, reads_more, about={})
+    assert outcome.events == 300 and outcome.model is not None
+    assert refit([{}] * 100, [True, False] * 50, FLAT, about={}).events == 0

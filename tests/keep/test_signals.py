@@ -54,6 +54,8 @@ def test_repeating_the_lines_around_the_cursor() -> None:
     prefix = "a = 1\nb = 2\n"
     again = signals_of("a = 1", prefix=prefix)
     assert again is not None and again["repeats_prefix"] == 1.0
+    below = signals_of("\nb = 2", prefix=prefix + "x = 0")  # starts on the next line: compared as it is
+    assert below is not None and below["repeats_prefix"] == 1.0
     ahead = signals_of("c = 3", prefix=prefix, suffix="\nc = 3\n")
     assert ahead is not None and ahead["repeats_suffix"] == 1.0 and ahead["repeats_prefix"] == 0.0
 
