@@ -25,6 +25,7 @@ def _session(tiny_qwen_dir: Path, tmp_path: Path, timeout_ms: int) -> Session:
             "completion": {
                 "max_new_tokens": 3000,
                 "max_ms": 0,
+                "min_keep": 0.0,  # the keep gate would give it up after a token
                 "tuning": {"stop_early": False, "layout": "psm"},
             },
             "context": {"enabled": False},

@@ -26,7 +26,8 @@ def _settings(tiny_qwen_dir: Path, tmp_path: Path, **completion: object) -> Sett
     return Settings.model_validate(
         {
             "models": tiny_models(tiny_qwen_dir, tmp_path / "cache" / "models"),
-            "completion": {"max_new_tokens": 8, "tuning": completion},
+            # the random model's text: the keep gate would hide it
+            "completion": {"max_new_tokens": 8, "min_keep": 0.0, "tuning": completion},
         }
     )
 

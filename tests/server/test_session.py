@@ -22,6 +22,7 @@ def settings(tiny_qwen_dir: Path, tmp_path: Path) -> Settings:
         {
             "models": tiny_models(tiny_qwen_dir, tmp_path / "cache" / "models"),
             "train": {"output": str(tmp_path / "adapters")},
+            "completion": {"min_keep": 0.0},  # the random model's text: the keep gate would hide it
         }
     )
 
