@@ -66,14 +66,18 @@ def ratio_interval(off: list[dict[str, Any]], on: list[dict[str, Any]]) -> tuple
     rng = random.Random(0)
 
     def ratio(chosen: list[int]) -> float:
-        return percentile([s for k in chosen for s in b[k]], 95) / percentile([s for k in chosen for s in a[k]], 95)
+        return percentile([s for k in chosen for s in b[k]], 95) / percentile(
+            [s for k in chosen for s in a[k]], 95
+        )
 
     samples = sorted(ratio([rng.choice(sessions) for _ in sessions]) for _ in range(1000))
     return ratio(sessions), samples[25], samples[974]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("repo", type=Path)
     parser.add_argument("--lines", type=int, default=8)
     parser.add_argument("--out", type=Path, required=True)

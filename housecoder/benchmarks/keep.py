@@ -18,11 +18,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from operator import attrgetter
+from os.path import commonprefix  # of two strings, character by character
 from pathlib import Path
 from typing import Any
 
 from housecoder.evaluation.runner import Record
-from housecoder.inference.prefix_cache import common_prefix
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel
 from housecoder.keep.signals import FEATURES
@@ -63,7 +63,7 @@ def examples(records: Sequence[Record]) -> list[Example]:
                 signals=record.signals,
                 exact=record.exact,
                 good=record.edit_similarity >= GOOD_SIMILARITY,
-                kept_chars=common_prefix(record.prediction.rstrip(), record.groundtruth.rstrip()),
+                kept_chars=len(commonprefix([record.prediction.rstrip(), record.groundtruth.rstrip()])),  # noqa: RUF071
             )
         )
     return found

@@ -84,6 +84,7 @@ class KeepModel:
         for index, (name, mean, scale, coef, low, high) in enumerate(
             zip(self.features, self.mean, self.scale, self.coef, self.low, self.high, strict=True)
         ):
+            ends: tuple[float, ...]
             if name in now:
                 ends = (self._held(index, now[name]),)
             elif name in falling:
