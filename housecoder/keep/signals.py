@@ -12,34 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-# the order of a model's coefficients
-FEATURES: tuple[str, ...] = (
-    "sum_logprob",
-    "mean_logprob",
-    "min_logprob",
-    "first_logprob",
-    "first_margin",
-    "log_tokens",
-    "log_chars",
-    "cut",
-    "multi_line",
-    "empty_line",
-    "after_opener",
-    "mid_line",
-    "mid_word",
-    "context",
-    "adapter",
-    "repeats_prefix",
-    "repeats_suffix",
-    "stopped_eos",
-    "stopped_length",
-)
-# log-probabilities below this are taken as this (a token the model chose against all odds says no more)
-FLOOR = -20.0
-MARGIN_CAP = 20.0
-RECENT_LINES = 20  # prefix lines a suggestion's first line is compared with
-
-
 # known before the model writes anything: where the cursor is and what the prompt had
 PLACE: tuple[str, ...] = (
     "multi_line",
@@ -50,6 +22,26 @@ PLACE: tuple[str, ...] = (
     "context",
     "adapter",
 )
+# the order of a model's coefficients
+FEATURES: tuple[str, ...] = (
+    "sum_logprob",
+    "mean_logprob",
+    "min_logprob",
+    "first_logprob",
+    "first_margin",
+    "log_tokens",
+    "log_chars",
+    "cut",
+    *PLACE,
+    "repeats_prefix",
+    "repeats_suffix",
+    "stopped_eos",
+    "stopped_length",
+)
+# log-probabilities below this are taken as this (a token the model chose against all odds says no more)
+FLOOR = -20.0
+MARGIN_CAP = 20.0
+RECENT_LINES = 20  # prefix lines a suggestion's first line is compared with
 
 
 def place(*, prefix: str, reason: str, multi_line: bool, context: bool, adapter: bool) -> dict[str, float]:

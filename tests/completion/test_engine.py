@@ -175,11 +175,15 @@ def test_a_block_body_is_served_from_its_own_file_unless_context_multi_line_asks
 
 
 class TokenByToken(ScriptedBackend):
-    """Streams its text one line per step through the runtimes' shared token loop (within the 64-token budget)."""
+    """Streams its text one line per step through the runtimes' shared token loop (within the 64-token budget);
+    each line scored `score` where given (log-probability, margin)."""
+
+    score: tuple[float, float] | None = None
 
     def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
         self.prompts.append(request)
         pieces = self.text.splitlines(keepends=True)
+        score = self.score
         return run_generation(
             request,
             cancel,
@@ -189,6 +193,7 @@ class TokenByToken(ScriptedBackend):
             next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
             decode=lambda tokens: "".join(pieces[: len(tokens)]),
             stop_ids={len(pieces)},
+            score=None if score is None else lambda token: score,
         )
 
 
@@ -823,22 +828,7 @@ def test_a_suggestion_the_gate_would_hide_whatever_comes_next_stops_early() -> N
     lines = "".join(f"    x{k} = {k}\n" for k in range(30))
 
     class Unsure(TokenByToken):
-        """Each line is a token the model chose with log-probability −2."""
-
-        def generate(self, request: GenerationRequest, cancel: Cancellation | None = None) -> Generation:
-            self.prompts.append(request)
-            pieces = self.text.splitlines(keepends=True)
-            return run_generation(
-                request,
-                cancel,
-                prompt_tokens=1,
-                reused_tokens=0,
-                prefill=lambda _: True,
-                next_token=lambda previous, allowed: 0 if previous is None else previous + 1,
-                decode=lambda tokens: "".join(pieces[: len(tokens)]),
-                stop_ids={len(pieces)},
-                score=lambda token: (-2.0, 0.5),
-            )
+        score = (-2.0, 0.5)  # each line a token the model chose with log-probability −2
 
     # p_keep falls with the sum of log-probabilities, which ends anywhere down to −100
     keep = KeepModel(("sum_logprob",), (-5.0,), (2.0,), (2.0,), 0.0, low=(-100.0,), high=(0.0,))
