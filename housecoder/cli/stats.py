@@ -6,12 +6,14 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from housecoder.cli.common import State
-from housecoder.config import Settings
+
+if TYPE_CHECKING:
+    from housecoder.config import Settings
 
 _SPAN = re.compile(r"^(\d+)([hdw])$")
 _SECONDS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
