@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.evaluation.runner import Record
+from housecoder.keep.calibration import expected_error, reliability
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel
+from housecoder.keep.refit import losses, refit
 from housecoder.keep.signals import FEATURES
 from housecoder.numeric import percentile
 
 GOOD_SIMILARITY = 0.8
 SHOW_GAIN, REJECT_COST = 0.75, 0.25  # Cursor's rule: show when P(keep) >= 0.25
 THRESHOLDS = tuple(round(step / 100, 2) for step in range(0, 96, 5))
-BINS = 10
 SAMPLES = 1000
 
 
@@ -135,28 +136,54 @@ def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, 
     """Expected calibration error (10 equal-width bins), log-loss, AUC and the reliability bins."""
     from sklearn.metrics import log_loss, roc_auc_score
 
-    bins = []
-    error = 0.0
-    for index in range(BINS):
-        low, high = index / BINS, (index + 1) / BINS
-        inside = [
-            (p, y)
-            for p, y in zip(scores, outcomes, strict=True)
-            if low <= p < high or (index == BINS - 1 and p == 1.0)
-        ]
-        if not inside:
-            continue
-        predicted = sum(p for p, _ in inside) / len(inside)
-        observed = sum(y for _, y in inside) / len(inside)
-        error += len(inside) / len(scores) * abs(predicted - observed)
-        bins.append(
-            {"low": low, "high": high, "n": len(inside), "predicted": predicted, "observed": observed}
-        )
+    bins = reliability(scores, outcomes)
     return {
-        "ece": error,
+        "ece": expected_error(bins),
         "log_loss": float(log_loss(outcomes, scores, labels=[False, True])),
         "auc": float(roc_auc_score(outcomes, scores)) if len(set(outcomes)) == 2 else math.nan,
-        "bins": bins,
+        "bins": [asdict(b) for b in bins],
+    }
+
+
+def history(found: Sequence[Example], features: Sequence[str] = FEATURES) -> dict[str, Any]:
+    """The refit on a simulated history: each repository's suggestions, in the order the tasks ran, are one
+    user's events (kept where exactly right), refitted by `housecoder.keep.refit` against the model fitted on
+    the other repositories (what that user starts with). Per repository: the held-out log-loss of both; over
+    all: the mean difference per held-out event (refit minus default) with a bootstrap interval."""
+    per_repo: dict[str, Any] = {}
+    differences: list[float] = []
+    for repo in sorted({example.repo for example in found}):
+        mine = [example for example in found if example.repo == repo]
+        others = [example for example in found if example.repo != repo]
+        base = fit([e.signals for e in others], [e.exact for e in others], features=features)
+        rows, kept = [e.signals for e in mine], [e.exact for e in mine]
+        outcome = refit(rows, kept, base, about={"repo": repo})
+        per_repo[repo] = {
+            "events": outcome.events,
+            "held_out": outcome.held_out,
+            "default_log_loss": outcome.current_loss,
+            "refit_log_loss": outcome.refit_loss,
+            "used": outcome.model is not None,
+            "line": outcome.line(),
+        }
+        if outcome.candidate is not None:
+            newest = rows[-outcome.held_out :], kept[-outcome.held_out :]
+            differences += [
+                refitted - default
+                for refitted, default in zip(
+                    losses(outcome.candidate, *newest), losses(base, *newest), strict=True
+                )
+            ]
+    rng = random.Random(0)
+    means = sorted(
+        sum(differences[rng.randrange(len(differences))] for _ in differences) / len(differences)
+        for _ in range(SAMPLES if differences else 0)
+    )
+    return {
+        "repositories": per_repo,
+        "held_out": len(differences),
+        "difference": sum(differences) / len(differences) if differences else None,
+        "difference_ci": (percentile(means, 2.5), percentile(means, 97.5)) if means else None,
     }
 
 
@@ -198,6 +225,7 @@ def evaluate(
         "chosen": chosen,
         "groups": per_group,
         "curve": [asdict(figures) for figures in points],
+        "history": history(found, features),
         "coefficients": dict(zip(model.features, model.coef, strict=True)),
     }
     return summary, model
@@ -238,6 +266,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
             f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
+    lines += _history_lines(summary["history"])
     lines += [
         "",
         "| threshold | shown | precision | recall | EV per suggestion |",
@@ -248,6 +277,32 @@ def markdown(summary: dict[str, Any]) -> str:
         for p in summary["curve"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _history_lines(found: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "Refit on a simulated history (a repository's suggestions in task order, kept where exactly right; "
+        "the default is the model fitted on the other repositories; the newest quarter held out):",
+        "",
+        "| repository | events | held out | log-loss default | log-loss refit | refit used |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for repo, figures in found["repositories"].items():
+        default, refitted = figures["default_log_loss"], figures["refit_log_loss"]
+        lines.append(
+            f"| {repo} | {figures['events']} | {figures['held_out']} | "
+            f"{'-' if default is None else f'{default:.3f}'} | {'-' if refitted is None else f'{refitted:.3f}'} | "
+            f"{'yes' if figures['used'] else 'no'} |"
+        )
+    if found["difference"] is not None:
+        low, high = found["difference_ci"]
+        lines += [
+            "",
+            f"Held-out log-loss, refit minus default, mean over {found['held_out']} events: "
+            f"**{found['difference']:+.3f}** (95% CI {low:+.3f} to {high:+.3f}; below zero: the refit foretells better)",
+        ]
+    return lines
 
 
 def write_chart(summary: dict[str, Any], path: Path) -> None:

@@ -32,18 +32,24 @@ def model_path(settings: Settings, root: Path) -> Path:
     return cache_base(settings) / "keep" / f"{repo_key(root)}.json"
 
 
-def log_loss(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> float:
-    """Mean negative log-likelihood of the outcomes `kept` under `model`."""
-    total = 0.0
+def losses(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> list[float]:
+    """Each event's negative log-likelihood of its outcome under `model`."""
+    found = []
     for row, outcome in zip(rows, kept, strict=True):
         p = min(1 - EPSILON, max(EPSILON, model.p_keep(row)))
-        total -= math.log(p if outcome else 1 - p)
-    return total / len(rows)
+        found.append(-math.log(p if outcome else 1 - p))
+    return found
+
+
+def log_loss(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> float:
+    """Mean negative log-likelihood of the outcomes `kept` under `model`."""
+    return sum(losses(model, rows, kept)) / len(rows)
 
 
 @dataclass(frozen=True)
 class Refit:
-    """The outcome: the model to save (None: refused, `reason` says why) and the held-out figures."""
+    """The outcome: the model to save (None: refused, `reason` says why), the held-out figures, and the
+    candidate they are of (fitted on the older events; None when there were too few to fit)."""
 
     model: KeepModel | None
     events: int
@@ -51,6 +57,7 @@ class Refit:
     current_loss: float | None
     refit_loss: float | None
     reason: str
+    candidate: KeepModel | None = None
 
     def line(self) -> str:
         if self.current_loss is None or self.refit_loss is None:
@@ -85,9 +92,9 @@ def refit(
     candidate = fit(*older, features=features)
     current_loss, refit_loss = log_loss(current, *newest), log_loss(candidate, *newest)
     if refit_loss >= current_loss:
-        return Refit(None, events, len(newest[0]), current_loss, refit_loss, "it foretells worse")
+        return Refit(None, events, len(newest[0]), current_loss, refit_loss, "it foretells worse", candidate)
     model = fit(rows, kept, features=candidate.features, about=about | {"held_out_log_loss": refit_loss})
-    return Refit(model, events, len(newest[0]), current_loss, refit_loss, "")
+    return Refit(model, events, len(newest[0]), current_loss, refit_loss, "", candidate)
 
 
 def _with(

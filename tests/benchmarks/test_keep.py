@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from record_fixture import make_record
 
-from housecoder.benchmarks.keep import evaluate, examples, markdown, point
+from housecoder.benchmarks.keep import evaluate, examples, history, markdown, point
 from housecoder.evaluation.runner import Record
 from housecoder.keep import FEATURES, KeepModel
 
@@ -47,6 +47,25 @@ def test_the_gate_shows_fewer_and_better_suggestions() -> None:
     text = markdown(summary)
     assert "each repository scored by a model fitted on the others" in text and "| 0.50 |" in text
     assert KeepModel.from_json(model.to_json()) == model
+
+
+def test_the_refit_on_a_simulated_history_beats_the_default_where_a_repository_differs() -> None:
+    changed = []
+    for record in records(300):
+        if record.task_id.startswith("alpha/"):  # here the long suggestions are right, whatever the scores
+            exact = record.signals is not None and record.signals["log_chars"] > 0.5
+            record = replace(record, exact=exact, prediction="value" if exact else "valve")
+        changed.append(record)
+    found = history(examples(changed))
+    alpha, beta = found["repositories"]["alpha"], found["repositories"]["beta"]
+    assert (alpha["events"], alpha["held_out"]) == (100, 25) and alpha["used"]
+    assert alpha["refit_log_loss"] < alpha["default_log_loss"]
+    assert beta["default_log_loss"] is not None and found["held_out"] == 75
+    low, high = found["difference_ci"]
+    assert low <= found["difference"] <= high and found["difference"] < 0
+    # fewer events than a refit needs: no figures, and the reason
+    few = history(examples(records(90)))
+    assert few["difference"] is None and "60 needed" in few["repositories"]["alpha"]["line"]
 
 
 def test_figures_at_one_threshold() -> None:
