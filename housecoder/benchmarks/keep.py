@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.evaluation.runner import Record
-from housecoder.keep.calibration import expected_error, reliability
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel
 from housecoder.keep.refit import losses, refit
 from housecoder.keep.signals import FEATURES
-from housecoder.numeric import percentile
+from housecoder.numeric import expected_error, percentile, reliability
 
 GOOD_SIMILARITY = 0.8
 SHOW_GAIN, REJECT_COST = 0.75, 0.25  # Cursor's rule: show when P(keep) >= 0.25

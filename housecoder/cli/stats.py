@@ -37,7 +37,11 @@ def stats(
     since: Annotated[str, typer.Option("--since", help="How far back: 12h, 7d, 2w.")] = "7d",
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Write a PNG of suggestions and acceptance per day.")
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Write a PNG of suggestions and acceptance per day, and of the share kept against p_keep.",
+        ),
     ] = None,
     refit: Annotated[
         bool,

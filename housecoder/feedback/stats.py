@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.feedback.store import Check, FeedbackStore, Suggestion
-from housecoder.numeric import percentile
+from housecoder.numeric import Bin, expected_error, percentile, reliability
 
 NO_ACCEPTS = "no accept events: your editor does not report acceptance"
 SPLITS: dict[str, Callable[[Suggestion], str]] = {
@@ -87,6 +87,8 @@ class Stats:
     splits: dict[str, list[Figures]] = field(default_factory=dict)
     days: list[Figures] = field(default_factory=list)  # one per day with suggestions, oldest first
     notice: str = ""
+    # p_keep against the fates of the decided suggestions that had one (`fates`): the reliability diagram
+    reliability: list[Bin] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +108,9 @@ def summarize(suggestions: Sequence[Suggestion], checks: dict[str, list[Check]],
     days = [Figures.of(day, group, checks) for day, group in sorted(by_day.items())]
     notice = NO_ACCEPTS if suggestions and total.accepted == 0 else ""
     rejected = sum(s.outcome == "rejected" for s in suggestions)
-    return Stats(since, total, rejected, splits, days, notice)
+    scored = [(s.p_keep, kept) for s, kept in fates(suggestions, checks) if s.p_keep is not None]
+    bins = reliability([p for p, _ in scored], [kept for _, kept in scored])
+    return Stats(since, total, rejected, splits, days, notice, bins)
 
 
 def today(store: FeedbackStore) -> dict[str, Any]:
@@ -139,6 +143,12 @@ def render(stats: Stats) -> list[str]:
     ]
     if stats.notice:
         lines.append(stats.notice)
+    if stats.reliability:
+        decided = sum(b.n for b in stats.reliability)
+        lines.append(
+            f"keep-probability against what was kept: calibration error {expected_error(stats.reliability):.3f} "
+            f"over {decided} decided suggestions"
+        )
     header = f"{'':<22} {'shown':>6} {'accepted':>9} {'rate':>7} {'acc chars':>10} {'retained':>9} {'p50 ms':>7} {'p95 ms':>7}"
     for split, groups in stats.splits.items():
         lines += ["", f"by {split}", header]
@@ -151,13 +161,14 @@ def render(stats: Stats) -> list[str]:
 
 
 def write_chart(stats: Stats, path: Path) -> None:
-    """A PNG: suggestions shown per day (bars) and the day's acceptance rate (line). Needs matplotlib."""
+    """A PNG: suggestions shown per day (bars) and the day's acceptance rate (line); beside it the reliability
+    diagram (share kept against p_keep). Needs matplotlib."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, shown_axis = plt.subplots(figsize=(7, 3.5), dpi=120)
+    figure, (shown_axis, keep_axis) = plt.subplots(1, 2, figsize=(11, 3.8), dpi=120)
     days = [day.name for day in stats.days]
     shown_axis.bar(days, [day.shown for day in stats.days], color="#c8d6e5", label="shown")
     shown_axis.set_ylabel("suggestions shown")
@@ -169,29 +180,46 @@ def write_chart(stats: Stats, path: Path) -> None:
     rate_axis.set_ylim(0, 100)
     shown_axis.tick_params(axis="x", labelrotation=45)
     shown_axis.set_title("housecoder suggestions per day")
+    keep_axis.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+    bins = stats.reliability
+    keep_axis.plot([b.predicted for b in bins], [b.observed for b in bins], "o-", color="#2e86de")
+    for b in bins:
+        keep_axis.annotate(
+            str(b.n), (b.predicted, b.observed), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    keep_axis.set_xlim(0, 1)
+    keep_axis.set_ylim(0, 1)
+    keep_axis.set_xlabel("p_keep (mean in bin; the label: suggestions)")
+    keep_axis.set_ylabel("share kept")
+    keep_axis.set_title(
+        f"calibration error {expected_error(bins):.3f}" if bins else "no decided suggestion with a p_keep yet"
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
 
 
+def fates(suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]) -> list[tuple[Suggestion, bool]]:
+    """Every decided suggestion with its fate, in the order shown: kept when accepted and at least half of
+    what was taken is still in place at the latest check; not kept when rejected or rewritten. Accepted ones
+    not checked yet are left out (their fate is unknown), and so are those still shown."""
+    found = []
+    for suggestion in suggestions:
+        if suggestion.outcome == "shown":
+            continue
+        if suggestion.outcome == "rejected":
+            found.append((suggestion, False))
+            continue
+        retained = retained_chars(suggestion, checks.get(suggestion.id, []))
+        if retained is not None:
+            found.append((suggestion, 2 * retained >= len(suggestion.accepted_text) > 0))
+    return found
+
+
 def keep_events(
     suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]
 ) -> tuple[list[dict[str, float]], list[bool]]:
-    """The signals and fate of every decided suggestion that has signals, in the order shown: kept when
-    accepted and at least half of what was taken is still in place at the latest check; not kept when
-    rejected or rewritten. Accepted ones not checked yet are left out (their fate is unknown)."""
-    rows, kept = [], []
-    for suggestion in suggestions:
-        if suggestion.signals is None or suggestion.outcome == "shown":
-            continue
-        if suggestion.outcome == "rejected":
-            fate = False
-        else:
-            retained = retained_chars(suggestion, checks.get(suggestion.id, []))
-            if retained is None:
-                continue
-            fate = 2 * retained >= len(suggestion.accepted_text) > 0
-        rows.append(suggestion.signals)
-        kept.append(fate)
-    return rows, kept
+    """The signals and fate (`fates`) of every decided suggestion that has signals, in the order shown."""
+    found = [(s.signals, kept) for s, kept in fates(suggestions, checks) if s.signals is not None]
+    return [signals for signals, _ in found], [kept for _, kept in found]

@@ -107,3 +107,18 @@ def test_the_fates_a_keep_model_is_refitted_on() -> None:
     }
     rows, kept = keep_events(suggestions, checks)
     assert rows == [scored] * 3 and kept == [True, False, False]
+
+
+def test_the_keep_probability_against_what_was_kept(tmp_path: Path) -> None:
+    suggestions = [replace(BASE, id=f"r{n}", outcome="rejected", p_keep=0.15 + n / 100) for n in range(3)] + [
+        replace(BASE, id="kept", outcome="accepted", accepted_chars=12, p_keep=0.85),
+        replace(BASE, id="undecided", p_keep=0.85),
+        replace(BASE, id="unscored", outcome="rejected"),
+    ]
+    checks = {"kept": [Check("kept", 30, 0, True, 12, 1.0, "return total")]}
+    stats = summarize(suggestions, checks, since=0)
+    assert [(b.low, b.n, b.observed) for b in stats.reliability] == [(0.1, 3, 0.0), (0.8, 1, 1.0)]
+    assert "calibration error 0.158 over 4 decided suggestions" in "\n".join(render(stats))
+    assert summarize(suggestions[-2:], checks, since=0).reliability == []
+    write_chart(stats, tmp_path / "chart.png")  # with the reliability diagram beside the days
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")

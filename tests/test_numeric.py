@@ -1,10 +1,10 @@
-"""The reliability bins and the expected calibration error."""
+"""Numeric helpers: the reliability bins and the expected calibration error."""
 
 from __future__ import annotations
 
 import pytest
 
-from housecoder.keep.calibration import Bin, expected_error, reliability
+from housecoder.numeric import Bin, expected_error, reliability
 
 
 def test_bins_hold_their_suggestions_and_a_perfect_score_falls_in_the_last() -> None:
