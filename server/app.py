@@ -466,7 +466,9 @@ def create_server(
             except HousecoderError:
                 settings = Settings()
         ls.session = Session(settings, folders, ls.host)
-        ls.feedback = FeedbackRecorder(settings, ls.read_document, ls.schedule)
+        ls.feedback = FeedbackRecorder(
+            settings, ls.read_document, ls.schedule, refitted=ls.session.use_keep_model
+        )
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HousecoderServer, params: types.InitializedParams) -> None:

@@ -30,7 +30,9 @@ from housecoder.feedback.retention import retained
 from housecoder.feedback.rules import excluded
 from housecoder.feedback.stats import today
 from housecoder.feedback.store import Check, FeedbackStore, Suggestion, store_path
+from housecoder.keep import KeepModel
 from housecoder.server.documents import Located
+from housecoder.server.keep import IdleRefit
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,9 @@ class Pending:
 
 class FeedbackRecorder:
     """One connection's recorder. `read(uri)` is the buffer's text now (None: closed and not on disk);
-    `schedule(delay_s, work)` runs `work` later on the event loop."""
+    `schedule(delay_s, work)` runs `work` later on the event loop. The decisions it records refit the folder's
+    keep model at idle (`housecoder.server.keep`) where `refitted(root, model)` is given: it hands a refit to
+    the engines."""
 
     def __init__(
         self,
@@ -60,6 +64,7 @@ class FeedbackRecorder:
         read: Callable[[str], str | None],
         schedule: Callable[[float, Callable[[], None]], Any],
         clock: Callable[[], float] = time.time,
+        refitted: Callable[[Path, KeepModel], object] | None = None,
     ) -> None:
         self.settings = settings
         self.read = read
@@ -70,6 +75,7 @@ class FeedbackRecorder:
         self.current: dict[str, str] = {}  # uri -> id of the suggestion last shown there
         self.scheduled = 0
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-feedback")
+        self.refit = None if refitted is None else IdleRefit(lambda: self.settings, schedule, refitted)
 
     @property
     def enabled(self) -> bool:
@@ -208,6 +214,8 @@ class FeedbackRecorder:
         )
         for delay in self.settings.feedback.tuning.retention_checks_s:
             self._later(delay, pending, pending.suggestion.accepted_text)
+        if self.refit is not None:
+            self.refit.decided(pending.root)
         return {"recorded": True, "outcome": outcome, "accepted_chars": taken}, written
 
     def closed(self, uri: str) -> None:
@@ -227,6 +235,8 @@ class FeedbackRecorder:
         )
         # what the user wrote there instead, once, at the last check
         self._later(self.settings.feedback.tuning.retention_checks_s[-1], pending, pending.suggestion.text)
+        if self.refit is not None:
+            self.refit.decided(pending.root)
 
     def _pending(self, suggestion_id: str | None) -> Pending | None:
         return self.pending.get(suggestion_id) if suggestion_id else None
@@ -285,6 +295,8 @@ class FeedbackRecorder:
         self.writer.submit(lambda: None).result()
 
     def close(self) -> None:
+        if self.refit is not None:
+            self.refit.close()
         self.writer.shutdown(wait=True)
         for store in self.stores.values():
             store.close()

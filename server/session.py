@@ -30,7 +30,7 @@ from housecoder.completion import CompletionEngine, CompletionInput, CompletionO
 from housecoder.config import Settings
 from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Cancellation
-from housecoder.keep import load_model
+from housecoder.keep import KeepModel, load_model
 from housecoder.keep.refit import model_path
 from housecoder.models.progress import SILENT, Progress
 from housecoder.server.documents import Located
@@ -363,6 +363,14 @@ class Session:
                     keep=None if outside else load_model(model_path(self.settings, folder.root)),
                 )
             return folder.engine
+
+    def use_keep_model(self, root: Path, model: KeepModel) -> None:
+        """`root`'s keep model was refitted (`housecoder.server.keep`): its engine scores with it from now on (an
+        engine not built yet reads the saved file)."""
+        with self._lock:
+            folder = self._folders.get(root)
+            if folder is not None and folder.engine is not None:
+                folder.engine.keep = model
 
     # -- index -------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def stats(
     start = time.time() - since_seconds(since)
     where = store_path(settings, root)
     if refit:
-        typer.echo(refit_keep(settings, root, where))
+        typer.echo(refit_keep(settings, root))
         return
     found = recorded(where, since=start)
     figures = summarize(found.suggestions, found.checks, start) if found else summarize([], {}, start)
@@ -88,25 +88,15 @@ def stats(
     typer.echo(f"\nstore: {where}")
 
 
-def refit_keep(settings: Settings, root: Path, where: Path) -> str:
-    """Refit the workspace's keep model on every event of the store at `where`; one line saying what came of it."""
+def refit_keep(settings: Settings, root: Path) -> str:
+    """Refit the workspace's keep model on every event of its feedback store; one line saying what came of it."""
     from housecoder.errors import MissingDependency
-    from housecoder.feedback.stats import keep_events
-    from housecoder.feedback.store import recorded
-    from housecoder.keep import load_model
-    from housecoder.keep.refit import model_path, refit
+    from housecoder.server.keep import refit_workspace
 
-    found = recorded(where)
-    rows, kept = keep_events(found.suggestions, found.checks) if found else ([], [])
-    target = model_path(settings, root)
     try:
-        outcome = refit(rows, kept, load_model(target), about={"workspace": root.name})
+        outcome, target = refit_workspace(settings, root)
     except ImportError as err:
         raise MissingDependency("scikit-learn", "bench") from err
     if outcome.model is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = target.with_suffix(".tmp")
-        staged.write_text(outcome.model.to_json(), encoding="utf-8")
-        staged.replace(target)
-        return f"{outcome.line()}; saved to {target} (the server reads it at its next start)"
+        return f"{outcome.line()}; saved to {target} (a running server uses it from its next start)"
     return outcome.line()

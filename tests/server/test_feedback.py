@@ -11,15 +11,22 @@ from settings_fixture import section
 from housecoder.completion import CompletionInput, CompletionOutput
 from housecoder.completion.trigger import Trigger
 from housecoder.config import Settings
+from housecoder.keep import KeepModel
 from housecoder.server.documents import Located
 from housecoder.server.feedback import FeedbackRecorder
+from housecoder.server.keep import IDLE_S
 
 TEXT = "def total(items):\n    \n"
 CURSOR = len("def total(items):\n    ")
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, **feedback: object) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        refitted: Callable[[Path, KeepModel], object] | None = None,
+        **feedback: object,
+    ) -> None:
         self.root = tmp_path / "repo"
         self.root.mkdir(parents=True)
         self.documents: dict[str, str] = {}
@@ -37,6 +44,7 @@ class Harness:
             self.documents.get,
             lambda delay, work: self.later.append((delay, work)),
             lambda: self.now,
+            refitted,
         )
 
     def show(
@@ -107,6 +115,15 @@ def test_typing_through_keeps_the_id_and_a_new_place_rejects(tmp_path: Path) -> 
     assert records[first].outcome == "rejected" and records[first].typed == 3  # type: ignore[index]
     assert records[other].accepted_text == "urn"  # type: ignore[index]
     assert sorted(h.run_later()) == [30, 300, 300]  # the accepted one twice, the rejected one once
+
+
+def test_decisions_ask_for_a_keep_refit_at_idle_where_the_server_takes_refits(tmp_path: Path) -> None:
+    h = Harness(tmp_path, refitted=lambda _root, _model: None)
+    first = h.show(TEXT, CURSOR, "return sum(items)")
+    h.show(TEXT, CURSOR, "return len(items)")  # a new answer at the place rejects the first
+    assert first is not None and h.recorder.refit is not None
+    assert h.recorder.refit.waiting == {h.root} and sorted(delay for delay, _ in h.later) == [IDLE_S, 300]
+    assert Harness(tmp_path / "plain").recorder.refit is None
 
 
 def test_unknown_ids_and_disabled_recording(tmp_path: Path) -> None:

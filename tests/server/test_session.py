@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def test_no_automatic_adapter_when_turned_off(
         assert session.set_adapter(None)["adapter"] is None
     finally:
         session.shutdown()
+
+
+def test_a_refitted_keep_model_is_used_by_the_folders_engine_from_its_next_suggestion(
+    session: Session, folders: list[Path]
+) -> None:
+    from housecoder.completion import CompletionInput
+    from housecoder.inference.base import Cancellation
+    from housecoder.keep import default_model
+    from housecoder.server.documents import Located
+
+    session.load_model().result()
+    text = "def compute(values):\n"
+    located = Located(folders[0], "draft.py", folders[0] / "draft.py", "python")
+    request = CompletionInput("draft.py", text, len(text), "python")
+    session.model_pool.submit(session.complete, located, request, Cancellation()).result()
+    engine = session._folders[folders[0]].engine
+    assert engine is not None and engine.keep == default_model()
+    refitted = replace(default_model(), intercept=default_model().intercept + 1.0)
+    session.use_keep_model(folders[0], refitted)
+    session.use_keep_model(folders[1], refitted)  # no engine there yet: it reads the saved file when built
+    assert engine.keep is refitted and session._folders[folders[1]].engine is None

@@ -1,0 +1,114 @@
+"""The keep model refitted at idle: after the first decision and every REFIT_EVERY more, once the user stops typing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from feedback_fixture import suggestion
+
+from housecoder.activity import activity_file
+from housecoder.config import Settings
+from housecoder.feedback.store import Check, FeedbackStore, store_path
+from housecoder.keep import FEATURES, KeepModel
+from housecoder.keep.refit import model_path
+from housecoder.server import keep
+from housecoder.server.keep import IDLE_S, REFIT_EVERY, IdleRefit
+
+
+class Harness:
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "repo"
+        self.root.mkdir()
+        self.settings = Settings.model_validate({"models": {"cache_dir": str(tmp_path / "cache" / "models")}})
+        self.later: list[tuple[float, Callable[[], None]]] = []
+        self.used: list[tuple[Path, KeepModel]] = []
+        self.refits = IdleRefit(
+            lambda: self.settings,
+            lambda delay, work: self.later.append((delay, work)),
+            lambda root, model: self.used.append((root, model)),
+        )
+
+    def history(self, count: int = 200) -> None:
+        """A user who keeps what the model was sure of and rejects the rest."""
+        store = FeedbackStore(store_path(self.settings, self.root))
+        rng = random.Random(0)
+        for n in range(1, count + 1):
+            sure = rng.random() < 0.5
+            signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": -0.1 if sure else -2.5}
+            store.shown(suggestion(n, signals=signals, p_keep=0.5))
+            store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
+            if sure:
+                store.check(Check(f"s{n}", 30, 2030.0 + n, True, 12, 1.0, "return value"))
+        store.close()
+
+    def typed(self, seconds_ago: float) -> None:
+        path = activity_file(self.settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        stamp = time.time() - seconds_ago
+        os.utime(path, (stamp, stamp))
+
+    def run_later(self) -> list[float]:
+        due, self.later = self.later, []
+        for _, work in due:
+            work()
+        self.refits.flush()
+        return [delay for delay, _ in due]
+
+
+def test_a_refit_waits_for_a_quiet_spell_and_is_used_and_saved(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.history()
+    for _ in range(5):  # the first decision asks for a try; the next ones count towards the one after
+        h.refits.decided(h.root)
+    h.typed(seconds_ago=1.0)  # typing: the try moves to the end of the quiet spell
+    delays = h.run_later()
+    assert delays == [IDLE_S] and h.used == [] and len(h.later) == 1
+    assert 0 < h.later[0][0] <= IDLE_S - 0.5
+    h.typed(seconds_ago=IDLE_S + 1)
+    h.run_later()
+    [(root, model)] = h.used
+    saved = KeepModel.from_json(model_path(h.settings, h.root).read_text())
+    assert root == h.root and saved == model and model.about["examples"] == 200
+    assert dict(zip(model.features, model.coef, strict=True))["mean_logprob"] > 0
+    for _ in range(REFIT_EVERY - 5):
+        h.refits.decided(h.root)
+    assert h.later == []
+    h.refits.decided(h.root)  # REFIT_EVERY decisions after the first: another try
+    assert [delay for delay, _ in h.later] == [IDLE_S]
+    h.refits.close()
+    h.run_later()  # after the server closed: nothing runs
+
+
+def test_too_few_events_change_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    h = Harness(tmp_path)
+    h.history(10)
+    h.refits.decided(h.root)
+    with caplog.at_level(logging.INFO, logger="housecoder.server.keep"):
+        h.run_later()
+    assert h.used == [] and not model_path(h.settings, h.root).exists()
+    assert "keep model not refitted: 10 decided suggestions with signals, 60 needed" in caplog.text
+
+
+def test_without_scikit_learn_the_server_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(*_args: object, **_kwargs: object) -> None:
+        raise ImportError("No module named 'sklearn'")
+
+    monkeypatch.setattr(keep, "refit", missing)
+    h = Harness(tmp_path)
+    h.history(70)
+    h.refits.decided(h.root)
+    with caplog.at_level(logging.INFO, logger="housecoder.server.keep"):
+        h.run_later()
+    assert h.refits.unavailable and "scikit-learn is missing" in caplog.text
+    for _ in range(2 * REFIT_EVERY):
+        h.refits.decided(h.root)
+    assert h.later == [] and h.used == []
