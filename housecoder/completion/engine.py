@@ -58,9 +58,8 @@ class CompletionInput:
     documents: Sequence[OpenDocument] = ()
     use_index: bool = True  # False for a buffer outside the workspace: served from itself alone
     multi_line: bool | None = None  # None: the trigger decides
-    explicit: bool = (
-        False  # the user asked for a suggestion here (a key): shown whatever its keep-probability
-    )
+    # the user asked for a suggestion here (a key): shown whatever its keep-probability
+    explicit: bool = False
 
 
 @dataclass
@@ -188,6 +187,12 @@ def _cap_each_line(text: str, limit: int) -> str:
     return "\n".join(line[:limit] for line in lines)
 
 
+def _adopt(output: CompletionOutput, remembered: Remembered, source: str) -> None:
+    """Answer with a remembered completion: its text, keep-probability and signals; `source` says whence."""
+    output.text, output.p_keep, output.signals = remembered.text, remembered.p_keep, remembered.signals
+    output.cached = source
+
+
 def _line_of(request: CompletionInput) -> int:
     """The cursor's line number (0-based)."""
     return request.text.count("\n", 0, request.offset)
@@ -286,8 +291,7 @@ class CompletionEngine:
         with _timed(output.timings, "prompt"):
             typed, key, cached = self._prompt(output, request, prefix, suffix)
         if cached is not None:
-            output.text, output.p_keep, output.signals = cached.text, cached.p_keep, cached.signals
-            output.cached = "prompt"
+            _adopt(output, cached, "prompt")
             self._gate(output, request)
             if output.text:  # shown now (asked for explicitly, it may not have been before)
                 with self._lock:
@@ -358,12 +362,7 @@ class CompletionEngine:
         with self._lock:
             remembered = self.cache.typed_through(path, prefix, suffix)
         if remembered is not None:
-            output.text, output.p_keep, output.signals = (
-                remembered.text,
-                remembered.p_keep,
-                remembered.signals,
-            )
-            output.cached = "typed-through"
+            _adopt(output, remembered, "typed-through")
             return True
         continued = self.flights.answer(path, prefix, suffix)
         if continued is not None:
