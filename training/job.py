@@ -172,6 +172,10 @@ class TrainJob:
         self.say = say
         self.preparation = Preparation(self.root, settings, progress, say)
 
+    def _paused(self) -> float:
+        """Seconds this run has waited for the user's typing so far."""
+        return self.pacer.paused_s if self.pacer is not None else 0.0
+
     @functools.cached_property
     def base(self) -> BaseFigures:
         return BaseFigures(self.settings, self.preparation.precision_line(), self.say)
@@ -389,7 +393,13 @@ class TrainJob:
         from_checkpoint = resume and (run_dir / CHECKPOINT).is_dir()
         self.on_phase(background.TRAINING)
         result = trainer.train(
-            train, held_out, resume=from_checkpoint, on_step=on_step, initial_loss=before_loss, pace=self.pace
+            train,
+            held_out,
+            resume=from_checkpoint,
+            on_step=on_step,
+            initial_loss=before_loss,
+            pace=self.pace,
+            paused=self._paused,
         )
         if result.best_dir is not None:
             for item in result.best_dir.iterdir():

@@ -139,6 +139,7 @@ def markdown(meta: AdapterMeta) -> str:
         lines.append(
             f"- training: {training.step} steps (best at {training.best_step}), "
             f"{training.samples_seen} sequences, {(training.elapsed_s or 0) / 60:.1f} min"
+            + (f" (and {training.paused_s / 60:.1f} min paused for typing)" if training.paused_s else "")
             + (f" in {training.precision}" if training.precision else "")
             + (", stopped early" if training.stopped_early else "")
         )

@@ -206,7 +206,8 @@ class TrainingFigures:
     step: int | None = None
     best_step: int | None = None
     stopped_early: bool | None = None
-    elapsed_s: float | None = None
+    elapsed_s: float | None = None  # pauses for the user's typing left out
+    paused_s: float | None = None
     samples_seen: int | None = None
     precision: str | None = None
 

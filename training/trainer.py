@@ -66,7 +66,8 @@ class TrainState:
     best_step: int = 0
     checks_without_gain: int = 0
     stopped_early: bool = False
-    elapsed_s: float = 0.0
+    elapsed_s: float = 0.0  # training time, pauses for the user's typing left out
+    paused_s: float = 0.0  # time paused for the user's typing (background training)
     samples_seen: int = 0
     tokens_seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -245,9 +246,12 @@ class Trainer:
         on_step: Callable[[StepLog], None] = lambda _log: None,
         initial_loss: float | None = None,
         pace: Callable[[], None] = lambda: None,
+        paused: Callable[[], float] = lambda: 0.0,
     ) -> TrainResult:
         """Train until the step budget or early stop; `initial_loss` is the held-out loss before training;
-        `pace` is called before every micro-step (background training waits there while the user types)."""
+        `pace` is called before every micro-step (background training waits there while the user types), and
+        `paused()` says how long it has waited so far: that time counts in `paused_s`, not in `elapsed_s` or
+        samples/s."""
         import torch
         from torch.utils.data import DataLoader
 
@@ -262,8 +266,13 @@ class Trainer:
             self.model.enable_input_require_grads()
         model, optimiser, schedule = accelerator.prepare(self.model, optimiser, schedule)
         model.train()
-        started = time.perf_counter() - state.elapsed_s
-        window_loss, window_samples, window_started = 0.0, 0, time.perf_counter()
+        started, elapsed_before, paused_before, waited_before = (
+            time.perf_counter(),
+            state.elapsed_s,
+            state.paused_s,
+            paused(),
+        )
+        window_loss, window_samples, window_started, window_waited = 0.0, 0, time.perf_counter(), paused()
         finite = True  # every micro-step of this optimiser step so far had a finite loss
 
         def loader(epoch: int) -> Any:
@@ -316,24 +325,29 @@ class Trainer:
                             "non-finite loss or gradient (lower train.learning_rate, or train in float32 with "
                             "train.mixed_precision = 'no')"
                         )
-                    now = time.perf_counter()
+                    now, waited = time.perf_counter(), paused()
+                    state.paused_s = paused_before + waited - waited_before
                     log = StepLog(
                         step=state.step,
                         total_steps=steps,
                         loss=window_loss / max(1, config.tuning.grad_accum),
                         learning_rate=float(schedule.get_last_lr()[0]),
-                        samples_per_s=window_samples / max(now - window_started, 1e-9),
-                        elapsed_s=now - started,
+                        samples_per_s=window_samples
+                        / max(now - window_started - (waited - window_waited), 1e-9),
+                        elapsed_s=elapsed_before + now - started - (waited - waited_before),
                         tokens_seen=state.tokens_seen,
                         skipped=skipped,
                     )
-                    window_loss, window_samples, window_started = 0.0, 0, now
+                    window_loss, window_samples, window_started, window_waited = 0.0, 0, now, waited
                     if state.step % config.tuning.eval_every == 0 or state.step == steps:
                         log.eval_loss = held_out_loss(
                             model, held_out, self.pad, accelerator.device, accelerator.autocast
                         )
                         self._judge(log.eval_loss, state)
-                    state.elapsed_s = time.perf_counter() - started
+                    state.elapsed_s = (
+                        elapsed_before + time.perf_counter() - started - (paused() - waited_before)
+                    )
+                    state.paused_s = paused_before + paused() - waited_before
                     state.history.append(asdict(log))
                     on_step(log)
                     if (

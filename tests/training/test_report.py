@@ -164,7 +164,7 @@ def test_report_files(tmp_path: Path) -> None:
         "metrics": metrics,
         "beat_base": beat,
         "verdict": why,
-        "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120},
+        "training": {"step": 5, "best_step": 4, "samples_seen": 40, "elapsed_s": 120, "paused_s": 90},
     }
     typed = AdapterMeta.from_json(meta)
     assert typed.to_json() == json.loads(json.dumps(meta))  # the JSON reads back as written
@@ -182,7 +182,7 @@ def test_report_files(tmp_path: Path) -> None:
     older = AdapterMeta.from_json(meta)
     assert Metrics.from_json(older.metrics).to_json() == metrics
     assert "Paired over 10 tasks: 2 gained, 1 lost, +10.0 points (95% CI -10.0 to +30.0)." in markdown(older)
-    assert "5 steps (best at 4), 40 sequences, 2.0 min" in text
+    assert "5 steps (best at 4), 40 sequences, 2.0 min (and 1.5 min paused for typing)" in text
     assert json.loads((tmp_path / "report.json").read_text())["history"] == history
     written_by_the_registry = {
         key: value for key, value in meta.items() if key not in ("split", "samples", "training")

@@ -84,6 +84,37 @@ def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(
     assert (tmp_path / CHECKPOINT / "trainer.pt").is_file() and (tmp_path / "history.json").is_file()
 
 
+def test_time_paused_for_typing_is_not_training_time(
+    tiny_qwen_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from housecoder.training import trainer as trainer_module
+
+    clock = {"now": 0.0, "paused": 0.0}
+
+    def tick() -> float:  # every reading of the clock: one second of training
+        clock["now"] += 1.0
+        return clock["now"]
+
+    def pace() -> None:  # before every micro-step the user types: a 30 s pause
+        clock["now"] += 30.0
+        clock["paused"] += 30.0
+
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=tick))
+    steps: list[Any] = []
+    trainer = Trainer(_peft(tiny_qwen_dir), _config(), tmp_path, pad=0, device="cpu")
+    result = trainer.train(
+        DATA, DATA, initial_loss=99.0, pace=pace, paused=lambda: clock["paused"], on_step=steps.append
+    )
+    micro_steps = result.state.step * 2  # grad_accum 2
+    assert result.state.paused_s == 30.0 * micro_steps
+    # the clock's own seconds only, whatever the pauses: a few readings per step
+    assert 0 < result.state.elapsed_s <= 4 * result.state.step
+    assert all(log.samples_per_s >= 2 / 4 for log in steps)
+    assert steps[-1].elapsed_s <= result.state.elapsed_s
+
+
 def test_early_stop_after_patience_checks_without_gain(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     trainer = Trainer(
         _peft(tiny_qwen_dir), _config(steps=20, eval_every=1, patience=2), tmp_path, pad=0, device="cpu"
