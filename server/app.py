@@ -120,10 +120,10 @@ class HousecoderServer(LanguageServer):
             for cancel in alive:
                 cancel.cancel()
         self.inflight.clear()
+        if self.feedback is not None:  # first: a keep refit finishing now hands nothing to a closed session
+            self.feedback.close()
         if self.session is not None:
             self.session.shutdown()
-        if self.feedback is not None:
-            self.feedback.close()
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve stdin/stdout until `exit` or the end of stdin (`server.transport`); the exit code is kept in

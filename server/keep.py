@@ -24,6 +24,7 @@ from housecoder.feedback.stats import keep_events
 from housecoder.feedback.store import recorded, store_path
 from housecoder.keep import KeepModel, load_model
 from housecoder.keep.refit import Refit, model_path, refit
+from housecoder.models.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ def refit_workspace(settings: Settings, root: Path) -> tuple[Refit, Path]:
     rows, kept = keep_events(found.suggestions, found.checks) if found else ([], [])
     target = model_path(settings, root)
     outcome = refit(rows, kept, load_model(target), about={"workspace": root.name})
-    if outcome.model is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = target.with_suffix(".tmp")
-        staged.write_text(outcome.model.to_json(), encoding="utf-8")
-        staged.replace(target)
+    if (
+        outcome.model is not None
+    ):  # under a staging name of its own: a server and `stats --fit` may both write
+        with atomic_path(target, directory=False) as staged:
+            staged.write_text(outcome.model.to_json(), encoding="utf-8")
     return outcome, target
 
 
@@ -112,5 +113,7 @@ class IdleRefit:
             self.pool.submit(lambda: None).result()
 
     def close(self) -> None:
+        """No more tries; a refit already running finishes on its thread without holding the caller (the
+        event loop) and hands nothing over."""
         self.closed = True
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -25,7 +25,7 @@ from typing import Any
 from housecoder.evaluation.runner import Record
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel
-from housecoder.keep.refit import losses, refit
+from housecoder.keep.refit import refit
 from housecoder.keep.signals import FEATURES
 from housecoder.numeric import expected_error, percentile, reliability
 
@@ -147,16 +147,18 @@ def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, 
 def history(found: Sequence[Example], features: Sequence[str] = FEATURES) -> dict[str, Any]:
     """The refit on a simulated history: each repository's suggestions, in the order the tasks ran, are one
     user's events (kept where exactly right), refitted by `housecoder.keep.refit` against the model fitted on
-    the other repositories (what that user starts with). Per repository: the held-out log-loss of both; over
-    all: the mean difference per held-out event (refit minus default) with a bootstrap interval."""
+    the other repositories (what that user starts with), both over `features`. Per repository: the held-out
+    log-loss of both; over all: the mean difference per held-out event (refit minus default), with a
+    bootstrap interval that resamples the events within each repository."""
     per_repo: dict[str, Any] = {}
-    differences: list[float] = []
+    differences: dict[str, list[float]] = {}
     for repo in sorted({example.repo for example in found}):
         mine = [example for example in found if example.repo == repo]
         others = [example for example in found if example.repo != repo]
         base = fit([e.signals for e in others], [e.exact for e in others], features=features)
-        rows, kept = [e.signals for e in mine], [e.exact for e in mine]
-        outcome = refit(rows, kept, base, about={"repo": repo})
+        outcome = refit(
+            [e.signals for e in mine], [e.exact for e in mine], base, about={"repo": repo}, features=features
+        )
         per_repo[repo] = {
             "events": outcome.events,
             "held_out": outcome.held_out,
@@ -165,23 +167,22 @@ def history(found: Sequence[Example], features: Sequence[str] = FEATURES) -> dic
             "used": outcome.model is not None,
             "line": outcome.line(),
         }
-        if outcome.candidate is not None:
-            newest = rows[-outcome.held_out :], kept[-outcome.held_out :]
-            differences += [
+        if outcome.refit_losses:
+            differences[repo] = [
                 refitted - default
-                for refitted, default in zip(
-                    losses(outcome.candidate, *newest), losses(base, *newest), strict=True
-                )
+                for refitted, default in zip(outcome.refit_losses, outcome.current_losses, strict=True)
             ]
+    pooled = [value for values in differences.values() for value in values]
     rng = random.Random(0)
-    means = sorted(
-        sum(differences[rng.randrange(len(differences))] for _ in differences) / len(differences)
-        for _ in range(SAMPLES if differences else 0)
-    )
+    means = []
+    for _ in range(SAMPLES if pooled else 0):
+        sample = [values[rng.randrange(len(values))] for values in differences.values() for _ in values]
+        means.append(sum(sample) / len(sample))
+    means.sort()
     return {
         "repositories": per_repo,
-        "held_out": len(differences),
-        "difference": sum(differences) / len(differences) if differences else None,
+        "held_out": len(pooled),
+        "difference": sum(pooled) / len(pooled) if pooled else None,
         "difference_ci": (percentile(means, 2.5), percentile(means, 97.5)) if means else None,
     }
 

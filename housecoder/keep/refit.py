@@ -48,8 +48,9 @@ def log_loss(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[
 
 @dataclass(frozen=True)
 class Refit:
-    """The outcome: the model to save (None: refused, `reason` says why), the held-out figures, and the
-    candidate they are of (fitted on the older events; None when there were too few to fit)."""
+    """The outcome: the model to save (None: refused, `reason` says why) and the held-out figures: the mean
+    log-loss of the model in use and of the candidate fitted on the older events, and each held-out event's
+    (empty when there were too few events to fit)."""
 
     model: KeepModel | None
     events: int
@@ -57,7 +58,8 @@ class Refit:
     current_loss: float | None
     refit_loss: float | None
     reason: str
-    candidate: KeepModel | None = None
+    current_losses: tuple[float, ...] = ()
+    refit_losses: tuple[float, ...] = ()
 
     def line(self) -> str:
         if self.current_loss is None or self.refit_loss is None:
@@ -70,14 +72,21 @@ class Refit:
 
 
 def refit(
-    rows: Sequence[dict[str, float]], kept: Sequence[bool], current: KeepModel, *, about: dict[str, Any]
+    rows: Sequence[dict[str, float]],
+    kept: Sequence[bool],
+    current: KeepModel,
+    *,
+    about: dict[str, Any],
+    features: Sequence[str] = FEATURES,
 ) -> Refit:
-    """Fit on the older events, compare with `current` on the newest; the model fitted on all when it wins."""
-    features = [name for name in FEATURES if all(name in row for row in rows)]
+    """Fit on the older events, compare with `current` on the newest; the model fitted on all when it wins.
+    The candidate reads those of `features` every event has."""
+    wanted = features
+    features = [name for name in wanted if all(name in row for row in rows)]
     if rows and (not features or any(name not in features for name in current.features)):
         # signals recorded by another housecoder version: keep the events that name what both models read
         rows, kept = _with(rows, kept, set(current.features))
-        features = [name for name in FEATURES if all(name in row for row in rows)]
+        features = [name for name in wanted if all(name in row for row in rows)]
     events = len(rows)
     if events < MIN_EVENTS:
         return Refit(
@@ -90,11 +99,13 @@ def refit(
     if len(set(older[1])) < 2 or len(set(kept)) < 2:
         return Refit(None, events, 0, None, None, "every suggestion had the same fate: nothing to learn")
     candidate = fit(*older, features=features)
-    current_loss, refit_loss = log_loss(current, *newest), log_loss(candidate, *newest)
+    mine, theirs = tuple(losses(candidate, *newest)), tuple(losses(current, *newest))
+    current_loss, refit_loss = sum(theirs) / len(theirs), sum(mine) / len(mine)
+    held_out = len(newest[0])
     if refit_loss >= current_loss:
-        return Refit(None, events, len(newest[0]), current_loss, refit_loss, "it foretells worse", candidate)
+        return Refit(None, events, held_out, current_loss, refit_loss, "it foretells worse", theirs, mine)
     model = fit(rows, kept, features=candidate.features, about=about | {"held_out_log_loss": refit_loss})
-    return Refit(model, events, len(newest[0]), current_loss, refit_loss, "", candidate)
+    return Refit(model, events, held_out, current_loss, refit_loss, "", theirs, mine)
 
 
 def _with(
