@@ -204,6 +204,10 @@ def evaluate(
     groups = {"all": list(range(len(found)))}
     for language in sorted({example.language for example in found}):
         groups[language] = [i for i, example in enumerate(found) if example.language == language]
+    inside = [i for i, example in enumerate(found) if example.signals.get("mid_line")]
+    if inside:  # a run with the cursor inside the line (`bench run --cursor word`) among them
+        groups["cursor at the line's start"] = sorted(set(range(len(found))) - set(inside))
+        groups["cursor inside the line"] = inside
     per_group = {}
     for name, indexes in groups.items():
         part, part_scores = [found[i] for i in indexes], [scores[i] for i in indexes]

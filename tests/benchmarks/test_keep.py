@@ -22,7 +22,7 @@ def records(count: int = 240, seed: int = 0) -> list[Record]:
     for n in range(count):
         mean = -2.5 * rng.random()
         exact = rng.random() < (0.9 if mean > -0.8 else 0.15)
-        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": mean}
+        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": mean, "mid_line": 0.0}
         repo = ("alpha", "beta", "gamma.ts")[n % 3]
         path = f"{repo.split('.')[0]}/line/src/m{n}.{'ts' if repo.endswith('.ts') else 'py'}:{n}"
         record = make_record("housecoder", path, exact)
@@ -47,6 +47,13 @@ def test_the_gate_shows_fewer_and_better_suggestions() -> None:
     text = markdown(summary)
     assert "each repository scored by a model fitted on the others" in text and "| 0.50 |" in text
     assert KeepModel.from_json(model.to_json()) == model
+    inside = [
+        replace(r, signals=(r.signals or {}) | {"mid_line": 1.0}) if n % 4 == 0 else r
+        for n, r in enumerate(records())
+    ]
+    groups = evaluate(inside, about={})[0]["groups"]
+    assert groups["cursor inside the line"]["suggestions"] == 60
+    assert groups["cursor at the line's start"]["suggestions"] == 180
 
 
 def test_the_refit_on_a_simulated_history_beats_the_default_where_a_repository_differs() -> None:
