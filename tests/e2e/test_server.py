@@ -92,7 +92,12 @@ def test_the_gate_hides_what_typing_asks_for_and_a_suggest_now_request_shows_it(
             assert status["last_decision"]["reason"].startswith("hidden: "), client.stderr[-20:]
             asked = await client.inline(uri, *CURSOR, invoked=True)
             trace = await client.command("housecoder.lastCompletion", uri)
-            assert trace["stopped_by"] != "unlikely" and 0.0 < trace["p_keep"] < 1.0
+            # scored (the random model's text scores next to nothing: 0 at four decimals), shown all the same
+            assert (
+                trace["stopped_by"] != "unlikely"
+                and trace["p_keep"] is not None
+                and 0.0 <= trace["p_keep"] < 1.0
+            )
             assert asked is not None and [item.insert_text for item in asked.items] == (
                 [trace["completion"]] if trace["completion"] else []
             )
