@@ -1,9 +1,11 @@
 """One recorded suggestion for the feedback tests: a line completion with repository context, what a test
-changes given as keywords."""
+changes given as keywords; and a decided history to refit a keep model on."""
 
 from __future__ import annotations
 
-from housecoder.feedback.store import Suggestion
+import random
+
+from housecoder.feedback.store import Check, FeedbackStore, Suggestion
 
 
 def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Suggestion:
@@ -23,3 +25,22 @@ def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Sugg
         cursor=18,
     )
     return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0) -> int:
+    """`count` suggestions decided in `store` by a user who keeps what the model was sure of (accepted and
+    still there at the check) and rejects the rest; returns how many were kept. Closes the store."""
+    from housecoder.keep import FEATURES
+
+    rng = random.Random(seed)
+    kept = 0
+    for n in range(1, count + 1):
+        sure = rng.random() < 0.5
+        kept += sure
+        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": -0.1 if sure else -2.5}
+        store.shown(suggestion(n, signals=signals, p_keep=0.5))
+        store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
+        if sure:
+            store.check(Check(f"s{n}", 30, 2030.0 + n, True, 12, 1.0, "return value"))
+    store.close()
+    return kept

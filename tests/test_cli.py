@@ -275,28 +275,17 @@ def test_stats_of_a_workspace_with_nothing_recorded(tmp_path: Path) -> None:
 
 def test_stats_fit_refits_the_keep_probability_on_the_workspaces_own_fates(tmp_path: Path) -> None:
     import json
-    import random
 
-    from feedback_fixture import suggestion
+    from feedback_fixture import keep_history
 
-    from housecoder.feedback.store import Check, FeedbackStore
-    from housecoder.keep import FEATURES, KeepModel
+    from housecoder.feedback.store import FeedbackStore
+    from housecoder.keep import KeepModel
 
     probe = run("stats", str(tmp_path), "--json", cwd=tmp_path, env_cache=tmp_path / "store")
     store = FeedbackStore(Path(json.loads(probe.stdout)["store"]))
     few = run("stats", str(tmp_path), "--fit", cwd=tmp_path, env_cache=tmp_path / "store")
     assert few.returncode == 0 and few.stdout.startswith("keep model not refitted: 0 decided"), few.stderr
-    rng = random.Random(0)
-    kept = 0
-    for n in range(1, 201):  # this user keeps what the model was sure of, and rejects the rest
-        sure = rng.random() < 0.5
-        kept += sure
-        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": -0.1 if sure else -2.5}
-        store.shown(suggestion(n, signals=signals, p_keep=0.5))
-        store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
-        if sure:
-            store.check(Check(f"s{n}", 30, 2030.0 + n, True, 12, 1.0, "return value"))
-    store.close()
+    kept = keep_history(store)  # this user keeps what the model was sure of, and rejects the rest
     fitted = run("stats", str(tmp_path), "--fit", cwd=tmp_path, env_cache=tmp_path / "store")
     assert fitted.returncode == 0 and fitted.stdout.startswith("keep model refitted: held-out log-loss")
     saved = Path(fitted.stdout.split("saved to ", 1)[1].split(" (", 1)[0])

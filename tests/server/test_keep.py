@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from feedback_fixture import suggestion
+from feedback_fixture import keep_history
 
 from housecoder.activity import activity_file
 from housecoder.config import Settings
-from housecoder.feedback.store import Check, FeedbackStore, store_path
-from housecoder.keep import FEATURES, KeepModel
+from housecoder.feedback.store import FeedbackStore, store_path
+from housecoder.keep import KeepModel
 from housecoder.keep.refit import model_path
 from housecoder.server import keep
 from housecoder.server.keep import IDLE_S, REFIT_EVERY, IdleRefit
@@ -36,16 +35,7 @@ class Harness:
 
     def history(self, count: int = 200) -> None:
         """A user who keeps what the model was sure of and rejects the rest."""
-        store = FeedbackStore(store_path(self.settings, self.root))
-        rng = random.Random(0)
-        for n in range(1, count + 1):
-            sure = rng.random() < 0.5
-            signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": -0.1 if sure else -2.5}
-            store.shown(suggestion(n, signals=signals, p_keep=0.5))
-            store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
-            if sure:
-                store.check(Check(f"s{n}", 30, 2030.0 + n, True, 12, 1.0, "return value"))
-        store.close()
+        keep_history(FeedbackStore(store_path(self.settings, self.root)), count)
 
     def typed(self, seconds_ago: float) -> None:
         path = activity_file(self.settings)
