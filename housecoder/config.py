@@ -457,7 +457,7 @@ class TrainTuning(_Section):
         default=None,
         ge=1,
         description="LoRA on the top N transformer layers only (unset: all); the backward pass "
-        "stops there, so fewer layers train faster",
+        "stops there, so fewer layers train faster, but they learn less per token (note 0026)",
     )
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")

@@ -272,7 +272,13 @@ class Trainer:
             state.paused_s,
             paused(),
         )
-        window_loss, window_samples, window_started, window_waited = 0.0, 0, time.perf_counter(), paused()
+
+        def clock() -> tuple[float, float]:
+            """(training time, paused time) of the whole run until now."""
+            now, waited = time.perf_counter(), paused() - waited_before
+            return elapsed_before + now - started - waited, paused_before + waited
+
+        window_loss, window_samples, window_started = 0.0, 0, clock()[0]
         finite = True  # every micro-step of this optimiser step so far had a finite loss
 
         def loader(epoch: int) -> Any:
@@ -325,29 +331,24 @@ class Trainer:
                             "non-finite loss or gradient (lower train.learning_rate, or train in float32 with "
                             "train.mixed_precision = 'no')"
                         )
-                    now, waited = time.perf_counter(), paused()
-                    state.paused_s = paused_before + waited - waited_before
+                    trained, state.paused_s = clock()
                     log = StepLog(
                         step=state.step,
                         total_steps=steps,
                         loss=window_loss / max(1, config.tuning.grad_accum),
                         learning_rate=float(schedule.get_last_lr()[0]),
-                        samples_per_s=window_samples
-                        / max(now - window_started - (waited - window_waited), 1e-9),
-                        elapsed_s=elapsed_before + now - started - (waited - waited_before),
+                        samples_per_s=window_samples / max(trained - window_started, 1e-9),
+                        elapsed_s=trained,
                         tokens_seen=state.tokens_seen,
                         skipped=skipped,
                     )
-                    window_loss, window_samples, window_started, window_waited = 0.0, 0, now, waited
+                    window_loss, window_samples, window_started = 0.0, 0, trained
                     if state.step % config.tuning.eval_every == 0 or state.step == steps:
                         log.eval_loss = held_out_loss(
                             model, held_out, self.pad, accelerator.device, accelerator.autocast
                         )
                         self._judge(log.eval_loss, state)
-                    state.elapsed_s = (
-                        elapsed_before + time.perf_counter() - started - (paused() - waited_before)
-                    )
-                    state.paused_s = paused_before + paused() - waited_before
+                    state.elapsed_s, state.paused_s = clock()
                     state.history.append(asdict(log))
                     on_step(log)
                     if (

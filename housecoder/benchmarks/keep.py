@@ -69,18 +69,21 @@ def examples(records: Sequence[Record]) -> list[Example]:
     return found
 
 
-def out_of_repo(found: Sequence[Example], features: Sequence[str] = FEATURES) -> list[float]:
-    """p_keep of each example from a model fitted on the other repositories' examples (exact match)."""
-    scores = [0.0] * len(found)
+def others_models(found: Sequence[Example], features: Sequence[str] = FEATURES) -> dict[str, KeepModel]:
+    """For each repository, the model fitted on the other repositories' examples (exact match) over
+    `features`: what a user of that repository starts with."""
+    models = {}
     for repo in sorted({example.repo for example in found}):
         train = [example for example in found if example.repo != repo]
-        model = fit(
+        models[repo] = fit(
             [example.signals for example in train], [example.exact for example in train], features=features
         )
-        for index, example in enumerate(found):
-            if example.repo == repo:
-                scores[index] = model.p_keep(example.signals)
-    return scores
+    return models
+
+
+def out_of_repo(found: Sequence[Example], models: dict[str, KeepModel]) -> list[float]:
+    """p_keep of each example from its repository's model in `models` (`others_models`)."""
+    return [models[example.repo].p_keep(example.signals) for example in found]
 
 
 @dataclass(frozen=True)
@@ -144,20 +147,24 @@ def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, 
     }
 
 
-def history(found: Sequence[Example], features: Sequence[str] = FEATURES) -> dict[str, Any]:
+def history(
+    found: Sequence[Example], models: dict[str, KeepModel], features: Sequence[str] = FEATURES
+) -> dict[str, Any]:
     """The refit on a simulated history: each repository's suggestions, in the order the tasks ran, are one
-    user's events (kept where exactly right), refitted by `housecoder.keep.refit` against the model fitted on
-    the other repositories (what that user starts with), both over `features`. Per repository: the held-out
+    user's events (kept where exactly right), refitted by `housecoder.keep.refit` over `features` against its
+    model in `models` (`others_models`: what that user starts with). Per repository: the held-out
     log-loss of both; over all: the mean difference per held-out event (refit minus default), with a
     bootstrap interval that resamples the events within each repository."""
     per_repo: dict[str, Any] = {}
     differences: dict[str, list[float]] = {}
     for repo in sorted({example.repo for example in found}):
         mine = [example for example in found if example.repo == repo]
-        others = [example for example in found if example.repo != repo]
-        base = fit([e.signals for e in others], [e.exact for e in others], features=features)
         outcome = refit(
-            [e.signals for e in mine], [e.exact for e in mine], base, about={"repo": repo}, features=features
+            [e.signals for e in mine],
+            [e.exact for e in mine],
+            models[repo],
+            about={"repo": repo},
+            features=features,
         )
         per_repo[repo] = {
             "events": outcome.events,
@@ -195,7 +202,8 @@ def evaluate(
     repos = sorted({example.repo for example in found})
     if len(repos) < 2:
         raise ValueError("leave-one-repository-out needs suggestions from at least two repositories")
-    scores = out_of_repo(found, features)
+    models = others_models(found, features)
+    scores = out_of_repo(found, models)
     points = [point(found, scores, threshold) for threshold in THRESHOLDS]
     best = max(points, key=lambda figures: (figures.value, figures.threshold))
     chosen: dict[str, Any] = asdict(best)
@@ -229,7 +237,7 @@ def evaluate(
         "chosen": chosen,
         "groups": per_group,
         "curve": [asdict(figures) for figures in points],
-        "history": history(found, features),
+        "history": history(found, models, features),
         "coefficients": dict(zip(model.features, model.coef, strict=True)),
     }
     return summary, model

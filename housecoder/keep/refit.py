@@ -41,25 +41,29 @@ def losses(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bo
     return found
 
 
-def log_loss(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> float:
-    """Mean negative log-likelihood of the outcomes `kept` under `model`."""
-    return sum(losses(model, rows, kept)) / len(rows)
-
-
 @dataclass(frozen=True)
 class Refit:
-    """The outcome: the model to save (None: refused, `reason` says why) and the held-out figures: the mean
-    log-loss of the model in use and of the candidate fitted on the older events, and each held-out event's
-    (empty when there were too few events to fit)."""
+    """The outcome: the model to save (None: refused, `reason` says why) and the held-out figures: each
+    held-out event's log-loss under the model in use and under the candidate fitted on the older events
+    (empty when there were too few events to fit), and their means."""
 
     model: KeepModel | None
     events: int
-    held_out: int
-    current_loss: float | None
-    refit_loss: float | None
     reason: str
     current_losses: tuple[float, ...] = ()
     refit_losses: tuple[float, ...] = ()
+
+    @property
+    def held_out(self) -> int:
+        return len(self.current_losses)
+
+    @property
+    def current_loss(self) -> float | None:
+        return _mean(self.current_losses)
+
+    @property
+    def refit_loss(self) -> float | None:
+        return _mean(self.refit_losses)
 
     def line(self) -> str:
         if self.current_loss is None or self.refit_loss is None:
@@ -89,23 +93,23 @@ def refit(
         features = [name for name in wanted if all(name in row for row in rows)]
     events = len(rows)
     if events < MIN_EVENTS:
-        return Refit(
-            None, events, 0, None, None, f"{events} decided suggestions with signals, {MIN_EVENTS} needed"
-        )
+        return Refit(None, events, f"{events} decided suggestions with signals, {MIN_EVENTS} needed")
     if not features:
-        return Refit(None, events, 0, None, None, "the recorded signals share none the model reads")
+        return Refit(None, events, "the recorded signals share none the model reads")
     split = events - max(1, int(events * HELD_OUT))
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     if len(set(older[1])) < 2 or len(set(kept)) < 2:
-        return Refit(None, events, 0, None, None, "every suggestion had the same fate: nothing to learn")
+        return Refit(None, events, "every suggestion had the same fate: nothing to learn")
     candidate = fit(*older, features=features)
-    mine, theirs = tuple(losses(candidate, *newest)), tuple(losses(current, *newest))
-    current_loss, refit_loss = sum(theirs) / len(theirs), sum(mine) / len(mine)
-    held_out = len(newest[0])
-    if refit_loss >= current_loss:
-        return Refit(None, events, held_out, current_loss, refit_loss, "it foretells worse", theirs, mine)
-    model = fit(rows, kept, features=candidate.features, about=about | {"held_out_log_loss": refit_loss})
-    return Refit(model, events, held_out, current_loss, refit_loss, "", theirs, mine)
+    theirs, mine = tuple(losses(current, *newest)), tuple(losses(candidate, *newest))
+    if sum(mine) >= sum(theirs):
+        return Refit(None, events, "it foretells worse", theirs, mine)
+    about = about | {"held_out_log_loss": sum(mine) / len(mine)}
+    return Refit(fit(rows, kept, features=candidate.features, about=about), events, "", theirs, mine)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _with(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from record_fixture import make_record
 
-from housecoder.benchmarks.keep import evaluate, examples, history, markdown, point
+from housecoder.benchmarks.keep import evaluate, examples, history, markdown, others_models, point
 from housecoder.evaluation.runner import Record
 from housecoder.keep import FEATURES, KeepModel
 
@@ -63,7 +63,7 @@ def test_the_refit_on_a_simulated_history_beats_the_default_where_a_repository_d
             exact = record.signals is not None and record.signals["log_chars"] > 0.5
             record = replace(record, exact=exact, prediction="value" if exact else "valve")
         changed.append(record)
-    found = history(examples(changed))
+    found = history(examples(changed), others_models(examples(changed)))
     alpha, beta = found["repositories"]["alpha"], found["repositories"]["beta"]
     assert (alpha["events"], alpha["held_out"]) == (100, 25) and alpha["used"]
     assert alpha["refit_log_loss"] < alpha["default_log_loss"]
@@ -71,7 +71,7 @@ def test_the_refit_on_a_simulated_history_beats_the_default_where_a_repository_d
     low, high = found["difference_ci"]
     assert low <= found["difference"] <= high and found["difference"] < 0
     # fewer events than a refit needs: no figures, and the reason
-    few = history(examples(records(90)))
+    few = history(examples(records(90)), others_models(examples(records(90))))
     assert few["difference"] is None and "60 needed" in few["repositories"]["alpha"]["line"]
 
 

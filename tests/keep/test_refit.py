@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from housecoder.keep.model import KeepModel
-from housecoder.keep.refit import MIN_EVENTS, log_loss, refit
+from housecoder.keep.refit import MIN_EVENTS, losses, refit
 from housecoder.keep.signals import FEATURES
 
 
@@ -31,7 +31,7 @@ def test_a_refit_that_foretells_better_is_used_and_fitted_on_everything() -> Non
     assert outcome.refit_loss is not None and outcome.current_loss is not None
     assert outcome.refit_loss < outcome.current_loss
     assert outcome.model.about["examples"] == 400 and outcome.model.about["workspace"] == "shop"
-    assert log_loss(outcome.model, rows, kept) < log_loss(FLAT, rows, kept)
+    assert sum(losses(outcome.model, rows, kept)) < sum(losses(FLAT, rows, kept))
     assert outcome.line().startswith("keep model refitted: held-out log-loss")
 
 
