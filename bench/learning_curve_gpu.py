@@ -135,13 +135,20 @@ def _gpu_settings(prep: Path, device: str, steps: int | None) -> Settings:
     return Settings.model_validate(merge_sections(settings.model_dump(), sections))
 
 
-def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """`NAME:KEY=VALUE,KEY=VALUE` -> {NAME: [train.tuning] overrides}; a value is JSON where it parses."""
+def parse_variants(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`NAME:KEY=VALUE,KEY=VALUE` -> {NAME: [train.tuning] overrides}; a value is JSON where it parses, and may
+    hold commas (`target_modules=["q_proj","v_proj"],rank=8`: a piece without `=` belongs to the one before)."""
     variants: dict[str, dict[str, Any]] = {}
     for spec in specs or ["default:"]:
         name, _, pairs = spec.partition(":")
         overrides: dict[str, Any] = {}
-        for pair in filter(None, pairs.split(",")):
+        joined: list[str] = []
+        for piece in pairs.split(","):
+            if joined and "=" not in piece:
+                joined[-1] += "," + piece
+            else:
+                joined.append(piece)
+        for pair in filter(None, joined):
             key, _, raw = pair.partition("=")
             try:
                 overrides[key] = json.loads(raw)
@@ -297,7 +304,7 @@ def run(args: argparse.Namespace) -> None:
     deadline = time.monotonic() + args.deadline_s
     out.mkdir(parents=True, exist_ok=True)
     settings = _gpu_settings(prep, args.device, args.train_steps)
-    variants = _variants(args.variant)
+    variants = parse_variants(args.variant)
     model_dir = _model(args.gguf, work)
     entries = [json.loads(line) for line in (prep / EVAL_FILE).read_text().splitlines() if line.strip()]
     random.Random(0).shuffle(entries)  # a run cut short still has every group, paired across the models

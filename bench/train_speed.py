@@ -7,7 +7,7 @@ sample, so each variant is paired with the first one (95% bootstrap interval ove
 variant that is faster with a held-out loss within noise of the first one trains cheaper tokens.
 
     python bench/train_speed.py REPO --out DIR [--config C.toml] [--samples 48] [--held-out 32]
-                                [--variant 'NAME:KEY=VALUE;...'] [--timeout-s 1200]
+                                [--variant NAME:KEY=VALUE,...] [--timeout-s 1200]
 
 REPO's training samples are made once (DIR/run/: the training job's split, its serving prompts with retrieved
 snippets). A variant's keys are `[train.tuning]` fields (rank, target_modules, lora_layers, ...), plus
@@ -30,6 +30,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from learning_curve_gpu import parse_variants  # bench/ is this script's first import path
 
 from housecoder.config import Settings, merge_sections
 
@@ -60,24 +62,6 @@ def prepare(repo: Path, config: Path | None, out: Path) -> None:
     write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
     (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
     (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=1))
-
-
-def variants(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """`NAME:KEY=VALUE;KEY=VALUE` -> {NAME: overrides}; a value is JSON where it parses."""
-    found: dict[str, dict[str, Any]] = {}
-    for spec in specs or ["default:"]:
-        name, _, pairs = spec.partition(":")
-        overrides: dict[str, Any] = {}
-        for pair in filter(None, pairs.split(";")):
-            key, _, raw = pair.partition("=")
-            try:
-                overrides[key] = json.loads(raw)
-            except json.JSONDecodeError:
-                overrides[key] = raw
-        if not name or name in found:
-            raise SystemExit(f"variant {spec!r}: give each a distinct name")
-        found[name] = overrides
-    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,7 +287,7 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=int, default=1200, help="one variant's limit")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # NAME: train that variant in this process
     args = parser.parse_args()
-    found = variants(args.variant)
+    found = parse_variants(args.variant)
     if args.only:
         names = list(found)
         train_variant(
