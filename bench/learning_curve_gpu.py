@@ -51,14 +51,29 @@ TRAIN_FILE = "train.json"  # per variant: the kept checkpoints' tokens and times
 # -- prepare (CPU, where the repository and its index are) ------------------------------------------------
 
 
-def prepare(args: argparse.Namespace) -> None:
-    from housecoder.config import apply_config_file, load_settings
-    from housecoder.evaluation.runner import Runner, RunSpec
-    from housecoder.evaluation.tasks import Task, limit, read_tasks
+def write_prepared(repo: Path, settings: Settings, out: Path) -> Any:
+    """The training job's samples of `repo` (its split, serving prompts and snippets) in `out`/run/, with the
+    settings in `out`: what every variant trains on. Returns the job's `Prepared`."""
     from housecoder.models.adapters import SPLIT_FILE
     from housecoder.models.progress import SILENT
     from housecoder.training.job import TrainJob
     from housecoder.training.preparation import SAMPLES_FILE, write_samples
+
+    run_dir = out / "run"
+    prepared = TrainJob(repo, settings, SILENT, say=lambda line: print(line, flush=True)).prepare(
+        run_dir=run_dir
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
+    (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
+    (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=1))
+    return prepared
+
+
+def prepare(args: argparse.Namespace) -> None:
+    from housecoder.config import apply_config_file, load_settings
+    from housecoder.evaluation.runner import Runner, RunSpec
+    from housecoder.evaluation.tasks import Task, limit, read_tasks
     from housecoder.training.samples import sample_settings
 
     repo, out = args.repo.resolve(), args.out
@@ -72,13 +87,7 @@ def prepare(args: argparse.Namespace) -> None:
             },
         )
     )
-    run_dir = out / "run"
-    job = TrainJob(repo, settings, SILENT, say=lambda line: print(line, flush=True))
-    prepared = job.prepare(run_dir=run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
-    (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
-    (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=1))
+    prepared = write_prepared(repo, settings, out)
     held = set(prepared.split.held_out)
     runners = {
         "samples": Runner(

@@ -31,11 +31,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from learning_curve_gpu import parse_variants  # bench/ is this script's first import path
+from learning_curve_gpu import (  # bench/ is this script's first import path
+    SETTINGS_FILE,
+    parse_variants,
+    write_prepared,
+)
 
 from housecoder.config import Settings, merge_sections
 
-SETTINGS_FILE = "settings.json"
 SAMPLES = 2000  # bootstrap resamples
 BENCH_KEYS = ("threads", "compile", "pack", "samples")  # a variant's keys that are not [train.tuning] fields
 
@@ -43,25 +46,18 @@ BENCH_KEYS = ("threads", "compile", "pack", "samples")  # a variant's keys that 
 def prepare(repo: Path, config: Path | None, out: Path) -> None:
     """The training job's samples of `repo` (its split, prompts and snippets) in `out`/run/, once."""
     from housecoder.config import apply_config_file, load_settings
-    from housecoder.models.adapters import SPLIT_FILE
-    from housecoder.models.progress import SILENT
-    from housecoder.training.job import TrainJob
-    from housecoder.training.preparation import SAMPLES_FILE, write_samples
+    from housecoder.training.preparation import SAMPLES_FILE
 
-    run_dir = out / "run"
-    if (run_dir / SAMPLES_FILE).is_file():
+    if (out / "run" / SAMPLES_FILE).is_file():
         return
     settings = load_settings(repo)
     if config is not None:
         settings = apply_config_file(settings, config)
-    settings = Settings.model_validate(merge_sections(settings.model_dump(), {"models": {"device": "cpu"}}))
-    prepared = TrainJob(repo, settings, SILENT, say=lambda line: print(line, flush=True)).prepare(
-        run_dir=run_dir
+    write_prepared(
+        repo,
+        Settings.model_validate(merge_sections(settings.model_dump(), {"models": {"device": "cpu"}})),
+        out,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_samples(run_dir / SAMPLES_FILE, prepared.train, prepared.held_out)
-    (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
-    (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,9 +132,9 @@ def train_variant(
     from housecoder.models.progress import SILENT
     from housecoder.models.store import store_for
     from housecoder.training import precision
-    from housecoder.training.data import collate, encode, middle_loss, pad_id
+    from housecoder.training.data import encode, pad_id
     from housecoder.training.preparation import SAMPLES_FILE, read_samples
-    from housecoder.training.trainer import Trainer, add_lora, autocast_for
+    from housecoder.training.trainer import Trainer, add_lora, autocast_for, held_out_losses
 
     tuning = {key: value for key, value in overrides.items() if key not in BENCH_KEYS}
     settings = Settings.model_validate_json((out / SETTINGS_FILE).read_text())
@@ -167,16 +163,7 @@ def train_variant(
     autocast = autocast_for(config, "cpu")
 
     def losses() -> list[tuple[float, int]]:
-        """Each held-out sample's summed loss over its middle tokens, and their count."""
-        found = []
-        model.eval()
-        with torch.no_grad():
-            for item in held_encoded:
-                with autocast():
-                    loss = middle_loss(model, collate([item], pad))
-                found.append((float(loss) * item.target_tokens, item.target_tokens))
-        model.train()
-        return found
+        return held_out_losses(model, held_encoded, pad, "cpu", autocast)
 
     before = losses() if base else None
     if "pack" in overrides:

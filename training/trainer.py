@@ -134,15 +134,15 @@ def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:
     return lambda: torch.autocast(str(device).split(":")[0], dtype=dtype)
 
 
-def held_out_loss(
+def held_out_losses(
     model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]
-) -> float:
-    """Mean loss per middle token over `encoded` (each middle token counts once)."""
+) -> list[tuple[float, int]]:
+    """Each item's loss summed over its middle tokens, and their count (every middle token counts once)."""
     import torch
 
     was_training = model.training
     model.eval()
-    total, tokens = 0.0, 0
+    found = []
     try:
         with torch.no_grad():
             for item in encoded:
@@ -150,11 +150,19 @@ def held_out_loss(
                 with autocast():
                     loss = middle_loss(model, batch)
                 count = item.target_tokens  # every target is predicted: the first one follows the prompt
-                total += float(loss) * count
-                tokens += count
+                found.append((float(loss) * count, count))
     finally:
         model.train(was_training)
-    return total / tokens if tokens else float("nan")
+    return found
+
+
+def held_out_loss(
+    model: Any, encoded: Sequence[Encoded], pad: int, device: Any, autocast: Callable[[], Any]
+) -> float:
+    """Mean loss per middle token over `encoded`."""
+    found = held_out_losses(model, encoded, pad, device, autocast)
+    tokens = sum(count for _, count in found)
+    return sum(total for total, _ in found) / tokens if tokens else float("nan")
 
 
 def _save_adapter(model: Any, target: Path) -> None:

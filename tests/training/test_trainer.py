@@ -73,9 +73,12 @@ def test_training_lowers_the_held_out_loss_and_keeps_the_best_adapter(
 ) -> None:
     model = _peft(tiny_qwen_dir)
     trainer = Trainer(model, _config(), tmp_path, pad=0, device="cpu")
-    from housecoder.training.trainer import held_out_loss
+    from housecoder.training.trainer import held_out_loss, held_out_losses
 
     before = held_out_loss(model, DATA, 0, "cpu", trainer.accelerator.autocast)
+    each = held_out_losses(model, DATA, 0, "cpu", trainer.accelerator.autocast)
+    assert [count for _, count in each] == [3, 2, 3, 2]  # every middle token once
+    assert sum(total for total, _ in each) / 10 == pytest.approx(before)
     result = trainer.train(DATA, DATA, initial_loss=before)
     checks = [h["eval_loss"] for h in result.state.history if h["eval_loss"] is not None]
     assert len(checks) == 3 and result.state.step == 6
