@@ -12,6 +12,9 @@ to context alone with a 95% bootstrap interval, pooled and by task kind.
     python bench/learning_curve.py RUN TASKS.jsonl --out DIR [--steps 10,30] [--limit N --seed S]
                                    [--config C.toml]
 
+A finished run without kept checkpoints (`housecoder train` at its defaults) is one point: the adapter it
+wrote (its best check), at the tokens trained by that check.
+
 Records go to DIR/base and DIR/step-<step> (`bench report` reads each); DIR/curve.json holds the table.
 """
 
@@ -22,6 +25,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from housecoder.evaluation.compare import gain_figures
 from housecoder.evaluation.runner import Record, read_records
@@ -65,6 +69,19 @@ def _paired(base: dict[str, Record], tuned: dict[str, Record], kind: str | None)
     return gain_figures([(base[i], tuned[i]) for i in ids])
 
 
+def trained_figures(adapter: Path) -> dict[str, Any]:
+    """A kept checkpoint's `trained.json`, or a finished run's best check: its step, samples and tokens
+    trained, and the training minutes up to it (from the run's step log)."""
+    if (adapter / "trained.json").is_file():
+        return dict(json.loads((adapter / "trained.json").read_text()))
+    report = json.loads((adapter / "report.json").read_text())
+    history = report["history"]
+    best = report["training"].get("best_step") or history[-1]["step"]
+    at = next(entry for entry in history if entry["step"] == best)
+    samples = report["training"].get("samples_seen", 0) * best // max(1, history[-1]["step"])
+    return {"step": best, "samples": samples, "tokens": at["tokens_seen"], "elapsed_s": at["elapsed_s"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,8 +99,12 @@ def main() -> None:
     kept = sorted((args.run / "steps").iterdir()) if (args.run / "steps").is_dir() else []
     wanted = {int(step) for step in args.steps.split(",") if step}
     kept = [folder for folder in kept if not wanted or int(folder.name) in wanted]
+    if not kept and (args.run / "adapter_model.safetensors").is_file():
+        kept = [args.run]
     if not kept:
-        raise SystemExit(f"{args.run}: no kept checkpoint (train with train.tuning.keep_checkpoints = true)")
+        raise SystemExit(
+            f"{args.run}: no adapter and no kept checkpoint (train with train.tuning.keep_checkpoints = true)"
+        )
     tasks = held_out_tasks(args.run, args.tasks, args.out / "tasks.jsonl")
     extra = ["--seed", str(args.seed)] + (["--limit", str(args.limit)] if args.limit else [])
     extra += ["--config", str(args.config)] if args.config else []
@@ -91,7 +112,8 @@ def main() -> None:
     base = _records(args.out / "base", BASE)
     rows = []
     for folder in kept:
-        out = args.out / f"step-{folder.name}"
+        trained = trained_figures(folder)
+        out = args.out / f"step-{trained['step']}"
         out.mkdir(parents=True, exist_ok=True)
         results = out / "results.jsonl"
         if not results.exists():  # context alone is the same for every checkpoint: run once, reuse
@@ -100,7 +122,6 @@ def main() -> None:
                 "".join(line for line in lines if line.strip() and json.loads(line)["run"] == BASE)
             )
         bench_run(tasks, out, [*extra, "--resume", "--adapter", str(folder)])
-        trained = json.loads((folder / "trained.json").read_text())
         tuned = _records(out, TUNED)
         kinds = sorted({r.kind for r in base.values()})
         row = (

@@ -544,7 +544,8 @@ class TrainConfig(_Section):
         description="tokens to train on (prompts and middles): samples are taken from every training file in "
         "turn, the files the rest of the repository uses most first, until the budget is spent; 0: every "
         "sample the repository gives (up to `train.tuning.per_file` a file). About 550 tokens a sample; "
-        "220k tokens take about 40 minutes on 2 AVX-512 cores",
+        "220k tokens take about 40 minutes on 2 AVX-512 cores. Background training doubles it after each run that "
+        "spent it, until a run has learned every sample",
     )
     since: str | None = Field(
         default=None, description="git commit: files changed after it are the held-out set"
@@ -565,7 +566,8 @@ class TrainConfig(_Section):
     background: bool = Field(
         default=False,
         description="the server trains the workspace's adapter in the background (`housecoder train "
-        "--background`) while no completion has been requested for `idle_seconds`, and resumes after a restart",
+        "--background`) while no completion has been requested for `idle_seconds`, resumes after a restart, "
+        "and goes on learning more of the repository after each finished run",
     )
     idle_seconds: float = Field(
         default=60.0,

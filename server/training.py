@@ -1,5 +1,6 @@
 """Background training started by the server: one `housecoder train --background` process per workspace folder
-whose settings say `train.background = true`, stopped when the session ends.
+whose settings say `train.background = true`, stopped when the session ends. A run that finishes with more of
+the repository to learn (its record's `next_tokens`) is followed by the next, larger one.
 
 The process yields to this server's completion requests by itself (the server marks each one in the activity
 file, `housecoder.activity`), so nothing here pauses it. It trains with the session's own settings (the editor's
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from housecoder.config import Settings
-from housecoder.models.background import progress_path, running
+from housecoder.models.background import FINISHED, progress_path, read_progress, running
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,17 @@ class BackgroundTraining:
     ) -> None:
         self.command = command
         self.processes: dict[Path, subprocess.Popen[bytes]] = {}
+        self.settings: dict[Path, Settings] = {}  # what each folder's run was started with
         self.finished = finished
         self.stopped: set[int] = set()  # pids ended on purpose: their exit is no failure
+        self.lock = threading.RLock()  # a run that ends by itself starts the next; stop() must not race it
 
     def start(self, settings: Settings, root: Path) -> str:
         """Start a run for `root` unless one is running; returns what happened, in a few words."""
+        with self.lock:
+            return self._start(settings, root)
+
+    def _start(self, settings: Settings, root: Path) -> str:
         mine = self.processes.get(root)
         if mine is not None and mine.poll() is None:
             return "already training in the background"
@@ -61,6 +68,7 @@ class BackgroundTraining:
                 stderr=subprocess.STDOUT,
             )
         process = self.processes[root]
+        self.settings[root] = settings
         log.info("background training of %s started (pid %d, log %s)", root, process.pid, log_path)
         threading.Thread(
             target=self._watch, args=(root, process), name="housecoder-training", daemon=True
@@ -80,6 +88,17 @@ class BackgroundTraining:
             self.finished(root)
         except Exception as err:  # the next start or housecoder.reloadAdapter picks the adapter up
             log.warning("after background training of %s: %s", root, err)
+        with self.lock:
+            settings = self.settings.get(root)
+            if settings is None or self.processes.get(root) is not process:  # stopped meanwhile
+                return
+            record = read_progress(progress_path(settings, root))
+            if record is not None and record.phase == FINISHED and record.next_tokens is not None:
+                log.info("background training of %s: learning more of the repository", root)
+                try:
+                    self._start(settings, root)
+                except OSError as err:  # the next session starts it
+                    log.warning("cannot start background training of %s again: %s", root, err)
 
     def start_configured(self, settings: Settings, roots: list[Path]) -> None:
         if not settings.train.background:
@@ -93,6 +112,10 @@ class BackgroundTraining:
     def stop(self) -> None:
         """End every run this session started; each loses at most its last chunk, and the next background run
         resumes it."""
+        with self.lock:
+            self._stop()
+
+    def _stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
                 self.stopped.add(process.pid)
@@ -104,3 +127,4 @@ class BackgroundTraining:
                 with contextlib.suppress(OSError):
                     process.kill()
         self.processes.clear()
+        self.settings.clear()

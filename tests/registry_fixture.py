@@ -20,6 +20,9 @@ def register(
     created: str = "2025-01-01T12:00:00+00:00",
     beat_base: bool = True,
     base_model: str = "tiny-qwen",
+    commit: str | None = "0123abcd",
+    config: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
 ) -> Path:
     """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and its metadata."""
     target = repo_adapters_dir(settings, repo) / run
@@ -40,12 +43,13 @@ def register(
         "base_model": base_model,
         "base_fingerprint": fingerprint,
         "repository": str(repo.resolve()),
-        "commit": "0123abcd",
+        "commit": commit,
         "created": created,
-        "config": {"rank": 4},
+        "config": config or {"rank": 4},
         "metrics": {"held-out": {"before": {"exact": exact[0]}, "after": {"exact": exact[1]}}},
         "beat_base": beat_base,
         "verdict": "activated: beat the base model" if beat_base else "not activated: worse",
+        "training": training or {},
     }
     write_adapter_meta(target, meta)
     return target

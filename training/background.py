@@ -1,14 +1,16 @@
 """`housecoder train --background`: the training run, politely, in the machine's idle time.
 
-The same job as `housecoder train` (samples, base figures, LoRA, held-out verdict, activation), with four
+The same job as `housecoder train` (samples, base figures, LoRA, held-out verdict, activation), with five
 differences:
 - it yields: `pacing.Pacer` pauses it within one transformer layer of a completion request and lets it go on
   once no request has come for `train.idle_seconds`;
 - it runs on `train.background_threads` threads (every core but one by default), and its command at the lowest
   CPU priority (`lower_priority`);
 - it resumes by itself: an unfinished run of the repository goes on from its last checkpoint (a kill -9 or a
-  reboot loses at most `checkpoint_every` optimiser steps), and a repository whose newest adapter was trained
-  at the current commit is left alone;
+  reboot loses at most `checkpoint_every` optimiser steps);
+- it keeps learning: after a finished run that spent its whole token budget the next learns twice as many
+  tokens (`next_budget`), until a run has learned every sample of the repository's current commit; then the
+  repository is left alone until its next commit;
 - it holds the repository's background lock and keeps `background.json` current for `housecoder.status`
   (`housecoder.models.background`).
 """
@@ -31,6 +33,7 @@ from housecoder.models.progress import SILENT, Progress
 from housecoder.training.errors import NoCheckpoint, TrainingError
 from housecoder.training.job import Outcome, TrainJob, git_commit
 from housecoder.training.pacing import Pacer
+from housecoder.training.samples import SAMPLE_TOKENS
 from housecoder.training.trainer import StepLog
 
 log = logging.getLogger(__name__)
@@ -81,15 +84,31 @@ def lower_priority() -> None:
         os.nice(NICENESS - os.nice(0))
 
 
-def up_to_date(settings: Settings, root: Path) -> str | None:
-    """The verdict of the newest finished run when it was trained at the repository's current commit (nothing
-    new to learn), else None. Without git, any finished run counts: `housecoder train` starts another."""
+def next_budget(settings: Settings, root: Path) -> int | None:
+    """The token budget of the repository's next background run, or None when there is nothing new to learn.
+
+    Idle hours are for learning more: after a finished run at the repository's current commit (any finished
+    run, without git) that spent its whole budget, the next run learns twice as many tokens, until a run plans
+    every sample the repository gives (its samples fall short of its budget, or its budget was 0: all). A
+    run capped by a sample count (`train.tuning.max_samples`) is not grown. Each larger run is activated only
+    if it beats the adapter in service. After a new commit the next run starts at the newest run's budget,
+    or `train.token_budget` if that is larger."""
+    configured = settings.train.token_budget
     found = list_adapters(settings, root)
     if not found:
+        return configured
+    newest, commit = found[0], git_commit(root)
+    trained = newest.config.get("token_budget")
+    if commit is not None and newest.commit != commit:  # new code
+        return 0 if trained == 0 or configured == 0 else max(trained or 0, configured)
+    if not isinstance(trained, int):  # a run from before token budgets
         return None
-    newest = found[0]
-    commit = git_commit(root)
-    return newest.verdict if commit is None or newest.commit == commit else None
+    tuning = newest.config.get("tuning")
+    capped = isinstance(tuning, dict) and tuning.get("max_samples") is not None
+    tokens = newest.training.get("sample_tokens")
+    # the plan stops at the sample that reaches the budget; one that ran out of samples falls short of it
+    spent = isinstance(tokens, int) and tokens >= trained - SAMPLE_TOKENS
+    return 2 * trained if trained and spent and not capped else None
 
 
 class BackgroundRun:
@@ -111,7 +130,13 @@ class BackgroundRun:
         self.pacer = Pacer(
             activity_file(self.settings), self.settings.train.idle_seconds, on_pause=self._paused
         )
-        self.job = TrainJob(self.root, self.settings, progress, say, pacer=self.pacer, on_phase=self._phase)
+        self.progress = progress
+        self.job = self._job()
+
+    def _job(self) -> TrainJob:
+        return TrainJob(
+            self.root, self.settings, self.progress, self.say, pacer=self.pacer, on_phase=self._phase
+        )
 
     def run(self) -> Outcome | None:
         with holding_lock(self.settings, self.root):
@@ -123,16 +148,28 @@ class BackgroundRun:
             resume = True
         except NoCheckpoint:
             resume = False
-            verdict = up_to_date(self.settings, self.root)
-            if verdict is not None:
-                self.say("the newest adapter was trained at this commit: nothing new to learn")
-                self._end(background.FINISHED, verdict, None)
+            budget = next_budget(self.settings, self.root)
+            if budget is None:
+                newest = list_adapters(self.settings, self.root)[0]
+                self.say(
+                    "the newest adapter learned every sample of this commit's code: nothing new to learn"
+                )
+                self._end(background.FINISHED, newest.verdict, None)
                 return None
+            if budget != self.settings.train.token_budget:
+                self.say(
+                    f"learning more of the repository: {budget:,} tokens" if budget else "learning all of it"
+                )
+                self.settings = Settings.model_validate(
+                    merge_sections(self.settings.model_dump(), {"train": {"token_budget": budget}})
+                )
+                self.job = self._job()
         try:
             outcome = self.job.run(resume=resume, on_step=self._step)
         except Exception as err:
             self._end(background.FAILED, first_line(err), False)
             raise
+        self.state.next_tokens = next_budget(self.settings, self.root)
         self._end(background.FINISHED, outcome.verdict, outcome.beat_base)
         return outcome
 

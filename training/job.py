@@ -165,7 +165,8 @@ class TrainJob:
         self.pace = pacer.pause_point if pacer else (lambda: None)
         self.on_phase = on_phase
         self.prepared: Prepared | None = None  # the running run's inputs, once prepared
-        self.planned_tokens = 0  # the training samples' tokens
+        self.planned_tokens = 0  # the tokens the run trains on (its samples', times the epochs)
+        self.sample_tokens: int | None = None  # the training samples' tokens, once encoded
         self.settings = settings
         self.config = settings.train
         self.progress = progress
@@ -371,7 +372,8 @@ class TrainJob:
             (run_dir / SPLIT_FILE).write_text(json.dumps(dataclasses.asdict(prepared.split), indent=1))
         tokenizer = prepared.loaded.tokenizer
         train = self.encode(prepared.train, tokenizer)
-        self.planned_tokens = planned_tokens(self.config, [len(e.input_ids) for e in train])
+        lengths = [len(e.input_ids) for e in train]
+        self.planned_tokens, self.sample_tokens = planned_tokens(self.config, lengths), sum(lengths)
         held_out = self.encode(self.loss_samples(prepared), tokenizer)
         results = ResultsFile(run_dir / GENERATIONS_FILE, resume=True)
 
@@ -499,7 +501,11 @@ class TrainJob:
             metrics=metrics.to_json(),
             beat_base=beat,
             verdict=why,
-            training=dataclasses.replace(figures, precision=self.preparation.precision_line()).to_json(),
+            training=dataclasses.replace(
+                figures,
+                precision=self.preparation.precision_line(),
+                sample_tokens=self.sample_tokens or figures.sample_tokens,
+            ).to_json(),
         )
         write_report(prepared.run_dir, meta, state.get("history", []))
         write_adapter_meta(prepared.run_dir, meta.to_json())

@@ -210,6 +210,9 @@ class TrainingFigures:
     paused_s: float | None = None
     samples_seen: int | None = None
     precision: str | None = None
+    sample_tokens: int | None = (
+        None  # the training samples' tokens (one pass): what `train.token_budget` bought
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}

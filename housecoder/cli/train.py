@@ -100,14 +100,16 @@ def train(
     progress = RichProgress(console)
     job = TrainJob(root, settings, progress, say=lambda line: console.print(escape(line), highlight=False))
 
+    more: int | None = None  # a background run's next budget
     if background:
         from housecoder.training.background import BackgroundRun, lower_priority
 
         lower_priority()
-        found = BackgroundRun(root, settings, progress, say=job.say).run()
+        runner = BackgroundRun(root, settings, progress, say=job.say)
+        found = runner.run()
         if found is None:
             return
-        outcome = found
+        outcome, more = found, runner.state.next_tokens
     elif dry_run:
         prepared = job.prepare()
         for line in job.estimate(prepared).lines():
@@ -126,6 +128,11 @@ def train(
         f"  report: {escape(str(outcome.run_dir / 'report.md'))}",
         highlight=False,
     )
+    if more is not None:
+        size = f"{more:,} tokens" if more else "every sample"
+        console.print(
+            f"  more of the repository to learn: the next background run learns {size}", highlight=False
+        )
 
 
 def _read_settings(path: Path) -> Any:

@@ -50,12 +50,19 @@ class Progress:
     max_yield_s: float = 0.0  # the longest time from a request to training pausing
     beat_base: bool | None = None
     verdict: str = ""
+    # after a finished run: the next run's token budget while the repository has more to learn (0: all of it),
+    # None when there is nothing new until the next commit
+    next_tokens: int | None = None
     updated: str = ""
 
     def line(self) -> str:
         """One line for a status bar or `housecoder status`."""
         if self.phase == FINISHED:
-            return f"finished: {self.verdict}"
+            more = ""
+            if self.next_tokens is not None:
+                size = f"{self.next_tokens:,} tokens" if self.next_tokens else "every sample"
+                more = f"; learning more when idle ({size} next)"
+            return f"finished: {self.verdict}{more}"
         if self.phase == FAILED:
             return f"failed: {self.verdict}"
         waiting = ", paused while you type" if self.paused else ""

@@ -5,6 +5,7 @@ ends well, and its record in `housecoder.status`. The process here is a stand-in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -80,6 +81,41 @@ def test_a_run_that_ends_well_rescans_the_registry(tiny_qwen_dir: Path, tmp_path
     assert ended == [root]
     log = background.progress_path(_settings(tiny_qwen_dir, tmp_path), root).with_name("background.log")
     assert log.read_text().split() == ["--settings", str(log.with_name(SETTINGS_FILE)), str(root)]
+
+
+# A run that counts itself beside its settings and records, as `housecoder train --background` does at its end,
+# more to learn after its first two runs and nothing after the third.
+LEARNS_THREE_TIMES = (
+    "import json, os, sys\n"
+    "here = os.path.dirname(sys.argv[sys.argv.index('--settings') + 1])\n"
+    "count = os.path.join(here, 'runs')\n"
+    "n = int(open(count).read()) + 1 if os.path.exists(count) else 1\n"
+    "open(count, 'w').write(str(n))\n"
+    "record = {'phase': 'finished', 'verdict': 'v', 'next_tokens': 1000 * 2 ** n if n < 3 else None}\n"
+    "open(os.path.join(here, 'background.json'), 'w').write(json.dumps(record))\n"
+)
+
+
+def test_a_run_with_more_to_learn_is_followed_by_the_next(
+    tiny_qwen_dir: Path, tmp_path: Path, root: Path
+) -> None:
+    ended: list[Path] = []
+    training = BackgroundTraining(ended.append, command=(sys.executable, "-c", LEARNS_THREE_TIMES))
+    settings = _settings(tiny_qwen_dir, tmp_path, wait=False)
+    training.start(settings, root)
+    while watching := [t for t in threading.enumerate() if t.name == "housecoder-training"]:
+        for thread in watching:
+            thread.join(60)  # a run started by a watcher has its own watcher before the first one ends
+    record = background.read_progress(background.progress_path(settings, root))
+    assert record is not None and record.next_tokens is None
+    assert (record.line(), ended) == ("finished: v", [root] * 3)
+    assert background.progress_path(settings, root).with_name("runs").read_text() == "3"
+
+
+def test_the_status_line_says_there_is_more_to_learn() -> None:
+    finished = background.Progress(phase=background.FINISHED, verdict="activated", next_tokens=440_000)
+    assert finished.line() == "finished: activated; learning more when idle (440,000 tokens next)"
+    assert dataclasses.replace(finished, next_tokens=0).line().endswith("(every sample next)")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from housecoder.activity import ActivityMark
 from housecoder.models import background
-from housecoder.training.background import BackgroundRun, background_settings, holding_lock
+from housecoder.training.background import BackgroundRun, background_settings, holding_lock, next_budget
 from housecoder.training.errors import TrainingError
 from housecoder.training.pacing import Pacer
 
@@ -130,6 +130,76 @@ def test_background_settings_leave_a_core_free(train_settings: Any) -> None:
     assert background_settings(train_settings(background_threads=3)).models.torch_threads == 3
 
 
+BUDGET = 2400  # tokens: about 10 of the tiny repository's samples (it gives about 30)
+
+
+def _trained(settings: Any, root: Path, run: str, budget: int, tokens: int | None, **more: Any) -> None:
+    """A finished run of `root` at `budget` tokens whose samples held `tokens` (None: not recorded)."""
+    from registry_fixture import register
+
+    register(
+        settings,
+        root,
+        run,
+        "f",
+        created=f"2025-01-0{run[-1]}T12:00:00+00:00",
+        commit=more.pop("commit", None),
+        config={"token_budget": budget, "tuning": {"max_samples": more.pop("max_samples", None)}},
+        training={} if tokens is None else {"sample_tokens": tokens},
+    )
+
+
+def test_each_run_that_spent_its_budget_is_followed_by_one_twice_as_large(
+    train_settings: Any, tmp_path: Path
+) -> None:
+    settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
+    root.mkdir()
+    assert next_budget(settings, root) == 1000  # the first run: the configured budget
+    _trained(settings, root, "run1", 1000, 1012)  # the sample that reached the budget is the last
+    assert next_budget(settings, root) == 2000
+    _trained(settings, root, "run2", 2000, 1980)  # within a sample of it: spent too
+    assert next_budget(settings, root) == 4000
+    _trained(settings, root, "run3", 4000, 2600)  # the repository ran out of samples first: all learned
+    assert next_budget(settings, root) is None
+
+
+@pytest.mark.parametrize(
+    ("budget", "tokens", "more"),
+    [
+        (0, 5000, {}),  # every sample, by the budget 0
+        (1000, 1012, {"max_samples": 12}),  # a recipe's cap on samples: not grown
+        (1000, None, {}),  # a run from before the samples' tokens were recorded
+    ],
+)
+def test_nothing_more_to_learn(
+    train_settings: Any, tmp_path: Path, budget: int, tokens: int | None, more: dict[str, Any]
+) -> None:
+    settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
+    root.mkdir()
+    _trained(settings, root, "run1", budget, tokens, **more)
+    assert next_budget(settings, root) is None
+
+
+def test_new_code_is_learnt_again_at_the_size_the_repository_reached(
+    train_settings: Any, tmp_path: Path
+) -> None:
+    import subprocess
+
+    settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
+    root.mkdir()
+    (root / "a.py").write_text("x = 1\n")
+    for command in (
+        ["init", "-q"],
+        ["add", "a.py"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"],
+    ):
+        subprocess.run(["git", "-C", str(root), *command], check=True)
+    _trained(settings, root, "run1", 4000, 2600, commit="an older commit")
+    assert next_budget(settings, root) == 4000
+    assert next_budget(train_settings(token_budget=8000, max_samples=None), root) == 8000
+    assert next_budget(train_settings(token_budget=0, max_samples=None), root) == 0
+
+
 @pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
 def test_a_background_run_trains_reports_and_then_has_nothing_to_learn(
     inventory_repo: Path, train_settings: Any
@@ -158,6 +228,21 @@ def test_a_background_run_trains_reports_and_then_has_nothing_to_learn(
     assert status["run"] == outcome.run_dir.name and status["line"] == f"finished: {outcome.verdict}"
 
     assert BackgroundRun(inventory_repo, settings).run() is None  # no git: a finished run is up to date
+
+
+@pytest.mark.e2e
+def test_the_next_background_run_learns_twice_the_tokens(inventory_repo: Path, train_settings: Any) -> None:
+    settings = train_settings(token_budget=BUDGET, max_samples=None, steps=2)
+    first = BackgroundRun(inventory_repo, settings)
+    assert first.run() is not None and next_budget(settings, inventory_repo) == 2 * BUDGET
+    assert first.state.next_tokens == 2 * BUDGET  # for the server, which starts the next run
+    said: list[str] = []
+    second = BackgroundRun(inventory_repo, settings, say=said.append)
+    outcome = second.run()
+    assert outcome is not None and second.job.config.token_budget == 2 * BUDGET
+    assert f"learning more of the repository: {2 * BUDGET:,} tokens" in said
+    assert first.job.sample_tokens and second.job.sample_tokens
+    assert second.job.sample_tokens > 1.8 * first.job.sample_tokens
 
 
 def test_a_background_run_resumes_a_stopped_run_by_itself(inventory_repo: Path, train_settings: Any) -> None:
