@@ -46,6 +46,7 @@ class Example:
     exact: bool
     good: bool  # edit similarity >= GOOD_SIMILARITY
     kept_chars: int  # characters a user typing the answer keeps of it: its common prefix with the answer
+    served: float | None = None  # the p_keep it was served with (the model the run used)
 
 
 def examples(records: Sequence[Record]) -> list[Example]:
@@ -64,6 +65,7 @@ def examples(records: Sequence[Record]) -> list[Example]:
                 exact=record.exact,
                 good=record.edit_similarity >= GOOD_SIMILARITY,
                 kept_chars=len(commonprefix([record.prediction.rstrip(), record.groundtruth.rstrip()])),  # noqa: RUF071
+                served=record.p_keep,
             )
         )
     return found
@@ -195,17 +197,37 @@ def history(
 
 
 def evaluate(
-    records: Sequence[Record], *, about: dict[str, Any], features: Sequence[str] = FEATURES
-) -> tuple[dict[str, Any], KeepModel]:
-    """The figures (summary.json's content) and the model fitted on every repository, over `features`."""
+    records: Sequence[Record],
+    *,
+    about: dict[str, Any],
+    features: Sequence[str] = FEATURES,
+    served: bool = False,
+    threshold: float | None = None,
+) -> tuple[dict[str, Any], KeepModel | None]:
+    """The figures (summary.json's content) and the model fitted on every repository, over `features`.
+
+    With `served`, each suggestion is scored with the p_keep it was served with (the run's own model: how the
+    gate a user has does on these suggestions, an adapter's or a block's, of one repository or more); nothing is
+    fitted and no model returned. The figures are at `threshold`, else at the best expected value's."""
     found = examples(records)
     repos = sorted({example.repo for example in found})
-    if len(repos) < 2:
+    if served:
+        found = [example for example in found if example.served is not None]
+        if not found:
+            raise ValueError(
+                "no suggestion was served with a keep-probability (recorded by another version?)"
+            )
+        models: dict[str, KeepModel] = {}
+        scores = [example.served or 0.0 for example in found]
+    elif len(repos) < 2:
         raise ValueError("leave-one-repository-out needs suggestions from at least two repositories")
-    models = others_models(found, features)
-    scores = out_of_repo(found, models)
-    points = [point(found, scores, threshold) for threshold in THRESHOLDS]
+    else:
+        models = others_models(found, features)
+        scores = out_of_repo(found, models)
+    points = [point(found, scores, step) for step in THRESHOLDS]
     best = max(points, key=lambda figures: (figures.value, figures.threshold))
+    if threshold is not None:
+        best = point(found, scores, threshold)
     chosen: dict[str, Any] = asdict(best)
     for name in ("precision", "recall", "precision_good", "recall_good", "shown", "kept_chars"):
         chosen[name + "_ci"] = interval(found, scores, attrgetter(name), best.threshold)
@@ -225,21 +247,24 @@ def evaluate(
             "gated": asdict(point(part, part_scores, best.threshold)),
             "calibration": calibration(part_scores, [example.exact for example in part]),
         }
+    summary = {
+        "about": about
+        | {"repositories": repos, "records": len(records), "suggestions": len(found), "served": served},
+        "threshold": best.threshold,
+        "chosen": chosen,
+        "groups": per_group,
+        "curve": [asdict(figures) for figures in points],
+    }
+    if served:
+        return summary, None
     model = fit(
         [example.signals for example in found],
         [example.exact for example in found],
         features=features,
         about=about | {"repositories": repos, "target": "exact match"},
     )
-    summary = {
-        "about": about | {"repositories": repos, "records": len(records), "suggestions": len(found)},
-        "threshold": best.threshold,
-        "chosen": chosen,
-        "groups": per_group,
-        "curve": [asdict(figures) for figures in points],
-        "history": history(found, models, features),
-        "coefficients": dict(zip(model.features, model.coef, strict=True)),
-    }
+    summary["history"] = history(found, models, features)
+    summary["coefficients"] = dict(zip(model.features, model.coef, strict=True))
     return summary, model
 
 
@@ -253,11 +278,17 @@ def markdown(summary: dict[str, Any]) -> str:
         low, high = chosen[name + "_ci"]
         return f"{pct(chosen[name])} ({pct(low)}–{pct(high)})"
 
+    how = (
+        "each scored with the p_keep it was served with"
+        if summary["about"].get("served")
+        else "each repository scored by a model fitted on the others"
+    )
     lines = [
         f"# Keep-probability gate ({summary['about']['suggestions']} suggestions, "
-        f"{', '.join(summary['about']['repositories'])}; each repository scored by a model fitted on the others)",
+        f"{', '.join(summary['about']['repositories'])}; {how})",
         "",
-        f"Threshold by expected value (+{SHOW_GAIN} kept, −{REJECT_COST} rejected): **{summary['threshold']:.2f}**",
+        f"Threshold (by expected value, +{SHOW_GAIN} kept, −{REJECT_COST} rejected, unless given): "
+        f"**{summary['threshold']:.2f}**",
         "",
         "| figure at the threshold | value % (95% CI) |",
         "| --- | --- |",
@@ -278,7 +309,8 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
             f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
-    lines += _history_lines(summary["history"])
+    if "history" in summary:
+        lines += _history_lines(summary["history"])
     lines += [
         "",
         "| threshold | shown | precision | recall | EV per suggestion |",

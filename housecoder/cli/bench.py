@@ -573,10 +573,28 @@ def keep_command(
     features: Annotated[
         str, typer.Option("--features", help="Comma-separated signals the model reads (default: all).")
     ] = "",
+    served: Annotated[
+        bool,
+        typer.Option(
+            "--served",
+            help="Score each suggestion with the p_keep it was served with (the run's own model; one "
+            "repository is enough) instead of fitting; no model.json.",
+        ),
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Report the gate at this threshold (default: the best expected value's).",
+        ),
+    ] = None,
 ) -> None:
     """The keep-probability gate on benchmark suggestions: each repository scored by a model fitted on the
-    others; precision and recall of the shown suggestions over thresholds, calibration, the threshold with
-    the best expected value; writes summary.json, report.md, chart.png and model.json (fitted on all)."""
+    others (or, with --served, by the model the run used); precision and recall of the shown suggestions over
+    thresholds, calibration, the threshold with the best expected value; writes summary.json, report.md,
+    chart.png and model.json (fitted on all)."""
     from housecoder.benchmarks.keep import evaluate, markdown, write_chart
     from housecoder.errors import HousecoderError
     from housecoder.evaluation.runner import read_records
@@ -605,7 +623,7 @@ def keep_command(
         )
     about = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
     try:
-        summary, model = evaluate(records, about=about, features=chosen)
+        summary, model = evaluate(records, about=about, features=chosen, served=served, threshold=threshold)
     except ImportError as err:
         raise MissingDependency("scikit-learn", "bench") from err
     except ValueError as err:
@@ -613,7 +631,9 @@ def keep_command(
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     (out / "report.md").write_text(markdown(summary))
-    (out / "model.json").write_text(model.to_json())
+    if model is not None:
+        (out / "model.json").write_text(model.to_json())
     write_chart(summary, out / "chart.png")
     print(markdown(summary), end="")
-    stderr_console().print(f"written to {out}/ (summary.json, report.md, chart.png, model.json)")
+    written = "summary.json, report.md, chart.png" + (", model.json" if model is not None else "")
+    stderr_console().print(f"written to {out}/ ({written})")

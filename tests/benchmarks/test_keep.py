@@ -93,6 +93,34 @@ def test_records_without_a_suggestion_or_signals_are_not_gated_and_one_repositor
         evaluate([r for r in records(30) if r.task_id.startswith("alpha/")], about={})
 
 
+def test_served_scores_are_those_the_run_used_on_one_repository(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from housecoder.cli import app
+
+    one = [
+        replace(r, p_keep=0.9 if r.exact else 0.1) if n % 5 else replace(r, p_keep=None)
+        for n, r in enumerate(r for r in records(90) if r.task_id.startswith("alpha/"))
+    ]
+    summary, model = evaluate(one, about={}, served=True, threshold=0.3)
+    assert model is None and "history" not in summary and summary["about"]["served"]
+    assert summary["about"]["suggestions"] == 24  # those served without a p_keep are left out
+    assert (
+        summary["threshold"] == 0.3 and summary["chosen"]["precision"] == summary["chosen"]["recall"] == 1.0
+    )
+    assert "each scored with the p_keep it was served with" in markdown(summary)
+    with pytest.raises(ValueError, match="no suggestion was served with a keep-probability"):
+        evaluate([replace(r, p_keep=None) for r in one], about={}, served=True)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.jsonl").write_text("".join(json.dumps(r.__dict__) + "\n" for r in one))
+    result = CliRunner().invoke(
+        app, ["bench", "keep", str(folder), "-o", str(tmp_path / "keep"), "--served", "--threshold", "0.3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {path.name for path in (tmp_path / "keep").iterdir()} == {"summary.json", "report.md", "chart.png"}
+
+
 def test_the_command_writes_the_figures_and_the_model(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
