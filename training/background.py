@@ -106,9 +106,12 @@ def next_budget(settings: Settings, root: Path) -> int | None:
     tuning = newest.config.get("tuning")
     capped = isinstance(tuning, dict) and tuning.get("max_samples") is not None
     tokens = newest.training.get("sample_tokens")
+    if not trained or capped or not isinstance(tokens, int):
+        return None
     # the plan stops at the sample that reaches the budget; one that ran out of samples falls short of it
-    spent = isinstance(tokens, int) and tokens >= trained - SAMPLE_TOKENS
-    return 2 * trained if trained and spent and not capped else None
+    spent = tokens >= trained - SAMPLE_TOKENS
+    # a resumed run may have planned more than its settings say (it began under a larger budget)
+    return 2 * max(trained, tokens - SAMPLE_TOKENS) if spent else None
 
 
 class BackgroundRun:
@@ -143,27 +146,28 @@ class BackgroundRun:
             return self._run()
 
     def _run(self) -> Outcome | None:
+        budget = next_budget(self.settings, self.root)  # an unfinished run began under it too (the lock)
         try:
             self.job.unfinished_run()
             resume = True
         except NoCheckpoint:
             resume = False
-            budget = next_budget(self.settings, self.root)
             if budget is None:
                 newest = list_adapters(self.settings, self.root)[0]
                 self.say(
-                    "the newest adapter learned every sample of this commit's code: nothing new to learn"
+                    "nothing new to learn: the newest adapter was trained at this commit on all it could take"
                 )
                 self._end(background.FINISHED, newest.verdict, None)
                 return None
-            if budget != self.settings.train.token_budget:
+        if budget is not None and budget != self.settings.train.token_budget:
+            if not resume:
                 self.say(
                     f"learning more of the repository: {budget:,} tokens" if budget else "learning all of it"
                 )
-                self.settings = Settings.model_validate(
-                    merge_sections(self.settings.model_dump(), {"train": {"token_budget": budget}})
-                )
-                self.job = self._job()
+            self.settings = Settings.model_validate(
+                merge_sections(self.settings.model_dump(), {"train": {"token_budget": budget}})
+            )
+            self.job = self._job()
         try:
             outcome = self.job.run(resume=resume, on_step=self._step)
         except Exception as err:

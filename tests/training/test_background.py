@@ -16,6 +16,7 @@ from housecoder.models import background
 from housecoder.training.background import BackgroundRun, background_settings, holding_lock, next_budget
 from housecoder.training.errors import TrainingError
 from housecoder.training.pacing import Pacer
+from housecoder.training.samples import SAMPLE_TOKENS
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -161,6 +162,8 @@ def test_each_run_that_spent_its_budget_is_followed_by_one_twice_as_large(
     assert next_budget(settings, root) == 4000
     _trained(settings, root, "run3", 4000, 2600)  # the repository ran out of samples first: all learned
     assert next_budget(settings, root) is None
+    _trained(settings, root, "run4", 1000, 4100)  # resumed under the settings' budget, planned under 4000
+    assert next_budget(settings, root) == 2 * (4100 - SAMPLE_TOKENS)
 
 
 @pytest.mark.parametrize(
