@@ -8,9 +8,9 @@ differences:
   CPU priority (`lower_priority`);
 - it resumes by itself: an unfinished run of the repository goes on from its last checkpoint (a kill -9 or a
   reboot loses at most `checkpoint_every` optimiser steps);
-- it keeps learning: after a finished run that spent its whole token budget the next learns twice as many
-  tokens (`next_budget`), until a run has learned every sample of the repository's current commit; then the
-  repository is left alone until its next commit;
+- it keeps learning: after a finished run the next one's plan is twice as large (`next_plan`: token budget and
+  samples a file), until a plan finds little more than the one before it; then the repository is left alone
+  until its next commit;
 - it holds the repository's background lock and keeps `background.json` current for `housecoder.status`
   (`housecoder.models.background`).
 """
@@ -21,22 +21,25 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from housecoder.activity import activity_file
 from housecoder.config import Settings, merge_sections
 from housecoder.errors import first_line
 from housecoder.machine import usable_cores
 from housecoder.models import background
-from housecoder.models.adapters import list_adapters
+from housecoder.models.adapters import AdapterInfo, list_adapters
 from housecoder.models.progress import SILENT, Progress
 from housecoder.training.errors import NoCheckpoint, TrainingError
 from housecoder.training.job import Outcome, TrainJob, git_commit
 from housecoder.training.pacing import Pacer
-from housecoder.training.samples import SAMPLE_TOKENS
 from housecoder.training.trainer import StepLog
 
 log = logging.getLogger(__name__)
+
+GROWTH = 1.25  # a plan under a quarter larger than the run before it: the repository gave little more
 
 NICENESS = 19  # the lowest priority: the editor, the server and everything else the user runs come first
 LOCK_WAIT_S = 2.0  # a status reader holds the lock for a moment; another run holds it for hours
@@ -84,34 +87,58 @@ def lower_priority() -> None:
         os.nice(NICENESS - os.nice(0))
 
 
-def next_budget(settings: Settings, root: Path) -> int | None:
-    """The token budget of the repository's next background run, or None when there is nothing new to learn.
+@dataclass(frozen=True)
+class Plan:
+    """The size of a run's plan: its token budget (0: every sample) and the samples one file may give."""
+
+    token_budget: int
+    per_file: int
+
+    def overrides(self) -> dict[str, Any]:
+        """The `train` settings that make a run of this size."""
+        return {"token_budget": self.token_budget, "tuning": {"per_file": self.per_file}}
+
+
+def _plan_of(info: AdapterInfo) -> Plan | None:
+    budget, tuning = info.config.get("token_budget"), info.config.get("tuning")
+    per_file = tuning.get("per_file") if isinstance(tuning, dict) else None
+    return Plan(budget, per_file) if isinstance(budget, int) and isinstance(per_file, int) else None
+
+
+def _sample_tokens(info: AdapterInfo) -> int | None:
+    tokens = info.training.get("sample_tokens")
+    return tokens if isinstance(tokens, int) else None
+
+
+def next_plan(settings: Settings, root: Path) -> Plan | None:
+    """The size of the repository's next background run, or None when there is nothing new to learn.
 
     Idle hours are for learning more: after a finished run at the repository's current commit (any finished
-    run, without git) that spent its whole budget, the next run learns twice as many tokens, until a run plans
-    every sample the repository gives (its samples fall short of its budget, or its budget was 0: all). A
-    run capped by a sample count (`train.tuning.max_samples`) is not grown. Each larger run is activated only
-    if it beats the adapter in service. After a new commit the next run starts at the newest run's budget,
-    or `train.token_budget` if that is larger."""
-    configured = settings.train.token_budget
+    run, without git), the next run's plan is twice its size (token budget and samples a file), until a run's
+    plan held under `GROWTH` times the tokens of the run before it (the repository gave little more). A run
+    capped by a sample count (`train.tuning.max_samples`) or by none (`token_budget = 0`) is not grown. Each
+    larger run is activated only if it beats the adapter in service. After a new commit the next run starts
+    at the size the newest run reached, or at the settings' if they are larger."""
+    configured = Plan(settings.train.token_budget, settings.train.tuning.per_file)
     found = list_adapters(settings, root)
     if not found:
         return configured
     newest, commit = found[0], git_commit(root)
-    trained = newest.config.get("token_budget")
+    last = _plan_of(newest)
     if commit is not None and newest.commit != commit:  # new code
-        return 0 if trained == 0 or configured == 0 else max(trained or 0, configured)
-    if not isinstance(trained, int):  # a run from before token budgets
-        return None
+        if last is None:
+            return configured
+        budgets = (last.token_budget, configured.token_budget)
+        return Plan(0 if 0 in budgets else max(budgets), max(last.per_file, configured.per_file))
     tuning = newest.config.get("tuning")
     capped = isinstance(tuning, dict) and tuning.get("max_samples") is not None
-    tokens = newest.training.get("sample_tokens")
-    if not trained or capped or not isinstance(tokens, int):
+    tokens = _sample_tokens(newest)
+    if last is None or last.token_budget == 0 or capped or tokens is None:
         return None
-    # the plan stops at the sample that reaches the budget; one that ran out of samples falls short of it
-    spent = tokens >= trained - SAMPLE_TOKENS
-    # a resumed run may have planned more than its settings say (it began under a larger budget)
-    return 2 * max(trained, tokens - SAMPLE_TOKENS) if spent else None
+    before = next((_sample_tokens(info) for info in found[1:] if info.commit == newest.commit), None)
+    if before is not None and tokens < GROWTH * before:
+        return None
+    return Plan(2 * last.token_budget, 2 * last.per_file)
 
 
 class BackgroundRun:
@@ -146,26 +173,28 @@ class BackgroundRun:
             return self._run()
 
     def _run(self) -> Outcome | None:
-        budget = next_budget(self.settings, self.root)  # an unfinished run began under it too (the lock)
+        plan = next_plan(self.settings, self.root)  # an unfinished run began under it too (the lock)
         try:
             self.job.unfinished_run()
             resume = True
         except NoCheckpoint:
             resume = False
-            if budget is None:
+            if plan is None:
                 newest = list_adapters(self.settings, self.root)[0]
                 self.say(
                     "nothing new to learn: the newest adapter was trained at this commit on all it could take"
                 )
                 self._end(background.FINISHED, newest.verdict, None)
                 return None
-        if budget is not None and budget != self.settings.train.token_budget:
+        configured = Plan(self.settings.train.token_budget, self.settings.train.tuning.per_file)
+        if plan is not None and plan != configured:
             if not resume:
                 self.say(
-                    f"learning more of the repository: {budget:,} tokens" if budget else "learning all of it"
+                    f"learning more of the repository: {plan.token_budget:,} tokens, up to {plan.per_file} "
+                    "samples a file"
                 )
             self.settings = Settings.model_validate(
-                merge_sections(self.settings.model_dump(), {"train": {"token_budget": budget}})
+                merge_sections(self.settings.model_dump(), {"train": plan.overrides()})
             )
             self.job = self._job()
         try:
@@ -173,7 +202,8 @@ class BackgroundRun:
         except Exception as err:
             self._end(background.FAILED, first_line(err), False)
             raise
-        self.state.next_tokens = next_budget(self.settings, self.root)
+        grown = next_plan(self.settings, self.root)
+        self.state.next_tokens = None if grown is None else grown.token_budget
         self._end(background.FINISHED, outcome.verdict, outcome.beat_base)
         return outcome
 

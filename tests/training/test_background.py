@@ -13,10 +13,15 @@ import pytest
 
 from housecoder.activity import ActivityMark
 from housecoder.models import background
-from housecoder.training.background import BackgroundRun, background_settings, holding_lock, next_budget
+from housecoder.training.background import (
+    BackgroundRun,
+    Plan,
+    background_settings,
+    holding_lock,
+    next_plan,
+)
 from housecoder.training.errors import TrainingError
 from housecoder.training.pacing import Pacer
-from housecoder.training.samples import SAMPLE_TOKENS
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -134,10 +139,11 @@ def test_background_settings_leave_a_core_free(train_settings: Any) -> None:
 BUDGET = 2400  # tokens: about 10 of the tiny repository's samples (it gives about 30)
 
 
-def _trained(settings: Any, root: Path, run: str, budget: int, tokens: int | None, **more: Any) -> None:
-    """A finished run of `root` at `budget` tokens whose samples held `tokens` (None: not recorded)."""
+def _trained(settings: Any, root: Path, run: str, plan: Plan, tokens: int | None, **more: Any) -> None:
+    """A finished run of `root` of the size `plan` whose samples held `tokens` (None: not recorded)."""
     from registry_fixture import register
 
+    tuning = {"per_file": plan.per_file, "max_samples": more.pop("max_samples", None)}
     register(
         settings,
         root,
@@ -145,25 +151,23 @@ def _trained(settings: Any, root: Path, run: str, budget: int, tokens: int | Non
         "f",
         created=f"2025-01-0{run[-1]}T12:00:00+00:00",
         commit=more.pop("commit", None),
-        config={"token_budget": budget, "tuning": {"max_samples": more.pop("max_samples", None)}},
+        config={"token_budget": plan.token_budget, "tuning": tuning},
         training={} if tokens is None else {"sample_tokens": tokens},
     )
 
 
-def test_each_run_that_spent_its_budget_is_followed_by_one_twice_as_large(
+def test_each_run_is_followed_by_one_twice_as_large_while_the_repository_gives_more(
     train_settings: Any, tmp_path: Path
 ) -> None:
-    settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
+    settings, root = train_settings(token_budget=1000, max_samples=None, per_file=6), tmp_path / "repo"
     root.mkdir()
-    assert next_budget(settings, root) == 1000  # the first run: the configured budget
-    _trained(settings, root, "run1", 1000, 1012)  # the sample that reached the budget is the last
-    assert next_budget(settings, root) == 2000
-    _trained(settings, root, "run2", 2000, 1980)  # within a sample of it: spent too
-    assert next_budget(settings, root) == 4000
-    _trained(settings, root, "run3", 4000, 2600)  # the repository ran out of samples first: all learned
-    assert next_budget(settings, root) is None
-    _trained(settings, root, "run4", 1000, 4100)  # resumed under the settings' budget, planned under 4000
-    assert next_budget(settings, root) == 2 * (4100 - SAMPLE_TOKENS)
+    assert next_plan(settings, root) == Plan(1000, 6)  # the first run: the settings' size
+    _trained(settings, root, "run1", Plan(1000, 6), 1012)
+    assert next_plan(settings, root) == Plan(2000, 12)
+    _trained(settings, root, "run2", Plan(2000, 12), 1700)  # 68% more than the run before
+    assert next_plan(settings, root) == Plan(4000, 24)
+    _trained(settings, root, "run3", Plan(4000, 24), 2000)  # 18% more: the repository gave little more
+    assert next_plan(settings, root) is None
 
 
 @pytest.mark.parametrize(
@@ -179,8 +183,8 @@ def test_nothing_more_to_learn(
 ) -> None:
     settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
     root.mkdir()
-    _trained(settings, root, "run1", budget, tokens, **more)
-    assert next_budget(settings, root) is None
+    _trained(settings, root, "run1", Plan(budget, 6), tokens, **more)
+    assert next_plan(settings, root) is None
 
 
 def test_new_code_is_learnt_again_at_the_size_the_repository_reached(
@@ -188,7 +192,10 @@ def test_new_code_is_learnt_again_at_the_size_the_repository_reached(
 ) -> None:
     import subprocess
 
-    settings, root = train_settings(token_budget=1000, max_samples=None), tmp_path / "repo"
+    def settings(budget: int) -> Any:
+        return train_settings(token_budget=budget, max_samples=None, per_file=6)
+
+    root = tmp_path / "repo"
     root.mkdir()
     (root / "a.py").write_text("x = 1\n")
     for command in (
@@ -197,10 +204,26 @@ def test_new_code_is_learnt_again_at_the_size_the_repository_reached(
         ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"],
     ):
         subprocess.run(["git", "-C", str(root), *command], check=True)
-    _trained(settings, root, "run1", 4000, 2600, commit="an older commit")
-    assert next_budget(settings, root) == 4000
-    assert next_budget(train_settings(token_budget=8000, max_samples=None), root) == 8000
-    assert next_budget(train_settings(token_budget=0, max_samples=None), root) == 0
+    _trained(settings(1000), root, "run1", Plan(4000, 24), 2600, commit="an older commit")
+    assert next_plan(settings(1000), root) == Plan(4000, 24)
+    assert next_plan(settings(8000), root) == Plan(8000, 24)
+    assert next_plan(settings(0), root) == Plan(0, 24)
+
+
+@pytest.mark.e2e
+def test_the_next_background_run_learns_twice_as_much(inventory_repo: Path, train_settings: Any) -> None:
+    settings = train_settings(token_budget=BUDGET, max_samples=None, per_file=2, steps=2)
+    first = BackgroundRun(inventory_repo, settings)
+    assert first.run() is not None and next_plan(settings, inventory_repo) == Plan(2 * BUDGET, 4)
+    assert first.state.next_tokens == 2 * BUDGET  # for the server, which starts the next run
+    said: list[str] = []
+    second = BackgroundRun(inventory_repo, settings, say=said.append)
+    outcome = second.run()
+    assert outcome is not None and second.job.config.token_budget == 2 * BUDGET
+    assert second.job.config.tuning.per_file == 4
+    assert f"learning more of the repository: {2 * BUDGET:,} tokens, up to 4 samples a file" in said
+    assert first.job.sample_tokens and second.job.sample_tokens
+    assert second.job.sample_tokens > 1.5 * first.job.sample_tokens
 
 
 @pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
@@ -231,21 +254,6 @@ def test_a_background_run_trains_reports_and_then_has_nothing_to_learn(
     assert status["run"] == outcome.run_dir.name and status["line"] == f"finished: {outcome.verdict}"
 
     assert BackgroundRun(inventory_repo, settings).run() is None  # no git: a finished run is up to date
-
-
-@pytest.mark.e2e
-def test_the_next_background_run_learns_twice_the_tokens(inventory_repo: Path, train_settings: Any) -> None:
-    settings = train_settings(token_budget=BUDGET, max_samples=None, steps=2)
-    first = BackgroundRun(inventory_repo, settings)
-    assert first.run() is not None and next_budget(settings, inventory_repo) == 2 * BUDGET
-    assert first.state.next_tokens == 2 * BUDGET  # for the server, which starts the next run
-    said: list[str] = []
-    second = BackgroundRun(inventory_repo, settings, say=said.append)
-    outcome = second.run()
-    assert outcome is not None and second.job.config.token_budget == 2 * BUDGET
-    assert f"learning more of the repository: {2 * BUDGET:,} tokens" in said
-    assert first.job.sample_tokens and second.job.sample_tokens
-    assert second.job.sample_tokens > 1.8 * first.job.sample_tokens
 
 
 def test_a_background_run_resumes_a_stopped_run_by_itself(inventory_repo: Path, train_settings: Any) -> None:
