@@ -544,7 +544,7 @@ class TrainConfig(_Section):
         description="tokens to train on (prompts and middles): samples are taken from every training file in "
         "turn, the files the rest of the repository uses most first, until the budget is spent; 0: every "
         "sample the repository gives (up to `train.tuning.per_file` a file). About 550 tokens a sample; "
-        "220k tokens take about 70 minutes on 2 AVX-512 cores. Background training doubles it (and "
+        "220k tokens take 40 to 70 minutes on 2 AVX-512 cores. Background training doubles it (and "
         "`train.tuning.per_file`) after each run while the repository gives more",
     )
     since: str | None = Field(
