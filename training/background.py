@@ -94,6 +94,11 @@ class Plan:
     token_budget: int
     per_file: int
 
+    @classmethod
+    def of(cls, settings: Settings) -> Plan:
+        """The size `settings` give a run."""
+        return cls(settings.train.token_budget, settings.train.tuning.per_file)
+
     def overrides(self) -> dict[str, Any]:
         """The `train` settings that make a run of this size."""
         return {"token_budget": self.token_budget, "tuning": {"per_file": self.per_file}}
@@ -119,7 +124,7 @@ def next_plan(settings: Settings, root: Path) -> Plan | None:
     capped by a sample count (`train.tuning.max_samples`) or by none (`token_budget = 0`) is not grown. Each
     larger run is activated only if it beats the adapter in service. After a new commit the next run starts
     at the size the newest run reached, or at the settings' if they are larger."""
-    configured = Plan(settings.train.token_budget, settings.train.tuning.per_file)
+    configured = Plan.of(settings)
     found = list_adapters(settings, root)
     if not found:
         return configured
@@ -186,8 +191,7 @@ class BackgroundRun:
                 )
                 self._end(background.FINISHED, newest.verdict, None)
                 return None
-        configured = Plan(self.settings.train.token_budget, self.settings.train.tuning.per_file)
-        if plan is not None and plan != configured:
+        if plan is not None and plan != Plan.of(self.settings):
             if not resume:
                 self.say(
                     f"learning more of the repository: {plan.token_budget:,} tokens, up to {plan.per_file} "

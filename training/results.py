@@ -210,9 +210,8 @@ class TrainingFigures:
     paused_s: float | None = None
     samples_seen: int | None = None
     precision: str | None = None
-    sample_tokens: int | None = (
-        None  # the training samples' tokens (one pass): what `train.token_budget` bought
-    )
+    # the training samples' tokens (one pass): what `train.token_budget` bought
+    sample_tokens: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}

@@ -129,9 +129,10 @@ def train(
         highlight=False,
     )
     if more is not None:
-        size = f"{more:,} tokens" if more else "every sample"
+        from housecoder.models.background import size
+
         console.print(
-            f"  more of the repository to learn: the next background run learns {size}", highlight=False
+            f"  more of the repository to learn: the next background run learns {size(more)}", highlight=False
         )
 
 

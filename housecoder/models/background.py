@@ -58,10 +58,11 @@ class Progress:
     def line(self) -> str:
         """One line for a status bar or `housecoder status`."""
         if self.phase == FINISHED:
-            more = ""
-            if self.next_tokens is not None:
-                size = f"{self.next_tokens:,} tokens" if self.next_tokens else "every sample"
-                more = f"; learning more when idle ({size} next)"
+            more = (
+                ""
+                if self.next_tokens is None
+                else f"; learning more when idle ({size(self.next_tokens)} next)"
+            )
             return f"finished: {self.verdict}{more}"
         if self.phase == FAILED:
             return f"failed: {self.verdict}"
@@ -73,6 +74,11 @@ class Progress:
             f"training: {self.tokens_learned:,} of {self.tokens_planned:,} tokens ({share:.0f}%), "
             f"from {self.files_covered} of {self.train_files} files{waiting}"
         )
+
+
+def size(tokens: int) -> str:
+    """A run's token budget in words (0: every sample)."""
+    return f"{tokens:,} tokens" if tokens else "every sample"
 
 
 def lock_path(settings: Settings, root: Path) -> Path:
