@@ -344,7 +344,13 @@ class HousecoderServer(LanguageServer):
             session.settings.server.tuning.max_document_bytes,
         )
         return located, CompletionInput(
-            located.relative, text, offset, located.language, documents, use_index=located.root is not None
+            located.relative,
+            text,
+            offset,
+            located.language,
+            documents,
+            use_index=located.root is not None,
+            since_decision=None if self.feedback is None else self.feedback.since_decision(located.root),
         )
 
     def warm_at(self, uri: str, position: types.Position) -> None:

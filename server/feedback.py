@@ -73,6 +73,7 @@ class FeedbackRecorder:
         self.stores: dict[Path, FeedbackStore] = {}
         self.pending: OrderedDict[str, Pending] = OrderedDict()  # by id, oldest first
         self.current: dict[str, str] = {}  # uri -> id of the suggestion last shown there
+        self.decisions: dict[Path, float] = {}  # folder -> clock time of its last accept or reject
         self.scheduled = 0
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="housecoder-feedback")
         self.refit = None if refitted is None else IdleRefit(lambda: self.settings, schedule, refitted)
@@ -204,7 +205,7 @@ class FeedbackRecorder:
                 "accepted_chars": suggestion.accepted_chars,
                 "error": f"already {suggestion.outcome}",
             }, None
-        decided = self.clock()
+        decided = self.decisions[pending.root] = self.clock()
         pending.suggestion = replace(
             suggestion, outcome="partial" if partial else "accepted", accepted_chars=taken, decided_at=decided
         )
@@ -218,6 +219,12 @@ class FeedbackRecorder:
             self.refit.decided(pending.root)
         return {"recorded": True, "outcome": outcome, "accepted_chars": taken}, written
 
+    def since_decision(self, root: Path | None) -> float | None:
+        """Seconds since a suggestion in the folder `root` was last accepted or rejected (None: none yet on
+        this connection): a signal of the keep-probability."""
+        decided = None if root is None else self.decisions.get(root)
+        return None if decided is None else max(0.0, self.clock() - decided)
+
     def closed(self, uri: str) -> None:
         """The document was closed: a suggestion still shown there was not taken."""
         pending = self._pending(self.current.pop(uri, None))
@@ -227,7 +234,7 @@ class FeedbackRecorder:
     def _reject(self, pending: Pending) -> None:
         if pending.suggestion.outcome != "shown":
             return
-        decided = self.clock()
+        decided = self.decisions[pending.root] = self.clock()
         pending.suggestion = replace(pending.suggestion, outcome="rejected", decided_at=decided)
         suggestion_id = pending.suggestion.id
         self._write(

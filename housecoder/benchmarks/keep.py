@@ -24,7 +24,7 @@ from typing import Any
 
 from housecoder.evaluation.runner import Record
 from housecoder.keep.fit import fit
-from housecoder.keep.model import KeepModel
+from housecoder.keep.model import KeepModel, default_model
 from housecoder.keep.refit import refit
 from housecoder.keep.signals import FEATURES
 from housecoder.numeric import expected_error, percentile, reliability
@@ -153,8 +153,9 @@ def history(
     found: Sequence[Example], models: dict[str, KeepModel], features: Sequence[str] = FEATURES
 ) -> dict[str, Any]:
     """The refit on a simulated history: each repository's suggestions, in the order the tasks ran, are one
-    user's events (kept where exactly right), refitted by `housecoder.keep.refit` over `features` against its
-    model in `models` (`others_models`: what that user starts with). Per repository: the held-out
+    user's events (kept where exactly right), refitted by `housecoder.keep.refit` over `features`: its model
+    in `models` (what that user starts with: `others_models`, or the shipped model) adjusted to the older
+    events, against that model on the newest. Per repository: the held-out
     log-loss of both; over all: the mean difference per held-out event (refit minus default), with a
     bootstrap interval that resamples the events within each repository."""
     per_repo: dict[str, Any] = {}
@@ -167,6 +168,7 @@ def history(
             models[repo],
             about={"repo": repo},
             features=features,
+            base=models[repo],
         )
         per_repo[repo] = {
             "events": outcome.events,
@@ -255,7 +257,8 @@ def evaluate(
         "groups": per_group,
         "curve": [asdict(figures) for figures in points],
     }
-    if served:
+    if served:  # a user of these repositories starts with the shipped model: the refit adjusts it
+        summary["history"] = history(found, dict.fromkeys(repos, default_model()), features)
         return summary, None
     model = fit(
         [example.signals for example in found],

@@ -60,6 +60,8 @@ class CompletionInput:
     multi_line: bool | None = None  # None: the trigger decides
     # the user asked for a suggestion here (a key): shown whatever its keep-probability
     explicit: bool = False
+    # seconds since the user last accepted or rejected a suggestion in the folder (None: not yet)
+    since_decision: float | None = None
 
 
 @dataclass
@@ -324,6 +326,7 @@ class CompletionEngine:
                 context=bool(output.snippets),
                 adapter=self.backend.adapter is not None,
                 stopped_by=output.stopped_by,
+                since_decision=request.since_decision,
             )
             output.p_keep = None if output.signals is None else self.keep.p_keep(output.signals)
             answer = output.text
@@ -489,6 +492,7 @@ class CompletionEngine:
             multi_line=output.trigger.multi_line,
             context=bool(output.snippets),
             adapter=self.backend.adapter is not None,
+            since_decision=request.since_decision,
         )
         keep = self.keep
 

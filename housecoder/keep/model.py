@@ -54,13 +54,16 @@ class KeepModel:
     def p_keep(self, values: dict[str, float]) -> float:
         """The probability that the suggestion with these signals is kept (each signal held to its fitting
         range where the model knows it: no extrapolation past what it was fitted on)."""
-        z = self.intercept + sum(
+        return _logistic(self.logit(values))
+
+    def logit(self, values: dict[str, float]) -> float:
+        """`p_keep` before the logistic function: the log-odds of a keep."""
+        return self.intercept + sum(
             coef * (self._held(index, values[name]) - mean) / scale
             for index, (name, mean, scale, coef) in enumerate(
                 zip(self.features, self.mean, self.scale, self.coef, strict=True)
             )
         )
-        return _logistic(z)
 
     def _held(self, index: int, value: float) -> float:
         return min(self.high[index], max(self.low[index], value)) if self.low else value

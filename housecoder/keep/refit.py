@@ -1,11 +1,14 @@
-"""A workspace's own keep model, fitted on what its user kept, used only where it foretells better.
+"""A workspace's own keep model: the shipped one adjusted to what its user kept, used only where it foretells
+better.
 
-The events come in time order (the oldest first). The newest quarter is held out: a candidate fitted on the
-rest must have a lower log-loss there than the model in use, or it is refused. An accepted candidate is
-fitted again on every event before it is saved. The target is the user's own: kept (accepted, and at least
-half of it still in place), where the shipped model's is exact match on benchmark tasks. Suggestions the gate
-hid were never shown, so they have no fate: once the gate is on, a refit learns from those above the threshold
-only.
+The events come in time order (the oldest first). The newest quarter is held out: the shipped model adjusted to
+the rest (`fit.fit_update`: its own score reweighed, and the signals it reads or never saw vary, each pulled
+towards no adjustment) must have a lower log-loss there than the model in use, or it is refused. An accepted
+candidate is adjusted again on every event before it is saved. Adjusting, rather than fitting from nothing, is
+what lets a few dozen events help: a fresh fit of every signal on so few did not beat the shipped model (note
+0025). The target is the user's own: kept (accepted, and at least half of it still in place), where the
+shipped model's is exact match on benchmark tasks. Suggestions the gate hid were never shown, so they have no
+fate: once the gate is on, a refit learns from those above the threshold only.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from housecoder.config import Settings
-from housecoder.keep.fit import fit
-from housecoder.keep.model import KeepModel
+from housecoder.keep.fit import fit_update
+from housecoder.keep.model import KeepModel, default_model
 from housecoder.keep.signals import FEATURES
 from housecoder.locations import cache_base, repo_key
 
@@ -82,30 +85,28 @@ def refit(
     *,
     about: dict[str, Any],
     features: Sequence[str] = FEATURES,
+    base: KeepModel | None = None,
 ) -> Refit:
-    """Fit on the older events, compare with `current` on the newest; the model fitted on all when it wins.
-    The candidate reads those of `features` every event has."""
-    wanted = features
-    features = [name for name in wanted if all(name in row for row in rows)]
-    if rows and (not features or any(name not in features for name in current.features)):
-        # signals recorded by another housecoder version: keep the events that name what both models read
-        rows, kept = _with(rows, kept, set(current.features))
-        features = [name for name in wanted if all(name in row for row in rows)]
+    """Adjust `base` (the shipped model unless given) to the older events (`fit_update` over those of
+    `features` the events record), compare it with `current` (the model in use) on the newest; where it
+    foretells them better, the adjustment made on every event. Events recorded without a signal either
+    model reads (by another housecoder version) are left out."""
+    base = base or default_model()
+    rows, kept = _with(rows, kept, set(current.features) | set(base.features))
+    features = [name for name in features if all(name in row for row in rows)]
     events = len(rows)
     if events < MIN_EVENTS:
         return Refit(None, events, f"{events} decided suggestions with signals, {MIN_EVENTS} needed")
-    if not features:
-        return Refit(None, events, "the recorded signals share none the model reads")
     split = events - max(1, int(events * HELD_OUT))
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     if len(set(older[1])) < 2 or len(set(kept)) < 2:
         return Refit(None, events, "every suggestion had the same fate: nothing to learn")
-    candidate = fit(*older, features=features)
+    candidate = fit_update(*older, base, features=features)
     theirs, mine = tuple(losses(current, *newest)), tuple(losses(candidate, *newest))
     if sum(mine) >= sum(theirs):
         return Refit(None, events, "it foretells worse", theirs, mine)
     about = about | {"held_out_log_loss": sum(mine) / len(mine)}
-    return Refit(fit(rows, kept, features=candidate.features, about=about), events, "", theirs, mine)
+    return Refit(fit_update(rows, kept, base, features=features, about=about), events, "", theirs, mine)
 
 
 def _mean(values: Sequence[float]) -> float | None:

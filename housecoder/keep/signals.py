@@ -4,7 +4,9 @@ Each is known once the model has written its text, on every runtime that returns
 local ones always; an OpenAI-compatible engine where it sends `logprobs`): how sure the model was (the sum,
 mean and lowest log-probability of its tokens, the first token's lead over the runner-up), how much it wrote
 and whether post-processing cut it, where the cursor is (the trigger's reason, inside a word), whether it had
-repository context or an adapter, and whether the text repeats the lines around the cursor.
+repository context or an adapter, how long ago the user last accepted or rejected a suggestion, and whether
+the text repeats the lines around the cursor. The shipped model reads none of the time since a decision
+(benchmark tasks have no user); a workspace's refit may learn it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ PLACE: tuple[str, ...] = (
     "mid_word",
     "context",
     "adapter",
+    "since_decision",
 )
 # the order of a model's coefficients
 FEATURES: tuple[str, ...] = (
@@ -42,10 +45,21 @@ FEATURES: tuple[str, ...] = (
 FLOOR = -20.0
 MARGIN_CAP = 20.0
 RECENT_LINES = 20  # prefix lines a suggestion's first line is compared with
+DECISION_CAP_S = 600.0  # a decision longer ago than this (or none yet) is as good as none
 
 
-def place(*, prefix: str, reason: str, multi_line: bool, context: bool, adapter: bool) -> dict[str, float]:
-    """The `PLACE` signals of a cursor after `prefix` (the trigger said `reason`)."""
+def place(
+    *,
+    prefix: str,
+    reason: str,
+    multi_line: bool,
+    context: bool,
+    adapter: bool,
+    since_decision: float | None = None,
+) -> dict[str, float]:
+    """The `PLACE` signals of a cursor after `prefix` (the trigger said `reason`), `since_decision` seconds
+    after the user last accepted or rejected a suggestion in the folder (None: not yet)."""
+    since = DECISION_CAP_S if since_decision is None else min(DECISION_CAP_S, max(0.0, since_decision))
     line = prefix.rsplit("\n", 1)[-1]
     return {
         "multi_line": float(multi_line),
@@ -55,6 +69,7 @@ def place(*, prefix: str, reason: str, multi_line: bool, context: bool, adapter:
         "mid_word": float(bool(line) and (line[-1].isalnum() or line[-1] == "_")),
         "context": float(context),
         "adapter": float(adapter),
+        "since_decision": math.log1p(since),
     }
 
 
@@ -75,6 +90,7 @@ def signals(
     context: bool,
     adapter: bool,
     stopped_by: str,
+    since_decision: float | None = None,
 ) -> dict[str, float] | None:
     """The `FEATURES` of a suggestion `text` (post-processed from the model's `raw` text) at the cursor between
     `prefix` and `suffix`; None where there is nothing to score (no text, or the runtime gave no
@@ -88,7 +104,14 @@ def signals(
     written = first if text.lstrip(" \t").startswith("\n") else (line + first).strip()
     recent = {old.strip() for old in prefix.split("\n")[-RECENT_LINES - 1 : -1] if old.strip()}
     following = next((rest.strip() for rest in suffix.split("\n")[1:] if rest.strip()), "")
-    where = place(prefix=prefix, reason=reason, multi_line=multi_line, context=context, adapter=adapter)
+    where = place(
+        prefix=prefix,
+        reason=reason,
+        multi_line=multi_line,
+        context=context,
+        adapter=adapter,
+        since_decision=since_decision,
+    )
     found = {
         "sum_logprob": sum(scores),
         "mean_logprob": sum(scores) / len(scores),

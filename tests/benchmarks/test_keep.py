@@ -103,7 +103,8 @@ def test_served_scores_are_those_the_run_used_on_one_repository(tmp_path: Path) 
         for n, r in enumerate(r for r in records(90) if r.task_id.startswith("alpha/"))
     ]
     summary, model = evaluate(one, about={}, served=True, threshold=0.3)
-    assert model is None and "history" not in summary and summary["about"]["served"]
+    assert model is None and summary["about"]["served"]
+    assert "60 needed" in summary["history"]["repositories"]["alpha"]["line"]  # the shipped model, 24 events
     assert summary["about"]["suggestions"] == 24  # those served without a p_keep are left out
     assert (
         summary["threshold"] == 0.3 and summary["chosen"]["precision"] == summary["chosen"]["recall"] == 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -843,3 +845,22 @@ def test_a_suggestion_the_gate_would_hide_whatever_comes_next_stops_early() -> N
         replace(request, explicit=True)
     )
     assert asked.stopped_by != "unlikely" and asked.text and backend.prompts[-1].hopeless is None
+
+
+def test_the_time_since_the_last_decision_reaches_the_signals_and_the_early_stop() -> None:
+    keep = KeepModel(("since_decision",), (3.0,), (1.0,), (4.0,), 0.0, low=(0.0,), high=(7.0,))
+    settings = Settings.model_validate({"context": ROOMY, "completion": {"min_keep": 0.5}})
+    request = CompletionInput("app/main.py", TEXT, CURSOR, "python", since_decision=120.0)
+    shown = CompletionEngine(
+        ScriptedBackend("read_json(path)"), settings, repo_name="demo", keep=keep
+    ).complete(request)  # type: ignore[arg-type]
+    assert shown.signals is not None and shown.signals["since_decision"] == pytest.approx(math.log1p(120.0))
+    assert shown.text == "read_json(path)" and shown.p_keep is not None and shown.p_keep > 0.5
+
+    # a decision a moment ago: this model gives the suggestion up at its first token
+    class Sure(TokenByToken):
+        score = (-0.1, 3.0)
+
+    engine = CompletionEngine(Sure("read_json(path)"), settings, repo_name="demo", keep=keep)  # type: ignore[arg-type]
+    moment = engine.complete(replace(request, since_decision=0.5))
+    assert (moment.text, moment.stopped_by, moment.new_tokens) == ("", "unlikely", 1)

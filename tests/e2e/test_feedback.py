@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from lsp import running_server
 
 from housecoder.config import Settings
 from housecoder.feedback.store import FeedbackStore, store_path
+from housecoder.keep.signals import DECISION_CAP_S
 
 pytestmark = pytest.mark.e2e  # the real server over stdio or TCP (make test-fast skips it)
 
@@ -78,6 +80,21 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
                     break
                 await asyncio.sleep(0.05)
             state.update(suggestion=suggestion, keep=keep, checks=store.checks()[shown_id], id=shown_id)
+
+            # the next suggestion is scored knowing the folder's last decision was moments ago
+            text = TEXT + keep + "EDITED" + AFTER + "\ndef other(order):\n    total = "
+            client.change(uri, text, 4)
+            later = await client.inline(uri, text.count("\n"), len("    total = "))
+            if later is not None and later.items:
+                for _ in range(600):  # poll: the recorder writes on its own thread
+                    others = [s for s in store.suggestions() if s.id != shown_id]
+                    if others:
+                        break
+                    await asyncio.sleep(0.05)
+                [after] = others
+                assert after.signals is not None
+                assert after.signals["since_decision"] < math.log1p(DECISION_CAP_S)
+                state["after"] = after.signals["since_decision"]
             store.close()
 
     run(scenario())
@@ -90,7 +107,7 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
 
     cache = ["--cache-dir", str(model_cache)]
     figures = feedback_stats(shop, str(model_cache))
-    assert figures["total"]["shown"] == 1 and figures["total"]["accepted"] == 1
+    assert figures["total"]["shown"] == 1 + ("after" in state) and figures["total"]["accepted"] == 1
     assert figures["total"]["accepted_chars"] == len(state["suggestion"])
     assert figures["total"]["retained_chars"] == checks[-1].kept_chars and figures["notice"] == ""
 

@@ -57,9 +57,30 @@ def test_too_few_or_one_sided_events_are_nothing_to_refit_on() -> None:
 def test_events_recorded_without_a_signal_the_model_reads_are_left_out() -> None:
     rows, kept = events(400, 6.0)
     old = [{"mean_logprob": row["mean_logprob"]} for row in rows[:100]]  # an older version's signals
-    outcome = refit(old + rows[100:], kept, FLAT, about={})
+    outcome = refit(old + rows[100:], kept, FLAT, about={}, base=FLAT)
     assert outcome.events == 400  # FLAT reads mean_logprob alone: every event has it
+    assert outcome.model is not None and outcome.model.features == ("mean_logprob",)
     reads_more = KeepModel(("mean_logprob", "first_margin"), (-1.0, 1.0), (1.0, 1.0), (0.0, 0.0), 0.0)
-    outcome = refit(old + rows[100:], kept, reads_more, about={})
+    outcome = refit(old + rows[100:], kept, reads_more, about={}, base=FLAT)
     assert outcome.events == 300 and outcome.model is not None
+    # the shipped model is adjusted unless told otherwise: it reads every signal
+    assert refit(old + rows[100:], kept, FLAT, about={}).events == 300
     assert refit([{}] * 100, [True, False] * 50, FLAT, about={}).events == 0
+
+
+def test_the_refit_adjusts_the_base_model_and_learns_a_signal_base_never_read() -> None:
+    # base knows the confidence rule; this user also keeps nothing written after an accept a moment ago
+    rng = random.Random(3)
+    rows, kept = [], []
+    for _ in range(120):
+        row = {"mean_logprob": -2 * rng.random(), "since_decision": rng.choice([0.0, 6.0])}
+        rows.append(row)
+        kept.append(
+            rng.random() < 1 / (1 + 2.718281828 ** -(6 * (row["mean_logprob"] + 1)))
+            and row["since_decision"] > 0
+        )
+    knows = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (6.0,), 0.0)
+    outcome = refit(rows, kept, knows, about={}, base=knows)
+    assert outcome.model is not None and "since_decision" in outcome.model.features
+    weights = dict(zip(outcome.model.features, outcome.model.coef, strict=True))
+    assert weights["since_decision"] > 0 and weights["mean_logprob"] > 0

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from housecoder.keep.signals import FEATURES, FLOOR, signals
+from housecoder.keep.signals import DECISION_CAP_S, FEATURES, FLOOR, signals
 
 
 def signals_of(text: str = "json.load(f)\n", **overrides: object) -> dict[str, float] | None:
@@ -36,6 +36,12 @@ def test_scores_and_place() -> None:
     assert found["mid_line"] == 1.0 and found["mid_word"] == 0.0 and found["empty_line"] == 0.0
     assert found["context"] == 1.0 and found["adapter"] == 0.0 and found["cut"] == 0.0
     assert found["repeats_prefix"] == 0.0 and found["repeats_suffix"] == 0.0
+    # no decision yet: as one longer ago than the cap; a recent one, its seconds
+    assert found["since_decision"] == pytest.approx(math.log1p(DECISION_CAP_S))
+    recent = signals_of(since_decision=2.0)
+    assert recent is not None and recent["since_decision"] == pytest.approx(math.log1p(2.0))
+    late = signals_of(since_decision=10 * DECISION_CAP_S)
+    assert late is not None and late["since_decision"] == found["since_decision"]
 
 
 def test_cursor_kinds_cuts_and_floors() -> None:

@@ -197,3 +197,21 @@ def test_an_accept_is_recorded_true_only_once_written(
     monkeypatch.setattr(h.store(), "decide", full_disk)
     answer = asyncio.run(h.recorder.accept(other))
     assert answer["recorded"] is False and "cannot write" in answer["error"], answer
+
+
+def test_the_time_since_the_folders_last_decision_is_kept(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    assert h.recorder.since_decision(h.root) is None and h.recorder.since_decision(None) is None
+    first = h.show(TEXT, CURSOR, "return sum(items)")
+    assert h.recorder.since_decision(h.root) is None  # shown is not decided
+    h.now += 4.0
+    h.show(TEXT, CURSOR, "return len(items)")  # rejects the first
+    h.now += 2.5
+    assert h.recorder.since_decision(h.root) == 2.5
+    second = h.show(TEXT, CURSOR, "return max(items)")
+    h.now += 1.0
+    assert first is not None and second is not None
+    h.recorder.accepted(second)
+    h.now += 0.5
+    assert h.recorder.since_decision(h.root) == 0.5
+    assert h.recorder.since_decision(tmp_path / "elsewhere") is None
