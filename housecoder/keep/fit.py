@@ -55,55 +55,86 @@ def fit_update(
     features: Sequence[str] = FEATURES,
     about: dict[str, Any] | None = None,
 ) -> KeepModel:
-    """`base` adjusted to `rows`: logistic regression over base's own score (its logit) and `features`,
-    folded back into one model over both sets of signals.
+    """`base` adjusted to `rows`, folded back into one model over base's signals and `features`.
 
-    The regularisation pulls every adjustment towards none, so a few dozen events move the model only where
-    they agree (the user's own share of keeps, the scale of base's score, a signal base never saw vary), and
-    many events may reweigh any signal. Features constant over `rows` are left out (they say nothing here)."""
+    The adjustment is a logistic regression with base's own score (its logit z) as the starting point:
+    logit = z + a + d·(z − μz)/σz + Σ w·(x − m)/s over the standardised `features`. The shift `a` (the user's
+    own share of keeps) is free; the change of scale `d` and the weights `w` are pulled towards zero (the same
+    `C` as `fit`), so a few dozen events leave base's ranking as it was and many may reweigh any signal,
+    including one base never saw vary. Features constant over `rows` are left out (they say nothing here)."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    from scipy.optimize import minimize
+    from scipy.special import expit
     from sklearn.preprocessing import StandardScaler
 
     if len(set(kept)) < 2:
         raise ValueError("fitting needs both kept and rejected suggestions")
     varying = [name for name in features if len({row[name] for row in rows}) > 1]
-    extra = np.array([[row[name] for name in varying] for row in rows], dtype=float).reshape(len(rows), -1)
-    logits = np.array([[base.logit(row)] for row in rows], dtype=float)
-    matrix = np.hstack([logits, extra])
-    scaler = StandardScaler().fit(matrix)
-    model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(matrix), np.array(kept, dtype=int))
-    # logit = a + b (z − μz)/σz + Σ w (x − m)/s, z = I + Σ c (x − μ)/σ: a constant and one slope per signal
-    (slope, *weights), (z_mean, *means), (z_scale, *scales) = model.coef_[0], scaler.mean_, scaler.scale_
-    ratio = slope / z_scale
+    ranges = _ranges(rows, base, varying)
+    extra = np.array(
+        [[_held(row[name], ranges.get(name)) for name in varying] for row in rows], dtype=float
+    ).reshape(len(rows), -1)
+    offset = np.array([base.logit(row) for row in rows], dtype=float)
+    scaler = StandardScaler().fit(np.hstack([offset[:, None], extra]))
+    inputs, outcome = scaler.transform(np.hstack([offset[:, None], extra])), np.array(kept, dtype=float)
+
+    def objective(params: Any) -> tuple[float, Any]:
+        eta = offset + params[0] + inputs @ params[1:]
+        loss = np.sum(np.logaddexp(0.0, eta) - outcome * eta) + params[1:] @ params[1:] / (2 * C)
+        error = expit(eta) - outcome
+        return float(loss), np.concatenate([[error.sum()], inputs.T @ error + params[1:] / C])
+
+    found = minimize(objective, np.zeros(1 + inputs.shape[1]), jac=True, method="L-BFGS-B").x
+    (shift, change, *weights), (z_mean, *means), (z_scale, *scales) = found, scaler.mean_, scaler.scale_
+    # z = I + Σ c (x − μ)/σ over base's signals: the logit is a constant and one slope per signal
+    ratio = 1.0 + change / z_scale
     raw = {
         name: ratio * coef / scale
         for name, coef, scale in zip(base.features, base.coef, base.scale, strict=True)
     }
-    constant = model.intercept_[0] + ratio * (base.intercept - z_mean)
+    constant = shift - change * z_mean / z_scale + ratio * base.intercept
     constant -= ratio * sum(
         coef * mean / scale for coef, mean, scale in zip(base.coef, base.mean, base.scale, strict=True)
     )
     for name, weight, mean, scale in zip(varying, weights, means, scales, strict=True):
         raw[name] = raw.get(name, 0.0) + weight / scale
         constant -= weight * mean / scale
-    # each signal standardised as base had it, a new one as it varied here; ranges: base's, widened to the rows'
+    # each signal standardised as base had it, a new one as it varied here
     known = dict(zip(base.features, zip(base.mean, base.scale, strict=True), strict=True))
     seen = dict(zip(varying, zip(means, scales, strict=True), strict=True))
     names = [*base.features, *(name for name in varying if name not in known)]
     centre = [known.get(name, seen.get(name, (0.0, 1.0)))[0] for name in names]
     spread = [known.get(name, seen.get(name, (0.0, 1.0)))[1] for name in names]
-    values = {name: [row[name] for row in rows if name in row] for name in names}
-    ranges = dict(zip(base.features, zip(base.low, base.high, strict=True), strict=True)) if base.low else {}
-    low = [min([*values[name], ranges.get(name, (math.inf, -math.inf))[0]]) for name in names]
-    high = [max([*values[name], ranges.get(name, (math.inf, -math.inf))[1]]) for name in names]
+    low = [ranges[name][0] for name in names] if ranges else []
+    high = [ranges[name][1] for name in names] if ranges else []
     return KeepModel(
         features=tuple(names),
         mean=tuple(float(value) for value in centre),
         scale=tuple(float(value) for value in spread),
         coef=tuple(float(raw[name] * scale) for name, scale in zip(names, spread, strict=True)),
         intercept=float(constant + sum(raw[name] * mean for name, mean in zip(names, centre, strict=True))),
-        low=tuple(float(value) for value in low) if base.low else (),
-        high=tuple(float(value) for value in high) if base.low else (),
+        low=tuple(float(value) for value in low),
+        high=tuple(float(value) for value in high),
         about=dict(about or {}) | {"examples": len(rows), "kept": int(sum(kept))},
     )
+
+
+def _ranges(
+    rows: Sequence[dict[str, float]], base: KeepModel, varying: Sequence[str]
+) -> dict[str, tuple[float, float]]:
+    """The range each signal of the adjusted model is held to (none where base has none): base's own, so its
+    score stays what it was fitted as, except where base saw a signal take one value only (it weighs nothing
+    there): that one and a new one span what `rows` hold."""
+    if not base.low:
+        return {}
+    found = dict(zip(base.features, zip(base.low, base.high, strict=True), strict=True))
+    for name in varying:
+        values = [row[name] for row in rows]
+        low, high = found.get(name, (math.inf, -math.inf))
+        if low >= high:
+            found[name] = (min(low, *values), max(high, *values))
+    return found
+
+
+def _held(value: float, span: tuple[float, float] | None) -> float:
+    return value if span is None else min(span[1], max(span[0], value))

@@ -26,27 +26,39 @@ def events(count: int, seed: int = 0) -> tuple[list[dict[str, float]], list[bool
 BASE = KeepModel(("mean_logprob",), (-1.0,), (0.5,), (1.0,), 0.0, low=(-1.5,), high=(-0.2,))
 
 
-def test_the_folded_model_is_the_regression_over_base_score_and_signals() -> None:
+def test_the_folded_model_is_the_regression_over_base_score_and_signals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
-    from housecoder.keep.fit import C
+    from housecoder.keep import fit as fitting
 
     rows, kept = events(300)
     model = fit_update(rows, kept, BASE, features=("mean_logprob", "mid_word", "cut"))
     # the constant signal says nothing and is left out; base's own keeps its standardisation and range
     assert model.features == ("mean_logprob", "mid_word")
-    assert model.low[0] == pytest.approx(min(row["mean_logprob"] for row in rows))
+    assert (model.low, model.high) == ((-1.5, 0.0), (-0.2, 1.0))
     assert model.mean[0] == -1.0 and model.scale[0] == 0.5
-    matrix = [[BASE.logit(row), row["mean_logprob"], row["mid_word"]] for row in rows]
-    scaler = StandardScaler().fit(matrix)
-    direct = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(matrix), kept)
-    inside = [row for row in rows if -1.5 <= row["mean_logprob"] <= -0.2]
-    expected = direct.predict_proba(
-        scaler.transform([[BASE.logit(row), row["mean_logprob"], row["mid_word"]] for row in inside])
-    )[:, 1]
-    assert [model.p_keep(row) for row in inside] == pytest.approx(list(expected), abs=1e-9)
     assert model.about == {"examples": 300, "kept": sum(kept)}
+    # unregularised, the adjustment is the plain regression over base's score and the signals
+    monkeypatch.setattr(fitting, "C", 1e9)
+    loose = fit_update(rows, kept, BASE, features=("mean_logprob", "mid_word"))
+
+    def inputs(row: dict[str, float]) -> list[float]:  # held to base's range, as base holds it
+        return [BASE.logit(row), min(-0.2, max(-1.5, row["mean_logprob"])), row["mid_word"]]
+
+    direct = LogisticRegression(C=math.inf, max_iter=5000, tol=1e-10).fit([inputs(r) for r in rows], kept)
+    expected = direct.predict_proba([inputs(row) for row in rows])[:, 1]
+    assert [loose.p_keep(row) for row in rows] == pytest.approx(list(expected), abs=1e-4)
+
+
+def test_with_few_events_the_adjustment_keeps_base_ranking_and_moves_its_level() -> None:
+    rows, kept = events(12, seed=4)
+    kept = [True] * 9 + [False] * 3  # this user keeps most
+    model = fit_update(rows, kept, BASE, features=())
+    scores = [(BASE.p_keep(row), model.p_keep(row)) for row in rows]
+    assert sorted(range(12), key=lambda i: scores[i][0]) == sorted(range(12), key=lambda i: scores[i][1])
+    assert sum(after for _, after in scores) > sum(before for before, _ in scores)
 
 
 def test_a_few_events_adjust_base_where_a_fresh_fit_cannot_learn() -> None:
