@@ -7,7 +7,7 @@ Each repository's suggestions in the `bench run` folders, in the order the tasks
 way of refitting, a candidate is made from the older three quarters and scored on the newest quarter against
 the shipped model: per repository the mean held-out log-loss of both, and over all the mean difference per
 held-out event (candidate minus shipped; below zero: the candidate foretells better) with a bootstrap
-interval that resamples events within each repository. Also at 60, 100 and 140 events (the first events of
+interval that resamples events within each repository. Also at 40, 60, 100 and 140 events (the first events of
 each history), to show how soon a way pays. The ways:
 
 - `fresh`: logistic regression over every signal, from nothing (the refit before the adjustment);
@@ -36,7 +36,7 @@ from housecoder.keep.refit import HELD_OUT, losses
 from housecoder.numeric import percentile
 
 SAMPLES = 2000
-LENGTHS = (60, 100, 140)  # events of a history so far
+LENGTHS = (40, 60, 100, 140)  # events of a history so far
 
 
 def ways(base: KeepModel) -> dict[str, Callable[[list[dict[str, float]], list[bool]], KeepModel]]:
