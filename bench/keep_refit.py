@@ -2,8 +2,8 @@
 
     python bench/keep_refit.py FOLDER... [--run housecoder] --out OUT.json
 
-Each repository's suggestions in the `bench run` folders, in the order the tasks ran, are one user's events
-(kept where exactly right); the user starts with the shipped model (`housecoder/keep/default.json`). For each
+Each repository's suggestions in the `bench run` folders, in the order the tasks ran, are one user's events;
+the user starts with the shipped model (`housecoder/keep/default.json`). For each
 way of refitting, a candidate is made from the older three quarters and scored on the newest quarter against
 the shipped model: per repository the mean held-out log-loss of both, and over all the mean difference per
 held-out event (candidate minus shipped; below zero: the candidate foretells better) with a bootstrap
@@ -51,9 +51,10 @@ def ways(base: KeepModel) -> dict[str, Callable[[list[dict[str, float]], list[bo
     }
 
 
-def differences(history: Sequence[Example], base: KeepModel) -> dict[str, Any]:
-    """Each way's held-out losses against the shipped model's on the newest quarter of `history`."""
-    rows, kept = [e.signals for e in history], [e.exact for e in history]
+def differences(history: Sequence[tuple[Example, bool]], base: KeepModel) -> dict[str, Any]:
+    """Each way's held-out losses against the shipped model's on the newest quarter of `history` (each
+    suggestion and whether it was kept)."""
+    rows, kept = [e.signals for e, _ in history], [fate for _, fate in history]
     split = len(rows) - max(1, int(len(rows) * HELD_OUT))
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     shipped = losses(base, *newest)
@@ -98,50 +99,64 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     found: list[Example] = []
+    written: dict[str, int] = {}  # characters of each suggestion
     for folder in args.folders:
-        found += examples([r for r in read_records(folder / "results.jsonl")[0] if r.run == args.run])
+        records = [r for r in read_records(folder / "results.jsonl")[0] if r.run == args.run]
+        found += examples(records)
+        written |= {r.task_id: len(r.prediction.rstrip()) for r in records}
+    users: dict[str, Callable[[Example], bool]] = {
+        "exact": lambda e: e.exact,
+        "half kept": lambda e: 2 * e.kept_chars >= written[e.task_id],
+    }
     base = default_model()
     repos = sorted({e.repo for e in found})
-    report: dict[str, Any] = {"repositories": {}, "pooled": {}, "so_far": {}}
-    for repo in repos:
-        report["repositories"][repo] = differences([e for e in found if e.repo == repo], base)
-    for name in ways(base):
-        report["pooled"][name] = pooled(report["repositories"], name)
-    for length in LENGTHS:
-        early = {repo: [e for e in found if e.repo == repo][:length] for repo in repos}
-        per = {repo: differences(events, base) for repo, events in early.items() if len(events) == length}
-        report["so_far"][length] = {name: pooled(per, name) for name in ways(base)} if per else None
+    report: dict[str, Any] = {}
+    for user, fate in users.items():
+        events = {repo: [(e, fate(e)) for e in found if e.repo == repo] for repo in repos}
+        table: dict[str, Any] = {"repositories": {}, "pooled": {}, "so_far": {}}
+        for repo in repos:
+            table["repositories"][repo] = differences(events[repo], base)
+        for name in ways(base):
+            table["pooled"][name] = pooled(table["repositories"], name)
+        for length in LENGTHS:
+            per = {r: differences(e[:length], base) for r, e in events.items() if len(e) >= length}
+            table["so_far"][length] = {name: pooled(per, name) for name in ways(base)} if per else None
+        show(user, table, list(ways(base)))
+        report[user] = table
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"written to {args.out}")
+
+
+def show(user: str, table: dict[str, Any], names: Sequence[str]) -> None:
+    """Print one user's figures (and drop the per-event lists: they stay out of the JSON)."""
+    print(f"\nuser: kept where {user}")
     print(
         f"{'repository':<14} {'events':>6} {'held out':>8} {'shipped':>8} "
-        + " ".join(f"{n:>12}" for n in ways(base))
+        + " ".join(f"{n:>12}" for n in names)
     )
-    for repo, figures in report["repositories"].items():
+    for repo, figures in table["repositories"].items():
         cells = " ".join(
-            f"{figures[n]['log_loss']:>12.3f}" if figures.get(n) else f"{'-':>12}" for n in ways(base)
+            f"{figures[n]['log_loss']:>12.3f}" if figures.get(n) else f"{'-':>12}" for n in names
         )
         print(
             f"{repo:<14} {figures['events']:>6} {figures['held_out']:>8} {figures['shipped']:>8.3f} {cells}"
         )
-    for label, table in [
-        ("all", report["pooled"]),
-        *((f"first {k}", v) for k, v in report["so_far"].items()),
+    for label, pooled_table in [
+        ("all", table["pooled"]),
+        *((f"first {k}", v) for k, v in table["so_far"].items()),
     ]:
-        if not table:
-            continue
-        for name, figures in table.items():
+        for name, figures in (pooled_table or {}).items():
             if figures:
                 low, high = figures["ci"]
                 print(
                     f"{label:<10} {name:<13} candidate − shipped {figures['difference']:+.3f} "
                     f"(95% CI {low:+.3f} to {high:+.3f}) over {figures['held_out']} held-out events"
                 )
-    for figures in report["repositories"].values():  # the per-event lists stay in memory only
-        for name in ways(base):
+    for figures in table["repositories"].values():
+        for name in names:
             if figures.get(name):
                 figures[name].pop("per_event")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

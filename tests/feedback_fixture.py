@@ -27,6 +27,23 @@ def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Sugg
     return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
+# how sure the model was of a suggestion, in the keep signals
+SURE = {
+    "sum_logprob": -0.05,
+    "mean_logprob": -0.01,
+    "min_logprob": -0.03,
+    "first_logprob": -0.01,
+    "first_margin": 8.0,
+}
+UNSURE = {
+    "sum_logprob": -14.0,
+    "mean_logprob": -2.0,
+    "min_logprob": -7.0,
+    "first_logprob": -3.0,
+    "first_margin": 0.1,
+}
+
+
 def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0) -> int:
     """`count` suggestions decided in `store` by a user who keeps what the model was sure of (accepted and
     still there at the check) and rejects the rest; returns how many were kept. Closes the store."""
@@ -37,7 +54,8 @@ def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0) -> int:
     for n in range(1, count + 1):
         sure = rng.random() < 0.5
         kept += sure
-        signals = {name: rng.random() for name in FEATURES} | {"mean_logprob": -0.1 if sure else -2.5}
+        scores = {name: value * rng.uniform(0.5, 1.5) for name, value in (SURE if sure else UNSURE).items()}
+        signals = {name: float(rng.random() < 0.5) for name in FEATURES} | scores
         store.shown(suggestion(n, signals=signals, p_keep=0.5))
         store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
         if sure:

@@ -149,11 +149,9 @@ def calibration(scores: Sequence[float], outcomes: Sequence[bool]) -> dict[str, 
     }
 
 
-def history(
-    found: Sequence[Example], models: dict[str, KeepModel], features: Sequence[str] = FEATURES
-) -> dict[str, Any]:
+def history(found: Sequence[Example], models: dict[str, KeepModel]) -> dict[str, Any]:
     """The refit on a simulated history: each repository's suggestions, in the order the tasks ran, are one
-    user's events (kept where exactly right), refitted by `housecoder.keep.refit` over `features`: its model
+    user's events (kept where exactly right), refitted as a workspace is (`housecoder.keep.refit`): its model
     in `models` (what that user starts with: `others_models`, or the shipped model) adjusted to the older
     events, against that model on the newest. Per repository: the held-out
     log-loss of both; over all: the mean difference per held-out event (refit minus default), with a
@@ -167,7 +165,6 @@ def history(
             [e.exact for e in mine],
             models[repo],
             about={"repo": repo},
-            features=features,
             base=models[repo],
         )
         per_repo[repo] = {
@@ -258,7 +255,7 @@ def evaluate(
         "curve": [asdict(figures) for figures in points],
     }
     if served:  # a user of these repositories starts with the shipped model: the refit adjusts it
-        summary["history"] = history(found, dict.fromkeys(repos, default_model()), features)
+        summary["history"] = history(found, dict.fromkeys(repos, default_model()))
         return summary, None
     model = fit(
         [example.signals for example in found],
@@ -266,7 +263,7 @@ def evaluate(
         features=features,
         about=about | {"repositories": repos, "target": "exact match"},
     )
-    summary["history"] = history(found, models, features)
+    summary["history"] = history(found, models)
     summary["coefficients"] = dict(zip(model.features, model.coef, strict=True))
     return summary, model
 

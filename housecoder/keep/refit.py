@@ -2,11 +2,12 @@
 better.
 
 The events come in time order (the oldest first). The newest quarter is held out: the shipped model adjusted to
-the rest (`fit.fit_update`: its own score reweighed, and the signals it reads or never saw vary, each pulled
-towards no adjustment) must have a lower log-loss there than the model in use, or it is refused. An accepted
-candidate is adjusted again on every event before it is saved. Adjusting, rather than fitting from nothing, is
-what lets a few dozen events help: a fresh fit of every signal on so few did not beat the shipped model (note
-0025). The target is the user's own: kept (accepted, and at least half of it still in place), where the
+the rest (`fit.fit_update`: the level and scale of its own score, and the weights of the cursor's place, of
+what the prompt had and of the time since the last decision, each pulled towards no change) must have a lower
+log-loss there than the model in use, or it is refused. An accepted candidate is adjusted again on every event
+before it is saved. The model's reading of the scores themselves is left to the shipped fit: on simulated
+histories a refit of every signal, from nothing or adjusted, was as good on average but far less steady on a
+few dozen events (note 0025). The target is the user's own: kept (accepted, and at least half of it still in place), where the
 shipped model's is exact match on benchmark tasks. Suggestions the gate hid were never shown, so they have no
 fate: once the gate is on, a refit learns from those above the threshold only.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from housecoder.config import Settings
 from housecoder.keep.fit import fit_update
 from housecoder.keep.model import KeepModel, default_model
-from housecoder.keep.signals import FEATURES
+from housecoder.keep.signals import FEATURES, PLACE
 from housecoder.locations import cache_base, repo_key
 
 MIN_EVENTS = 60  # fewer decided suggestions with signals than this: nothing to refit on
@@ -84,11 +85,12 @@ def refit(
     current: KeepModel,
     *,
     about: dict[str, Any],
-    features: Sequence[str] = FEATURES,
+    features: Sequence[str] = PLACE,
     base: KeepModel | None = None,
 ) -> Refit:
-    """Adjust `base` (the shipped model unless given) to the older events (`fit_update` over those of
-    `features` the events record), compare it with `current` (the model in use) on the newest; where it
+    """Adjust `base` (the shipped model unless given) to the older events (`fit_update`: its score's level and
+    scale, and those of `features` the events record: by default where the cursor was, what the prompt had
+    and the time since the last decision), compare it with `current` (the model in use) on the newest; where it
     foretells them better, the adjustment made on every event. Events recorded without a signal either
     model reads (by another housecoder version) are left out."""
     base = base or default_model()

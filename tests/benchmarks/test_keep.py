@@ -59,8 +59,8 @@ def test_the_gate_shows_fewer_and_better_suggestions() -> None:
 def test_the_refit_on_a_simulated_history_beats_the_default_where_a_repository_differs() -> None:
     changed = []
     for record in records(300):
-        if record.task_id.startswith("alpha/"):  # here the long suggestions are right, whatever the scores
-            exact = record.signals is not None and record.signals["log_chars"] > 0.5
+        if record.task_id.startswith("alpha/"):  # here those inside a word are right, whatever the scores
+            exact = record.signals is not None and record.signals["mid_word"] > 0.5
             record = replace(record, exact=exact, prediction="value" if exact else "valve")
         changed.append(record)
     found = history(examples(changed), others_models(examples(changed)))

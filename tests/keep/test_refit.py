@@ -26,7 +26,7 @@ FLAT = KeepModel(("mean_logprob",), (-1.0,), (1.0,), (0.0,), 0.0)  # knows nothi
 
 def test_a_refit_that_foretells_better_is_used_and_fitted_on_everything() -> None:
     rows, kept = events(400, 6.0)
-    outcome = refit(rows, kept, FLAT, about={"workspace": "shop"})
+    outcome = refit(rows, kept, FLAT, about={"workspace": "shop"}, base=FLAT, features=FEATURES)
     assert outcome.model is not None and outcome.held_out == 100 and outcome.events == 400
     assert outcome.refit_loss is not None and outcome.current_loss is not None
     assert outcome.refit_loss < outcome.current_loss
@@ -57,11 +57,11 @@ def test_too_few_or_one_sided_events_are_nothing_to_refit_on() -> None:
 def test_events_recorded_without_a_signal_the_model_reads_are_left_out() -> None:
     rows, kept = events(400, 6.0)
     old = [{"mean_logprob": row["mean_logprob"]} for row in rows[:100]]  # an older version's signals
-    outcome = refit(old + rows[100:], kept, FLAT, about={}, base=FLAT)
+    outcome = refit(old + rows[100:], kept, FLAT, about={}, base=FLAT, features=FEATURES)
     assert outcome.events == 400  # FLAT reads mean_logprob alone: every event has it
     assert outcome.model is not None and outcome.model.features == ("mean_logprob",)
     reads_more = KeepModel(("mean_logprob", "first_margin"), (-1.0, 1.0), (1.0, 1.0), (0.0, 0.0), 0.0)
-    outcome = refit(old + rows[100:], kept, reads_more, about={}, base=FLAT)
+    outcome = refit(old + rows[100:], kept, reads_more, about={}, base=FLAT, features=FEATURES)
     assert outcome.events == 300 and outcome.model is not None
     # the shipped model is adjusted unless told otherwise: it reads every signal
     assert refit(old + rows[100:], kept, FLAT, about={}).events == 300
