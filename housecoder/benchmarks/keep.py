@@ -310,7 +310,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
     if "history" in summary:
-        lines += _history_lines(summary["history"])
+        lines += _history_lines(summary["history"], served=summary["about"].get("served", False))
     lines += [
         "",
         "| threshold | shown | precision | recall | EV per suggestion |",
@@ -323,11 +323,12 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _history_lines(found: dict[str, Any]) -> list[str]:
+def _history_lines(found: dict[str, Any], *, served: bool) -> list[str]:
+    default = "the shipped model" if served else "the model fitted on the other repositories"
     lines = [
         "",
         "Refit on a simulated history (a repository's suggestions in task order, kept where exactly right; "
-        "the default is the model fitted on the other repositories; the newest quarter held out):",
+        f"the default is {default}, which the refit adjusts; the newest quarter held out):",
         "",
         "| repository | events | held out | log-loss default | log-loss refit | refit used |",
         "| --- | ---: | ---: | ---: | ---: | --- |",

@@ -105,6 +105,7 @@ def test_served_scores_are_those_the_run_used_on_one_repository(tmp_path: Path) 
     summary, model = evaluate(one, about={}, served=True, threshold=0.3)
     assert model is None and summary["about"]["served"]
     assert "60 needed" in summary["history"]["repositories"]["alpha"]["line"]  # the shipped model, 24 events
+    assert "the default is the shipped model, which the refit adjusts" in markdown(summary)
     assert summary["about"]["suggestions"] == 24  # those served without a p_keep are left out
     assert (
         summary["threshold"] == 0.3 and summary["chosen"]["precision"] == summary["chosen"]["recall"] == 1.0
