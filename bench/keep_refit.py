@@ -33,6 +33,7 @@ from housecoder.evaluation.runner import read_records
 from housecoder.keep import FEATURES, PLACE, KeepModel, default_model
 from housecoder.keep.fit import fit, fit_update
 from housecoder.keep.refit import HELD_OUT, losses
+from housecoder.machine import cpu_name
 from housecoder.numeric import percentile
 
 SAMPLES = 2000
@@ -110,7 +111,14 @@ def main() -> None:
     }
     base = default_model()
     repos = sorted({e.repo for e in found})
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {
+        "about": {
+            "folders": [str(folder) for folder in args.folders],
+            "run": args.run,
+            "cpu": cpu_name(),
+            "shipped": base.about,
+        }
+    }
     for user, fate in users.items():
         events = {repo: [(e, fate(e)) for e in found if e.repo == repo] for repo in repos}
         table: dict[str, Any] = {"repositories": {}, "pooled": {}, "so_far": {}}
