@@ -23,31 +23,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from housecoder.benchmarks.keep import Example, examples
+from housecoder.benchmarks.keep import Example, examples, within_groups
 from housecoder.evaluation.runner import read_records
 from housecoder.keep import FEATURES, PLACE, KeepModel, default_model
 from housecoder.keep.fit import fit, fit_update
-from housecoder.keep.refit import HELD_OUT, losses
+from housecoder.keep.refit import held_out_from, losses, recorded
 from housecoder.machine import cpu_name
-from housecoder.numeric import percentile
 
 SAMPLES = 2000
 LENGTHS = (40, 60, 100, 140)  # events of a history so far
 
 
 def ways(base: KeepModel) -> dict[str, Callable[[list[dict[str, float]], list[bool]], KeepModel]]:
-    def present(rows: Sequence[dict[str, float]], names: Sequence[str]) -> list[str]:
-        return [name for name in names if all(name in row for row in rows)]
-
     return {
-        "fresh": lambda rows, kept: fit(rows, kept, features=present(rows, FEATURES)),
-        "adjust": lambda rows, kept: fit_update(rows, kept, base, features=present(rows, FEATURES)),
-        "adjust-place": lambda rows, kept: fit_update(rows, kept, base, features=present(rows, PLACE)),
+        "fresh": lambda rows, kept: fit(rows, kept, features=recorded(rows, FEATURES)),
+        "adjust": lambda rows, kept: fit_update(rows, kept, base, features=recorded(rows, FEATURES)),
+        "adjust-place": lambda rows, kept: fit_update(rows, kept, base, features=recorded(rows, PLACE)),
         "recalibrate": lambda rows, kept: fit_update(rows, kept, base, features=()),
     }
 
@@ -56,7 +51,7 @@ def differences(history: Sequence[tuple[Example, bool]], base: KeepModel) -> dic
     """Each way's held-out losses against the shipped model's on the newest quarter of `history` (each
     suggestion and whether it was kept)."""
     rows, kept = [e.signals for e, _ in history], [fate for _, fate in history]
-    split = len(rows) - max(1, int(len(rows) * HELD_OUT))
+    split = held_out_from(len(rows))
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     shipped = losses(base, *newest)
     found: dict[str, Any] = {"events": len(rows), "held_out": len(shipped), "shipped": _mean(shipped)}
@@ -78,15 +73,7 @@ def pooled(per_repo: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | N
     if not groups:
         return None
     every = [value for group in groups for value in group]
-    rng = random.Random(0)
-    means = sorted(
-        _mean([group[rng.randrange(len(group))] for group in groups for _ in group]) for _ in range(SAMPLES)
-    )
-    return {
-        "held_out": len(every),
-        "difference": _mean(every),
-        "ci": (percentile(means, 2.5), percentile(means, 97.5)),
-    }
+    return {"held_out": len(every), "difference": _mean(every), "ci": within_groups(groups, SAMPLES)}
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -27,7 +27,7 @@ def suggestion(number: int, shown_at: float = 1000.0, **changes: object) -> Sugg
     return Suggestion(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
-# how sure the model was of a suggestion, in the keep signals
+# how sure the model was of a suggestion, in the keep signals (a user of `keep_history` keeps the sure ones)
 SURE = {
     "sum_logprob": -0.05,
     "mean_logprob": -0.01,

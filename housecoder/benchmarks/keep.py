@@ -181,18 +181,26 @@ def history(found: Sequence[Example], models: dict[str, KeepModel]) -> dict[str,
                 for refitted, default in zip(outcome.refit_losses, outcome.current_losses, strict=True)
             ]
     pooled = [value for values in differences.values() for value in values]
-    rng = random.Random(0)
-    means = []
-    for _ in range(SAMPLES if pooled else 0):
-        sample = [values[rng.randrange(len(values))] for values in differences.values() for _ in values]
-        means.append(sum(sample) / len(sample))
-    means.sort()
     return {
         "repositories": per_repo,
         "held_out": len(pooled),
         "difference": sum(pooled) / len(pooled) if pooled else None,
-        "difference_ci": (percentile(means, 2.5), percentile(means, 97.5)) if means else None,
+        "difference_ci": within_groups(list(differences.values())) if pooled else None,
     }
+
+
+def within_groups(groups: Sequence[Sequence[float]], samples: int = SAMPLES) -> tuple[float, float]:
+    """The 95% bootstrap interval of the mean of every value in `groups` (each one's events: a repository's),
+    resampling within each group so every group keeps its size."""
+    rng = random.Random(0)
+    means = []
+    for _ in range(samples):
+        sample = [values[rng.randrange(len(values))] for values in groups for _ in values]
+        means.append(sum(sample) / len(sample))
+    low, high = percentile(means, 2.5), percentile(means, 97.5)
+    if low is None or high is None:
+        raise ValueError("no values to resample")
+    return low, high
 
 
 def evaluate(

@@ -100,11 +100,11 @@ def fit_update(
         raw[name] = raw.get(name, 0.0) + weight / scale
         constant -= weight * mean / scale
     # each signal standardised as base had it, a new one as it varied here
-    known = dict(zip(base.features, zip(base.mean, base.scale, strict=True), strict=True))
-    seen = dict(zip(varying, zip(means, scales, strict=True), strict=True))
-    names = [*base.features, *(name for name in varying if name not in known)]
-    centre = [known.get(name, seen.get(name, (0.0, 1.0)))[0] for name in names]
-    spread = [known.get(name, seen.get(name, (0.0, 1.0)))[1] for name in names]
+    standard = dict(zip(varying, zip(means, scales, strict=True), strict=True))
+    standard |= dict(zip(base.features, zip(base.mean, base.scale, strict=True), strict=True))
+    names = [*base.features, *(name for name in varying if name not in base.features)]
+    centre = [standard[name][0] for name in names]
+    spread = [standard[name][1] for name in names]
     low = [ranges[name][0] for name in names] if ranges else []
     high = [ranges[name][1] for name in names] if ranges else []
     return KeepModel(

@@ -95,11 +95,11 @@ def refit(
     model reads (by another housecoder version) are left out."""
     base = base or default_model()
     rows, kept = _with(rows, kept, set(current.features) | set(base.features))
-    features = [name for name in features if all(name in row for row in rows)]
+    features = recorded(rows, features)
     events = len(rows)
     if events < MIN_EVENTS:
         return Refit(None, events, f"{events} decided suggestions with signals, {MIN_EVENTS} needed")
-    split = events - max(1, int(events * HELD_OUT))
+    split = held_out_from(events)
     older, newest = (rows[:split], kept[:split]), (rows[split:], kept[split:])
     if len(set(older[1])) < 2 or len(set(kept)) < 2:
         return Refit(None, events, "every suggestion had the same fate: nothing to learn")
@@ -109,6 +109,16 @@ def refit(
         return Refit(None, events, "it foretells worse", theirs, mine)
     about = about | {"held_out_log_loss": sum(mine) / len(mine)}
     return Refit(fit_update(rows, kept, base, features=features, about=about), events, "", theirs, mine)
+
+
+def recorded(rows: Sequence[dict[str, float]], names: Sequence[str]) -> list[str]:
+    """Those of `names` every one of `rows` records."""
+    return [name for name in names if all(name in row for row in rows)]
+
+
+def held_out_from(events: int) -> int:
+    """Where the held-out newest `HELD_OUT` of `events` begins (at least one is held out)."""
+    return events - max(1, int(events * HELD_OUT))
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from feedback_fixture import SURE, UNSURE
 
 from housecoder.keep.fit import fit
 from housecoder.keep.model import DEFAULT, KeepModel, default_model, load_model
@@ -34,20 +35,8 @@ def test_the_shipped_default_scores_every_signal() -> None:
     model = default_model()
     assert model == KeepModel.from_json(DEFAULT.read_text())
     assert set(model.features) <= set(FEATURES) and model.features
-    sure = {name: 0.0 for name in FEATURES} | {
-        "sum_logprob": -0.05,
-        "mean_logprob": -0.01,
-        "min_logprob": -0.03,
-        "first_logprob": -0.01,
-        "first_margin": 8.0,
-    }
-    unsure = sure | {
-        "sum_logprob": -14.0,
-        "mean_logprob": -2.0,
-        "min_logprob": -7.0,
-        "first_logprob": -3.0,
-        "first_margin": 0.1,
-    }
+    sure = {name: 0.0 for name in FEATURES} | SURE
+    unsure = sure | UNSURE
     assert model.p_keep(sure) > model.p_keep(unsure)
 
 
