@@ -1,9 +1,10 @@
 """Which refit of the keep model helps a user soonest? Ways of refitting, on a simulated history.
 
-    python bench/keep_refit.py FOLDER... [--run housecoder] --out OUT.json
+    python bench/keep_refit.py FOLDER... [--run housecoder] [--code-model NAME] --out OUT.json
 
 Each repository's suggestions in the `bench run` folders, in the order the tasks ran, are one user's events;
-the user starts with the shipped model (`housecoder/keep/default.json`). For each
+the user starts with the shipped model (`housecoder/keep/default.json`, or the one shipped for `--code-model`,
+the model the runs used). For each
 way of refitting, a candidate is made from the older three quarters and scored on the newest quarter against
 the shipped model: per repository the mean held-out log-loss of both, and over all the mean difference per
 held-out event (candidate minus shipped; below zero: the candidate foretells better) with a bootstrap
@@ -84,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--run", default="housecoder")
+    parser.add_argument("--code-model", default=None, help="the runs' code model (its shipped keep model)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     found: list[Example] = []
@@ -96,13 +98,14 @@ def main() -> None:
         "exact": lambda e: e.exact,
         "half kept": lambda e: 2 * e.kept_chars >= written[e.task_id],
     }
-    base = default_model()
+    base = default_model(args.code_model)
     repos = sorted({e.repo for e in found})
     report: dict[str, Any] = {
         "about": {
             "folders": [str(folder) for folder in args.folders],
             "run": args.run,
             "cpu": cpu_name(),
+            "code_model": args.code_model,
             "shipped": base.about,
         }
     }

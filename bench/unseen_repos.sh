@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Repositories the default model cannot have seen (first released in 2025 or later; Qwen2.5-Coder's data
-# ends in 2024), for the context benchmark: three pure-Python packages from PyPI's wheels and one
+# ends in 2024), for the context benchmark: four pure-Python packages from PyPI's wheels (a2a-sdk, the keep
+# gate's fifth repository, without its generated protobuf modules) and one
 # TypeScript package from npm (its shipped src/, tests left out). click and Jinja2 (bench/repo_runs.sh)
 # stay the seen-code control.
 #
@@ -16,7 +17,7 @@ HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 # name -> pip requirement and the import package inside its wheel
 declare -A PYPI=([openai-agents]="openai-agents==0.24.0 agents" [strands]="strands-agents==1.62.0 strands"
-                 [langextract]="langextract==1.7.1 langextract")
+                 [langextract]="langextract==1.7.1 langextract" [a2a]="a2a-sdk==1.3.0 a2a")
 declare -A NPM=([tanstack-ai]="@tanstack/ai@0.58.0")
 
 prepare() {
@@ -27,6 +28,7 @@ prepare() {
       .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "$requirement"
       rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
       .venv/bin/python -m zipfile -e "$WORK/wheels/$(echo "${requirement%%==*}" | tr - _)-${requirement##*==}-"*.whl "$WORK/unpacked-$name"
+      find "$WORK/unpacked-$name/$package" -name '*_pb2*' -delete  # generated protobuf code: nobody types it
       mv "$WORK/unpacked-$name/$package" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
     fi
   done

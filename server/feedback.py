@@ -153,6 +153,7 @@ class FeedbackRecorder:
             cursor=request.offset,
             p_keep=output.p_keep,
             signals=output.signals,
+            model=self.settings.models.code_model,
         )
         pending = Pending(located.root, uri, suggestion)
         self.pending[suggestion.id] = pending

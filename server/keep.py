@@ -22,7 +22,7 @@ from housecoder.config import Settings
 from housecoder.errors import first_line
 from housecoder.feedback.stats import keep_events
 from housecoder.feedback.store import recorded, store_path
-from housecoder.keep import KeepModel, load_model
+from housecoder.keep import KeepModel, default_model, load_model
 from housecoder.keep.refit import Refit, model_path, refit
 from housecoder.models.atomic import atomic_path
 
@@ -35,10 +35,17 @@ IDLE_S = 10.0  # no completion requested for this long: the user is not typing
 def refit_workspace(settings: Settings, root: Path) -> tuple[Refit, Path]:
     """Refit `root`'s keep model on every decided suggestion of its feedback store, saving it where it wins;
     the outcome and the model's path. ImportError: scikit-learn is missing."""
+    code_model = settings.models.code_model
     found = recorded(store_path(settings, root))
-    rows, kept = keep_events(found.suggestions, found.checks) if found else ([], [])
+    rows, kept = keep_events(found.suggestions, found.checks, code_model) if found else ([], [])
     target = model_path(settings, root)
-    outcome = refit(rows, kept, load_model(target), about={"workspace": root.name})
+    outcome = refit(
+        rows,
+        kept,
+        load_model(target, code_model),
+        about={"workspace": root.name, "code_model": code_model},
+        base=default_model(code_model),
+    )
     if (
         outcome.model is not None
     ):  # under a staging name of its own: a server and `stats --fit` may both write

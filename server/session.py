@@ -360,7 +360,9 @@ class Session:
                     retriever=folder.retriever,
                     follow_prefill=True,
                     # the workspace's own keep model (`housecoder stats --fit`), else the shipped one
-                    keep=None if outside else load_model(model_path(self.settings, folder.root)),
+                    keep=None
+                    if outside
+                    else load_model(model_path(self.settings, folder.root), self.settings.models.code_model),
                 )
             return folder.engine
 

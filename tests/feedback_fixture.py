@@ -44,9 +44,10 @@ UNSURE = {
 }
 
 
-def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0) -> int:
-    """`count` suggestions decided in `store` by a user who keeps what the model was sure of (accepted and
-    still there at the check) and rejects the rest; returns how many were kept. Closes the store."""
+def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0, model: str | None = None) -> int:
+    """`count` suggestions (of the code model `model`) decided in `store` by a user who keeps what the model was
+    sure of (accepted and still there at the check) and rejects the rest; returns how many were kept. Closes
+    the store."""
     from housecoder.keep import FEATURES
 
     rng = random.Random(seed)
@@ -56,7 +57,7 @@ def keep_history(store: FeedbackStore, count: int = 200, seed: int = 0) -> int:
         kept += sure
         scores = {name: value * rng.uniform(0.5, 1.5) for name, value in (SURE if sure else UNSURE).items()}
         signals = {name: float(rng.random() < 0.5) for name in FEATURES} | scores
-        store.shown(suggestion(n, signals=signals, p_keep=0.5))
+        store.shown(suggestion(n, signals=signals, p_keep=0.5, model=model))
         store.decide(f"s{n}", "accepted" if sure else "rejected", 12 if sure else None, at=2000.0 + n)
         if sure:
             store.check(Check(f"s{n}", 30, 2030.0 + n, True, 12, 1.0, "return value"))

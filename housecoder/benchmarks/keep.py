@@ -25,7 +25,7 @@ from typing import Any
 from housecoder.evaluation.runner import Record
 from housecoder.keep.fit import fit
 from housecoder.keep.model import KeepModel, default_model
-from housecoder.keep.refit import refit
+from housecoder.keep.refit import event_loss, refit
 from housecoder.keep.signals import FEATURES
 from housecoder.numeric import expected_error, percentile, reliability
 
@@ -189,6 +189,30 @@ def history(found: Sequence[Example], models: dict[str, KeepModel]) -> dict[str,
     }
 
 
+def against_served(found: Sequence[Example], scores: Sequence[float]) -> dict[str, Any] | None:
+    """`scores` against the p_keep each suggestion was served with, over those served with one: the mean
+    log-loss of both and the mean difference per suggestion (scores minus served), with a bootstrap interval
+    within each repository; None where none was."""
+    differences: dict[str, list[float]] = {}
+    totals = [0.0, 0.0]
+    for example, score in zip(found, scores, strict=True):
+        if example.served is None:
+            continue
+        mine, theirs = event_loss(score, example.exact), event_loss(example.served, example.exact)
+        totals[0], totals[1] = totals[0] + mine, totals[1] + theirs
+        differences.setdefault(example.repo, []).append(mine - theirs)
+    count = sum(len(values) for values in differences.values())
+    if not count:
+        return None
+    return {
+        "suggestions": count,
+        "log_loss": totals[0] / count,
+        "served_log_loss": totals[1] / count,
+        "difference": (totals[0] - totals[1]) / count,
+        "difference_ci": within_groups(list(differences.values())),
+    }
+
+
 def within_groups(groups: Sequence[Sequence[float]], samples: int = SAMPLES) -> tuple[float, float]:
     """The 95% bootstrap interval of the mean of every value in `groups` (each one's events: a repository's),
     resampling within each group so every group keeps its size."""
@@ -210,21 +234,29 @@ def evaluate(
     features: Sequence[str] = FEATURES,
     served: bool = False,
     threshold: float | None = None,
+    scorer: KeepModel | None = None,
 ) -> tuple[dict[str, Any], KeepModel | None]:
     """The figures (summary.json's content) and the model fitted on every repository, over `features`.
 
     With `served`, each suggestion is scored with the p_keep it was served with (the run's own model: how the
     gate a user has does on these suggestions, an adapter's or a block's, of one repository or more); nothing is
-    fitted and no model returned. The figures are at `threshold`, else at the best expected value's."""
+    fitted and no model returned; the simulated history then starts from the model shipped for `about`'s
+    `code_model`. With a `scorer` (a keep model to try on these suggestions), each is scored with it, the
+    history starts from it, and where the suggestions were served with a p_keep the two are compared on
+    log-loss, paired. The figures are at `threshold`, else at the best expected value's."""
     found = examples(records)
     repos = sorted({example.repo for example in found})
-    if served:
+    models: dict[str, KeepModel]
+    if scorer is not None:
+        models = dict.fromkeys(repos, scorer)
+        scores = [scorer.p_keep(example.signals) for example in found]
+    elif served:
         found = [example for example in found if example.served is not None]
         if not found:
             raise ValueError(
                 "no suggestion was served with a keep-probability (recorded by another version?)"
             )
-        models: dict[str, KeepModel] = {}
+        models = {}
         scores = [example.served or 0.0 for example in found]
     elif len(repos) < 2:
         raise ValueError("leave-one-repository-out needs suggestions from at least two repositories")
@@ -262,8 +294,13 @@ def evaluate(
         "groups": per_group,
         "curve": [asdict(figures) for figures in points],
     }
+    if scorer is not None:
+        summary["history"] = history(found, models)
+        summary["against_served"] = against_served(found, scores)
+        return summary, None
     if served:  # a user of these repositories starts with the shipped model: the refit adjusts it
-        summary["history"] = history(found, dict.fromkeys(repos, default_model()))
+        shipped = default_model(about.get("code_model"))
+        summary["history"] = history(found, dict.fromkeys(repos, shipped))
         return summary, None
     model = fit(
         [example.signals for example in found],
@@ -286,8 +323,11 @@ def markdown(summary: dict[str, Any]) -> str:
         low, high = chosen[name + "_ci"]
         return f"{pct(chosen[name])} ({pct(low)}–{pct(high)})"
 
+    tried = summary["about"].get("model")
     how = (
-        "each scored with the p_keep it was served with"
+        f"each scored by {tried}"
+        if tried
+        else "each scored with the p_keep it was served with"
         if summary["about"].get("served")
         else "each repository scored by a model fitted on the others"
     )
@@ -317,8 +357,18 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
             f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
+    compared = summary.get("against_served")
+    if compared:
+        low, high = compared["difference_ci"]
+        lines += [
+            "",
+            f"Against the p_keep they were served with ({compared['suggestions']} suggestions): log-loss "
+            f"{compared['log_loss']:.3f} against {compared['served_log_loss']:.3f}, a difference of "
+            f"**{compared['difference']:+.3f}** (95% CI {low:+.3f} to {high:+.3f}; below zero: this model "
+            "foretells better)",
+        ]
     if "history" in summary:
-        lines += _history_lines(summary["history"], served=summary["about"].get("served", False))
+        lines += _history_lines(summary["history"], served=tried or summary["about"].get("served", False))
     lines += [
         "",
         "| threshold | shown | precision | recall | EV per suggestion |",
@@ -331,8 +381,11 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _history_lines(found: dict[str, Any], *, served: bool) -> list[str]:
-    default = "the shipped model" if served else "the model fitted on the other repositories"
+def _history_lines(found: dict[str, Any], *, served: bool | str) -> list[str]:
+    if isinstance(served, str):
+        default = f"the model tried ({served})"
+    else:
+        default = "the shipped model" if served else "the model fitted on the other repositories"
     lines = [
         "",
         "Refit on a simulated history (a repository's suggestions in task order, kept where exactly right; "

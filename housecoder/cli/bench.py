@@ -590,9 +590,25 @@ def keep_command(
             help="Report the gate at this threshold (default: the best expected value's).",
         ),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A keep model (JSON) to score every suggestion with instead of fitting (one repository is "
+            "enough; no model.json), compared with the p_keep they were served with.",
+        ),
+    ] = None,
+    code_model: Annotated[
+        str | None,
+        typer.Option(
+            "--code-model",
+            help="The code model the runs used (the `bench run --config`'s `models.code_model`): said in "
+            "model.json; with --served the simulated history starts from the keep model shipped for it.",
+        ),
+    ] = None,
 ) -> None:
     """The keep-probability gate on benchmark suggestions: each repository scored by a model fitted on the
-    others (or, with --served, by the model the run used); precision and recall of the shown suggestions over
+    others (or, with --served, by the model the run used; with --model, by that one); precision and recall of the shown suggestions over
     thresholds, calibration, the threshold with the best expected value; writes summary.json, report.md,
     chart.png and model.json (fitted on all)."""
     from housecoder.benchmarks.keep import evaluate, markdown, write_chart
@@ -613,17 +629,34 @@ def keep_command(
         raise HousecoderError(
             f"--features: unknown signal {unknown[0]!r}; the signals: {', '.join(FEATURES)}"
         )
-    from housecoder.errors import MissingDependency
+    from housecoder.errors import MissingDependency, first_line
 
+    scorer = None
+    if model is not None:
+        if served:
+            raise HousecoderError("bench keep: give --model or --served, not both")
+        from housecoder.keep import KeepModel
+
+        try:
+            scorer = KeepModel.from_json(model.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise HousecoderError(f"--model {model}: not a keep model ({first_line(err)})") from None
+        chosen = list(scorer.features)  # what it reads
     lacking = [r.task_id for r in records if r.signals and any(name not in r.signals for name in chosen)]
     if lacking:
         raise HousecoderError(
             f"{lacking[0]}: its record lacks some of the signals asked for (recorded by another version); "
             "run the tasks again or choose --features"
         )
-    about = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
+    about: dict[str, Any] = {"folders": [str(folder) for folder in folders], "run": run, "cpu": cpu_name()}
+    if code_model:
+        about["code_model"] = code_model
+    if scorer is not None:
+        about["model"] = str(model)
     try:
-        summary, model = evaluate(records, about=about, features=chosen, served=served, threshold=threshold)
+        summary, fitted = evaluate(
+            records, about=about, features=chosen, served=served, threshold=threshold, scorer=scorer
+        )
     except ImportError as err:
         raise MissingDependency("scikit-learn", "bench") from err
     except ValueError as err:
@@ -631,9 +664,9 @@ def keep_command(
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     (out / "report.md").write_text(markdown(summary))
-    if model is not None:
-        (out / "model.json").write_text(model.to_json())
+    if fitted is not None:
+        (out / "model.json").write_text(fitted.to_json())
     write_chart(summary, out / "chart.png")
     print(markdown(summary), end="")
-    written = "summary.json, report.md, chart.png" + (", model.json" if model is not None else "")
+    written = "summary.json, report.md, chart.png" + (", model.json" if fitted is not None else "")
     stderr_console().print(f"written to {out}/ ({written})")

@@ -237,7 +237,7 @@ class CompletionEngine:
         keep: KeepModel | None = None,
     ) -> None:
         self.backend = backend
-        self.keep = keep or default_model()
+        self.keep = keep or default_model(settings.models.code_model)
         self.device = device_of(backend)
         self.settings = settings.model_copy(update={"context": settings.context.for_device(self.device)})
         self.prefill = PrefillPolicy(backend, settings, self.device, follow_prefill=follow_prefill)

@@ -218,8 +218,13 @@ def fates(suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]) -> 
 
 
 def keep_events(
-    suggestions: Sequence[Suggestion], checks: dict[str, list[Check]]
+    suggestions: Sequence[Suggestion], checks: dict[str, list[Check]], model: str | None = None
 ) -> tuple[list[dict[str, float]], list[bool]]:
-    """The signals and fate (`fates`) of every decided suggestion that has signals, in the order shown."""
-    found = [(s.signals, kept) for s, kept in fates(suggestions, checks) if s.signals is not None]
+    """The signals and fate (`fates`) of every decided suggestion that has signals, in the order shown; with a
+    `model`, only those that code model wrote (and those recorded before stores said which)."""
+    found = [
+        (s.signals, kept)
+        for s, kept in fates(suggestions, checks)
+        if s.signals is not None and (model is None or s.model in (None, model))
+    ]
     return [signals for signals, _ in found], [kept for _, kept in found]

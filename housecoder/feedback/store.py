@@ -34,8 +34,9 @@ from housecoder.locations import cache_base, repo_key
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2  # 2: the keep-probability and its signals (a store of schema 1 gains them when written)
-READS = ("1", "2")
+# 2: the keep-probability and its signals; 3: the code model (an older store gains them when written)
+SCHEMA_VERSION = 3
+READS = ("1", "2", "3")
 MAX_SIGNALS = 64
 MAX_ID_CHARS = 64  # ids are 16 hex characters
 MAX_TEXT_CHARS = 1 << 20  # a shown suggestion, a check's text, a path: longer means not written by housecoder
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS suggestions (
     decided_at REAL,
     accepted_chars INTEGER,
     p_keep REAL,
-    signals TEXT
+    signals TEXT,
+    model TEXT
 );
 CREATE INDEX IF NOT EXISTS suggestions_shown ON suggestions (shown_at);
 CREATE TABLE IF NOT EXISTS checks (
@@ -107,6 +109,7 @@ class Suggestion:
     accepted_chars: int | None = None  # of `text`, for "accepted" and "partial"
     p_keep: float | None = None  # the keep-probability it was shown with (None: not scored)
     signals: dict[str, float] | None = None  # what p_keep was computed from (`housecoder.keep.signals`)
+    model: str | None = None  # the code model that wrote it (`models.code_model`; None: not recorded)
 
     @property
     def accepted_text(self) -> str:
@@ -159,7 +162,7 @@ class FeedbackStore:
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None:
                 connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] == "1":
+            elif row[0] in READS[:-1]:  # an older schema
                 _upgrade(connection)
             elif row[0] != str(SCHEMA_VERSION):
                 raise OtherSchema(f"schema {row[0]}, this housecoder writes {SCHEMA_VERSION}")
@@ -236,8 +239,8 @@ class FeedbackStore:
         return self._run(
             "a suggestion",
             "INSERT OR REPLACE INTO suggestions (id, shown_at, path, language, kind, context, adapter, layout, "
-            "latency_ms, text, before, after, cursor, typed, outcome, p_keep, signals) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "latency_ms, text, before, after, cursor, typed, outcome, p_keep, signals, model) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.id,
                 s.shown_at,
@@ -256,6 +259,7 @@ class FeedbackStore:
                 s.outcome,
                 s.p_keep,
                 None if s.signals is None else json.dumps(s.signals),
+                s.model,
             ),
         )
 
@@ -415,6 +419,7 @@ def _suggestion(r: Sequence[object]) -> Suggestion:
         None if r[16] is None else _count(r[16], MAX_TEXT_CHARS),
         None if r[17] is None else _share(r[17]),
         None if r[18] is None else _signals(r[18]),
+        None if r[19] is None else _text(r[19], 4096),
     )
 
 
@@ -437,11 +442,12 @@ def _signals(value: object) -> dict[str, float]:
 
 
 def _upgrade(connection: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: the keep-probability and its signals (NULL for the suggestions already recorded)."""
+    """Schema 1 or 2 -> 3: the keep-probability, its signals and the code model (NULL for the suggestions
+    already recorded)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(suggestions)")}
-        for column, kind in (("p_keep", "REAL"), ("signals", "TEXT")):
+        for column, kind in (("p_keep", "REAL"), ("signals", "TEXT"), ("model", "TEXT")):
             if column not in columns:
                 connection.execute(f"ALTER TABLE suggestions ADD COLUMN {column} {kind}")
         connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
@@ -481,7 +487,7 @@ def _suggestions(
     connection: sqlite3.Connection, since: float, schema: str = str(SCHEMA_VERSION)
 ) -> tuple[list[Suggestion], int]:
     """The well-formed suggestions shown since `since`, and how many rows were not."""
-    scores = "NULL, NULL" if schema == "1" else "p_keep, signals"
+    scores = {"1": "NULL, NULL, NULL", "2": "p_keep, signals, NULL"}.get(schema, "p_keep, signals, model")
     rows = connection.execute(
         "SELECT id, shown_at, path, language, kind, context, adapter, layout, latency_ms, text, before, after, "
         f"cursor, typed, outcome, decided_at, accepted_chars, {scores} FROM suggestions WHERE shown_at >= ? "

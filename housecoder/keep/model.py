@@ -1,7 +1,9 @@
 """The keep-probability model: logistic regression over standardised `signals`, stored as JSON.
 
-The coefficients that ship (`default.json`) were fitted on benchmark tasks (`housecoder bench keep`); a
-workspace may hold its own refit. Scoring needs no library: a dot product and a logistic function, so serving
+The coefficients that ship were fitted on benchmark tasks (`housecoder bench keep`): `default.json` on the
+default code model's suggestions, and `models/<code model>.json` for a built-in code model whose scores mean
+something else (the smaller model is right less often at the same log-probabilities); a workspace may hold its
+own refit. Scoring needs no library: a dot product and a logistic function, so serving
 stays free of scikit-learn (fitting uses it). A file that is missing, unreadable or of another shape falls
 back to the shipped default with one log line.
 """
@@ -22,6 +24,7 @@ from housecoder.keep.signals import FEATURES, MARGIN_CAP, floored
 
 log = logging.getLogger(__name__)
 DEFAULT = Path(__file__).with_name("default.json")
+BY_MODEL = Path(__file__).with_name("models")  # <code model name>.json: that model's own shipped coefficients
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,9 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
-def load_model(path: Path | None = None) -> KeepModel:
-    """The model at `path` (a workspace's refit), or the shipped default where `path` is None, missing or
-    not a model (said in one log line)."""
+def load_model(path: Path | None = None, code_model: str | None = None) -> KeepModel:
+    """The model at `path` (a workspace's refit), or the one shipped for `code_model` where `path` is None,
+    missing or not a model (said in one log line)."""
     if path is not None:
         try:
             return KeepModel.from_json(path.read_text(encoding="utf-8"))
@@ -129,10 +132,18 @@ def load_model(path: Path | None = None) -> KeepModel:
             pass
         except (OSError, ValueError, KeyError, TypeError) as err:
             log.warning("keep model %s unusable (%s): the shipped default is used", path, first_line(err))
-    return KeepModel.from_json(DEFAULT.read_text(encoding="utf-8"))
+    return default_model(code_model)
 
 
 @cache
-def default_model() -> KeepModel:
-    """The shipped model, read once."""
-    return load_model()
+def default_model(code_model: str | None = None) -> KeepModel:
+    """The shipped model for `code_model` (a `models.code_model` setting): its own where one ships, else the
+    default code model's. Read once."""
+    path = shipped().get(code_model or "", DEFAULT)
+    return KeepModel.from_json(path.read_text(encoding="utf-8"))
+
+
+@cache
+def shipped() -> dict[str, Path]:
+    """The code models with coefficients of their own, by name."""
+    return {path.stem: path for path in BY_MODEL.glob("*.json")}

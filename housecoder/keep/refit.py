@@ -14,7 +14,9 @@ fate: once the gate is on, a refit learns from those above the threshold only.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +34,23 @@ EPSILON = 1e-6
 
 
 def model_path(settings: Settings, root: Path) -> Path:
-    """`<cache>/keep/<repo key>.json`: the workspace's refitted keep model, beside its feedback store."""
-    return cache_base(settings) / "keep" / f"{repo_key(root)}.json"
+    """`<cache>/keep/<repo key>.<code model key>.json`: the workspace's keep model refitted on the suggestions
+    of the code model in use (another model's scores mean something else), beside its feedback store."""
+    code_model = settings.models.code_model
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(code_model).name)[:64]
+    key = f"{name}-{hashlib.sha256(code_model.encode()).hexdigest()[:8]}"
+    return cache_base(settings) / "keep" / f"{repo_key(root)}.{key}.json"
 
 
 def losses(model: KeepModel, rows: Sequence[dict[str, float]], kept: Sequence[bool]) -> list[float]:
     """Each event's negative log-likelihood of its outcome under `model`."""
-    found = []
-    for row, outcome in zip(rows, kept, strict=True):
-        p = min(1 - EPSILON, max(EPSILON, model.p_keep(row)))
-        found.append(-math.log(p if outcome else 1 - p))
-    return found
+    return [event_loss(model.p_keep(row), outcome) for row, outcome in zip(rows, kept, strict=True)]
+
+
+def event_loss(p: float, kept: bool) -> float:
+    """One event's negative log-likelihood of its outcome, `p` being the probability of a keep."""
+    p = min(1 - EPSILON, max(EPSILON, p))
+    return -math.log(p if kept else 1 - p)
 
 
 @dataclass(frozen=True)

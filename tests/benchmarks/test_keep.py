@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +122,23 @@ def test_served_scores_are_those_the_run_used_on_one_repository(tmp_path: Path) 
     )
     assert result.exit_code == 0, result.output
     assert {path.name for path in (tmp_path / "keep").iterdir()} == {"summary.json", "report.md", "chart.png"}
+    # another keep model tried on the same suggestions, against the p_keep they were served with
+    unsure = KeepModel(("mean_logprob",), (0.0,), (1.0,), (0.0,), 0.0)  # p_keep 0.5 whatever it reads
+    tried, _ = evaluate(one, about={"model": "half.json"}, scorer=unsure, threshold=0.3)
+    compared = tried["against_served"]
+    assert compared["suggestions"] == 24 and compared["served_log_loss"] == pytest.approx(-math.log(0.9))
+    assert compared["log_loss"] == pytest.approx(math.log(2)) and compared["difference"] > 0
+    assert "each scored by half.json" in markdown(tried) and "the model tried (half.json)" in markdown(tried)
+    (tmp_path / "half.json").write_text(unsure.to_json())
+    base = ["bench", "keep", str(folder), "-o", str(tmp_path / "tried")]
+    result = CliRunner().invoke(app, [*base, "--model", str(tmp_path / "half.json")])
+    assert result.exit_code == 0, result.output
+    assert "a difference of **+0.588**" in (tmp_path / "tried" / "report.md").read_text()
+    both = CliRunner().invoke(app, [*base, "--model", str(tmp_path / "half.json"), "--served"])
+    assert both.exit_code != 0 and "not both" in str(both.exception)
+    (tmp_path / "bad.json").write_text("{}")
+    bad = CliRunner().invoke(app, [*base, "--model", str(tmp_path / "bad.json")])
+    assert bad.exit_code != 0 and "not a keep model" in str(bad.exception)
 
 
 def test_the_command_writes_the_figures_and_the_model(tmp_path: Path) -> None:
@@ -145,3 +163,9 @@ def test_the_command_writes_the_figures_and_the_model(tmp_path: Path) -> None:
         app, ["bench", "keep", str(folder), "-o", str(tmp_path / "k2"), "--features", "x"]
     )
     assert wrong.exit_code != 0 and "unknown signal 'x'" in str(wrong.exception)
+    named = CliRunner().invoke(
+        app, ["bench", "keep", str(folder), "-o", str(tmp_path / "k3"), "--code-model", "small"]
+    )
+    assert named.exit_code == 0, named.output
+    about = json.loads((tmp_path / "k3" / "model.json").read_text())["about"]
+    assert about["code_model"] == "small"  # the model the runs used, for a model shipped for it

@@ -863,3 +863,13 @@ def test_the_time_since_the_last_decision_reaches_the_signals_and_the_early_stop
     engine = CompletionEngine(Sure("read_json(path)"), settings, repo_name="demo", keep=keep)  # type: ignore[arg-type]
     moment = engine.complete(replace(request, since_decision=0.5))
     assert (moment.text, moment.stopped_by, moment.new_tokens) == ("", "unlikely", 1)
+
+
+def test_the_engine_scores_with_the_keep_model_shipped_for_its_code_model() -> None:
+    from housecoder.keep import default_model
+    from housecoder.keep.model import shipped
+
+    for name in (*shipped(), "/models/my-own.gguf"):
+        settings = Settings.model_validate({"models": {"code_model": name}})
+        engine = CompletionEngine(ScriptedBackend("x"), settings, repo_name="demo")  # type: ignore[arg-type]
+        assert engine.keep == default_model(name)

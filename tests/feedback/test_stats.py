@@ -109,6 +109,17 @@ def test_the_fates_a_keep_model_is_refitted_on() -> None:
     assert rows == [scored] * 3 and kept == [True, False, False]
 
 
+def test_a_code_model_s_keep_events_are_its_own_and_those_of_before_stores_named_one() -> None:
+    scored = {"mean_logprob": -0.5}
+    suggestions = [
+        replace(BASE, id="old", outcome="rejected", signals=scored),  # before stores named the model
+        replace(BASE, id="small", outcome="rejected", signals=scored, model="small"),
+        replace(BASE, id="large", outcome="rejected", signals=scored, model="large"),
+    ]
+    assert keep_events(suggestions, {}, "small") == ([scored] * 2, [False] * 2)
+    assert keep_events(suggestions, {})[1] == [False] * 3
+
+
 def test_the_keep_probability_against_what_was_kept(tmp_path: Path) -> None:
     suggestions = [replace(BASE, id=f"r{n}", outcome="rejected", p_keep=0.15 + n / 100) for n in range(3)] + [
         replace(BASE, id="kept", outcome="accepted", accepted_chars=12, p_keep=0.85),

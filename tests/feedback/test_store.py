@@ -72,11 +72,11 @@ def test_a_store_of_a_newer_schema_is_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "repo.sqlite"
     FeedbackStore(path).shown(suggestion(1))
     with sqlite3.connect(path) as newer:
-        newer.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        newer.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
     before = path.read_bytes()
     store = FeedbackStore(path)
-    assert not store.shown(suggestion(2)) and "schema 3" in store.problem
-    with pytest.raises(StoreError, match="schema '3', this housecoder reads 1 and 2"):
+    assert not store.shown(suggestion(2)) and "schema 4" in store.problem
+    with pytest.raises(StoreError, match="schema '4', this housecoder reads 1 and 2 and 3"):
         recorded(path)
     assert path.read_bytes() == before and not list(tmp_path.glob("repo.sqlite.broken-*"))
 
@@ -91,6 +91,7 @@ def test_a_store_of_schema_1_is_read_as_it_is_and_gains_the_keep_probability_whe
     path = tmp_path / "repo.sqlite"
     FeedbackStore(path).shown(suggestion(1))
     with sqlite3.connect(path) as old:  # as housecoder wrote it before the keep-probability
+        old.execute("ALTER TABLE suggestions DROP COLUMN model")
         old.execute("ALTER TABLE suggestions DROP COLUMN signals")
         old.execute("ALTER TABLE suggestions DROP COLUMN p_keep")
         old.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
@@ -107,7 +108,26 @@ def test_a_store_of_schema_1_is_read_as_it_is_and_gains_the_keep_probability_whe
         (0.75, {"mean_logprob": -0.25}),
     ]
     with sqlite3.connect(path) as upgraded:
-        assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
+
+
+def test_a_store_of_schema_2_gains_the_code_model_when_written(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from housecoder.feedback.store import recorded
+
+    path = tmp_path / "repo.sqlite"
+    FeedbackStore(path).shown(replace(suggestion(1), p_keep=0.5))
+    with sqlite3.connect(path) as old:  # as housecoder wrote it before suggestions named their code model
+        old.execute("ALTER TABLE suggestions DROP COLUMN model")
+        old.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    found = recorded(path)
+    assert found is not None and [(s.p_keep, s.model) for s in found.suggestions] == [(0.5, None)]
+    store = FeedbackStore(path)
+    assert store.shown(replace(suggestion(2), model="qwen2.5-coder-0.5b-instruct"))
+    assert [s.model for s in store.suggestions()] == [None, "qwen2.5-coder-0.5b-instruct"]
+    with sqlite3.connect(path) as upgraded:
+        assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
 
 
 def test_readers_skip_hostile_rows_and_never_change_the_store(tmp_path: Path) -> None:

@@ -40,6 +40,24 @@ def test_the_shipped_default_scores_every_signal() -> None:
     assert model.p_keep(sure) > model.p_keep(unsure)
 
 
+def test_a_built_in_code_model_of_its_own_gets_its_own_shipped_model_and_any_other_the_default(
+    tmp_path: Path,
+) -> None:
+    from housecoder.keep.model import BY_MODEL, shipped
+    from housecoder.models.catalog import BUILTIN
+
+    assert shipped() and set(shipped()) <= set(BUILTIN)  # named after the built-in model whose data it fitted
+    for name, path in shipped().items():
+        assert default_model(name) == KeepModel.from_json(path.read_text()) != default_model()
+        assert load_model(tmp_path / "none.json", name) == default_model(name)
+        sure = {feature: 0.0 for feature in FEATURES} | SURE
+        assert default_model(name).p_keep(sure) > default_model(name).p_keep(sure | UNSURE)
+    # a path or hub id, even one that walks out of the folder, is not a shipped file's name
+    for other in ("/models/qwen2.5-coder-0.5b-instruct.gguf", "Qwen/Qwen2.5-Coder-7B", "../default", ""):
+        assert default_model(other) == default_model()
+    assert (BY_MODEL / "../default.json").resolve() == DEFAULT.resolve()
+
+
 @pytest.mark.parametrize(
     "content",
     [

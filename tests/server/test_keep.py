@@ -104,3 +104,27 @@ def test_without_scikit_learn_the_server_says_so_once(
     for _ in range(2 * REFIT_EVERY):
         h.refits.decided(h.root)
     assert h.later == [] and h.used == []
+
+
+def test_each_code_model_refits_its_own_events_from_its_own_shipped_model(tmp_path: Path) -> None:
+    from housecoder.keep import default_model
+    from housecoder.keep.model import shipped
+    from housecoder.server.keep import refit_workspace
+
+    [fast] = shipped()  # the smaller built-in model ships coefficients of its own
+    h = Harness(tmp_path)
+    large = h.settings.models.code_model
+    keep_history(FeedbackStore(store_path(h.settings, h.root)), 200, model=large)
+    small = h.settings.model_copy(
+        update={"models": h.settings.models.model_copy(update={"code_model": fast})}
+    )
+    assert model_path(small, h.root) != model_path(h.settings, h.root)
+    outcome, _ = refit_workspace(small, h.root)  # the large model's events say nothing of the small one's
+    assert outcome.model is None and outcome.events == 0
+    keep_history(FeedbackStore(store_path(h.settings, h.root)), 200, seed=1, model=fast)
+    outcome, target = refit_workspace(small, h.root)
+    base = default_model(fast)
+    assert outcome.model is not None and outcome.events == 200 and target == model_path(small, h.root)
+    assert outcome.model.about["code_model"] == fast and base != default_model(large)
+    assert outcome.model.mean[: len(base.features)] == base.mean  # adjusted from the small model's own
+    assert not model_path(h.settings, h.root).exists()
