@@ -321,5 +321,5 @@ def test_stats_and_history_on_a_hostile_store_skip_rows_or_say_one_line(tmp_path
         result = run(*args, cwd=tmp_path, env_cache=tmp_path / "store")
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 1 and len(lines) == 1, result.stderr
-        assert "schema '9', this housecoder reads 1 and 2 (left as it is)" in lines[0]
+        assert "schema '9', this housecoder reads 1, 2 and 3 (left as it is)" in lines[0]
     assert not list(where.parent.glob("*.broken-*"))

@@ -8,7 +8,9 @@ shown (recall), the same with edit similarity ≥ 0.8, the expected value of sho
 −0.25 a rejected one: Cursor's rule) and the characters kept per shown suggestion (its common prefix with the
 answer); calibration (expected calibration error, log-loss, AUC); bootstrap intervals over tasks. The
 threshold with the best expected value is the proposed `completion.min_keep`; the model fitted on every
-repository is written beside the figures (`model.json`, the shipped default's source).
+repository is written beside the figures (`model.json`, the shipped default's source). Where the run served
+its suggestions with a p_keep, the scores are compared with it, paired (`--model` tries a given keep model on
+the suggestions instead of fitting one).
 """
 
 from __future__ import annotations
@@ -241,9 +243,10 @@ def evaluate(
     With `served`, each suggestion is scored with the p_keep it was served with (the run's own model: how the
     gate a user has does on these suggestions, an adapter's or a block's, of one repository or more); nothing is
     fitted and no model returned; the simulated history then starts from the model shipped for `about`'s
-    `code_model`. With a `scorer` (a keep model to try on these suggestions), each is scored with it, the
-    history starts from it, and where the suggestions were served with a p_keep the two are compared on
-    log-loss, paired. The figures are at `threshold`, else at the best expected value's."""
+    `code_model`. With a `scorer` (a keep model to try on these suggestions), each is scored with it and the
+    history starts from it. Unless `served`, the scores are compared on log-loss, paired, with the p_keep
+    the suggestions were served with (where they were). The figures are at `threshold`, else at the best
+    expected value's."""
     found = examples(records)
     repos = sorted({example.repo for example in found})
     models: dict[str, KeepModel]
@@ -286,6 +289,8 @@ def evaluate(
             "gated": asdict(point(part, part_scores, best.threshold)),
             "calibration": calibration(part_scores, [example.exact for example in part]),
         }
+        if not served:  # the scores against those the run served, where it served any
+            per_group[name]["against_served"] = against_served(part, part_scores)
     summary = {
         "about": about
         | {"repositories": repos, "records": len(records), "suggestions": len(found), "served": served},
@@ -296,7 +301,6 @@ def evaluate(
     }
     if scorer is not None:
         summary["history"] = history(found, models)
-        summary["against_served"] = against_served(found, scores)
         return summary, None
     if served:  # a user of these repositories starts with the shipped model: the refit adjusts it
         shipped = default_model(about.get("code_model"))
@@ -357,7 +361,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{pct(gated['recall'])} | {before['kept_chars']:.1f} → {gated['kept_chars']:.1f} | "
             f"{calibrated['ece']:.3f} | {calibrated['log_loss']:.3f} | {calibrated['auc']:.3f} |"
         )
-    compared = summary.get("against_served")
+    compared = summary["groups"]["all"].get("against_served")
     if compared:
         low, high = compared["difference_ci"]
         lines += [

@@ -539,7 +539,7 @@ def recorded(path: Path, since: float = 0.0) -> Recorded | None:
         if row is None or row[0] not in READS:
             found = "no schema" if row is None else f"schema {str(row[0])[:20]!r}"
             raise StoreError(
-                f"feedback store {path}: {found}, this housecoder reads {' and '.join(READS)} (left as it is)"
+                f"feedback store {path}: {found}, this housecoder reads {', '.join(READS[:-1])} and {READS[-1]} (left as it is)"
             )
         suggestions, bad_suggestions = _suggestions(connection, since, row[0])
         checks, bad_checks = _checks(connection, since)

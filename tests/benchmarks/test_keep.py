@@ -125,7 +125,7 @@ def test_served_scores_are_those_the_run_used_on_one_repository(tmp_path: Path) 
     # another keep model tried on the same suggestions, against the p_keep they were served with
     unsure = KeepModel(("mean_logprob",), (0.0,), (1.0,), (0.0,), 0.0)  # p_keep 0.5 whatever it reads
     tried, _ = evaluate(one, about={"model": "half.json"}, scorer=unsure, threshold=0.3)
-    compared = tried["against_served"]
+    compared = tried["groups"]["all"]["against_served"]
     assert compared["suggestions"] == 24 and compared["served_log_loss"] == pytest.approx(-math.log(0.9))
     assert compared["log_loss"] == pytest.approx(math.log(2)) and compared["difference"] > 0
     assert "each scored by half.json" in markdown(tried) and "the model tried (half.json)" in markdown(tried)

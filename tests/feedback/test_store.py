@@ -76,7 +76,7 @@ def test_a_store_of_a_newer_schema_is_left_as_it_is(tmp_path: Path) -> None:
     before = path.read_bytes()
     store = FeedbackStore(path)
     assert not store.shown(suggestion(2)) and "schema 4" in store.problem
-    with pytest.raises(StoreError, match="schema '4', this housecoder reads 1 and 2 and 3"):
+    with pytest.raises(StoreError, match="schema '4', this housecoder reads 1, 2 and 3"):
         recorded(path)
     assert path.read_bytes() == before and not list(tmp_path.glob("repo.sqlite.broken-*"))
 
