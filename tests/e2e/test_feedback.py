@@ -80,6 +80,8 @@ def test_an_accept_is_recorded_measured_reported_and_becomes_a_task(
                     break
                 await asyncio.sleep(0.05)
             state.update(suggestion=suggestion, keep=keep, checks=store.checks()[shown_id], id=shown_id)
+            [shown] = [s for s in store.suggestions() if s.id == shown_id]
+            assert shown.model == str(tiny_qwen_dir)  # which code model wrote it: its keep refit is apart
 
             # the next suggestion is scored knowing the folder's last decision was moments ago
             text = TEXT + keep + "EDITED" + AFTER + "\ndef other(order):\n    total = "
