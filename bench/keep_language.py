@@ -4,7 +4,7 @@
 
 The `bench run` folders' suggestions (of several repositories, one of them another language) are scored, each
 repository by a model fitted on the others, as `housecoder bench keep` does (scikit-learn, the shipped
-signals, C = 0.5), once over the shipped signals and once with an indicator of TypeScript added. Printed: each
+signals, the same C), once over the shipped signals and once with an indicator of TypeScript added. Printed: each
 repository's held-out log-loss both ways, and over the repositories in the majority language the mean
 difference per suggestion (with minus without; below zero: the signal helps) with a bootstrap interval within
 each repository. A held-out TypeScript repository cannot tell: the model fitted on the others has never seen
@@ -19,6 +19,7 @@ from pathlib import Path
 from housecoder.benchmarks.keep import Example, examples, within_groups
 from housecoder.evaluation.runner import read_records
 from housecoder.keep import FEATURES
+from housecoder.keep.fit import C
 from housecoder.keep.refit import event_loss
 
 
@@ -34,9 +35,9 @@ def losses(train: list[Example], test: list[Example], language: bool) -> list[fl
         return np.array([[e.signals[name] for name in names] + extra(e) for e in found])
 
     scaler = StandardScaler().fit(table(train))
-    model = LogisticRegression(C=0.5, max_iter=2000)
-    model.fit(np.nan_to_num(scaler.transform(table(train))), [e.exact for e in train])
-    scores = model.predict_proba(np.nan_to_num(scaler.transform(table(test))))[:, 1]
+    model = LogisticRegression(C=C, max_iter=2000)
+    model.fit(scaler.transform(table(train)), [e.exact for e in train])
+    scores = model.predict_proba(scaler.transform(table(test)))[:, 1]
     return [event_loss(float(p), e.exact) for p, e in zip(scores, test, strict=True)]
 
 

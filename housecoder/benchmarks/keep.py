@@ -372,7 +372,14 @@ def markdown(summary: dict[str, Any]) -> str:
             "foretells better)",
         ]
     if "history" in summary:
-        lines += _history_lines(summary["history"], served=tried or summary["about"].get("served", False))
+        start = (
+            f"the model tried ({tried})"
+            if tried
+            else "the shipped model"
+            if summary["about"].get("served")
+            else "the model fitted on the other repositories"
+        )
+        lines += _history_lines(summary["history"], start)
     lines += [
         "",
         "| threshold | shown | precision | recall | EV per suggestion |",
@@ -385,11 +392,7 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _history_lines(found: dict[str, Any], *, served: bool | str) -> list[str]:
-    if isinstance(served, str):
-        default = f"the model tried ({served})"
-    else:
-        default = "the shipped model" if served else "the model fitted on the other repositories"
+def _history_lines(found: dict[str, Any], default: str) -> list[str]:
     lines = [
         "",
         "Refit on a simulated history (a repository's suggestions in task order, kept where exactly right; "
