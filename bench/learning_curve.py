@@ -71,14 +71,16 @@ def _paired(base: dict[str, Record], tuned: dict[str, Record], kind: str | None)
 
 def trained_figures(adapter: Path) -> dict[str, Any]:
     """A kept checkpoint's `trained.json`, or a finished run's best check: its step, samples and tokens
-    trained, and the training minutes up to it (from the run's step log)."""
+    trained, and the training minutes up to it (from the run's step log and settings)."""
     if (adapter / "trained.json").is_file():
         return dict(json.loads((adapter / "trained.json").read_text()))
     report = json.loads((adapter / "report.json").read_text())
     history = report["history"]
     best = report["training"].get("best_step") or history[-1]["step"]
     at = next(entry for entry in history if entry["step"] == best)
-    samples = report["training"].get("samples_seen", 0) * best // max(1, history[-1]["step"])
+    tuning = report["config"]["tuning"]  # every step before the last takes batch_size * grad_accum samples
+    per_step = tuning["batch_size"] * tuning["grad_accum"]
+    samples = min(report["training"]["samples_seen"], best * per_step)
     return {"step": best, "samples": samples, "tokens": at["tokens_seen"], "elapsed_s": at["elapsed_s"]}
 
 
