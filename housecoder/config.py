@@ -91,11 +91,13 @@ class ModelsConfig(_Section):
     adapter: str | None = Field(
         default=None,
         description="LoRA adapter directory (peft) applied to the code model; None: the newest adapter "
-        "`housecoder train` registered for the workspace that beat the base model (see auto_adapter)",
+        "`housecoder train` registered for the workspace that beat the base model, else the one shipped "
+        "for the base model (see auto_adapter)",
     )
     auto_adapter: bool = Field(
         default=True,
-        description="with no adapter set, use the newest registered adapter that beat the base model",
+        description="with no adapter set, use the newest registered adapter that beat the base model, "
+        "else the adapter shipped for the base model (the 0.5B model's fill-in-the-middle adapter)",
     )
     tuning: ModelsTuning = Field(default_factory=ModelsTuning)
 
@@ -458,6 +460,11 @@ class TrainTuning(_Section):
         ge=1,
         description="LoRA on the top N transformer layers only (unset: all); the backward pass "
         "stops there, so fewer layers train faster, but they learn less per token (note 0026)",
+    )
+    from_bundled: bool = Field(
+        default=False,
+        description="start from the adapter shipped for the base model (when its LoRA has this run's rank, "
+        "scale and modules) rather than from a fresh LoRA",
     )
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")

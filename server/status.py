@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 
 def adapter_status(choice: AdapterChoice | None) -> dict[str, Any]:
-    """Whether the active adapter was picked from the registry, and what its metadata says (None for a
-    plain peft adapter or none at all)."""
+    """Whether the active adapter was picked by itself (from the registry, or the one shipped for the base),
+    and what its metadata says (None for a plain peft adapter or none at all)."""
     info = choice.info if choice else None
     meta = (
         None
@@ -30,7 +30,11 @@ def adapter_status(choice: AdapterChoice | None) -> dict[str, Any]:
             "metrics": info.metrics,
         }
     )
-    return {"adapter_automatic": bool(choice and choice.automatic), "adapter_meta": meta}
+    return {
+        "adapter_automatic": bool(choice and choice.automatic),
+        "adapter_bundled": bool(choice and choice.bundled),
+        "adapter_meta": meta,
+    }
 
 
 def folder_status(root: Path, settings: Settings, *, indexing: bool = False) -> dict[str, Any]:

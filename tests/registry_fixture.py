@@ -25,7 +25,40 @@ def register(
     training: dict[str, Any] | None = None,
 ) -> Path:
     """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and its metadata."""
-    target = repo_adapters_dir(settings, repo) / run
+    return write_run(
+        repo_adapters_dir(settings, repo) / run,
+        fingerprint,
+        repository=str(repo.resolve()),
+        peft_dir=peft_dir,
+        created=created,
+        beat_base=beat_base,
+        base_model=base_model,
+        commit=commit,
+        config=config,
+        training=training,
+    )
+
+
+def bundle(root: Path, name: str, fingerprint: str, *, peft_dir: Path | None = None) -> Path:
+    """`root/name/`, an adapter as housecoder ships one for the base with `fingerprint` (root stands in for
+    `housecoder.models.adapters.BUNDLED_ROOT`)."""
+    return write_run(root / name, fingerprint, repository="a mix of code", peft_dir=peft_dir, commit=None)
+
+
+def write_run(
+    target: Path,
+    fingerprint: str,
+    *,
+    repository: str,
+    peft_dir: Path | None = None,
+    created: str = "2025-01-01T12:00:00+00:00",
+    beat_base: bool = True,
+    base_model: str = "tiny-qwen",
+    commit: str | None = "0123abcd",
+    config: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+) -> Path:
+    """An adapter folder at `target`: `peft_dir`'s files or a placeholder, and metadata as `housecoder train` writes it."""
     if peft_dir is not None:
         shutil.copytree(peft_dir, target)
     else:
@@ -42,7 +75,7 @@ def register(
     meta: dict[str, Any] = {
         "base_model": base_model,
         "base_fingerprint": fingerprint,
-        "repository": str(repo.resolve()),
+        "repository": repository,
         "commit": commit,
         "created": created,
         "config": config or {"rank": 4},

@@ -55,6 +55,7 @@ from housecoder.training.trainer import (
     autocast_for,
     held_out_loss,
     is_out_of_memory,
+    same_lora,
     total_steps,
 )
 
@@ -388,7 +389,7 @@ class TrainJob:
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 
-        model = add_lora(prepared.loaded.model, self.config)
+        model = add_lora(prepared.loaded.model, self.config, self.start_adapter(prepared))
         prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.
@@ -423,13 +424,31 @@ class TrainJob:
             against_served=True,
         )
 
-    def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
-        """The adapter served for this repository now (the registry's best for this base), and its completions of
-        this run's held-out middles in files it did not train on; None when none is served, or when it trained
-        on the files of more than half of them (then the rule is the base model's alone)."""
-        from housecoder.models.adapters import best_adapter, trained_files
+    def start_adapter(self, prepared: Prepared) -> Path | None:
+        """With `train.tuning.from_bundled`, the adapter shipped for the base model to train on, when its LoRA is
+        this run's shape; else None (a fresh LoRA)."""
+        from housecoder.models.adapters import bundled_adapter
 
-        service = best_adapter(self.settings, self.root, base_fingerprint(prepared.model_dir))
+        if not self.config.tuning.from_bundled:
+            return None
+        shipped = bundled_adapter(base_fingerprint(prepared.model_dir))
+        layers = getattr(prepared.loaded.model.config, "num_hidden_layers", None)
+        if shipped is None or not same_lora(shipped.path, self.config, layers):
+            self.say(
+                "no adapter shipped for this base with this run's LoRA shape: starting from a fresh LoRA"
+            )
+            return None
+        self.say(f"starting from the adapter shipped for this base ({shipped.path.name})")
+        return shipped.path
+
+    def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
+        """The adapter served for this repository now (the registry's best for this base, else the one bundled
+        for it), and its completions of this run's held-out middles in files it did not train on; None when
+        none is served, or when it trained on the files of more than half of them (then the rule is the base
+        model's alone)."""
+        from housecoder.models.adapters import adapter_in_service, trained_files
+
+        service = adapter_in_service(self.settings, self.root, base_fingerprint(prepared.model_dir))
         if service is None or service.path == prepared.run_dir:
             return None
         trained = trained_files(service.path)

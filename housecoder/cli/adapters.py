@@ -15,6 +15,7 @@ import typer
 from housecoder.cli.common import State
 
 if TYPE_CHECKING:
+    from housecoder.config import Settings
     from housecoder.models.adapters import AdapterInfo
 
 adapters_app = typer.Typer(
@@ -52,9 +53,16 @@ def list_command(
 
     state: State = ctx.obj
     root, found = _registered(state, path)
-    training = background_status(state.settings(path), root)
+    settings = state.settings(path)
+    training = background_status(settings, root)
     if training is not None:
         typer.echo(f"background training: {training['line']}")
+    bundled = _bundled(settings)
+    if bundled is not None:
+        served = (
+            "served where no adapter here beat it" if settings.models.auto_adapter else "off (auto_adapter)"
+        )
+        typer.echo(f"shipped with housecoder for {bundled.base_model}: {bundled.path.name}, {served}")
     if not found:
         typer.echo(f"no adapters registered for {root} (`housecoder train` makes one)")
         return
@@ -117,6 +125,15 @@ def export(
         f"its verdict was measured on {chosen.base_model} as housecoder runs it here; vLLM serves the original "
         "weights: train on the GPU box (models.code_model = the original) for a verdict on those"
     )
+
+
+def _bundled(settings: Settings) -> AdapterInfo | None:
+    """The adapter shipped for the configured code model, when it is a built-in with one."""
+    from housecoder.models.adapters import bundled_adapter
+    from housecoder.models.catalog import BUILTIN, PartsGguf
+
+    model = BUILTIN.get(settings.models.code_model)
+    return bundled_adapter(model.sha256) if isinstance(model, PartsGguf) else None
 
 
 def _choose(found: list[AdapterInfo], run: str | None, root: Path) -> AdapterInfo:

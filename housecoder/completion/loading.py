@@ -17,6 +17,7 @@ from housecoder.models.adapters import (
     AdapterInfo,
     base_fingerprint,
     best_adapter,
+    bundled_adapter,
     check_compatible,
     read_adapter,
 )
@@ -59,11 +60,13 @@ def pick_runtime(settings: Settings, gguf: Path | None) -> str:
 @dataclass(frozen=True)
 class AdapterChoice:
     """The adapter a load chose: named in the settings or a command (`automatic` False), or the
-    registry's best for the workspace; `info` is its metadata, None for a plain peft adapter."""
+    registry's best for the workspace, or the one shipped with housecoder for the base (`bundled`); `info` is
+    its metadata, None for a plain peft adapter."""
 
     path: Path
     automatic: bool
     info: AdapterInfo | None = None
+    bundled: bool = False
 
 
 @dataclass
@@ -101,7 +104,8 @@ def choose_adapter(
     settings: Settings, fingerprint: str | None, repo_roots: Sequence[Path] = ()
 ) -> AdapterChoice | None:
     """`models.adapter` when set (checked); else, with `models.auto_adapter`, the best registered adapter
-    of the first of `repo_roots` that has one (never on the openai runtime); else None."""
+    of the first of `repo_roots` that has one, else the adapter bundled for the base (never on the openai
+    runtime); else None."""
     if settings.models.adapter:
         return explicit_adapter(Path(settings.models.adapter), fingerprint)
     if not settings.models.auto_adapter or fingerprint is None:
@@ -110,6 +114,9 @@ def choose_adapter(
         best = best_adapter(settings, root, fingerprint)
         if best is not None:
             return AdapterChoice(best.path, automatic=True, info=best)
+    bundled = bundled_adapter(fingerprint)
+    if bundled is not None:
+        return AdapterChoice(bundled.path, automatic=True, info=bundled, bundled=True)
     return None
 
 
@@ -197,7 +204,13 @@ def describe_choice(choice: AdapterChoice) -> str:
     if choice.info is None:
         return str(choice.path)
     trained = choice.info.created_at.strftime("%Y-%m-%d %H:%M")
-    picked = ", picked from the registry" if choice.automatic else ""
+    picked = (
+        ", shipped with housecoder"
+        if choice.bundled
+        else ", picked from the registry"
+        if choice.automatic
+        else ""
+    )
     return f"{choice.path} trained {trained} ({choice.info.summary()}){picked}"
 
 

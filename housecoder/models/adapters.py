@@ -8,6 +8,9 @@ match of its metrics, a fraction, is read here).
 The server serves the newest adapter that beat the base model and was trained
 for the very base it loaded (`base_fingerprint`); a plain peft adapter without
 metadata can still be named explicitly (peft and llama.cpp check its shapes).
+Where the repository has none, a bundled adapter for that base (shipped in the
+package under `data/adapters/`, `bench/fim_adapter.sh` made it) is served: the
+0.5B model's fill-in-the-middle adapter (docs/experiments/0030).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+BUNDLED_ROOT = (
+    Path(__file__).parent / "data" / "adapters"
+)  # adapters shipped with housecoder, one folder each
 SPLIT_FILE = "split.json"  # the run's file split: {"train": [paths], "held_out": [paths], "method": ..., ...}
 
 
@@ -184,6 +190,29 @@ def best_adapter(settings: Settings, repo_root: Path, fingerprint: str) -> Adapt
         if info.beat_base and info.base_fingerprint == fingerprint and info.has_weights:
             return info
     return None
+
+
+def bundled_adapter(fingerprint: str) -> AdapterInfo | None:
+    """The adapter shipped with housecoder for the base with `fingerprint`, if there is one (and it is whole)."""
+    try:
+        folders = sorted(entry for entry in BUNDLED_ROOT.iterdir() if entry.is_dir())
+    except OSError:
+        return None
+    for folder in folders:
+        try:
+            info = read_adapter(folder)
+        except ModelError as err:
+            log.warning("skipping the bundled adapter: %s", err)
+            continue
+        if info is not None and info.base_fingerprint == fingerprint and info.has_weights:
+            return info
+    return None
+
+
+def adapter_in_service(settings: Settings, repo_root: Path, fingerprint: str) -> AdapterInfo | None:
+    """What the server serves for the repository on that base when it picks by itself: the registry's best,
+    else the bundled adapter for the base, else None."""
+    return best_adapter(settings, repo_root, fingerprint) or bundled_adapter(fingerprint)
 
 
 def weights_problem(adapter: Path) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from registry_fixture import register
+from registry_fixture import bundle, register
 from safetensors.numpy import save_file
 from settings_fixture import tiny_models
 
@@ -67,6 +67,39 @@ def test_a_registered_adapter_is_picked_for_the_repository_and_changes_the_outpu
         is None
     )
     assert load_backend(settings).adapter is None
+
+
+def test_the_adapter_shipped_for_the_base_is_served_where_the_repository_has_none(
+    tiny_qwen_dir: Path,
+    tiny_adapter_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from housecoder.models import adapters
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    settings = settings_for(tiny_qwen_dir, tmp_path)
+    fingerprint = base_fingerprint(tiny_qwen_dir)
+    monkeypatch.setattr(adapters, "BUNDLED_ROOT", tmp_path / "bundled")
+    bundle(tmp_path / "bundled", "other-base-fim", "f" * 64, peft_dir=tiny_adapter_dir)  # another base's
+    assert load(settings, repo_roots=[repo]).adapter is None
+    shipped = bundle(tmp_path / "bundled", "tiny-fim", fingerprint, peft_dir=tiny_adapter_dir)
+
+    with caplog.at_level(logging.INFO, logger="housecoder.completion.loading"):
+        loaded = load(settings, repo_roots=[repo])
+    assert loaded.adapter is not None and loaded.adapter.bundled and loaded.adapter.automatic
+    assert loaded.backend.adapter == shipped and "shipped with housecoder" in caplog.text
+    assert load(settings).adapter is not None  # no workspace folder: still the base's own adapter
+    assert load(settings_for(tiny_qwen_dir, tmp_path, auto_adapter=False), repo_roots=[repo]).adapter is None
+
+    # The repository's activated adapter comes first; without it, back to the shipped one.
+    registered = register(settings, repo, "run1", fingerprint, peft_dir=tiny_adapter_dir)
+    tuned = load(settings, repo_roots=[repo])
+    assert tuned.backend.adapter == registered and tuned.adapter is not None and not tuned.adapter.bundled
+    shutil.rmtree(registered)
+    assert load(settings, repo_roots=[repo]).backend.adapter == shipped
 
 
 def test_a_registered_adapter_that_does_not_load_is_left_off(tiny_qwen_dir: Path, tmp_path: Path) -> None:

@@ -178,3 +178,37 @@ def test_check_compatible_messages(settings: Settings, tmp_path: Path, tiny_adap
     with pytest.raises(ModelError, match="'base_model' must be a string") as caught_broken:
         check_compatible(broken, FP)
     assert "\n" not in str(caught_broken.value)
+
+
+def test_the_adapter_shipped_with_the_fast_model_is_whole_and_fits_it(tmp_path: Path) -> None:
+    """The bundled fill-in-the-middle adapter (bench/fim_adapter.sh): found for the 0.5B model's GGUF and
+    no other, LoRA weights in float16 shaped for Qwen2.5-Coder-0.5B (24 layers, 896 wide, 2 key-value heads
+    of 64), and convertible to llama.cpp's adapter format."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    from housecoder.models.adapters import BUNDLED_ROOT, bundled_adapter
+    from housecoder.models.catalog import QWEN_CODER_0_5B, QWEN_CODER_1_5B
+    from housecoder.models.lora_gguf import convert_lora
+
+    shipped = bundled_adapter(QWEN_CODER_0_5B.sha256)
+    assert shipped is not None and shipped.path.parent == BUNDLED_ROOT
+    assert shipped.beat_base and shipped.base_model == QWEN_CODER_0_5B.name and shipped.has_weights
+    assert bundled_adapter(QWEN_CODER_1_5B.sha256) is None
+    config = json.loads((shipped.path / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["base_model_name_or_path"] is None
+    rank, modules = config["r"], set(config["target_modules"])
+    tensors = load_file(str(shipped.path / "adapter_model.safetensors"))
+    assert len(tensors) == 24 * len(modules) * 2 and {str(t.dtype) for t in tensors.values()} == {"float16"}
+    out = {"q_proj": 896, "k_proj": 128, "v_proj": 128, "o_proj": 896}
+    for name, tensor in tensors.items():
+        module = next(m for m in modules if f".{m}." in name)
+        expected = (rank, 896) if ".lora_A." in name else (out[module], rank)
+        assert tensor.shape == expected, name
+
+    reader = gguf.GGUFReader(str(convert_lora(shipped.path, tmp_path / "fim.gguf", "qwen2")))
+    assert len(reader.tensors) == len(tensors)
+    gguf_names = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output"}
+    assert {t.name.split(".", 2)[2] for t in reader.tensors} == {
+        f"{gguf_names[m]}.weight.lora_{ab}" for m in modules for ab in "ab"
+    }

@@ -334,16 +334,20 @@ def test_completions_run_on_llama_cpp_over_the_models_gguf_when_asked(
 
 
 @pytest.mark.e2e  # a whole workflow (make test-fast skips it; make test runs it)
+@pytest.mark.parametrize("served_from", ["registry", "bundled"])
 def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
+    served_from: str,
     inventory_repo: Path,
     train_settings: Any,
     tiny_qwen_dir: Path,
     tiny_adapter_dir: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from registry_fixture import register
+    from registry_fixture import bundle, register
 
     from housecoder.evaluation.runner import ResultsFile
+    from housecoder.models import adapters
     from housecoder.models.adapters import base_fingerprint
     from housecoder.training import report
     from housecoder.training.job import SERVICE_PREFIX
@@ -352,12 +356,13 @@ def test_a_run_completes_the_held_out_middles_with_the_adapter_in_service_too(
     monkeypatch.setattr(report, "verdict", lambda *_args: (True, "activated: beat the base model (stand-in)"))
 
     settings = train_settings(steps=2, generate_samples=3)
-    served = register(
-        settings,
-        inventory_repo,
-        "20250101-120000",
-        base_fingerprint(tiny_qwen_dir),
-        peft_dir=tiny_adapter_dir,
+    fingerprint = base_fingerprint(tiny_qwen_dir)
+    # served: the repository's activated adapter, or where it has none the one shipped for the base
+    monkeypatch.setattr(adapters, "BUNDLED_ROOT", tmp_path / "bundled")
+    served = (
+        register(settings, inventory_repo, "20250101-120000", fingerprint, peft_dir=tiny_adapter_dir)
+        if served_from == "registry"
+        else bundle(tmp_path / "bundled", "tiny-fim", fingerprint, peft_dir=tiny_adapter_dir)
     )
     outcome = TrainJob(inventory_repo, settings).run()
 
