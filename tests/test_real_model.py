@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from housecoder.models.catalog import QWEN_CODER_1_5B
+from housecoder.models.catalog import QWEN_CODER_0_5B, QWEN_CODER_1_5B
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "housecoder"
@@ -43,4 +43,26 @@ def test_default_model_is_the_pinned_one_and_completes_the_demo(tmp_path: Path) 
         timeout=900,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "return json.load(f)", result.stdout
+
+
+@pytest.mark.slow
+def test_fast_model_completes_the_demo_with_the_adapter_shipped_for_it(tmp_path: Path) -> None:
+    """The 0.5B model (the `fast-model` extra, which `make test` installs) on llama.cpp with its bundled
+    fill-in-the-middle adapter, converted to a GGUF LoRA on first use: picked by itself, and right."""
+    project = tmp_path / "demo"
+    project.mkdir()
+    shutil.copy(ROOT / "examples" / "config_loader.py", project / "config_loader.py")
+    (project / ".housecoder.toml").write_text(
+        f'[models]\ncode_model = "{QWEN_CODER_0_5B.name}"\n[completion]\nmax_ms = 0\n'
+    )
+    result = subprocess.run(
+        [str(SCRIPT), "--project", str(project), "complete", "config_loader.py:10:9"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "adapter" in result.stderr and "qwen2.5-coder-0.5b-fim" in result.stderr, result.stderr
     assert result.stdout.strip() == "return json.load(f)", result.stdout

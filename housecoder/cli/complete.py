@@ -118,6 +118,10 @@ def complete(
 
     with console.status(f"loading {settings.models.code_model}"):
         backend = load_backend(settings, RichProgress(console), repo_root=root)  # the server's adapter choice
+    if backend.adapter is not None:
+        from rich.markup import escape
+
+        console.print(f"[dim]adapter[/] {escape(str(backend.adapter))}", highlight=False, soft_wrap=True)
     retriever = None
     if not no_context:
         try:
