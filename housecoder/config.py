@@ -461,11 +461,6 @@ class TrainTuning(_Section):
         description="LoRA on the top N transformer layers only (unset: all); the backward pass "
         "stops there, so fewer layers train faster, but they learn less per token (note 0026)",
     )
-    from_bundled: bool = Field(
-        default=False,
-        description="start from the adapter shipped for the base model (when its LoRA has this run's rank, "
-        "scale and modules) rather than from a fresh LoRA",
-    )
     learning_rate: float = Field(default=1e-4, gt=0)
     warmup_steps: int = Field(default=3, ge=0, description="optimiser steps of linear warm-up")
     schedule: Literal["cosine", "constant"] = Field(

@@ -90,3 +90,21 @@ def test_list_says_what_background_training_is_doing(repo: Path) -> None:
             "background training: stopped while training; the next background run resumes it"  # no process holds its lock
         )
     )
+
+
+def test_list_names_the_adapter_shipped_for_the_configured_model(repo: Path) -> None:
+    config = repo / ".housecoder.toml"
+    base = config.read_text()
+    assert (
+        "shipped with housecoder" not in CliRunner().invoke(app, ["-C", str(repo), "adapters", "list"]).output
+    )
+    config.write_text(base + '[models]\ncode_model = "qwen2.5-coder-0.5b-instruct"\n')
+    listed = CliRunner().invoke(app, ["-C", str(repo), "adapters", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[0] == (
+        "shipped with housecoder for qwen2.5-coder-0.5b-instruct: qwen2.5-coder-0.5b-fim, "
+        "served unless one of the repository's below is"
+    )
+    config.write_text(base + '[models]\ncode_model = "qwen2.5-coder-0.5b-instruct"\nauto_adapter = false\n')
+    off = CliRunner().invoke(app, ["-C", str(repo), "adapters", "list"])
+    assert "qwen2.5-coder-0.5b-fim, off (auto_adapter)" in off.output

@@ -55,7 +55,6 @@ from housecoder.training.trainer import (
     autocast_for,
     held_out_loss,
     is_out_of_memory,
-    same_lora,
     total_steps,
 )
 
@@ -389,7 +388,7 @@ class TrainJob:
         self.say(f"held-out loss before training: {before_loss:.4f}")
         before = self.generations(prepared, results, None)
 
-        model = add_lora(prepared.loaded.model, self.config, self.start_adapter(prepared))
+        model = add_lora(prepared.loaded.model, self.config)
         prepared.loaded.model = model  # so switching adapters later takes these LoRA layers off first
         trainer = Trainer(model, self.config, run_dir, pad_id(tokenizer), device=prepared.loaded.device)
         # A run stopped before its first checkpoint resumes with its samples and base figures, training from step 0.
@@ -423,23 +422,6 @@ class TrainJob:
             dataclasses.asdict(result.state),
             against_served=True,
         )
-
-    def start_adapter(self, prepared: Prepared) -> Path | None:
-        """With `train.tuning.from_bundled`, the adapter shipped for the base model to train on, when its LoRA is
-        this run's shape; else None (a fresh LoRA)."""
-        from housecoder.models.adapters import bundled_adapter
-
-        if not self.config.tuning.from_bundled:
-            return None
-        shipped = bundled_adapter(base_fingerprint(prepared.model_dir))
-        layers = getattr(prepared.loaded.model.config, "num_hidden_layers", None)
-        if shipped is None or not same_lora(shipped.path, self.config, layers):
-            self.say(
-                "no adapter shipped for this base with this run's LoRA shape: starting from a fresh LoRA"
-            )
-            return None
-        self.say(f"starting from the adapter shipped for this base ({shipped.path.name})")
-        return shipped.path
 
     def in_service(self, prepared: Prepared) -> tuple[str, list[Record]] | None:
         """The adapter served for this repository now (the registry's best for this base, else the one bundled

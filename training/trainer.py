@@ -114,31 +114,11 @@ def lora_config(config: TrainConfig, layers: int | None = None) -> Any:
     )
 
 
-def add_lora(model: Any, config: TrainConfig, start: Path | None = None) -> Any:
-    """`model` wrapped by peft with `lora_config` sized to its layer count: a fresh LoRA, or the peft adapter at
-    `start` to train on (`same_lora` says whether it fits)."""
-    from peft import PeftModel, get_peft_model
+def add_lora(model: Any, config: TrainConfig) -> Any:
+    """`model` wrapped by peft with `lora_config` sized to its layer count."""
+    from peft import get_peft_model
 
-    if start is not None:
-        return PeftModel.from_pretrained(model, str(start), is_trainable=True)
     return get_peft_model(model, lora_config(config, getattr(model.config, "num_hidden_layers", None)))
-
-
-def same_lora(adapter: Path, config: TrainConfig, layers: int | None) -> bool:
-    """Whether the peft adapter at `adapter` has the rank, scale, modules and layers `lora_config` would give."""
-    try:
-        theirs = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    ours = lora_config(config, layers)
-    return (
-        theirs.get("r") == ours.r
-        and theirs.get("lora_alpha") == ours.lora_alpha
-        and set(theirs.get("target_modules") or ()) == set(ours.target_modules)
-        and theirs.get("layers_to_transform") == ours.layers_to_transform
-        and not theirs.get("use_dora")
-        and not theirs.get("use_rslora")
-    )
 
 
 def autocast_for(config: TrainConfig, device: str) -> Callable[[], Any]:

@@ -60,7 +60,9 @@ def list_command(
     bundled = _bundled(settings)
     if bundled is not None:
         served = (
-            "served where no adapter here beat it" if settings.models.auto_adapter else "off (auto_adapter)"
+            "served unless one of the repository's below is"
+            if settings.models.auto_adapter
+            else "off (auto_adapter)"
         )
         typer.echo(f"shipped with housecoder for {bundled.base_model}: {bundled.path.name}, {served}")
     if not found:

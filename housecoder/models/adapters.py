@@ -35,9 +35,8 @@ log = logging.getLogger(__name__)
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-BUNDLED_ROOT = (
-    Path(__file__).parent / "data" / "adapters"
-)  # adapters shipped with housecoder, one folder each
+# Adapters shipped with housecoder, one folder each (package data).
+BUNDLED_ROOT = Path(__file__).parent / "data" / "adapters"
 SPLIT_FILE = "split.json"  # the run's file split: {"train": [paths], "held_out": [paths], "method": ..., ...}
 
 
