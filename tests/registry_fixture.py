@@ -10,32 +10,11 @@ from housecoder.config import Settings
 from housecoder.models.adapters import repo_adapters_dir, write_adapter_meta
 
 
-def register(
-    settings: Settings,
-    repo: Path,
-    run: str,
-    fingerprint: str,
-    *,
-    peft_dir: Path | None = None,
-    created: str = "2025-01-01T12:00:00+00:00",
-    beat_base: bool = True,
-    base_model: str = "tiny-qwen",
-    commit: str | None = "0123abcd",
-    config: dict[str, Any] | None = None,
-    training: dict[str, Any] | None = None,
-) -> Path:
-    """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and its metadata."""
+def register(settings: Settings, repo: Path, run: str, fingerprint: str, **fields: Any) -> Path:
+    """`<registry>/<repo key>/<run>/`: a copy of `peft_dir` (or placeholder peft files: one tiny LoRA tensor) and
+    its metadata; `fields` as `write_run` takes them."""
     return write_run(
-        repo_adapters_dir(settings, repo) / run,
-        fingerprint,
-        repository=str(repo.resolve()),
-        peft_dir=peft_dir,
-        created=created,
-        beat_base=beat_base,
-        base_model=base_model,
-        commit=commit,
-        config=config,
-        training=training,
+        repo_adapters_dir(settings, repo) / run, fingerprint, repository=str(repo.resolve()), **fields
     )
 
 

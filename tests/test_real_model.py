@@ -23,6 +23,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "housecoder"
 
 
+def complete_demo(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
+    """`housecoder complete` at the demo's cursor, in a project of its own with `config` as its settings."""
+    project = tmp_path / "demo"
+    project.mkdir()
+    shutil.copy(ROOT / "examples" / "config_loader.py", project / "config_loader.py")
+    (project / ".housecoder.toml").write_text(config)
+    return subprocess.run(
+        [str(SCRIPT), "--project", str(project), "complete", "config_loader.py:10:9"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
 @pytest.mark.slow
 def test_default_model_is_the_pinned_one_and_completes_the_demo(tmp_path: Path) -> None:
     path = subprocess.run(
@@ -31,17 +46,7 @@ def test_default_model_is_the_pinned_one_and_completes_the_demo(tmp_path: Path) 
     if path.returncode == 0:
         meta = json.loads((Path(path.stdout.strip()) / "housecoder-model.json").read_text())
         assert meta["sha256"] == QWEN_CODER_1_5B.sha256
-    project = tmp_path / "demo"
-    project.mkdir()
-    shutil.copy(ROOT / "examples" / "config_loader.py", project / "config_loader.py")
-    (project / ".housecoder.toml").write_text("[completion]\nmax_ms = 0\n")
-    result = subprocess.run(
-        [str(SCRIPT), "--project", str(project), "complete", "config_loader.py:10:9"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = complete_demo(tmp_path, "[completion]\nmax_ms = 0\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "return json.load(f)", result.stdout
 
@@ -50,18 +55,8 @@ def test_default_model_is_the_pinned_one_and_completes_the_demo(tmp_path: Path) 
 def test_fast_model_completes_the_demo_with_the_adapter_shipped_for_it(tmp_path: Path) -> None:
     """The 0.5B model (the `fast-model` extra, which `make test` installs) on llama.cpp with its bundled
     fill-in-the-middle adapter, converted to a GGUF LoRA on first use: picked by itself, and right."""
-    project = tmp_path / "demo"
-    project.mkdir()
-    shutil.copy(ROOT / "examples" / "config_loader.py", project / "config_loader.py")
-    (project / ".housecoder.toml").write_text(
-        f'[models]\ncode_model = "{QWEN_CODER_0_5B.name}"\n[completion]\nmax_ms = 0\n'
-    )
-    result = subprocess.run(
-        [str(SCRIPT), "--project", str(project), "complete", "config_loader.py:10:9"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    result = complete_demo(
+        tmp_path, f'[models]\ncode_model = "{QWEN_CODER_0_5B.name}"\n[completion]\nmax_ms = 0\n'
     )
     assert result.returncode == 0, result.stderr
     assert "adapter" in result.stderr and "qwen2.5-coder-0.5b-fim" in result.stderr, result.stderr
