@@ -9,6 +9,7 @@
 #   bash bench/fim_adapter.sh export RUN # RUN (its adapter folder) -> housecoder/models/data/adapters/, fp16
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/sources.sh
 HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 MIX=$WORK/repos/fim-mix
@@ -23,19 +24,13 @@ prepare() {
   for name in "${!PYPI[@]}"; do
     read -r requirement package <<<"${PYPI[$name]}"
     if [ ! -d "$MIX/$name" ]; then
-      .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "$requirement"
-      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
-      .venv/bin/python -m zipfile -e "$WORK/wheels/${requirement%%==*}-${requirement##*==}-"*.whl "$WORK/unpacked-$name"
-      mv "$WORK/unpacked-$name/$package" "$MIX/$name" && rm -rf "$WORK/unpacked-$name"
+      wheel_package "$MIX/$name" "$requirement" "$package"
     fi
   done
   for name in "${!NPM[@]}"; do
     if [ ! -d "$MIX/$name" ]; then
-      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
-      (cd "$WORK/unpacked-$name" && npm pack --silent "${NPM[$name]}" >/dev/null && tar xzf ./*.tgz)
-      find "$WORK/unpacked-$name/package/src" \( -name '*.test.ts' -o -name '*.test-d.ts' -o -name '__tests__' \
-        -o -name '*.spec.ts' \) -prune -exec rm -rf {} +
-      mv "$WORK/unpacked-$name/package/src" "$MIX/$name" && rm -rf "$WORK/unpacked-$name"
+      npm_src "$MIX/$name" "${NPM[$name]}" \( -name '*.test.ts' -o -name '*.test-d.ts' \
+        -o -name '__tests__' -o -name '*.spec.ts' \) -prune -exec rm -rf {} +
     fi
   done
 }

@@ -18,6 +18,7 @@
 #   mkdir -p bench/results/<run> && cp bench-results/runs/<run>/summary.json bench/results/<run>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/sources.sh
 HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 RUNS=${RUNS:-infile,sparse,housecoder}
@@ -28,10 +29,7 @@ prepare() {
   mkdir -p "$WORK/repos" "$WORK/tasks" "$WORK/wheels"
   for name in "${!PINNED[@]}"; do
     if [ ! -d "$WORK/repos/$name" ]; then
-      .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "${PINNED[$name]}"
-      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
-      .venv/bin/python -m zipfile -e "$WORK"/wheels/"$name"-*.whl "$WORK/unpacked-$name"
-      mv "$WORK/unpacked-$name/$name" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
+      wheel_package "$WORK/repos/$name" "${PINNED[$name]}" "$name"
     fi
     [ -f "$WORK/tasks/$name.jsonl" ] || "$HC" bench make-tasks "$WORK/repos/$name" -o "$WORK/tasks/$name.jsonl" --count 50 --seed 0
     [ -f "$WORK/tasks/$name-wide.jsonl" ] || "$HC" bench make-tasks "$WORK/repos/$name" -o "$WORK/tasks/$name-wide.jsonl" \

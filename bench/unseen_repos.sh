@@ -13,6 +13,7 @@
 #   mkdir -p bench/results/<run> && cp bench-results/runs/<run>/summary.json bench/results/<run>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/sources.sh
 HC=${HC:-.venv/bin/housecoder}
 WORK=bench-results
 # name -> pip requirement and the import package inside its wheel
@@ -24,20 +25,14 @@ prepare() {
   mkdir -p "$WORK/repos" "$WORK/tasks" "$WORK/wheels"
   for name in "${!PYPI[@]}"; do
     read -r requirement package <<<"${PYPI[$name]}"
+    # generated protobuf code: nobody types it
     if [ ! -d "$WORK/repos/$name" ]; then
-      .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d "$WORK/wheels" "$requirement"
-      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
-      .venv/bin/python -m zipfile -e "$WORK/wheels/$(echo "${requirement%%==*}" | tr - _)-${requirement##*==}-"*.whl "$WORK/unpacked-$name"
-      find "$WORK/unpacked-$name/$package" -name '*_pb2*' -delete  # generated protobuf code: nobody types it
-      mv "$WORK/unpacked-$name/$package" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
+      wheel_package "$WORK/repos/$name" "$requirement" "$package" -name '*_pb2*' -delete
     fi
   done
   for name in "${!NPM[@]}"; do
     if [ ! -d "$WORK/repos/$name" ]; then
-      rm -rf "$WORK/unpacked-$name" && mkdir -p "$WORK/unpacked-$name"
-      (cd "$WORK/unpacked-$name" && npm pack --silent "${NPM[$name]}" >/dev/null && tar xzf ./*.tgz)
-      find "$WORK/unpacked-$name/package/src" -name '*.test.ts' -delete
-      mv "$WORK/unpacked-$name/package/src" "$WORK/repos/$name" && rm -rf "$WORK/unpacked-$name"
+      npm_src "$WORK/repos/$name" "${NPM[$name]}" -name '*.test.ts' -delete
     fi
   done
   for name in "${!PYPI[@]}" "${!NPM[@]}"; do
