@@ -104,9 +104,13 @@ class Plan:
         return {"token_budget": self.token_budget, "tuning": {"per_file": self.per_file}}
 
 
+def _tuning(info: AdapterInfo) -> dict[str, Any]:
+    tuning = info.config.get("tuning")
+    return tuning if isinstance(tuning, dict) else {}
+
+
 def _plan_of(info: AdapterInfo) -> Plan | None:
-    budget, tuning = info.config.get("token_budget"), info.config.get("tuning")
-    per_file = tuning.get("per_file") if isinstance(tuning, dict) else None
+    budget, per_file = info.config.get("token_budget"), _tuning(info).get("per_file")
     return Plan(budget, per_file) if isinstance(budget, int) and isinstance(per_file, int) else None
 
 
@@ -135,8 +139,7 @@ def next_plan(settings: Settings, root: Path) -> Plan | None:
             return configured
         budgets = (last.token_budget, configured.token_budget)
         return Plan(0 if 0 in budgets else max(budgets), max(last.per_file, configured.per_file))
-    tuning = newest.config.get("tuning")
-    capped = isinstance(tuning, dict) and tuning.get("max_samples") is not None
+    capped = _tuning(newest).get("max_samples") is not None
     tokens = _sample_tokens(newest)
     if last is None or last.token_budget == 0 or capped or tokens is None:
         return None

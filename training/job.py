@@ -430,7 +430,7 @@ class TrainJob:
         model's alone)."""
         from housecoder.models.adapters import adapter_in_service, trained_files
 
-        service = adapter_in_service(self.settings, self.root, base_fingerprint(prepared.model_dir))
+        service = adapter_in_service(self.settings, [self.root], base_fingerprint(prepared.model_dir))
         if service is None or service.path == prepared.run_dir:
             return None
         trained = trained_files(service.path)

@@ -15,10 +15,10 @@ from housecoder.errors import HousecoderError, first_line
 from housecoder.inference.base import Backend
 from housecoder.models.adapters import (
     AdapterInfo,
+    adapter_in_service,
     base_fingerprint,
-    best_adapter,
-    bundled_adapter,
     check_compatible,
+    is_bundled,
     read_adapter,
 )
 from housecoder.models.errors import ModelError
@@ -110,14 +110,10 @@ def choose_adapter(
         return explicit_adapter(Path(settings.models.adapter), fingerprint)
     if not settings.models.auto_adapter or fingerprint is None:
         return None
-    for root in repo_roots:
-        best = best_adapter(settings, root, fingerprint)
-        if best is not None:
-            return AdapterChoice(best.path, automatic=True, info=best)
-    bundled = bundled_adapter(fingerprint)
-    if bundled is not None:
-        return AdapterChoice(bundled.path, automatic=True, info=bundled, bundled=True)
-    return None
+    info = adapter_in_service(settings, repo_roots, fingerprint)
+    if info is None:
+        return None
+    return AdapterChoice(info.path, automatic=True, info=info, bundled=is_bundled(info))
 
 
 def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[Path] = ()) -> LoadedBackend:

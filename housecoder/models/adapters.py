@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,10 +208,21 @@ def bundled_adapter(fingerprint: str) -> AdapterInfo | None:
     return None
 
 
-def adapter_in_service(settings: Settings, repo_root: Path, fingerprint: str) -> AdapterInfo | None:
-    """What the server serves for the repository on that base when it picks by itself: the registry's best,
-    else the bundled adapter for the base, else None."""
-    return best_adapter(settings, repo_root, fingerprint) or bundled_adapter(fingerprint)
+def adapter_in_service(
+    settings: Settings, repo_roots: Sequence[Path], fingerprint: str
+) -> AdapterInfo | None:
+    """What the server serves on that base when it picks by itself: the registry's best for the first of
+    `repo_roots` that has one, else the bundled adapter for the base, else None."""
+    for root in repo_roots:
+        best = best_adapter(settings, root, fingerprint)
+        if best is not None:
+            return best
+    return bundled_adapter(fingerprint)
+
+
+def is_bundled(info: AdapterInfo) -> bool:
+    """Whether the adapter is one shipped with housecoder (not one trained here)."""
+    return info.path.parent == BUNDLED_ROOT
 
 
 def weights_problem(adapter: Path) -> str | None:
