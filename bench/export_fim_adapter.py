@@ -1,12 +1,16 @@
 """Copy a `housecoder train` run into the package as the bundled fill-in-the-middle adapter (note 0030).
 
-    python bench/export_fim_adapter.py RUN [--name qwen2.5-coder-0.5b-fim]
+    python bench/export_fim_adapter.py RUN [--name qwen2.5-coder-0.5b-fim] [--note docs/experiments/NOTE.md]
 
-RUN is the run's folder (`housecoder adapters list`). Written to housecoder/models/data/adapters/NAME/:
+RUN is the run's folder (`housecoder adapters list`). It must have beaten the base model on its held-out
+files; a run that did so but was not activated over the adapter in service (the one shipped before it) is
+exported when the benchmarks in `--note` chose it, and its README says so. Written to
+housecoder/models/data/adapters/NAME/:
 - adapter_config.json, without the machine's path to the base;
 - adapter_model.safetensors in float16: half the bytes of the float32 the run saved; llama.cpp's converter
   reads it with numpy, which has no bfloat16. The largest relative rounding error is printed;
-- housecoder-adapter.json, the run's metadata with the repository named by the script that made it;
+- housecoder-adapter.json, the run's metadata with the repository named by the script that made it and
+  the verdict against the base model;
 - README.md: where it came from.
 """
 
@@ -17,6 +21,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -26,7 +31,20 @@ BUNDLED = ROOT / "housecoder" / "models" / "data" / "adapters"
 SOURCE = "bench/fim_adapter.sh (rich, httpx, attrs, requests; @tanstack/query-core, @trpc/server)"
 
 
-def export(run: Path, name: str) -> Path:
+def base_verdict(meta: dict[str, Any]) -> tuple[bool, str]:
+    """The activation rule against the base model alone, from the run's recorded figures."""
+    from housecoder.training.report import verdict
+    from housecoder.training.results import Metrics
+
+    return verdict(Metrics.from_json(meta["metrics"]), float(meta["config"]["tuning"]["max_forgetting"]))
+
+
+def export(run: Path, name: str, note: str) -> Path:
+    meta = json.loads((run / "housecoder-adapter.json").read_text())
+    beat, against_base = base_verdict(meta)
+    if not beat:
+        raise SystemExit(f"{run}: it did not beat the base model, nothing to ship ({against_base})")
+    run_verdict = meta["verdict"]
     target = BUNDLED / name
     staging = target.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -41,16 +59,21 @@ def export(run: Path, name: str) -> Path:
         for key, value in tensors.items()
     )
     save_file(half, str(staging / "adapter_model.safetensors"))
-    meta = json.loads((run / "housecoder-adapter.json").read_text())
-    meta["repository"] = SOURCE
+    meta.update(repository=SOURCE, beat_base=True, verdict=against_base)
     meta.pop("history", None)
     (staging / "housecoder-adapter.json").write_text(json.dumps(meta, indent=2) + "\n")
     (staging / "README.md").write_text(
         f"# {name}\n\nThe fill-in-the-middle LoRA adapter served with {meta['base_model']} when a repository has "
-        f"no adapter of its own (docs/experiments/0030-bundled-fim-adapter.md).\n\n"
+        f"no adapter of its own ({note}).\n\n"
         f"- Trained by `bash bench/fim_adapter.sh train` on {SOURCE}, {meta['created']}.\n"
-        f"- Verdict on its held-out files: {meta['verdict']}\n"
-        f"- Exported by `python bench/export_fim_adapter.py RUN` in float16 (largest rounding error "
+        f"- Verdict on its held-out files: {against_base}\n"
+        + (
+            ""
+            if run_verdict == against_base
+            else f"- Against the adapter in service then, the one shipped before it: {run_verdict}. "
+            f"It was shipped on the benchmarks' figures ({note}).\n"
+        )
+        + f"- Exported by `python bench/export_fim_adapter.py RUN` in float16 (largest rounding error "
         f"{100 * worst:.3f}% of a tensor's largest weight).\n"
     )
     if target.exists():
@@ -66,12 +89,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--name", default="qwen2.5-coder-0.5b-fim")
+    parser.add_argument("--note", default="docs/experiments/0031-fim-adapter-twice-the-tokens.md")
     args = parser.parse_args()
     for needed in ("adapter_config.json", "adapter_model.safetensors", "housecoder-adapter.json"):
         if not (args.run / needed).is_file():
             print(f"{args.run}: no {needed}: not a run of housecoder train", file=sys.stderr)
             return 2
-    export(args.run, args.name)
+    export(args.run, args.name, args.note)
     return 0
 
 
