@@ -66,7 +66,11 @@ class AdapterChoice:
     path: Path
     automatic: bool
     info: AdapterInfo | None = None
-    bundled: bool = False
+
+    @property
+    def bundled(self) -> bool:
+        """Picked by itself as the adapter shipped with housecoder for the base."""
+        return self.automatic and self.info is not None and is_bundled(self.info)
 
 
 @dataclass
@@ -113,7 +117,7 @@ def choose_adapter(
     info = adapter_in_service(settings, repo_roots, fingerprint)
     if info is None:
         return None
-    return AdapterChoice(info.path, automatic=True, info=info, bundled=is_bundled(info))
+    return AdapterChoice(info.path, automatic=True, info=info)
 
 
 def load(settings: Settings, progress: Progress = SILENT, repo_roots: Sequence[Path] = ()) -> LoadedBackend:
