@@ -14,64 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-HOUSECODER = str(Path(sys.executable).parent / "housecoder")
-
-
-def replay(repo: Path, lines: int, out: Path, config: Path | None) -> list[dict[str, Any]]:
-    command = [HOUSECODER, "bench", "latency", str(repo), "--runtimes", "llama.cpp", "--lines", str(lines)]
-    command += ["--out", str(out)] + (["--config", str(config)] if config else [])
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    data: dict[str, Any] = json.loads(out.read_text())
-    requests: list[dict[str, Any]] = data.get("llama.cpp", data)["requests"]
-    return requests
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-def figures(requests: list[dict[str, Any]]) -> dict[str, Any]:
-    pauses = [r for r in requests if r["pause"] and r["completed"] and r["seconds"] is not None]
-    shown = [r for r in pauses if r["suggestion"]]
-    return {
-        "pauses": len(pauses),
-        "p50_s": percentile([r["seconds"] for r in pauses], 50),
-        "p95_s": percentile([r["seconds"] for r in pauses], 95),
-        "shown": len(shown) / len(pauses),
-        "exact_of_shown": sum(r["exact"] for r in shown) / len(shown) if shown else 0.0,
-        "exact": sum(r["exact"] for r in pauses),
-        "stopped_early": sum(r["stopped_by"] == "unlikely" for r in pauses),
-    }
-
-
-def ratio_interval(off: list[dict[str, Any]], on: list[dict[str, Any]]) -> tuple[float, float, float]:
-    """p95 on / p95 off, and its 95% bootstrap interval over typing sessions (resampled in pairs)."""
-
-    def by_session(requests: list[dict[str, Any]]) -> dict[int, list[float]]:
-        found: dict[int, list[float]] = {}
-        for r in requests:
-            if r["pause"] and r["completed"] and r["seconds"] is not None:
-                found.setdefault(r["session"], []).append(r["seconds"])
-        return found
-
-    a, b = by_session(off), by_session(on)
-    sessions = sorted(set(a) & set(b))
-    rng = random.Random(0)
-
-    def ratio(chosen: list[int]) -> float:
-        return percentile([s for k in chosen for s in b[k]], 95) / percentile(
-            [s for k in chosen for s in a[k]], 95
-        )
-
-    samples = sorted(ratio([rng.choice(sessions) for _ in sessions]) for _ in range(1000))
-    return ratio(sessions), samples[25], samples[974]
+from typing_ab import figures, ratio_interval, replay  # bench/: the replay under two settings
 
 
 def main() -> None:
