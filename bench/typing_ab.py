@@ -5,8 +5,9 @@
 Runs `housecoder bench latency REPO --runtimes RUNTIME` with `--config A.toml` and then `B.toml`, on the same
 typing sessions (seed 0). Prints, per replay, keystroke latency at pauses (p50, p95), the share of pauses that
 showed a suggestion, the share of those that were exactly the rest of the line, and how many generations
-stopped early ("unlikely"); and the ratio of p95 B to A with a bootstrap interval over typing sessions, resampled
-in pairs. Writes OUT/a.json, OUT/b.json (every request) and OUT/summary.json.
+stopped early ("unlikely"); the ratio of p95 B to A with a bootstrap interval over typing sessions, resampled
+in pairs; and the pauses exactly right in one replay and not in the other. Writes OUT/a.json, OUT/b.json
+(every request) and OUT/summary.json.
 """
 
 from __future__ import annotations
@@ -79,6 +80,28 @@ def ratio_interval(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> tuple[fl
     return ratio(sessions), samples[25], samples[974]
 
 
+def exact_won_lost(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> tuple[int, int]:
+    """Pauses (the same session and keystroke in both) exactly right in B and not in A, and the reverse."""
+    first = {(r["session"], r["typed"]): bool(r["exact"]) for r in _pauses(a)}
+    second = {(r["session"], r["typed"]): bool(r["exact"]) for r in _pauses(b)}
+    both = first.keys() & second.keys()
+    return sum(second[k] and not first[k] for k in both), sum(first[k] and not second[k] for k in both)
+
+
+def summarize(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], runtime: str, names: tuple[str, str]
+) -> dict[str, Any]:
+    """The two replays' figures side by side, with B's p95 over A's and the pauses each got right alone."""
+    value, low, high = ratio_interval(a, b)
+    return {
+        "runtime": runtime,
+        "a": {"config": names[0], **figures(a)},
+        "b": {"config": names[1], **figures(b)},
+        "p95_b_over_a": {"ratio": value, "ci": [low, high]},
+        "exact_won_lost": exact_won_lost(a, b),
+    }
+
+
 def compare(
     repo: Path, lines: int, out: Path, configs: tuple[Path | None, Path | None], runtime: str = "llama.cpp"
 ) -> dict[str, Any]:
@@ -86,13 +109,7 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     a = replay(repo, lines, out / "a.json", configs[0], runtime)
     b = replay(repo, lines, out / "b.json", configs[1], runtime)
-    value, low, high = ratio_interval(a, b)
-    summary: dict[str, Any] = {
-        "runtime": runtime,
-        "a": {"config": str(configs[0]), **figures(a)},
-        "b": {"config": str(configs[1]), **figures(b)},
-        "p95_b_over_a": {"ratio": value, "ci": [low, high]},
-    }
+    summary = summarize(a, b, runtime, (str(configs[0]), str(configs[1])))
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
