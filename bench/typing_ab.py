@@ -109,7 +109,8 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     a = replay(repo, lines, out / "a.json", configs[0], runtime)
     b = replay(repo, lines, out / "b.json", configs[1], runtime)
-    summary = summarize(a, b, runtime, (str(configs[0]), str(configs[1])))
+    names = (str(configs[0] or "the defaults"), str(configs[1] or "the defaults"))
+    summary = summarize(a, b, runtime, names)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
