@@ -119,7 +119,7 @@ def _sample_tokens(info: AdapterInfo) -> int | None:
     return tokens if isinstance(tokens, int) else None
 
 
-def next_plan(settings: Settings, root: Path) -> Plan | None:
+def next_plan(settings: Settings, root: Path, found: list[AdapterInfo] | None = None) -> Plan | None:
     """The size of the repository's next background run, or None when there is nothing new to learn.
 
     Idle hours are for learning more: after a finished run at the repository's current commit (any finished
@@ -127,9 +127,10 @@ def next_plan(settings: Settings, root: Path) -> Plan | None:
     plan held under `GROWTH` times the tokens of the run before it (the repository gave little more). A run
     capped by a sample count (`train.tuning.max_samples`) or by none (`token_budget = 0`) is not grown. Each
     larger run is activated only if it beats the adapter in service. After a new commit the next run starts
-    at the size the newest run reached, or at the settings' if they are larger."""
+    at the size the newest run reached, or at the settings' if they are larger. `found` is the registry's
+    listing of the repository's runs, newest first, when the caller has it."""
     configured = Plan.of(settings)
-    found = list_adapters(settings, root)
+    found = list_adapters(settings, root) if found is None else found
     if not found:
         return configured
     newest, commit = found[0], git_commit(root)
@@ -181,14 +182,15 @@ class BackgroundRun:
             return self._run()
 
     def _run(self) -> Outcome | None:
-        plan = next_plan(self.settings, self.root)  # an unfinished run began under it too (the lock)
+        found = list_adapters(self.settings, self.root)
+        plan = next_plan(self.settings, self.root, found)  # an unfinished run began under it too (the lock)
         try:
             self.job.unfinished_run()
             resume = True
         except NoCheckpoint:
             resume = False
             if plan is None:
-                newest = list_adapters(self.settings, self.root)[0]
+                newest = found[0]
                 self.say(
                     "nothing new to learn: the newest adapter was trained at this commit on all it could take"
                 )
