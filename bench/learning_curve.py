@@ -59,6 +59,19 @@ def bench_run(tasks: Path, out: Path, extra: list[str]) -> None:
     subprocess.run(command, check=True)
 
 
+def reuse_base(base: Path, results: Path) -> None:
+    """Context alone is the same for every checkpoint: run it once and copy its records into each checkpoint's
+    results, those of tasks added since (a larger task file on a later call) as well, so that `bench run
+    --resume` completes only the adapter's run."""
+    have = set()
+    if results.exists():
+        have = {(r.run, r.task_id) for r in read_records(results)[0]}
+    lines = [line for line in base.read_text().splitlines(keepends=True) if line.strip()]
+    added = [line for line in lines if (json.loads(line)["run"], json.loads(line)["task_id"]) not in have]
+    with results.open("a") as file:
+        file.writelines(line for line in added if json.loads(line)["run"] == BASE)
+
+
 def _records(folder: Path, run: str) -> dict[str, Record]:
     records, _bad = read_records(folder / "results.jsonl")
     return {r.task_id: r for r in records if r.run == run and not r.error}
@@ -117,12 +130,7 @@ def main() -> None:
         trained = trained_figures(folder)
         out = args.out / f"step-{trained['step']}"
         out.mkdir(parents=True, exist_ok=True)
-        results = out / "results.jsonl"
-        if not results.exists():  # context alone is the same for every checkpoint: run once, reuse
-            lines = (args.out / "base" / "results.jsonl").read_text().splitlines(keepends=True)
-            results.write_text(
-                "".join(line for line in lines if line.strip() and json.loads(line)["run"] == BASE)
-            )
+        reuse_base(args.out / "base" / "results.jsonl", out / "results.jsonl")
         bench_run(tasks, out, [*extra, "--resume", "--adapter", str(folder)])
         tuned = _records(out, TUNED)
         kinds = sorted({r.kind for r in base.values()})
