@@ -63,13 +63,11 @@ def reuse_base(base: Path, results: Path) -> None:
     """Context alone is the same for every checkpoint: run it once and copy its records into each checkpoint's
     results, those of tasks added since (a larger task file on a later call) as well, so that `bench run
     --resume` completes only the adapter's run."""
-    have = set()
-    if results.exists():
-        have = {(r.run, r.task_id) for r in read_records(results)[0]}
-    lines = [line for line in base.read_text().splitlines(keepends=True) if line.strip()]
-    added = [line for line in lines if (json.loads(line)["run"], json.loads(line)["task_id"]) not in have]
+    have = {r.task_id for r in read_records(results)[0] if r.run == BASE} if results.exists() else set()
     with results.open("a") as file:
-        file.writelines(line for line in added if json.loads(line)["run"] == BASE)
+        for line in base.read_text().splitlines(keepends=True):
+            if line.strip() and (record := json.loads(line))["run"] == BASE and record["task_id"] not in have:
+                file.write(line)
 
 
 def _records(folder: Path, run: str) -> dict[str, Record]:
